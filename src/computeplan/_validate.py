@@ -1,0 +1,62 @@
+"""Boundary checks shared by the numerical core: they raise :class:`InputError`, never clamp."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
+    """Describe the first offending element: the value, and its index when ``arr`` is not scalar."""
+    idx = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
+    value = arr[idx] if idx else arr.item() if arr.ndim == 0 else arr[bad][0]
+    where = f" at index {idx[0] if len(idx) == 1 else idx}" if idx else ""
+    return f"{float(value):.6g}{where}"
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """Convert ``value`` to a float array, naming ``name`` when that is impossible."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number or array of numbers; got {value!r}") from None
+
+
+def finite(name: str, value) -> np.ndarray:
+    arr = as_float_array(name, value)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{name} must be a finite number; got {_first_bad(arr, bad)}")
+    return arr
+
+
+def positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
+    """Check ``value`` is finite and > 0 (or >= 0 with ``allow_zero``); return it as a float array."""
+    arr = finite(name, value)
+    bad = arr < 0 if allow_zero else arr <= 0
+    if bad.any():
+        rng = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be {rng}; got {_first_bad(arr, bad)}")
+    return arr
+
+
+def in_range(name: str, value, lo: float, hi: float, *, lo_open=True, hi_open=False) -> np.ndarray:
+    """Check ``lo < value <= hi`` (bracket openness configurable); e.g. MFU in (0, 1]."""
+    arr = finite(name, value)
+    bad = (arr <= lo if lo_open else arr < lo) | (arr >= hi if hi_open else arr > hi)
+    if bad.any():
+        lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise InputError(f"{name} must be in {lb}{lo:g}, {hi:g}{rb}; got {_first_bad(arr, bad)}")
+    return arr
+
+
+def greater_than(name: str, value, bound, what: str) -> np.ndarray:
+    """Check ``value > bound`` elementwise, where ``what`` explains the bound (e.g. 'E = 1.69')."""
+    arr = finite(name, value)
+    bad = arr <= bound
+    if np.any(bad):
+        bad_b = np.broadcast_to(bad, np.broadcast_shapes(arr.shape, np.shape(bound)))
+        arr_b = np.broadcast_to(arr, bad_b.shape)
+        raise InputError(f"{name} must be > {what}; got {_first_bad(arr_b, bad_b)}")
+    return arr

@@ -1,0 +1,11 @@
+"""Command-line interface: parses, calls the numerical core, renders. No numerics here."""
+
+from . import fit, hardware, model, plan, tradeoff  # noqa: F401  (each registers its commands)
+from .app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

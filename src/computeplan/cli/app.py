@@ -1,0 +1,78 @@
+"""The typer application and what every command shares: error handling, law options, output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError
+
+app = typer.Typer(
+    name="computeplan",
+    help="Split compute between training and inference: inference-aware scaling laws, "
+         "tradeoffs and real hardware costs. Run `computeplan plan` for the built-in example.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def command(*args, **kwargs):
+    """Register a command whose :class:`InputError` becomes a one-line message and exit status 2."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            try:
+                return fn(*a, **k)
+            except InputError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                raise typer.Exit(2) from None
+
+        return app.command(*args, **kwargs)(wrapper)
+
+    return decorate
+
+
+def fail(message: str):
+    """Raise the user-facing error (for checks that live in the shell, like conflicting flags)."""
+    raise InputError(message)
+
+
+# ----------------------------------------------------------------------------- law options
+LawName = Annotated[str, typer.Option("--law", help="Preset (hoffmann2022, sardana2024, "
+                                      "besiroglu2024) or a law JSON file.", rich_help_panel="Law")]
+CoefE = Annotated[float | None, typer.Option("--E", help="Override E (irreducible loss).",
+                                             rich_help_panel="Law")]
+CoefA = Annotated[float | None, typer.Option("--A", help="Override A.", rich_help_panel="Law")]
+CoefB = Annotated[float | None, typer.Option("--B", help="Override B.", rich_help_panel="Law")]
+CoefAlpha = Annotated[float | None, typer.Option("--alpha", help="Override alpha.",
+                                                 rich_help_panel="Law")]
+CoefBeta = Annotated[float | None, typer.Option("--beta", help="Override beta.",
+                                                rich_help_panel="Law")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file adding or "
+                                              "overriding GPUs in the catalog.")]
+
+
+def resolve_law(law: str, E=None, A=None, B=None, alpha=None, beta=None):
+    from ..laws import get_law
+
+    return get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+
+
+def emit(result, as_json: bool, render) -> None:
+    """Print ``result`` as JSON, or call ``render(console)`` to draw tables."""
+    if as_json:
+        from ..render import dumps
+
+        typer.echo(dumps(result))
+        return
+    from rich.console import Console
+
+    render(Console())

@@ -1,0 +1,217 @@
+"""`computeplan plan`: the inference-aware optimum beside the Chinchilla-optimal model."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from .app import (
+    CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, GpuFile, JsonFlag, LawName, command, emit, fail,
+    resolve_law,
+)
+
+#: The built-in example: the quality of a Chinchilla-optimal 70B model, served for 2e12 tokens.
+DEFAULT_REFERENCE_PARAMS = 70e9
+DEFAULT_INFERENCE_TOKENS = 2e12
+
+_Q = "Target (one of)"
+_D = "Demand (one form)"
+_H = "Hardware and prices (dollar objective)"
+
+
+class ObjectiveName(str, Enum):
+    flops = "flops"
+    usd = "usd"
+
+
+def _opt(flag: str, help_: str, panel: str):
+    return typer.Option(flag, help=help_, rich_help_panel=panel)
+
+
+@command("plan")
+def plan(
+    loss: Annotated[float | None, _opt("--loss", "Target loss (must exceed the law's E).", _Q)] = None,
+    reference_params: Annotated[float | None, _opt(
+        "--reference-params", "Target the loss of the Chinchilla-optimal model of this size.", _Q)]
+        = None,
+    budget_flops: Annotated[float | None, _opt(
+        "--budget-flops", "Lifetime FLOPs budget: find the lowest reachable loss.", _Q)] = None,
+    budget_usd: Annotated[float | None, _opt(
+        "--budget-usd", "Lifetime dollar budget: find the lowest reachable loss.", _Q)] = None,
+    inference_tokens: Annotated[float | None, _opt(
+        "--inference-tokens", "Lifetime inference tokens (input + output).", _D)] = None,
+    requests: Annotated[float | None, _opt("--requests", "Lifetime requests.", _D)] = None,
+    users: Annotated[float | None, _opt("--users", "Users (with --requests-per-user-per-day "
+                                        "and --days).", _D)] = None,
+    requests_per_user_per_day: Annotated[float | None, _opt(
+        "--requests-per-user-per-day", "Requests per user per day.", _D)] = None,
+    days: Annotated[float | None, _opt("--days", "Days of service.", _D)] = None,
+    input_tokens: Annotated[float | None, _opt(
+        "--input-tokens", "Input (prompt) tokens per request.", _D)] = None,
+    output_tokens: Annotated[float | None, _opt(
+        "--output-tokens", "Output (generated) tokens per request.", _D)] = None,
+    objective: Annotated[ObjectiveName | None, _opt(
+        "--objective", "What to minimise; usd when any hardware option is given.", _H)] = None,
+    train_gpu: Annotated[str | None, _opt("--train-gpu", "Training GPU [default: h100-sxm].", _H)]
+        = None,
+    train_dtype: Annotated[str | None, _opt("--train-dtype", "Training dtype [default: bf16].",
+                                            _H)] = None,
+    train_usd_per_hour: Annotated[float | None, _opt(
+        "--train-usd-per-hour", "Training $ per GPU-hour [default: catalog price].", _H)] = None,
+    train_mfu: Annotated[float | None, _opt("--train-mfu", "Training MFU in (0, 1] "
+                                            "[default: 0.5].", _H)] = None,
+    inference_gpu: Annotated[str | None, _opt(
+        "--inference-gpu", "Inference GPU [default: h100-sxm].", _H)] = None,
+    inference_dtype: Annotated[str | None, _opt(
+        "--inference-dtype", "Inference dtype [default: fp8].", _H)] = None,
+    inference_usd_per_hour: Annotated[float | None, _opt(
+        "--inference-usd-per-hour", "Inference $ per GPU-hour [default: catalog price].", _H)]
+        = None,
+    prefill_mfu: Annotated[float | None, _opt("--prefill-mfu", "Prefill MFU [default: 0.5].", _H)]
+        = None,
+    decode_mfu: Annotated[float | None, _opt("--decode-mfu", "Decode MFU [default: 0.01].", _H)]
+        = None,
+    gpu_file: GpuFile = None,
+    law: LawName = "sardana2024",
+    E: CoefE = None, A: CoefA = None, B: CoefB = None, alpha: CoefAlpha = None,
+    beta: CoefBeta = None,
+    as_json: JsonFlag = False,
+):
+    """Lifetime-optimal model size and training tokens for a target quality and demand.
+
+    Minimises lifetime FLOPs (or dollars) of training + inference at a target loss (Sardana et
+    al. 2024), or finds the lowest loss within a lifetime budget, and compares with the
+    Chinchilla-optimal model. With no arguments: the quality of a Chinchilla-optimal 70B model
+    served for 2e12 tokens.
+
+    Example: computeplan plan --loss 1.947 --inference-tokens 2e12 --law sardana2024
+    """
+    from ..demand import Demand
+    from ..lifetime import compare
+
+    notes: list[str] = []
+    the_law = resolve_law(law, E, A, B, alpha, beta)
+
+    # ---- demand
+    forms = {"--inference-tokens": inference_tokens, "--requests": requests, "--users": users}
+    given = [k for k, val in forms.items() if val is not None]
+    if len(given) > 1:
+        fail(f"give one form of demand; got {' and '.join(given)}")
+    per_request = [input_tokens, output_tokens]
+    if given in (["--requests"], ["--users"]) and None in per_request:
+        fail(f"{given[0]} needs both --input-tokens and --output-tokens (tokens per request)")
+    if not given and any(x is not None for x in per_request):
+        fail("--input-tokens/--output-tokens need --requests or --users")
+    if users is not None and None in (requests_per_user_per_day, days):
+        fail("--users needs --requests-per-user-per-day and --days")
+    if users is None and (requests_per_user_per_day is not None or days is not None):
+        fail("--requests-per-user-per-day and --days need --users")
+    if requests is not None:
+        demand = Demand.from_requests(requests, input_tokens, output_tokens)
+    elif users is not None:
+        demand = Demand.from_users(users, requests_per_user_per_day, days, input_tokens,
+                                   output_tokens)
+    else:
+        if inference_tokens is None:
+            inference_tokens = DEFAULT_INFERENCE_TOKENS
+            notes.append(f"no demand given: using {inference_tokens:.0e} lifetime inference tokens")
+        demand = Demand.from_tokens(inference_tokens)
+
+    # ---- objective
+    hw = dict(train_gpu=train_gpu, train_dtype=train_dtype,
+              train_usd_per_gpu_hour=train_usd_per_hour, train_mfu=train_mfu,
+              inference_gpu=inference_gpu, inference_dtype=inference_dtype,
+              inference_usd_per_gpu_hour=inference_usd_per_hour, prefill_mfu=prefill_mfu,
+              decode_mfu=decode_mfu)
+    hw_given = {k: val for k, val in hw.items() if val is not None}
+    if objective is None:
+        priced = bool(hw_given) or budget_usd is not None
+    else:
+        priced = objective is ObjectiveName.usd
+        if not priced and hw_given:
+            fail("--objective flops conflicts with hardware/price options "
+                 f"({', '.join(sorted(hw_given))}); drop them or use --objective usd")
+    if budget_flops is not None and priced:
+        fail("--budget-flops conflicts with the dollar objective; use --budget-usd")
+    if budget_usd is not None and not priced:
+        fail("--budget-usd needs the dollar objective; drop --objective flops")
+    cost = None
+    if priced:
+        from ..hardware import get_gpu, load_catalog
+        from ..objectives import DollarCost
+
+        catalog = load_catalog(gpu_file)
+        for role in ("train_gpu", "inference_gpu"):
+            if role in hw_given:
+                hw_given[role] = get_gpu(hw_given[role], catalog)
+        cost = DollarCost(**hw_given)
+        defaulted = sorted(set(hw) - set(hw_given))
+        if defaulted:
+            notes.append("dollar objective defaults (assumptions) for: " + ", ".join(defaulted))
+
+    # ---- target
+    targets = {"--loss": loss, "--reference-params": reference_params,
+               "--budget-flops": budget_flops, "--budget-usd": budget_usd}
+    named = [k for k, val in targets.items() if val is not None]
+    if len(named) > 1:
+        fail(f"give one target; got {' and '.join(named)}")
+    if not named:
+        reference_params = DEFAULT_REFERENCE_PARAMS
+        notes.append(f"no target given: using the loss of a Chinchilla-optimal "
+                     f"{reference_params / 1e9:g}B model (law {the_law.name})")
+    if reference_params is not None:
+        loss = float(the_law.compute_optimal(params=reference_params).loss)
+    budget = budget_flops if budget_flops is not None else budget_usd
+    result = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
+    payload = result.to_dict() | {"notes": notes}
+    emit(payload, as_json, lambda console: _render(console, result, notes))
+
+
+def _render(console, result, notes) -> None:
+    from ..render import fmt, pct, table
+
+    chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
+    rows = [
+        ["parameters N", fmt(chin.params), fmt(opt.params), pct(ratios["params"])],
+        ["training tokens D", fmt(chin.train_tokens), fmt(opt.train_tokens),
+         pct(ratios["train_tokens"])],
+        ["tokens per parameter", fmt(chin.tokens_per_param), fmt(opt.tokens_per_param), ""],
+        ["loss", fmt(chin.loss, 5), fmt(opt.loss, 5), ""],
+        ["training FLOPs", fmt(chin.train_flops), fmt(opt.train_flops), ""],
+        ["inference FLOPs", fmt(chin.inference_flops), fmt(opt.inference_flops), ""],
+        ["lifetime FLOPs", fmt(chin.total_flops), fmt(opt.total_flops),
+         pct(ratios["total_flops"])],
+    ]
+    if result.objective.priced:
+        rows += [
+            ["training cost $", fmt(chin.train_cost_usd), fmt(opt.train_cost_usd), ""],
+            ["inference cost $", fmt(chin.inference_cost_usd), fmt(opt.inference_cost_usd), ""],
+            ["lifetime cost $", fmt(chin.total_cost_usd), fmt(opt.total_cost_usd),
+             pct(ratios["total_cost_usd"])],
+        ]
+    if result.target_loss is not None:
+        title = f"Lifetime-optimal model for loss {fmt(result.target_loss, 5)}"
+    else:
+        unit = "$" if result.objective.priced else "FLOPs"
+        title = f"Lowest loss within a lifetime budget of {fmt(result.budget)} {unit}"
+    objective = "dollars" if result.objective.priced else "FLOPs"
+    console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows,
+                        caption=f"Optimal minimises lifetime {objective}; ratio = optimal / "
+                                "Chinchilla-optimal"))
+    law = result.law
+    lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
+             f"beta={law.beta:g}",
+             "demand: " + ", ".join(f"{k}={fmt(v)}" for k, v in result.demand.to_dict().items())]
+    if result.objective.priced:
+        a = result.objective.to_dict()
+        lines.append(
+            f"training: {a['train_gpu']} {a['train_dtype']} at ${a['train_usd_per_gpu_hour']:g}/h, "
+            f"MFU {a['train_mfu']:g}; inference: {a['inference_gpu']} {a['inference_dtype']} at "
+            f"${a['inference_usd_per_gpu_hour']:g}/h, prefill MFU {a['prefill_mfu']:g}, "
+            f"decode MFU {a['decode_mfu']:g}")
+    else:
+        lines.append("FLOPs: 6ND for training, 2N per inference token (input or output)")
+    for line in lines + [f"note: {n}" for n in notes]:
+        console.print(line, highlight=False, soft_wrap=True)

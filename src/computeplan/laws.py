@@ -1,0 +1,243 @@
+"""Chinchilla-form scaling laws: L(N, D) = E + A / N^alpha + B / D^beta.
+
+Source: Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models" (arXiv 2203.15556),
+eq. (2) for the law, eq. (4) for the compute-optimal allocation. Training FLOPs C = 6 N D (Kaplan
+et al. 2020, section 2.1). All functions broadcast over numpy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import _validate as v
+from .errors import InputError
+
+#: FLOPs per parameter per training token (forward + backward), Kaplan et al. 2020.
+TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
+#: FLOPs per parameter per inference token (forward only), Kaplan et al. 2020.
+INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
+
+COEFFICIENTS = ("E", "A", "B", "alpha", "beta")
+
+
+@dataclass(frozen=True)
+class ModelPoint:
+    """A model: parameter count, training tokens, training FLOPs and its predicted loss."""
+
+    params: np.ndarray
+    train_tokens: np.ndarray
+    train_flops: np.ndarray
+    loss: np.ndarray
+
+    @property
+    def tokens_per_param(self) -> np.ndarray:
+        return self.train_tokens / self.params
+
+    def to_dict(self) -> dict:
+        return {
+            "params": self.params,
+            "train_tokens": self.train_tokens,
+            "tokens_per_param": self.tokens_per_param,
+            "train_flops": self.train_flops,
+            "loss": self.loss,
+        }
+
+
+@dataclass(frozen=True)
+class ChinchillaLaw:
+    """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2).
+
+    ``E`` is the irreducible loss (nats/token); ``A, alpha`` the model-size term; ``B, beta`` the
+    data term. All five must be finite and positive.
+    """
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    name: str = field(default="custom", compare=False)
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        for c in COEFFICIENTS:
+            value = getattr(self, c)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+                raise InputError(f"law coefficient {c} must be a number; got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
+            object.__setattr__(self, c, float(value))
+
+    # ------------------------------------------------------------------ basics
+    def coefficients(self) -> dict[str, float]:
+        return {c: getattr(self, c) for c in COEFFICIENTS}
+
+    def with_overrides(self, **overrides: float | None) -> ChinchillaLaw:
+        """A copy with some coefficients replaced (``None`` values are ignored)."""
+        changes = {k: val for k, val in overrides.items() if val is not None}
+        unknown = set(changes) - set(COEFFICIENTS)
+        if unknown:
+            raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {COEFFICIENTS}")
+        if not changes:
+            return self
+        return replace(self, name=f"{self.name} (modified)", **changes)
+
+    def loss(self, params, train_tokens) -> np.ndarray:
+        """Predicted loss L(N, D) = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, eq. 2)."""
+        n = v.positive("params", params)
+        d = v.positive("train_tokens", train_tokens)
+        return self.E + self.A * n**-self.alpha + self.B * d**-self.beta
+
+    def _reducible(self, loss, name: str = "loss") -> np.ndarray:
+        """l - E, after checking the target is above the irreducible loss E."""
+        lv = v.greater_than(name, loss, self.E, f"E = {self.E:g} (the law's irreducible loss)")
+        return lv - self.E
+
+    # ---------------------------------------------------- compute-optimal models
+    @property
+    def _G(self) -> float:
+        """G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
+        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+
+    def _point(self, n, d) -> ModelPoint:
+        n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+        return ModelPoint(
+            params=n,
+            train_tokens=d,
+            train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
+            loss=self.E + self.A * n**-self.alpha + self.B * d**-self.beta,
+        )
+
+    def compute_optimal(self, *, train_flops=None, params=None, train_tokens=None, loss=None):
+        """The Chinchilla-optimal model fixed by exactly one of C, N, D or target loss.
+
+        From C: N = G (C/6)^a, D = G^-1 (C/6)^b, a = beta/(alpha+beta), b = alpha/(alpha+beta)
+        (Hoffmann et al. 2022, eq. 4). From N or D: the first-order condition
+        alpha A N^-alpha = beta B D^-beta. From a target loss l:
+        N = (A (1 + alpha/beta) / (l - E))^(1/alpha), D = (B (1 + beta/alpha) / (l - E))^(1/beta).
+        """
+        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens,
+                 "loss": loss}
+        named = [k for k, val in given.items() if val is not None]
+        if len(named) != 1:
+            raise InputError(
+                "give exactly one of train_flops, params, train_tokens or loss for a "
+                f"compute-optimal model; got {named or 'none'}"
+            )
+        a, b, A, B = self.alpha, self.beta, self.A, self.B
+        if train_flops is not None:
+            c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+            n = self._G * c6 ** (b / (a + b))
+            return self._point(n, c6 / n)
+        if params is not None:
+            n = v.positive("params", params)
+            return self._point(n, (b * B * n**a / (a * A)) ** (1.0 / b))
+        if train_tokens is not None:
+            d = v.positive("train_tokens", train_tokens)
+            return self._point((a * A * d**b / (b * B)) ** (1.0 / a), d)
+        delta = self._reducible(loss)
+        n = (A * (1.0 + a / b) / delta) ** (1.0 / a)
+        d = (B * (1.0 + b / a) / delta) ** (1.0 / b)
+        return self._point(n, d)
+
+    def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
+        """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
+        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens}
+        named = [k for k, val in given.items() if val is not None]
+        if len(named) != 2:
+            raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
+        if train_flops is None:
+            return self._point(v.positive("params", params),
+                               v.positive("train_tokens", train_tokens))
+        c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+        if params is None:
+            d = v.positive("train_tokens", train_tokens)
+            return self._point(c6 / d, d)
+        n = v.positive("params", params)
+        return self._point(n, c6 / n)
+
+    def tokens_for_loss(self, loss, params) -> np.ndarray:
+        """Training tokens for a model of ``params`` to reach ``loss``:
+        D = (B / (l - E - A N^-alpha))^(1/beta). Needs l > E + A N^-alpha (the N-limited floor)."""
+        n = v.positive("params", params)
+        floor = self.E + self.A * n**-self.alpha
+        lv = v.greater_than("loss", loss, floor,
+                            "E + A/N^alpha, the best loss this many parameters can reach")
+        return (self.B / (lv - floor)) ** (1.0 / self.beta)
+
+    def params_for_loss(self, loss, train_tokens) -> np.ndarray:
+        """Parameters for a model trained on ``train_tokens`` to reach ``loss``:
+        N = (A / (l - E - B D^-beta))^(1/alpha). Needs l > E + B D^-beta."""
+        d = v.positive("train_tokens", train_tokens)
+        floor = self.E + self.B * d**-self.beta
+        lv = v.greater_than("loss", loss, floor,
+                            "E + B/D^beta, the best loss this many tokens can reach")
+        return (self.A / (lv - floor)) ** (1.0 / self.alpha)
+
+    # ------------------------------------------------------------------ files
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: d[k] for k in (*COEFFICIENTS, "name", "source")}
+
+    @classmethod
+    def from_dict(cls, data: dict, *, name: str = "custom") -> ChinchillaLaw:
+        if not isinstance(data, dict):
+            raise InputError(f"a law must be a JSON object with keys {COEFFICIENTS}")
+        missing = [c for c in COEFFICIENTS if c not in data]
+        if missing:
+            raise InputError(f"law is missing coefficient(s) {missing}; needs {list(COEFFICIENTS)}")
+        return cls(**{c: data[c] for c in COEFFICIENTS}, name=str(data.get("name", name)),
+                   source=str(data.get("source", "")))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ChinchillaLaw:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except OSError as exc:
+            raise InputError(f"cannot read law file {str(p)!r}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"law file {str(p)!r} is not valid JSON: {exc.msg} "
+                             f"(line {exc.lineno})") from None
+        return cls.from_dict(data, name=p.stem)
+
+
+PRESETS: dict[str, ChinchillaLaw] = {
+    law.name: law
+    for law in (
+        ChinchillaLaw(1.69, 406.4, 410.7, 0.34, 0.28, name="hoffmann2022",
+                      source="Hoffmann et al. 2022, eq. (10), Approach 3 (arXiv 2203.15556)"),
+        ChinchillaLaw(1.69, 406.4, 410.7, 0.336, 0.283, name="sardana2024",
+                      source="Sardana et al. 2024 published calculators (arXiv 2401.00448); "
+                             "also de Vries 2023"),
+        ChinchillaLaw(1.8172, 482.01, 2085.43, 0.3478, 0.3658, name="besiroglu2024",
+                      source="Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt "
+                             "(arXiv 2404.10102)"),
+    )
+}
+
+DEFAULT_LAW = "sardana2024"
+
+
+def get_law(spec: str | Path | ChinchillaLaw | None = None, **overrides) -> ChinchillaLaw:
+    """Resolve a law from a preset name, a JSON file path or a law object, then apply overrides."""
+    if spec is None:
+        spec = DEFAULT_LAW
+    if isinstance(spec, ChinchillaLaw):
+        law = spec
+    elif isinstance(spec, str | Path) and str(spec) in PRESETS:
+        law = PRESETS[str(spec)]
+    elif isinstance(spec, Path) or str(spec).endswith(".json") or Path(str(spec)).is_file():
+        law = ChinchillaLaw.load(spec)
+    else:
+        raise InputError(f"unknown law {spec!r}; valid presets: {', '.join(PRESETS)}, "
+                         "or a path to a law JSON file")
+    return law.with_overrides(**overrides)

@@ -1,0 +1,250 @@
+"""Inference-aware optimal models (Sardana et al. 2024, "Beyond Chinchilla-Optimal", arXiv 2401.00448).
+
+For a target loss l and a lifetime inference demand, find the model size N and training tokens
+D that minimise lifetime cost p N D + q N subject to L(N, D) = l (see :mod:`computeplan.objectives`
+for p and q: FLOPs or dollars), and the inverse: the lowest loss reachable within a lifetime
+budget. Everything broadcasts over numpy arrays of losses, demands and budgets.
+
+The fixed-loss problem reduces to one universal equation. With r = q / p (inference demand in
+training-token equivalents; D_inf / 3 for FLOPs), the Chinchilla-optimal D_c at loss l and
+v = log(D / D_c), Sardana et al.'s first-order condition
+(B + beta B / alpha) D^-beta + (beta B r / alpha) D^(-beta-1) = l - E becomes
+
+    beta v = log(1 + rho e^-v),    rho = beta r / ((alpha + beta) D_c),
+
+whose left side minus right side is increasing and concave in v, so Newton's method from the
+lower bound v0 = log(1 + rho) / (1 + beta) converges monotonically (quadratically) to the root.
+Then D = D_c e^v and, from the loss constraint, N = N_c (1 + (alpha/beta)(1 - e^(-beta v)))^(-1/alpha).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from ._solve import increasing_root
+from .demand import Demand, as_demand
+from .errors import ConvergenceError
+from .laws import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN, ChinchillaLaw, get_law
+from .objectives import DollarCost, FlopsObjective
+
+Objective = FlopsObjective | DollarCost
+
+
+@dataclass(frozen=True)
+class LifetimePlan:
+    """A model and its lifetime bill. Costs in USD are ``None`` under the FLOPs objective."""
+
+    params: np.ndarray
+    train_tokens: np.ndarray
+    loss: np.ndarray
+    train_flops: np.ndarray
+    inference_flops: np.ndarray
+    total_flops: np.ndarray
+    train_cost_usd: np.ndarray | None = None
+    inference_cost_usd: np.ndarray | None = None
+    total_cost_usd: np.ndarray | None = None
+
+    @property
+    def tokens_per_param(self) -> np.ndarray:
+        return self.train_tokens / self.params
+
+    def to_dict(self) -> dict:
+        out = {
+            "params": self.params,
+            "train_tokens": self.train_tokens,
+            "tokens_per_param": self.tokens_per_param,
+            "loss": self.loss,
+            "train_flops": self.train_flops,
+            "inference_flops": self.inference_flops,
+            "total_flops": self.total_flops,
+        }
+        if self.total_cost_usd is not None:
+            out |= {
+                "train_cost_usd": self.train_cost_usd,
+                "inference_cost_usd": self.inference_cost_usd,
+                "total_cost_usd": self.total_cost_usd,
+            }
+        return out
+
+
+def _setup(law, demand, inference_tokens, cost):
+    law = get_law(law)
+    demand = as_demand(demand, inference_tokens)
+    objective = FlopsObjective() if cost is None else cost
+    return law, demand, objective
+
+
+def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
+             objective: Objective) -> LifetimePlan:
+    """The lifetime bill of a model (N, D): training 6 N D FLOPs, inference 2 N FLOPs per token
+    (Sardana et al. 2024, eq. 1), and p N D, q N dollars when the objective is priced."""
+    n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
+    train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
+    inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
+    plan = dict(params=n, train_tokens=d, loss=law.E + law.A * n**-law.alpha + law.B * d**-law.beta,
+                train_flops=train, inference_flops=inference, total_flops=train + inference)
+    if objective.priced:
+        p, q = objective.coefficients(demand)
+        train_usd, inference_usd = p * n * d, q * n
+        plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
+                     total_cost_usd=train_usd + inference_usd)
+    return LifetimePlan(**plan)
+
+
+def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-12, maxiter=60):
+    """(N, D) minimising N (D + r) at reducible loss ``delta`` = l - E (see the module docstring)."""
+    a, b = law.alpha, law.beta
+    n_c = (law.A * (1.0 + a / b) / delta) ** (1.0 / a)
+    d_c = (law.B * (1.0 + b / a) / delta) ** (1.0 / b)
+    rho = (b / (a + b)) * r / d_c
+    x = np.log1p(rho) / (1.0 + b)
+    for _ in range(maxiter):
+        z = rho * np.exp(-x)
+        step = (b * x - np.log1p(z)) / (b + z / (1.0 + z))
+        x = x - step
+        if np.all(np.abs(step) <= tol):
+            break
+    else:
+        raise ConvergenceError("inference-aware optimum did not converge")
+    d = d_c * np.exp(x)
+    n = n_c * (1.0 + (a / b) * -np.expm1(-b * x)) ** (-1.0 / a)
+    return n, d
+
+
+def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
+                     demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
+    """The model that reaches ``loss`` at the lowest lifetime cost (Sardana et al. 2024, sec. 2).
+
+    Give the demand as ``inference_tokens`` (total) or a :class:`~computeplan.Demand`. Without
+    ``cost`` the objective is lifetime FLOPs 6 N D + 2 N D_inf; with a
+    :class:`~computeplan.DollarCost` it is lifetime dollars (training + prefill + decode), and the
+    result's ``*_cost_usd`` fields are filled. ``loss`` and the demand broadcast.
+    Raises :class:`~computeplan.InputError` for a loss at or below E or a negative/NaN demand.
+    """
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    delta = law._reducible(loss)
+    p, q = objective.coefficients(demand)
+    n, d = _solve_fixed_loss(law, delta, q / p)
+    return evaluate(law, n, d, demand, objective)
+
+
+def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
+                        demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
+    """The equal-loss Chinchilla-optimal model (Hoffmann et al. 2022) and its lifetime bill."""
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    point = law.compute_optimal(loss=loss)
+    return evaluate(law, point.params, point.train_tokens, demand, objective)
+
+
+def _budget(budget, objective) -> np.ndarray:
+    return v.positive("budget_usd" if objective.priced else "budget_flops", budget)
+
+
+def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inference_tokens=None,
+                   demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
+    """The lowest loss reachable with lifetime cost ``budget`` (FLOPs, or USD with ``cost``).
+
+    Minimising L(N, D) subject to N (p D + q) = X gives the same first-order condition as the
+    fixed-loss problem, alpha A N^-alpha = beta B D^-beta (1 + r / D) with r = q / p. Along that
+    path, with u = log D, the budget condition reads
+    h(u) = (1 + beta/alpha) u + (1 - 1/alpha) log(1 + r e^-u) - log(X/p) + log(alpha A / (beta B))/alpha = 0,
+    strictly increasing with slope between (1 + beta/alpha) and (1 + beta)/alpha; solved by
+    bracketed Newton. Round-trips with :func:`lifetime_optimal`.
+    """
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    x = _budget(budget, objective)
+    p, q = objective.coefficients(demand)
+    r = q / p
+    a, b = law.alpha, law.beta
+    log_k = np.log(x / p) - np.log(a * law.A / (b * law.B)) / a
+    c1, c2 = 1.0 + b / a, 1.0 - 1.0 / a
+
+    def h(u):
+        y = r * np.exp(-u)
+        return c1 * u + c2 * np.log1p(y) - log_k, c1 - c2 * y / (1.0 + y)
+
+    slopes = sorted((c1, (1.0 + b) / a))
+    u = increasing_root(h, log_k / c1, *slopes)
+    d = np.exp(u)
+    n = (a * law.A / (b * law.B * d**-b * (1.0 + r / d))) ** (1.0 / a)
+    return evaluate(law, n, d, demand, objective)
+
+
+def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, inference_tokens=None,
+                      demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
+    """The Chinchilla-optimal model (Hoffmann et al. 2022, eq. 4) whose lifetime cost is ``budget``.
+
+    With s = log(C/6): N = G e^(a s), N D = e^s, so cost = p e^s + q G e^(a s) = X, solved for s
+    (log-cost has slope in [a, 1] in s, a = beta / (alpha + beta)).
+    """
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    x = _budget(budget, objective)
+    p, q = objective.coefficients(demand)
+    a_exp = law.beta / (law.alpha + law.beta)
+    g = law._G
+
+    def k(s):
+        train, infer = p * np.exp(s), q * g * np.exp(a_exp * s)
+        return np.log(train + infer) - np.log(x), (train + a_exp * infer) / (train + infer)
+
+    s = increasing_root(k, np.log(x / p), a_exp, 1.0)
+    n = g * np.exp(a_exp * s)
+    return evaluate(law, n, np.exp(s) / n, demand, objective)
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    """The inference-aware optimum beside the Chinchilla-optimal model, as the CLI reports them."""
+
+    law: ChinchillaLaw
+    demand: Demand
+    objective: Objective
+    chinchilla: LifetimePlan
+    optimal: LifetimePlan
+    target_loss: np.ndarray | None = None
+    budget: np.ndarray | None = None
+
+    @property
+    def ratios(self) -> dict[str, np.ndarray]:
+        keys = ["params", "train_tokens", "total_flops"]
+        if self.objective.priced:
+            keys.append("total_cost_usd")
+        return {k: getattr(self.optimal, k) / getattr(self.chinchilla, k) for k in keys}
+
+    def to_dict(self) -> dict:
+        out = {"target_loss": self.target_loss} if self.target_loss is not None else {}
+        if self.budget is not None:
+            out["budget_usd" if self.objective.priced else "budget_flops"] = self.budget
+        return out | {
+            "law": self.law.coefficients() | {"name": self.law.name},
+            "demand": self.demand.to_dict(),
+            "assumptions": self.objective.to_dict(),
+            "chinchilla": self.chinchilla.to_dict(),
+            "optimal": self.optimal.to_dict(),
+            "ratios": self.ratios,
+        }
+
+
+def compare(law: str | ChinchillaLaw = "sardana2024", *, loss=None, budget=None,
+            inference_tokens=None, demand: Demand | None = None,
+            cost: DollarCost | None = None) -> PlanComparison:
+    """Optimum and Chinchilla-optimal model side by side, at a target ``loss`` (equal quality) or
+    within a lifetime ``budget`` (equal cost). Give exactly one of the two."""
+    if (loss is None) == (budget is None):
+        from .errors import InputError
+
+        raise InputError("give exactly one of a target loss or a lifetime budget")
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    kw = dict(demand=demand, cost=cost)
+    if loss is not None:
+        return PlanComparison(law, demand, objective,
+                              chinchilla=chinchilla_lifetime(law, loss=loss, **kw),
+                              optimal=lifetime_optimal(law, loss=loss, **kw),
+                              target_loss=np.asarray(loss, float))
+    return PlanComparison(law, demand, objective,
+                          chinchilla=chinchilla_budget(law, budget=budget, **kw),
+                          optimal=budget_optimal(law, budget=budget, **kw),
+                          budget=np.asarray(budget, float))
