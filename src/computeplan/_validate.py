@@ -32,7 +32,7 @@ def finite(name: str, value) -> np.ndarray:
 
 
 def positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
-    """Check ``value`` is finite and > 0 (or >= 0 with ``allow_zero``); return it as a float array."""
+    """Check ``value`` is finite and > 0 (or >= 0 with ``allow_zero``); return a float array."""
     arr = finite(name, value)
     bad = arr < 0 if allow_zero else arr <= 0
     if bad.any():

@@ -104,8 +104,10 @@ class ChinchillaLaw:
         """G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
         return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
 
-    def _point(self, n, d) -> ModelPoint:
-        n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+    def point(self, params, train_tokens) -> ModelPoint:
+        """The model (N, D) with its training FLOPs and predicted loss."""
+        n, d = np.broadcast_arrays(v.positive("params", params),
+                                   v.positive("train_tokens", train_tokens))
         return ModelPoint(
             params=n,
             train_tokens=d,
@@ -133,17 +135,17 @@ class ChinchillaLaw:
         if train_flops is not None:
             c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
             n = self._G * c6 ** (b / (a + b))
-            return self._point(n, c6 / n)
+            return self.point(n, c6 / n)
         if params is not None:
             n = v.positive("params", params)
-            return self._point(n, (b * B * n**a / (a * A)) ** (1.0 / b))
+            return self.point(n, (b * B * n**a / (a * A)) ** (1.0 / b))
         if train_tokens is not None:
             d = v.positive("train_tokens", train_tokens)
-            return self._point((a * A * d**b / (b * B)) ** (1.0 / a), d)
+            return self.point((a * A * d**b / (b * B)) ** (1.0 / a), d)
         delta = self._reducible(loss)
         n = (A * (1.0 + a / b) / delta) ** (1.0 / a)
         d = (B * (1.0 + b / a) / delta) ** (1.0 / b)
-        return self._point(n, d)
+        return self.point(n, d)
 
     def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
         """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
@@ -152,14 +154,13 @@ class ChinchillaLaw:
         if len(named) != 2:
             raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
         if train_flops is None:
-            return self._point(v.positive("params", params),
-                               v.positive("train_tokens", train_tokens))
+            return self.point(params, train_tokens)
         c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
         if params is None:
             d = v.positive("train_tokens", train_tokens)
-            return self._point(c6 / d, d)
+            return self.point(c6 / d, d)
         n = v.positive("params", params)
-        return self._point(n, c6 / n)
+        return self.point(n, c6 / n)
 
     def tokens_for_loss(self, loss, params) -> np.ndarray:
         """Training tokens for a model of ``params`` to reach ``loss``:

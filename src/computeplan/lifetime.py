@@ -1,4 +1,6 @@
-"""Inference-aware optimal models (Sardana et al. 2024, "Beyond Chinchilla-Optimal", arXiv 2401.00448).
+"""Inference-aware optimal models.
+
+Source: Sardana et al. 2024, "Beyond Chinchilla-Optimal" (arXiv 2401.00448), section 2.
 
 For a target loss l and a lifetime inference demand, find the model size N and training tokens
 D that minimise lifetime cost p N D + q N subject to L(N, D) = l (see :mod:`computeplan.objectives`
@@ -14,7 +16,8 @@ v = log(D / D_c), Sardana et al.'s first-order condition
 
 whose left side minus right side is increasing and concave in v, so Newton's method from the
 lower bound v0 = log(1 + rho) / (1 + beta) converges monotonically (quadratically) to the root.
-Then D = D_c e^v and, from the loss constraint, N = N_c (1 + (alpha/beta)(1 - e^(-beta v)))^(-1/alpha).
+Then D = D_c e^v and, from the loss constraint,
+N = N_c (1 + (alpha/beta)(1 - e^(-beta v)))^(-1/alpha).
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from . import _validate as v
 from ._solve import increasing_root
 from .demand import Demand, as_demand
 from .errors import ConvergenceError
-from .laws import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN, ChinchillaLaw, get_law
+from .laws import (
+    INFERENCE_FLOPS_PER_PARAM_TOKEN,
+    TRAIN_FLOPS_PER_PARAM_TOKEN,
+    ChinchillaLaw,
+    get_law,
+)
 from .objectives import DollarCost, FlopsObjective
 
 Objective = FlopsObjective | DollarCost
@@ -84,7 +92,7 @@ def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
     n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
     train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
     inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
-    plan = dict(params=n, train_tokens=d, loss=law.E + law.A * n**-law.alpha + law.B * d**-law.beta,
+    plan = dict(params=n, train_tokens=d, loss=law.loss(n, d),
                 train_flops=train, inference_flops=inference, total_flops=train + inference)
     if objective.priced:
         p, q = objective.coefficients(demand)
@@ -95,7 +103,7 @@ def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
 
 
 def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-12, maxiter=60):
-    """(N, D) minimising N (D + r) at reducible loss ``delta`` = l - E (see the module docstring)."""
+    """(N, D) minimising N (D + r) at reducible loss ``delta`` = l - E (module docstring)."""
     a, b = law.alpha, law.beta
     n_c = (law.A * (1.0 + a / b) / delta) ** (1.0 / a)
     d_c = (law.B * (1.0 + b / a) / delta) ** (1.0 / b)
@@ -132,7 +140,8 @@ def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inferenc
 
 
 def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
-                        demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
+                        demand: Demand | None = None,
+                        cost: DollarCost | None = None) -> LifetimePlan:
     """The equal-loss Chinchilla-optimal model (Hoffmann et al. 2022) and its lifetime bill."""
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     point = law.compute_optimal(loss=loss)
@@ -150,7 +159,8 @@ def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inferenc
     Minimising L(N, D) subject to N (p D + q) = X gives the same first-order condition as the
     fixed-loss problem, alpha A N^-alpha = beta B D^-beta (1 + r / D) with r = q / p. Along that
     path, with u = log D, the budget condition reads
-    h(u) = (1 + beta/alpha) u + (1 - 1/alpha) log(1 + r e^-u) - log(X/p) + log(alpha A / (beta B))/alpha = 0,
+    h(u) = (1 + beta/alpha) u + (1 - 1/alpha) log(1 + r e^-u) - K = 0,
+    K = log(X/p) - log(alpha A / (beta B)) / alpha,
     strictly increasing with slope between (1 + beta/alpha) and (1 + beta)/alpha; solved by
     bracketed Newton. Round-trips with :func:`lifetime_optimal`.
     """

@@ -39,11 +39,6 @@ def command(*args, **kwargs):
     return decorate
 
 
-def fail(message: str):
-    """Raise the user-facing error (for checks that live in the shell, like conflicting flags)."""
-    raise InputError(message)
-
-
 # ----------------------------------------------------------------------------- law options
 LawName = Annotated[str, typer.Option("--law", help="Preset (hoffmann2022, sardana2024, "
                                       "besiroglu2024) or a law JSON file.", rich_help_panel="Law")]
@@ -58,12 +53,6 @@ CoefBeta = Annotated[float | None, typer.Option("--beta", help="Override beta.",
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file adding or "
                                               "overriding GPUs in the catalog.")]
-
-
-def resolve_law(law: str, E=None, A=None, B=None, alpha=None, beta=None):
-    from ..laws import get_law
-
-    return get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
 
 
 def emit(result, as_json: bool, render) -> None:

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app import CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, JsonFlag, LawName, command, emit, fail
-from .app import resolve_law
+from .app import CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, JsonFlag, LawName, command, emit
 
 
 @command("model")
@@ -31,41 +30,22 @@ def model(
 
     Example: computeplan model --params 70e9 --tokens 1e12 --law sardana2024
     """
+    from ..commands.model import model as run
+
+    report = run(compute=compute, params=params, tokens=tokens, loss=loss, chinchilla=chinchilla,
+                 law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+    emit(report, as_json, lambda console: _render(console, report))
+
+
+def _render(console, report) -> None:
     from ..render import fmt, table
 
-    the_law = resolve_law(law, E, A, B, alpha, beta)
-    given = {k: val for k, val in dict(compute=compute, params=params, tokens=tokens,
-                                       loss=loss).items() if val is not None}
-    if chinchilla:
-        if len(given) != 1:
-            fail(f"--chinchilla takes exactly one of --compute/--params/--tokens/--loss; got "
-                 f"{len(given)} ({', '.join('--' + k for k in given) or 'none'})")
-        point = the_law.compute_optimal(train_flops=compute, params=params, train_tokens=tokens,
-                                        loss=loss)
-    elif set(given) == {"loss", "params"}:
-        point = the_law._point(params, the_law.tokens_for_loss(loss, params))
-    elif set(given) == {"loss", "tokens"}:
-        point = the_law._point(the_law.params_for_loss(loss, tokens), tokens)
-    elif len(given) == 2 and "loss" not in given:
-        point = the_law.complete(train_flops=compute, params=params, train_tokens=tokens)
-    else:
-        fail("give --chinchilla with one of --compute/--params/--tokens/--loss, two of "
-             "--compute/--params/--tokens, or --loss with --params or --tokens; got "
-             f"{', '.join('--' + k for k in given) or 'nothing'}")
-    result = {"law": the_law.coefficients() | {"name": the_law.name},
-              "chinchilla_optimal": chinchilla} | point.to_dict()
-
-    def render(console):
-        rows = [["parameters N", fmt(point.params)], ["training tokens D", fmt(point.train_tokens)],
-                ["tokens per parameter", fmt(point.tokens_per_param)],
-                ["training FLOPs C = 6ND", fmt(point.train_flops)], ["loss", fmt(point.loss, 5)]]
-        title = "Chinchilla-optimal model" if chinchilla else "Model"
-        console.print(table(title, ["quantity", "value"], rows))
-        console.print(f"law {the_law.name}: " + _law_text(the_law), highlight=False,
-                      soft_wrap=True)
-
-    emit(result, as_json, render)
-
-
-def _law_text(law) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in law.coefficients().items())
+    p, law = report.point, report.law
+    rows = [["parameters N", fmt(p.params)], ["training tokens D", fmt(p.train_tokens)],
+            ["tokens per parameter", fmt(p.tokens_per_param)],
+            ["training FLOPs C = 6ND", fmt(p.train_flops)], ["loss", fmt(p.loss, 5)]]
+    title = "Chinchilla-optimal model" if report.chinchilla_optimal else "Model"
+    console.print(table(title, ["quantity", "value"], rows))
+    console.print(f"law {law.name}: " + ", ".join(f"{k}={v:g}" for k, v in
+                                                  law.coefficients().items()),
+                  highlight=False, soft_wrap=True)

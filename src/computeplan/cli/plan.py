@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from .app import (
-    CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, GpuFile, JsonFlag, LawName, command, emit, fail,
-    resolve_law,
+    CoefA,
+    CoefAlpha,
+    CoefB,
+    CoefBeta,
+    CoefE,
+    GpuFile,
+    JsonFlag,
+    LawName,
+    command,
+    emit,
 )
-
-#: The built-in example: the quality of a Chinchilla-optimal 70B model, served for 2e12 tokens.
-DEFAULT_REFERENCE_PARAMS = 70e9
-DEFAULT_INFERENCE_TOKENS = 2e12
 
 _Q = "Target (one of)"
 _D = "Demand (one form)"
 _H = "Hardware and prices (dollar objective)"
 
 
-class ObjectiveName(str, Enum):
+class ObjectiveName(StrEnum):
     flops = "flops"
     usd = "usd"
 
@@ -32,7 +36,8 @@ def _opt(flag: str, help_: str, panel: str):
 
 @command("plan")
 def plan(
-    loss: Annotated[float | None, _opt("--loss", "Target loss (must exceed the law's E).", _Q)] = None,
+    loss: Annotated[float | None, _opt("--loss", "Target loss (must exceed the law's E).", _Q)]
+        = None,
     reference_params: Annotated[float | None, _opt(
         "--reference-params", "Target the loss of the Chinchilla-optimal model of this size.", _Q)]
         = None,
@@ -88,85 +93,19 @@ def plan(
 
     Example: computeplan plan --loss 1.947 --inference-tokens 2e12 --law sardana2024
     """
-    from ..demand import Demand
-    from ..lifetime import compare
+    from ..commands.plan import plan as run
 
-    notes: list[str] = []
-    the_law = resolve_law(law, E, A, B, alpha, beta)
-
-    # ---- demand
-    forms = {"--inference-tokens": inference_tokens, "--requests": requests, "--users": users}
-    given = [k for k, val in forms.items() if val is not None]
-    if len(given) > 1:
-        fail(f"give one form of demand; got {' and '.join(given)}")
-    per_request = [input_tokens, output_tokens]
-    if given in (["--requests"], ["--users"]) and None in per_request:
-        fail(f"{given[0]} needs both --input-tokens and --output-tokens (tokens per request)")
-    if not given and any(x is not None for x in per_request):
-        fail("--input-tokens/--output-tokens need --requests or --users")
-    if users is not None and None in (requests_per_user_per_day, days):
-        fail("--users needs --requests-per-user-per-day and --days")
-    if users is None and (requests_per_user_per_day is not None or days is not None):
-        fail("--requests-per-user-per-day and --days need --users")
-    if requests is not None:
-        demand = Demand.from_requests(requests, input_tokens, output_tokens)
-    elif users is not None:
-        demand = Demand.from_users(users, requests_per_user_per_day, days, input_tokens,
-                                   output_tokens)
-    else:
-        if inference_tokens is None:
-            inference_tokens = DEFAULT_INFERENCE_TOKENS
-            notes.append(f"no demand given: using {inference_tokens:.0e} lifetime inference tokens")
-        demand = Demand.from_tokens(inference_tokens)
-
-    # ---- objective
-    hw = dict(train_gpu=train_gpu, train_dtype=train_dtype,
-              train_usd_per_gpu_hour=train_usd_per_hour, train_mfu=train_mfu,
-              inference_gpu=inference_gpu, inference_dtype=inference_dtype,
-              inference_usd_per_gpu_hour=inference_usd_per_hour, prefill_mfu=prefill_mfu,
-              decode_mfu=decode_mfu)
-    hw_given = {k: val for k, val in hw.items() if val is not None}
-    if objective is None:
-        priced = bool(hw_given) or budget_usd is not None
-    else:
-        priced = objective is ObjectiveName.usd
-        if not priced and hw_given:
-            fail("--objective flops conflicts with hardware/price options "
-                 f"({', '.join(sorted(hw_given))}); drop them or use --objective usd")
-    if budget_flops is not None and priced:
-        fail("--budget-flops conflicts with the dollar objective; use --budget-usd")
-    if budget_usd is not None and not priced:
-        fail("--budget-usd needs the dollar objective; drop --objective flops")
-    cost = None
-    if priced:
-        from ..hardware import get_gpu, load_catalog
-        from ..objectives import DollarCost
-
-        catalog = load_catalog(gpu_file)
-        for role in ("train_gpu", "inference_gpu"):
-            if role in hw_given:
-                hw_given[role] = get_gpu(hw_given[role], catalog)
-        cost = DollarCost(**hw_given)
-        defaulted = sorted(set(hw) - set(hw_given))
-        if defaulted:
-            notes.append("dollar objective defaults (assumptions) for: " + ", ".join(defaulted))
-
-    # ---- target
-    targets = {"--loss": loss, "--reference-params": reference_params,
-               "--budget-flops": budget_flops, "--budget-usd": budget_usd}
-    named = [k for k, val in targets.items() if val is not None]
-    if len(named) > 1:
-        fail(f"give one target; got {' and '.join(named)}")
-    if not named:
-        reference_params = DEFAULT_REFERENCE_PARAMS
-        notes.append(f"no target given: using the loss of a Chinchilla-optimal "
-                     f"{reference_params / 1e9:g}B model (law {the_law.name})")
-    if reference_params is not None:
-        loss = float(the_law.compute_optimal(params=reference_params).loss)
-    budget = budget_flops if budget_flops is not None else budget_usd
-    result = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
-    payload = result.to_dict() | {"notes": notes}
-    emit(payload, as_json, lambda console: _render(console, result, notes))
+    report = run(
+        loss=loss, reference_params=reference_params, budget_flops=budget_flops,
+        budget_usd=budget_usd, inference_tokens=inference_tokens, requests=requests, users=users,
+        requests_per_user_per_day=requests_per_user_per_day, days=days,
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        objective=objective.value if objective else None, train_gpu=train_gpu,
+        train_dtype=train_dtype, train_usd_per_gpu_hour=train_usd_per_hour, train_mfu=train_mfu,
+        inference_gpu=inference_gpu, inference_dtype=inference_dtype,
+        inference_usd_per_gpu_hour=inference_usd_per_hour, prefill_mfu=prefill_mfu,
+        decode_mfu=decode_mfu, gpu_file=gpu_file, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+    emit(report, as_json, lambda console: _render(console, report.comparison, report.notes))
 
 
 def _render(console, result, notes) -> None:
