@@ -1,0 +1,54 @@
+"""computeplan: split compute between training and inference.
+
+Public API::
+
+    import computeplan as cp
+    law = cp.get_law("sardana2024")
+    plan = cp.lifetime_optimal(law, loss=1.947, inference_tokens=2e12)
+    plan.params, plan.train_tokens, plan.total_flops
+
+    cost = cp.DollarCost(train_gpu="a100-80gb", inference_gpu="a100-40gb", inference_dtype="int8")
+    demand = cp.Demand.from_requests(1e10, 1000, 250)
+    cp.lifetime_optimal(law, loss=1.947, demand=demand, cost=cost).total_cost_usd
+"""
+
+from .demand import Demand
+from .errors import ConvergenceError, InputError
+from .hardware import GPU, get_gpu, load_catalog
+from .laws import PRESETS, ChinchillaLaw, ModelPoint, get_law
+from .lifetime import (
+    LifetimePlan,
+    PlanComparison,
+    budget_optimal,
+    chinchilla_budget,
+    chinchilla_lifetime,
+    compare,
+    evaluate,
+    lifetime_optimal,
+)
+from .objectives import DollarCost, FlopsObjective
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GPU",
+    "PRESETS",
+    "ChinchillaLaw",
+    "ConvergenceError",
+    "Demand",
+    "DollarCost",
+    "FlopsObjective",
+    "InputError",
+    "LifetimePlan",
+    "ModelPoint",
+    "PlanComparison",
+    "budget_optimal",
+    "chinchilla_budget",
+    "chinchilla_lifetime",
+    "compare",
+    "evaluate",
+    "get_gpu",
+    "get_law",
+    "lifetime_optimal",
+    "load_catalog",
+]
