@@ -169,3 +169,15 @@ def test_bad_input(call, match):
     with pytest.raises(InputError, match=match) as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+@given(loss_st, st.floats(1e6, 1e12), st.floats(0, 4000), st.floats(0, 4000),
+       st.floats(0.01, 1), st.floats(0.001, 1))
+def test_dollar_optimum_never_worse(loss, requests, t_in, t_out, train_mfu, decode_mfu):
+    kw = dict(demand=Demand.from_requests(requests, t_in, t_out),
+              cost=DollarCost(**(SARDANA_COST | dict(train_mfu=train_mfu, decode_mfu=decode_mfu))))
+    opt = cp.lifetime_optimal(LAW, loss=loss, **kw)
+    chin = cp.chinchilla_lifetime(LAW, loss=loss, **kw)
+    assert opt.total_cost_usd <= chin.total_cost_usd * (1 + 1e-12)
+    assert opt.params <= chin.params * (1 + 1e-12)  # inference demand only ever shrinks the model
+    np.testing.assert_allclose(opt.loss, loss, rtol=1e-13)
