@@ -29,6 +29,11 @@ class GPU:
     price_date: str = ""
     price_source: str = ""
     aliases: tuple[str, ...] = field(default=())
+    datasheet: str = ""
+
+    def to_dict(self) -> dict:
+        """The catalog entry in the units of ``gpus.toml`` (GB, GB/s, TFLOP/s)."""
+        return {"name": self.name} | _entry_of(self)
 
     def peak(self, dtype: str) -> float:
         """Dense peak FLOP/s in ``dtype``; an InputError names the dtypes this GPU supports."""
@@ -66,6 +71,7 @@ class GPU:
             price_date=str(entry.get("price_date", "")),
             price_source=str(entry.get("price_source", "")),
             aliases=tuple(str(a).lower() for a in entry.get("aliases", ())),
+            datasheet=str(entry.get("datasheet", "")),
         )
 
 
@@ -119,6 +125,7 @@ def _entry_of(gpu: GPU) -> dict:
         "price_date": gpu.price_date,
         "price_source": gpu.price_source,
         "aliases": list(gpu.aliases),
+        "datasheet": gpu.datasheet,
     }
 
 

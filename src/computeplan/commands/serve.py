@@ -1,0 +1,76 @@
+"""The `serve` command: memory, GPUs, roofline decode latency, throughput, $ per million tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..hardware import get_gpu, load_catalog
+from ..hardware.serving import (
+    DEFAULT_BANDWIDTH_FRACTION,
+    DEFAULT_COMPUTE_FRACTION,
+    DEFAULT_CONTEXT,
+    DEFAULT_MAX_GPUS,
+    DEFAULT_MEMORY_FRACTION,
+    Hardware,
+    ServingEstimate,
+    estimate_serving,
+)
+from ..hardware.shape import DEFAULT_ASPECT_RATIO, model_shape
+
+
+@dataclass(frozen=True)
+class ServeReport:
+    estimate: ServingEstimate
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return self.estimate.to_dict() | {"notes": list(self.notes)}
+
+
+def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str = "bf16",
+          batch: float = 1, context: float | None = None, gpus: float | None = None,
+          max_gpus: float = DEFAULT_MAX_GPUS, kv_dtype: str | None = None,
+          layers: float | None = None, d_model: float | None = None, heads: float | None = None,
+          kv_heads: float | None = None, vocab: float | None = None,
+          aspect_ratio: float = DEFAULT_ASPECT_RATIO,
+          bandwidth_fraction: float = DEFAULT_BANDWIDTH_FRACTION,
+          compute_fraction: float = DEFAULT_COMPUTE_FRACTION,
+          memory_fraction: float = DEFAULT_MEMORY_FRACTION,
+          usd_per_gpu_hour: float | None = None,
+          gpu_file: str | Path | None = None) -> ServeReport:
+    """Serve a model of ``params`` (shape estimated, or given by layers/d_model/heads) on ``gpu``
+    in ``dtype`` at ``batch`` concurrent sequences of ``context`` tokens."""
+    notes: list[str] = []
+    the_gpu = get_gpu(gpu, load_catalog(gpu_file))
+    hw = Hardware.of(the_gpu, dtype, kv_dtype=kv_dtype, usd_per_gpu_hour=usd_per_gpu_hour,
+                     bandwidth_fraction=bandwidth_fraction, compute_fraction=compute_fraction,
+                     memory_fraction=memory_fraction)
+    shape = model_shape(params, layers=layers, d_model=d_model, heads=heads, kv_heads=kv_heads,
+                        vocab=vocab, aspect_ratio=aspect_ratio)
+    if shape.estimated:
+        notes.append(f"shape estimated from N by d_model = {aspect_ratio:g} x layers, head_dim "
+                     "128" + ("" if kv_heads is not None else ", kv_heads = heads (no GQA)")
+                     + ": give --layers/--d-model/--heads/--kv-heads for a real model")
+    if context is None:
+        context = DEFAULT_CONTEXT
+        notes.append(f"no --context given: {context:g} tokens per sequence")
+    if gpus is None:
+        notes.append("--gpus not given: the fewest GPUs that hold weights and KV cache")
+    estimate = estimate_serving(hw, shape, batch=batch, context=context, gpus=gpus,
+                                max_gpus=max_gpus)
+    return ServeReport(estimate, tuple(notes))
+
+
+def batch_sweep(report: ServeReport, points: int = 64) -> ServingEstimate:
+    """The same replica (same GPUs, context) at batch sizes 1 .. max_batch (geometric grid)."""
+    est = report.estimate
+    if np.ndim(est.batch) or np.ndim(est.gpus):
+        raise InputError("a batch sweep needs a single scenario")
+    top = float(est.max_batch)
+    batches = np.unique(np.round(np.geomspace(1.0, max(top, 1.0), points)))
+    return estimate_serving(est.hardware, est.shape, batch=batches, context=est.context,
+                            gpus=est.gpus, max_gpus=max(float(est.gpus), 1.0))
