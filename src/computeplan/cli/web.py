@@ -1,1 +1,108 @@
-"""CLI commands (placeholder; filled in by its own issue)."""
+"""`computeplan web` (the local calculator server) and `computeplan report` (HTML/PNG reports).
+
+FastAPI, uvicorn and matplotlib are imported inside the commands, never at start-up.
+"""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError
+from .app import command, emit
+from .plan import plan as plan_cli
+
+#: CLI option names of `plan` that differ from the commands layer's argument names.
+_PLAN_CLI_NAMES = {"train_usd_per_hour": "train_usd_per_gpu_hour",
+                   "inference_usd_per_hour": "inference_usd_per_gpu_hour"}
+
+
+@command("web")
+def web(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this "
+                                      "machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+):
+    """Start the web calculator and HTTP API (needs the web extra).
+
+    The page is at http://HOST:PORT/, the API under /api (schema at /openapi.json, docs at
+    /docs). Each endpoint returns the same JSON as the CLI command with --json.
+
+    Example: computeplan web --port 8000
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise InputError("the web server needs the web extra: pip install 'computeplan[web]'"
+                         ) from None
+    from ..web.app import create_app
+
+    typer.echo(f"computeplan web: http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    png = "png"
+
+
+def _png_paths(out: Path) -> dict[str, Path]:
+    from ..web.report import FIGURES
+
+    return {name: out.with_name(f"{out.stem}-{name}.png") for name in FIGURES}
+
+
+def report(**options):
+    out = options.pop("out")
+    fmt = options.pop("format")
+    as_json = options.pop("as_json")
+    from ..commands.report import report as run
+
+    result = run(**{_PLAN_CLI_NAMES.get(k, k): val.value if isinstance(val, Enum) else val
+                    for k, val in options.items()})
+    if as_json:
+        emit(result, True, None)
+        return
+    from ..web.report import figures_png, render_html
+
+    out = out or Path(f"report.{fmt.value}")
+    if fmt is ReportFormat.html:
+        files = {out: render_html(result).encode("utf-8")}
+    else:
+        pngs = figures_png(result)
+        files = {path: pngs[name] for name, path in _png_paths(out).items()}
+    for path, data in files.items():
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise InputError(f"--out: cannot write {str(path)!r}: {exc.strerror}") from None
+        typer.echo(f"wrote {path}")
+
+
+_extra = [
+    inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        Path | None, typer.Option("--out", help="Output file [default: report.html; with "
+                                  "--format png, report.png gives report-savings.png, "
+                                  "report-isoloss.png and report-cost.png].",
+                                  dir_okay=False, rich_help_panel="Report")]),
+    inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, default=ReportFormat.html,
+                      annotation=Annotated[ReportFormat, typer.Option(
+                          "--format", help="html: one self-contained page; png: the figures "
+                          "alone.", rich_help_panel="Report")]),
+]
+_plan_params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in
+                inspect.signature(plan_cli, eval_str=True).parameters.values()]
+report.__signature__ = inspect.Signature(_plan_params + _extra)
+report.__doc__ = """Write a self-contained HTML report of a plan (or its figures as PNG).
+
+Takes every option of `computeplan plan`; the report holds the inputs, the assumptions, the
+results table and three figures (savings versus demand, loss iso-curves with both plans, lifetime
+cost at equal loss). --json prints the report's data instead of writing files.
+
+Example: computeplan report --loss 1.947 --inference-tokens 2e12 --out report.html
+"""
+report = command("report")(report)

@@ -1,0 +1,146 @@
+"""The `report` command: a plan and the curves behind its figures.
+
+The same data feeds the HTML/PNG report (:mod:`computeplan.web.report`), the web page's plots and
+``computeplan report --json``. Three figures, all computed with the core's vectorised functions:
+
+* savings versus demand: :func:`~computeplan.commands.plan.plan` re-solved for the demand scaled
+  over ``SWEEP_DECADES`` decades either side (one vectorised call);
+* loss iso-curves L(N, D) = l in the (N, D) plane, D = (B / (l - E - A N^-alpha))^(1/beta)
+  (:meth:`~computeplan.laws.ChinchillaLaw.tokens_for_loss`), with both plans marked;
+* the lifetime cost along the iso-loss curve of the optimal plan
+  (:func:`~computeplan.lifetime.evaluate`): the optimum is its minimum (Sardana et al. 2024,
+  section 2), the Chinchilla-optimal model another point on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..lifetime import evaluate
+from .plan import DEFAULT_INFERENCE_TOKENS, PlanReport, plan
+
+#: The demand sweep covers this many decades below and above the given demand.
+SWEEP_DECADES = 3.0
+#: Points per curve.
+POINTS = 61
+#: Iso-loss levels, as multiples of the reducible loss l - E of the optimal plan.
+ISOLOSS_LEVELS = (0.8, 0.9, 1.0, 1.15, 1.3)
+#: The (N, D) plots span this factor below and above the two plans' sizes (its square above
+#: their training tokens).
+SIZE_SPAN = 20.0
+#: Iso-loss curves start this factor above the smallest N that can reach the loss (D -> inf).
+FLOOR_MARGIN = 1.05
+
+_DEMAND_COUNTS = ("inference_tokens", "requests", "users")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One plotted line: named arrays, JSON-ready through :func:`computeplan.render.jsonable`."""
+
+    label: str
+    data: dict[str, np.ndarray]
+
+    def to_dict(self) -> dict:
+        return {"label": self.label} | self.data
+
+
+@dataclass(frozen=True)
+class PlanFigures:
+    """A plan, the inputs that produced it, and the data of its three figures."""
+
+    inputs: dict
+    plan: PlanReport
+    demand_sweep: Curve
+    isoloss: tuple[Curve, ...]
+    cost_curve: Curve
+
+    @property
+    def priced(self) -> bool:
+        return bool(self.plan.comparison.objective.priced)
+
+    def to_dict(self) -> dict:
+        return {
+            "inputs": self.inputs,
+            "plan": self.plan.to_dict(),
+            "figures": {
+                "demand_sweep": self.demand_sweep.to_dict(),
+                "isoloss": [c.to_dict() for c in self.isoloss],
+                "cost_curve": self.cost_curve.to_dict(),
+            },
+        }
+
+
+def _scalar_inputs(options: dict) -> dict:
+    given = {k: val for k, val in options.items() if val is not None}
+    for k, val in given.items():
+        if np.ndim(val) != 0:
+            raise InputError(f"{k} must be a single number for a report; got an array")
+    return given
+
+
+def _demand_sweep(options: dict, base: PlanReport) -> Curve:
+    """``plan`` re-solved with the demand count (tokens, requests or users) scaled by
+    10^[-SWEEP_DECADES, SWEEP_DECADES]. A zero demand is swept around the Chinchilla-optimal
+    model's training tokens instead, so the figure still shows where inference starts to matter."""
+    comparison = base.comparison
+    form = next((k for k in _DEMAND_COUNTS if options.get(k) is not None), None)
+    count = float(options[form]) if form else DEFAULT_INFERENCE_TOKENS
+    form = form or "inference_tokens"
+    total = float(comparison.demand.total_tokens)
+    tokens_per_count = total / count if count > 0 else None
+    if tokens_per_count is None:  # zero demand: anchor the sweep at the training tokens
+        per_request = (options.get("input_tokens") or 0.0) + (options.get("output_tokens") or 0.0)
+        per_count = {"inference_tokens": 1.0, "requests": per_request,
+                     "users": per_request * (options.get("requests_per_user_per_day") or 0.0)
+                     * (options.get("days") or 0.0)}[form]
+        anchor = float(comparison.chinchilla.train_tokens)
+        count = anchor / per_count if per_count > 0 else 0.0
+    scales = np.logspace(-SWEEP_DECADES, SWEEP_DECADES, POINTS)
+    swept = plan(**(options | {form: count * scales}))
+    result = swept.comparison
+    data = {"scale": scales, "inference_tokens": result.demand.total_tokens,
+            "chinchilla_loss": result.chinchilla.loss, "optimal_loss": result.optimal.loss}
+    data |= {f"ratio_{k}": r for k, r in result.ratios.items()}
+    return Curve(f"demand sweep ({form} x 10^±{SWEEP_DECADES:g})", data)
+
+
+def _isoloss(law, loss: float, lo: float, hi: float, tokens_hi: float) -> Curve:
+    """The iso-loss curve D(N) for N in [lo, hi], starting where D = ``tokens_hi`` (or just
+    above the N that reaches the loss only with infinite data)."""
+    floor_params = FLOOR_MARGIN * (law.A / (loss - law.E)) ** (1.0 / law.alpha)
+    if loss > law.E + law.B * tokens_hi**-law.beta:
+        floor_params = max(floor_params, float(law.params_for_loss(loss, tokens_hi)))
+    start = max(lo, floor_params)
+    params = np.geomspace(start, max(hi, 10.0 * start), POINTS)
+    return Curve(f"L = {loss:.4g}", {"loss": np.asarray(loss), "params": params,
+                                      "train_tokens": law.tokens_for_loss(loss, params)})
+
+
+def report(**options) -> PlanFigures:
+    """The plan for ``options`` (the keyword arguments of :func:`computeplan.commands.plan.plan`,
+    single numbers only) with the data of its figures."""
+    given = _scalar_inputs(options)
+    base = plan(**given)
+    c = base.comparison
+    law, opt, chin = c.law, c.optimal, c.chinchilla
+    sizes = np.array([float(opt.params), float(chin.params)])
+    lo, hi = sizes.min() / SIZE_SPAN, sizes.max() * SIZE_SPAN
+    tokens_hi = max(float(opt.train_tokens), float(chin.train_tokens)) * SIZE_SPAN**2
+    target = float(opt.loss)
+    levels = [law.E + (target - law.E) * k for k in ISOLOSS_LEVELS]
+    if not np.isclose(float(chin.loss), target, rtol=1e-9):  # budget target: unequal losses
+        levels = sorted([*levels, float(chin.loss)])
+    isoloss = tuple(_isoloss(law, lv, lo, hi, tokens_hi) for lv in levels)
+    along = _isoloss(law, target, lo, hi, tokens_hi)
+    bill = evaluate(law, along.data["params"], along.data["train_tokens"], c.demand, c.objective)
+    cost = {"params": bill.params, "train_tokens": bill.train_tokens,
+            "total_flops": bill.total_flops}
+    if c.objective.priced:
+        cost["total_cost_usd"] = bill.total_cost_usd
+    return PlanFigures(
+        inputs=given, plan=base, demand_sweep=_demand_sweep(given, base), isoloss=isoloss,
+        cost_curve=Curve(f"lifetime cost along L = {target:.4g}", cost))

@@ -1,0 +1,176 @@
+"""Render a :class:`~computeplan.commands.report.PlanFigures` as PNG figures (matplotlib) and as
+one self-contained HTML file (inputs, assumptions, tables, figures as base64 PNG).
+
+Needs only matplotlib (the ``plot`` extra), not the web server. Figures are drawn under a lock:
+pyplot keeps global state and the server renders reports in worker threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import threading
+from datetime import UTC, datetime
+
+import numpy as np
+
+from ..render import fmt, jsonable, pct
+
+FIGURES = ("savings", "isoloss", "cost")
+_LOCK = threading.Lock()
+_OPT, _CHIN = "#1b6ac9", "#d0582a"
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _savings(ax, rep) -> None:
+    sweep = rep.demand_sweep.data
+    x = sweep["inference_tokens"]
+    if rep.plan.comparison.target_loss is not None:
+        key = "ratio_total_cost_usd" if rep.priced else "ratio_total_flops"
+        what = "dollars" if rep.priced else "FLOPs"
+        ax.plot(x, 100 * (1 - sweep[key]), color=_OPT, label=f"lifetime {what} saved")
+        ax.plot(x, 100 * sweep["ratio_params"], color=_CHIN, ls="--",
+                label="optimal size, % of Chinchilla")
+        ax.set_ylabel("%")
+        ax.set_ylim(0, 105)
+    else:
+        ax.plot(x, sweep["chinchilla_loss"] - sweep["optimal_loss"], color=_OPT,
+                label="loss gained at equal budget")
+        ax.set_ylabel("Chinchilla loss - optimal loss")
+    ax.axvline(float(rep.plan.comparison.demand.total_tokens), color="0.4", lw=0.8, ls=":",
+               label="this demand")
+    ax.set_xscale("log")
+    ax.set_xlabel("lifetime inference tokens")
+    ax.set_title("Savings versus demand")
+    ax.legend(fontsize=8)
+
+
+def _mark_plans(ax, rep, y_of) -> None:
+    c = rep.plan.comparison
+    ax.plot(float(c.optimal.params), y_of(c.optimal), "*", ms=13, color=_OPT,
+            label="inference-aware optimum")
+    ax.plot(float(c.chinchilla.params), y_of(c.chinchilla), "o", ms=8, color=_CHIN,
+            label="Chinchilla-optimal")
+
+
+def _isoloss(ax, rep) -> None:
+    target = float(rep.plan.comparison.optimal.loss)
+    for curve in rep.isoloss:
+        lv = float(curve.data["loss"])
+        main = np.isclose(lv, target, rtol=1e-9)
+        ax.plot(curve.data["params"], curve.data["train_tokens"], color="0.15" if main else "0.6",
+                lw=1.8 if main else 0.9, label=None)
+        ax.annotate(f"L={lv:.3f}", (curve.data["params"][-1], curve.data["train_tokens"][-1]),
+                    fontsize=7, color="0.3", xytext=(2, 0), textcoords="offset points")
+    _mark_plans(ax, rep, lambda p: float(p.train_tokens))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel("training tokens D")
+    ax.set_title("Loss iso-curves L(N, D)")
+    ax.legend(fontsize=8)
+
+
+def _cost(ax, rep) -> None:
+    key = "total_cost_usd" if rep.priced else "total_flops"
+    data = rep.cost_curve.data
+    ax.plot(data["params"], data[key], color="0.15", label=rep.cost_curve.label)
+    _mark_plans(ax, rep, lambda p: float(getattr(p, key)))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("parameters N (training tokens set by the loss)")
+    ax.set_ylabel("lifetime cost (USD)" if rep.priced else "lifetime FLOPs")
+    ax.set_title("Lifetime cost at equal loss")
+    ax.legend(fontsize=8)
+
+
+_DRAW = {"savings": _savings, "isoloss": _isoloss, "cost": _cost}
+
+
+def figures_png(rep) -> dict[str, bytes]:
+    """The three figures as PNG bytes, keyed by ``FIGURES`` names."""
+    from ..plots import pyplot
+
+    plt = pyplot()
+    out = {}
+    with _LOCK:
+        for name in FIGURES:
+            fig, ax = plt.subplots(figsize=(6.4, 4.2))
+            try:
+                _DRAW[name](ax, rep)
+                ax.grid(True, which="major", alpha=0.3)
+                out[name] = _png(fig)
+            finally:
+                plt.close(fig)
+    return out
+
+
+def _rows(rep) -> list[list[str]]:
+    d = jsonable(rep.plan.comparison)
+    chin, opt, ratios = d["chinchilla"], d["optimal"], d["ratios"]
+    return [[k.replace("_", " "), fmt(chin[k], 5), fmt(opt[k], 5),
+             pct(ratios[k]) if k in ratios else ""] for k in chin]
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                  for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _pairs(mapping: dict) -> list[list[str]]:
+    return [[k, v if isinstance(v, str) else fmt(v, 6)] for k, v in jsonable(mapping).items()]
+
+
+_CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#1d2330}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:
+collapse;margin:.5rem 0}td,th{border-bottom:1px solid #dde;padding:.25rem .7rem;text-align:right}
+td:first-child,th:first-child{text-align:left}th{background:#f3f5f9}figure{margin:1rem 0}
+img{max-width:100%}.note{color:#555}"""
+
+
+def render_html(rep) -> str:
+    """One self-contained HTML page: inputs, assumptions, results table and figures."""
+    c = rep.plan.comparison
+    d = jsonable(c)
+    if c.target_loss is not None:
+        title = f"Lifetime-optimal model for loss {fmt(c.target_loss, 5)}"
+    else:
+        unit = "USD" if rep.priced else "FLOPs"
+        title = f"Lowest loss within a lifetime budget of {fmt(c.budget)} {unit}"
+    law = d["law"]
+    objective = "dollars" if rep.priced else "FLOPs"
+    figs = "".join(
+        f'<figure><img alt="{name}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"></figure>' for name, png in figures_png(rep).items())
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.plan.notes)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>computeplan report</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="note">computeplan report, {stamp}. The optimum minimises lifetime {objective}
+(training + inference) at the target (Sardana et al. 2024); the comparison is the
+Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-optimal.</p>
+<h2>Results</h2>
+{_table(["", "Chinchilla-optimal", "Optimal", "ratio"], _rows(rep))}
+<h2>Inputs</h2>
+{_table(["option", "value"], _pairs(rep.inputs)) if rep.inputs else "<p>all defaults</p>"}
+<h2>Assumptions</h2>
+<p>Law {html.escape(law["name"])}: L(N, D) = E + A/N^alpha + B/D^beta with E={law["E"]:g},
+A={law["A"]:g}, B={law["B"]:g}, alpha={law["alpha"]:g}, beta={law["beta"]:g}.
+Training FLOPs 6ND, inference FLOPs 2N per token.</p>
+{_table(["demand", "value"], _pairs(d["demand"]))}
+{_table(["cost model", "value"], _pairs(d["assumptions"]))}
+{f"<ul>{notes}</ul>" if notes else ""}
+<h2>Figures</h2>
+{figs}
+</body></html>
+"""

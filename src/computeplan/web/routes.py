@@ -1,0 +1,175 @@
+"""The API endpoints: one per command, each calling the same commands-layer function as the CLI.
+
+An endpoint is registered when its command module exists (the commands are written one issue at
+a time). The request model is derived from the function's signature (:mod:`.schema`); the answer
+is :func:`computeplan.render.dumps` of the result, i.e. the JSON of ``computeplan <name> --json``.
+"""
+
+import importlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from pydantic import Field, create_model
+
+from ..errors import InputError
+from ..render import dumps
+from .schema import request_model
+
+#: Largest JSON request body in bytes (a plan request is ~1 KB): 413 beyond.
+MAX_BODY_BYTES = 64 * 1024
+#: Largest upload (a CSV of training runs) in bytes: 413 beyond.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: Most bootstrap resamples one web fit may ask for (the CLI has no such cap).
+MAX_WEB_BOOTSTRAP = 200
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """``POST /api/<name>`` calling ``computeplan.commands.<name>.<name>``."""
+
+    name: str
+    summary: str
+    fields_from: str | None = None  # take the request fields from another command's function
+    slow: bool = False  # run in a worker thread instead of on the event loop
+    exclude: tuple[str, ...] = ()
+    types: dict[str, Any] = field(default_factory=dict)
+
+
+ENDPOINTS = (
+    Endpoint("plan", "Lifetime-optimal model beside the Chinchilla-optimal one (computeplan plan)"),
+    Endpoint("model", "Chinchilla calculator (computeplan model)"),
+    Endpoint("report", "A plan with the data of its figures (computeplan report --json)",
+             fields_from="plan"),
+    Endpoint("tradeoff", "Training/inference tradeoff frontiers (computeplan tradeoff)",
+             slow=True),
+    Endpoint("allocate", "Optimal training/inference split of a budget (computeplan allocate)"),
+    Endpoint("overhead", "Over-training overhead (computeplan overhead)"),
+    Endpoint("gpus", "The GPU catalog (computeplan gpus)"),
+    Endpoint("train", "Training time, GPUs and memory (computeplan train)", slow=True),
+    Endpoint("serve", "Serving memory, latency and cost (computeplan serve)", slow=True),
+)
+
+
+def command_function(name: str):
+    """``computeplan.commands.<name>.<name>``, or ``None`` while that command is not written."""
+    try:
+        module = importlib.import_module(f"computeplan.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"computeplan.commands.{name}":
+            return None
+        raise
+    return getattr(module, name, None)
+
+
+def json_response(result) -> Response:
+    """The CLI's ``--json`` text (compact). A non-finite number in a result is refused, never
+    sent as ``NaN``."""
+    try:
+        text = dumps(result, indent=None)
+    except ValueError:
+        raise InputError("the result is not a finite number for these inputs (beyond floating-"
+                         "point range); use less extreme values") from None
+    return Response(text, media_type="application/json")
+
+
+def _handler(fn, model, slow: bool):
+    if slow:
+        async def handler(body: model):  # type: ignore[valid-type]
+            return json_response(await run_in_threadpool(fn, **body.model_dump()))
+    else:
+        async def handler(body: model):  # type: ignore[valid-type]
+            return json_response(fn(**body.model_dump()))
+    return handler
+
+
+def registered() -> list[tuple[Endpoint, Any, Any]]:
+    """(endpoint, command function, request model) for every command that exists."""
+    out = []
+    for ep in ENDPOINTS:
+        fn = command_function(ep.name)
+        if fn is None:
+            continue
+        source = command_function(ep.fields_from) if ep.fields_from else fn
+        model = request_model(source, f"{ep.name.capitalize()}Request", exclude=ep.exclude,
+                              types=ep.types)
+        out.append((ep, fn, model))
+    return out
+
+
+def _upload_name(filename: str | None) -> str:
+    """The upload's base name reduced to safe characters: a label only, never a server path."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", PurePath(filename or "").name)[:100].lstrip(".")
+    return name or "runs.csv"
+
+
+def _run_fit(fn, data: bytes, filename: str | None, options: dict) -> Response:
+    """Fit the uploaded CSV, written to a temporary directory the server creates and removes.
+    Results and messages name the file by its upload name, as the CLI names its argument."""
+    with tempfile.TemporaryDirectory(prefix="computeplan-fit-") as tmp:
+        path = Path(tmp) / _upload_name(filename)
+        path.write_bytes(data)
+        try:
+            response = json_response(fn(path, **options))
+        except InputError as exc:
+            raise InputError(str(exc).replace(tmp + os.sep, "")) from None
+        response.body = response.body.replace((tmp + os.sep).encode(), b"")
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+
+def _add_fit(router: APIRouter) -> None:
+    """``POST /api/fit``: multipart form with the CSV as ``runs`` and the options as fields."""
+    fn = command_function("fit")
+    if fn is None:
+        return
+    bootstrap = Annotated[int, Field(ge=0, le=MAX_WEB_BOOTSTRAP)]
+    options = request_model(fn, "FitOptions", exclude=("path",), types={"bootstrap": bootstrap})
+    form_model = create_model("FitForm", __base__=options,
+                              runs=(UploadFile, Field(description="CSV file of runs")))
+
+    async def fit(form: Annotated[form_model, Form()]):  # type: ignore[valid-type]
+        data = await form.runs.read()
+        fields = form.model_dump(exclude={"runs"})
+        return await run_in_threadpool(_run_fit, fn, data, form.runs.filename, fields)
+
+    router.add_api_route("/fit", fit, methods=["POST"], name="fit", tags=["commands"],
+                         summary="Fit a law to an uploaded CSV of runs (computeplan fit RUNS)",
+                         max_body_size=MAX_UPLOAD_BYTES, response_class=Response,
+                         responses={200: {"content": {"application/json": {}}}})
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api", max_body_size=MAX_BODY_BYTES)
+    _add_fit(router)
+    for ep, fn, model in registered():
+        router.add_api_route(f"/{ep.name}", _handler(fn, model, ep.slow), methods=["POST"],
+                             summary=ep.summary, name=ep.name, tags=["commands"],
+                             response_class=Response,
+                             responses={200: {"content": {"application/json": {}}},
+                                        422: {"description": "Invalid input"}})
+    return router
+
+
+def page_router() -> APIRouter:
+    """``GET /report.html?<plan fields>``: the HTML report of ``computeplan report``."""
+    from ..commands.plan import plan
+    from ..commands.report import report
+
+    query_model = request_model(plan, "ReportQuery")
+    router = APIRouter(tags=["page"])
+
+    @router.get("/report.html", response_class=HTMLResponse,
+                summary="Self-contained HTML report of a plan (computeplan report)")
+    def report_html(query: Annotated[query_model, Query()]):  # type: ignore[valid-type]
+        from .report import render_html
+
+        return HTMLResponse(render_html(report(**query.model_dump())))
+
+    return router

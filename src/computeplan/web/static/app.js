@@ -1,0 +1,281 @@
+"use strict";
+// The calculator page: form -> POST api/report (the plan and its figure data, computed by the
+// server with the same code as the CLI) -> table, headline and SVG plots. The state lives in the
+// URL query, whose keys are the API's fields, so a link reproduces the plan and /report.html
+// takes the same query.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const fmt = Plot.fmt;
+  const pct = (x) => `${(100 * x).toFixed(2)}%`;
+  const TARGETS = ["reference_params", "loss", "budget_flops", "budget_usd"];
+  const TARGET_TEXT = {
+    reference_params: ["Reference model parameters N", "70e9"],
+    loss: ["Target loss (nats/token)", "1.947"],
+    budget_flops: ["Lifetime FLOPs budget", "1e24"],
+    budget_usd: ["Lifetime dollar budget", "1e7"],
+  };
+  const DEMAND = {
+    tokens: ["inference_tokens"],
+    requests: ["requests", "input_tokens", "output_tokens"],
+    users: ["users", "requests_per_user_per_day", "days", "input_tokens", "output_tokens"],
+  };
+  const HARDWARE = ["train_gpu", "train_dtype", "train_usd_per_gpu_hour", "train_mfu",
+    "inference_gpu", "inference_dtype", "inference_usd_per_gpu_hour", "prefill_mfu",
+    "decode_mfu"];
+  const OPT = "#1b6ac9", CHIN = "#d0582a";
+  let meta = null, sequence = 0, timer = null;
+
+  const field = (name) => document.querySelector(`[name="${name}"]`);
+  const number = (text) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : text);
+
+  // ------------------------------------------------------------------ form <-> API body/URL
+  function body() {
+    const out = {};
+    const kind = $("target_kind").value, target = $("target_value").value.trim();
+    if (target) out[kind] = number(target);
+    for (const name of DEMAND[$("demand_kind").value]) {
+      const text = field(name).value.trim();
+      if (text) out[name] = number(text);
+    }
+    out.law = $("law").value || "sardana2024";
+    if ($("objective").value === "usd") {
+      out.objective = "usd";
+      for (const name of HARDWARE) {
+        const text = field(name).value.trim();
+        if (text) out[name] = field(name).tagName === "SELECT" ? text : number(text);
+      }
+    }
+    return out;
+  }
+
+  function restore(params) {
+    const kind = TARGETS.find((k) => params.has(k)) || "reference_params";
+    $("target_kind").value = kind;
+    $("target_value").value = params.get(kind) || "";
+    const demand = params.has("users") ? "users" : params.has("requests") ? "requests" : "tokens";
+    $("demand_kind").value = demand;
+    for (const name of new Set(Object.values(DEMAND).flat())) {
+      field(name).value = params.get(name) || "";
+    }
+    if (params.has("law")) $("law").value = params.get("law");
+    const usd = params.get("objective") === "usd" || kind === "budget_usd" ||
+      HARDWARE.some((k) => params.has(k));
+    $("objective").value = usd ? "usd" : "flops";
+    for (const name of ["train_gpu", "inference_gpu"]) field(name).value = params.get(name) || "";
+    refreshDtypes();
+    for (const name of HARDWARE.filter((k) => !k.endsWith("_gpu"))) {
+      field(name).value = params.get(name) || "";
+    }
+    if (!params.toString()) {  // first visit: the published FLOPs example
+      $("target_kind").value = "loss";
+      $("target_value").value = "1.947";
+      field("inference_tokens").value = "2e12";
+    }
+  }
+
+  function query(b) {
+    return new URLSearchParams(Object.entries(b).map(([k, v]) => [k, String(v)])).toString();
+  }
+
+  // -------------------------------------------------------------------------- form dynamics
+  function syncVisibility() {
+    const kind = $("target_kind").value;
+    $("target_label").textContent = TARGET_TEXT[kind][0];
+    $("target_value").placeholder = TARGET_TEXT[kind][1];
+    if (kind === "budget_usd") $("objective").value = "usd";
+    if (kind === "budget_flops") $("objective").value = "flops";
+    const demand = $("demand_kind").value;
+    for (const div of document.querySelectorAll(".demand")) {
+      div.hidden = !div.classList.contains(demand);
+    }
+    document.querySelector(".usd").hidden = $("objective").value !== "usd";
+    const law = meta && meta.laws[$("law").value];
+    if (law) {
+      $("law_formula").textContent = `L = ${law.E} + ${law.A}/N^${law.alpha} + ` +
+        `${law.B}/D^${law.beta} (${law.source})`;
+    }
+  }
+
+  function gpuOf(role) {
+    return field(`${role}_gpu`).value || meta.dollar_defaults[`${role}_gpu`];
+  }
+
+  function refreshDtypes() {
+    if (!meta) return;
+    for (const sel of document.querySelectorAll("select.dtype")) {
+      const role = sel.dataset.gpu.replace("_gpu", ""), keep = sel.value;
+      const gpu = meta.gpus[gpuOf(role)] || { dtypes: [] };
+      const dflt = meta.dollar_defaults[`${role}_dtype`];
+      sel.replaceChildren(new Option(`default (${dflt})`, ""),
+        ...gpu.dtypes.map((d) => new Option(d, d)));
+      sel.value = gpu.dtypes.includes(keep) ? keep : "";
+      const price = field(`${role}_usd_per_gpu_hour`);
+      price.placeholder = gpu.usd_per_gpu_hour ? `${gpu.usd_per_gpu_hour} (catalog)` : "";
+    }
+  }
+
+  function fillMeta() {
+    $("law").replaceChildren(...Object.keys(meta.laws).map((k) => new Option(k, k)));
+    $("law").value = "sardana2024";
+    for (const sel of document.querySelectorAll("select.gpu")) {
+      const dflt = meta.dollar_defaults[sel.name];
+      sel.replaceChildren(new Option(`default (${dflt})`, ""), ...Object.entries(meta.gpus)
+        .map(([k, g]) => new Option(`${k}: ${g.description}`, k)));
+    }
+    for (const name of ["train_mfu", "prefill_mfu", "decode_mfu"]) {
+      field(name).placeholder = String(meta.dollar_defaults[name]);
+    }
+    refreshDtypes();
+  }
+
+  // ------------------------------------------------------------------------------ rendering
+  function showError(message) {
+    const box = $("error");
+    box.hidden = !message;
+    box.textContent = message || "";
+    for (const input of document.querySelectorAll("input")) input.classList.remove("invalid");
+    const name = message && message.match(/^([a-z_]+)\b/);
+    const bad = name && (field(name[1]) || (TARGETS.includes(name[1]) && $("target_value")));
+    if (bad) bad.classList.add("invalid");
+    document.body.dataset.state = message ? "error" : "ready";
+  }
+
+  function render(rep) {
+    const plan = rep.plan, chin = plan.chinchilla, opt = plan.optimal, ratios = plan.ratios;
+    const priced = plan.assumptions.objective === "usd";
+    const unit = priced ? "dollars" : "FLOPs";
+    const costKey = priced ? "total_cost_usd" : "total_flops";
+    if (plan.target_loss !== undefined) {
+      $("title").textContent = `Lifetime-optimal model for loss ${fmt(plan.target_loss, 5)}`;
+      const saved = chin[costKey] - opt[costKey];
+      $("headline").innerHTML = `The optimum saves <strong id="savings">` +
+        `${pct(1 - ratios[costKey])}</strong> of lifetime ${unit} (${priced ? "$" : ""}` +
+        `${fmt(saved)}${priced ? "" : " FLOPs"}) with a model <strong>${pct(ratios.params)}` +
+        `</strong> the size, trained on ${pct(ratios.train_tokens)} of the tokens.`;
+    } else {
+      const budget = plan.budget_usd !== undefined ? plan.budget_usd : plan.budget_flops;
+      $("title").textContent = `Lowest loss within a lifetime budget of ${fmt(budget)} ` +
+        (priced ? "$" : "FLOPs");
+      $("headline").innerHTML = `At equal budget the optimum reaches loss <strong id="savings">` +
+        `${fmt(opt.loss, 5)}</strong>, the Chinchilla-optimal model ${fmt(chin.loss, 5)}.`;
+    }
+    $("table").tBodies[0].replaceChildren(...Object.keys(chin).map((key) => {
+      const tr = document.createElement("tr");
+      tr.dataset.key = key;
+      const digits = key === "loss" ? 5 : 4;
+      [key.replace(/_/g, " "), fmt(chin[key], digits), fmt(opt[key], digits),
+        key in ratios ? pct(ratios[key]) : ""].forEach((text, i) => {
+        const td = tr.insertCell();
+        td.textContent = text;
+        if (i === 2) td.className = "opt";
+      });
+      return tr;
+    }));
+    const a = plan.assumptions, lines = [
+      `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
+        `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
+      "demand: " + Object.entries(plan.demand).map(([k, v]) => `${k}=${fmt(v)}`).join(", "),
+      priced ? `training: ${a.train_gpu} ${a.train_dtype} at $${a.train_usd_per_gpu_hour}/h, ` +
+        `MFU ${a.train_mfu}; inference: ${a.inference_gpu} ${a.inference_dtype} at ` +
+        `$${a.inference_usd_per_gpu_hour}/h, prefill MFU ${a.prefill_mfu}, decode MFU ` +
+        `${a.decode_mfu}` : "FLOPs: 6ND for training, 2N per inference token (input or output)",
+      ...plan.notes.map((n) => `note: ${n}`),
+    ];
+    $("assumptions").replaceChildren(...lines.map((t) => {
+      const li = document.createElement("li");
+      li.textContent = t;
+      return li;
+    }));
+    drawPlots(rep, priced, costKey);
+  }
+
+  function planMarks(plan, y) {
+    return [
+      { x: plan.optimal.params, y: y(plan.optimal), label: "inference-aware optimum",
+        color: OPT, shape: "star" },
+      { x: plan.chinchilla.params, y: y(plan.chinchilla), label: "Chinchilla-optimal",
+        color: CHIN, shape: "circle" },
+    ];
+  }
+
+  function drawPlots(rep, priced, costKey) {
+    const plan = rep.plan, f = rep.figures, sweep = f.demand_sweep;
+    const byLoss = plan.target_loss !== undefined;
+    Plot.draw($("plot_savings"), {
+      title: "Savings versus demand", xlabel: "lifetime inference tokens", xname: "tokens",
+      ylabel: byLoss ? "%" : "Chinchilla loss - optimal loss", xlog: true,
+      ylim: byLoss ? [0, 105] : undefined,
+      series: byLoss ? [
+        { x: sweep.inference_tokens, y: sweep[`ratio_${costKey}`].map((r) => 100 * (1 - r)),
+          label: `lifetime ${priced ? "dollars" : "FLOPs"} saved %`, color: OPT },
+        { x: sweep.inference_tokens, y: sweep.ratio_params.map((r) => 100 * r),
+          label: "optimal size, % of Chinchilla", color: CHIN, dash: "6 4" },
+      ] : [{ x: sweep.inference_tokens,
+        y: sweep.chinchilla_loss.map((c, i) => c - sweep.optimal_loss[i]),
+        label: "loss gained at equal budget", color: OPT }],
+      vline: { x: plan.demand.inference_tokens, label: "this demand" },
+    });
+    const target = plan.optimal.loss;
+    Plot.draw($("plot_isoloss"), {
+      title: "Loss iso-curves L(N, D)", xlabel: "parameters N", ylabel: "training tokens D",
+      xname: "N", xlog: true, ylog: true,
+      series: f.isoloss.map((c) => {
+        const main = Math.abs(c.loss - target) <= 1e-9 * target;
+        return { x: c.params, y: c.train_tokens, label: `L=${fmt(c.loss, 4)}`,
+          color: main ? "#222" : "#a3a9b6", width: main ? 2.2 : 1.1, legend: main };
+      }),
+      marks: planMarks(plan, (p) => p.train_tokens),
+    });
+    const cc = f.cost_curve;
+    Plot.draw($("plot_cost"), {
+      title: "Lifetime cost at equal loss", xlabel: "parameters N (tokens set by the loss)",
+      ylabel: priced ? "lifetime cost (USD)" : "lifetime FLOPs", xname: "N", xlog: true,
+      ylog: true, series: [{ x: cc.params, y: cc[costKey], label: cc.label, color: "#222" }],
+      marks: planMarks(plan, (p) => p[costKey]),
+    });
+  }
+
+  // ---------------------------------------------------------------------------- the request
+  async function update() {
+    const b = body(), qs = query(b), mine = ++sequence;
+    history.replaceState(null, "", `${location.pathname}?${qs}`);
+    $("share").href = location.href;
+    $("report").href = `report.html?${qs}`;
+    document.body.dataset.state = "loading";
+    try {
+      const response = await fetch("api/report", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b),
+      });
+      const data = await response.json();
+      if (mine !== sequence) return;
+      if (!response.ok) { showError(data.error || `HTTP ${response.status}`); return; }
+      render(data);
+      showError(null);
+    } catch (err) {
+      if (mine === sequence) showError(`request failed: ${err}`);
+    }
+  }
+
+  function schedule() {
+    syncVisibility();
+    clearTimeout(timer);
+    timer = setTimeout(update, 150);
+  }
+
+  async function start() {
+    meta = await (await fetch("api/meta")).json();
+    fillMeta();
+    restore(new URLSearchParams(location.search));
+    syncVisibility();
+    const form = $("inputs");
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", (ev) => {
+      if (ev.target.classList.contains("gpu")) refreshDtypes();
+      schedule();
+    });
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); update(); });
+    await update();
+  }
+
+  start().catch((err) => showError(`could not start: ${err}`));
+})();

@@ -1,0 +1,284 @@
+"""HTTP API: same JSON as the CLI's --json, published numbers, 422/413 errors, no server files."""
+
+import json
+import warnings
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+pytest.importorskip("httpx", reason="the test client needs httpx")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette's notice about its httpx-based test client
+    from fastapi.testclient import TestClient
+
+from computeplan.cli import app as cli_app  # noqa: E402
+from computeplan.commands.plan import plan  # noqa: E402
+from computeplan.render import jsonable  # noqa: E402
+from computeplan.web import create_app  # noqa: E402
+from computeplan.web.routes import MAX_BODY_BYTES  # noqa: E402
+from computeplan.web.schema import request_model  # noqa: E402
+
+runner = CliRunner()
+
+SARDANA_DOLLARS_CLI = [
+    "--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
+    "--train-gpu", "a100-80gb", "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
+    "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
+    "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2",
+]
+SARDANA_DOLLARS_API = {
+    "requests": 1e10, "input_tokens": 1000, "output_tokens": 250,
+    "train_gpu": "a100-80gb", "train_usd_per_gpu_hour": 1.40, "train_mfu": 0.5,
+    "inference_gpu": "a100-40gb", "inference_dtype": "int8",
+    "inference_usd_per_gpu_hour": 0.60, "prefill_mfu": 0.4, "decode_mfu": 0.2,
+}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def cli_json(*args):
+    result = runner.invoke(cli_app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def api_json(client, name, body):
+    response = client.post(f"/api/{name}", json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
+
+
+def g4(x):
+    return f"{x:.4g}"
+
+
+# ------------------------------------------------- REFERENCES section 2: API == CLI == published
+def test_published_loss_of_70b_on_1t_tokens(client):
+    out = api_json(client, "model", {"params": 70e9, "tokens": 1e12, "law": "sardana2024"})
+    assert out == cli_json("model", "--params", "70e9", "--tokens", "1e12")
+    assert f"{out['loss']:.3f}" == "1.947"
+
+
+def test_published_flops_optimum(client):
+    body = {"loss": 1.947, "inference_tokens": 2e12, "law": "sardana2024"}
+    out = api_json(client, "plan", body)
+    assert out == cli_json("plan", "--loss", "1.947", "--inference-tokens", "2e12",
+                           "--law", "sardana2024")
+    assert g4(out["optimal"]["params"]) == "2.418e+10"
+    assert g4(out["optimal"]["train_tokens"]) == "2.657e+12"
+    assert round(100 * out["ratios"]["params"], 2) == 70.96
+    assert round(100 * out["ratios"]["train_tokens"], 2) == 146.77
+    assert round(100 * out["ratios"]["total_flops"], 2) == 95.22
+
+
+def test_published_dollar_optimum(client):
+    out = api_json(client, "plan", {"loss": 1.947, **SARDANA_DOLLARS_API})
+    assert out == cli_json("plan", "--loss", "1.947", *SARDANA_DOLLARS_CLI)
+    assert g4(out["optimal"]["params"]) == "2.053e+10"
+    assert g4(out["optimal"]["train_tokens"]) == "3.302e+12"
+    assert round(100 * out["ratios"]["params"], 2) == 60.23
+    assert round(100 * out["ratios"]["train_tokens"], 2) == 182.41
+    assert round(100 * out["ratios"]["total_cost_usd"], 2) == 88.76
+
+
+def test_published_chinchilla_30b(client):
+    out = api_json(client, "model", {"params": 30e9, "chinchilla": True})
+    assert out == cli_json("model", "--chinchilla", "--params", "30e9")
+    assert g4(out["train_tokens"]) == "1.556e+12"
+    assert f"{out['loss']:.3f}" == "1.958"
+    assert g4(out["train_flops"]) == "2.801e+23"
+
+
+def test_published_figure_1(client):
+    """Sardana et al. Figure 1: a ~7B model reaches the loss of a Chinchilla-optimal 13B model
+    and saves ~1.7e22 FLOPs (17%) over 2e12 inference tokens."""
+    out = api_json(client, "plan", {"reference_params": 13e9, "inference_tokens": 2e12})
+    assert out == cli_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
+    saved = out["chinchilla"]["total_flops"] - out["optimal"]["total_flops"]
+    assert round(out["optimal"]["params"] / 1e9) == 7
+    assert f"{saved:.1e}" == "1.7e+22"
+    assert round(100 * (1 - out["ratios"]["total_flops"])) == 17
+
+
+def test_default_example_and_notes_match_cli(client):
+    assert api_json(client, "plan", {}) == cli_json("plan")
+
+
+def test_report_json_matches_cli(client):
+    body = {"loss": 1.947, **SARDANA_DOLLARS_API}
+    out = api_json(client, "report", body)
+    assert out == cli_json("report", "--loss", "1.947", *SARDANA_DOLLARS_CLI)
+    assert out["plan"] == api_json(client, "plan", body)
+    assert {"demand_sweep", "isoloss", "cost_curve"} == set(out["figures"])
+
+
+@given(loss=st.floats(1.75, 3.5), tokens=st.floats(0, 1e16),
+       law=st.sampled_from(["hoffmann2022", "sardana2024", "besiroglu2024"]))
+def test_api_equals_commands_layer(client, loss, tokens, law):
+    """For any valid input the API answers exactly the commands layer's JSON, and the optimum
+    never costs more than the Chinchilla-optimal model."""
+    if loss <= 1.8172 and law == "besiroglu2024":
+        loss += 0.1
+    body = {"loss": loss, "inference_tokens": tokens, "law": law}
+    out = api_json(client, "plan", body)
+    assert out == json.loads(json.dumps(jsonable(plan(**body))))
+    assert out["ratios"]["total_flops"] <= 1 + 1e-12
+
+
+# ------------------------------------------------------------------------ errors and limits
+@pytest.mark.parametrize("body, words", [
+    ({"loss": 1.5}, ["loss", "> E = 1.69", "1.5"]),
+    ({"loss": 2, "requests": 1e9, "input_tokens": 10, "output_tokens": 5, "train_mfu": 1.5},
+     ["train_mfu", "(0, 1]", "1.5"]),
+    ({"inference_tokens": -1}, ["inference_tokens", ">= 0", "-1"]),
+    ({"loss": 2, "train_gpu": "tpu-v9"}, ["unknown GPU", "tpu-v9", "h100-sxm"]),
+    ({"requests": 1e9}, ["requests", "input_tokens", "output_tokens"]),
+    ({"loss": "two"}, ["loss", "valid number", "two"]),
+    ({"lost": 2}, ["lost", "Extra inputs are not permitted"]),
+    ({"law": "/etc/passwd"}, ["law", "sardana2024", "/etc/passwd"]),
+    ({"gpu_file": "/etc/passwd"}, ["gpu_file", "Extra inputs"]),
+    ({"train_gpu": "x" * 201}, ["train_gpu", "at most 200 characters"]),
+])
+def test_invalid_input_is_422_naming_field_and_range(client, body, words):
+    response = client.post("/api/plan", json=body)
+    assert response.status_code == 422
+    message = response.json()["error"]
+    assert "\n" not in message and "--" not in message
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize("raw", [b'{"loss": NaN}', b'{"loss": Infinity}', b'{"loss": 1e999}'])
+def test_non_finite_numbers_are_422(client, raw):
+    response = client.post("/api/plan", content=raw,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("loss: Input should be a finite number")
+
+
+def test_malformed_or_missing_body_is_422(client):
+    response = client.post("/api/plan", content=b"{", headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "invalid JSON" in response.json()["error"]
+    response = client.post("/api/plan")
+    assert response.status_code == 422 and "JSON object" in response.json()["error"]
+
+
+def test_body_size_limit(client):
+    padded = b'{"loss": 2' + b" " * MAX_BODY_BYTES + b"}"
+    response = client.post("/api/plan", content=padded,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+    def chunks():  # no Content-Length: the limit applies while streaming
+        yield b'{"loss": 2'
+        for _ in range(MAX_BODY_BYTES // 1000 + 1):
+            yield b" " * 1000
+        yield b"}"
+
+    response = client.post("/api/plan", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert str(MAX_BODY_BYTES) in response.json()["error"]
+    assert client.post("/api/plan", json={"loss": 2}).status_code == 200
+
+
+# ------------------------------------------------------------------ schema and other routes
+def test_openapi_lists_commands_and_no_server_paths(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/api/plan", "/api/model", "/api/report"} <= set(spec["paths"])
+    props = spec["components"]["schemas"]["PlanRequest"]["properties"]
+    assert "gpu_file" not in props and "loss" in props and "train_usd_per_gpu_hour" in props
+    assert set(props["law"]["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024"}
+
+
+def test_request_model_from_signature():
+    from pathlib import Path
+
+    def cmd(*, x=None, n: int = 3, flag: bool = False, law: str = "sardana2024",
+            where: Path | None = None):
+        pass
+
+    model = request_model(cmd, "CmdRequest")
+    assert set(model.model_fields) == {"x", "n", "flag", "law"}
+    assert model(x=1).model_dump() == {"x": 1.0, "n": 3, "flag": False, "law": "sardana2024"}
+
+    def needs_path(*, where: Path):
+        pass
+
+    with pytest.raises(TypeError, match="path"):
+        request_model(needs_path, "Bad")
+
+
+def test_meta_page_and_report_html(client):
+    meta = client.get("/api/meta").json()
+    assert "a100-40gb" in meta["gpus"] and "int8" in meta["gpus"]["a100-40gb"]["dtypes"]
+    assert meta["dollar_defaults"]["decode_mfu"] == 0.01 and "plan" in meta["endpoints"]
+    page = client.get("/")
+    assert page.status_code == 200 and "<script" in page.text and "http" not in page.text.split(
+        "<body", 1)[0].replace("http-equiv", "")
+    html = client.get("/report.html", params={"loss": 1.947, "inference_tokens": 2e12})
+    assert html.status_code == 200 and html.text.count("data:image/png;base64,") == 3
+    assert "70.96%" in html.text and "95.22%" in html.text
+    bad = client.get("/report.html", params={"loss": 1.947, "gpu_file": "/etc/passwd"})
+    assert bad.status_code == 422
+
+
+# ------------------------------------------- the other commands: API == CLI --json when present
+def needs(client, name):
+    if name not in client.get("/api/meta").json()["endpoints"]:
+        pytest.skip(f"command {name} not written yet")
+
+
+@pytest.mark.parametrize("name, args, body", [
+    ("gpus", [], {}),
+    ("train", ["--params", "7e9", "--tokens", "2e12", "--gpu", "a100-80gb", "--gpu-hours",
+               "184320"], {"params": 7e9, "tokens": 2e12, "gpu": "a100-80gb",
+                           "gpu_hours": 184320}),
+    ("serve", ["--params", "175e9", "--gpu", "a100-80gb", "--dtype", "fp16"],
+     {"params": 175e9, "gpu": "a100-80gb", "dtype": "fp16"}),
+])
+def test_other_commands_match_cli(client, name, args, body):
+    needs(client, name)
+    assert api_json(client, name, body) == cli_json(name, *args)
+
+
+def test_train_needs_its_fields(client):
+    needs(client, "train")
+    response = client.post("/api/train", json={"params": 7e9})
+    assert response.status_code == 422
+    assert response.json()["error"] == "tokens: Field required"
+
+
+def test_fit_upload_matches_cli(client, monkeypatch):
+    needs(client, "fit")
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    csv = (examples / "runs.csv").read_bytes()
+    response = client.post("/api/fit", files={"runs": ("../../etc/runs.csv", csv, "text/csv")},
+                           data={"tokens_col": "tokens"})
+    assert response.status_code == 200, response.text
+    monkeypatch.chdir(examples)  # the CLI names the file as given: runs.csv
+    assert response.json() == cli_json("fit", "runs.csv", "--tokens-col", "tokens")
+    assert response.json()["source"] == "runs.csv"
+
+
+def test_fit_errors_name_the_upload_not_a_server_path(client):
+    needs(client, "fit")
+    response = client.post("/api/fit", files={"runs": ("x.csv", b"a,b\n1,2\n", "text/csv")})
+    assert response.status_code == 422
+    message = response.json()["error"]
+    assert "params_col" in message and "x.csv" in message and "/tmp" not in message
+    response = client.post("/api/fit", files={"runs": ("x.csv", b"x" * (3 << 20), "text/csv")})
+    assert response.status_code == 413
+    response = client.post("/api/fit", data={"bootstrap": 5000})
+    assert response.status_code == 422 and "less than or equal to 200" in response.text
