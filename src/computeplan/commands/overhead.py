@@ -1,0 +1,16 @@
+"""The `overhead` command: compute overhead of a smaller-than-optimal model (de Vries 2023)."""
+
+from __future__ import annotations
+
+from ..laws import get_law
+
+
+def overhead(*, size_fraction, law: str = "sardana2024", E=None, A=None, B=None, alpha=None,
+             beta=None, critical_overhead: float = 1.0):
+    """Token multiplier and compute overhead of a model ``size_fraction`` times the
+    compute-optimal size reaching the same loss, and the critical size (overhead
+    ``critical_overhead``, default 100%)."""
+    from ..tradeoffs.overhead import overhead as run
+
+    the_law = get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+    return run(the_law, size_fraction, critical_overhead=critical_overhead)

@@ -1,0 +1,157 @@
+"""The `tradeoff` command: iso-performance frontier, span and exchange rates of a technique."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..laws import COEFFICIENTS, get_law
+from ..tradeoffs.frontier import DEFAULT_GRID_POINTS, DEFAULT_MIN_EXCHANGE_RATE
+
+
+@dataclass(frozen=True)
+class TradeoffReport:
+    frontier: object  # tradeoffs.Frontier
+    combination: object | None  # tradeoffs.Combination
+    allocation: object | None  # tradeoffs.FrontierAllocation
+    fit: object | None  # tradeoffs.CurveFit
+    point: dict | None
+    points: int
+
+    @property
+    def notes(self) -> list[str]:
+        out = list(self.frontier.notes)
+        if self.combination is not None:
+            out += list(self.combination.notes)
+        if self.allocation is not None and np.any(self.allocation.at_frontier_end):
+            out.append("for some query counts the cheapest point is an end of the frontier: "
+                       "training share and exchange rate there are not an interior optimum")
+        return out
+
+    def to_dict(self) -> dict:
+        out = self.frontier.to_dict(self.points)
+        out.pop("notes")
+        if self.point is not None:
+            out["point"] = self.point
+        if self.fit is not None:
+            out["fit"] = self.fit.to_dict()
+        if self.combination is not None:
+            out["combination"] = {k: val for k, val in self.combination.to_dict().items()
+                                  if k != "notes"}
+        if self.allocation is not None:
+            out["allocation"] = self.allocation.to_dict()
+        return out | {"notes": self.notes}
+
+
+def parse_params(params) -> dict:
+    """``["key=value", ...]`` (CLI ``--set``) or a dict, as technique parameter overrides."""
+    if params is None:
+        return {}
+    if isinstance(params, dict):
+        return dict(params)
+    out = {}
+    for item in params:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set takes KEY=VALUE (a technique parameter); got {item!r}")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--set {key.strip()} must be a number; got {value!r}") from None
+    return out
+
+
+def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, beta=None,
+                    params=None):
+    """The named technique with its law (law-based ones only) and parameter overrides."""
+    from ..tradeoffs.techniques import LAW_TECHNIQUES, get_technique
+
+    overrides = dict(zip(COEFFICIENTS, (E, A, B, alpha, beta), strict=True))
+    law_given = law is not None or any(x is not None for x in overrides.values())
+    if law_given and name not in LAW_TECHNIQUES:
+        raise InputError(f"--law and law coefficients apply only to {', '.join(LAW_TECHNIQUES)};"
+                         f" got technique {name!r}")
+    the_law = get_law(law, **overrides) if name in LAW_TECHNIQUES else None
+    return get_technique(name, law=the_law, **parse_params(params))
+
+
+def tradeoff(
+    *,
+    technique: str,
+    level: float | None = None,
+    law: str | None = None,
+    E: float | None = None,
+    A: float | None = None,
+    B: float | None = None,
+    alpha: float | None = None,
+    beta: float | None = None,
+    fraction_per_round: float | None = None,
+    min_density: float | None = None,
+    params=None,
+    fit_csv: str | Path | None = None,
+    grid_points: int = DEFAULT_GRID_POINTS,
+    train_range: tuple[float, float] | None = None,
+    inference_range: tuple[float, float] | None = None,
+    min_exchange_rate: float = DEFAULT_MIN_EXCHANGE_RATE,
+    combine: str | None = None,
+    combine_level: float | None = None,
+    queries=None,
+    train_compute: float | None = None,
+    inference_compute: float | None = None,
+    points: int = 41,
+) -> TradeoffReport:
+    """Analyse ``technique`` at ``level`` (its default when omitted).
+
+    ``fraction_per_round``/``min_density`` are pruning parameters; ``params`` overrides any
+    technique parameter (``["a=0.05"]`` or a dict). ``fit_csv`` fits an S-curve family (mcts,
+    pass-at-k, n-at-k) to a CSV first. ``combine`` adds a second technique (at
+    ``combine_level``); ``queries`` gives the TC + Q IC allocation along the frontier;
+    ``train_compute`` with ``inference_compute`` evaluates the score at one point.
+    """
+    from ..tradeoffs import allocate_on_frontier, frontier
+    from ..tradeoffs import combine as combine_frontiers
+
+    extra = parse_params(params)
+    for key, val in (("fraction_per_round", fraction_per_round), ("min_density", min_density)):
+        if val is not None:
+            if technique != "pruning":
+                raise InputError(f"--{key.replace('_', '-')} applies only to pruning; got "
+                                 f"technique {technique!r}")
+            extra[key] = val
+    tech = build_technique(technique, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
+                           params=extra)
+    fit = None
+    if fit_csv is not None:
+        from ..tradeoffs.fitting import FAMILIES
+        from ..tradeoffs.fitting import fit_csv as fit_file
+
+        if technique not in FAMILIES:
+            raise InputError(f"--fit applies to the S-curve families {', '.join(FAMILIES)}; "
+                             f"got technique {technique!r}")
+        fit = fit_file(technique, fit_csv)
+        tech = fit.technique.with_parameters(**parse_params(params)) if params else fit.technique
+    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10000:
+        raise InputError(f"points must be an integer in [2, 10000]; got {points!r}")
+    front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
+                     inference_range=inference_range, min_exchange_rate=min_exchange_rate)
+    combination = None
+    if combine is not None:
+        other = build_technique(combine, law=law if combine in ("scaling-policy", "pruning")
+                                else None)
+        other_front = frontier(other, combine_level, grid_points=grid_points,
+                               min_exchange_rate=min_exchange_rate)
+        combination = combine_frontiers(front, other_front)
+    elif combine_level is not None:
+        raise InputError("--combine-level needs --combine TECHNIQUE")
+    allocation = None if queries is None else allocate_on_frontier(front, queries)
+    point = None
+    if (train_compute is None) != (inference_compute is None):
+        raise InputError("give both --train-compute and --inference-compute to evaluate a point")
+    if train_compute is not None:
+        point = {"train_compute": float(train_compute),
+                 "inference_compute": float(inference_compute),
+                 tech.score_name: tech.performance(train_compute, inference_compute)}
+    return TradeoffReport(front, combination, allocation, fit, point, points)

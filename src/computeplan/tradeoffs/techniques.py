@@ -1,0 +1,590 @@
+"""Technique models: performance as a function of training compute and inference compute.
+
+Every technique answers one question, vectorised: the best score reachable when spending at most
+``train_compute`` FLOPs on training and at most ``inference_compute`` FLOPs per query (per token
+for the language-model techniques) on inference. It is non-decreasing in both arguments, so its
+level sets are iso-performance curves and their lower-left boundary is the Pareto frontier.
+
+Source: Villalobos & Atkinson 2023, "Trading off compute in training and inference" (Epoch),
+sections on the scaling policy, pruning, Monte Carlo tree search and repeated sampling; the
+formulas are collected in REFERENCES.md section 3. All logarithms are base 10 (OOM).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
+
+import numpy as np
+
+from .. import _validate as v
+from ..errors import InputError
+from ..laws import (
+    INFERENCE_FLOPS_PER_PARAM_TOKEN,
+    TRAIN_FLOPS_PER_PARAM_TOKEN,
+    ChinchillaLaw,
+    get_law,
+)
+from .curves import ramp_from_zero, smooth_ramp
+
+_VS = "Villalobos & Atkinson 2023, Trading off compute in training and inference (Epoch)"
+
+
+def _number(owner: str, name: str, value, lo=None, hi=None, *, lo_open=True, hi_open=True):
+    """Validate a scalar model parameter; a one-line InputError names it and its range."""
+    label = f"{owner} parameter {name}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise InputError(f"{label} must be a number; got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{label} must be finite; got {value}")
+    if lo is None and hi is None:
+        return value
+    lo_v = -math.inf if lo is None else lo
+    hi_v = math.inf if hi is None else hi
+    bad = ((value <= lo_v if lo_open else value < lo_v)
+           or (value >= hi_v if hi_open else value > hi_v))
+    if bad:
+        rng = f"{'(' if lo_open else '['}{lo_v:g}, {hi_v:g}{')' if hi_open else ']'}"
+        raise InputError(f"{label} must be in {rng}; got {value:g}")
+    return value
+
+
+def _at_least_one(name: str, arr: np.ndarray, what: str) -> None:
+    """InputError unless every element of ``arr`` is >= 1 (e.g. one sample, one node)."""
+    bad = arr < 1.0
+    if np.any(bad):
+        raise InputError(f"{name} must be >= 1 ({what}); got {v._first_bad(arr, bad)}")
+
+
+class Technique:
+    """Interface shared by the technique models (frozen dataclasses).
+
+    Subclasses define ``performance(train_compute, inference_compute)`` (best score within both
+    budgets), ``level_range()`` (the open interval of reachable scores), ``grid_range(level)``
+    (log10 ranges of training and inference compute that hold the frontier at ``level``) and
+    ``default_level()``.
+    """
+
+    key: ClassVar[str]
+    title: ClassVar[str]
+    mechanism: ClassVar[str]
+    score_name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    source: ClassVar[str]
+    inference_unit: ClassVar[str] = "FLOPs per query"
+    #: Hard lower bound of inference compute (one node, one sample); 0 when there is none.
+    min_inference_compute: float = 0.0
+
+    def merit(self, train_compute, inference_compute) -> np.ndarray:
+        """Performance with the sign set so that larger is always better."""
+        p = self.performance(train_compute, inference_compute)
+        return p if self.higher_is_better else -p
+
+    def check_level(self, level) -> float:
+        """The level as a float, or an InputError when the technique cannot reach it."""
+        lo, hi = self.level_range()
+        lv = _number(self.key, "level", level)
+        if not lo < lv < hi:
+            why = "reachable by " + self.key
+            raise InputError(f"level ({self.score_name}) must be in ({lo:.6g}, {hi:.6g}), "
+                             f"the range {why}; got {lv:.6g}")
+        return lv
+
+    def parameters(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if isinstance(value, ChinchillaLaw) else value
+        return out
+
+    def to_dict(self) -> dict:
+        lo, hi = self.level_range()
+        return {"technique": self.key, "title": self.title, "mechanism": self.mechanism,
+                "score": self.score_name, "higher_is_better": self.higher_is_better,
+                "parameters": self.parameters(), "bounds": self.bounds(),
+                "reachable_levels": [lo, hi], "source": self.source}
+
+    def with_parameters(self, **changes) -> Technique:
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise InputError(f"unknown {self.key} parameter(s) {unknown}; valid: {sorted(names)}")
+        return replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------- scaling policy
+def _compute_optimal_params(law: ChinchillaLaw, train_compute) -> np.ndarray:
+    """N_opt = G (C/6)^(beta/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
+    p = law.beta / (law.alpha + law.beta)
+    return law._G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
+
+
+@dataclass(frozen=True)
+class ScalingPolicy(Technique):
+    """Over-training: a smaller model trained on more tokens reaches the same loss.
+
+    With TC = 6 N D training FLOPs and IC = 2 N FLOPs per inference token (Kaplan et al. 2020),
+    the Chinchilla law gives L = E + A (IC/2)^-alpha + B (TC / (3 IC))^-beta (Villalobos &
+    Atkinson 2023; Hoffmann et al. 2022, eq. 2). With at most TC and IC the best model has
+    N = min(IC / 2, N_opt(TC)): beyond the compute-optimal size extra inference compute does
+    not help. Bounds: TC > 0, IC > 0; levels: loss > E.
+    """
+
+    law: ChinchillaLaw = field(default_factory=get_law)
+    #: The default level is the loss of the compute-optimal model trained with this many FLOPs.
+    reference_train_compute: float = 1e24
+
+    key: ClassVar[str] = "scaling-policy"
+    title: ClassVar[str] = "Scaling policy (over-training)"
+    mechanism: ClassVar[str] = "model size"
+    score_name: ClassVar[str] = "loss"
+    higher_is_better: ClassVar[bool] = False
+    source: ClassVar[str] = _VS + "; Hoffmann et al. 2022 (arXiv 2203.15556), eq. 2 and 4"
+    inference_unit: ClassVar[str] = "FLOPs per token"
+
+    def __post_init__(self):
+        object.__setattr__(self, "law", get_law(self.law))
+        _number(self.key, "reference_train_compute", self.reference_train_compute, 0)
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        law = self.law
+        tc = v.positive("train_compute", train_compute)
+        ic = v.positive("inference_compute", inference_compute)
+        n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, _compute_optimal_params(law, tc))
+        d = tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
+        return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+
+    def level_range(self) -> tuple[float, float]:
+        return self.law.E, math.inf
+
+    def bounds(self) -> dict:
+        return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
+                "level": f"loss > E = {self.law.E:g}"}
+
+    def default_level(self) -> float:
+        return float(self.law.compute_optimal(train_flops=self.reference_train_compute).loss)
+
+    def grid_range(self, level):
+        law = self.law
+        opt = law.compute_optimal(loss=level)
+        n_min = (law.A / (level - law.E)) ** (1.0 / law.alpha)
+        lt = float(np.log10(opt.train_flops))
+        li = float(np.log10(INFERENCE_FLOPS_PER_PARAM_TOKEN * opt.params))
+        lmin = float(np.log10(INFERENCE_FLOPS_PER_PARAM_TOKEN * n_min))
+        return (lt - 0.5, lt + 5.0), (lmin - 0.3, li + 1.0)
+
+
+# ---------------------------------------------------------------------------------- pruning
+def training_multiplier(density, fraction_per_round) -> np.ndarray:
+    """Training compute of iterative magnitude pruning relative to training the dense model once.
+
+    n rounds, each training the network at its current density and then removing a fraction x of
+    the remaining weights, end at density (1 - x)^n and cost sum_{i<n} (1 - x)^i =
+    (1 - (1 - x)^n) / x = (1 - density) / x dense-training equivalents (REFERENCES.md section 3,
+    after Villalobos & Atkinson 2023). 10% density at x = 0.2 costs 4.5x. Less than one round
+    (density above 1 - x) costs 1x: the trained dense model is pruned once. Broadcasts.
+    """
+    d = v.in_range("density", density, 0.0, 1.0)
+    x = v.in_range("fraction_per_round", fraction_per_round, 0.0, 1.0, hi_open=True)
+    return np.maximum(1.0, (1.0 - d) / x)
+
+
+def pruning_rounds(density, fraction_per_round) -> np.ndarray:
+    """Rounds n = log(density) / log(1 - x) to reach ``density`` pruning x per round."""
+    d = v.in_range("density", density, 0.0, 1.0)
+    x = v.in_range("fraction_per_round", fraction_per_round, 0.0, 1.0, hi_open=True)
+    return np.log(d) / np.log1p(-x)
+
+
+@dataclass(frozen=True)
+class Pruning(Technique):
+    """Iterative magnitude pruning of compute-optimal dense models.
+
+    A dense model trained compute-optimally with C0 FLOPs (N0 = N_opt(C0), loss L*(C0) from the
+    law) is pruned to density d in [min_density, 1] without loss of quality (the assumption that
+    sets the span: pruned networks match the dense one down to ``min_density``). Inference then
+    costs IC = 2 N0 d FLOPs per token and training TC = C0 m(d), m from
+    :func:`training_multiplier`. With at most TC and IC the best choice maximises C0 over d, which
+    is the single equation (1/p) ln d - ln m(d) = R with p = beta/(alpha+beta) and
+    R = (1/p) ln(IC / 2G) + ln 6 - ln TC, solved by safeguarded Newton in ln d.
+
+    Defaults: ``fraction_per_round`` 0.1 and ``min_density`` 0.1 give the ~1 OOM / ~1 OOM span
+    in Villalobos & Atkinson's table (x = 0.2, as in Frankle & Carbin 2019, gives 0.65 / 1 OOM).
+    """
+
+    law: ChinchillaLaw = field(default_factory=get_law)
+    fraction_per_round: float = 0.1
+    min_density: float = 0.1
+    reference_train_compute: float = 1e24
+
+    key: ClassVar[str] = "pruning"
+    title: ClassVar[str] = "Pruning (iterative magnitude pruning)"
+    mechanism: ClassVar[str] = "model size"
+    score_name: ClassVar[str] = "loss"
+    higher_is_better: ClassVar[bool] = False
+    source: ClassVar[str] = (_VS + "; iterative magnitude pruning as in Frankle & Carbin 2019 "
+                             "(arXiv 1803.03635)")
+    inference_unit: ClassVar[str] = "FLOPs per token"
+
+    def __post_init__(self):
+        object.__setattr__(self, "law", get_law(self.law))
+        object.__setattr__(self, "fraction_per_round", _number(
+            self.key, "fraction_per_round", self.fraction_per_round, 0.0, 1.0))
+        object.__setattr__(self, "min_density", _number(
+            self.key, "min_density", self.min_density, 0.0, 1.0, hi_open=False))
+        _number(self.key, "reference_train_compute", self.reference_train_compute, 0)
+
+    @property
+    def _p(self) -> float:
+        return self.law.beta / (self.law.alpha + self.law.beta)
+
+    def _g(self, z):
+        """g(ln d) = (1/p) ln d - ln m(d) and its derivative, for d <= 1 - x."""
+        x = self.fraction_per_round
+        d = np.exp(z)
+        return z / self._p - np.log((1.0 - d) / x), 1.0 / self._p + d / (1.0 - d)
+
+    def _best_c0(self, tc, ic) -> np.ndarray:
+        p, x, law = self._p, self.fraction_per_round, self.law
+        r = (np.log(ic / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law._G)) / p
+             + np.log(TRAIN_FLOPS_PER_PARAM_TOKEN) - np.log(tc))
+        r = np.broadcast_to(r, np.broadcast_shapes(np.shape(tc), np.shape(ic)))
+        z_lo = math.log(self.min_density)
+        z_hi = math.log1p(-x)
+        g_lo = z_lo / p - math.log((1.0 - self.min_density) / x) if z_lo < z_hi else z_lo / p
+        c0 = np.broadcast_to(tc, r.shape).astype(float, copy=True)  # d >= 1 - x: no retraining
+        ic_limited = r <= g_lo  # even min_density is IC-bound: C0 = N_opt^-1(IC / (2 d_min))
+        c0[ic_limited] = TRAIN_FLOPS_PER_PARAM_TOKEN * np.exp(
+            (np.log(np.broadcast_to(ic, r.shape)[ic_limited]
+                    / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law._G * self.min_density))) / p)
+        solve = (r > g_lo) & (r < z_hi / p)
+        if solve.any():
+            z = _solve_increasing(self._g, r[solve], z_lo, z_hi)
+            c0[solve] = np.broadcast_to(tc, r.shape)[solve] / ((1.0 - np.exp(z)) / x)
+        return c0
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        tc = v.positive("train_compute", train_compute)
+        ic = v.positive("inference_compute", inference_compute)
+        c0 = self._best_c0(tc, ic)
+        law = self.law
+        n = _compute_optimal_params(law, c0)
+        d = c0 / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
+        return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+
+    def level_range(self) -> tuple[float, float]:
+        return self.law.E, math.inf
+
+    def bounds(self) -> dict:
+        return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
+                "density": f"in [{self.min_density:g}, 1] (min_density in (0, 1])",
+                "fraction_per_round": "in (0, 1)",
+                "level": f"loss > E = {self.law.E:g}"}
+
+    def default_level(self) -> float:
+        return float(self.law.compute_optimal(train_flops=self.reference_train_compute).loss)
+
+    def grid_range(self, level):
+        opt = self.law.compute_optimal(loss=level)
+        lt = float(np.log10(opt.train_flops))
+        li = float(np.log10(INFERENCE_FLOPS_PER_PARAM_TOKEN * opt.params))
+        m = float(training_multiplier(self.min_density, self.fraction_per_round))
+        return ((lt - 0.5, lt + np.log10(m) + 1.0),
+                (li + np.log10(self.min_density) - 0.5, li + 0.5))
+
+
+def _solve_increasing(func, target, lo: float, hi: float, *, table: int = 2049):
+    """Root of func(z) = target on [lo, hi] for an increasing, smooth ``func`` (value, slope).
+
+    Large arrays are solved on a table of ``table`` targets spanning their range (bracketed
+    Newton), interpolated for a starting point and polished by Newton steps to 1e-12; elements
+    that do not settle in 4 steps are solved directly. Small arrays are solved directly.
+    """
+    target = np.asarray(target, float)
+    if target.size <= 4 * table:
+        return _bracketed_root(func, target, lo, hi)
+    grid = np.linspace(target.min(), target.max(), table)
+    z = np.interp(target, grid, _bracketed_root(func, grid, lo, hi))
+    for _ in range(4):
+        f, df = func(z)
+        step = (f - target) / df
+        z = np.clip(z - step, lo, hi)
+        if np.all(np.abs(step) <= 1e-12 * np.maximum(1.0, np.abs(z))):
+            return z
+    bad = np.abs(step) > 1e-12 * np.maximum(1.0, np.abs(z))
+    z[bad] = _bracketed_root(func, target[bad], lo, hi)
+    return z
+
+
+def _bracketed_root(func, target, lo: float, hi: float, *, xtol=1e-12, maxiter=100):
+    """Root of func(z) = target for an increasing ``func`` (value, slope) on [lo, hi]; Newton
+    steps that leave the shrinking bracket fall back to bisection."""
+    lo_a = np.full_like(target, lo)
+    hi_a = np.full_like(target, hi)
+    z = 0.5 * (lo_a + hi_a)
+    for _ in range(maxiter):
+        f, df = func(z)
+        f = f - target
+        below = f < 0
+        lo_a = np.where(below, z, lo_a)
+        hi_a = np.where(below, hi_a, z)
+        newton = z - f / df
+        inside = (newton > lo_a) & (newton < hi_a)
+        z_new = np.where(inside, newton, 0.5 * (lo_a + hi_a))
+        done = np.abs(z_new - z) <= xtol * np.maximum(1.0, np.abs(z))
+        z = z_new
+        if done.all():
+            return z
+    from ..errors import ConvergenceError
+
+    raise ConvergenceError(f"pruning density solve did not converge in {maxiter} iterations")
+
+
+# -------------------------------------------------------------------------------------- MCTS
+@dataclass(frozen=True)
+class MCTS(Technique):
+    """Monte Carlo tree search (AlphaZero on Hex): Elo = E + s_T(log10 TC) + s_M(log10 M).
+
+    s_T and s_M are smoothly broken ramps (:func:`~computeplan.tradeoffs.curves.smooth_ramp`) in
+    log training compute and log search nodes M per move (Villalobos & Atkinson 2023, fitted to
+    Jones 2021). Inference compute per move IC = M * ``flops_per_node``; the default 1 makes the
+    inference axis count node evaluations. Bounds: at least one node (IC >= flops_per_node).
+
+    The seed documents give only the functional form. Defaults (illustrative, in OOM): equal
+    slopes of 400 Elo per OOM (an exchange rate of 1), training ramp 1e13 -> 1e15.5 FLOPs,
+    search ramp 1 -> 10^2.5 nodes, smoothing 0.15 OOM, saturation Elo E = 2000. They are chosen
+    so that the default level, Elo 1440, has the span of Villalobos & Atkinson's table,
+    1.6 OOM training / 1.6 OOM inference. Near the middle level E - 500 the span grows without
+    bound: the two smoothed corners meet along an asymptote of exchange rate 1.
+    """
+
+    E: float = 2000.0
+    train_slope: float = 400.0
+    train_x0: float = 13.0
+    train_x1: float = 15.5
+    nodes_slope: float = 400.0
+    nodes_x0: float = 0.0
+    nodes_x1: float = 2.5
+    smoothing: float = 0.15
+    flops_per_node: float = 1.0
+    level_default: float = 1440.0
+
+    key: ClassVar[str] = "mcts"
+    title: ClassVar[str] = "Monte Carlo tree search (Hex)"
+    mechanism: ClassVar[str] = "search"
+    score_name: ClassVar[str] = "Elo"
+    higher_is_better: ClassVar[bool] = True
+    source: ClassVar[str] = _VS + "; Jones 2021, Scaling scaling laws with board games"
+    inference_unit: ClassVar[str] = "FLOPs per move (nodes x flops_per_node)"
+
+    def __post_init__(self):
+        for name in ("E", "train_x0", "nodes_x0"):
+            _number(self.key, name, getattr(self, name))
+        for name in ("train_slope", "nodes_slope", "smoothing", "flops_per_node"):
+            _number(self.key, name, getattr(self, name), 0.0)
+        _number(self.key, "train_x1", self.train_x1, self.train_x0)
+        _number(self.key, "nodes_x1", self.nodes_x1, self.nodes_x0)
+
+    @property
+    def min_inference_compute(self) -> float:
+        return self.flops_per_node
+
+    def _s_train(self, t):
+        return smooth_ramp(t, self.train_slope, self.train_x0, self.train_x1, self.smoothing,
+                           self.smoothing)
+
+    def _s_nodes(self, u):
+        return smooth_ramp(u, self.nodes_slope, self.nodes_x0, self.nodes_x1, self.smoothing,
+                           self.smoothing)
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        tc = v.positive("train_compute", train_compute)
+        ic = v.positive("inference_compute", inference_compute)
+        nodes = ic / self.flops_per_node
+        _at_least_one("MCTS nodes = inference_compute / flops_per_node", nodes,
+                      "at least one node is searched")
+        return self.E + self._s_train(np.log10(tc)) + self._s_nodes(np.log10(nodes))
+
+    def level_range(self) -> tuple[float, float]:
+        return float(self.E + self._s_train(-np.inf) + self._s_nodes(0.0)), self.E
+
+    def bounds(self) -> dict:
+        return {"train_compute": "> 0 FLOPs",
+                "inference_compute": f">= flops_per_node = {self.flops_per_node:g} (one node)",
+                "level": "Elo in the open range reachable_levels"}
+
+    def default_level(self) -> float:
+        return self.check_level(self.level_default)
+
+    def grid_range(self, level):
+        lf = math.log10(self.flops_per_node)
+        return ((self.train_x0 - 1.0, self.train_x1 + 1.0), (lf, lf + self.nodes_x1 + 1.0))
+
+
+# -------------------------------------------------------------------------- repeated sampling
+@dataclass(frozen=True)
+class RepeatedSampling(Technique):
+    """Repeated sampling with a verifier (AlphaCode): solve rate versus samples k per problem.
+
+    With u = log10 k and exploration slope b = a log10 TC + A (Villalobos & Atkinson 2023):
+    pass@k (unlimited trials, cheap verification), ``limited_trials=False``:
+        P = b [d0 log(1 + e^((u - x0)/d0)) - d1 log(1 + e^((u - x0 - 1/b)/d1))], saturating at 1;
+    n@k (limited trials, costly verification), ``limited_trials=True``: the same with
+    x0 + 1/b replaced by x1, saturating at b (x1 - x0) < 1.
+    Inference compute per problem IC = k * ``flops_per_sample`` (default 1: the axis counts
+    samples). Bounds: k >= 1; b > 0, i.e. TC > 10^(-A/a); for n@k also b (x1 - x0) <= 1.
+
+    The seed documents give only the functional form. Defaults (illustrative) put b = 0 at
+    1e20 FLOPs, smoothing d0 = d1 = 0.1 OOM, and are chosen so that the default level (solve
+    rate 0.5) reproduces the spans in Villalobos & Atkinson's table: 3 OOM training / 6 OOM
+    inference for pass@k (a = 0.039, A = -0.78, x0 = -2.85) and 1 / 1.45 OOM for n@k
+    (:class:`LimitedSampling`: a = 0.145, A = -2.9, x0 = -1.6, x1 = 1.42).
+    """
+
+    limited_trials: bool = False
+    a: float = 0.039
+    A: float = -0.78
+    x0: float = -2.85
+    x1: float = 1.42
+    d0: float = 0.1
+    d1: float = 0.1
+    flops_per_sample: float = 1.0
+    level_default: float = 0.5
+
+    key: ClassVar[str] = "pass-at-k"
+    title: ClassVar[str] = "Repeated sampling, unlimited trials (pass@k)"
+    mechanism: ClassVar[str] = "search"
+    score_name: ClassVar[str] = "solve rate"
+    higher_is_better: ClassVar[bool] = True
+    source: ClassVar[str] = _VS + "; AlphaCode, Li et al. 2022 (arXiv 2203.07814)"
+    inference_unit: ClassVar[str] = "FLOPs per problem (samples x flops_per_sample)"
+
+    def __post_init__(self):
+        if not isinstance(self.limited_trials, bool):
+            raise InputError(f"limited_trials must be true or false; got {self.limited_trials!r}")
+        for name in ("A", "x0"):
+            _number(self.key, name, getattr(self, name))
+        for name in ("a", "d0", "d1", "flops_per_sample"):
+            _number(self.key, name, getattr(self, name), 0.0)
+        _number(self.key, "x1", self.x1, self.x0)
+        _number(self.key, "level_default", self.level_default, 0.0, 1.0)
+
+    @property
+    def min_inference_compute(self) -> float:
+        return self.flops_per_sample
+
+    @property
+    def min_train_compute(self) -> float:
+        """Where the exploration slope b = a log10 TC + A reaches 0."""
+        return 10.0 ** (-self.A / self.a)
+
+    @property
+    def max_train_compute(self) -> float:
+        """n@k only: where the saturation level b (x1 - x0) reaches 1 (else infinity)."""
+        if not self.limited_trials:
+            return math.inf
+        return 10.0 ** ((1.0 / (self.x1 - self.x0) - self.A) / self.a)
+
+    def slope(self, train_compute) -> np.ndarray:
+        """Exploration slope b = a log10 TC + A (solve rate per OOM of samples)."""
+        tc = v.greater_than("train_compute", train_compute, self.min_train_compute,
+                            f"{self.min_train_compute:.4g} FLOPs (where the exploration slope "
+                            "a log10 TC + A is 0)")
+        if self.limited_trials and np.any(tc > self.max_train_compute):
+            bad = np.asarray(tc)[np.asarray(tc) > self.max_train_compute].ravel()[0]
+            raise InputError(f"train_compute must be <= {self.max_train_compute:.4g} FLOPs for "
+                             f"n@k (where its saturation level b (x1 - x0) reaches 1); "
+                             f"got {bad:.6g}")
+        return self.a * np.log10(tc) + self.A
+
+    def solve_rate(self, train_compute, samples) -> np.ndarray:
+        """pass@k or n@k for ``samples`` = k >= 1 samples per problem."""
+        k = v.finite("samples", samples)
+        _at_least_one("samples", k, "at least one sample per problem")
+        b = self.slope(train_compute)
+        x1 = self.x0 + 1.0 / b if not self.limited_trials else self.x1
+        return ramp_from_zero(np.log10(k), b, self.x0, x1, self.d0, self.d1)
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        ic = v.positive("inference_compute", inference_compute)
+        k = ic / self.flops_per_sample
+        _at_least_one("samples = inference_compute / flops_per_sample", k,
+                      "at least one sample per problem")
+        return self.solve_rate(train_compute, k)
+
+    def level_range(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def bounds(self) -> dict:
+        out = {"train_compute": f"> {self.min_train_compute:.4g} FLOPs (b > 0)",
+               "inference_compute": f">= flops_per_sample = {self.flops_per_sample:g} "
+                                    "(one sample)",
+               "level": "solve rate in (0, 1)"}
+        if self.limited_trials:
+            out["train_compute"] += f" and <= {self.max_train_compute:.4g} FLOPs (b(x1-x0) <= 1)"
+        return out
+
+    def default_level(self) -> float:
+        return self.level_default
+
+    def grid_range(self, level):
+        """From the unsmoothed model: the frontier u = x0 + level / b runs from k = 1 (b_max)
+        to many samples as b falls; the grid covers 8 OOM of samples, or the n@k saturation."""
+        lf = math.log10(self.flops_per_sample)
+        t0 = -self.A / self.a
+        b_max = level / max(-self.x0, 1e-3)
+        if self.limited_trials:
+            b_max = min(b_max, 1.0 / (self.x1 - self.x0))
+            u_top = self.x1 + 1.0
+            b_lo = level / (self.x1 - self.x0) * 0.9
+        else:
+            u_top = 8.0
+            b_lo = level / (u_top - self.x0)
+        t_lo = t0 + b_lo / self.a
+        t_hi = t0 + b_max / self.a + (0.0 if self.limited_trials else 1.0)
+        if self.limited_trials:
+            t_hi = min(t_hi + 0.3, math.log10(self.max_train_compute))
+        return (t_lo, t_hi), (lf, lf + u_top)
+
+
+@dataclass(frozen=True)
+class LimitedSampling(RepeatedSampling):
+    """n@k: repeated sampling with limited trials (costly verification); see
+    :class:`RepeatedSampling`. Defaults reproduce the 1 / 1.45 OOM span at solve rate 0.5."""
+
+    limited_trials: bool = True
+    a: float = 0.145
+    A: float = -2.9
+    x0: float = -1.6
+    x1: float = 1.42
+
+    key: ClassVar[str] = "n-at-k"
+    title: ClassVar[str] = "Repeated sampling, limited trials (n@k)"
+
+
+TECHNIQUES = ("scaling-policy", "pruning", "mcts", "pass-at-k", "n-at-k")
+LAW_TECHNIQUES = ("scaling-policy", "pruning")
+
+
+def get_technique(name: str | Technique, *, law=None, **params) -> Technique:
+    """A technique by name (``scaling-policy``, ``pruning``, ``mcts``, ``pass-at-k``,
+    ``n-at-k``) with parameter overrides; ``law`` applies to the law-based ones."""
+    if isinstance(name, Technique):
+        tech = name
+    elif name in ("scaling-policy", "pruning"):
+        cls = ScalingPolicy if name == "scaling-policy" else Pruning
+        tech = cls(law=get_law(law))
+    elif name == "mcts":
+        tech = MCTS()
+    elif name == "pass-at-k":
+        tech = RepeatedSampling()
+    elif name == "n-at-k":
+        tech = LimitedSampling()
+    else:
+        raise InputError(f"unknown technique {name!r}; valid: {', '.join(TECHNIQUES)}")
+    if law is not None and not isinstance(tech, ScalingPolicy | Pruning):
+        raise InputError(f"a law applies only to {', '.join(LAW_TECHNIQUES)}; got technique "
+                         f"{tech.key}")
+    return tech.with_parameters(**params) if params else tech
