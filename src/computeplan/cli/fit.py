@@ -1,1 +1,153 @@
-"""CLI commands (placeholder; filled in by its own issue)."""
+"""`computeplan fit`: fit a Chinchilla law to a CSV file of training runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import JsonFlag, command, emit
+
+_C = "Columns"
+_F = "Filters"
+_M = "Method"
+_O = "Output"
+
+
+def _opt(flag: str, help_: str, panel: str, **kw):
+    return typer.Option(flag, help=help_, rich_help_panel=panel, **kw)
+
+
+@command("fit")
+def fit(
+    runs: Annotated[Path, typer.Argument(help="CSV file with a header row and one row per run.",
+                                         show_default=False)],
+    params_col: Annotated[str, _opt("--params-col", "Column of parameter counts N.", _C)]
+        = "params",
+    tokens_col: Annotated[str | None, _opt(
+        "--tokens-col", "Column of training tokens D [default: tokens].", _C)] = None,
+    flops_col: Annotated[str | None, _opt(
+        "--flops-col", "Column of training FLOPs C; tokens are derived as D = C / (6 N).", _C)]
+        = None,
+    loss_col: Annotated[str, _opt("--loss-col", "Column of final losses.", _C)] = "loss",
+    weight_col: Annotated[str | None, _opt("--weight-col", "Column of run weights >= 0.", _C)]
+        = None,
+    drop_highest_loss: Annotated[int, _opt(
+        "--drop-highest-loss", "Drop the K highest-loss runs first.", _F, metavar="K")] = 0,
+    min_tokens_per_param: Annotated[float | None, _opt(
+        "--min-tokens-per-param", "Keep runs with at least this many tokens per parameter.",
+        _F)] = None,
+    max_tokens_per_param: Annotated[float | None, _opt(
+        "--max-tokens-per-param", "Keep runs with at most this many tokens per parameter.",
+        _F)] = None,
+    objective: Annotated[str, _opt(
+        "--objective", "huber (Hoffmann et al., delta 1e-3 on log loss), asymmetric (penalise "
+        "over-prediction: lower envelope) or lsq (least squares on log loss).", _M)] = "huber",
+    asymmetry: Annotated[float, _opt(
+        "--asymmetry", "Share of the penalty on over-prediction for --objective asymmetric, "
+        "in (0.5, 1).", _M)] = 0.9,
+    bootstrap: Annotated[int, _opt(
+        "--bootstrap", "Refit K resamples of the runs for standard errors and 95% intervals.",
+        _M, metavar="K")] = 0,
+    seed: Annotated[int | None, _opt("--seed", "Seed of the bootstrap resampling.", _M)] = None,
+    holdout: Annotated[str | None, _opt(
+        "--holdout", "Fit without the runs matching QUANTITY OP VALUE (QUANTITY: params, "
+        "tokens, tokens_per_param, flops) and report errors predicting them, e.g. "
+        "'tokens_per_param>100'.", _M)] = None,
+    out: Annotated[Path | None, _opt(
+        "--out", "Write the fitted law as JSON (use with `computeplan plan --law FILE`).", _O)]
+        = None,
+    plot: Annotated[Path | None, _opt(
+        "--plot", "Draw loss versus compute with fitted iso-parameter curves (PNG/SVG/PDF).",
+        _O)] = None,
+    as_json: JsonFlag = False,
+):
+    """Fit L(N, D) = E + A/N^alpha + B/D^beta to your own training runs.
+
+    Hoffmann et al. (2022) Approach 3: Huber loss (delta 1e-3) on log loss, L-BFGS from all
+    4,500 points of their initialisation grid, best kept. Exit status 1 when the fit did not
+    converge or landed on a boundary (then no law file is written).
+
+    Example: computeplan fit runs.csv --bootstrap 200 --seed 0 --out law.json
+    """
+    from ..commands.fit import fit as run
+
+    result = run(runs, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
+                 loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
+                 min_tokens_per_param=min_tokens_per_param,
+                 max_tokens_per_param=max_tokens_per_param, objective=objective,
+                 asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout,
+                 name=out.stem if out else "fit")
+    emit(result, as_json, lambda console: _render(console, result))
+    if plot is not None:
+        from ..plots.fit import plot_fit
+
+        plot_fit(result, plot)
+    if not result.ok:
+        for w in result.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        print("warning: the fit is not reliable" + (f"; not writing {out}" if out else ""),
+              file=sys.stderr)
+        raise typer.Exit(1)
+    if out is not None:
+        result.law.save(out)
+
+
+def _render(console, result) -> None:
+    from ..laws import COEFFICIENTS
+    from ..render import fmt, table
+
+    boot = result.bootstrap
+    ci = boot.intervals() if boot else {}
+    cols = ["coefficient", "value"] + (["std. error", f"{100 * boot.level:g}% interval"]
+                                       if boot else [])
+    rows = []
+    for k in COEFFICIENTS:
+        row = [k, fmt(result.coefficients[k], 5)]
+        if boot:
+            c = ci[k]
+            row += [fmt(c["se"], 3), f"{fmt(c['lo'], 4)} - {fmt(c['hi'], 4)}"]
+        rows.append(row)
+    f = result.fit
+    console.print(table(f"Fitted law ({f.objective}, {result.n_runs} runs)",
+                        cols, rows, caption=f"objective value {fmt(f.objective_value, 6)}; "
+                        f"starts: {f.starts['total']}, {f.starts['converged']} converged, "
+                        f"{f.starts['reaching_best']} reaching the best"))
+    r = result.residuals
+    console.print(table("Residuals", ["", "value"], [
+        ["rms of log residual", fmt(r["rms_log_residual"], 3)],
+        ["median |relative error|", f"{100 * r['median_abs_relative_error']:.2f}%"],
+        ["max |relative error|", f"{100 * r['max_abs_relative_error']:.2f}%"],
+        ["share of runs over-predicted", f"{100 * r['share_over_predicted']:.1f}%"],
+    ]))
+    tpp_rows = []
+    boot_tpp = boot.tokens_per_param_intervals() if boot else None
+    for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
+        row = [fmt(c), fmt(t, 3)]
+        if boot_tpp:
+            row += [fmt(boot_tpp[j]["se"], 3),
+                    f"{fmt(boot_tpp[j]['lo'], 3)} - {fmt(boot_tpp[j]['hi'], 3)}"]
+        tpp_rows.append(row)
+    console.print(table("Compute-optimal tokens per parameter",
+                        ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
+    if result.holdout:
+        h = result.holdout.summary()
+        console.print(table(
+            f"Hold-out check: fit without {result.holdout.rule!r}", ["", "value"], [
+                ["runs fitted / held out", f"{h['n_fit']} / {h['n_held_out']}"],
+                ["mean relative error", f"{100 * h['mean_relative_error']:+.2f}%"],
+                ["mean |relative error|", f"{100 * h['mean_abs_relative_error']:.2f}%"],
+                ["max |relative error|", f"{100 * h['max_abs_relative_error']:.2f}%"],
+                ["share under-predicted", f"{100 * h['share_under_predicted']:.1f}%"],
+            ], caption="relative error = predicted / actual loss - 1 on the held-out runs"))
+    lines = [f"runs: {result.runs.source}"] + [f"note: {n}" for n in result.runs.notes]
+    if boot:
+        lines.append(f"bootstrap: {boot.n_replicates} resamples (seed {boot.seed}), "
+                     f"{int((~boot.ok).sum())} failed or on a boundary and left out")
+    lines += [f"warning: {w}" for w in result.warnings]
+    lines.append("status: " + ("ok (converged, not on a boundary)" if result.ok
+                               else "NOT RELIABLE (see warnings)"))
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)

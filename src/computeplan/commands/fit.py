@@ -1,0 +1,35 @@
+"""The `fit` command: fit a Chinchilla law to a CSV file of training runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..fitting import FitResult, filter_runs, fit_runs, read_runs
+from ..fitting._objective import DEFAULT_ASYMMETRY
+
+
+def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
+        flops_col: str | None = None, loss_col: str = "loss", weight_col: str | None = None,
+        drop_highest_loss: int = 0, min_tokens_per_param: float | None = None,
+        max_tokens_per_param: float | None = None, objective: str = "huber",
+        asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
+        level: float = 0.95, holdout: str | None = None, name: str = "fit") -> FitResult:
+    """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
+    bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
+    rule such as ``tokens_per_param>100``)."""
+    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
+        raise InputError(f"seed must be an integer >= 0; got {seed}")
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
+            or bootstrap == 1:
+        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
+    if seed is not None and not bootstrap:
+        raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
+    runs = read_runs(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
+                     loss_col=loss_col, weight_col=weight_col)
+    runs = filter_runs(runs, drop_highest_loss=drop_highest_loss,
+                       min_tokens_per_param=min_tokens_per_param,
+                       max_tokens_per_param=max_tokens_per_param)
+    return fit_runs(runs, objective=objective, asymmetry=asymmetry, bootstrap=int(bootstrap),
+                    seed=None if seed is None else int(seed), level=level, holdout=holdout,
+                    name=name)

@@ -1,0 +1,148 @@
+"""Fit Chinchilla laws to training runs, with bootstrap uncertainty and hold-out checks.
+
+Python API mirroring ``computeplan fit``::
+
+    from computeplan.fitting import read_runs, filter_runs, fit_runs
+    runs = filter_runs(read_runs("runs.csv", params_col="Model Size", flops_col="Training FLOP"),
+                       drop_highest_loss=5)
+    result = fit_runs(runs, bootstrap=200, seed=0, holdout="tokens_per_param>100")
+    result.law, result.objective_value, result.bootstrap.intervals(), result.to_dict()
+
+Method: Hoffmann et al. 2022 Approach 3 (Huber delta 1e-3 on log loss, log-sum-exp form,
+L-BFGS from the 4,500-point grid, best kept), see :mod:`.core`; bootstrap in :mod:`.bootstrap`;
+hold-out in :mod:`.holdout`; reading and filtering in :mod:`.runs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..laws import ChinchillaLaw
+from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES
+from .bootstrap import BootstrapResult
+from .bootstrap import bootstrap as run_bootstrap
+from .core import DEFAULT_BUDGETS, LawFit, fit_law, hoffmann_grid, optimal_tokens_per_param
+from .holdout import HoldoutResult, holdout_mask
+from .runs import Runs, check_identifiable, filter_runs, read_runs
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted law with its diagnostics, and optionally bootstrap intervals and a hold-out
+    check. ``ok`` is False when the optimiser did not converge or the solution lies on a
+    boundary; ``warnings`` say why."""
+
+    fit: LawFit
+    runs: Runs
+    budgets: np.ndarray
+    bootstrap: BootstrapResult | None = None
+    holdout: HoldoutResult | None = None
+
+    # Delegated to the full-data fit.
+    @property
+    def law(self) -> ChinchillaLaw | None:
+        return self.fit.law
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        return self.fit.coefficients
+
+    @property
+    def objective_value(self) -> float:
+        return self.fit.objective_value
+
+    @property
+    def n_runs(self) -> int:
+        return self.fit.n_runs
+
+    @property
+    def residuals(self) -> dict[str, float]:
+        return self.fit.residuals
+
+    @property
+    def converged(self) -> bool:
+        return self.fit.converged
+
+    @property
+    def ok(self) -> bool:
+        return self.fit.ok
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.fit.warnings
+
+    @property
+    def tokens_per_param(self) -> np.ndarray:
+        """Compute-optimal tokens per parameter at each of ``budgets`` (Hoffmann et al. eq. 4)."""
+        return optimal_tokens_per_param(self.coefficients, self.budgets)
+
+    def to_dict(self) -> dict:
+        out = self.fit.to_dict() | {
+            "source": self.runs.source, "notes": list(self.runs.notes),
+            "compute_optimal_tokens_per_param": [
+                {"train_flops": float(c), "tokens_per_param": float(t)}
+                for c, t in zip(self.budgets, self.tokens_per_param, strict=True)],
+        }
+        out["bootstrap"] = self.bootstrap.to_dict() if self.bootstrap else None
+        out["holdout"] = self.holdout.to_dict() if self.holdout else None
+        return out
+
+
+def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA,
+             asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
+             level: float = 0.95, holdout: str | None = None, budgets=DEFAULT_BUDGETS,
+             name: str = "fit") -> FitResult:
+    """Fit a Chinchilla law to ``runs`` (see :class:`Runs`, :func:`read_runs`).
+
+    ``objective``: ``huber`` (Hoffmann et al., threshold ``delta``), ``asymmetric`` (Huber with
+    share ``asymmetry`` of the penalty on over-prediction: a lower envelope) or ``lsq`` (least
+    squares on log loss). ``bootstrap`` > 0 refits that many resamples (seeded by ``seed``) for
+    standard errors and ``level`` percentile intervals. ``holdout`` (e.g.
+    ``'tokens_per_param>100'``) refits without the selected runs and reports prediction errors
+    on them.
+    """
+    check_identifiable(runs)
+    budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
+    if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
+        raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
+    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    source = f"fitted to {len(runs)} runs from {runs.source} ({objective} objective)"
+    fit, optimum, problem = fit_law(runs.params, runs.train_tokens, runs.loss, runs.weights,
+                                    name=name, source=source, **kw)
+    boot = None
+    if bootstrap:
+        boot = run_bootstrap(problem, optimum, bootstrap, seed=seed, level=level,
+                                      budgets=budgets)
+    held = None
+    if holdout is not None:
+        mask = holdout_mask(runs, holdout)
+        if not mask.any():
+            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        train = runs.subset(~mask)
+        check_identifiable(train, what=f"runs left after holding out {holdout!r}")
+        sub, _, _ = fit_law(train.params, train.train_tokens, train.loss, train.weights,
+                            name=f"{name} (without {holdout})", **kw)
+        test = runs.subset(mask)
+        th = sub.coefficients
+        pred = th["E"] + th["A"] * test.params ** -th["alpha"] + th["B"] * \
+            test.train_tokens ** -th["beta"]
+        held = HoldoutResult(holdout, sub, test, pred)
+    return FitResult(fit, runs, budgets, boot, held)
+
+
+__all__ = [
+    "OBJECTIVES",
+    "BootstrapResult",
+    "FitResult",
+    "HoldoutResult",
+    "LawFit",
+    "Runs",
+    "filter_runs",
+    "fit_law",
+    "fit_runs",
+    "hoffmann_grid",
+    "read_runs",
+]

@@ -1,0 +1,125 @@
+"""Bootstrap uncertainty for a fitted law: resample runs with replacement and refit (Efron &
+Tibshirani 1993, ch. 6 standard errors, ch. 13 percentile intervals), as Besiroglu et al. 2024
+did for the Chinchilla fit.
+
+A resample is a vector of counts over the original runs, so every replicate is the same problem
+with integer weights: all replicates and their starts are minimised in one batch. Each replicate
+starts from the full-data optimum and the other distinct local optima found by the full fit
+(a resample is a small perturbation of the data, so its optimum lies near one of them), plus
+``grid_starts`` points of the Hoffmann grid drawn at random per replicate, which can reach a
+basin the full fit did not favour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..laws import COEFFICIENTS
+from . import _lbfgs
+from ._objective import Problem
+from .core import (
+    BATCH_FTOL,
+    BATCH_MAXITER,
+    BOUNDARY,
+    GRAD_ATOL,
+    GRAD_RTOL,
+    POLISH_FTOL,
+    POLISH_MAXITER,
+    Optimum,
+    coefficients_from_theta,
+    hoffmann_grid,
+    optimal_tokens_per_param,
+)
+
+#: Random grid points added to the warm starts of each replicate.
+DEFAULT_GRID_STARTS = 8
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Per-replicate coefficients and derived quantities; ``ok`` marks converged, non-boundary
+    replicates, the only ones used in the summaries."""
+
+    seed: int | None
+    level: float
+    budgets: np.ndarray
+    coefficients: dict[str, np.ndarray]  # each (K,)
+    tokens_per_param: np.ndarray  # (K, len(budgets))
+    ok: np.ndarray  # (K,) bool
+    starts_per_replicate: int
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self.ok)
+
+    def _summary(self, values: np.ndarray) -> dict[str, float]:
+        v = values[self.ok]
+        tail = 100 * (1 - self.level) / 2
+        lo, hi = np.percentile(v, [tail, 100 - tail]) if len(v) else (np.nan, np.nan)
+        se = float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+        return {"se": se, "lo": float(lo), "hi": float(hi)}
+
+    def intervals(self) -> dict[str, dict[str, float]]:
+        """Standard error and percentile interval of each coefficient."""
+        return {k: self._summary(self.coefficients[k]) for k in COEFFICIENTS}
+
+    def tokens_per_param_intervals(self) -> list[dict[str, float]]:
+        return [{"train_flops": float(c)} | self._summary(self.tokens_per_param[:, j])
+                for j, c in enumerate(self.budgets)]
+
+    def to_dict(self) -> dict:
+        return {"replicates": self.n_replicates, "used": int(self.ok.sum()),
+                "failed": int((~self.ok).sum()), "seed": self.seed, "level": self.level,
+                "starts_per_replicate": self.starts_per_replicate,
+                "intervals": self.intervals(),
+                "tokens_per_param": self.tokens_per_param_intervals()}
+
+
+def resample_counts(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(k, n) counts: how often each run appears in each of k resamples of size n."""
+    idx = rng.integers(0, n, size=(k, n))
+    flat = (idx + n * np.arange(k)[:, None]).ravel()
+    return np.bincount(flat, minlength=k * n).reshape(k, n).astype(float)
+
+
+def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = None,
+              level: float = 0.95, budgets=(1e21, 1e23, 1e25),
+              grid_starts: int = DEFAULT_GRID_STARTS) -> BootstrapResult:
+    """Refit ``k`` resamples of the runs of ``problem`` and collect coefficient distributions."""
+    if isinstance(k, bool) or int(k) != k or k < 2:
+        raise InputError(f"bootstrap must be an integer >= 2 (number of resamples); got {k}")
+    if not 0 < level < 1:
+        raise InputError(f"level must be in (0, 1); got {level}")
+    k = int(k)
+    rng = np.random.default_rng(seed)
+    used = np.flatnonzero(problem.weights > 0)
+    counts = np.zeros((k, len(problem.weights)))
+    counts[:, used] = resample_counts(len(used), k, rng)
+    weights = counts * problem.weights
+
+    warm = optimum.local_optima  # (m, 5) natural coordinates, best first
+    grid = hoffmann_grid()
+    picks = rng.integers(0, len(grid), size=(k, grid_starts))
+    starts = np.concatenate([np.broadcast_to(warm, (k, *warm.shape)), grid[picks]], axis=1)
+    s = starts.shape[1]
+    x0 = problem.from_natural(starts.reshape(-1, 5))
+
+    def fun(x, rows):
+        return problem.value_grad(x, weights[rows // s])
+
+    batch = _lbfgs.minimize(fun, x0, ftol=BATCH_FTOL, gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
+    f = np.where(np.isfinite(batch.f), batch.f, np.inf).reshape(k, s)
+    best = np.argmin(f, axis=1) + s * np.arange(k)
+    polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x, weights[rows]), batch.x[best],
+                             ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
+    grad_ok = np.abs(polish.g).max(axis=1) <= GRAD_RTOL * np.abs(polish.f) + GRAD_ATOL
+    coef = coefficients_from_theta(problem.to_natural(polish.x))
+    ok = (np.isfinite(polish.f) & (polish.converged | grad_ok) & (coef["alpha"] > BOUNDARY)
+          & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY))
+    budgets = np.asarray(budgets, dtype=float)
+    return BootstrapResult(seed=seed, level=level, budgets=budgets, coefficients=coef,
+                           tokens_per_param=optimal_tokens_per_param(coef, budgets), ok=ok,
+                           starts_per_replicate=s)

@@ -1,0 +1,225 @@
+"""Fit a Chinchilla law to runs: the Hoffmann et al. 2022 Approach 3 protocol, batched.
+
+Protocol (Hoffmann et al. 2022, appendix D.2; Besiroglu et al. 2024, arXiv 2404.10102, sec. 2):
+minimise sum_i Huber_1e-3(LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i) over
+(a, b, e, alpha, beta) by L-BFGS from every point of the grid alpha, beta in {0, 0.5, ..., 2},
+e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25} (4,500 starts) and keep the best; then
+A = e^a, B = e^b, E = e^e. All starts run together (:mod:`._lbfgs`) with exact gradients
+(:mod:`._objective`); the best few distinct results are polished to a tight tolerance.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from ..laws import COEFFICIENTS, ChinchillaLaw
+from . import _lbfgs
+from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES, Problem
+
+#: Hoffmann et al. 2022 initialisation grid (appendix D.2), natural coordinates (a, b, e, alpha,
+#: beta).
+GRID_AXES = {
+    "a": np.arange(0.0, 25.1, 5.0),
+    "b": np.arange(0.0, 25.1, 5.0),
+    "e": np.arange(-1.0, 1.01, 0.5),
+    "alpha": np.arange(0.0, 2.01, 0.5),
+    "beta": np.arange(0.0, 2.01, 0.5),
+}
+#: Compute budgets (FLOPs) at which the fitted law's compute-optimal tokens per parameter are
+#: reported.
+DEFAULT_BUDGETS = (1e21, 1e23, 1e25)
+#: Exponents at or below this, or E below this, count as a boundary solution.
+BOUNDARY = 1e-2
+#: Batch-phase and polish tolerances on the relative decrease of the objective per iteration.
+BATCH_FTOL, POLISH_FTOL = 1e-8, 1e-15
+BATCH_MAXITER, POLISH_MAXITER = 300, 5000
+#: A result is converged when max |gradient| <= GRAD_RTOL * objective + GRAD_ATOL (optimiser
+#: coordinates, in which every coordinate is O(1)).
+GRAD_RTOL, GRAD_ATOL = 1e-5, 1e-14
+N_POLISH = 5
+
+
+def hoffmann_grid() -> np.ndarray:
+    """The 4,500 starting points (a, b, e, alpha, beta) of Hoffmann et al. 2022."""
+    axes = [GRID_AXES[k] for k in ("a", "b", "e", "alpha", "beta")]
+    return np.array(list(itertools.product(*axes)))
+
+
+def coefficients_from_theta(theta: np.ndarray) -> dict[str, np.ndarray]:
+    """(a, b, e, alpha, beta) -> {E, A, B, alpha, beta} with A = e^a, B = e^b, E = e^e."""
+    t = np.asarray(theta, dtype=float)
+    with np.errstate(over="ignore"):
+        return {"E": np.exp(t[..., 2]), "A": np.exp(t[..., 0]), "B": np.exp(t[..., 1]),
+                "alpha": t[..., 3], "beta": t[..., 4]}
+
+
+def optimal_tokens_per_param(coef: dict, train_flops) -> np.ndarray:
+    """D/N of the compute-optimal model at budget C: (C/6)^((alpha-beta)/(alpha+beta)) / G^2 with
+    G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4). Broadcasts over
+    coefficient arrays (e.g. bootstrap replicates) and budgets."""
+    al, be = np.asarray(coef["alpha"])[..., None], np.asarray(coef["beta"])[..., None]
+    A, B = np.asarray(coef["A"])[..., None], np.asarray(coef["B"])[..., None]
+    c6 = np.asarray(train_flops, dtype=float) / 6.0
+    with np.errstate(all="ignore"):
+        log_g = (np.log(al * A) - np.log(be * B)) / (al + be)
+        return np.exp((al - be) / (al + be) * np.log(c6) - 2.0 * log_g)
+
+
+def boundary_warnings(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> list[str]:
+    """Reasons a solution is degenerate: exponents or E at/near 0, or a term that is negligible
+    for every run (so its coefficients are not determined by the data)."""
+    out = []
+    for name in ("alpha", "beta"):
+        if not coef[name] > BOUNDARY:
+            out.append(f"{name} = {coef[name]:.4g} is at or below {BOUNDARY:g} (boundary)")
+    if not coef["E"] > BOUNDARY:
+        out.append(f"E = {coef['E']:.4g} is at or below {BOUNDARY:g} (boundary)")
+    with np.errstate(all="ignore"):
+        terms = {"A/N^alpha": coef["A"] * np.exp(-coef["alpha"] * log_n),
+                 "B/D^beta": coef["B"] * np.exp(-coef["beta"] * log_d)}
+    loss = coef["E"] + terms["A/N^alpha"] + terms["B/D^beta"]
+    for name, term in terms.items():
+        if np.all(term < 1e-3 * loss):
+            out.append(f"the term {name} is below 0.1% of the predicted loss for every run, so "
+                       "its coefficients are not determined")
+    return out
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Best point of a multi-start fit (natural coordinates) and how it was reached."""
+
+    theta: np.ndarray
+    value: float
+    converged: bool
+    n_starts: int
+    n_starts_converged: int
+    n_starts_at_best: int
+    local_optima: np.ndarray  # distinct local optima (natural coords), best first
+
+
+def _distinct(x: np.ndarray, f: np.ndarray, k: int, rtol: float = 1e-4) -> np.ndarray:
+    """Indices of up to ``k`` lowest-``f`` rows whose points differ by more than ``rtol``."""
+    order = np.argsort(f)
+    order = order[np.isfinite(f[order])]
+    chosen: list[int] = []
+    for i in order[: 50 * k]:  # short scan over sorted candidates, not over data rows
+        if all(np.max(np.abs(x[i] - x[j]) / (1.0 + np.abs(x[j]))) > rtol for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return np.array(chosen, dtype=int)
+
+
+def multistart(problem: Problem, starts: np.ndarray | None = None) -> Optimum:
+    """Run L-BFGS from every start (natural coordinates; default the Hoffmann grid), polish the
+    best few distinct results, and return the best."""
+    starts = hoffmann_grid() if starts is None else np.asarray(starts, dtype=float)
+    x0 = problem.from_natural(starts)
+    batch = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), x0, ftol=BATCH_FTOL,
+                            gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
+    picks = _distinct(batch.x, batch.f, N_POLISH)
+    if not len(picks):
+        raise InputError("the fit failed from every starting point: the objective is not finite "
+                         "(check that losses are > 0 and of a sensible size)")
+    polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), batch.x[picks],
+                             ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
+    best = int(np.argmin(polish.f))
+    value = float(polish.f[best])
+    grad_ok = np.abs(polish.g[best]).max() <= GRAD_RTOL * abs(value) + GRAD_ATOL
+    converged = bool(np.isfinite(value) and (polish.converged[best] or grad_ok))
+    at_best = np.sum(batch.f <= value * (1 + 1e-6) + 1e-15)
+    order = np.argsort(polish.f)
+    return Optimum(
+        theta=problem.to_natural(polish.x[best]),
+        value=value,
+        converged=converged,
+        n_starts=len(starts),
+        n_starts_converged=int(batch.converged.sum()),
+        n_starts_at_best=int(at_best),
+        local_optima=problem.to_natural(polish.x[order]),
+    )
+
+
+def summarise_residuals(problem: Problem, theta: np.ndarray) -> dict[str, float]:
+    """Residuals of log loss (log predicted - log actual) and relative loss errors."""
+    r = problem.residuals(theta)
+    rel = np.expm1(r)
+    return {"rms_log_residual": float(np.sqrt(np.mean(r * r))),
+            "mean_log_residual": float(np.mean(r)),
+            "max_abs_log_residual": float(np.max(np.abs(r))),
+            "median_abs_relative_error": float(np.median(np.abs(rel))),
+            "max_abs_relative_error": float(np.max(np.abs(rel))),
+            "share_over_predicted": float(np.mean(r > 0))}
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """One fitted law: coefficients, objective value, convergence and warnings."""
+
+    coefficients: dict[str, float]
+    objective: str
+    objective_value: float
+    n_runs: int
+    residuals: dict[str, float]
+    converged: bool
+    warnings: tuple[str, ...]
+    starts: dict[str, int] = field(default_factory=dict)
+    name: str = "fit"
+    source: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Converged and not on a boundary: the law can be trusted as a fit."""
+        return self.converged and not self.warnings
+
+    @property
+    def law(self) -> ChinchillaLaw | None:
+        """The fitted :class:`ChinchillaLaw`, or None when a coefficient is not > 0."""
+        c = self.coefficients
+        if not all(np.isfinite(c[k]) and c[k] > 0 for k in COEFFICIENTS):
+            return None
+        return ChinchillaLaw(**c, name=self.name, source=self.source)
+
+    def to_dict(self) -> dict:
+        return {"coefficients": self.coefficients, "objective": self.objective,
+                "objective_value": self.objective_value, "n_runs": self.n_runs,
+                "residuals": self.residuals, "converged": self.converged, "ok": self.ok,
+                "warnings": list(self.warnings), "starts": self.starts}
+
+
+def check_objective(objective: str, delta: float, asymmetry: float) -> None:
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    if not (np.isfinite(delta) and delta > 0):
+        raise InputError(f"delta (Huber threshold) must be a finite number > 0; got {delta}")
+    if not (0.5 < asymmetry < 1):
+        raise InputError(f"asymmetry must be in (0.5, 1) (share of the penalty on "
+                         f"over-prediction); got {asymmetry}")
+
+
+def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
+            delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
+            starts: np.ndarray | None = None, name: str = "fit", source: str = "",
+            ) -> tuple[LawFit, Optimum, Problem]:
+    """Fit on validated arrays (see :func:`computeplan.fitting.check_runs`)."""
+    check_objective(objective, delta, asymmetry)
+    problem = Problem.build(params, tokens, loss, weights, objective=objective, delta=delta,
+                            asymmetry=asymmetry)
+    opt = multistart(problem, starts)
+    coef = {k: float(v) for k, v in coefficients_from_theta(opt.theta).items()}
+    warnings = boundary_warnings(coef, problem.log_n, problem.log_d)
+    if not opt.converged:
+        warnings.insert(0, "the optimiser did not converge (gradient not small at the best point)")
+    fit = LawFit(
+        coefficients=coef, objective=objective, objective_value=opt.value,
+        n_runs=int(np.count_nonzero(problem.weights)),
+        residuals=summarise_residuals(problem, opt.theta), converged=opt.converged,
+        warnings=tuple(warnings), name=name, source=source,
+        starts={"total": opt.n_starts, "converged": opt.n_starts_converged,
+                "reaching_best": opt.n_starts_at_best})
+    return fit, opt, problem

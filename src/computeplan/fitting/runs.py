@@ -1,0 +1,205 @@
+"""Training runs for fitting: read a CSV, map columns, derive tokens, validate, filter.
+
+Tokens from FLOPs use C = 6 N D (Kaplan et al. 2020, section 2.1), i.e. D = C / (6 N), as Epoch
+did for the Chinchilla runs (Besiroglu et al. 2024). Every problem is one :class:`InputError`
+line naming the column, the rows (numbered from 1 after the header) and the valid range.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+N_COEFFICIENTS = 5
+
+
+def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Runs to fit: parameters N, training tokens D, final loss L, weights; ``rows`` are the
+    1-based data-row numbers in the source (for messages), ``notes`` what was done to them."""
+
+    params: np.ndarray
+    train_tokens: np.ndarray
+    loss: np.ndarray
+    weights: np.ndarray
+    rows: np.ndarray
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    @property
+    def tokens_per_param(self) -> np.ndarray:
+        return self.train_tokens / self.params
+
+    @property
+    def train_flops(self) -> np.ndarray:
+        return 6.0 * self.params * self.train_tokens
+
+    def subset(self, mask: np.ndarray, note: str | None = None) -> Runs:
+        notes = self.notes + ((note,) if note else ())
+        return replace(self, params=self.params[mask], train_tokens=self.train_tokens[mask],
+                       loss=self.loss[mask], weights=self.weights[mask], rows=self.rows[mask],
+                       notes=notes)
+
+    @classmethod
+    def from_arrays(cls, params, train_tokens, loss, weights=None, *, source: str = "arrays"
+                    ) -> Runs:
+        """Validated runs from arrays (same checks as for a CSV file)."""
+        cols = {"params": params, "train_tokens": train_tokens, "loss": loss}
+        if weights is not None:
+            cols["weights"] = weights
+        arrays = {}
+        for name, value in cols.items():
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise InputError(f"{name} must be an array of numbers") from None
+            if arr.ndim != 1:
+                raise InputError(f"{name} must be one-dimensional; got shape {arr.shape}")
+            arrays[name] = arr
+        lengths = {k: len(a) for k, a in arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError(f"params, train_tokens, loss (and weights) must have equal lengths; "
+                             f"got {lengths}")
+        rows = np.arange(1, lengths["params"] + 1)
+        for name, arr in arrays.items():
+            _check_column(name, arr, rows, allow_zero=name == "weights")
+        w = arrays.get("weights", np.ones(lengths["params"]))
+        return cls(arrays["params"], arrays["train_tokens"], arrays["loss"], w, rows, source)
+
+
+def _check_column(name: str, arr: np.ndarray, rows: np.ndarray, allow_zero: bool = False) -> None:
+    for bad, what in ((np.isnan(arr), "NaN"), (np.isinf(arr), "infinite")):
+        if bad.any():
+            raise InputError(f"{name} is {what} in {_rows_text(rows[bad])}; values must be "
+                             "finite numbers")
+    bad = arr < 0 if allow_zero else arr <= 0
+    if bad.any():
+        rng = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be {rng}; got {arr[bad][0]:.6g} in {_rows_text(rows[bad])}")
+
+
+def _column(table: list[dict], header: list[str], col: str, option: str, path: str) -> np.ndarray:
+    if col not in header:
+        raise InputError(f"column {col!r} (set by {option}) not found in {path}; columns are: "
+                         + ", ".join(repr(h) for h in header))
+    raw = [r[col] for r in table]
+    out = np.empty(len(raw))
+    bad = []
+    for i, text in enumerate(raw):  # parsing text cells: one pass over the file's rows
+        try:
+            out[i] = float(text)
+        except (TypeError, ValueError):
+            bad.append(i)
+    if bad:
+        example = raw[bad[0]]
+        raise InputError(f"column {col!r} has non-numeric values in "
+                         f"{_rows_text(np.array(bad) + 1)} (e.g. {example!r})")
+    return out
+
+
+def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
+              flops_col: str | None = None, loss_col: str = "loss",
+              weight_col: str | None = None) -> Runs:
+    """Read runs from a CSV file with a header row.
+
+    Parameters come from ``params_col`` and losses from ``loss_col``; tokens from ``tokens_col``
+    (default ``tokens``) or, when ``flops_col`` is given, D = C / (6 N) from training FLOPs.
+    ``weight_col`` (optional) holds weights >= 0 per run.
+    """
+    if tokens_col is not None and flops_col is not None:
+        raise InputError("give --tokens-col or --flops-col, not both")
+    p = Path(path)
+    try:
+        with p.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = list(reader.fieldnames or [])
+            table = list(reader)
+    except OSError as exc:
+        raise InputError(f"cannot read runs file {str(p)!r}: {exc.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"runs file {str(p)!r} is not a readable CSV file: {exc}") from None
+    if not header:
+        raise InputError(f"runs file {str(p)!r} is empty; it needs a header row and one row "
+                         "per run")
+    src = str(p)
+    n = _column(table, header, params_col, "--params-col", src)
+    if flops_col is not None:
+        c = _column(table, header, flops_col, "--flops-col", src)
+        rows = np.arange(1, len(n) + 1)
+        _check_column(f"column {flops_col!r}", c, rows)
+        _check_column(f"column {params_col!r}", n, rows)
+        d = c / (6.0 * n)
+        notes = (f"tokens derived as D = C / (6 N) from column {flops_col!r}",)
+    else:
+        d = _column(table, header, tokens_col or "tokens", "--tokens-col", src)
+        notes = ()
+    loss = _column(table, header, loss_col, "--loss-col", src)
+    w = _column(table, header, weight_col, "--weight-col", src) if weight_col else None
+    rows = np.arange(1, len(n) + 1)
+    names = {"params": params_col, "train_tokens": tokens_col or "tokens", "loss": loss_col}
+    for key, arr in (("params", n), ("train_tokens", d), ("loss", loss)):
+        if key == "train_tokens" and flops_col is not None:
+            continue
+        _check_column(f"column {names[key]!r}", arr, rows)
+    if w is not None:
+        _check_column(f"column {weight_col!r}", w, rows, allow_zero=True)
+    runs = Runs(n, d, loss, np.ones(len(n)) if w is None else w, rows, src, notes)
+    if not len(runs):
+        raise InputError(f"runs file {src!r} has a header but no runs")
+    return runs
+
+
+def filter_runs(runs: Runs, *, drop_highest_loss: int = 0, min_tokens_per_param=None,
+                max_tokens_per_param=None) -> Runs:
+    """Drop the ``drop_highest_loss`` highest-loss runs (as Epoch did for Chinchilla's runs),
+    then keep runs with tokens per parameter in [min, max]."""
+    if isinstance(drop_highest_loss, bool) or int(drop_highest_loss) != drop_highest_loss \
+            or not 0 <= drop_highest_loss < len(runs):
+        raise InputError(f"drop_highest_loss must be an integer in [0, {len(runs) - 1}] (fewer "
+                         f"than the {len(runs)} runs); got {drop_highest_loss}")
+    k = int(drop_highest_loss)
+    if k:
+        keep = np.ones(len(runs), dtype=bool)
+        keep[np.argsort(runs.loss, kind="stable")[len(runs) - k:]] = False
+        runs = runs.subset(keep, f"dropped the {k} highest-loss runs")
+    lo, hi = min_tokens_per_param, max_tokens_per_param
+    for name, val in (("min_tokens_per_param", lo), ("max_tokens_per_param", hi)):
+        if val is not None and not (np.isfinite(val) and val > 0):
+            raise InputError(f"{name} must be a finite number > 0; got {val}")
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(f"min_tokens_per_param ({lo:g}) must be <= max_tokens_per_param "
+                         f"({hi:g})")
+    if lo is not None or hi is not None:
+        tpp = runs.tokens_per_param
+        keep = (tpp >= (lo or 0)) & (tpp <= (hi or np.inf))
+        runs = runs.subset(keep, f"kept {int(keep.sum())} runs with tokens per parameter in "
+                                 f"[{lo or 0:g}, {hi or np.inf:g}]")
+    return runs
+
+
+def check_identifiable(runs: Runs, what: str = "runs") -> None:
+    """Enough runs and enough distinct model sizes and token counts to fit five coefficients."""
+    n = int(np.count_nonzero(runs.weights))
+    if n < N_COEFFICIENTS:
+        raise InputError(f"need at least {N_COEFFICIENTS} {what} with weight > 0 to fit the "
+                         f"{N_COEFFICIENTS} coefficients E, A, B, alpha, beta; got {n}")
+    used = runs.weights > 0
+    for label, arr in (("model size (params)", runs.params), ("token count", runs.train_tokens)):
+        values = np.unique(arr[used])
+        if len(values) == 1:
+            raise InputError(f"all {what} have the same {label} ({values[0]:.6g}): the law is not "
+                             "identifiable; include runs at 3 or more different values")

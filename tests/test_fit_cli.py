@@ -1,0 +1,112 @@
+"""`computeplan fit`: JSON contract, law files usable by `plan`, plots, exit statuses, errors."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from computeplan.cli import app
+from computeplan.fitting import core
+
+runner = CliRunner()
+EXAMPLE = core.__file__.rsplit("/src/", 1)[0] + "/examples/runs.csv"
+GOOD = [(1e8, 2e9, 3.1), (3e8, 6e9, 2.8), (1e9, 2e10, 2.5), (1e8, 8e9, 2.9),
+        (3e8, 3e10, 2.6), (1e9, 8e10, 2.35)]
+
+
+def write(tmp_path, rows, header=("params", "tokens", "loss")):
+    path = tmp_path / f"runs{len(list(tmp_path.iterdir()))}.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def test_json_contract_with_bootstrap_and_holdout():
+    result = runner.invoke(app, ["fit", EXAMPLE, "--json", "--bootstrap", "20", "--seed", "1",
+                                 "--holdout", "tokens_per_param>100"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out["coefficients"]) == {"E", "A", "B", "alpha", "beta"}
+    assert out["n_runs"] == 42 and out["ok"] is True and out["objective"] == "huber"
+    assert out["bootstrap"]["replicates"] == 20 and out["bootstrap"]["seed"] == 1
+    assert set(out["bootstrap"]["intervals"]["alpha"]) == {"se", "lo", "hi"}
+    assert out["holdout"]["summary"]["n_held_out"] == 12
+    assert len(out["compute_optimal_tokens_per_param"]) == 3
+    again = runner.invoke(app, ["fit", EXAMPLE, "--json", "--bootstrap", "20", "--seed", "1",
+                                "--holdout", "tokens_per_param>100"])
+    assert json.loads(again.stdout) == out  # reproducible for a fixed seed
+
+
+def test_table_output_and_law_file_accepted_by_plan(tmp_path):
+    law = tmp_path / "law.json"
+    result = runner.invoke(app, ["fit", EXAMPLE, "--out", str(law), "--objective", "lsq"])
+    assert result.exit_code == 0, result.output
+    assert "status: ok" in result.stdout and "lsq" in result.stdout
+    saved = json.loads(law.read_text())
+    assert saved["name"] == "law" and saved["alpha"] > 0
+    plan = runner.invoke(app, ["plan", "--law", str(law), "--json"])
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.stdout)["law"]["alpha"] == saved["alpha"]
+
+
+def test_plot_is_written(tmp_path):
+    png = tmp_path / "fit.png"
+    result = runner.invoke(app, ["fit", EXAMPLE, "--plot", str(png), "--holdout",
+                                 "params>=5e8"])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_published_chinchilla_columns_from_the_command_line(shared_data):
+    path = shared_data / "chinchilla-epoch" / "svg_extracted_data.csv"
+    result = runner.invoke(app, ["fit", str(path), "--params-col", "Model Size",
+                                 "--flops-col", "Training FLOP", "--drop-highest-loss", "5",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["n_runs"] == 240
+    assert f"{out['coefficients']['alpha']:.3g}" == "0.347"
+    assert f"{out['coefficients']['B']:.3g}" == "2.14e+03"
+
+
+def test_boundary_fit_exits_1_and_writes_no_law(tmp_path):
+    rows = [(n, d, 1.8 + 1500 * d**-0.3) for n in (1e8, 3e8, 1e9) for d in (2e9, 1e10, 5e10)]
+    law = tmp_path / "law.json"
+    result = runner.invoke(app, ["fit", write(tmp_path, rows), "--out", str(law)])
+    assert result.exit_code == 1
+    assert "NOT RELIABLE" in result.stdout
+    assert "boundary" in result.stderr and "not writing" in result.stderr
+    assert not law.exists()
+
+
+@pytest.mark.parametrize("rows, args, expected", [
+    (GOOD, ["--params-col", "Model Size"], "columns are: 'params', 'tokens', 'loss'"),
+    (GOOD, ["--flops-col", "C"], "column 'C' (set by --flops-col) not found"),
+    ([*GOOD[:2], (1e9, "x", 2.5)], [], "non-numeric values in row 3"),
+    ([*GOOD[:3], (0, 2e9, 2.5)], [], "must be > 0; got 0 in row 4"),
+    ([(1e8, 2e9, "nan"), *GOOD], [], "'loss' is NaN in row 1"),
+    ([*GOOD, (1e8, "inf", 2.0)], [], "'tokens' is infinite in row 7"),
+    (GOOD[:4], [], "need at least 5 runs"),
+    ([(1e8, d, loss) for _, d, loss in GOOD], [], "not identifiable"),
+    (GOOD, ["--drop-highest-loss", "9"], "drop_highest_loss must be an integer in [0, 5]"),
+    (GOOD, ["--min-tokens-per-param", "1e6"], "need at least 5 runs"),
+    (GOOD, ["--objective", "l1"], "objective must be one of huber, asymmetric, lsq"),
+    (GOOD, ["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer >= 2"),
+    (GOOD, ["--seed", "3"], "--seed needs --bootstrap"),
+    (GOOD, ["--holdout", "size>3"], "holdout must be QUANTITY OP VALUE"),
+    (GOOD, ["--tokens-col", "tokens", "--flops-col", "tokens"], "not both"),
+])
+def test_bad_input_is_one_line_with_exit_2(tmp_path, rows, args, expected):
+    result = runner.invoke(app, ["fit", write(tmp_path, rows), *args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_exit_2(tmp_path):
+    result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2 and "cannot read runs file" in result.stderr
