@@ -6,6 +6,10 @@ training token and q the cost per parameter of the whole inference demand. For F
 p = 6 c_tr / U_tr and q = 2 c_inf (T_in / U_prefill + T_out / U_decode), where
 c = (USD per GPU-hour) / (3600 x peak FLOP/s of the GPU in the dtype used) and U is the model
 FLOPs utilisation. Swapping in another cost model means providing another ``coefficients``.
+
+:class:`RooflineDollarCost` prices prefill and decode with the roofline serving model of
+:mod:`computeplan.hardware.serving` instead of fixed MFUs; its inference cost Q(N) is not linear
+in N, so it also provides ``inference_cost`` and ``marginal_cost`` (``params_dependent``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 
 from . import _validate as v
 from .demand import Demand
+from .errors import InputError
 from .hardware.catalog import GPU, get_gpu
 from .laws import INFERENCE_FLOPS_PER_PARAM_TOKEN as FLOPS_INF
 from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN as FLOPS_TRAIN
@@ -28,6 +33,7 @@ class FlopsObjective:
     """Minimise lifetime FLOPs 6 N D + 2 N D_inf (Sardana et al. 2024, eq. 1)."""
 
     priced = False
+    params_dependent = False
 
     def coefficients(self, demand: Demand) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(FLOPS_TRAIN), FLOPS_INF * demand.total_tokens
@@ -62,6 +68,7 @@ class DollarCost:
     prefill_mfu: float = 0.5
     decode_mfu: float = 0.01
     priced: bool = field(default=True, init=False, repr=False)
+    params_dependent: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -110,4 +117,120 @@ class DollarCost:
             "usd_per_train_flop": self.usd_per_train_flop(),
             "usd_per_prefill_flop": self.usd_per_prefill_flop(),
             "usd_per_decode_flop": self.usd_per_decode_flop(),
+        }
+
+
+@dataclass(frozen=True)
+class RooflineDollarCost(DollarCost):
+    """Lifetime dollars with prefill and decode priced by the roofline serving model.
+
+    Training is priced as in :class:`DollarCost` (fixed MFU). Inference is not: serving a model
+    of N parameters in ``inference_dtype`` at ``batch`` concurrent sequences of ``context``
+    tokens costs price x GPU-seconds per token, with GPU-seconds per token from
+    :mod:`computeplan.hardware.serving` (roofline: max(bytes / bandwidth, FLOPs / peak) per step,
+    divided by the batch). The shape of each N follows the aspect-ratio rule of
+    :mod:`computeplan.hardware.shape` with a fractional layer count (so costs are smooth in N) and
+    ``gqa_ratio`` query heads per KV head. GPUs are treated as divisible: under perfect tensor
+    parallelism GPU-seconds per token do not depend on how many GPUs hold the model, and memory
+    capacity is not checked here (``computeplan serve`` checks it for a chosen model).
+
+    Inference then costs Q(N) = price/3600 x (T_in s_prefill(N) + T_out s_decode(N)), not q N:
+    memory-bound decode reads the KV cache, which grows like N^(2/3) under the shape rule. The
+    planner in :mod:`computeplan.lifetime` handles this through :meth:`inference_cost` and
+    :meth:`marginal_cost` (dQ/dN), solving its first-order condition in log N by bisection
+    (robust to the kink where decode turns from memory to compute bound).
+    ``prefill_mfu`` and ``decode_mfu`` are unused.
+    """
+
+    batch: float = 64.0
+    context: float = 2048.0
+    kv_dtype: str | None = None
+    gqa_ratio: float = 1.0
+    aspect_ratio: float = 128.0
+    bandwidth_fraction: float = 0.7
+    compute_fraction: float = 0.5
+    params_dependent: bool = field(default=True, init=False, repr=False)
+
+    def __post_init__(self):
+        super().__post_init__()
+        from .hardware.serving import Hardware
+
+        for name in ("batch", "context"):
+            value = float(v.positive(name, getattr(self, name)))
+            if value < 1:
+                raise InputError(f"{name} must be >= 1; got {value:g}")
+            object.__setattr__(self, name, value)
+        ratio = float(v.positive("gqa_ratio", self.gqa_ratio))
+        if ratio < 1:
+            raise InputError(f"gqa_ratio (query heads per KV head) must be >= 1; got {ratio:g}")
+        object.__setattr__(self, "gqa_ratio", ratio)
+        object.__setattr__(self, "aspect_ratio",
+                           float(v.positive("aspect_ratio", self.aspect_ratio)))
+        hw = Hardware.of(self.inference_gpu, self.inference_dtype, kv_dtype=self.kv_dtype,
+                         usd_per_gpu_hour=self.inference_usd_per_gpu_hour,
+                         bandwidth_fraction=self.bandwidth_fraction,
+                         compute_fraction=self.compute_fraction)
+        object.__setattr__(self, "kv_dtype", hw.kv_dtype)
+        object.__setattr__(self, "bandwidth_fraction", hw.bandwidth_fraction)
+        object.__setattr__(self, "compute_fraction", hw.compute_fraction)
+        object.__setattr__(self, "_hw", hw)
+
+    def shape(self, params):
+        """The estimated shape of an N-parameter model (fractional layers, GQA ratio)."""
+        from dataclasses import replace
+
+        from .hardware.shape import estimate_shape
+
+        s = estimate_shape(params, aspect_ratio=self.aspect_ratio, integer_layers=False)
+        return replace(s, kv_heads=s.heads / self.gqa_ratio)
+
+    def gpu_seconds_per_token(self, params) -> tuple[np.ndarray, np.ndarray]:
+        """(prefill, decode) GPU-seconds per input and per output token of an N-parameter model."""
+        from .hardware.serving import (
+            decode_gpu_seconds_per_token,
+            prefill_gpu_seconds_per_token,
+        )
+
+        s = self.shape(params)
+        return (prefill_gpu_seconds_per_token(self._hw, s, self.batch, self.context),
+                decode_gpu_seconds_per_token(self._hw, s, self.batch, self.context))
+
+    def effective_mfu(self, params) -> tuple[np.ndarray, np.ndarray]:
+        """(prefill, decode) MFU implied by the roofline, counting 2 N FLOPs per token."""
+        peak = self.inference_gpu.peak(self.inference_dtype)
+        n = np.asarray(params, float)
+        return tuple(FLOPS_INF * n / (peak * s) for s in self.gpu_seconds_per_token(n))
+
+    def inference_cost(self, params, demand: Demand) -> np.ndarray:
+        """Q(N): lifetime inference dollars of an N-parameter model."""
+        demand.require_split()
+        prefill, decode = self.gpu_seconds_per_token(params)
+        usd_per_s = self.inference_usd_per_gpu_hour / SECONDS_PER_HOUR
+        return usd_per_s * (demand.input_tokens * prefill + demand.output_tokens * decode)
+
+    def marginal_cost(self, params, demand: Demand, *, h: float = 1e-5) -> np.ndarray:
+        """dQ/dN by a central difference in log N (relative error ~h^2; Q is a maximum of two
+        smooth power-law sums, so one-sided at the kink between memory and compute bound)."""
+        n = np.asarray(params, float)
+        up, down = self.inference_cost(n * np.exp(h), demand), self.inference_cost(
+            n * np.exp(-h), demand)
+        return (up - down) / (n * 2.0 * np.sinh(h))
+
+    def coefficients(self, demand: Demand, params=None) -> tuple[np.ndarray, np.ndarray]:
+        """p and the average inference cost per parameter Q(N)/N at ``params``."""
+        if params is None:
+            raise InputError("the roofline decode model prices inference per model size: "
+                             "coefficients need params")
+        p = FLOPS_TRAIN * self.usd_per_train_flop()
+        return np.asarray(p), self.inference_cost(params, demand) / np.asarray(params, float)
+
+    def to_dict(self) -> dict:
+        base = super().to_dict()
+        for key in ("prefill_mfu", "decode_mfu", "usd_per_prefill_flop", "usd_per_decode_flop"):
+            base.pop(key)
+        return base | {
+            "decode_model": "roofline", "batch": self.batch, "context": self.context,
+            "kv_dtype": self.kv_dtype, "gqa_ratio": self.gqa_ratio,
+            "aspect_ratio": self.aspect_ratio, "bandwidth_fraction": self.bandwidth_fraction,
+            "compute_fraction": self.compute_fraction,
         }

@@ -23,11 +23,17 @@ from .app import (
 _Q = "Target (one of)"
 _D = "Demand (one form)"
 _H = "Hardware and prices (dollar objective)"
+_R = "Roofline inference cost (--decode-model roofline)"
 
 
 class ObjectiveName(StrEnum):
     flops = "flops"
     usd = "usd"
+
+
+class DecodeModel(StrEnum):
+    mfu = "mfu"
+    roofline = "roofline"
 
 
 def _opt(flag: str, help_: str, panel: str):
@@ -78,6 +84,24 @@ def plan(
         = None,
     decode_mfu: Annotated[float | None, _opt("--decode-mfu", "Decode MFU [default: 0.01].", _H)]
         = None,
+    decode_model: Annotated[DecodeModel | None, _opt(
+        "--decode-model", "mfu: fixed prefill/decode MFU; roofline: derive them from the "
+        "inference GPU's bandwidth and FLOP/s at --batch and --context [default: mfu].", _R)]
+        = None,
+    batch: Annotated[float | None, _opt("--batch", "Concurrent sequences per replica "
+                                        "[default: 64].", _R)] = None,
+    context: Annotated[float | None, _opt("--context", "Tokens per sequence in the KV cache "
+                                          "[default: input + output tokens per request].", _R)]
+        = None,
+    kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype [default: "
+                                         "--inference-dtype].", _R)] = None,
+    gqa_ratio: Annotated[float | None, _opt("--gqa-ratio", "Query heads per KV head (1 = "
+                                            "multi-head attention) [default: 1].", _R)] = None,
+    bandwidth_fraction: Annotated[float | None, _opt(
+        "--bandwidth-fraction", "Achievable fraction of memory bandwidth [default: 0.7].", _R)]
+        = None,
+    compute_fraction: Annotated[float | None, _opt(
+        "--compute-fraction", "Achievable fraction of peak FLOP/s [default: 0.5].", _R)] = None,
     gpu_file: GpuFile = None,
     law: LawName = "sardana2024",
     E: CoefE = None, A: CoefA = None, B: CoefB = None, alpha: CoefAlpha = None,
@@ -104,11 +128,15 @@ def plan(
         train_dtype=train_dtype, train_usd_per_gpu_hour=train_usd_per_hour, train_mfu=train_mfu,
         inference_gpu=inference_gpu, inference_dtype=inference_dtype,
         inference_usd_per_gpu_hour=inference_usd_per_hour, prefill_mfu=prefill_mfu,
-        decode_mfu=decode_mfu, gpu_file=gpu_file, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
-    emit(report, as_json, lambda console: _render(console, report.comparison, report.notes))
+        decode_mfu=decode_mfu, decode_model=decode_model.value if decode_model else None,
+        batch=batch, context=context, kv_dtype=kv_dtype, gqa_ratio=gqa_ratio,
+        bandwidth_fraction=bandwidth_fraction, compute_fraction=compute_fraction,
+        gpu_file=gpu_file, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+    emit(report, as_json, lambda console: _render(console, report.comparison, report.notes,
+                                                  report.serving))
 
 
-def _render(console, result, notes) -> None:
+def _render(console, result, notes, serving=None) -> None:
     from ..render import fmt, pct, table
 
     chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
@@ -143,7 +171,19 @@ def _render(console, result, notes) -> None:
     lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
              f"beta={law.beta:g}",
              "demand: " + ", ".join(f"{k}={fmt(v)}" for k, v in result.demand.to_dict().items())]
-    if result.objective.priced:
+    if serving is not None:
+        a = result.objective.to_dict()
+        mfu = {k: f"prefill MFU {fmt(v['prefill_mfu'], 3)}, decode MFU {fmt(v['decode_mfu'], 3)}"
+               for k, v in serving.items()}
+        lines.append(
+            f"training: {a['train_gpu']} {a['train_dtype']} at ${a['train_usd_per_gpu_hour']:g}/h, "
+            f"MFU {a['train_mfu']:g}; inference (roofline): {a['inference_gpu']} "
+            f"{a['inference_dtype']} (KV {a['kv_dtype']}) at "
+            f"${a['inference_usd_per_gpu_hour']:g}/h, batch {a['batch']:g}, context "
+            f"{a['context']:g}, GQA ratio {a['gqa_ratio']:g}, bandwidth x"
+            f"{a['bandwidth_fraction']:g}, compute x{a['compute_fraction']:g}")
+        lines.append(f"effective MFU: Chinchilla {mfu['chinchilla']}; optimal {mfu['optimal']}")
+    elif result.objective.priced:
         a = result.objective.to_dict()
         lines.append(
             f"training: {a['train_gpu']} {a['train_dtype']} at ${a['train_usd_per_gpu_hour']:g}/h, "

@@ -17,6 +17,11 @@ DEFAULT_INFERENCE_TOKENS = 2e12
 HARDWARE_OPTIONS = ("train_gpu", "train_dtype", "train_usd_per_gpu_hour", "train_mfu",
                     "inference_gpu", "inference_dtype", "inference_usd_per_gpu_hour",
                     "prefill_mfu", "decode_mfu")
+#: Options of the roofline decode model (``decode_model="roofline"``).
+ROOFLINE_OPTIONS = ("batch", "context", "kv_dtype", "gqa_ratio", "bandwidth_fraction",
+                    "compute_fraction")
+DEFAULT_ROOFLINE_BATCH = 64.0
+DEFAULT_ROOFLINE_CONTEXT = 2048.0
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,22 @@ class PlanReport:
     comparison: PlanComparison
     notes: tuple[str, ...]
 
+    @property
+    def serving(self) -> dict | None:
+        """Under the roofline decode model: the effective prefill/decode MFU of both models."""
+        objective = self.comparison.objective
+        if not getattr(objective, "params_dependent", False):
+            return None
+        out = {}
+        for name in ("chinchilla", "optimal"):
+            prefill, decode = objective.effective_mfu(getattr(self.comparison, name).params)
+            out[name] = {"prefill_mfu": prefill, "decode_mfu": decode}
+        return out
+
     def to_dict(self) -> dict:
-        return self.comparison.to_dict() | {"notes": list(self.notes)}
+        serving = self.serving
+        extra = {"serving": serving} if serving is not None else {}
+        return self.comparison.to_dict() | extra | {"notes": list(self.notes)}
 
 
 def _flag(name: str) -> str:
@@ -86,6 +105,13 @@ def plan(
     inference_usd_per_gpu_hour: float | None = None,
     prefill_mfu: float | None = None,
     decode_mfu: float | None = None,
+    decode_model: str | None = None,
+    batch: float | None = None,
+    context: float | None = None,
+    kv_dtype: str | None = None,
+    gqa_ratio: float | None = None,
+    bandwidth_fraction: float | None = None,
+    compute_fraction: float | None = None,
     gpu_file: str | Path | None = None,
     law: str = "sardana2024",
     E: float | None = None,
@@ -98,7 +124,9 @@ def plan(
 
     The dollar objective is used when ``objective="usd"``, a dollar budget or any hardware option
     is given; otherwise lifetime FLOPs. Without a target the loss of a Chinchilla-optimal 70B
-    model is used; without a demand, 2e12 tokens.
+    model is used; without a demand, 2e12 tokens. ``decode_model="roofline"`` prices prefill and
+    decode with the roofline serving model (``batch``, ``context``, ...) instead of the fixed
+    ``prefill_mfu``/``decode_mfu``.
     """
     notes: list[str] = []
     the_law = get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
@@ -111,12 +139,28 @@ def plan(
         train_gpu, train_dtype, train_usd_per_gpu_hour, train_mfu, inference_gpu,
         inference_dtype, inference_usd_per_gpu_hour, prefill_mfu, decode_mfu), strict=True))
     hw_given = {k: val for k, val in options.items() if val is not None}
+    roofline_given = {k: val for k, val in dict(zip(ROOFLINE_OPTIONS, (
+        batch, context, kv_dtype, gqa_ratio, bandwidth_fraction, compute_fraction),
+        strict=True)).items() if val is not None}
+    if decode_model not in (None, "mfu", "roofline"):
+        raise InputError(f"decode_model must be 'mfu' or 'roofline'; got {decode_model!r}")
+    roofline = decode_model == "roofline"
+    if roofline_given and not roofline:
+        raise InputError(", ".join(_flag(k) for k in roofline_given)
+                         + " need --decode-model roofline")
+    if roofline:
+        fixed = [_flag(k) for k in ("prefill_mfu", "decode_mfu") if k in hw_given]
+        if fixed:
+            raise InputError(f"{' and '.join(fixed)} conflict with --decode-model roofline, "
+                             "which derives the inference MFU from the hardware; drop them")
+        hw_given["decode_model"] = decode_model
     if objective not in (None, "flops", "usd"):
         raise InputError(f"objective must be 'flops' or 'usd'; got {objective!r}")
     priced = (bool(hw_given) or budget_usd is not None) if objective is None else objective == "usd"
-    if objective == "flops" and hw_given:
+    if objective == "flops" and (hw_given or roofline_given):
         raise InputError("--objective flops conflicts with hardware/price options ("
-                         + ", ".join(_flag(k) for k in hw_given) + "); drop them or use usd")
+                         + ", ".join(_flag(k) for k in hw_given | roofline_given)
+                         + "); drop them or use usd")
     if budget_flops is not None and priced:
         raise InputError("--budget-flops conflicts with the dollar objective; use --budget-usd")
     if budget_usd is not None and not priced:
@@ -127,11 +171,16 @@ def plan(
         from ..objectives import DollarCost
 
         catalog = load_catalog(gpu_file)
+        hw_given.pop("decode_model", None)
         for role in ("train_gpu", "inference_gpu"):
             hw_given[role] = get_gpu(hw_given.get(role, DollarCost.__dataclass_fields__[role]
                                                   .default), catalog)
-        cost = DollarCost(**hw_given)
-        defaulted = [k for k in HARDWARE_OPTIONS if options[k] is None]
+        if roofline:
+            cost = _roofline_cost(hw_given, roofline_given, input_tokens, output_tokens, notes)
+        else:
+            cost = DollarCost(**hw_given)
+        defaulted = [k for k in HARDWARE_OPTIONS if options[k] is None
+                     and not (roofline and k in ("prefill_mfu", "decode_mfu"))]
         if defaulted:
             notes.append("assumed defaults for the dollar objective: "
                          + ", ".join(_flag(k) for k in defaulted))
@@ -150,3 +199,24 @@ def plan(
     budget = budget_flops if budget_flops is not None else budget_usd
     comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
     return PlanReport(comparison, tuple(notes))
+
+
+def _roofline_cost(hw_given: dict, roofline_given: dict, input_tokens, output_tokens,
+                   notes: list[str]):
+    """The roofline dollar objective; the context defaults to the tokens of one request."""
+    from ..objectives import RooflineDollarCost
+
+    opts = dict(roofline_given)
+    if "batch" not in opts:
+        opts["batch"] = DEFAULT_ROOFLINE_BATCH
+        notes.append(f"no --batch given: decode at {DEFAULT_ROOFLINE_BATCH:g} concurrent "
+                     "sequences")
+    if "context" not in opts:
+        if input_tokens is not None and output_tokens is not None:
+            opts["context"] = float(input_tokens) + float(output_tokens)
+            notes.append(f"no --context given: {opts['context']:g} tokens (input + output "
+                         "tokens per request)")
+        else:
+            opts["context"] = DEFAULT_ROOFLINE_CONTEXT
+            notes.append(f"no --context given: {DEFAULT_ROOFLINE_CONTEXT:g} tokens")
+    return RooflineDollarCost(**hw_given, **opts)
