@@ -141,6 +141,8 @@ def test_mha_long_context_never_compute_bound():
     (lambda: estimate_serving(hw(), estimate_shape(7e9), batch=0), "batch must be > 0; got 0"),
     (lambda: estimate_serving(hw(), estimate_shape(7e9), batch=0.5), "batch must be >= 1"),
     (lambda: estimate_serving(hw(), estimate_shape(7e9), context=0.5), "context must be >= 1"),
+    (lambda: estimate_serving(hw(), estimate_shape(7e9), batch=[2, 2.5]),
+     "batch must be a whole number of sequences >= 1; got 2.5"),
     (lambda: estimate_serving(hw("a100-40gb"), estimate_shape(175e9)),
      "the model does not fit on max_gpus 8 x a100-40gb: 350 GB of fp16 weights"),
     (lambda: estimate_serving(hw(), estimate_shape(7e9), batch=1e6, gpus=1),

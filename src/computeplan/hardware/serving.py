@@ -132,22 +132,27 @@ class Hardware:
                 "memory_fraction": self.memory_fraction}
 
 
+def step_bytes_and_flops(hw: Hardware, shape: ModelShape, batch, context, *, prefill=False):
+    """Bytes moved and FLOPs of one decode step (one token for each of ``batch`` sequences with
+    ``context`` tokens cached) or of the prefill of ``batch`` prompts of ``context`` tokens: the
+    weights are read once and the KV cache of the batch read (decode) or written (prefill)."""
+    kv_bytes = batch * context * kv_cache_bytes_per_token(shape, hw.kv_dtype)
+    tokens = batch * context if prefill else batch
+    return (shape.params * bytes_per_value(hw.dtype) + kv_bytes,
+            tokens * shape.forward_flops_per_token(context))
+
+
 def decode_gpu_seconds_per_token(hw: Hardware, shape: ModelShape, batch, context):
     """GPU-seconds per generated token, step x gpus / batch, which under perfect tensor
     parallelism does not depend on the number of GPUs: max(bytes / bw, FLOPs / peak) / batch."""
-    w = shape.params * bytes_per_value(hw.dtype)
-    k = kv_cache_bytes_per_token(shape, hw.kv_dtype)
-    f = shape.forward_flops_per_token(context)
-    return roofline_seconds(w + batch * context * k, batch * f, hw.bandwidth, hw.peak) / batch
+    moved, flops = step_bytes_and_flops(hw, shape, batch, context)
+    return roofline_seconds(moved, flops, hw.bandwidth, hw.peak) / batch
 
 
 def prefill_gpu_seconds_per_token(hw: Hardware, shape: ModelShape, batch, context):
     """GPU-seconds per prompt token for a prefill of ``batch`` prompts of ``context`` tokens."""
-    w = shape.params * bytes_per_value(hw.dtype)
-    k = kv_cache_bytes_per_token(shape, hw.kv_dtype)
-    f = shape.forward_flops_per_token(context)
-    tokens = batch * context
-    return roofline_seconds(w + tokens * k, tokens * f, hw.bandwidth, hw.peak) / tokens
+    moved, flops = step_bytes_and_flops(hw, shape, batch, context, prefill=True)
+    return roofline_seconds(moved, flops, hw.bandwidth, hw.peak) / (batch * context)
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,9 @@ def estimate_serving(hw: Hardware, shape: ModelShape, *, batch=1, context=DEFAUL
     s = v.positive("context", context)
     if np.any(b < 1):
         raise InputError(f"batch must be >= 1; got {float(np.min(b)):g}")
+    if np.any(b != np.floor(b)):
+        raise InputError("batch must be a whole number of sequences >= 1; got "
+                         f"{float(b[b != np.floor(b)].flat[0]) if b.ndim else float(b):g}")
     if np.any(s < 1):
         raise InputError(f"context must be >= 1; got {float(np.min(s)):g}")
     cap = v.positive("max_gpus", max_gpus)
@@ -276,14 +284,13 @@ def estimate_serving(hw: Hardware, shape: ModelShape, *, batch=1, context=DEFAUL
                 f"batch must be <= {float(np.min(fit)):g} to fit beside the weights on gpus "
                 f"{float(np.min(g)):g} x {hw.gpu.name} at context {float(np.max(s)):g}; "
                 f"got {float(np.max(b)):g}")
-    f = shape.forward_flops_per_token(s)
     bw, pk = g * hw.bandwidth, g * hw.peak
-    mem_time = (w + b * per_seq) / bw
-    flop_time = b * f / pk
-    decode = np.maximum(mem_time, flop_time)
-    prefill = roofline_seconds(w + b * per_seq, b * s * f, bw, pk)
+    moved, flops = step_bytes_and_flops(hw, shape, b, s)
+    mem_time, flop_time = moved / bw, flops / pk
+    prefill = roofline_seconds(*step_bytes_and_flops(hw, shape, b, s, prefill=True), bw, pk)
+    crit = critical_batch(w, shape.forward_flops_per_token(s), k, s, bw, pk)
     arrays = np.broadcast_arrays(b, s, g, w, k, per_seq, min_gpus,
-                                 max_batch_beside_weights(g * mem, w, per_seq), decode,
-                                 flop_time >= mem_time, critical_batch(w, f, k, s, bw, pk),
+                                 max_batch_beside_weights(g * mem, w, per_seq),
+                                 np.maximum(mem_time, flop_time), flop_time >= mem_time, crit,
                                  prefill)
     return ServingEstimate(hw, shape, *arrays)
