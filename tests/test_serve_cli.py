@@ -60,6 +60,7 @@ def test_train_json_gpt3_flops_and_table():
     assert out["min_gpus_for_state"] == 35
     res = runner.invoke(app, ["train", "--params", "175e9", "--tokens", "300e9"])
     assert res.exit_code == 0 and "GPU-hours" in res.stdout
+    assert "1 GPUs cannot hold the training state; at least 35" in res.stdout
 
 
 def test_train_attention_adds_flops():
@@ -108,6 +109,8 @@ def test_serve_table_and_plot(tmp_path):
     (["train", "--params", "7e9", "--tokens", "1e12", "--gpu", "h200", "--gpu-hours", "1"],
      "gpu_hours 1 is too few"),
     (["train", "--params", "-7e9", "--tokens", "1e12"], "params must be > 0; got -7e+09"),
+    (["train", "--params", "7e9", "--tokens", "1e12", "--gpus", "2.5"],
+     "gpus must be a whole number >= 1; got 2.5"),
     (["train", "--params", "7e9", "--tokens", "1e12", "--layers", "32"],
      "--layers only matter with --attention"),
 ])

@@ -118,6 +118,8 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
     price = gpu.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
     price = float(v.positive("usd_per_gpu_hour", price))
     k = v.positive("gpus", gpus)
+    if np.any(k != np.floor(k)):
+        raise InputError(f"gpus must be a whole number >= 1; got {float(np.max(k)):g}")
     flops = train_flops(params, tokens, layers=layers, context=context,
                         attention_width=attention_width)
     implied = None
