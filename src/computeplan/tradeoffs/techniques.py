@@ -104,7 +104,8 @@ class Technique:
         return {"technique": self.key, "title": self.title, "mechanism": self.mechanism,
                 "score": self.score_name, "higher_is_better": self.higher_is_better,
                 "parameters": self.parameters(), "bounds": self.bounds(),
-                "reachable_levels": [lo, hi], "source": self.source}
+                "reachable_levels": [x if math.isfinite(x) else None for x in (lo, hi)],
+                "source": self.source}
 
     def with_parameters(self, **changes) -> Technique:
         names = {f.name for f in fields(self)}
