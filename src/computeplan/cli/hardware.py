@@ -52,19 +52,19 @@ def train(
     gpu: Annotated[str, _opt("--gpu", "GPU name or alias (see computeplan gpus).")] = "h100-sxm",
     gpus: Annotated[float, _opt("--gpus", "Number of GPUs K (for the wall-clock time).")] = 1,
     mfu: Annotated[float | None, _opt("--mfu", "Model FLOPs utilisation in (0, 1] "
-                                      "[default: 0.4].", _A)] = None,
+                                      "\\[default: 0.4].", _A)] = None,
     gpu_hours: Annotated[float | None, _opt(
         "--gpu-hours", "Actual GPU-hours of the run: report the MFU they imply.", _A)] = None,
     dtype: Annotated[str, _opt("--dtype", "Training dtype (peak FLOP/s).", _A)] = "bf16",
     usd_per_hour: Annotated[float | None, _opt(
-        "--usd-per-hour", "$ per GPU-hour [default: catalog price].", _A)] = None,
+        "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
     bytes_per_param: Annotated[float, _opt(
         "--bytes-per-param", "Training state bytes per parameter (mixed-precision Adam: 16).",
         _A)] = 16.0,
     attention: Annotated[bool, _opt("--attention", "Add the attention FLOPs "
                                     "6 layers context d_attn per token.", _S)] = False,
     context: Annotated[float | None, _opt("--context", "Sequence length for --attention "
-                                          "[default: 2048].", _S)] = None,
+                                          "\\[default: 2048].", _S)] = None,
     layers: Annotated[float | None, _opt("--layers", "Layers (with --attention).", _S)] = None,
     d_model: Annotated[float | None, _opt("--d-model", "Width (with --attention).", _S)] = None,
     heads: Annotated[float | None, _opt("--heads", "Attention heads (with --attention).", _S)]
@@ -119,17 +119,17 @@ def serve(
         = "bf16",
     batch: Annotated[float, _opt("--batch", "Concurrent sequences (>= 1).")] = 1,
     context: Annotated[float | None, _opt("--context", "Tokens per sequence in the KV cache "
-                                          "[default: 2048].")] = None,
-    gpus: Annotated[float | None, _opt("--gpus", "GPUs per replica [default: the fewest that "
+                                          "\\[default: 2048].")] = None,
+    gpus: Annotated[float | None, _opt("--gpus", "GPUs per replica \\[default: the fewest that "
                                        "fit].")] = None,
     max_gpus: Annotated[float, _opt("--max-gpus", "Largest replica allowed (one node).")] = 8,
-    kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype [default: --dtype].", _A)]
+    kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype \\[default: --dtype].", _A)]
         = None,
     layers: Annotated[float | None, _opt("--layers", "Transformer layers.", _S)] = None,
     d_model: Annotated[float | None, _opt("--d-model", "Model width.", _S)] = None,
     heads: Annotated[float | None, _opt("--heads", "Attention (query) heads.", _S)] = None,
     kv_heads: Annotated[float | None, _opt("--kv-heads", "KV heads (GQA/MQA) "
-                                           "[default: heads].", _S)] = None,
+                                           "\\[default: heads].", _S)] = None,
     vocab: Annotated[float | None, _opt("--vocab", "Vocabulary size (reported only).", _S)]
         = None,
     aspect_ratio: Annotated[float, _opt("--aspect-ratio", "d_model / layers for the estimated "
@@ -141,7 +141,7 @@ def serve(
     memory_fraction: Annotated[float, _opt("--memory-fraction", "Usable fraction of GPU "
                                            "memory.", _A)] = 0.9,
     usd_per_hour: Annotated[float | None, _opt(
-        "--usd-per-hour", "$ per GPU-hour [default: catalog price].", _A)] = None,
+        "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
     plot: Annotated[Path | None, _opt("--plot", "Write a PNG of throughput and cost versus "
                                       "batch size to this path.")] = None,
     gpu_file: GpuFile = None,

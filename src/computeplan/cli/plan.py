@@ -65,43 +65,43 @@ def plan(
         "--output-tokens", "Output (generated) tokens per request.", _D)] = None,
     objective: Annotated[ObjectiveName | None, _opt(
         "--objective", "What to minimise; usd when any hardware option is given.", _H)] = None,
-    train_gpu: Annotated[str | None, _opt("--train-gpu", "Training GPU [default: h100-sxm].", _H)]
+    train_gpu: Annotated[str | None, _opt("--train-gpu", "Training GPU \\[default: h100-sxm].", _H)]
         = None,
-    train_dtype: Annotated[str | None, _opt("--train-dtype", "Training dtype [default: bf16].",
+    train_dtype: Annotated[str | None, _opt("--train-dtype", "Training dtype \\[default: bf16].",
                                             _H)] = None,
     train_usd_per_hour: Annotated[float | None, _opt(
-        "--train-usd-per-hour", "Training $ per GPU-hour [default: catalog price].", _H)] = None,
+        "--train-usd-per-hour", "Training $ per GPU-hour \\[default: catalog price].", _H)] = None,
     train_mfu: Annotated[float | None, _opt("--train-mfu", "Training MFU in (0, 1] "
-                                            "[default: 0.5].", _H)] = None,
+                                            "\\[default: 0.5].", _H)] = None,
     inference_gpu: Annotated[str | None, _opt(
-        "--inference-gpu", "Inference GPU [default: h100-sxm].", _H)] = None,
+        "--inference-gpu", "Inference GPU \\[default: h100-sxm].", _H)] = None,
     inference_dtype: Annotated[str | None, _opt(
-        "--inference-dtype", "Inference dtype [default: fp8].", _H)] = None,
+        "--inference-dtype", "Inference dtype \\[default: fp8].", _H)] = None,
     inference_usd_per_hour: Annotated[float | None, _opt(
-        "--inference-usd-per-hour", "Inference $ per GPU-hour [default: catalog price].", _H)]
+        "--inference-usd-per-hour", "Inference $ per GPU-hour \\[default: catalog price].", _H)]
         = None,
-    prefill_mfu: Annotated[float | None, _opt("--prefill-mfu", "Prefill MFU [default: 0.5].", _H)]
+    prefill_mfu: Annotated[float | None, _opt("--prefill-mfu", "Prefill MFU \\[default: 0.5].", _H)]
         = None,
-    decode_mfu: Annotated[float | None, _opt("--decode-mfu", "Decode MFU [default: 0.01].", _H)]
+    decode_mfu: Annotated[float | None, _opt("--decode-mfu", "Decode MFU \\[default: 0.01].", _H)]
         = None,
     decode_model: Annotated[DecodeModel | None, _opt(
         "--decode-model", "mfu: fixed prefill/decode MFU; roofline: derive them from the "
-        "inference GPU's bandwidth and FLOP/s at --batch and --context [default: mfu].", _R)]
+        "inference GPU's bandwidth and FLOP/s at --batch and --context \\[default: mfu].", _R)]
         = None,
     batch: Annotated[float | None, _opt("--batch", "Concurrent sequences per replica "
-                                        "[default: 64].", _R)] = None,
+                                        "\\[default: 64].", _R)] = None,
     context: Annotated[float | None, _opt("--context", "Tokens per sequence in the KV cache "
-                                          "[default: input + output tokens per request].", _R)]
+                                          "\\[default: input + output tokens per request].", _R)]
         = None,
-    kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype [default: "
+    kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype \\[default: "
                                          "--inference-dtype].", _R)] = None,
     gqa_ratio: Annotated[float | None, _opt("--gqa-ratio", "Query heads per KV head (1 = "
-                                            "multi-head attention) [default: 1].", _R)] = None,
+                                            "multi-head attention) \\[default: 1].", _R)] = None,
     bandwidth_fraction: Annotated[float | None, _opt(
-        "--bandwidth-fraction", "Achievable fraction of memory bandwidth [default: 0.7].", _R)]
+        "--bandwidth-fraction", "Achievable fraction of memory bandwidth \\[default: 0.7].", _R)]
         = None,
     compute_fraction: Annotated[float | None, _opt(
-        "--compute-fraction", "Achievable fraction of peak FLOP/s [default: 0.5].", _R)] = None,
+        "--compute-fraction", "Achievable fraction of peak FLOP/s \\[default: 0.5].", _R)] = None,
     gpu_file: GpuFile = None,
     law: LawName = "sardana2024",
     E: CoefE = None, A: CoefA = None, B: CoefB = None, alpha: CoefAlpha = None,
