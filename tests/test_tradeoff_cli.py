@@ -63,7 +63,8 @@ def test_tradeoff_combine_and_point(tmp_path):
     c = out["combination"]
     assert c["shared_mechanism"] is False
     assert c["span"]["train_oom"] == pytest.approx(c["sum_of_spans"]["train_oom"], rel=0.05)
-    assert 0 < out["point"]["solve rate"] < 1
+    assert 0 < out["point"]["score"] < 1 and out["point"]["score_name"] == "solve rate"
+    assert any("no level given" in n for n in out["notes"])
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
 
 

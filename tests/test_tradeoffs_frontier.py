@@ -130,7 +130,7 @@ def test_level_off_the_grid_is_an_error():
 
 
 def test_grid_arguments_are_validated():
-    with pytest.raises(InputError, match=r"grid_points must be an integer in \[10, 10000\]"):
+    with pytest.raises(InputError, match=r"grid_points must be an integer in \[10, 3000\]"):
         frontier(ScalingPolicy(), grid_points=5)
     with pytest.raises(InputError, match="train_range must be an increasing"):
         frontier(ScalingPolicy(), train_range=(25, 20))

@@ -136,7 +136,7 @@ def _render(console, report, plot) -> None:
     if report.point is not None:
         p = report.point
         console.print(f"{tech.score_name} at training {fmt(p['train_compute'])}, inference "
-                      f"{fmt(p['inference_compute'])}: {fmt(p[tech.score_name], 5)}",
+                      f"{fmt(p['inference_compute'])}: {fmt(p['score'], 5)}",
                       highlight=False)
     c = report.combination
     if c is not None:

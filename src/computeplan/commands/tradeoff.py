@@ -20,10 +20,11 @@ class TradeoffReport:
     fit: object | None  # tradeoffs.CurveFit
     point: dict | None
     points: int
+    assumed: tuple[str, ...] = ()
 
     @property
     def notes(self) -> list[str]:
-        out = list(self.frontier.notes)
+        out = list(self.assumed) + list(self.frontier.notes)
         if self.combination is not None:
             out += list(self.combination.notes)
         if self.allocation is not None and np.any(self.allocation.at_frontier_end):
@@ -153,5 +154,14 @@ def tradeoff(
     if train_compute is not None:
         point = {"train_compute": float(train_compute),
                  "inference_compute": float(inference_compute),
-                 tech.score_name: tech.performance(train_compute, inference_compute)}
-    return TradeoffReport(front, combination, allocation, fit, point, points)
+                 "score": tech.performance(train_compute, inference_compute),
+                 "score_name": tech.score_name}
+    assumed = []
+    if level is None:
+        assumed.append(f"no level given: using {tech.key}'s default, {tech.score_name} "
+                       f"{front.level:.6g}")
+    if combination is not None and combine_level is None:
+        assumed.append(f"no --combine-level given: using {combination.second.technique.key}'s "
+                       f"default, {combination.second.technique.score_name} "
+                       f"{combination.second.level:.6g}")
+    return TradeoffReport(front, combination, allocation, fit, point, points, tuple(assumed))
