@@ -245,6 +245,15 @@ def needs(client, name):
                            "gpu_hours": 184320}),
     ("serve", ["--params", "175e9", "--gpu", "a100-80gb", "--dtype", "fp16"],
      {"params": 175e9, "gpu": "a100-80gb", "dtype": "fp16"}),
+    ("tradeoff", ["scaling-policy", "--queries", "1e13"],
+     {"technique": "scaling-policy", "queries": [1e13]}),
+    ("tradeoff", ["pruning", "--set", "fraction_per_round=0.2"],
+     {"technique": "pruning", "params": {"fraction_per_round": 0.2}}),
+    ("allocate", ["--train-oom", "1", "--inference-oom", "2", "--total", "300"],
+     {"train_oom": 1, "inference_oom": 2, "total": 300}),
+    ("overhead", ["--size-fraction", "0.5"], {"size_fraction": 0.5}),
+    ("overhead", ["--size-fraction", "0.5", "--size-fraction", "0.25"],
+     {"size_fraction": [0.5, 0.25]}),
 ])
 def test_other_commands_match_cli(client, name, args, body):
     needs(client, name)

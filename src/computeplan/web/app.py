@@ -75,6 +75,11 @@ def create_app() -> FastAPI:
     async def no_convergence(request: Request, exc: ConvergenceError):
         return _error(422, f"could not solve for these inputs: {exc}")
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError):
+        return _error(422, "the result is beyond floating-point range for these inputs; use "
+                           "less extreme values")
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         message = (f"request body must be at most {MAX_BODY_BYTES} bytes"

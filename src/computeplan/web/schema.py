@@ -39,7 +39,7 @@ def _mentions_path(tp: Any) -> bool:
 
 def _field_type(param: inspect.Parameter, hints: dict) -> Any:
     if param.name == "law":
-        return LawPreset
+        return LawPreset | None if param.default is None else LawPreset
     if param.name in hints:
         return hints[param.name]
     default = param.default

@@ -29,23 +29,32 @@
   const number = (text) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : text);
 
   // ------------------------------------------------------------------ form <-> API body/URL
-  function body() {
+  // The state: API field -> the text typed (kept as typed in the URL, e.g. 2e12).
+  function state() {
     const out = {};
     const kind = $("target_kind").value, target = $("target_value").value.trim();
-    if (target) out[kind] = number(target);
+    if (target) out[kind] = target;
     for (const name of DEMAND[$("demand_kind").value]) {
       const text = field(name).value.trim();
-      if (text) out[name] = number(text);
+      if (text) out[name] = text;
     }
     out.law = $("law").value || "sardana2024";
     if ($("objective").value === "usd") {
       out.objective = "usd";
       for (const name of HARDWARE) {
         const text = field(name).value.trim();
-        if (text) out[name] = field(name).tagName === "SELECT" ? text : number(text);
+        if (text) out[name] = text;
       }
     }
     return out;
+  }
+
+  const TEXT_FIELDS = new Set(["law", "objective", "train_gpu", "train_dtype", "inference_gpu",
+    "inference_dtype"]);
+
+  function body(s) {
+    return Object.fromEntries(Object.entries(s).map(([k, v]) =>
+      [k, TEXT_FIELDS.has(k) ? v : number(v)]));
   }
 
   function restore(params) {
@@ -73,8 +82,8 @@
     }
   }
 
-  function query(b) {
-    return new URLSearchParams(Object.entries(b).map(([k, v]) => [k, String(v)])).toString();
+  function query(s) {
+    return new URLSearchParams(Object.entries(s)).toString();
   }
 
   // -------------------------------------------------------------------------- form dynamics
@@ -237,7 +246,7 @@
 
   // ---------------------------------------------------------------------------- the request
   async function update() {
-    const b = body(), qs = query(b), mine = ++sequence;
+    const s = state(), b = body(s), qs = query(s), mine = ++sequence;
     history.replaceState(null, "", `${location.pathname}?${qs}`);
     $("share").href = location.href;
     $("report").href = `report.html?${qs}`;

@@ -1,0 +1,146 @@
+"""End to end: a real server on 127.0.0.1 and the page driven in headless Debian Chromium.
+
+The page must show the numbers of ``computeplan plan --json`` (REFERENCES section 2), update them
+when the demand changes, keep its state in the URL, and draw its plots. A screenshot is saved.
+"""
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from typer.testing import CliRunner
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not at /usr/bin/chromium (apt-get install chromium); CI has it")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
+
+from computeplan.cli import app as cli_app  # noqa: E402
+from computeplan.render import fmt, pct  # noqa: E402
+from computeplan.web import create_app  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+DOLLAR_QUERY = {
+    "loss": "1.947", "requests": "1e10", "input_tokens": "1000", "output_tokens": "250",
+    "law": "sardana2024", "objective": "usd", "train_gpu": "a100-80gb",
+    "train_usd_per_gpu_hour": "1.40", "train_mfu": "0.5", "inference_gpu": "a100-40gb",
+    "inference_dtype": "int8", "inference_usd_per_gpu_hour": "0.60", "prefill_mfu": "0.4",
+    "decode_mfu": "0.2",
+}
+
+
+def cli_json(*args):
+    result = CliRunner().invoke(cli_app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1500})
+        yield context
+        context.close()
+
+
+def ready(page):
+    page.wait_for_selector("body[data-state=ready]", timeout=15000)
+
+
+def cell(page, key, column):
+    return page.locator(f"#table tr[data-key={key}] td").nth(column).inner_text()
+
+
+def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_path):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server)
+    ready(page)
+    # First visit: the published FLOPs example, as `computeplan plan --json` gives it.
+    expected = cli_json("plan", "--loss", "1.947", "--inference-tokens", "2e12")
+    assert cell(page, "params", 2) == "2.418e10" == fmt(expected["optimal"]["params"])
+    assert cell(page, "params", 1) == fmt(expected["chinchilla"]["params"])
+    assert cell(page, "params", 3) == "70.96%"
+    assert cell(page, "train_tokens", 3) == "146.77%"
+    assert cell(page, "total_flops", 3) == "95.22%"
+    assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
+
+    # Change the demand: the numbers follow, and the URL carries the new state.
+    page.fill("input[name=inference_tokens]", "2e13")
+    page.wait_for_function("document.location.search.includes('inference_tokens=2e13')")
+    ready(page)
+    page.wait_for_function(
+        "document.querySelector('#table tr[data-key=params] td:nth-child(3)').textContent"
+        " !== '2.418e10'")
+    ready(page)
+    expected = cli_json("plan", "--loss", "1.947", "--inference-tokens", "2e13")
+    assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
+    assert cell(page, "total_flops", 3) == pct(expected["ratios"]["total_flops"])
+    assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
+
+    # The plots are drawn: lines in each and both plans marked.
+    for plot in ("plot_savings", "plot_isoloss", "plot_cost"):
+        assert page.locator(f"#{plot} path[stroke]").count() >= 1
+    assert page.locator("#plot_isoloss polygon").count() >= 1  # the optimum's star
+    assert "report.html?" in page.get_attribute("#report", "href")
+
+    # An invalid input gives the server's message, naming the field.
+    page.fill("input[name=inference_tokens]", "-5")
+    page.wait_for_selector("body[data-state=error]", timeout=15000)
+    assert "inference_tokens must be >= 0" in page.inner_text("#error")
+    assert errors == []
+
+
+def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
+    page = browser.new_page()
+    page.goto(server + "?" + urlencode(DOLLAR_QUERY))
+    ready(page)
+    expected = cli_json("plan", "--loss", "1.947", "--requests", "1e10", "--input-tokens",
+                        "1000", "--output-tokens", "250", "--train-gpu", "a100-80gb",
+                        "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
+                        "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
+                        "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4",
+                        "--decode-mfu", "0.2")
+    assert cell(page, "params", 2) == "2.053e10" == fmt(expected["optimal"]["params"])
+    assert cell(page, "train_tokens", 2) == "3.302e12"
+    assert cell(page, "params", 3) == "60.23%"
+    assert cell(page, "train_tokens", 3) == "182.41%"
+    assert cell(page, "total_cost_usd", 3) == "88.76%"
+    assert page.input_value("select[name=inference_dtype]") == "int8"
+    assert "a100-40gb int8 at $0.6/h" in page.inner_text("#assumptions")
+    shot = tmp_path / "computeplan-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000

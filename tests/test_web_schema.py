@@ -1,0 +1,33 @@
+"""Property test against the OpenAPI schema: no generated request produces a server error (5xx).
+
+Schemathesis generates valid and invalid requests for every operation of ``/openapi.json`` (the
+command endpoints, the report page and the metadata) and calls the app in process. Bounded: a
+few dozen examples per operation keeps the whole run within a minute or two on 2 cores.
+"""
+
+import os
+import warnings
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+
+from computeplan.web import create_app  # noqa: E402
+
+#: Examples per operation (each is one in-process request); raise it for a longer hunt.
+MAX_EXAMPLES = int(os.environ.get("COMPUTEPLAN_WEB_EXAMPLES", "40"))
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_no_input_gives_a_server_error(case):
+    case.call_and_validate(checks=[not_a_server_error])
