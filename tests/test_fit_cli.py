@@ -2,15 +2,15 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from computeplan.cli import app
-from computeplan.fitting import core
 
 runner = CliRunner()
-EXAMPLE = core.__file__.rsplit("/src/", 1)[0] + "/examples/runs.csv"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "runs.csv"
 GOOD = [(1e8, 2e9, 3.1), (3e8, 6e9, 2.8), (1e9, 2e10, 2.5), (1e8, 8e9, 2.9),
         (3e8, 3e10, 2.6), (1e9, 8e10, 2.35)]
 
@@ -25,7 +25,7 @@ def write(tmp_path, rows, header=("params", "tokens", "loss")):
 
 
 def test_json_contract_with_bootstrap_and_holdout():
-    result = runner.invoke(app, ["fit", EXAMPLE, "--json", "--bootstrap", "20", "--seed", "1",
+    result = runner.invoke(app, ["fit", str(EXAMPLE), "--json", "--bootstrap", "20", "--seed", "1",
                                  "--holdout", "tokens_per_param>100"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -35,14 +35,14 @@ def test_json_contract_with_bootstrap_and_holdout():
     assert set(out["bootstrap"]["intervals"]["alpha"]) == {"se", "lo", "hi"}
     assert out["holdout"]["summary"]["n_held_out"] == 12
     assert len(out["compute_optimal_tokens_per_param"]) == 3
-    again = runner.invoke(app, ["fit", EXAMPLE, "--json", "--bootstrap", "20", "--seed", "1",
+    again = runner.invoke(app, ["fit", str(EXAMPLE), "--json", "--bootstrap", "20", "--seed", "1",
                                 "--holdout", "tokens_per_param>100"])
     assert json.loads(again.stdout) == out  # reproducible for a fixed seed
 
 
 def test_table_output_and_law_file_accepted_by_plan(tmp_path):
     law = tmp_path / "law.json"
-    result = runner.invoke(app, ["fit", EXAMPLE, "--out", str(law), "--objective", "lsq"])
+    result = runner.invoke(app, ["fit", str(EXAMPLE), "--out", str(law), "--objective", "lsq"])
     assert result.exit_code == 0, result.output
     assert "status: ok" in result.stdout and "lsq" in result.stdout
     saved = json.loads(law.read_text())
@@ -54,7 +54,7 @@ def test_table_output_and_law_file_accepted_by_plan(tmp_path):
 
 def test_plot_is_written(tmp_path):
     png = tmp_path / "fit.png"
-    result = runner.invoke(app, ["fit", EXAMPLE, "--plot", str(png), "--holdout",
+    result = runner.invoke(app, ["fit", str(EXAMPLE), "--plot", str(png), "--holdout",
                                  "params>=5e8"])
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

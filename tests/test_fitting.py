@@ -1,6 +1,7 @@
 """Fitting laws to runs: the published Chinchilla refit, recovery, bootstrap, hold-out, errors."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ PUBLISHED = {"A": 477.84, "B": 2143.86, "E": 1.8172, "alpha": 0.3473, "beta": 0.
 PUBLISHED_CI = {"A": (285.2, 743.6), "B": (1042, 5810), "E": (1.769, 1.871),
                 "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
 TRUE_EXAMPLE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
-EXAMPLE = core.__file__.rsplit("/src/", 1)[0] + "/examples/runs.csv"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "runs.csv"
 
 
 def sig3(x: float) -> str:

@@ -27,7 +27,7 @@ def fit(
     params_col: Annotated[str, _opt("--params-col", "Column of parameter counts N.", _C)]
         = "params",
     tokens_col: Annotated[str | None, _opt(
-        "--tokens-col", "Column of training tokens D [default: tokens].", _C)] = None,
+        "--tokens-col", "Column of training tokens D (default: tokens).", _C)] = None,
     flops_col: Annotated[str | None, _opt(
         "--flops-col", "Column of training FLOPs C; tokens are derived as D = C / (6 N).", _C)]
         = None,
@@ -66,9 +66,9 @@ def fit(
 ):
     """Fit L(N, D) = E + A/N^alpha + B/D^beta to your own training runs.
 
-    Hoffmann et al. (2022) Approach 3: Huber loss (delta 1e-3) on log loss, L-BFGS from all
-    4,500 points of their initialisation grid, best kept. Exit status 1 when the fit did not
-    converge or landed on a boundary (then no law file is written).
+    Method: Hoffmann et al. (2022) Approach 3.
+    Huber loss (delta 1e-3) on log loss, L-BFGS from all 4,500 grid points, best kept.
+    Exit status 1 if the fit did not converge or is on a boundary (no law file then).
 
     Example: computeplan fit runs.csv --bootstrap 200 --seed 0 --out law.json
     """
@@ -81,10 +81,13 @@ def fit(
                  asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout,
                  name=out.stem if out else "fit")
     emit(result, as_json, lambda console: _render(console, result))
-    if plot is not None:
+    if plot is not None and result.law is not None:
         from ..plots.fit import plot_fit
 
         plot_fit(result, plot)
+    elif plot is not None:
+        print(f"warning: not drawing {plot}: the coefficients do not form a law (a coefficient "
+              "is not > 0)", file=sys.stderr)
     if not result.ok:
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)

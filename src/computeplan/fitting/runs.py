@@ -96,19 +96,24 @@ def _column(table: list[dict], header: list[str], col: str, option: str, path: s
     if col not in header:
         raise InputError(f"column {col!r} (set by {option}) not found in {path}; columns are: "
                          + ", ".join(repr(h) for h in header))
-    raw = [r[col] for r in table]
-    out = np.empty(len(raw))
-    bad = []
-    for i, text in enumerate(raw):  # parsing text cells: one pass over the file's rows
-        try:
-            out[i] = float(text)
-        except (TypeError, ValueError):
-            bad.append(i)
-    if bad:
-        example = raw[bad[0]]
-        raise InputError(f"column {col!r} has non-numeric values in "
-                         f"{_rows_text(np.array(bad) + 1)} (e.g. {example!r})")
-    return out
+    raw = [r[col] if r[col] is not None else "" for r in table]
+    try:
+        return np.array(raw, dtype=float)
+    except ValueError:
+        pass
+    bad = [i for i, text in enumerate(raw) if not _is_number(text)]  # only to name the rows
+    if not bad:  # text Python reads as a number but numpy does not (e.g. '1_000')
+        return np.array([float(t) for t in raw])
+    raise InputError(f"column {col!r} has non-numeric values in "
+                     f"{_rows_text(np.array(bad) + 1)} (e.g. {raw[bad[0]]!r})")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
