@@ -89,8 +89,9 @@ def fit(
         print(f"warning: not drawing {plot}: the coefficients do not form a law (a coefficient "
               "is not > 0)", file=sys.stderr)
     if not result.ok:
-        for w in result.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+        if as_json:  # the table already lists the warnings on stdout
+            for w in result.warnings:
+                print(f"warning: {w}", file=sys.stderr)
         print("warning: the fit is not reliable" + (f"; not writing {out}" if out else ""),
               file=sys.stderr)
         raise typer.Exit(1)
@@ -111,7 +112,7 @@ def _render(console, result) -> None:
         row = [k, fmt(result.coefficients[k], 5)]
         if boot:
             c = ci[k]
-            row += [fmt(c["se"], 3), f"{fmt(c['lo'], 4)} - {fmt(c['hi'], 4)}"]
+            row += [fmt(c["se"], 3), _interval(c, 4)]
         rows.append(row)
     f = result.fit
     console.print(table(f"Fitted law ({f.objective}, {result.n_runs} runs)",
@@ -125,16 +126,16 @@ def _render(console, result) -> None:
         ["max |relative error|", f"{100 * r['max_abs_relative_error']:.2f}%"],
         ["share of runs over-predicted", f"{100 * r['share_over_predicted']:.1f}%"],
     ]))
-    tpp_rows = []
-    boot_tpp = boot.tokens_per_param_intervals() if boot else None
-    for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
-        row = [fmt(c), fmt(t, 3)]
-        if boot_tpp:
-            row += [fmt(boot_tpp[j]["se"], 3),
-                    f"{fmt(boot_tpp[j]['lo'], 3)} - {fmt(boot_tpp[j]['hi'], 3)}"]
-        tpp_rows.append(row)
-    console.print(table("Compute-optimal tokens per parameter",
-                        ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
+    if result.tokens_per_param is not None:
+        tpp_rows = []
+        boot_tpp = boot.tokens_per_param_intervals() if boot else None
+        for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
+            row = [fmt(c), fmt(t, 3)]
+            if boot_tpp:
+                row += [fmt(boot_tpp[j]["se"], 3), _interval(boot_tpp[j], 3)]
+            tpp_rows.append(row)
+        console.print(table("Compute-optimal tokens per parameter",
+                            ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
     if result.holdout:
         h = result.holdout.summary()
         console.print(table(
@@ -149,8 +150,18 @@ def _render(console, result) -> None:
     if boot:
         lines.append(f"bootstrap: {boot.n_replicates} resamples (seed {boot.seed}), "
                      f"{int((~boot.ok).sum())} failed or on a boundary and left out")
+    if result.holdout:
+        lines += [f"warning (hold-out fit): {w}" for w in result.holdout.fit.warnings]
     lines += [f"warning: {w}" for w in result.warnings]
     lines.append("status: " + ("ok (converged, not on a boundary)" if result.ok
                                else "NOT RELIABLE (see warnings)"))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _interval(summary: dict, digits: int) -> str:
+    from ..render import fmt
+
+    if summary["lo"] is None:
+        return "-"
+    return f"{fmt(summary['lo'], digits)} - {fmt(summary['hi'], digits)}"

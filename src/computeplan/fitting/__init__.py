@@ -75,14 +75,17 @@ class FitResult:
         return self.fit.warnings
 
     @property
-    def tokens_per_param(self) -> np.ndarray:
-        """Compute-optimal tokens per parameter at each of ``budgets`` (Hoffmann et al. eq. 4)."""
+    def tokens_per_param(self) -> np.ndarray | None:
+        """Compute-optimal tokens per parameter at each of ``budgets`` (Hoffmann et al. eq. 4);
+        None when the fit is not reliable (not converged or on a boundary)."""
+        if not self.ok:
+            return None
         return optimal_tokens_per_param(self.coefficients, self.budgets)
 
     def to_dict(self) -> dict:
         out = self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
-            "compute_optimal_tokens_per_param": [
+            "compute_optimal_tokens_per_param": None if self.tokens_per_param is None else [
                 {"train_flops": float(c), "tokens_per_param": float(t)}
                 for c, t in zip(self.budgets, self.tokens_per_param, strict=True)],
         }

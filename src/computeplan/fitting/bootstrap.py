@@ -55,12 +55,15 @@ class BootstrapResult:
     def n_replicates(self) -> int:
         return len(self.ok)
 
-    def _summary(self, values: np.ndarray) -> dict[str, float]:
+    def _summary(self, values: np.ndarray) -> dict[str, float | None]:
+        """Standard error and percentile interval over the usable replicates (None when fewer
+        than two replicates are usable)."""
         v = values[self.ok]
+        if len(v) < 2:
+            return {"se": None, "lo": None, "hi": None}
         tail = 100 * (1 - self.level) / 2
-        lo, hi = np.percentile(v, [tail, 100 - tail]) if len(v) else (np.nan, np.nan)
-        se = float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
-        return {"se": se, "lo": float(lo), "hi": float(hi)}
+        lo, hi = np.percentile(v, [tail, 100 - tail])
+        return {"se": float(np.std(v, ddof=1)), "lo": float(lo), "hi": float(hi)}
 
     def intervals(self) -> dict[str, dict[str, float]]:
         """Standard error and percentile interval of each coefficient."""
@@ -118,7 +121,8 @@ def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = 
     grad_ok = np.abs(polish.g).max(axis=1) <= GRAD_RTOL * np.abs(polish.f) + GRAD_ATOL
     coef = coefficients_from_theta(problem.to_natural(polish.x))
     ok = (np.isfinite(polish.f) & (polish.converged | grad_ok) & (coef["alpha"] > BOUNDARY)
-          & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY))
+          & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY)
+          & np.isfinite(coef["A"]) & np.isfinite(coef["B"]))
     budgets = np.asarray(budgets, dtype=float)
     return BootstrapResult(seed=seed, level=level, budgets=budgets, coefficients=coef,
                            tokens_per_param=optimal_tokens_per_param(coef, budgets), ok=ok,
