@@ -42,7 +42,7 @@ def web(
     from ..web.app import create_app
 
     typer.echo(f"computeplan web: http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
 
 
 class ReportFormat(StrEnum):

@@ -48,8 +48,13 @@ def _meta(app: FastAPI) -> dict:
     from ..laws import PRESETS
     from ..objectives import DollarCost
 
+    try:
+        from ..tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUES
+    except ImportError:  # the tradeoff command is not there yet
+        TECHNIQUES, LAW_TECHNIQUES = (), ()
     return {
         "laws": {k: law.to_dict() for k, law in PRESETS.items()},
+        "techniques": list(TECHNIQUES), "law_techniques": list(LAW_TECHNIQUES),
         "gpus": {k: {"description": g.description, "dtypes": list(g.peak_flops),
                      "usd_per_gpu_hour": g.usd_per_gpu_hour, "price_date": g.price_date}
                  for k, g in load_catalog().items()},

@@ -135,6 +135,8 @@
       field(name).placeholder = String(meta.dollar_defaults[name]);
     }
     refreshDtypes();
+    $("technique").replaceChildren(...meta.techniques.map((k) => new Option(k, k)));
+    $("tradeoff_figure").hidden = !(meta.endpoints.includes("tradeoff") && meta.techniques.length);
   }
 
   // ------------------------------------------------------------------------------ rendering
@@ -244,6 +246,39 @@
     });
   }
 
+  // A tradeoff frontier (computeplan tradeoff): the law-based techniques at the plan's loss.
+  async function drawTradeoff(plan, mine) {
+    const technique = $("technique").value;
+    const b = { technique };
+    if (meta.law_techniques.includes(technique)) {
+      b.law = plan.law.name in meta.laws ? plan.law.name : "sardana2024";
+      if (technique === "scaling-policy") b.level = plan.optimal.loss;
+    }
+    const response = await fetch("api/tradeoff", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b),
+    });
+    const t = await response.json();
+    if (mine !== sequence) return;
+    if (!response.ok) { $("tradeoff_caption").textContent = t.error; return; }
+    const f = t.frontier, tech = t.technique;
+    const onFrontier = technique === "scaling-policy";  // TC = 6ND, IC = 2N per token
+    Plot.draw($("plot_tradeoff"), {
+      title: `${tech.title} at ${tech.score} ${fmt(t.level, 4)}`, xlog: true, ylog: true,
+      xlabel: "training compute (FLOPs)", ylabel: `inference compute (${tech.bounds
+        .inference_compute.replace(/^> 0 /, "")})`, xname: "TC",
+      series: [{ x: f.train_compute, y: f.inference_compute, label: "Pareto frontier",
+        color: "#222" }],
+      marks: onFrontier ? [
+        { x: plan.optimal.train_flops, y: 2 * plan.optimal.params, color: OPT, shape: "star",
+          label: "inference-aware optimum" },
+        { x: plan.chinchilla.train_flops, y: 2 * plan.chinchilla.params, color: CHIN,
+          shape: "circle", label: "Chinchilla-optimal" }] : [],
+    });
+    $("tradeoff_caption").textContent = `Span: ${fmt(t.span.train_oom, 3)} OOM of training ` +
+      `for ${fmt(t.span.inference_oom, 3)} OOM of inference (exchange rate ` +
+      `${fmt(t.span.exchange_rate, 3)}); ${tech.source}.`;
+  }
+
   // ---------------------------------------------------------------------------- the request
   async function update() {
     const s = state(), b = body(s), qs = query(s), mine = ++sequence;
@@ -259,7 +294,14 @@
       if (mine !== sequence) return;
       if (!response.ok) { showError(data.error || `HTTP ${response.status}`); return; }
       render(data);
-      showError(null);
+      if (meta.endpoints.includes("tradeoff") && meta.techniques.length) {
+        try {
+          await drawTradeoff(data.plan, mine);
+        } catch (err) {
+          $("tradeoff_caption").textContent = `tradeoff failed: ${err}`;
+        }
+      }
+      if (mine === sequence) showError(null);
     } catch (err) {
       if (mine === sequence) showError(`request failed: ${err}`);
     }
@@ -283,6 +325,7 @@
       schedule();
     });
     form.addEventListener("submit", (ev) => { ev.preventDefault(); update(); });
+    $("technique").addEventListener("change", update);
     await update();
   }
 

@@ -35,7 +35,7 @@ const Plot = (() => {
       const step = Math.max(1, Math.ceil((b - a + 1) / 7));
       const out = [];
       for (let k = a; k <= b; k += step) out.push({ v: 10 ** k, label: decade(k) });
-      if (out.length < 2) {  // less than a decade: label 1-2-5 multiples too
+      if (out.length < 3) {  // few decades: label 2 and 5 multiples too
         for (let k = a - 1; k <= b; k++) for (const m of [2, 5]) {
           const v = m * 10 ** k;
           if (v >= lo && v <= hi) out.push({ v, label: fmt(v, 2) });
