@@ -116,3 +116,27 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, rows, args, expected):
 def test_missing_file_is_exit_2(tmp_path):
     result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2 and "cannot read runs file" in result.stderr
+
+
+def test_weight_column_and_ratio_filters(tmp_path):
+    rows = list(csv.DictReader(EXAMPLE.open()))
+    path = tmp_path / "weighted.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["N", "D", "L", "w"])
+        for i, r in enumerate(rows):  # weight 0 on runs above 100 tokens per parameter
+            tpp = float(r["tokens"]) / float(r["params"])
+            w.writerow([r["params"], r["tokens"], r["loss"], 0 if tpp > 100 else 1 + i % 2])
+    cols = ["--params-col", "N", "--tokens-col", "D", "--loss-col", "L", "--json"]
+    weighted = runner.invoke(app, ["fit", str(path), *cols, "--weight-col", "w"])
+    filtered = runner.invoke(app, ["fit", str(path), *cols, "--max-tokens-per-param", "100"])
+    assert weighted.exit_code == 0 and filtered.exit_code == 0, weighted.output
+    a, b = json.loads(weighted.stdout), json.loads(filtered.stdout)
+    assert a["n_runs"] == b["n_runs"] == 30
+    assert "kept 30 runs with tokens per parameter in [0, 100]" in b["notes"]
+    # Weights 1 and 2 move the optimum; weight 0 removes a run, as the filter does.
+    assert a["coefficients"] != b["coefficients"]
+    ones = runner.invoke(app, ["fit", str(path), *cols, "--max-tokens-per-param", "100",
+                               "--weight-col", "w"])
+    c = json.loads(ones.stdout)["coefficients"]
+    assert c == pytest.approx(a["coefficients"], rel=1e-6)
