@@ -228,11 +228,16 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
     clipped_start = bool(cols[0] == 0 or first[0] == y.size - 1)
     at_bound = y[0] <= np.log10(technique.min_inference_compute) + 1e-12 \
         if technique.min_inference_compute > 0 else False
-    clipped_end = bool((first[eff][-1] == 0 and not at_bound) or (cols[eff][-1] == x.size - 1))
+    at_max = x[-1] >= np.log10(technique.max_train_compute) - 1e-12
+    clipped_end = bool((first[eff][-1] == 0 and not at_bound)
+                       or (cols[eff][-1] == x.size - 1 and not at_max))
     span = measure_span(fx, fy, rate, r_min, clipped_start, clipped_end)
     if span.clipped_by_grid:
         notes.append("the frontier reaches the edge of the grid: the span is a lower bound; "
                      "widen train_range/inference_range")
+    if fx.size >= 3 and span.end - span.start < 2:
+        notes.append("no part of the frontier has a local exchange rate between "
+                     f"min_exchange_rate = {r_min:.3g} and its inverse: the span is (nearly) 0")
     if fx.size < 3:
         notes.append("the frontier has fewer than 3 points on this grid: no tradeoff at this "
                      "level, or the grid is too coarse")

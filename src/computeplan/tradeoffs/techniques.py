@@ -76,6 +76,8 @@ class Technique:
     inference_unit: ClassVar[str] = "FLOPs per query"
     #: Hard lower bound of inference compute (one node, one sample); 0 when there is none.
     min_inference_compute: float = 0.0
+    #: Hard upper bound of training compute (the n@k model's validity); infinite when none.
+    max_train_compute: float = math.inf
 
     def merit(self, train_compute, inference_compute) -> np.ndarray:
         """Performance with the sign set so that larger is always better."""
