@@ -25,7 +25,7 @@ _X = "Extras"
 
 OptionalLaw = Annotated[str | None, typer.Option(
     "--law", help="Scaling-policy/pruning law: preset (hoffmann2022, sardana2024, besiroglu2024) "
-    "or a law JSON file [default: sardana2024].", rich_help_panel="Law")]
+    "or a law JSON file \\[default: sardana2024].", rich_help_panel="Law")]
 
 
 def _opt(flag: str, help_: str, panel: str | None = None, **kw):
@@ -37,13 +37,13 @@ def tradeoff(
     technique: Annotated[TechniqueName, typer.Argument(help="Technique to analyse.")],
     level: Annotated[float | None, _opt(
         "--level", "Performance level: loss (scaling-policy, pruning), Elo (mcts) or solve rate "
-        "(pass-at-k, n-at-k) [default: loss of the compute-optimal 1e24-FLOP model; Elo 1440; "
+        "(pass-at-k, n-at-k) \\[default: loss of the compute-optimal 1e24-FLOP model; Elo 1440; "
         "solve rate 0.5].", _T)] = None,
     fraction_per_round: Annotated[float | None, _opt(
         "--fraction-per-round", "Pruning: fraction of weights removed per round, in (0, 1) "
-        "[default: 0.1].", _T)] = None,
+        "\\[default: 0.1].", _T)] = None,
     min_density: Annotated[float | None, _opt(
-        "--min-density", "Pruning: lowest lossless density, in (0, 1] [default: 0.1].", _T)]
+        "--min-density", "Pruning: lowest lossless density, in (0, 1] \\[default: 0.1].", _T)]
         = None,
     params: Annotated[list[str] | None, _opt(
         "--set", "Override a technique parameter, KEY=VALUE (repeatable); see --json "
@@ -56,19 +56,20 @@ def tradeoff(
     beta: CoefBeta = None,
     grid_points: Annotated[int, _opt("--grid-points", "Grid points per axis.", _G)] = 1000,
     train_range: Annotated[tuple[float, float] | None, _opt(
-        "--train-range", "log10 training FLOPs range LOW HIGH [default: from the technique].",
+        "--train-range", "log10 training FLOPs range LOW HIGH \\[default: from the technique].",
         _G)] = None,
     inference_range: Annotated[tuple[float, float] | None, _opt(
-        "--inference-range", "log10 inference FLOPs per query range LOW HIGH [default: from "
+        "--inference-range", "log10 inference FLOPs per query range LOW HIGH \\[default: from "
         "the technique].", _G)] = None,
     min_exchange_rate: Annotated[float, _opt(
         "--min-exchange-rate", "Span trimming threshold r_min in (0, 1]: the span ends where "
-        "1 OOM of one axis buys less than r_min OOM of the other.", _G)] = 1.0 / 6.0,
+        "1 OOM of one axis buys less than r_min OOM of the other.", _G,
+        show_default="1/6")] = 1.0 / 6.0,
     points: Annotated[int, _opt("--points", "Frontier points in the output.", _G)] = 41,
     combine: Annotated[TechniqueName | None, _opt(
         "--combine", "Combine with a second technique and compare spans.", _X)] = None,
     combine_level: Annotated[float | None, _opt(
-        "--combine-level", "Level for the --combine technique [default: its default].", _X)]
+        "--combine-level", "Level for the --combine technique \\[default: its default].", _X)]
         = None,
     queries: Annotated[list[float] | None, _opt(
         "--queries", "Queries Q over the model's life: the frontier point minimising "
