@@ -18,11 +18,6 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
     rule such as ``tokens_per_param>100``)."""
-    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
-        raise InputError(f"seed must be an integer >= 0; got {seed}")
-    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
-            or bootstrap == 1:
-        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
     if seed is not None and not bootstrap:
         raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
     runs = read_runs(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
@@ -30,6 +25,5 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     runs = filter_runs(runs, drop_highest_loss=drop_highest_loss,
                        min_tokens_per_param=min_tokens_per_param,
                        max_tokens_per_param=max_tokens_per_param)
-    return fit_runs(runs, objective=objective, asymmetry=asymmetry, bootstrap=int(bootstrap),
-                    seed=None if seed is None else int(seed), level=level, holdout=holdout,
-                    name=name)
+    return fit_runs(runs, objective=objective, asymmetry=asymmetry, bootstrap=bootstrap,
+                    seed=seed, level=level, holdout=holdout, name=name)

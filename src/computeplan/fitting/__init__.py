@@ -24,7 +24,14 @@ from ..laws import ChinchillaLaw
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES
 from .bootstrap import BootstrapResult
 from .bootstrap import bootstrap as run_bootstrap
-from .core import DEFAULT_BUDGETS, LawFit, fit_law, hoffmann_grid, optimal_tokens_per_param
+from .core import (
+    DEFAULT_BUDGETS,
+    LawFit,
+    fit_law,
+    hoffmann_grid,
+    optimal_tokens_per_param,
+    predict_loss,
+)
 from .holdout import HoldoutResult, holdout_mask
 from .runs import Runs, check_identifiable, filter_runs, read_runs
 
@@ -111,27 +118,34 @@ def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
         raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
+            or bootstrap == 1:
+        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
+    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
+        raise InputError(f"seed must be an integer >= 0; got {seed}")
+    train = test = None
+    if holdout is not None:  # validated before any fitting
+        mask = holdout_mask(runs, holdout)
+        if not mask.any():
+            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        train, test = runs.subset(~mask), runs.subset(mask)
+        check_identifiable(train, what=f"runs left after holding out {holdout!r}")
+
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
-    source = f"fitted to {len(runs)} runs from {runs.source} ({objective} objective)"
+    n_used = int(np.count_nonzero(runs.weights))
+    source = f"fitted to {n_used} runs from {runs.source} ({objective} objective)"
     fit, optimum, problem = fit_law(runs.params, runs.train_tokens, runs.loss, runs.weights,
                                     name=name, source=source, **kw)
     boot = None
     if bootstrap:
-        boot = run_bootstrap(problem, optimum, bootstrap, seed=seed, level=level,
-                                      budgets=budgets)
+        boot = run_bootstrap(problem, optimum, int(bootstrap),
+                             seed=None if seed is None else int(seed), level=level,
+                             budgets=budgets)
     held = None
-    if holdout is not None:
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
-        train = runs.subset(~mask)
-        check_identifiable(train, what=f"runs left after holding out {holdout!r}")
+    if train is not None:
         sub, _, _ = fit_law(train.params, train.train_tokens, train.loss, train.weights,
                             name=f"{name} (without {holdout})", **kw)
-        test = runs.subset(mask)
-        th = sub.coefficients
-        pred = th["E"] + th["A"] * test.params ** -th["alpha"] + th["B"] * \
-            test.train_tokens ** -th["beta"]
+        pred = predict_loss(sub.coefficients, test.params, test.train_tokens)
         held = HoldoutResult(holdout, sub, test, pred)
     return FitResult(fit, runs, budgets, boot, held)
 

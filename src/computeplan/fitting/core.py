@@ -69,6 +69,14 @@ def optimal_tokens_per_param(coef: dict, train_flops) -> np.ndarray:
         return np.exp((al - be) / (al + be) * np.log(c6) - 2.0 * log_g)
 
 
+def predict_loss(coef: dict, params, train_tokens) -> np.ndarray:
+    """L = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, eq. 2) for raw fitted coefficients,
+    which (unlike :class:`ChinchillaLaw`) may lie on a boundary."""
+    with np.errstate(over="ignore"):
+        return (coef["E"] + coef["A"] * np.asarray(params, dtype=float) ** -coef["alpha"]
+                + coef["B"] * np.asarray(train_tokens, dtype=float) ** -coef["beta"])
+
+
 def boundary_warnings(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> list[str]:
     """Reasons a solution is degenerate: exponents or E at/near 0, or a term that is negligible
     for every run (so its coefficients are not determined by the data)."""
