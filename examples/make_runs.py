@@ -1,6 +1,6 @@
 """Generate examples/runs.csv: a SYNTHETIC ladder of training runs from a known law, with noise.
 
-The law (E=1.8, A=400, B=1500, alpha=0.34, beta=0.30) is invented for the example; losses get
+The law (E=1.9, A=420, B=1600, alpha=0.33, beta=0.35) is invented for the example; losses get
 multiplicative log-normal noise (sigma 0.5%). Six model sizes from 20M to 1B parameters, each at
 5 to 320 tokens per parameter. Run: python examples/make_runs.py (deterministic, seed 0).
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-TRUE_LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
+TRUE_LAW = {"E": 1.9, "A": 420.0, "B": 1600.0, "alpha": 0.33, "beta": 0.35}
 PARAMS = np.array([20e6, 50e6, 100e6, 250e6, 500e6, 1e9])
 TOKENS_PER_PARAM = np.array([5, 10, 20, 40, 80, 160, 320])
 NOISE = 0.005

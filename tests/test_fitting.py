@@ -29,7 +29,7 @@ PUBLISHED = {"A": 477.84, "B": 2143.86, "E": 1.8172, "alpha": 0.3473, "beta": 0.
 # Besiroglu et al. 2024, 95% bootstrap intervals (REFERENCES.md section 1).
 PUBLISHED_CI = {"A": (285.2, 743.6), "B": (1042, 5810), "E": (1.769, 1.871),
                 "alpha": (0.317, 0.373), "beta": (0.331, 0.415)}
-TRUE_EXAMPLE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
+TRUE_EXAMPLE = {"E": 1.9, "A": 420.0, "B": 1600.0, "alpha": 0.33, "beta": 0.35}
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "runs.csv"
 
 

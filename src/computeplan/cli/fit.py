@@ -130,9 +130,9 @@ def _render(console, result) -> None:
         tpp_rows = []
         boot_tpp = boot.tokens_per_param_intervals() if boot else None
         for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
-            row = [fmt(c), fmt(t, 3)]
+            row = [fmt(c), fmt(t, 4)]
             if boot_tpp:
-                row += [fmt(boot_tpp[j]["se"], 3), _interval(boot_tpp[j], 3)]
+                row += [fmt(boot_tpp[j]["se"], 3), _interval(boot_tpp[j], 4)]
             tpp_rows.append(row)
         console.print(table("Compute-optimal tokens per parameter",
                             ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
