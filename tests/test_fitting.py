@@ -344,3 +344,24 @@ def test_law_file_round_trip(tmp_path):
     result.law.save(path)
     loaded = ChinchillaLaw.load(path)
     assert loaded == result.law and loaded.name == "mine"
+
+
+@pytest.fixture(scope="module")
+def example_fit():
+    runs = read_runs(EXAMPLE)
+    fit, opt, problem = fit_law(runs.params, runs.train_tokens, runs.loss)
+    return fit, opt, problem
+
+
+@settings(max_examples=40)
+@given(st.lists(st.floats(-1, 1), min_size=5, max_size=5), st.floats(1e-6, 1e-1))
+def test_fitted_point_is_a_local_minimum(example_fit, direction, size):
+    _, opt, problem = example_fit
+    x = problem.from_natural(opt.theta)[None]
+    f0, g0 = problem.value_grad(x)
+    assert np.abs(g0).max() <= core.GRAD_RTOL * f0[0] + core.GRAD_ATOL
+    step = np.array(direction)
+    if not np.any(step):
+        return
+    f1, _ = problem.value_grad(x + size * step / np.linalg.norm(step))
+    assert f1[0] >= f0[0] * (1 - 1e-12)
