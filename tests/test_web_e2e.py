@@ -87,6 +87,9 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("request", lambda req: None if req.url.startswith(server) or req.url.startswith(
+        "data:") else errors.append(f"request outside the server: {req.url}"))
     page.goto(server)
     ready(page)
     # First visit: the published FLOPs example, as `computeplan plan --json` gives it.
@@ -116,12 +119,15 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
         assert page.locator(f"#{plot} path[stroke]").count() >= 1
     assert page.locator("#plot_isoloss polygon").count() >= 1  # the optimum's star
     assert "report.html?" in page.get_attribute("#report", "href")
+    if page.is_visible("#tradeoff_figure"):  # the tradeoff command exists: its frontier
+        page.wait_for_selector("#plot_tradeoff path[stroke]", timeout=15000)
 
-    # An invalid input gives the server's message, naming the field.
+    # An invalid input gives the server's message, naming the field (the 422 is expected).
+    assert errors == []
     page.fill("input[name=inference_tokens]", "-5")
     page.wait_for_selector("body[data-state=error]", timeout=15000)
     assert "inference_tokens must be >= 0" in page.inner_text("#error")
-    assert errors == []
+    assert page.get_attribute("input[name=inference_tokens]", "class") == "invalid"
 
 
 def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):

@@ -29,8 +29,8 @@ def web(
 ):
     """Start the web calculator and HTTP API (needs the web extra).
 
-    The page is at http://HOST:PORT/, the API under /api (schema at /openapi.json, docs at
-    /docs). Each endpoint returns the same JSON as the CLI command with --json.
+    The page is at http://HOST:PORT/, the API under /api (schema at /openapi.json). Each
+    endpoint returns the same JSON as the CLI command with --json.
 
     Example: computeplan web --port 8000
     """
@@ -85,9 +85,9 @@ def report(**options):
 
 _extra = [
     inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        Path | None, typer.Option("--out", help="Output file [default: report.html; with "
+        Path | None, typer.Option("--out", help="Output file (default report.html; with "
                                   "--format png, report.png gives report-savings.png, "
-                                  "report-isoloss.png and report-cost.png].",
+                                  "report-isoloss.png and report-cost.png).",
                                   dir_okay=False, rich_help_panel="Report")]),
     inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, default=ReportFormat.html,
                       annotation=Annotated[ReportFormat, typer.Option(

@@ -66,9 +66,10 @@ def _meta(app: FastAPI) -> dict:
 
 
 def create_app() -> FastAPI:
-    """The API under ``/api`` (OpenAPI schema at ``/openapi.json``, docs at ``/docs``), the
-    calculator page at ``/`` and HTML reports at ``/report.html``."""
+    """The API under ``/api`` (OpenAPI schema at ``/openapi.json``), the calculator page at
+    ``/`` and HTML reports at ``/report.html``. Nothing is loaded from the internet."""
     app = FastAPI(title="computeplan", version=_version(), max_body_size=MAX_BODY_BYTES,
+                  docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="Split compute between training and inference. Each endpoint "
                               "returns the JSON of the same CLI command with --json.")
 

@@ -261,7 +261,10 @@
     if (mine !== sequence) return;
     if (!response.ok) { $("tradeoff_caption").textContent = t.error; return; }
     const f = t.frontier, tech = t.technique;
-    const onFrontier = technique === "scaling-policy";  // TC = 6ND, IC = 2N per token
+    // Scaling policy: the frontier is the iso-loss curve with TC = 6ND, IC = 2N per token, so
+    // the optimum lies on it, and the Chinchilla model too when both have the target loss.
+    const onFrontier = technique === "scaling-policy";
+    const sameLoss = plan.target_loss !== undefined;
     Plot.draw($("plot_tradeoff"), {
       title: `${tech.title} at ${tech.score} ${fmt(t.level, 4)}`, xlog: true, ylog: true,
       xlabel: "training compute (FLOPs)", ylabel: `inference compute (${tech.bounds
@@ -271,8 +274,8 @@
       marks: onFrontier ? [
         { x: plan.optimal.train_flops, y: 2 * plan.optimal.params, color: OPT, shape: "star",
           label: "inference-aware optimum" },
-        { x: plan.chinchilla.train_flops, y: 2 * plan.chinchilla.params, color: CHIN,
-          shape: "circle", label: "Chinchilla-optimal" }] : [],
+        ...(sameLoss ? [{ x: plan.chinchilla.train_flops, y: 2 * plan.chinchilla.params,
+          color: CHIN, shape: "circle", label: "Chinchilla-optimal" }] : [])] : [],
     });
     $("tradeoff_caption").textContent = `Span: ${fmt(t.span.train_oom, 3)} OOM of training ` +
       `for ${fmt(t.span.inference_oom, 3)} OOM of inference (exchange rate ` +
