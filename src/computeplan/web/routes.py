@@ -16,11 +16,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from ..errors import InputError
 from ..render import dumps
 from .schema import request_model
+
+
+class ApiError(BaseModel):
+    """Every error answer: a one-line message naming the field, the bad value and the valid
+    range, and for schema violations the pydantic details (type, loc, msg)."""
+
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+#: Error answers documented on every command endpoint.
+ERROR_RESPONSES = {
+    400: {"model": ApiError, "description": "Malformed request body"},
+    413: {"model": ApiError, "description": "Request body or upload too large"},
+    422: {"model": ApiError, "description": "Invalid input: the message names the field, the "
+                                            "value and the valid range"},
+}
 
 #: Largest JSON request body in bytes (a plan request is ~1 KB): 413 beyond.
 MAX_BODY_BYTES = 64 * 1024
@@ -144,7 +161,8 @@ def _add_fit(router: APIRouter) -> None:
     router.add_api_route("/fit", fit, methods=["POST"], name="fit", tags=["commands"],
                          summary="Fit a law to an uploaded CSV of runs (computeplan fit RUNS)",
                          max_body_size=MAX_UPLOAD_BYTES, response_class=Response,
-                         responses={200: {"content": {"application/json": {}}}})
+                         responses={200: {"content": {"application/json": {}}},
+                                    **ERROR_RESPONSES})
 
 
 def api_router() -> APIRouter:
@@ -155,7 +173,7 @@ def api_router() -> APIRouter:
                              summary=ep.summary, name=ep.name, tags=["commands"],
                              response_class=Response,
                              responses={200: {"content": {"application/json": {}}},
-                                        422: {"description": "Invalid input"}})
+                                        **ERROR_RESPONSES})
     return router
 
 
@@ -167,7 +185,7 @@ def page_router() -> APIRouter:
     query_model = request_model(plan, "ReportQuery")
     router = APIRouter(tags=["page"])
 
-    @router.get("/report.html", response_class=HTMLResponse,
+    @router.get("/report.html", response_class=HTMLResponse, responses=ERROR_RESPONSES,
                 summary="Self-contained HTML report of a plan (computeplan report)")
     def report_html(query: Annotated[query_model, Query()]):  # type: ignore[valid-type]
         from .report import render_html
