@@ -291,3 +291,38 @@ def test_fit_errors_name_the_upload_not_a_server_path(client):
     assert response.status_code == 413
     response = client.post("/api/fit", data={"bootstrap": 5000})
     assert response.status_code == 422 and "less than or equal to 200" in response.text
+
+
+def test_computeplan_web_serves_the_page_and_api():
+    """`computeplan web` in a real process on 127.0.0.1: the page and a plan answer."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "computeplan", "web", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = urllib.request.urlopen(base + "/", timeout=2).read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert "computeplan" in page
+        request = urllib.request.Request(
+            base + "/api/plan", data=b'{"loss": 1.947, "inference_tokens": 2e12}',
+            headers={"content-type": "application/json"})
+        out = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        assert f"{out['optimal']['params']:.4g}" == "2.418e+10"
+    finally:
+        proc.terminate()
+        proc.wait(10)
