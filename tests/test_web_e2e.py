@@ -150,3 +150,21 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
     shot = tmp_path / "computeplan-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_page_reproduces_sardana_figure_1(server, browser):
+    """A Chinchilla-optimal 13B model served for 2e12 tokens: a ~7B model trained longer
+    saves ~1.7e22 FLOPs (17%) over the lifetime (Sardana et al. 2024, Figure 1)."""
+    page = browser.new_page()
+    page.goto(server + "?" + urlencode({"reference_params": "13e9",
+                                        "inference_tokens": "2e12"}))
+    ready(page)
+    expected = cli_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
+    assert page.input_value("#target_kind") == "reference_params"
+    assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
+    assert round(float(cell(page, "params", 2)) / 1e9) == 7
+    saved = expected["chinchilla"]["total_flops"] - expected["optimal"]["total_flops"]
+    headline = page.inner_text("#headline")
+    assert f"({fmt(saved)} FLOPs)" in headline and f"{saved:.1e}" == "1.7e+22"
+    assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
+    assert page.inner_text("#savings").startswith("17.")
