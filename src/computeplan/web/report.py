@@ -126,7 +126,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def _pairs(mapping: dict) -> list[list[str]]:
-    return [[k, v if isinstance(v, str) else fmt(v, 6)] for k, v in jsonable(mapping).items()]
+    return [[k, v if isinstance(v, str) else fmt(v)] for k, v in jsonable(mapping).items()]
 
 
 _CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
