@@ -10,10 +10,16 @@ Public API::
     cost = cp.DollarCost(train_gpu="a100-80gb", inference_gpu="a100-40gb", inference_dtype="int8")
     demand = cp.Demand.from_requests(1e10, 1000, 250)
     cp.lifetime_optimal(law, loss=1.947, demand=demand, cost=cost).total_cost_usd
+
+Subpackages: ``computeplan.fitting`` (fit laws to runs), ``computeplan.tradeoffs`` (technique
+models, frontiers, allocation, overhead), ``computeplan.hardware`` (GPU catalog, training and
+serving cost).
 """
 
+from . import fitting, hardware, tradeoffs
 from .demand import Demand
 from .errors import ConvergenceError, InputError
+from .fitting import FitResult, filter_runs, fit_runs, read_runs
 from .hardware import GPU, get_gpu, load_catalog
 from .laws import PRESETS, ChinchillaLaw, ModelPoint, get_law
 from .lifetime import (
@@ -26,7 +32,7 @@ from .lifetime import (
     evaluate,
     lifetime_optimal,
 )
-from .objectives import DollarCost, FlopsObjective
+from .objectives import DollarCost, FlopsObjective, RooflineDollarCost
 
 __version__ = "0.1.0"
 
@@ -37,18 +43,26 @@ __all__ = [
     "ConvergenceError",
     "Demand",
     "DollarCost",
+    "FitResult",
     "FlopsObjective",
     "InputError",
     "LifetimePlan",
     "ModelPoint",
     "PlanComparison",
+    "RooflineDollarCost",
     "budget_optimal",
     "chinchilla_budget",
     "chinchilla_lifetime",
     "compare",
     "evaluate",
+    "filter_runs",
+    "fit_runs",
+    "fitting",
     "get_gpu",
     "get_law",
+    "hardware",
     "lifetime_optimal",
     "load_catalog",
+    "read_runs",
+    "tradeoffs",
 ]
