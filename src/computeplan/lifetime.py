@@ -14,29 +14,13 @@ v = log(D / D_c), Sardana et al.'s first-order condition
 
     beta v = log(1 + rho e^-v),    rho = beta r / ((alpha + beta) D_c),
 
-whose left side minus right side is increasing and concave in v, so Newton's method from the
-lower bound v0 = log(1 + rho) / (1 + beta) converges monotonically (quadratically) to the root.
+whose left side minus right side is increasing and concave in v, with a unique root that
+Newton's method reaches quadratically from a closed-form guess (see :func:`_solve_fixed_loss`).
 Then D = D_c e^v and, from the loss constraint,
 N = N_c (1 + (alpha/beta)(1 - e^(-beta v)))^(-1/alpha).
 
-Objectives whose inference cost Q(N) is not linear in N (``params_dependent``, e.g. the
-roofline serving model of :class:`~computeplan.objectives.RooflineDollarCost`, where Q(N) is a
-maximum of memory- and compute-bound terms, with a kink between them) are solved directly in
-t = log N, by vectorised bisection on the sign of the derivative of the objective:
-
-- fixed loss: minimise p N D(N) + Q(N) along the iso-loss curve
-  D(N) = (B / (l - E - A N^-alpha))^(1/beta); the derivative
-  p N D (1 + dlog D/dlog N) + N Q'(N), with dlog D/dlog N = -(alpha/beta) A N^-alpha /
-  (l - E - A N^-alpha), is negative near the asymptote N^alpha -> A / (l - E) and positive at
-  the Chinchilla-optimal N_c (where 1 + dlog D/dlog N = 0), which bracket the optimum;
-- fixed budget X: minimise L(N, D(N)) with D(N) = (X - Q(N)) / (p N); the derivative
-  -alpha A N^-alpha + beta B D^-beta (1 + N Q'(N) / (X - Q(N))) is negative for small N and
-  positive as Q(N) -> X;
-- the Chinchilla model within a budget: fixed-point iteration on the average Q(N)/N, exact at
-  the fixed point (q N = Q(N)).
-
-Q'(N) comes from the objective (``marginal_cost``); bisection stops at a relative width of 1e-12
-in N, so kinks in Q cannot stall it.
+Objectives whose inference cost is not linear in N (the roofline serving model) are solved in
+:mod:`computeplan._nonlinear`.
 """
 
 from __future__ import annotations
@@ -46,9 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
+from ._nonlinear import chinchilla_fixed_point, dependent_budget, dependent_fixed_loss
 from ._solve import blockwise, increasing_root
 from .demand import Demand, as_demand
-from .errors import ConvergenceError
+from .errors import ConvergenceError, InputError
 from .laws import (
     INFERENCE_FLOPS_PER_PARAM_TOKEN,
     TRAIN_FLOPS_PER_PARAM_TOKEN,
@@ -58,8 +43,6 @@ from .laws import (
 from .objectives import DollarCost, FlopsObjective, RooflineDollarCost
 
 Objective = FlopsObjective | DollarCost | RooflineDollarCost
-FIXED_POINT_RTOL = 1e-10
-FIXED_POINT_MAXITER = 100
 
 
 @dataclass(frozen=True)
@@ -114,20 +97,21 @@ def _setup(law, demand, inference_tokens, cost):
 def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
              objective: Objective) -> LifetimePlan:
     """The lifetime bill of a model (N, D): training 6 N D FLOPs, inference 2 N FLOPs per token
-    (Sardana et al. 2024, eq. 1), and p N D, q N dollars when the objective is priced."""
+    (Sardana et al. 2024, eq. 1), and p N D training and q N (or Q(N)) inference dollars when the
+    objective is priced."""
     n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
     train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
     inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
     plan = dict(params=n, train_tokens=d, loss=law.loss(n, d),
                 train_flops=train, inference_flops=inference, total_flops=train + inference)
-    if objective.priced and _dependent(objective):
-        p, _ = objective.coefficients(demand, n)
-        train_usd, inference_usd = p * n * d, objective.inference_cost(n, demand)
-        plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
-                     total_cost_usd=train_usd + inference_usd)
-    elif objective.priced:
-        p, q = objective.coefficients(demand)
-        train_usd, inference_usd = p * n * d, q * n
+    if objective.priced:
+        if _dependent(objective):
+            p, _ = objective.coefficients(demand, n)
+            inference_usd = objective.inference_cost(n, demand)
+        else:
+            p, q = objective.coefficients(demand)
+            inference_usd = q * n
+        train_usd = p * n * d
         plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
                      total_cost_usd=train_usd + inference_usd)
     return LifetimePlan(**plan)
@@ -182,92 +166,11 @@ def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inferenc
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     delta = law._reducible(loss)
     if _dependent(objective):
-        n, d = _dependent_fixed_loss(law, delta, objective, demand)
+        n, d = dependent_fixed_loss(law, delta, objective, demand)
     else:
         p, q = objective.coefficients(demand)
         n, d = _solve_fixed_loss(law, delta, q / p)
     return evaluate(law, n, d, demand, objective)
-
-
-def _bisect_log(slope, lo, hi, *, rtol=1e-12, maxiter=200):
-    """Root of ``slope`` (negative at ``lo``, positive at ``hi``; both log N) by bisection."""
-    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
-    lo, hi = lo.copy(), hi.copy()
-    for _ in range(maxiter):
-        mid = 0.5 * (lo + hi)
-        neg = slope(mid) < 0
-        lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
-        if np.all(hi - lo <= rtol):
-            return 0.5 * (lo + hi)
-    raise ConvergenceError(f"bisection did not converge in {maxiter} iterations")
-
-
-def _dependent_fixed_loss(law: ChinchillaLaw, delta, objective, demand):
-    """argmin over N of p N D(N) + Q(N) on the iso-loss curve (module docstring)."""
-    a, b = law.alpha, law.beta
-    t_floor = np.log(law.A / delta) / a  # N^alpha = A / delta: D -> infinity
-    t_chin = np.log((law.A * (1.0 + a / b) / delta) ** (1.0 / a))
-
-    def tokens(n):
-        return (law.B / (delta - law.A * n**-a)) ** (1.0 / b)
-
-    def slope(t):
-        n = np.exp(t)
-        d = tokens(n)
-        p, _ = objective.coefficients(demand, n)
-        dlogd = -(a / b) * law.A * n**-a / (delta - law.A * n**-a)
-        return p * n * d * (1.0 + dlogd) + n * objective.marginal_cost(n, demand)
-
-    t = _bisect_log(slope, t_floor + 1e-9 * np.maximum(1.0, np.abs(t_floor)), t_chin)
-    n = np.exp(t)
-    return n, tokens(n)
-
-
-def _dependent_budget(law: ChinchillaLaw, x, objective, demand):
-    """argmin over N of L(N, (X - Q(N)) / (p N)) (module docstring)."""
-    a, b = law.alpha, law.beta
-
-    def inference(n):
-        return objective.inference_cost(n, demand)
-
-    # Upper bracket: the N whose inference alone spends the budget (Q increases with N).
-    t_hi = np.zeros(np.broadcast_shapes(np.shape(x), np.shape(demand.total_tokens)))
-    for _ in range(200):
-        over = inference(np.exp(t_hi)) >= x
-        if np.all(over):
-            break
-        t_hi = np.where(over, t_hi, t_hi + np.log(10.0))
-    else:
-        raise ConvergenceError("no model size spends the whole budget on inference")
-    t_max = _bisect_log(lambda t: inference(np.exp(t)) - x, t_hi - 200 * np.log(10.0), t_hi)
-
-    def slope(t):
-        n = np.exp(t)
-        q_total = inference(n)
-        p, _ = objective.coefficients(demand, n)
-        d = (x - q_total) / (p * n)
-        return (-a * law.A * n**-a
-                + b * law.B * d**-b * (1.0 + n * objective.marginal_cost(n, demand)
-                                       / (x - q_total)))
-
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t = _bisect_log(lambda t: np.nan_to_num(slope(t), nan=np.inf, posinf=np.inf),
-                        t_max - 200 * np.log(10.0), t_max - 1e-12)
-    n = np.exp(t)
-    p, _ = objective.coefficients(demand, n)
-    return n, (x - inference(n)) / (p * n)
-
-
-def _fixed_point(n0, step):
-    """Iterate (N, D) = step(N) from N = n0 until N moves by < FIXED_POINT_RTOL (relative)."""
-    n = np.asarray(n0, float)
-    for _ in range(FIXED_POINT_MAXITER):
-        n_new, d = step(n)
-        if np.all(np.abs(np.log(n_new / n)) <= FIXED_POINT_RTOL):
-            return n_new, d
-        n = n_new
-    raise ConvergenceError("the N-dependent inference cost did not reach a fixed point in "
-                           f"{FIXED_POINT_MAXITER} iterations")
 
 
 def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
@@ -298,7 +201,7 @@ def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inferenc
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     x = _budget(budget, objective)
     if _dependent(objective):
-        n, d = _dependent_budget(law, x, objective, demand)
+        n, d = dependent_budget(law, x, objective, demand)
         return evaluate(law, n, d, demand, objective)
     p, q = objective.coefficients(demand)
     r = q / p
@@ -339,10 +242,8 @@ def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, infer
         return n, np.exp(s) / n
 
     if _dependent(objective):
-        # Fixed point on the average cost per parameter: at the fixed point q N = Q(N) exactly.
-        p0, _ = objective.coefficients(demand, g)
-        n0 = g * (x / p0) ** a_exp  # the model the whole budget would train
-        n, d = _fixed_point(n0, lambda n: solve(*objective.coefficients(demand, n)))
+        n, d = chinchilla_fixed_point(g * (x / objective.coefficients(demand, g)[0]) ** a_exp,
+                                      lambda n: solve(*objective.coefficients(demand, n)))
     else:
         n, d = solve(*objective.coefficients(demand))
     return evaluate(law, n, d, demand, objective)
@@ -387,8 +288,6 @@ def compare(law: str | ChinchillaLaw = "sardana2024", *, loss=None, budget=None,
     """Optimum and Chinchilla-optimal model side by side, at a target ``loss`` (equal quality) or
     within a lifetime ``budget`` (equal cost). Give exactly one of the two."""
     if (loss is None) == (budget is None):
-        from .errors import InputError
-
         raise InputError("give exactly one of a target loss or a lifetime budget")
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     kw = dict(demand=demand, cost=cost)
