@@ -36,6 +36,11 @@ DOLLAR_QUERY = {
     "decode_mfu": "0.2",
 }
 
+CLI_DOLLARS = ["--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
+               "--train-gpu", "a100-80gb", "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
+               "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
+               "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2"]
+
 
 def cli_json(*args):
     result = CliRunner().invoke(cli_app, [*args, "--json"])
@@ -134,19 +139,30 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
     page = browser.new_page()
     page.goto(server + "?" + urlencode(DOLLAR_QUERY))
     ready(page)
-    expected = cli_json("plan", "--loss", "1.947", "--requests", "1e10", "--input-tokens",
-                        "1000", "--output-tokens", "250", "--train-gpu", "a100-80gb",
-                        "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
-                        "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
-                        "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4",
-                        "--decode-mfu", "0.2")
+    expected = cli_json("plan", "--loss", "1.947", *CLI_DOLLARS)
     assert cell(page, "params", 2) == "2.053e10" == fmt(expected["optimal"]["params"])
     assert cell(page, "train_tokens", 2) == "3.302e12"
     assert cell(page, "params", 3) == "60.23%"
     assert cell(page, "train_tokens", 3) == "182.41%"
     assert cell(page, "total_cost_usd", 3) == "88.76%"
     assert page.input_value("select[name=inference_dtype]") == "int8"
-    assert "a100-40gb int8 at $0.6/h" in page.inner_text("#assumptions")
+    assumptions = page.inner_text("#assumptions")
+    for text in ("inference_gpu=a100-40gb", "inference_dtype=int8",
+                 "inference_usd_per_gpu_hour=0.6", "decode_mfu=0.2"):
+        assert text in assumptions
+    # The roofline inference cost: the MFU fields give way to batch and context.
+    page.select_option("select[name=decode_model]", "roofline")
+    page.fill("input[name=batch]", "32")
+    page.wait_for_function("document.location.search.includes('batch=32')")
+    page.wait_for_function("!document.location.search.includes('decode_mfu')")
+    ready(page)
+    page.wait_for_function("document.querySelector('#assumptions').textContent"
+                           ".includes('batch=32')")
+    roofline = cli_json("plan", "--loss", "1.947", *CLI_DOLLARS[:-4], "--decode-model",
+                        "roofline", "--batch", "32")
+    assert cell(page, "params", 2) == fmt(roofline["optimal"]["params"])
+    assert cell(page, "total_cost_usd", 3) == pct(roofline["ratios"]["total_cost_usd"])
+    assert page.is_hidden("input[name=decode_mfu]")
     shot = tmp_path / "computeplan-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

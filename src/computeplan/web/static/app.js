@@ -20,8 +20,12 @@
     users: ["users", "requests_per_user_per_day", "days", "input_tokens", "output_tokens"],
   };
   const HARDWARE = ["train_gpu", "train_dtype", "train_usd_per_gpu_hour", "train_mfu",
-    "inference_gpu", "inference_dtype", "inference_usd_per_gpu_hour", "prefill_mfu",
-    "decode_mfu"];
+    "inference_gpu", "inference_dtype", "inference_usd_per_gpu_hour", "decode_model"];
+  const FIXED_MFU = ["prefill_mfu", "decode_mfu"];
+  const ROOFLINE = ["batch", "context", "gqa_ratio", "kv_dtype", "bandwidth_fraction",
+    "compute_fraction"];
+  const roofline = () => field("decode_model").value === "roofline";
+  const PRICED = [...HARDWARE, ...FIXED_MFU, ...ROOFLINE];
   const OPT = "#1b6ac9", CHIN = "#d0582a";
   let meta = null, sequence = 0, timer = null;
 
@@ -41,7 +45,7 @@
     out.law = $("law").value || "sardana2024";
     if ($("objective").value === "usd") {
       out.objective = "usd";
-      for (const name of HARDWARE) {
+      for (const name of [...HARDWARE, ...(roofline() ? ROOFLINE : FIXED_MFU)]) {
         const text = field(name).value.trim();
         if (text) out[name] = text;
       }
@@ -50,7 +54,7 @@
   }
 
   const TEXT_FIELDS = new Set(["law", "objective", "train_gpu", "train_dtype", "inference_gpu",
-    "inference_dtype"]);
+    "inference_dtype", "decode_model", "kv_dtype"]);
 
   function body(s) {
     return Object.fromEntries(Object.entries(s).map(([k, v]) =>
@@ -68,11 +72,11 @@
     }
     if (params.has("law")) $("law").value = params.get("law");
     const usd = params.get("objective") === "usd" || kind === "budget_usd" ||
-      HARDWARE.some((k) => params.has(k));
+      PRICED.some((k) => params.has(k));
     $("objective").value = usd ? "usd" : "flops";
     for (const name of ["train_gpu", "inference_gpu"]) field(name).value = params.get(name) || "";
     refreshDtypes();
-    for (const name of HARDWARE.filter((k) => !k.endsWith("_gpu"))) {
+    for (const name of PRICED.filter((k) => !k.endsWith("_gpu"))) {
       field(name).value = params.get(name) || "";
     }
     if (!params.toString()) {  // first visit: the published FLOPs example
@@ -98,6 +102,8 @@
       div.hidden = !div.classList.contains(demand);
     }
     document.querySelector(".usd").hidden = $("objective").value !== "usd";
+    document.querySelector(".mfu").hidden = roofline();
+    document.querySelector(".roofline").hidden = !roofline();
     const law = meta && meta.laws[$("law").value];
     if (law) {
       $("law_formula").textContent = `L = ${law.E} + ${law.A}/N^${law.alpha} + ` +
@@ -186,10 +192,9 @@
       `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
         `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
       "demand: " + Object.entries(plan.demand).map(([k, v]) => `${k}=${fmt(v)}`).join(", "),
-      priced ? `training: ${a.train_gpu} ${a.train_dtype} at $${a.train_usd_per_gpu_hour}/h, ` +
-        `MFU ${a.train_mfu}; inference: ${a.inference_gpu} ${a.inference_dtype} at ` +
-        `$${a.inference_usd_per_gpu_hour}/h, prefill MFU ${a.prefill_mfu}, decode MFU ` +
-        `${a.decode_mfu}` : "FLOPs: 6ND for training, 2N per inference token (input or output)",
+      priced ? "cost model: " + Object.entries(a).filter(([k]) => k !== "objective")
+        .map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : v}`).join(", ")
+        : "FLOPs: 6ND for training, 2N per inference token (input or output)",
       ...plan.notes.map((n) => `note: ${n}`),
     ];
     $("assumptions").replaceChildren(...lines.map((t) => {

@@ -38,7 +38,7 @@ const Plot = (() => {
       if (out.length < 3) {  // few decades: label 2 and 5 multiples too
         for (let k = a - 1; k <= b; k++) for (const m of [2, 5]) {
           const v = m * 10 ** k;
-          if (v >= lo && v <= hi) out.push({ v, label: fmt(v, 2) });
+          if (v >= lo && v <= hi) out.push({ v, label: fmt(v, 1) });
         }
       }
       return out.sort((p, q) => p.v - q.v);
