@@ -106,3 +106,22 @@ def test_overhead_result_keys():
     assert {"compute_overhead", "token_multiplier", "critical_size_fraction",
             "min_size_fraction"} <= set(d)
     assert len(d["compute_overhead"]) == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(train_oom=413, inference_oom=1, step_oom=413), r"step_oom must be in \(0, 3\]"),
+    (dict(train_oom=0.001, inference_oom=100), "inference move"),
+    (dict(train_oom=1, inference_oom=2, total=1.7e308), "stays finite"),
+])
+def test_perturbation_check_rejects_overflowing_moves(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        optimal_split(**kwargs)
+
+
+@pytest.mark.filterwarnings("error")
+def test_critical_size_at_huge_overhead_is_the_size_limit_without_nan():
+    law = get_law("sardana2024")
+    k = critical_size_fraction(law, np.array([1e3, 1e12, 1e300]))
+    assert np.all(np.isfinite(k))
+    assert np.all(k >= min_size_fraction(law) * (1 - 1e-12))
+    assert np.all(np.diff(k) <= 0)

@@ -11,6 +11,7 @@ half) exactly where one OOM of training buys one OOM of inference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,8 +92,16 @@ def optimal_split(train_oom, inference_oom, total=None, *, step_oom: float = 0.1
     beta = float(v.positive("train_oom", train_oom))
     alpha = float(v.positive("inference_oom", inference_oom))
     t = None if total is None else float(v.positive("total", total))
-    step = float(v.positive("step_oom", step_oom))
-    return Split(beta, alpha, t, step)
+    step = float(v.in_range("step_oom", step_oom, 0.0, 3.0))
+    move = step * alpha / beta
+    if move > 100.0:
+        raise InputError(f"the perturbation's inference move step_oom x inference_oom / train_oom "
+                         f"must be <= 100 OOM; got {move:.6g}: use a smaller --step-oom")
+    split = Split(beta, alpha, t, step)
+    if not all(math.isfinite(p.total) for p in split.perturbations()):
+        raise InputError(f"total must be small enough that moving {step:g} OOM stays finite; "
+                         f"got {t:.6g}")
+    return split
 
 
 @dataclass(frozen=True)

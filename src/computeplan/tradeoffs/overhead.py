@@ -58,7 +58,8 @@ def critical_size_fraction(law: ChinchillaLaw, overhead=1.0) -> np.ndarray:
 
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        above = log_cost(mid) > target
+        with np.errstate(invalid="ignore"):  # rounding below k_min: infinite cost, so "above"
+            above = ~(log_cost(mid) <= target)
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
     return np.exp(0.5 * (lo + hi))
