@@ -18,3 +18,8 @@ class InputError(ValueError):
 
 class ConvergenceError(RuntimeError):
     """A numerical solver did not reach its tolerance (a bug or an extreme input, never silent)."""
+
+
+#: What a shell (CLI, web) reports as a user's problem: a one-line message, exit 2 / HTTP 422.
+#: ``OverflowError`` is here because extreme (but finite) inputs can overflow Python floats.
+USER_ERRORS: tuple[type[Exception], ...] = (InputError, ConvergenceError, OverflowError)
