@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError
+
 
 def jsonable(obj: Any) -> Any:
     """Plain JSON data from results: dicts, lists, numpy arrays and scalars, ``to_dict`` objects."""
@@ -24,9 +26,38 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def _first_nonfinite(data: Any, path: str = "") -> tuple[str, float] | None:
+    """The key path (``a.b[2]``) and value of the first NaN or infinity in plain JSON data."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else (path, data)
+    if isinstance(data, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in data.items())
+    elif isinstance(data, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(data))
+    else:
+        return None
+    for sub, v in items:
+        found = _first_nonfinite(v, sub)
+        if found is not None:
+            return found
+    return None
+
+
+def finite_jsonable(obj: Any) -> Any:
+    """:func:`jsonable` data, refusing NaN or infinity with an :class:`InputError` naming the
+    first such value's key path (extreme inputs can push a result beyond floating-point range)."""
+    data = jsonable(obj)
+    found = _first_nonfinite(data)
+    if found is not None:
+        path, value = found
+        raise InputError(f"result {path or 'value'} is not finite ({value}): an input is out of "
+                         "range; use less extreme values")
+    return data
+
+
 def dumps(obj: Any, *, indent: int | None = 2) -> str:
-    """JSON text; NaN or infinity in a result is a bug and raises rather than printing ``NaN``."""
-    return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
+    """JSON text; NaN or infinity in a result raises :class:`InputError`, never prints ``NaN``."""
+    return json.dumps(finite_jsonable(obj), indent=indent, allow_nan=False)
 
 
 def fmt(x: Any, digits: int = 4) -> str:

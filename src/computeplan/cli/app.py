@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import USER_ERRORS
 
 app = typer.Typer(
     name="computeplan",
@@ -22,16 +22,31 @@ app = typer.Typer(
 )
 
 
+def user_message(exc: BaseException) -> str:
+    """One line for a user error; a bare ``OverflowError`` (e.g. ``(34, 'Numerical result out of
+    range')``) is reworded to say what it means for the user."""
+    if isinstance(exc, OverflowError):
+        reason = exc.args[-1] if exc.args else "overflow"
+        return (f"a result is beyond floating-point range ({reason}): an input is out of range; "
+                "use less extreme values")
+    return str(exc)
+
+
 def command(*args, **kwargs):
-    """Register a command whose :class:`InputError` becomes a one-line message and exit status 2."""
+    """Register a command whose user errors (:data:`~computeplan.errors.USER_ERRORS`) become a
+    one-line ``error: ...`` message and exit status 2. Floating-point warnings are silenced: an
+    overflow either ends in a non-finite result, which :func:`emit` refuses, or does not matter."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*a, **k):
+            import numpy as np
+
             try:
-                return fn(*a, **k)
-            except InputError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                with np.errstate(all="ignore"):
+                    return fn(*a, **k)
+            except USER_ERRORS as exc:
+                print(f"error: {user_message(exc)}", file=sys.stderr)
                 raise typer.Exit(2) from None
 
         return app.command(*args, **kwargs)(wrapper)
@@ -56,12 +71,14 @@ GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file
 
 
 def emit(result, as_json: bool, render) -> None:
-    """Print ``result`` as JSON, or call ``render(console)`` to draw tables."""
-    if as_json:
-        from ..render import dumps
+    """Print ``result`` as JSON, or call ``render(console)`` to draw tables. Either way a NaN or
+    infinity in ``result`` raises :class:`InputError` instead of being shown."""
+    from ..render import dumps, finite_jsonable
 
+    if as_json:
         typer.echo(dumps(result))
         return
+    finite_jsonable(result)
     from rich.console import Console
 
     render(Console())
