@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class ChinchillaLaw:
     def __post_init__(self):
         for c in COEFFICIENTS:
             value = getattr(self, c)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
                 raise InputError(f"law coefficient {c} must be a number; got {value!r}")
             if not math.isfinite(value) or value <= 0:
                 raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
@@ -192,19 +193,29 @@ class ChinchillaLaw:
         missing = [c for c in COEFFICIENTS if c not in data]
         if missing:
             raise InputError(f"law is missing coefficient(s) {missing}; needs {list(COEFFICIENTS)}")
-        return cls(**{c: data[c] for c in COEFFICIENTS}, name=str(data.get("name", name)),
-                   source=str(data.get("source", "")))
+        law_name = data.get("name")
+        source = data.get("source")
+        return cls(**{c: data[c] for c in COEFFICIENTS},
+                   name=name if law_name is None else str(law_name),
+                   source="" if source is None else str(source))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        p = Path(path)
+        try:
+            p.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write law file {str(p)!r}: {exc.strerror or exc}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> ChinchillaLaw:
         p = Path(path)
         try:
-            data = json.loads(p.read_text())
+            data = json.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InputError(f"cannot read law file {str(p)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"law file {str(p)!r} is not UTF-8 text: byte {exc.start} "
+                             f"is {exc.object[exc.start:exc.start + 1]!r}") from None
         except json.JSONDecodeError as exc:
             raise InputError(f"law file {str(p)!r} is not valid JSON: {exc.msg} "
                              f"(line {exc.lineno})") from None
