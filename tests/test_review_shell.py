@@ -2,12 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from computeplan.cli import app
-from computeplan.errors import InputError
+from computeplan.errors import ConvergenceError, InputError
 
 runner = CliRunner()
 
@@ -40,6 +41,34 @@ def test_overflow_error_is_a_one_line_error():
     assert "floating-point range" in err
 
 
+@pytest.mark.parametrize("exc", [ConvergenceError("root finder did not converge"),
+                                 OverflowError(34, "Numerical result out of range")])
+def test_command_reports_every_user_error(monkeypatch, exc):
+    import importlib
+
+    import numpy as np
+    import typer
+
+    app_module = importlib.import_module("computeplan.cli.app")
+
+    local = typer.Typer()
+    monkeypatch.setattr(app_module, "app", local)
+
+    @app_module.command("boom")
+    def boom(x: float = 1.0):
+        np.float64(1e308) * 10  # an overflow warning must not reach stderr
+        raise exc
+
+    @app_module.command("other")
+    def other():
+        pass
+
+    result = runner.invoke(local, ["boom"])
+    assert result.exit_code == 2, result.exception
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "Warning" not in result.stderr
+
+
 def test_no_runtime_warning_leaks_to_stderr():
     err = cli_subprocess("serve", "--params", "7e9", "--batch", "1e300")
     assert "RuntimeWarning" not in err and "batch" in err
@@ -47,16 +76,21 @@ def test_no_runtime_warning_leaks_to_stderr():
 
 # ----------------------------------------------------------------------------- 2. non-finite
 @pytest.mark.parametrize("as_json", [True, False])
-def test_non_finite_plan_result_names_the_key(as_json):
-    args = ["plan", "--inference-tokens", "1e300"] + (["--json"] if as_json else [])
-    err = cli_error(*args)
-    assert "inference_flops is not finite (inf)" in err
+@pytest.mark.parametrize("args", [["plan", "--inference-tokens", "1e300"],
+                                  ["tradeoff", "scaling-policy", "--queries", "1e308"]])
+def test_non_finite_result_is_a_one_line_error(args, as_json):
+    cli_error(*args, *(["--json"] if as_json else []))
 
 
 @pytest.mark.parametrize("as_json", [True, False])
-def test_non_finite_tradeoff_result_is_refused(as_json):
-    args = ["tradeoff", "scaling-policy", "--queries", "1e308"] + (["--json"] if as_json else [])
-    assert "is not finite" in cli_error(*args)
+def test_emit_refuses_non_finite_for_json_and_tables(as_json):
+    from computeplan.cli.app import emit
+
+    drawn = []
+    with pytest.raises(InputError, match=r"result optimal\.inference_flops is not finite \(inf\)"):
+        emit({"optimal": {"params": 1.0, "inference_flops": float("inf")}}, as_json,
+             drawn.append)
+    assert not drawn
 
 
 def test_dumps_raises_input_error_with_key_path():
@@ -65,3 +99,82 @@ def test_dumps_raises_input_error_with_key_path():
     with pytest.raises(InputError, match=r"result a\.b\[1\] is not finite \(nan\)"):
         dumps({"a": {"b": [1.0, float("nan")]}, "c": 2.0})
     assert dumps({"a": [1.0, 2]}, indent=None) == '{"a": [1.0, 2]}'
+
+
+# ----------------------------------------------------------------------------- 3. plot files
+@pytest.mark.parametrize("args", [["serve", "--params", "7e9"], ["tradeoff", "scaling-policy"]])
+def test_unwritable_plot_is_a_one_line_error(args):
+    err = cli_error(*args, "--plot", "/nonexistent/x.png")
+    assert err.startswith("error: --plot: cannot write '/nonexistent/x.png'")
+
+
+def test_plot_save_helper_closes_the_figure(tmp_path):
+    from computeplan.plots import pyplot, save
+
+    plt = pyplot()
+    fig = plt.figure()
+    with pytest.raises(InputError, match="--plot: cannot write"):
+        save(fig, tmp_path / "missing" / "x.png")
+    assert not plt.fignum_exists(fig.number)
+    out = save(plt.figure(), tmp_path / "x.png")
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+# ----------------------------------------------------------------------------- 4. fit --out
+EXAMPLE_RUNS = str(Path(__file__).resolve().parents[1] / "examples" / "runs.csv")
+
+
+@pytest.mark.parametrize("flag", ["--out", "--plot"])
+def test_fit_unwritable_output_fails_before_the_fit(flag):
+    err = cli_error("fit", EXAMPLE_RUNS, flag, "/nonexistent/x.json")
+    assert err.startswith(f"error: {flag}: cannot write '/nonexistent/x.json'")
+
+
+def test_law_save_unwritable_is_input_error(tmp_path):
+    from computeplan.laws import PRESETS
+
+    with pytest.raises(InputError, match="cannot write law file"):
+        PRESETS["hoffmann2022"].save(tmp_path / "missing" / "law.json")
+
+
+# ----------------------------------------------------------------------------- 5. non-UTF-8
+def test_non_utf8_law_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "law.json"
+    bad.write_bytes(b"\xff\xfe")
+    assert "not UTF-8" in cli_error("plan", "--law", str(bad))
+
+
+# ----------------------------------------------------------------------------- 7. law values
+def test_law_accepts_numpy_integers_and_null_name():
+    import numpy as np
+
+    from computeplan.laws import ChinchillaLaw
+
+    law = ChinchillaLaw(np.int64(2), np.int32(400), 400, np.float32(0.5), 0.3)
+    assert law.E == 2.0 and type(law.A) is float
+    with pytest.raises(InputError, match="must be a number"):
+        ChinchillaLaw(True, 400, 400, 0.3, 0.3)
+    data = {"E": 1.7, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3, "name": None,
+            "source": None}
+    law = ChinchillaLaw.from_dict(data, name="mine")
+    assert law.name == "mine" and law.source == ""
+
+
+# ----------------------------------------------------------------------------- 8. constants
+def test_cli_defaults_are_the_library_constants():
+    import inspect
+
+    from computeplan.cli import fit as fit_cli
+    from computeplan.cli import hardware as hw_cli
+    from computeplan.fitting._objective import DEFAULT_ASYMMETRY
+    from computeplan.hardware import serving, shape, training
+
+    serve = inspect.signature(hw_cli.serve).parameters
+    assert serve["max_gpus"].default is serving.DEFAULT_MAX_GPUS
+    assert serve["aspect_ratio"].default is shape.DEFAULT_ASPECT_RATIO
+    for name in ("bandwidth", "compute", "memory"):
+        const = getattr(serving, f"DEFAULT_{name.upper()}_FRACTION")
+        assert serve[f"{name}_fraction"].default is const
+    train = inspect.signature(hw_cli.train).parameters
+    assert train["bytes_per_param"].default is training.ADAM_MIXED_PRECISION_BYTES_PER_PARAM
+    assert inspect.signature(fit_cli.fit).parameters["asymmetry"].default is DEFAULT_ASYMMETRY

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, InputError
 
 app = typer.Typer(
     name="computeplan",
@@ -82,3 +83,16 @@ def emit(result, as_json: bool, render) -> None:
     from rich.console import Console
 
     render(Console())
+
+
+def writable_path(flag: str, path: Path) -> None:
+    """Refuse an output path whose directory is missing or not writable, or that is a
+    directory, before any slow work (the write itself still reports its own failure)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{flag}: cannot write {str(path)!r}: it is a directory")
+    if not parent.is_dir():
+        raise InputError(f"{flag}: cannot write {str(path)!r}: no directory {str(parent)!r}")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{flag}: cannot write {str(path)!r}: directory {str(parent)!r} is "
+                         "not writable")

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .app import JsonFlag, command, emit
+from ..fitting._objective import DEFAULT_ASYMMETRY
+from .app import JsonFlag, command, emit, writable_path
 
 _C = "Columns"
 _F = "Filters"
@@ -47,7 +48,7 @@ def fit(
         "over-prediction: lower envelope) or lsq (least squares on log loss).", _M)] = "huber",
     asymmetry: Annotated[float, _opt(
         "--asymmetry", "Share of the penalty on over-prediction for --objective asymmetric, "
-        "in (0.5, 1).", _M)] = 0.9,
+        "in (0.5, 1).", _M)] = DEFAULT_ASYMMETRY,
     bootstrap: Annotated[int, _opt(
         "--bootstrap", "Refit K resamples of the runs for standard errors and 95% intervals.",
         _M, metavar="K")] = 0,
@@ -74,6 +75,10 @@ def fit(
     """
     from ..commands.fit import fit as run
 
+    if out is not None:  # fail before the fit, not after it
+        writable_path("--out", out)
+    if plot is not None:
+        writable_path("--plot", plot)
     result = run(runs, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                  loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
                  min_tokens_per_param=min_tokens_per_param,

@@ -7,6 +7,15 @@ from typing import Annotated
 
 import typer
 
+from ..hardware.serving import (
+    DEFAULT_BANDWIDTH_FRACTION,
+    DEFAULT_COMPUTE_FRACTION,
+    DEFAULT_CONTEXT,
+    DEFAULT_MAX_GPUS,
+    DEFAULT_MEMORY_FRACTION,
+)
+from ..hardware.shape import DEFAULT_ASPECT_RATIO
+from ..hardware.training import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
 from .app import GpuFile, JsonFlag, command, emit
 
 _S = "Model shape (default: estimated from --params)"
@@ -52,19 +61,19 @@ def train(
     gpu: Annotated[str, _opt("--gpu", "GPU name or alias (see computeplan gpus).")] = "h100-sxm",
     gpus: Annotated[float, _opt("--gpus", "Number of GPUs K (for the wall-clock time).")] = 1,
     mfu: Annotated[float | None, _opt("--mfu", "Model FLOPs utilisation in (0, 1] "
-                                      "\\[default: 0.4].", _A)] = None,
+                                      f"\\[default: {DEFAULT_TRAIN_MFU:g}].", _A)] = None,
     gpu_hours: Annotated[float | None, _opt(
         "--gpu-hours", "Actual GPU-hours of the run: report the MFU they imply.", _A)] = None,
     dtype: Annotated[str, _opt("--dtype", "Training dtype (peak FLOP/s).", _A)] = "bf16",
     usd_per_hour: Annotated[float | None, _opt(
         "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
     bytes_per_param: Annotated[float, _opt(
-        "--bytes-per-param", "Training state bytes per parameter (mixed-precision Adam: 16).",
-        _A)] = 16.0,
+        "--bytes-per-param", "Training state bytes per parameter (mixed-precision Adam: "
+        f"{ADAM_MIXED_PRECISION_BYTES_PER_PARAM:g}).", _A)] = ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
     attention: Annotated[bool, _opt("--attention", "Add the attention FLOPs "
                                     "6 layers context d_attn per token.", _S)] = False,
     context: Annotated[float | None, _opt("--context", "Sequence length for --attention "
-                                          "\\[default: 2048].", _S)] = None,
+                                          f"\\[default: {DEFAULT_CONTEXT:g}].", _S)] = None,
     layers: Annotated[float | None, _opt("--layers", "Layers (with --attention).", _S)] = None,
     d_model: Annotated[float | None, _opt("--d-model", "Width (with --attention).", _S)] = None,
     heads: Annotated[float | None, _opt("--heads", "Attention heads (with --attention).", _S)]
@@ -119,10 +128,11 @@ def serve(
         = "bf16",
     batch: Annotated[float, _opt("--batch", "Concurrent sequences (>= 1).")] = 1,
     context: Annotated[float | None, _opt("--context", "Tokens per sequence in the KV cache "
-                                          "\\[default: 2048].")] = None,
+                                          f"\\[default: {DEFAULT_CONTEXT:g}].")] = None,
     gpus: Annotated[float | None, _opt("--gpus", "GPUs per replica \\[default: the fewest that "
                                        "fit].")] = None,
-    max_gpus: Annotated[float, _opt("--max-gpus", "Largest replica allowed (one node).")] = 8,
+    max_gpus: Annotated[float, _opt("--max-gpus", "Largest replica allowed (one node).")]
+        = DEFAULT_MAX_GPUS,
     kv_dtype: Annotated[str | None, _opt("--kv-dtype", "KV-cache dtype \\[default: --dtype].", _A)]
         = None,
     layers: Annotated[float | None, _opt("--layers", "Transformer layers.", _S)] = None,
@@ -133,13 +143,14 @@ def serve(
     vocab: Annotated[float | None, _opt("--vocab", "Vocabulary size (reported only).", _S)]
         = None,
     aspect_ratio: Annotated[float, _opt("--aspect-ratio", "d_model / layers for the estimated "
-                                        "shape.", _S)] = 128.0,
+                                        "shape.", _S)] = DEFAULT_ASPECT_RATIO,
     bandwidth_fraction: Annotated[float, _opt("--bandwidth-fraction", "Achievable fraction "
-                                              "of the memory bandwidth.", _A)] = 0.7,
+                                              "of the memory bandwidth.", _A)]
+        = DEFAULT_BANDWIDTH_FRACTION,
     compute_fraction: Annotated[float, _opt("--compute-fraction", "Achievable fraction of "
-                                            "peak FLOP/s.", _A)] = 0.5,
+                                            "peak FLOP/s.", _A)] = DEFAULT_COMPUTE_FRACTION,
     memory_fraction: Annotated[float, _opt("--memory-fraction", "Usable fraction of GPU "
-                                           "memory.", _A)] = 0.9,
+                                           "memory.", _A)] = DEFAULT_MEMORY_FRACTION,
     usd_per_hour: Annotated[float | None, _opt(
         "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
     plot: Annotated[Path | None, _opt("--plot", "Write a PNG of throughput and cost versus "

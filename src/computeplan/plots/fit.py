@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from . import pyplot
+from . import pyplot, save
 
 #: Iso-parameter curves drawn (log-spaced over the runs' model sizes).
 N_CURVES = 6
@@ -47,11 +47,4 @@ def plot_fit(result, path: str | Path) -> Path:
     ax.set_ylim(runs.loss.min() * 0.95, runs.loss.max() * 1.15)
     fig.colorbar(sc, ax=ax, label="parameters N (curves: iso-N)")
     ax.legend(fontsize=8)
-    out = Path(path)
-    try:
-        fig.savefig(out, dpi=120)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot write plot {str(out)!r}: {exc}") from None
-    finally:
-        plt.close(fig)
-    return out
+    return save(fig, path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pyplot
+from . import pyplot, save
 
 
 def throughput_and_cost(sweep, path: str | Path) -> Path:
@@ -34,7 +34,4 @@ def throughput_and_cost(sweep, path: str | Path) -> Path:
     fig.suptitle(f"{float(np.max(sweep.shape.params)):.3g} params on {gpus:g} x {hw.gpu.name} "
                  f"{hw.dtype}, context {float(np.max(sweep.context)):g} "
                  f"(bandwidth x{hw.bandwidth_fraction:g}, compute x{hw.compute_fraction:g})")
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pyplot
+from . import pyplot, save
 
 
 def plot_tradeoff(front, path: str | Path | None = None, *, combination=None, levels: int = 9):
@@ -42,6 +42,5 @@ def plot_tradeoff(front, path: str | Path | None = None, *, combination=None, le
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path)
-        plt.close(fig)
+        save(fig, path)
     return fig
