@@ -101,7 +101,7 @@ def test_tradeoff_fit_csv(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["tradeoff", "scaling-policy", "--level", "1.5"], "level (loss) must be in (1.69, inf)"),
+    (["tradeoff", "scaling-policy", "--level", "1.5"], "level (loss) must be in (1.69, 758.307)"),
     (["tradeoff", "pass-at-k", "--level", "1.2"], "level (solve rate) must be in (0, 1)"),
     (["tradeoff", "pruning", "--min-density", "1.5"], "min_density must be in (0, 1]"),
     (["tradeoff", "pruning", "--min-density", "0"], "min_density must be in (0, 1]"),

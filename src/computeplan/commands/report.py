@@ -91,14 +91,17 @@ def _demand_sweep(options: dict, base: PlanReport) -> Curve:
     count = float(options[form]) if form else DEFAULT_INFERENCE_TOKENS
     form = form or "inference_tokens"
     total = float(comparison.demand.total_tokens)
-    tokens_per_count = total / count if count > 0 else None
-    if tokens_per_count is None:  # zero demand: anchor the sweep at the training tokens
+    if not total > 0:  # zero demand: anchor the sweep at the training tokens
         per_request = (options.get("input_tokens") or 0.0) + (options.get("output_tokens") or 0.0)
         per_count = {"inference_tokens": 1.0, "requests": per_request,
                      "users": per_request * (options.get("requests_per_user_per_day") or 0.0)
                      * (options.get("days") or 0.0)}[form]
         anchor = float(comparison.chinchilla.train_tokens)
-        count = anchor / per_count if per_count > 0 else 0.0
+        if per_count > 0:
+            count = anchor / per_count
+        else:  # no tokens per request or user: sweep the token count itself
+            options = {k: val for k, val in options.items() if k not in _DEMAND_COUNTS}
+            form, count = "inference_tokens", anchor
     scales = np.logspace(-SWEEP_DECADES, SWEEP_DECADES, POINTS)
     swept = plan(**(options | {form: count * scales}))
     result = swept.comparison
@@ -111,7 +114,12 @@ def _demand_sweep(options: dict, base: PlanReport) -> Curve:
 def _isoloss(law, loss: float, lo: float, hi: float, tokens_hi: float) -> Curve:
     """The iso-loss curve D(N) for N in [lo, hi], starting where D = ``tokens_hi`` (or just
     above the N that reaches the loss only with infinite data)."""
-    floor_params = FLOOR_MARGIN * (law.A / (loss - law.E)) ** (1.0 / law.alpha)
+    with np.errstate(divide="ignore", over="ignore"):  # checked just below
+        floor_params = FLOOR_MARGIN * (np.float64(law.A) / (loss - law.E)) ** (1.0 / law.alpha)
+    if not (loss > law.E and np.isfinite(floor_params)):
+        raise InputError(f"the report's iso-loss curves need a loss above E = {law.E:.6g} (the "
+                         f"law's irreducible loss) by a representable margin; got {loss:.6g}: "
+                         "use a smaller budget or a higher target loss")
     if loss > law.E + law.B * tokens_hi**-law.beta:
         floor_params = max(floor_params, float(law.params_for_loss(loss, tokens_hi)))
     start = max(lo, floor_params)
@@ -131,6 +139,12 @@ def report(**options) -> PlanFigures:
     lo, hi = sizes.min() / SIZE_SPAN, sizes.max() * SIZE_SPAN
     tokens_hi = max(float(opt.train_tokens), float(chin.train_tokens)) * SIZE_SPAN**2
     target = float(opt.loss)
+    if not target > law.E:
+        which = next((f"--{k.replace('_', '-')} = {given[k]:g}" for k in
+                      ("budget_flops", "budget_usd", "loss") if k in given), "the inputs")
+        raise InputError(f"the optimal loss {target:.6g} rounds to E = {law.E:.6g} (the law's "
+                         f"irreducible loss), so the report has no iso-loss curves; got {which}: "
+                         "use a smaller budget (the loss must stay above E)")
     levels = [law.E + (target - law.E) * k for k in ISOLOSS_LEVELS]
     if not np.isclose(float(chin.loss), target, rtol=1e-9):  # budget target: unequal losses
         levels = sorted([*levels, float(chin.loss)])

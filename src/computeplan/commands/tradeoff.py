@@ -52,16 +52,20 @@ def parse_params(params) -> dict:
     if params is None:
         return {}
     if isinstance(params, dict):
-        return dict(params)
-    out = {}
-    for item in params:
-        key, sep, value = str(item).partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set takes KEY=VALUE (a technique parameter); got {item!r}")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise InputError(f"--set {key.strip()} must be a number; got {value!r}") from None
+        out = dict(params)
+    else:
+        out = {}
+        for item in params:
+            key, sep, value = str(item).partition("=")
+            if not sep or not key.strip():
+                raise InputError(f"--set takes KEY=VALUE (a technique parameter); got {item!r}")
+            try:
+                out[key.strip()] = float(value)
+            except ValueError:
+                raise InputError(f"--set {key.strip()} must be a number; got {value!r}") from None
+    if "law" in out:
+        raise InputError(f"--set law is not a number parameter; got {out['law']!r}: choose the "
+                         "law with --law NAME and its coefficients with --E/--A/--B/--alpha/--beta")
     return out
 
 
@@ -152,10 +156,16 @@ def tradeoff(
     if (train_compute is None) != (inference_compute is None):
         raise InputError("give both --train-compute and --inference-compute to evaluate a point")
     if train_compute is not None:
+        with np.errstate(all="ignore"):  # checked just below
+            score = tech.performance(train_compute, inference_compute)
+        if not np.all(np.isfinite(score)):
+            raise InputError(f"the {tech.score_name} at train_compute = {float(train_compute):g}, "
+                             f"inference_compute = {float(inference_compute):g} is not a finite "
+                             "number: give both within the technique's bounds, with a ratio "
+                             "well inside floating-point range (about 1e-300 to 1e300)")
         point = {"train_compute": float(train_compute),
                  "inference_compute": float(inference_compute),
-                 "score": tech.performance(train_compute, inference_compute),
-                 "score_name": tech.score_name}
+                 "score": score, "score_name": tech.score_name}
     assumed = []
     if level is None:
         assumed.append(f"no level given: using {tech.key}'s default, {tech.score_name} "

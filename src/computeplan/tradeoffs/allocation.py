@@ -54,11 +54,14 @@ class Split:
 
     @property
     def train_fraction(self) -> float:
-        return self.inference_oom / (self.train_oom + self.inference_oom)
+        """alpha / (alpha + beta), as r / (1 + r) with r = alpha / beta so that huge OOM
+        counts do not overflow the sum."""
+        r = self.inference_oom / self.train_oom
+        return r / (1.0 + r)
 
     @property
     def inference_fraction(self) -> float:
-        return self.train_oom / (self.train_oom + self.inference_oom)
+        return 1.0 - self.train_fraction
 
     def perturbations(self) -> list[Perturbation]:
         """The perturbation check, for a total (1 when none is given): from the equal split and
@@ -148,7 +151,12 @@ def allocate_on_frontier(front: Frontier, queries) -> FrontierAllocation:
     tc, ic = front.train_compute, front.inference_compute
     if tc.size == 0:
         raise InputError("the frontier is empty; nothing to allocate")
-    cost = tc + q[..., None] * ic
+    with np.errstate(over="ignore"):  # checked just below
+        cost = tc + q[..., None] * ic
+    if not np.all(np.isfinite(cost)):
+        raise InputError(f"queries must keep the total compute TC + queries x IC finite (below "
+                         f"about {np.finfo(float).max / ic.max():.3g} here); got "
+                         f"{v._first_bad(q, ~np.all(np.isfinite(cost), axis=-1))}")
     k = np.argmin(cost, axis=-1)
     end = (k == 0) | (k == tc.size - 1)
     return FrontierAllocation(q, tc[k], ic[k], k, front.exchange_rate[k], end)

@@ -178,10 +178,15 @@ def score_grid(technique: Technique, log10_train, log10_inference) -> np.ndarray
     return np.maximum.accumulate(m, axis=1)
 
 
+#: Grid ranges stay within 10^-300..10^300 FLOPs, inside floating-point range.
+MAX_LOG10_COMPUTE = 300.0
+
+
 def _grid_axis(name: str, rng, n: int) -> np.ndarray:
     lo, hi = (float(a) for a in v.finite(name, rng))
-    if not hi > lo:
-        raise InputError(f"{name} must be an increasing (low, high) pair of log10 FLOPs; "
+    if not -MAX_LOG10_COMPUTE <= lo < hi <= MAX_LOG10_COMPUTE:
+        raise InputError(f"{name} must be an increasing (low, high) pair of log10 FLOPs with "
+                         f"{-MAX_LOG10_COMPUTE:g} <= low < high <= {MAX_LOG10_COMPUTE:g}; "
                          f"got ({lo:g}, {hi:g})")
     return np.linspace(lo, hi, n)
 
@@ -223,6 +228,12 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
     iso_x = x[cols]
     eff = np.concatenate(([True], iso_y[1:] < np.minimum.accumulate(iso_y)[:-1]))
     fx, fy = iso_x[eff], iso_y[eff]
+    if fx.size < 2:
+        raise InputError(
+            f"level {level:.6g} ({technique.score_name}) reached at only one grid point: no "
+            f"tradeoff on the grid (training 1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, inference "
+            f"1e{y[0]:.2f}..1e{y[-1]:.2f}): choose another level, widen the ranges or check the "
+            "technique parameters")
     rate = local_exchange_rate(fx, fy)
     notes = []
     clipped_start = bool(cols[0] == 0 or first[0] == y.size - 1)

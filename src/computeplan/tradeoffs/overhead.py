@@ -47,7 +47,7 @@ def critical_size_fraction(law: ChinchillaLaw, overhead=1.0) -> np.ndarray:
     """The size fraction k_N < 1 whose compute overhead equals ``overhead`` (default 1 = 100%,
     de Vries's critical model size, ~30% for alpha = 0.336, beta = 0.283). The overhead falls
     monotonically from infinity at k_min to 0 at k_N = 1, so bisection in log k brackets the
-    root; 60 halvings of the bracket reach double precision. Broadcasts over ``overhead``."""
+    root; 64 halvings of the bracket reach double precision. Broadcasts over ``overhead``."""
     target = np.log1p(v.positive("overhead", overhead))
     a, b = law.alpha, law.beta
     lo = np.full_like(target, np.log(min_size_fraction(law)))
@@ -92,6 +92,6 @@ def overhead(law=None, size_fraction=0.5, *, critical_overhead: float = 1.0) -> 
     law = get_law(law)
     k = v.positive("size_fraction", size_fraction)
     kd = token_multiplier(law, k)
-    crit = float(critical_size_fraction(law, critical_overhead))
+    crit = float(critical_size_fraction(law, v.positive("critical_overhead", critical_overhead)))
     return Overhead(law, k, kd, k * kd - 1.0, float(critical_overhead), crit,
                     min_size_fraction(law))

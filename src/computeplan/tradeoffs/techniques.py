@@ -124,6 +124,26 @@ def _compute_optimal_params(law: ChinchillaLaw, train_compute) -> np.ndarray:
     return law._G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
 
 
+def _law_level_range(law: ChinchillaLaw) -> tuple[float, float]:
+    """Losses (E, E + min(A (1 + alpha/beta), B (1 + beta/alpha))): above E, and low enough
+    that the compute-optimal model at that loss has at least one parameter and one token
+    (N = (A (1 + alpha/beta) / (l - E))^(1/alpha), D likewise; Hoffmann et al. 2022, eq. 4)."""
+    a, b = law.alpha, law.beta
+    return law.E, law.E + min(law.A * (1.0 + a / b), law.B * (1.0 + b / a))
+
+
+def _law_default_level(tech) -> float:
+    """The loss of the compute-optimal model trained with ``reference_train_compute`` FLOPs."""
+    c = tech.reference_train_compute
+    loss = float(tech.law.compute_optimal(train_flops=c).loss)
+    lo, hi = tech.level_range()
+    if not lo < loss < hi:
+        raise InputError(f"{tech.key} parameter reference_train_compute gives the default level, "
+                         f"loss {loss:.6g}, outside ({lo:.6g}, {hi:.6g}); got {c:g}: use a value "
+                         "nearer 1e24 or give --level")
+    return loss
+
+
 @dataclass(frozen=True)
 class ScalingPolicy(Technique):
     """Over-training: a smaller model trained on more tokens reaches the same loss.
@@ -160,14 +180,14 @@ class ScalingPolicy(Technique):
         return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
 
     def level_range(self) -> tuple[float, float]:
-        return self.law.E, math.inf
+        return _law_level_range(self.law)
 
     def bounds(self) -> dict:
         return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
                 "level": f"loss > E = {self.law.E:g}"}
 
     def default_level(self) -> float:
-        return float(self.law.compute_optimal(train_flops=self.reference_train_compute).loss)
+        return _law_default_level(self)
 
     def grid_range(self, level):
         law = self.law
@@ -278,7 +298,7 @@ class Pruning(Technique):
         return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
 
     def level_range(self) -> tuple[float, float]:
-        return self.law.E, math.inf
+        return _law_level_range(self.law)
 
     def bounds(self) -> dict:
         return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
@@ -287,7 +307,7 @@ class Pruning(Technique):
                 "level": f"loss > E = {self.law.E:g}"}
 
     def default_level(self) -> float:
-        return float(self.law.compute_optimal(train_flops=self.reference_train_compute).loss)
+        return _law_default_level(self)
 
     def grid_range(self, level):
         opt = self.law.compute_optimal(loss=level)
@@ -471,7 +491,8 @@ class RepeatedSampling(Technique):
             _number(self.key, name, getattr(self, name))
         for name in ("a", "d0", "d1", "flops_per_sample"):
             _number(self.key, name, getattr(self, name), 0.0)
-        _number(self.key, "x1", self.x1, self.x0)
+        if self.limited_trials:  # pass@k has no x1: its upper break is x0 + 1/b
+            _number(self.key, "x1", self.x1, self.x0)
         _number(self.key, "level_default", self.level_default, 0.0, 1.0)
 
     @property
@@ -545,7 +566,9 @@ class RepeatedSampling(Technique):
         else:
             u_top = 8.0
             b_lo = level / (u_top - self.x0)
-        t_lo = t0 + b_lo / self.a
+        # strictly above t0, where b = 0 and the model is undefined (10^t rounds to 10^t0 when
+        # b_lo / a is below double precision)
+        t_lo = max(t0 + b_lo / self.a, t0 + 1e-9 * max(1.0, abs(t0)))
         t_hi = t0 + b_max / self.a + (0.0 if self.limited_trials else 1.0)
         if self.limited_trials:
             t_hi = min(t_hi + 0.3, math.log10(self.max_train_compute))
