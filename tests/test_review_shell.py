@@ -178,3 +178,47 @@ def test_cli_defaults_are_the_library_constants():
     train = inspect.signature(hw_cli.train).parameters
     assert train["bytes_per_param"].default is training.ADAM_MIXED_PRECISION_BYTES_PER_PARAM
     assert inspect.signature(fit_cli.fit).parameters["asymmetry"].default is DEFAULT_ASYMMETRY
+
+
+def test_non_utf8_gpu_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "gpus.toml"
+    bad.write_bytes(b"\xff\xfe")
+    assert "not UTF-8" in cli_error("gpus", "--gpu-file", str(bad))
+
+
+# ----------------------------------------------------------------------------- 6. GPU files
+NEW_GPU = 'memory_gb = 1\nbandwidth_gb_per_s = 1\nusd_per_gpu_hour = 1\n'
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("aliases = 5", "aliases must be a list of strings; got 5"),
+    ('aliases = "abc"', "aliases must be a list of strings; got 'abc'"),
+    ("aliases = [1]", "aliases must be a list of strings"),
+    ("peak_tflops = {bf16 = inf}", "peak_tflops.bf16 must be a finite number > 0; got inf"),
+    ("peak_tflops = {bf16 = nan}", "peak_tflops.bf16 must be a finite number > 0; got nan"),
+    ("peak_tflops = {bf16 = 1e300}", "peak_tflops.bf16 must be a finite number > 0 and < "),
+])
+def test_bad_gpu_file_fields(tmp_path, line, message):
+    from computeplan.hardware import load_catalog
+
+    peak = "" if line.startswith("peak") else "peak_tflops = {bf16 = 1}\n"
+    f = tmp_path / "g.toml"
+    f.write_text(f"[my-gpu]\n{NEW_GPU}{peak}{line}\n")
+    with pytest.raises(InputError, match=r"GPU 'my-gpu': " + message.replace("[", r"\[")):
+        load_catalog(f)
+    assert "error: GPU 'my-gpu': " in cli_error("gpus", "--gpu-file", str(f))
+
+
+def test_gpu_file_override_merges_peaks_and_resolves_aliases(tmp_path):
+    from computeplan.hardware import get_gpu, load_catalog
+
+    f = tmp_path / "g.toml"
+    f.write_text("[h100-sxm]\npeak_tflops = {FP8 = 2000}\n[H100]\nusd_per_gpu_hour = 2.1\n"
+                 f"[my-gpu]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['Mine']\n")
+    builtin = get_gpu("h100-sxm")
+    cat = load_catalog(f)
+    h100 = cat["h100-sxm"]
+    assert "h100" not in cat and get_gpu("h100", cat) is h100
+    assert h100.peak("fp8") == 2000e12 and h100.peak("bf16") == builtin.peak("bf16")
+    assert h100.usd_per_gpu_hour == 2.1 and h100.aliases == builtin.aliases
+    assert get_gpu("mine", cat).name == "my-gpu"

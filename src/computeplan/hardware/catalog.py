@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -48,44 +49,52 @@ class GPU:
     @classmethod
     def from_entry(cls, name: str, entry: dict) -> GPU:
         def num(key: str, scale: float = 1.0) -> float:
-            value = entry.get(key)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InputError(f"GPU {name!r}: {key} must be a number; got {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise InputError(f"GPU {name!r}: {key} must be > 0; got {value}")
-            return float(value) * scale
+            return _positive(name, key, entry.get(key), scale)
 
         peaks = entry.get("peak_tflops")
         if not isinstance(peaks, dict) or not peaks:
             raise InputError(f"GPU {name!r}: peak_tflops must be a table of dtype = TFLOP/s")
+        aliases = entry.get("aliases", ())
+        if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
+            raise InputError(f"GPU {name!r}: aliases must be a list of strings; got {aliases!r}")
         return cls(
             name=name,
             description=str(entry.get("description", name)),
             memory_bytes=num("memory_gb", 1e9),
             bandwidth_bytes_per_s=num("bandwidth_gb_per_s", 1e9),
-            peak_flops={
-                str(k).lower(): num_pk for k, num_pk in
-                ((k, _positive_peak(name, k, val)) for k, val in peaks.items())
-            },
+            peak_flops={str(k).lower(): _positive(name, f"peak_tflops.{k}", val, 1e12)
+                        for k, val in peaks.items()},
             usd_per_gpu_hour=num("usd_per_gpu_hour"),
             price_date=str(entry.get("price_date", "")),
             price_source=str(entry.get("price_source", "")),
-            aliases=tuple(str(a).lower() for a in entry.get("aliases", ())),
+            aliases=tuple(a.strip().lower() for a in aliases),
             datasheet=str(entry.get("datasheet", "")),
         )
 
 
-def _positive_peak(gpu: str, dtype: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InputError(f"GPU {gpu!r}: peak_tflops.{dtype} must be > 0; got {value!r}")
-    return float(value) * 1e12
+def _positive(gpu: str, key: str, value, scale: float = 1.0) -> float:
+    """``value`` (a finite number > 0 in the file's unit) times ``scale`` (to SI units)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"GPU {gpu!r}: {key} must be a number > 0; got {value!r}")
+    try:
+        scaled = float(value) * scale
+    except OverflowError:  # a JSON integer beyond float range
+        scaled = math.inf
+    if not (value > 0 and math.isfinite(scaled)):
+        big = value > 0 and value != math.inf  # finite, but not once in SI units
+        limit = f" and < {sys.float_info.max / scale:.3g}" if big else ""
+        raise InputError(f"GPU {gpu!r}: {key} must be a finite number > 0{limit}; got {value}")
+    return scaled
 
 
 def _read_table(path: Path) -> dict:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read GPU file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"GPU file {str(path)!r} is not UTF-8 text: byte {exc.start} is "
+                         f"{exc.object[exc.start:exc.start + 1]!r}") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -103,16 +112,33 @@ def _builtin() -> dict[str, GPU]:
 
 
 def load_catalog(gpu_file: str | Path | None = None) -> dict[str, GPU]:
-    """The built-in catalog, updated with the entries of ``gpu_file`` (TOML or JSON) if given."""
+    """The built-in catalog, updated with the entries of ``gpu_file`` (TOML or JSON) if given.
+
+    An entry naming a known GPU (or one of its aliases) changes only the fields it names;
+    ``peak_tflops`` is merged dtype by dtype. Other entries add GPUs."""
     catalog = dict(_builtin())
     if gpu_file is not None:
         for name, entry in _read_table(Path(gpu_file)).items():
             if not isinstance(entry, dict):
                 raise InputError(f"GPU file entry {name!r} must be a table")
-            base = catalog.get(name.lower())
-            merged = _entry_of(base) | entry if base else entry
-            catalog[name.lower()] = GPU.from_entry(name.lower(), merged)
+            base = _find(name, catalog)
+            merged = dict(entry)
+            if base is not None:
+                merged = _entry_of(base) | entry
+                if isinstance(entry.get("peak_tflops"), dict):
+                    merged["peak_tflops"] = _entry_of(base)["peak_tflops"] | {
+                        str(k).lower(): val for k, val in entry["peak_tflops"].items()}
+            key = base.name if base is not None else name.strip().lower()
+            catalog[key] = GPU.from_entry(key, merged)
     return catalog
+
+
+def _find(name: str, catalog: dict[str, GPU]) -> GPU | None:
+    """The GPU called ``name`` or having it as an alias (case-insensitive), or ``None``."""
+    key = str(name).strip().lower()
+    if key in catalog:
+        return catalog[key]
+    return next((gpu for gpu in catalog.values() if key in gpu.aliases), None)
 
 
 def _entry_of(gpu: GPU) -> dict:
@@ -134,10 +160,7 @@ def get_gpu(name: str | GPU, catalog: dict[str, GPU] | None = None) -> GPU:
     if isinstance(name, GPU):
         return name
     catalog = load_catalog() if catalog is None else catalog
-    key = str(name).strip().lower()
-    if key in catalog:
-        return catalog[key]
-    for gpu in catalog.values():
-        if key in gpu.aliases:
-            return gpu
+    gpu = _find(name, catalog)
+    if gpu is not None:
+        return gpu
     raise InputError(f"unknown GPU {name!r}; known GPUs: {', '.join(sorted(catalog))}")
