@@ -222,3 +222,24 @@ def test_gpu_file_override_merges_peaks_and_resolves_aliases(tmp_path):
     assert h100.peak("fp8") == 2000e12 and h100.peak("bf16") == builtin.peak("bf16")
     assert h100.usd_per_gpu_hour == 2.1 and h100.aliases == builtin.aliases
     assert get_gpu("mine", cat).name == "my-gpu"
+
+
+def test_technique_names_come_from_the_library_list(monkeypatch):
+    import importlib
+
+    import typer
+
+    from computeplan.tradeoffs import techniques
+
+    app_module = importlib.import_module("computeplan.cli.app")
+    cli_tradeoff = importlib.import_module("computeplan.cli.tradeoff")
+    monkeypatch.setattr(app_module, "app", typer.Typer())  # reloading registers commands again
+    monkeypatch.setattr(techniques, "TECHNIQUES", (*techniques.TECHNIQUES, "new-technique"))
+    try:
+        assert "new-technique" in {t.value for t in importlib.reload(cli_tradeoff).TechniqueName}
+    finally:
+        monkeypatch.undo()
+        monkeypatch.setattr(app_module, "app", typer.Typer())
+        names = importlib.reload(cli_tradeoff).TechniqueName
+    assert [t.value for t in names] == list(techniques.TECHNIQUES)
+    assert cli_error("tradeoff", "mcts", "--level", "-1e300")

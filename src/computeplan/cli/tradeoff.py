@@ -8,15 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ..tradeoffs.techniques import TECHNIQUES
 from .app import CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, JsonFlag, LawName, command, emit
 
-
-class TechniqueName(StrEnum):
-    scaling_policy = "scaling-policy"
-    pruning = "pruning"
-    mcts = "mcts"
-    pass_at_k = "pass-at-k"
-    n_at_k = "n-at-k"
+#: The techniques' command-line names, from the one list in :mod:`computeplan.tradeoffs`.
+TechniqueName = StrEnum("TechniqueName", {t.replace("-", "_"): t for t in TECHNIQUES})
 
 
 _G = "Grid and span"
