@@ -243,3 +243,26 @@ def test_technique_names_come_from_the_library_list(monkeypatch):
         names = importlib.reload(cli_tradeoff).TechniqueName
     assert [t.value for t in names] == list(techniques.TECHNIQUES)
     assert cli_error("tradeoff", "mcts", "--level", "-1e300")
+
+
+# ----------------------------------------------------------------------------- 9. build
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_license_metadata_builds_with_setuptools_77():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["build-system"]["requires"] == ["setuptools>=77"]  # PEP 639 license expression
+    assert meta["project"]["license"] == "MIT"
+    assert meta["project"]["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 computeplan developers" in text
+
+
+def test_ci_installs_chromium_only_when_missing_and_runs_the_readme_command():
+    lines = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    install = next(i for i, line in enumerate(lines) if "apt-get install" in line)
+    assert "command -v chromium > /dev/null ||" in " ".join(lines[install - 1:install + 1])
+    assert lines[-1] in (ROOT / "README.md").read_text().splitlines()
+    assert lines[-1].startswith("python3 -m venv .venv && ")
