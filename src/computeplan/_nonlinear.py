@@ -56,7 +56,7 @@ def dependent_fixed_loss(law: ChinchillaLaw, delta, objective, demand):
     def slope(t):
         n = np.exp(t)
         d = tokens(n)
-        p, _ = objective.coefficients(demand, n)
+        p = objective.train_usd_per_param_token
         dlogd = -(a / b) * law.A * n**-a / (delta - law.A * n**-a)
         return p * n * d * (1.0 + dlogd) + n * objective.marginal_cost(n, demand)
 
@@ -86,7 +86,7 @@ def dependent_budget(law: ChinchillaLaw, x, objective, demand):
     def slope(t):
         n = np.exp(t)
         q_total = inference(n)
-        p, _ = objective.coefficients(demand, n)
+        p = objective.train_usd_per_param_token
         d = (x - q_total) / (p * n)
         return (-a * law.A * n**-a
                 + b * law.B * d**-b * (1.0 + n * objective.marginal_cost(n, demand)
@@ -98,8 +98,7 @@ def dependent_budget(law: ChinchillaLaw, x, objective, demand):
         t = _bisect_log(lambda t: np.nan_to_num(slope(t), nan=np.inf, posinf=np.inf),
                         t_max - 200 * np.log(10.0), t_max - 1e-12)
     n = np.exp(t)
-    p, _ = objective.coefficients(demand, n)
-    return n, (x - inference(n)) / (p * n)
+    return n, (x - inference(n)) / (objective.train_usd_per_param_token * n)
 
 
 def chinchilla_fixed_point(n0, step):

@@ -10,7 +10,7 @@ from .errors import InputError
 def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
     """Describe the first offending element: the value, and its index when ``arr`` is not scalar."""
     idx = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
-    value = arr[idx] if idx else arr.item() if arr.ndim == 0 else arr[bad][0]
+    value = arr[idx]
     where = f" at index {idx[0] if len(idx) == 1 else idx}" if idx else ""
     return f"{float(value):.6g}{where}"
 
@@ -60,3 +60,20 @@ def greater_than(name: str, value, bound, what: str) -> np.ndarray:
         arr_b = np.broadcast_to(arr, bad_b.shape)
         raise InputError(f"{name} must be > {what}; got {_first_bad(arr_b, bad_b)}")
     return arr
+
+
+def representable(what: str, results: dict, inputs: str, *, positive: bool = False) -> None:
+    """Check computed ``results`` (name -> array) are finite (and > 0 with ``positive``): extreme
+    but valid inputs can overflow (or underflow) double precision. The InputError names the
+    offending result and the user-level ``inputs`` that caused it, e.g.
+    ``the plan overflows double precision (total_flops = inf): loss or inference demand out of
+    range``."""
+    for name, value in results.items():
+        arr = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(arr)
+        how = "overflows"
+        if not bad.any() and positive:
+            bad, how = arr <= 0, "underflows"
+        if bad.any():
+            raise InputError(f"{what} {how} double precision ({name} = {_first_bad(arr, bad)}): "
+                             f"{inputs} out of range")

@@ -107,14 +107,18 @@ class ChinchillaLaw:
 
     def point(self, params, train_tokens) -> ModelPoint:
         """The model (N, D) with its training FLOPs and predicted loss."""
-        n, d = np.broadcast_arrays(v.positive("params", params),
-                                   v.positive("train_tokens", train_tokens))
-        return ModelPoint(
-            params=n,
-            train_tokens=d,
-            train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
-            loss=self.E + self.A * n**-self.alpha + self.B * d**-self.beta,
-        )
+        return self._point(v.positive("params", params), v.positive("train_tokens", train_tokens),
+                           "params or train_tokens")
+
+    def _point(self, n, d, inputs: str) -> ModelPoint:
+        """The model (N, D), derived from the user's ``inputs``; an InputError naming them when
+        N, D, C or the loss leave double precision."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+            out = dict(params=n, train_tokens=d, train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
+                       loss=self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
+        v.representable("the model", out, inputs, positive=True)
+        return ModelPoint(**out)
 
     def compute_optimal(self, *, train_flops=None, params=None, train_tokens=None, loss=None):
         """The Chinchilla-optimal model fixed by exactly one of C, N, D or target loss.
@@ -133,20 +137,22 @@ class ChinchillaLaw:
                 f"compute-optimal model; got {named or 'none'}"
             )
         a, b, A, B = self.alpha, self.beta, self.A, self.B
-        if train_flops is not None:
-            c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-            n = self._G * c6 ** (b / (a + b))
-            return self.point(n, c6 / n)
-        if params is not None:
-            n = v.positive("params", params)
-            return self.point(n, (b * B * n**a / (a * A)) ** (1.0 / b))
-        if train_tokens is not None:
-            d = v.positive("train_tokens", train_tokens)
-            return self.point((a * A * d**b / (b * B)) ** (1.0 / a), d)
-        delta = self._reducible(loss)
-        n = (A * (1.0 + a / b) / delta) ** (1.0 / a)
-        d = (B * (1.0 + b / a) / delta) ** (1.0 / b)
-        return self.point(n, d)
+        inputs = f"{named[0]} or the law coefficients"
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            if train_flops is not None:
+                c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+                n = self._G * c6 ** (b / (a + b))
+                return self._point(n, c6 / n, inputs)
+            if params is not None:
+                n = v.positive("params", params)
+                return self._point(n, (b * B * n**a / (a * A)) ** (1.0 / b), inputs)
+            if train_tokens is not None:
+                d = v.positive("train_tokens", train_tokens)
+                return self._point((a * A * d**b / (b * B)) ** (1.0 / a), d, inputs)
+            delta = self._reducible(loss)
+            n = (A * (1.0 + a / b) / delta) ** (1.0 / a)
+            d = (B * (1.0 + b / a) / delta) ** (1.0 / b)
+        return self._point(n, d, inputs)
 
     def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
         """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
@@ -157,11 +163,13 @@ class ChinchillaLaw:
         if train_flops is None:
             return self.point(params, train_tokens)
         c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-        if params is None:
-            d = v.positive("train_tokens", train_tokens)
-            return self.point(c6 / d, d)
-        n = v.positive("params", params)
-        return self.point(n, c6 / n)
+        inputs = " and ".join(named)
+        with np.errstate(over="ignore", under="ignore"):
+            if params is None:
+                d = v.positive("train_tokens", train_tokens)
+                return self._point(c6 / d, d, inputs)
+            n = v.positive("params", params)
+            return self._point(n, c6 / n, inputs)
 
     def tokens_for_loss(self, loss, params) -> np.ndarray:
         """Training tokens for a model of ``params`` to reach ``loss``:

@@ -95,26 +95,38 @@ def _setup(law, demand, inference_tokens, cost):
 
 
 def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
-             objective: Objective) -> LifetimePlan:
+             objective: Objective, *, inputs: str = "params, train_tokens or inference demand"
+             ) -> LifetimePlan:
     """The lifetime bill of a model (N, D): training 6 N D FLOPs, inference 2 N FLOPs per token
     (Sardana et al. 2024, eq. 1), and p N D training and q N (or Q(N)) inference dollars when the
-    objective is priced."""
-    n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
-    train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
-    inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
-    plan = dict(params=n, train_tokens=d, loss=law.loss(n, d),
-                train_flops=train, inference_flops=inference, total_flops=train + inference)
-    if objective.priced:
-        if _dependent(objective):
-            p, _ = objective.coefficients(demand, n)
-            inference_usd = objective.inference_cost(n, demand)
-        else:
-            p, q = objective.coefficients(demand)
-            inference_usd = q * n
-        train_usd = p * n * d
-        plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
-                     total_cost_usd=train_usd + inference_usd)
+    objective is priced. A bill that leaves double precision is an InputError naming ``inputs``
+    (the user-level inputs the model was derived from)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
+        v.representable("the plan", {"params": n, "train_tokens": d}, inputs, positive=True)
+        train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
+        inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
+        plan = dict(params=n, train_tokens=d, loss=law.loss(n, d),
+                    train_flops=train, inference_flops=inference, total_flops=train + inference)
+        if objective.priced:
+            if _dependent(objective):
+                inference_usd = objective.inference_cost(n, demand)
+            else:
+                _, q = objective.coefficients(demand)
+                inference_usd = q * n
+            train_usd = objective.train_usd_per_param_token * n * d
+            plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
+                         total_cost_usd=train_usd + inference_usd)
+    v.representable("the plan", {k: val for k, val in plan.items() if k != "params"}, inputs)
     return LifetimePlan(**plan)
+
+
+def _ratio(p, q, inputs: str) -> np.ndarray:
+    """r = q / p, the inference demand in training-token equivalents (module docstring)."""
+    with np.errstate(over="ignore"):
+        r = q / p
+    v.representable("the ratio of inference to training cost", {"q / p": r}, inputs)
+    return r
 
 
 def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
@@ -153,6 +165,20 @@ def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
     return blockwise(solve, delta, r)
 
 
+def _inputs(target: str, objective) -> str:
+    """The user-level inputs a plan derives from, for overflow messages."""
+    return f"{target}, inference demand or prices" if objective.priced else (
+        f"{target} or inference demand")
+
+
+def _loss_inputs(objective) -> str:
+    return _inputs("loss", objective)
+
+
+def _budget_inputs(objective) -> str:
+    return _inputs("budget_usd" if objective.priced else "budget_flops", objective)
+
+
 def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
                      demand: Demand | None = None, cost: DollarCost | None = None) -> LifetimePlan:
     """The model that reaches ``loss`` at the lowest lifetime cost (Sardana et al. 2024, sec. 2).
@@ -164,13 +190,17 @@ def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inferenc
     Raises :class:`~computeplan.InputError` for a loss at or below E or a negative/NaN demand.
     """
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    return _lifetime_optimal(law, loss, demand, objective)
+
+
+def _lifetime_optimal(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
     delta = law._reducible(loss)
     if _dependent(objective):
         n, d = dependent_fixed_loss(law, delta, objective, demand)
     else:
         p, q = objective.coefficients(demand)
-        n, d = _solve_fixed_loss(law, delta, q / p)
-    return evaluate(law, n, d, demand, objective)
+        n, d = _solve_fixed_loss(law, delta, _ratio(p, q, _loss_inputs(objective)))
+    return evaluate(law, n, d, demand, objective, inputs=_loss_inputs(objective))
 
 
 def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, inference_tokens=None,
@@ -178,8 +208,13 @@ def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, infer
                         cost: DollarCost | None = None) -> LifetimePlan:
     """The equal-loss Chinchilla-optimal model (Hoffmann et al. 2022) and its lifetime bill."""
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    return _chinchilla_lifetime(law, loss, demand, objective)
+
+
+def _chinchilla_lifetime(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
     point = law.compute_optimal(loss=loss)
-    return evaluate(law, point.params, point.train_tokens, demand, objective)
+    return evaluate(law, point.params, point.train_tokens, demand, objective,
+                    inputs=_loss_inputs(objective))
 
 
 def _budget(budget, objective) -> np.ndarray:
@@ -194,19 +229,26 @@ def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inferenc
     fixed-loss problem, alpha A N^-alpha = beta B D^-beta (1 + r / D) with r = q / p. Along that
     path, with u = log D, the budget condition reads
     h(u) = (1 + beta/alpha) u + (1 - 1/alpha) log(1 + r e^-u) - K = 0,
-    K = log(X/p) - log(alpha A / (beta B)) / alpha,
+    K = log X - log p - log(alpha A / (beta B)) / alpha,
     strictly increasing with slope between (1 + beta/alpha) and (1 + beta)/alpha; solved by
     bracketed Newton. Round-trips with :func:`lifetime_optimal`.
     """
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    return _budget_optimal(law, budget, demand, objective)
+
+
+def _budget_optimal(law: ChinchillaLaw, budget, demand: Demand, objective) -> LifetimePlan:
     x = _budget(budget, objective)
-    if _dependent(objective):
+    if _dependent(objective) and np.any(demand.total_tokens > 0):
         n, d = dependent_budget(law, x, objective, demand)
-        return evaluate(law, n, d, demand, objective)
-    p, q = objective.coefficients(demand)
-    r = q / p
+        return evaluate(law, n, d, demand, objective, inputs=_budget_inputs(objective))
+    if _dependent(objective):  # no inference at all: the linear problem with q = 0
+        p, q = objective.train_usd_per_param_token, np.zeros_like(demand.total_tokens)
+    else:
+        p, q = objective.coefficients(demand)
+    r = _ratio(p, q, _budget_inputs(objective))
     a, b = law.alpha, law.beta
-    log_k = np.log(x / p) - np.log(a * law.A / (b * law.B)) / a
+    log_k = np.log(x) - np.log(p) - np.log(a * law.A / (b * law.B)) / a
     c1, c2 = 1.0 + b / a, 1.0 - 1.0 / a
 
     def h(u):
@@ -215,9 +257,10 @@ def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inferenc
 
     slopes = sorted((c1, (1.0 + b) / a))
     u = increasing_root(h, log_k / c1, *slopes)
-    d = np.exp(u)
-    n = (a * law.A / (b * law.B * d**-b * (1.0 + r / d))) ** (1.0 / a)
-    return evaluate(law, n, d, demand, objective)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        d = np.exp(u)
+        n = np.exp((np.log(a * law.A / (b * law.B)) + b * u - np.log1p(r * np.exp(-u))) / a)
+    return evaluate(law, n, d, demand, objective, inputs=_budget_inputs(objective))
 
 
 def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, inference_tokens=None,
@@ -225,28 +268,40 @@ def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, infer
     """The Chinchilla-optimal model (Hoffmann et al. 2022, eq. 4) whose lifetime cost is ``budget``.
 
     With s = log(C/6): N = G e^(a s), N D = e^s, so cost = p e^s + q G e^(a s) = X, solved for s
-    (log-cost has slope in [a, 1] in s, a = beta / (alpha + beta)).
+    (log-cost has slope in [a, 1] in s, a = beta / (alpha + beta)), in logarithms throughout so
+    that huge budgets and tiny prices do not overflow.
     """
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    return _chinchilla_budget(law, budget, demand, objective)
+
+
+def _chinchilla_budget(law: ChinchillaLaw, budget, demand: Demand, objective) -> LifetimePlan:
     x = _budget(budget, objective)
     a_exp = law.beta / (law.alpha + law.beta)
     g = law._G
+    log_x = np.log(x)
 
     def solve(p, q):
-        def k(s):
-            train, infer = p * np.exp(s), q * g * np.exp(a_exp * s)
-            return np.log(train + infer) - np.log(x), (train + a_exp * infer) / (train + infer)
+        log_p = np.log(p)
+        with np.errstate(divide="ignore"):  # q = 0 (no demand): log q G = -inf
+            log_qg = np.log(q * g)
 
-        s = increasing_root(k, np.log(x / p), a_exp, 1.0)
-        n = g * np.exp(a_exp * s)
-        return n, np.exp(s) / n
+        def k(s):
+            log_train, log_infer = log_p + s, log_qg + a_exp * s
+            log_cost = np.logaddexp(log_train, log_infer)
+            return log_cost - log_x, 1.0 - (1.0 - a_exp) * np.exp(log_infer - log_cost)
+
+        s = increasing_root(k, log_x - log_p, a_exp, 1.0)
+        with np.errstate(over="ignore", under="ignore"):
+            return g * np.exp(a_exp * s), np.exp(s * (1.0 - a_exp)) / g
 
     if _dependent(objective):
-        n, d = chinchilla_fixed_point(g * (x / objective.coefficients(demand, g)[0]) ** a_exp,
+        p = objective.train_usd_per_param_token
+        n, d = chinchilla_fixed_point(g * np.exp(a_exp * (log_x - np.log(p))),
                                       lambda n: solve(*objective.coefficients(demand, n)))
     else:
         n, d = solve(*objective.coefficients(demand))
-    return evaluate(law, n, d, demand, objective)
+    return evaluate(law, n, d, demand, objective, inputs=_budget_inputs(objective))
 
 
 @dataclass(frozen=True)
@@ -290,13 +345,12 @@ def compare(law: str | ChinchillaLaw = "sardana2024", *, loss=None, budget=None,
     if (loss is None) == (budget is None):
         raise InputError("give exactly one of a target loss or a lifetime budget")
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
-    kw = dict(demand=demand, cost=cost)
     if loss is not None:
         return PlanComparison(law, demand, objective,
-                              chinchilla=chinchilla_lifetime(law, loss=loss, **kw),
-                              optimal=lifetime_optimal(law, loss=loss, **kw),
+                              chinchilla=_chinchilla_lifetime(law, loss, demand, objective),
+                              optimal=_lifetime_optimal(law, loss, demand, objective),
                               target_loss=np.asarray(loss, float))
     return PlanComparison(law, demand, objective,
-                          chinchilla=chinchilla_budget(law, budget=budget, **kw),
-                          optimal=budget_optimal(law, budget=budget, **kw),
+                          chinchilla=_chinchilla_budget(law, budget, demand, objective),
+                          optimal=_budget_optimal(law, budget, demand, objective),
                           budget=np.asarray(budget, float))

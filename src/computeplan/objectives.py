@@ -24,8 +24,7 @@ from .errors import InputError
 from .hardware.catalog import GPU, get_gpu
 from .laws import INFERENCE_FLOPS_PER_PARAM_TOKEN as FLOPS_INF
 from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN as FLOPS_TRAIN
-
-SECONDS_PER_HOUR = 3600.0
+from .units import SECONDS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,24 @@ class DollarCost:
             set_(self, price_name, float(v.positive(price_name, price)))
         for name in ("train_mfu", "prefill_mfu", "decode_mfu"):
             set_(self, name, float(v.in_range(name, getattr(self, name), 0.0, 1.0)))
+        self._check_prices()
+
+    def _check_prices(self):
+        """Extreme (valid) prices can make the cost per FLOP leave double precision."""
+        for role, per_flop in (("train", self.usd_per_train_flop),
+                               ("inference", self.usd_per_prefill_flop),
+                               ("inference", self.usd_per_decode_flop)):
+            try:
+                with np.errstate(over="ignore", under="ignore"):
+                    usd = per_flop()
+            except OverflowError:
+                usd = np.inf
+            tiny, huge = np.finfo(float).tiny, np.finfo(float).max
+            if not tiny <= usd <= huge:
+                price = getattr(self, f"{role}_usd_per_gpu_hour")
+                raise InputError(
+                    f"{role}_usd_per_gpu_hour {price:g} (at its MFU) gives {usd:g} USD per FLOP; "
+                    f"the cost per FLOP must lie in [{tiny:.3g}, {huge:.3g}] (double precision)")
 
     def usd_per_train_flop(self) -> float:
         return float(usd_per_flop(self.train_gpu, self.train_dtype, self.train_usd_per_gpu_hour,
@@ -95,9 +112,14 @@ class DollarCost:
         return float(usd_per_flop(self.inference_gpu, self.inference_dtype,
                                   self.inference_usd_per_gpu_hour, self.decode_mfu))
 
+    @property
+    def train_usd_per_param_token(self) -> float:
+        """p = 6 x USD per training FLOP (Sardana et al. 2024, section 2.3); independent of N."""
+        return FLOPS_TRAIN * self.usd_per_train_flop()
+
     def coefficients(self, demand: Demand) -> tuple[np.ndarray, np.ndarray]:
         demand.require_split()
-        p = FLOPS_TRAIN * self.usd_per_train_flop()
+        p = self.train_usd_per_param_token
         q = FLOPS_INF * (self.usd_per_prefill_flop() * demand.input_tokens
                          + self.usd_per_decode_flop() * demand.output_tokens)
         return np.asarray(p), q
@@ -140,6 +162,10 @@ class RooflineDollarCost(DollarCost):
     :meth:`marginal_cost` (dQ/dN), solving its first-order condition in log N by bisection
     (robust to the kink where decode turns from memory to compute bound).
     ``prefill_mfu`` and ``decode_mfu`` are unused.
+
+    Prefill is priced as prompts of ``context`` tokens (by default input + output tokens per
+    request), not of the input tokens alone: a slight overcount of the attention FLOPs and KV
+    writes of prefill, which are small beside the 2 N FLOPs per token and the weight reads.
     """
 
     batch: float = 64.0
@@ -221,8 +247,8 @@ class RooflineDollarCost(DollarCost):
         if params is None:
             raise InputError("the roofline decode model prices inference per model size: "
                              "coefficients need params")
-        p = FLOPS_TRAIN * self.usd_per_train_flop()
-        return np.asarray(p), self.inference_cost(params, demand) / np.asarray(params, float)
+        return (np.asarray(self.train_usd_per_param_token),
+                self.inference_cost(params, demand) / np.asarray(params, float))
 
     def to_dict(self) -> dict:
         base = super().to_dict()

@@ -195,7 +195,10 @@ def plan(
         notes.append("no target given: using the loss of a Chinchilla-optimal "
                      f"{reference_params / 1e9:g}B model (law {the_law.name})")
     if reference_params is not None:
-        loss = float(the_law.compute_optimal(params=reference_params).loss)
+        try:
+            loss = float(the_law.compute_optimal(params=reference_params).loss)
+        except InputError as exc:
+            raise InputError(f"--reference-params {reference_params:g}: {exc}") from None
     budget = budget_flops if budget_flops is not None else budget_usd
     comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
     return PlanReport(comparison, tuple(notes))
