@@ -1,6 +1,7 @@
 """Review findings: tradeoffs, report, web. Each test failed before its fix."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -116,3 +117,124 @@ def test_pass_at_k_grid_starts_strictly_above_zero_slope():
     assert 10.0 ** t_lo > tech.min_train_compute
     msg = cli_error("tradeoff", "pass-at-k", "--set", "a=1e300")
     assert "slope" not in msg
+
+
+# ------------------------------------------------------------------------------- web
+def _client():
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    pytest.importorskip("httpx", reason="the test client needs httpx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    from computeplan.web import create_app
+
+    return TestClient(create_app())
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _client() as c:
+        yield c
+
+
+def test_web_report_loss_at_E_is_422(client):
+    body = {"budget_flops": 1e300, "inference_tokens": 2e12}
+    r = client.post("/api/report", json=body)
+    assert r.status_code == 422 and "budget_flops" in r.json()["error"]
+    r = client.get("/report.html", params=body)
+    assert r.status_code == 422 and "budget_flops" in r.json()["error"]
+
+
+def test_web_params_law_is_422(client):
+    r = client.post("/api/tradeoff", json={"technique": "mcts", "params": {"law": 3}})
+    assert r.status_code == 422 and "set law" in r.json()["error"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"technique": "mcts", "grid_points": 3000}, "grid_points"),
+    ({"technique": "mcts", "queries": [1.0] * 1001}, "queries"),
+])
+def test_web_tradeoff_limits(client, body, field):
+    r = client.post("/api/tradeoff", json=body)
+    assert r.status_code == 422 and r.json()["error"].startswith(field), r.json()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"technique": "mcts", "grid_points": True}, "grid_points"),
+    ({"technique": "mcts", "level": True}, "level"),
+    ({"technique": "mcts", "queries": [1.0, False]}, "queries.1"),
+])
+def test_web_booleans_are_not_numbers(client, body, field):
+    r = client.post("/api/tradeoff", json=body)
+    assert r.status_code == 422, r.json()
+    assert r.json()["error"].startswith(f"{field}: Input should be a valid"), r.json()
+
+
+def test_web_strict_numbers_still_take_integers(client):
+    r = client.post("/api/plan", json={"inference_tokens": 2000000000000, "loss": 2})
+    assert r.status_code == 200, r.json()
+    r = client.post("/api/plan", json={"inference_tokens": False})
+    assert r.status_code == 422 and r.json()["error"].startswith("inference_tokens")
+
+
+def test_web_user_errors_are_the_shared_tuple():
+    from computeplan.errors import USER_ERRORS
+    from computeplan.web import create_app
+
+    app = create_app()
+    assert all(t in app.exception_handlers for t in USER_ERRORS)
+
+
+def test_web_slow_endpoints_share_a_semaphore():
+    import asyncio
+
+    from computeplan.web import routes
+
+    assert routes.MAX_CONCURRENT_SLOW == 2
+    limit = asyncio.Semaphore(1)
+    seen = []
+
+    async def main():
+        async with limit:  # the only slot is taken: run_slow waits for it
+            task = asyncio.ensure_future(routes.run_slow(limit, seen.append, 1))
+            await asyncio.sleep(0.05)
+            assert not seen
+        await task
+        assert seen == [1]
+
+    asyncio.run(main())
+
+
+def test_web_technique_json_has_inference_unit(client):
+    r = client.post("/api/tradeoff", json={"technique": "mcts"})
+    assert r.json()["technique"]["inference_unit"].startswith("FLOPs per move")
+
+
+def test_trusted_hosts():
+    pytest.importorskip("fastapi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    from computeplan.web import create_app
+
+    with TestClient(create_app(allowed_hosts=("127.0.0.1", "localhost", "testserver"))) as c:
+        assert c.get("/api/meta").status_code == 200
+        assert c.get("/api/meta", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_page_sends_out_of_range_numbers_as_text():
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    import computeplan.web
+
+    js = (Path(computeplan.web.__file__).parent / "static" / "app.js").read_text()
+    decl = re.search(r"const number = .*?;\n", js, re.S).group(0)
+    out = subprocess.run([node, "-e", decl + "console.log(JSON.stringify([number('1e400'), "
+                          "number('2e12')]))"], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["1e400", 2e12]

@@ -42,7 +42,9 @@ def web(
     from ..web.app import create_app
 
     typer.echo(f"computeplan web: http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    local = ("127.0.0.1", "localhost", "::1")
+    app = create_app(allowed_hosts=local if host in local else None)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 class ReportFormat(StrEnum):

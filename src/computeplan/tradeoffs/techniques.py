@@ -62,9 +62,9 @@ class Technique:
     """Interface shared by the technique models (frozen dataclasses).
 
     Subclasses define ``performance(train_compute, inference_compute)`` (best score within both
-    budgets), ``level_range()`` (the open interval of reachable scores), ``grid_range(level)``
-    (log10 ranges of training and inference compute that hold the frontier at ``level``) and
-    ``default_level()``.
+    budgets), ``level_range()`` (the open interval of reachable scores), ``bounds()`` (the valid
+    range of each input, as text for people), ``grid_range(level)`` (log10 ranges of training
+    and inference compute that hold the frontier at ``level``) and ``default_level()``.
     """
 
     key: ClassVar[str]
@@ -105,6 +105,7 @@ class Technique:
         lo, hi = self.level_range()
         return {"technique": self.key, "title": self.title, "mechanism": self.mechanism,
                 "score": self.score_name, "higher_is_better": self.higher_is_better,
+                "inference_unit": self.inference_unit,
                 "parameters": self.parameters(), "bounds": self.bounds(),
                 "reachable_levels": [x if math.isfinite(x) else None for x in (lo, hi)],
                 "source": self.source}

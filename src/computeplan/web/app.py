@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import fields
 from importlib import resources
@@ -14,8 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __name__ as _package
-from ..errors import ConvergenceError, InputError
-from .routes import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, api_router, page_router
+from ..errors import USER_ERRORS, ConvergenceError
+from .routes import (
+    MAX_BODY_BYTES,
+    MAX_CONCURRENT_SLOW,
+    MAX_UPLOAD_BYTES,
+    api_router,
+    page_router,
+)
 
 STATIC = resources.files(__name__.rsplit(".", 1)[0]).joinpath("static")
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)")
@@ -47,11 +54,8 @@ def _meta(app: FastAPI) -> dict:
     from ..hardware import load_catalog
     from ..laws import PRESETS
     from ..objectives import DollarCost
+    from ..tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUES
 
-    try:
-        from ..tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUES
-    except ImportError:  # the tradeoff command is not there yet
-        TECHNIQUES, LAW_TECHNIQUES = (), ()
     return {
         "laws": {k: law.to_dict() for k, law in PRESETS.items()},
         "techniques": list(TECHNIQUES), "law_techniques": list(LAW_TECHNIQUES),
@@ -65,26 +69,35 @@ def _meta(app: FastAPI) -> dict:
     }
 
 
-def create_app() -> FastAPI:
+def _user_message(exc: Exception) -> str:
+    if isinstance(exc, ConvergenceError):
+        return f"could not solve for these inputs: {exc}"
+    if isinstance(exc, OverflowError):
+        return "the result is beyond floating-point range for these inputs; use less extreme values"
+    return _web_message(str(exc))
+
+
+def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The API under ``/api`` (OpenAPI schema at ``/openapi.json``), the calculator page at
-    ``/`` and HTML reports at ``/report.html``. Nothing is loaded from the internet."""
+    ``/`` and HTML reports at ``/report.html``. Nothing is loaded from the internet.
+
+    ``allowed_hosts`` (e.g. ``("127.0.0.1", "localhost")`` for a server on this machine only)
+    answers 400 to requests naming any other Host, against DNS rebinding."""
     app = FastAPI(title="computeplan", version=_version(), max_body_size=MAX_BODY_BYTES,
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="Split compute between training and inference. Each endpoint "
                               "returns the JSON of the same CLI command with --json.")
 
-    @app.exception_handler(InputError)
-    async def input_error(request: Request, exc: InputError):
-        return _error(422, _web_message(str(exc)))
+    if allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    @app.exception_handler(ConvergenceError)
-    async def no_convergence(request: Request, exc: ConvergenceError):
-        return _error(422, f"could not solve for these inputs: {exc}")
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
-    @app.exception_handler(OverflowError)
-    async def overflow(request: Request, exc: OverflowError):
-        return _error(422, "the result is beyond floating-point range for these inputs; use "
-                           "less extreme values")
+    async def user_error(request: Request, exc: Exception):
+        return _error(422, _user_message(exc))
+
+    for exc_type in USER_ERRORS:
+        app.add_exception_handler(exc_type, user_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -99,8 +112,9 @@ def create_app() -> FastAPI:
         detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
         return _error(422, "; ".join(_describe(e) for e in errors[:5]), jsonable_encoder(detail))
 
-    app.include_router(api_router())
-    app.include_router(page_router())
+    limit = asyncio.Semaphore(MAX_CONCURRENT_SLOW)
+    app.include_router(api_router(limit))
+    app.include_router(page_router(limit))
 
     meta = _meta(app)
 

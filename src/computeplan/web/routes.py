@@ -1,10 +1,12 @@
 """The API endpoints: one per command, each calling the same commands-layer function as the CLI.
 
-An endpoint is registered when its command module exists (the commands are written one issue at
-a time). The request model is derived from the function's signature (:mod:`.schema`); the answer
-is :func:`computeplan.render.dumps` of the result, i.e. the JSON of ``computeplan <name> --json``.
+The request model is derived from the function's signature (:mod:`.schema`); the answer is
+:func:`computeplan.render.dumps` of the result, i.e. the JSON of ``computeplan <name> --json``.
+Slow work (tradeoff grids, fits, hardware solves, reports) runs in worker threads, at most
+``MAX_CONCURRENT_SLOW`` at a time, so concurrent requests cannot exhaust memory.
 """
 
+import asyncio
 import importlib
 import os
 import re
@@ -45,6 +47,12 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: Most bootstrap resamples one web fit may ask for (the CLI has no such cap).
 MAX_WEB_BOOTSTRAP = 200
+#: Largest tradeoff grid per axis on the web (1000 x 1000 takes ~200 MB; the CLI allows 3000).
+MAX_WEB_GRID_POINTS = 1000
+#: Most query counts in one web tradeoff request.
+MAX_WEB_QUERIES = 1000
+#: Slow requests (worker threads) running at once; the others wait their turn.
+MAX_CONCURRENT_SLOW = 2
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,12 @@ ENDPOINTS = (
     Endpoint("plan", "Lifetime-optimal model beside the Chinchilla-optimal one (computeplan plan)"),
     Endpoint("model", "Chinchilla calculator (computeplan model)"),
     Endpoint("report", "A plan with the data of its figures (computeplan report --json)",
-             fields_from="plan"),
+             fields_from="plan", slow=True),
     Endpoint("tradeoff", "Training/inference tradeoff frontiers (computeplan tradeoff)",
-             slow=True, types={"params": dict[str, float] | None,
-                               "queries": list[float] | None}),
+             slow=True, types={
+                 "params": dict[str, float] | None,
+                 "queries": Annotated[list[float], Field(max_length=MAX_WEB_QUERIES)] | None,
+                 "grid_points": Annotated[int, Field(ge=10, le=MAX_WEB_GRID_POINTS)]}),
     Endpoint("allocate", "Optimal training/inference split of a budget (computeplan allocate)"),
     Endpoint("overhead", "Over-training overhead (computeplan overhead)",
              types={"size_fraction": float | list[float]}),
@@ -77,14 +87,14 @@ ENDPOINTS = (
 
 
 def command_function(name: str):
-    """``computeplan.commands.<name>.<name>``, or ``None`` while that command is not written."""
-    try:
-        module = importlib.import_module(f"computeplan.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"computeplan.commands.{name}":
-            return None
-        raise
-    return getattr(module, name, None)
+    """``computeplan.commands.<name>.<name>``."""
+    return getattr(importlib.import_module(f"computeplan.commands.{name}"), name)
+
+
+async def run_slow(limit: asyncio.Semaphore, fn, *args, **kwargs):
+    """``fn`` in a worker thread once one of the ``limit`` slots is free."""
+    async with limit:
+        return await run_in_threadpool(fn, *args, **kwargs)
 
 
 def json_response(result) -> Response:
@@ -98,10 +108,10 @@ def json_response(result) -> Response:
     return Response(text, media_type="application/json")
 
 
-def _handler(fn, model, slow: bool):
+def _handler(fn, model, slow: bool, limit: asyncio.Semaphore):
     if slow:
         async def handler(body: model):  # type: ignore[valid-type]
-            return json_response(await run_in_threadpool(fn, **body.model_dump()))
+            return await run_slow(limit, lambda: json_response(fn(**body.model_dump())))
     else:
         async def handler(body: model):  # type: ignore[valid-type]
             return json_response(fn(**body.model_dump()))
@@ -109,15 +119,13 @@ def _handler(fn, model, slow: bool):
 
 
 def registered() -> list[tuple[Endpoint, Any, Any]]:
-    """(endpoint, command function, request model) for every command that exists."""
+    """(endpoint, command function, request model) for every command."""
     out = []
     for ep in ENDPOINTS:
         fn = command_function(ep.name)
-        if fn is None:
-            continue
         source = command_function(ep.fields_from) if ep.fields_from else fn
         model = request_model(source, f"{ep.name.capitalize()}Request", exclude=ep.exclude,
-                              types=ep.types)
+                              types=ep.types, strict=True)
         out.append((ep, fn, model))
     return out
 
@@ -143,11 +151,9 @@ def _run_fit(fn, data: bytes, filename: str | None, options: dict) -> Response:
         return response
 
 
-def _add_fit(router: APIRouter) -> None:
+def _add_fit(router: APIRouter, limit: asyncio.Semaphore) -> None:
     """``POST /api/fit``: multipart form with the CSV as ``runs`` and the options as fields."""
     fn = command_function("fit")
-    if fn is None:
-        return
     bootstrap = Annotated[int, Field(ge=0, le=MAX_WEB_BOOTSTRAP)]
     options = request_model(fn, "FitOptions", exclude=("path",), types={"bootstrap": bootstrap})
     form_model = create_model("FitForm", __base__=options,
@@ -156,7 +162,7 @@ def _add_fit(router: APIRouter) -> None:
     async def fit(form: Annotated[form_model, Form()]):  # type: ignore[valid-type]
         data = await form.runs.read()
         fields = form.model_dump(exclude={"runs"})
-        return await run_in_threadpool(_run_fit, fn, data, form.runs.filename, fields)
+        return await run_slow(limit, _run_fit, fn, data, form.runs.filename, fields)
 
     router.add_api_route("/fit", fit, methods=["POST"], name="fit", tags=["commands"],
                          summary="Fit a law to an uploaded CSV of runs (computeplan fit RUNS)",
@@ -165,11 +171,12 @@ def _add_fit(router: APIRouter) -> None:
                                     **ERROR_RESPONSES})
 
 
-def api_router() -> APIRouter:
+def api_router(limit: asyncio.Semaphore) -> APIRouter:
+    """``POST /api/<command>`` for every command; slow ones share the slots of ``limit``."""
     router = APIRouter(prefix="/api", max_body_size=MAX_BODY_BYTES)
-    _add_fit(router)
+    _add_fit(router, limit)
     for ep, fn, model in registered():
-        router.add_api_route(f"/{ep.name}", _handler(fn, model, ep.slow), methods=["POST"],
+        router.add_api_route(f"/{ep.name}", _handler(fn, model, ep.slow, limit), methods=["POST"],
                              summary=ep.summary, name=ep.name, tags=["commands"],
                              response_class=Response,
                              responses={200: {"content": {"application/json": {}}},
@@ -177,8 +184,9 @@ def api_router() -> APIRouter:
     return router
 
 
-def page_router() -> APIRouter:
-    """``GET /report.html?<plan fields>``: the HTML report of ``computeplan report``."""
+def page_router(limit: asyncio.Semaphore) -> APIRouter:
+    """``GET /report.html?<plan fields>``: the HTML report of ``computeplan report``, rendered
+    in a worker thread in one of the slots of ``limit``."""
     from ..commands.plan import plan
     from ..commands.report import report
 
@@ -187,9 +195,12 @@ def page_router() -> APIRouter:
 
     @router.get("/report.html", response_class=HTMLResponse, responses=ERROR_RESPONSES,
                 summary="Self-contained HTML report of a plan (computeplan report)")
-    def report_html(query: Annotated[query_model, Query()]):  # type: ignore[valid-type]
+    async def report_html(query: Annotated[query_model, Query()]):  # type: ignore[valid-type]
         from .report import render_html
 
-        return HTMLResponse(render_html(report(**query.model_dump())))
+        def run() -> str:
+            return render_html(report(**query.model_dump()))
+
+        return HTMLResponse(await run_slow(limit, run))
 
     return router

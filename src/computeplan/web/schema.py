@@ -14,9 +14,10 @@ from __future__ import annotations
 import inspect
 import typing
 from pathlib import PurePath
+from types import UnionType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Strict, create_model
 
 from ..laws import PRESETS
 
@@ -29,6 +30,21 @@ LawPreset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_STR_LENGTH)
 _GUESSED = {bool: bool, int: int, float: float, str: str}
+
+
+def _strict_numbers(tp: Any) -> Any:
+    """``tp`` with every ``int``/``float`` strict: JSON ``true``/``false`` and strings are not
+    numbers (pydantic's lax mode takes them), while an integer is still a valid float."""
+    if tp in (int, float):
+        return typing.Annotated[tp, Strict()]
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return typing.Annotated[(_strict_numbers(args[0]), *tp.__metadata__)]
+    if origin in (typing.Union, UnionType):
+        return typing.Union[tuple(_strict_numbers(a) for a in args)]  # noqa: UP007
+    if origin in (list, tuple, dict) and args:
+        return origin[tuple(a if a is Ellipsis else _strict_numbers(a) for a in args)]
+    return tp
 
 
 def _mentions_path(tp: Any) -> bool:
@@ -49,11 +65,12 @@ def _field_type(param: inspect.Parameter, hints: dict) -> Any:
 
 
 def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
-                  types: dict[str, Any] | None = None) -> type[BaseModel]:
+                  types: dict[str, Any] | None = None, strict: bool = False) -> type[BaseModel]:
     """A pydantic model of ``fn``'s keyword arguments (less ``exclude`` and server-side files).
 
     ``types`` overrides the type of some arguments. Unknown fields, NaN/infinity and strings
-    longer than ``MAX_STR_LENGTH`` are rejected with 422.
+    longer than ``MAX_STR_LENGTH`` are rejected with 422. ``strict`` (JSON bodies; query strings
+    and forms are text) accepts only numbers for number fields, never booleans or strings.
     """
     hints = typing.get_type_hints(fn)
     fields: dict[str, Any] = {}
@@ -69,5 +86,5 @@ def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
                                 "the web API never takes server paths from clients")
             continue
         default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (tp, default)
+        fields[param.name] = (_strict_numbers(tp) if strict else tp, default)
     return create_model(name, __config__=_CONFIG, **fields)

@@ -30,7 +30,10 @@
   let meta = null, sequence = 0, timer = null;
 
   const field = (name) => document.querySelector(`[name="${name}"]`);
-  const number = (text) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : text);
+  // A number as a number; anything else (and numbers beyond float range, which JSON would send
+  // as null) as the text typed, so the server answers 422 naming the field.
+  const number = (text) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)
+    && Number.isFinite(Number(text)) ? Number(text) : text);
 
   // ------------------------------------------------------------------ form <-> API body/URL
   // The state: API field -> the text typed (kept as typed in the URL, e.g. 2e12).
@@ -142,7 +145,7 @@
     }
     refreshDtypes();
     $("technique").replaceChildren(...meta.techniques.map((k) => new Option(k, k)));
-    $("tradeoff_figure").hidden = !(meta.endpoints.includes("tradeoff") && meta.techniques.length);
+    $("tradeoff_figure").hidden = !meta.techniques.length;
   }
 
   // ------------------------------------------------------------------------------ rendering
@@ -272,8 +275,8 @@
     const sameLoss = plan.target_loss !== undefined;
     Plot.draw($("plot_tradeoff"), {
       title: `${tech.title} at ${tech.score} ${fmt(t.level, 4)}`, xlog: true, ylog: true,
-      xlabel: "training compute (FLOPs)", ylabel: `inference compute (${tech.bounds
-        .inference_compute.replace(/^> 0 /, "")})`, xname: "TC",
+      xlabel: "training compute (FLOPs)", ylabel: `inference compute (${tech.inference_unit})`,
+      xname: "TC",
       series: [{ x: f.train_compute, y: f.inference_compute, label: "Pareto frontier",
         color: "#222" }],
       marks: onFrontier ? [
@@ -302,7 +305,7 @@
       if (mine !== sequence) return;
       if (!response.ok) { showError(data.error || `HTTP ${response.status}`); return; }
       render(data);
-      if (meta.endpoints.includes("tradeoff") && meta.techniques.length) {
+      if (meta.techniques.length) {
         try {
           await drawTradeoff(data.plan, mine);
         } catch (err) {

@@ -140,7 +140,7 @@ const Plot = (() => {
       else el("circle", { cx, cy, r: 5.5, fill: m.color }, body);
     }
     legend(svg, series.filter((s) => s.legend !== false).concat(marks), spec.vline);
-    hover(svg, spec, series, sx, sy, [x0, x1]);
+    hover(svg, spec, series, sx, sy);
   }
 
   function legend(svg, items, vline) {
