@@ -61,7 +61,7 @@ def fit(
         "--out", "Write the fitted law as JSON (use with `computeplan plan --law FILE`).", _O)]
         = None,
     plot: Annotated[Path | None, _opt(
-        "--plot", "Draw loss versus compute with fitted iso-parameter curves (PNG/SVG/PDF).",
+        "--plot", "Write a PNG of loss versus compute with fitted iso-parameter curves.",
         _O)] = None,
     as_json: JsonFlag = False,
 ):
