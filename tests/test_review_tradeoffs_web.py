@@ -238,3 +238,44 @@ def test_page_sends_out_of_range_numbers_as_text():
     out = subprocess.run([node, "-e", decl + "console.log(JSON.stringify([number('1e400'), "
                           "number('2e12')]))"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["1e400", 2e12]
+
+
+# ---------------------------------------------------------------- 8. curve-fit CSV
+def test_fit_binary_csv_is_an_input_error(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert "not a readable text CSV" in cli_error("tradeoff", "mcts", "--fit", str(path))
+
+
+@pytest.mark.parametrize("rows, name", [
+    ([f"1e20,{k},{k / 20}" for k in range(1, 11)], "train_compute"),
+    ([f"{10 ** (20 + k / 2):g},4,{k / 20}" for k in range(1, 11)], "inference"),
+])
+def test_fit_degenerate_data_is_an_input_error(tmp_path, rows, name):
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(["tc,k,score", *rows]) + "\n")
+    msg = cli_error("tradeoff", "pass-at-k", "--fit", str(path))
+    assert msg.startswith(f"error: {name} must take at least two different values")
+
+
+# ---------------------------------------------------------------- 10. --combine
+def test_combine_keeps_law_coefficients():
+    out = run_json("tradeoff", "scaling-policy", "--E", "1.5", "--combine", "pruning")
+    first, second = out["combination"]["levels"]
+    assert second == pytest.approx(first)  # both defaults from the E = 1.5 law
+
+
+def test_combined_span_flagged_when_parts_clipped():
+    from computeplan.tradeoffs import combine, frontier
+    from computeplan.tradeoffs.techniques import get_technique
+
+    clipped = frontier(get_technique("scaling-policy"), train_range=(23.5, 24.6))
+    assert clipped.span.clipped_by_grid
+    both = combine(clipped, frontier(get_technique("pass-at-k")))
+    assert both.span.clipped_by_grid
+    assert any("lower bound" in n for n in both.notes)
+
+
+def test_points_checked_before_the_fit(tmp_path):
+    msg = cli_error("tradeoff", "mcts", "--fit", str(tmp_path / "missing.csv"), "--points", "1")
+    assert "points must be" in msg

@@ -119,6 +119,12 @@ def tradeoff(
     from ..tradeoffs import allocate_on_frontier, frontier
     from ..tradeoffs import combine as combine_frontiers
 
+    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10000:
+        raise InputError(f"points must be an integer in [2, 10000]; got {points!r}")
+    if (train_compute is None) != (inference_compute is None):
+        raise InputError("give both --train-compute and --inference-compute to evaluate a point")
+    if combine is None and combine_level is not None:
+        raise InputError("--combine-level needs --combine TECHNIQUE")
     extra = parse_params(params)
     for key, val in (("fraction_per_round", fraction_per_round), ("min_density", min_density)):
         if val is not None:
@@ -138,23 +144,19 @@ def tradeoff(
                              f"got technique {technique!r}")
         fit = fit_file(technique, fit_csv)
         tech = fit.technique.with_parameters(**parse_params(params)) if params else fit.technique
-    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10000:
-        raise InputError(f"points must be an integer in [2, 10000]; got {points!r}")
     front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
                      inference_range=inference_range, min_exchange_rate=min_exchange_rate)
     combination = None
     if combine is not None:
-        other = build_technique(combine, law=law if combine in ("scaling-policy", "pruning")
-                                else None)
+        from ..tradeoffs.techniques import LAW_TECHNIQUES
+
+        coefficients = dict(law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+        other = build_technique(combine, **(coefficients if combine in LAW_TECHNIQUES else {}))
         other_front = frontier(other, combine_level, grid_points=grid_points,
                                min_exchange_rate=min_exchange_rate)
         combination = combine_frontiers(front, other_front)
-    elif combine_level is not None:
-        raise InputError("--combine-level needs --combine TECHNIQUE")
     allocation = None if queries is None else allocate_on_frontier(front, queries)
     point = None
-    if (train_compute is None) != (inference_compute is None):
-        raise InputError("give both --train-compute and --inference-compute to evaluate a point")
     if train_compute is not None:
         with np.errstate(all="ignore"):  # checked just below
             score = tech.performance(train_compute, inference_compute)

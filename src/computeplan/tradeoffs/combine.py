@@ -69,15 +69,15 @@ def combine(first: Frontier, second: Frontier, *, max_points: int = 500) -> Comb
     dx1, dy1 = _segment(first, max_points)
     dx2, dy2 = _segment(second, max_points)
     s = first.span
-    x0 = first.log10_train_compute[s.start] if first.log10_train_compute.size else 0.0
-    y0 = first.log10_inference_compute[s.start] if first.log10_train_compute.size else 0.0
+    x0, y0 = first.log10_train_compute[s.start], first.log10_inference_compute[s.start]
     cx = (dx1[:, None] + dx2[None, :]).ravel() + x0
     cy = y0 - (dy1[:, None] + dy2[None, :]).ravel()
     keep = pareto_mask(cx, cy)
     order = np.argsort(cx[keep])
     fx, fy = cx[keep][order], cy[keep][order]
     rate = local_exchange_rate(fx, fy)
-    span = measure_span(fx, fy, rate, s.min_exchange_rate)
+    clipped = first.span.clipped_by_grid or second.span.clipped_by_grid
+    span = measure_span(fx, fy, rate, s.min_exchange_rate, clipped, clipped)
     mech_a, mech_b = first.technique.mechanism, second.technique.mechanism
     shared = mech_a == mech_b
     notes = []
@@ -85,6 +85,9 @@ def combine(first: Frontier, second: Frontier, *, max_points: int = 500) -> Comb
         notes.append(f"{first.technique.key} and {second.technique.key} share a mechanism "
                      f"({mech_a}): their spans do not add, and the combined span shown "
                      "overstates what the pair can achieve (Villalobos & Atkinson 2023)")
+    if span.clipped_by_grid:
+        notes.append("a part's span is clipped by its grid, so the combined span is a lower "
+                     "bound; widen train_range/inference_range")
     notes.append("combined frontier assumes independent mechanisms whose compute multipliers "
                  "multiply; it is anchored at the low-training end of "
                  f"{first.technique.key}'s span")

@@ -47,6 +47,9 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
     except OSError as exc:
         raise InputError(f"cannot read CSV {str(p)!r}: {exc.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"CSV {str(p)!r} is not a readable text CSV file ({exc}); expected "
+                         "a header row and rows of three numbers") from None
     if len(rows) < 2:
         raise InputError(f"CSV {str(p)!r} needs a header row and data rows")
     data = []
@@ -92,6 +95,11 @@ def fit_curve(family: str, train_compute, inference, score, *, starts: int = 12,
     if y.size < n_par + 1:
         raise InputError(f"fitting {family} needs at least {n_par + 1} data points; "
                          f"got {y.size}")
+    for name, col in (("train_compute", t), ("inference", u)):
+        if np.ptp(col) == 0:
+            raise InputError(f"{name} must take at least two different values to fit {family} "
+                             f"(its effect cannot be estimated otherwise); got {10.0 ** col[0]:g} "
+                             "in every row")
     if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
         raise InputError(f"starts must be an integer >= 1; got {starts!r}")
     from scipy.optimize import least_squares

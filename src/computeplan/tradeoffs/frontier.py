@@ -232,8 +232,8 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
         raise InputError(
             f"level {level:.6g} ({technique.score_name}) reached at only one grid point: no "
             f"tradeoff on the grid (training 1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, inference "
-            f"1e{y[0]:.2f}..1e{y[-1]:.2f}): choose another level, widen the ranges or check the "
-            "technique parameters")
+            f"1e{y[0]:.2f}..1e{y[-1]:.2f}): choose another level, widen "
+            "train_range/inference_range or check the technique parameters")
     rate = local_exchange_rate(fx, fy)
     notes = []
     clipped_start = bool(cols[0] == 0 or first[0] == y.size - 1)
