@@ -279,3 +279,16 @@ def test_combined_span_flagged_when_parts_clipped():
 def test_points_checked_before_the_fit(tmp_path):
     msg = cli_error("tradeoff", "mcts", "--fit", str(tmp_path / "missing.csv"), "--points", "1")
     assert "points must be" in msg
+
+
+# ------------------------------------------------------------ 14. documented numbers
+def test_documented_spans():
+    from computeplan.tradeoffs import frontier
+    from computeplan.tradeoffs.techniques import get_technique
+
+    span = frontier(get_technique("pruning", fraction_per_round=0.2)).span
+    assert (span.train_oom, span.inference_oom) == (pytest.approx(0.655, abs=0.01),
+                                                    pytest.approx(0.903, abs=0.01))
+    mcts = get_technique("mcts")
+    assert frontier(mcts, 1100).span.train_oom == pytest.approx(2.5, abs=0.05)
+    assert frontier(mcts, 1000).span.clipped_by_grid

@@ -24,7 +24,11 @@ from .frontier import Frontier
 @dataclass(frozen=True)
 class Perturbation:
     """Total compute after moving +train_change_oom of training and -inference_change_oom of
-    inference (a move along a constant-exchange-rate frontier) from (train, inference)."""
+    inference (a move along a constant-exchange-rate frontier) from (train, inference).
+
+    Sign convention: the field ``inference_change_oom`` is the inference *saved* (positive: less
+    inference), while :meth:`to_dict` reports the signed change of inference under the same
+    name (negative: less inference), so that both JSON changes read as "+ more, - less"."""
 
     train: float
     inference: float

@@ -235,7 +235,8 @@ class Pruning(Technique):
     R = (1/p) ln(IC / 2G) + ln 6 - ln TC, solved by safeguarded Newton in ln d.
 
     Defaults: ``fraction_per_round`` 0.1 and ``min_density`` 0.1 give the ~1 OOM / ~1 OOM span
-    in Villalobos & Atkinson's table (x = 0.2, as in Frankle & Carbin 2019, gives 0.65 / 1 OOM).
+    in Villalobos & Atkinson's table (x = 0.2, as in Frankle & Carbin 2019, gives 0.66 OOM
+    training / 0.90 OOM inference).
     """
 
     law: ChinchillaLaw = field(default_factory=get_law)
@@ -380,8 +381,10 @@ class MCTS(Technique):
     slopes of 400 Elo per OOM (an exchange rate of 1), training ramp 1e13 -> 1e15.5 FLOPs,
     search ramp 1 -> 10^2.5 nodes, smoothing 0.15 OOM, saturation Elo E = 2000. They are chosen
     so that the default level, Elo 1440, has the span of Villalobos & Atkinson's table,
-    1.6 OOM training / 1.6 OOM inference. Near the middle level E - 500 the span grows without
-    bound: the two smoothed corners meet along an asymptote of exchange rate 1.
+    1.6 OOM training / 1.6 OOM inference. Towards the middle level E - 1000 (Elo 1000, midway
+    in the reachable range) the span grows (2.5 OOM each way at Elo 1100, 3.5 OOM and clipped by
+    the default grid at Elo 1000): the two smoothed corners meet along an asymptote of exchange
+    rate 1.
     """
 
     E: float = 2000.0
