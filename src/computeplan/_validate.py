@@ -41,6 +41,15 @@ def positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
     return arr
 
 
+def whole(name: str, value) -> np.ndarray:
+    """Check ``value`` is a whole number >= 1 (GPUs, heads); return a float array."""
+    arr = finite(name, value)
+    bad = (arr < 1) | (arr != np.floor(arr))
+    if bad.any():
+        raise InputError(f"{name} must be a whole number >= 1; got {_first_bad(arr, bad)}")
+    return arr
+
+
 def in_range(name: str, value, lo: float, hi: float, *, lo_open=True, hi_open=False) -> np.ndarray:
     """Check ``lo < value <= hi`` (bracket openness configurable); e.g. MFU in (0, 1]."""
     arr = finite(name, value)

@@ -156,11 +156,14 @@ def plan(
         hw_given["decode_model"] = decode_model
     if objective not in (None, "flops", "usd"):
         raise InputError(f"objective must be 'flops' or 'usd'; got {objective!r}")
-    priced = (bool(hw_given) or budget_usd is not None) if objective is None else objective == "usd"
-    if objective == "flops" and (hw_given or roofline_given):
+    hardware_flags = [_flag(k) for k in hw_given | roofline_given]
+    if gpu_file is not None:  # a hardware option: it selects the GPUs that are priced
+        hardware_flags.append("--gpu-file")
+    priced = (bool(hardware_flags) or budget_usd is not None) if objective is None else (
+        objective == "usd")
+    if objective == "flops" and hardware_flags:
         raise InputError("--objective flops conflicts with hardware/price options ("
-                         + ", ".join(_flag(k) for k in hw_given | roofline_given)
-                         + "); drop them or use usd")
+                         + ", ".join(hardware_flags) + "); drop them or use usd")
     if budget_flops is not None and priced:
         raise InputError("--budget-flops conflicts with the dollar objective; use --budget-usd")
     if budget_usd is not None and not priced:
@@ -217,6 +220,10 @@ def _roofline_cost(hw_given: dict, roofline_given: dict, input_tokens, output_to
     if "context" not in opts:
         if input_tokens is not None and output_tokens is not None:
             opts["context"] = float(input_tokens) + float(output_tokens)
+            if not opts["context"] >= 1:
+                raise InputError("--context defaults to --input-tokens + --output-tokens per "
+                                 f"request, here {opts['context']:g}; it must be >= 1: give "
+                                 "--context or tokens per request")
             notes.append(f"no --context given: {opts['context']:g} tokens (input + output "
                          "tokens per request)")
         else:

@@ -73,4 +73,4 @@ def batch_sweep(report: ServeReport, points: int = 64) -> ServingEstimate:
     top = float(est.max_batch)
     batches = np.unique(np.round(np.geomspace(1.0, max(top, 1.0), points)))
     return estimate_serving(est.hardware, est.shape, batch=batches, context=est.context,
-                            gpus=est.gpus, max_gpus=max(float(est.gpus), 1.0))
+                            gpus=est.gpus)

@@ -36,11 +36,11 @@ import numpy as np
 
 from .. import _validate as v
 from ..errors import InputError
+from ..units import SECONDS_PER_HOUR
 from .catalog import GPU
 from .dtypes import bytes_per_value
 from .shape import ModelShape
 
-SECONDS_PER_HOUR = 3600.0
 DEFAULT_BANDWIDTH_FRACTION = 0.7
 DEFAULT_COMPUTE_FRACTION = 0.5
 DEFAULT_MEMORY_FRACTION = 0.9
@@ -240,25 +240,39 @@ def estimate_serving(hw: Hardware, shape: ModelShape, *, batch=1, context=DEFAUL
 
     Without ``gpus`` each scenario gets the fewest GPUs that hold the weights and the KV cache of
     ``batch`` sequences of ``context`` tokens; more than ``max_gpus`` (one node by default) is an
-    InputError, as is a ``batch`` that does not fit on the ``gpus`` given.
+    InputError, as is a ``batch`` that does not fit on the ``gpus`` given (``max_gpus`` then
+    does not apply). Results that leave double precision are an InputError naming the inputs.
     """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        est = _estimate_serving(hw, shape, batch, context, gpus, max_gpus)
+    out = est.to_dict()
+    v.representable("the serving estimate",
+                    {k: out[k] for k in ("weight_bytes", "kv_cache_bytes_per_sequence",
+                                         "decode_seconds_per_token", "prefill_seconds",
+                                         "tokens_per_second", "usd_per_million_output_tokens",
+                                         "usd_per_million_input_tokens")},
+                    "params, shape, batch, context or gpus", positive=True)
+    return est
+
+
+def _estimate_serving(hw: Hardware, shape: ModelShape, batch, context, gpus, max_gpus):
     b = v.positive("batch", batch)
-    s = v.positive("context", context)
     if np.any(b < 1):
         raise InputError(f"batch must be >= 1; got {float(np.min(b)):g}")
     if np.any(b != np.floor(b)):
         raise InputError("batch must be a whole number of sequences >= 1; got "
                          f"{float(b[b != np.floor(b)].flat[0]) if b.ndim else float(b):g}")
+    s = v.positive("context", context)
     if np.any(s < 1):
         raise InputError(f"context must be >= 1; got {float(np.min(s)):g}")
-    cap = v.positive("max_gpus", max_gpus)
+    cap = v.whole("max_gpus", max_gpus)
     w = weight_bytes(shape.params, hw.dtype)
     k = kv_cache_bytes_per_token(shape, hw.kv_dtype)
     per_seq = k * s
     mem = hw.usable_memory
     needed = gpus_to_hold(w + b * per_seq, mem)
     min_gpus = gpus_to_hold(w + per_seq, mem)
-    if np.any(min_gpus > cap):
+    if gpus is None and np.any(min_gpus > cap):
         i = np.unravel_index(np.argmax(min_gpus - cap), np.shape(min_gpus))
         pick = lambda x: float(np.broadcast_to(x, np.shape(min_gpus))[i])  # noqa: E731
         raise InputError(
@@ -275,9 +289,7 @@ def estimate_serving(hw: Hardware, shape: ModelShape, *, batch=1, context=DEFAUL
                 f" to fit beside the weights on max_gpus {float(np.max(cap)):g} x {hw.gpu.name};"
                 f" got {float(np.max(b)):g}")
     else:
-        g = v.positive("gpus", gpus)
-        if np.any(g != np.floor(g)):
-            raise InputError(f"gpus must be a whole number >= 1; got {float(np.max(g)):g}")
+        g = v.whole("gpus", gpus)
         if np.any(g < needed):
             fit = max_batch_beside_weights(g * mem, w, per_seq)
             raise InputError(

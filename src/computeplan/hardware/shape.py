@@ -7,7 +7,9 @@ non-embedding parameters (4 d^2 attention, 8 d^2 MLP with a 4x hidden layer).
 Aspect-ratio rule for estimating the shape from N alone: d_model = aspect_ratio x layers with a
 default aspect ratio of 128, the ratio of GPT-3 175B (96 layers, d_model 12288; Brown et al. 2020,
 Table 2.1) and of Llama-2-7B (32 layers, d_model 4096; Touvron et al. 2023); Kaplan et al. 2020
-(Figure 5) find the loss within a few percent of optimal for aspect ratios from ~20 to ~200. Then
+(Figure 5) find the loss within a few percent of optimal for aspect ratios from ~20 to ~200;
+aspect ratios outside [1, 1000] (wider than a thousand times the depth, or deeper than wide)
+describe no trained transformer and are rejected. Then
 layers = round((N / (12 aspect^2))^(1/3)) (at least 1), d_model = sqrt(N / (12 layers)) so that
 12 layers d_model^2 = N exactly, heads = d_model / head_dim with head_dim 128, and kv_heads = heads
 (multi-head attention) unless given (grouped-query or multi-query attention). Estimated widths
@@ -26,6 +28,8 @@ from ..errors import InputError
 PARAMS_PER_LAYER_WIDTH2 = 12.0  # N = 12 layers d_model^2 (Kaplan et al. 2020, Table 1)
 DEFAULT_ASPECT_RATIO = 128.0
 DEFAULT_HEAD_DIM = 128.0
+#: Accepted aspect ratios d_model / layers (module docstring).
+ASPECT_RATIO_RANGE = (1.0, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def estimate_shape(params, *, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
     ``integer_layers=False`` keeps the layer count fractional, so that every derived quantity is
     a smooth function of N (what an optimiser over N needs)."""
     n = v.positive("params", params)
-    a = float(v.positive("aspect_ratio", aspect_ratio))
+    a = float(v.in_range("aspect_ratio", aspect_ratio, *ASPECT_RATIO_RANGE, lo_open=False))
     hd = float(v.positive("head_dim", head_dim))
     layers = np.cbrt(n / (PARAMS_PER_LAYER_WIDTH2 * a * a))
     if integer_layers:
@@ -88,6 +92,8 @@ def estimate_shape(params, *, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
     d_model = np.sqrt(n / (PARAMS_PER_LAYER_WIDTH2 * layers))
     heads = d_model / hd
     kv = heads if kv_heads is None else _kv_heads(kv_heads, heads)
+    v.representable("the estimated shape", {"d_model": d_model, "heads": heads}, "params",
+                    positive=True)
     return ModelShape(n, layers, d_model, heads, np.broadcast_to(kv, heads.shape) * 1.0,
                       estimated=True)
 
@@ -98,10 +104,12 @@ def explicit_shape(*, layers, d_model, heads, kv_heads=None, params=None, vocab=
     (non-embedding, Kaplan et al. 2020) and ``kv_heads`` to ``heads``."""
     n_layers = v.positive("layers", layers)
     width = v.positive("d_model", d_model)
-    n_heads = v.positive("heads", heads)
+    n_heads = v.whole("heads", heads)
     kv = n_heads if kv_heads is None else _kv_heads(kv_heads, n_heads)
-    n = (PARAMS_PER_LAYER_WIDTH2 * n_layers * width**2 if params is None
-         else v.positive("params", params))
+    with np.errstate(over="ignore"):
+        n = (PARAMS_PER_LAYER_WIDTH2 * n_layers * width**2 if params is None
+             else v.positive("params", params))
+    v.representable("the shape", {"params": n}, "layers or d_model")
     return ModelShape(
         n, n_layers, width, n_heads, kv * 1.0, estimated=False,
         vocab=None if vocab is None else v.positive("vocab", vocab),
@@ -109,7 +117,7 @@ def explicit_shape(*, layers, d_model, heads, kv_heads=None, params=None, vocab=
 
 
 def _kv_heads(kv_heads, heads) -> np.ndarray:
-    kv = v.positive("kv_heads", kv_heads)
+    kv = v.whole("kv_heads", kv_heads)
     if np.any(kv > heads):
         raise InputError(f"kv_heads must be <= heads ({float(np.max(heads)):g}); "
                          f"got {float(np.max(kv)):g}")

@@ -9,7 +9,8 @@
   (gradients) + 12 (fp32 master weights, momentum and variance) (Rajbhandari et al. 2020, ZeRO,
   section 3.1); activations come on top and are not counted. The minimum number of GPUs to hold
   that state is ceil(16 N / GPU memory).
-- Implied MFU from reported GPU-hours H: C / (3600 H x peak).
+- Implied MFU from reported GPU-hours H: C / (3600 H x peak), computed as C / 3600 / H / peak so
+  that huge H do not overflow.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 from .. import _validate as v
 from ..errors import InputError
 from ..laws import TRAIN_FLOPS_PER_PARAM_TOKEN
+from ..units import SECONDS_PER_HOUR
 from .catalog import GPU
 
-SECONDS_PER_HOUR = 3600.0
 ADAM_MIXED_PRECISION_BYTES_PER_PARAM = 16.0  # 2 + 2 + 12 (Rajbhandari et al. 2020, sec. 3.1)
 DEFAULT_TRAIN_MFU = 0.4  # Llama-2-7B's reported GPU-hours imply ~0.4; PaLM reports 0.462
 
@@ -48,9 +49,10 @@ def gpu_hours(flops, peak_flops, mfu) -> np.ndarray:
 
 
 def implied_mfu(flops, hours, peak_flops) -> np.ndarray:
-    """The MFU that ``hours`` GPU-hours imply for ``flops``: C / (3600 H peak)."""
-    return v.positive("train_flops", flops) / (
-        SECONDS_PER_HOUR * v.positive("gpu_hours", hours) * peak_flops)
+    """The MFU that ``hours`` GPU-hours imply for ``flops``: C / (3600 H peak), divided in turn
+    so that no intermediate overflows."""
+    return v.positive("train_flops", flops) / SECONDS_PER_HOUR / v.positive(
+        "gpu_hours", hours) / peak_flops
 
 
 def training_state_bytes(params, bytes_per_param=ADAM_MIXED_PRECISION_BYTES_PER_PARAM):
@@ -117,29 +119,41 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
     peak = gpu.peak(dtype)
     price = gpu.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
     price = float(v.positive("usd_per_gpu_hour", price))
-    k = v.positive("gpus", gpus)
-    if np.any(k != np.floor(k)):
-        raise InputError(f"gpus must be a whole number >= 1; got {float(np.max(k)):g}")
-    flops = train_flops(params, tokens, layers=layers, context=context,
-                        attention_width=attention_width)
-    implied = None
-    if hours is not None:
-        used_hours = v.positive("gpu_hours", hours) * np.ones_like(flops)
-        implied = implied_mfu(flops, used_hours, peak)
-        if np.any(implied > 1.0):
-            raise InputError(
-                f"gpu_hours {float(np.min(hours)):g} is too few: it implies MFU "
-                f"{float(np.max(implied)):.3g} > 1 on {gpu.name} {dtype} "
-                f"(peak {peak / 1e12:g} TFLOP/s)")
-        used_mfu = implied
-    else:
-        used_mfu = v.in_range("mfu", DEFAULT_TRAIN_MFU if mfu is None else mfu, 0.0, 1.0)
-        used_hours = gpu_hours(flops, peak, used_mfu)
-    state = training_state_bytes(params, bytes_per_param)
-    return TrainingEstimate(
-        gpu=gpu, dtype=dtype.lower(), gpus=k, params=np.asarray(params, float),
-        tokens=np.asarray(tokens, float), train_flops=flops, mfu=np.asarray(used_mfu, float),
-        gpu_hours=used_hours, wall_clock_days=used_hours / k / 24.0, usd_per_gpu_hour=price,
-        cost_usd=used_hours * price, bytes_per_param=float(bytes_per_param), state_bytes=state,
-        min_gpus_for_state=np.ceil(state / gpu.memory_bytes), implied_mfu=implied,
-        attention=layers is not None)
+    k = v.whole("gpus", gpus)
+    with np.errstate(over="ignore", under="ignore"):
+        flops = train_flops(params, tokens, layers=layers, context=context,
+                            attention_width=attention_width)
+        v.representable("the training estimate", {"train_flops": flops},
+                        "params, tokens or the attention shape")
+        implied = None
+        if hours is not None:
+            used_hours = v.positive("gpu_hours", hours) * np.ones_like(flops)
+            implied = implied_mfu(flops, used_hours, peak)
+            bad = ~((implied > 0) & (implied <= 1.0))
+            if np.any(bad):
+                i = np.unravel_index(np.argmax(bad), np.shape(bad))
+                h, u = float(np.broadcast_to(used_hours, bad.shape)[i]), float(implied[i])
+                raise InputError(
+                    f"gpu_hours {h:g} is too {'few' if u > 1 else 'many'}: it implies MFU "
+                    f"{u:.3g} {'> 1' if u > 1 else 'not > 0'} on {gpu.name} {dtype} "
+                    f"(peak {peak / 1e12:g} TFLOP/s); the MFU must be in (0, 1]")
+            used_mfu = implied
+        else:
+            used_mfu = DEFAULT_TRAIN_MFU if mfu is None else mfu
+            used_hours = gpu_hours(flops, peak, used_mfu)
+        state = training_state_bytes(params, bytes_per_param)
+        out = dict(
+            gpu=gpu, dtype=dtype.lower(), gpus=k, params=np.asarray(params, float),
+            tokens=np.asarray(tokens, float), train_flops=flops,
+            mfu=np.asarray(used_mfu, float), gpu_hours=used_hours,
+            wall_clock_days=used_hours / k / 24.0, usd_per_gpu_hour=price,
+            cost_usd=used_hours * price, bytes_per_param=float(bytes_per_param),
+            state_bytes=state,
+            min_gpus_for_state=min_gpus_for_state(params, gpu.memory_bytes, bytes_per_param),
+            implied_mfu=implied, attention=layers is not None)
+    v.representable("the training estimate",
+                    {k: out[k] for k in ("gpu_hours", "wall_clock_days", "cost_usd",
+                                         "state_bytes", "min_gpus_for_state")},
+                    "params, tokens, gpu_hours, usd_per_gpu_hour or bytes_per_param",
+                    positive=True)
+    return TrainingEstimate(**out)
