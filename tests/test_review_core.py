@@ -149,3 +149,87 @@ def test_one_seconds_per_hour():
 
     for module in (serving, training, objectives):
         assert module.SECONDS_PER_HOUR is units.SECONDS_PER_HOUR
+
+
+# ------------------------------------------------------------------- 7. fitting
+def test_derived_tokens_are_checked_with_row_numbers(tmp_path):
+    csv = tmp_path / "runs.csv"
+    csv.write_text("params,flops,loss\n1e9,1e19,2.5\n1e-300,1e20,3\n")
+    err = cli_error("fit", str(csv), "--flops-col", "flops")
+    assert "D = C / (6 N) derived from column 'flops' is infinite in row 2" in err
+
+
+def test_fit_with_absurd_losses_is_an_input_error(tmp_path):
+    csv = tmp_path / "runs.csv"
+    csv.write_text("params,tokens,loss\n1e7,1e9,1e300\n1e8,1e9,1e-300\n1e9,1e10,1e300\n"
+                   "1e7,1e11,1e-300\n1e9,1e11,1e300\n1e8,1e10,2\n")
+    err = cli_error("fit", str(csv), "--json")
+    assert "the fit diverged" in err and "loss column" in err
+
+
+def test_residual_summary_ignores_weight_zero_runs():
+    from computeplan.fitting._objective import Problem
+    from computeplan.fitting.core import summarise_residuals
+
+    theta = np.array([np.log(400.0), np.log(400.0), np.log(1.7), 0.34, 0.28])
+    n, d = np.array([1e8, 1e9, 1e10]), np.array([1e10, 1e11, 1e12])
+    law_loss = 1.7 + 400 * n**-0.34 + 400 * d**-0.28
+    loss = law_loss * np.array([1.0, 1.0, 5.0])  # the last run is an outlier with weight 0
+    s = summarise_residuals(Problem.build(n, d, loss, [1.0, 1.0, 0.0]), theta)
+    assert s["max_abs_log_residual"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bootstrap_uses_the_fit_ok_test():
+    import inspect
+
+    from computeplan.fitting import _objective, bootstrap, core
+
+    assert not hasattr(_objective, "rho_psi")
+    assert inspect.signature(bootstrap.bootstrap).parameters["budgets"].default \
+        is core.DEFAULT_BUDGETS
+    # a replicate whose data term is negligible for every run is not ok, as in the full fit
+    coef = {"E": np.array([2.0, 2.0]), "A": np.array([400.0, 400.0]),
+            "B": np.array([400.0, 1e-30]), "alpha": np.array([0.34, 0.34]),
+            "beta": np.array([0.28, 0.28])}
+    log_n, log_d = np.log([1e8, 1e9]), np.log([1e10, 1e11])
+    assert list(core.is_ok(coef, log_n, log_d)) == [True, False]
+    one = {k: float(val[1]) for k, val in coef.items()}
+    assert any("B/D^beta" in w for w in core.boundary_warnings(one, log_n, log_d))
+
+
+# ------------------------------------------------------------------- 8. p, compare, _validate
+def test_p_is_a_property_and_coefficients_are_not_needed_for_it(monkeypatch):
+    from computeplan.demand import Demand
+    from computeplan.lifetime import compare
+    from computeplan.objectives import DollarCost, RooflineDollarCost
+
+    cost = RooflineDollarCost(context=1100)
+    assert cost.train_usd_per_param_token == DollarCost().coefficients(
+        Demand.from_requests(1, 1, 1))[0]
+    calls = []
+    monkeypatch.setattr(RooflineDollarCost, "coefficients",
+                        lambda self, *a: calls.append(a) or DollarCost.coefficients(self, a[0]))
+    compare(loss=2.0, demand=Demand.from_requests(1e9, 1000, 100), cost=cost)
+    assert calls == []  # fixed loss never needs Q(N)/N
+
+
+def test_compare_sets_up_once(monkeypatch):
+    from computeplan import lifetime
+
+    calls = []
+    real = lifetime._setup
+    monkeypatch.setattr(lifetime, "_setup", lambda *a: calls.append(1) or real(*a))
+    lifetime.compare(loss=2.0, inference_tokens=1e12)
+    lifetime.compare(budget=1e24, inference_tokens=1e12)
+    assert len(calls) == 2
+
+
+def test_first_bad_value_and_index():
+    from computeplan import _validate as v
+
+    with pytest.raises(InputError, match=r"x must be > 0; got -1 at index 1$"):
+        v.positive("x", [1.0, -1.0])
+    with pytest.raises(InputError, match=r"x must be > 0; got -2 at index \(1, 0\)$"):
+        v.positive("x", [[1.0], [-2.0]])
+    with pytest.raises(InputError, match=r"x must be > 0; got 0$"):
+        v.positive("x", 0.0)

@@ -8,8 +8,12 @@ arXiv 2404.10102, section 2):
 with A = e^a, B = e^b, E = e^e, so LSE(...) = log(E + A N^-alpha + B D^-beta) is the log of the
 predicted loss. ``rho`` is Huber with delta = 1e-3 (Hoffmann et al.), an asymmetric Huber that
 charges over-prediction more (its minimiser is a lower envelope, as in quantile regression), or
-plain least squares. Everything is evaluated for many parameter vectors at once: ``theta`` has
-shape (S, 5) and weights (n,) or (S, n) -- one row per start or bootstrap replicate.
+plain least squares. Huber (Huber 1964): rho = r^2/2 for |r| <= delta, else
+delta (|r| - delta/2); with psi = rho' = clip(r, -delta, delta) this is rho = psi (r - psi/2).
+The asymmetric loss multiplies rho by ``asymmetry`` for over-prediction (r > 0) and by
+1 - ``asymmetry`` otherwise; least squares is rho = r^2 / 2. Everything is evaluated for many
+parameter vectors at once: ``theta`` has shape (S, 5) and weights (n,) or (S, n) -- one row per
+start or bootstrap replicate.
 
 Internally the optimiser works in centred, scaled coordinates (see :class:`Problem`) so that the
 model-size and data terms are not nearly collinear with their prefactors; the map is linear and
@@ -27,24 +31,6 @@ OBJECTIVES = ("huber", "asymmetric", "lsq")
 HUBER_DELTA = 1e-3
 #: Share of the penalty put on over-prediction by the asymmetric loss (0.5 would be symmetric).
 DEFAULT_ASYMMETRY = 0.9
-
-
-def rho_psi(r: np.ndarray, objective: str, delta: float, asymmetry: float):
-    """Loss ``rho(r)`` and its derivative ``psi(r)`` for residuals r = log(pred) - log(actual).
-
-    Huber (Huber 1964): rho = r^2/2 for |r| <= delta, else delta (|r| - delta/2); with
-    psi = clip(r, -delta, delta) this is rho = psi (r - psi/2). Asymmetric: rho times ``q`` for
-    over-prediction (r > 0) and ``1 - q`` otherwise. Least squares: rho = r^2 / 2.
-    """
-    if objective == "lsq":
-        return 0.5 * r * r, r
-    psi = np.clip(r, -delta, delta)
-    rho = psi * (r - 0.5 * psi)
-    if objective == "asymmetric":
-        c = np.where(r > 0, asymmetry, 1.0 - asymmetry)
-        rho *= c
-        psi = psi * c
-    return rho, psi
 
 
 @dataclass(frozen=True)

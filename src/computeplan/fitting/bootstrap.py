@@ -23,14 +23,15 @@ from ._objective import Problem
 from .core import (
     BATCH_FTOL,
     BATCH_MAXITER,
-    BOUNDARY,
+    DEFAULT_BUDGETS,
     GRAD_ATOL,
-    GRAD_RTOL,
     POLISH_FTOL,
     POLISH_MAXITER,
     Optimum,
     coefficients_from_theta,
+    converged,
     hoffmann_grid,
+    is_ok,
     optimal_tokens_per_param,
 )
 
@@ -89,7 +90,7 @@ def resample_counts(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = None,
-              level: float = 0.95, budgets=(1e21, 1e23, 1e25),
+              level: float = 0.95, budgets=DEFAULT_BUDGETS,
               grid_starts: int = DEFAULT_GRID_STARTS) -> BootstrapResult:
     """Refit ``k`` resamples of the runs of ``problem`` and collect coefficient distributions."""
     if isinstance(k, bool) or int(k) != k or k < 2:
@@ -118,11 +119,9 @@ def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = 
     best = np.argmin(f, axis=1) + s * np.arange(k)
     polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x, weights[rows]), batch.x[best],
                              ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
-    grad_ok = np.abs(polish.g).max(axis=1) <= GRAD_RTOL * np.abs(polish.f) + GRAD_ATOL
     coef = coefficients_from_theta(problem.to_natural(polish.x))
-    ok = (np.isfinite(polish.f) & (polish.converged | grad_ok) & (coef["alpha"] > BOUNDARY)
-          & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY)
-          & np.isfinite(coef["A"]) & np.isfinite(coef["B"]))
+    ok = (converged(polish.f, polish.g, polish.converged)
+          & is_ok(coef, problem.log_n, problem.log_d))
     budgets = np.asarray(budgets, dtype=float)
     return BootstrapResult(seed=seed, level=level, budgets=budgets, coefficients=coef,
                            tokens_per_param=optimal_tokens_per_param(coef, budgets), ok=ok,

@@ -34,6 +34,8 @@ GRID_AXES = {
 DEFAULT_BUDGETS = (1e21, 1e23, 1e25)
 #: Exponents at or below this, or E below this, count as a boundary solution.
 BOUNDARY = 1e-2
+#: A term below this share of the predicted loss for every run is not determined by the data.
+NEGLIGIBLE_TERM = 1e-3
 #: Batch-phase and polish tolerances on the relative decrease of the objective per iteration.
 BATCH_FTOL, POLISH_FTOL = 1e-8, 1e-15
 BATCH_MAXITER, POLISH_MAXITER = 300, 5000
@@ -77,23 +79,48 @@ def predict_loss(coef: dict, params, train_tokens) -> np.ndarray:
                 + coef["B"] * np.asarray(train_tokens, dtype=float) ** -coef["beta"])
 
 
+def negligible_terms(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> dict[str, np.ndarray]:
+    """For each term of the law, whether it is below ``NEGLIGIBLE_TERM`` of the predicted loss
+    for every run (so its coefficients are not determined by the data). Broadcasts over
+    coefficient arrays (e.g. bootstrap replicates)."""
+    c = {k: np.asarray(val, dtype=float)[..., None] for k, val in coef.items()}
+    with np.errstate(all="ignore"):
+        terms = {"A/N^alpha": c["A"] * np.exp(-c["alpha"] * log_n),
+                 "B/D^beta": c["B"] * np.exp(-c["beta"] * log_d)}
+        loss = c["E"] + terms["A/N^alpha"] + terms["B/D^beta"]
+        return {name: np.all(term < NEGLIGIBLE_TERM * loss, axis=-1)
+                for name, term in terms.items()}
+
+
+def is_ok(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
+    """Coefficients that are a usable law: finite, exponents and E above ``BOUNDARY`` and no
+    negligible term (:func:`boundary_warnings` says why not). Broadcasts like
+    :func:`negligible_terms`."""
+    ok = np.all([np.isfinite(coef[k]) for k in COEFFICIENTS], axis=0)
+    ok &= (coef["alpha"] > BOUNDARY) & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY)
+    for negligible in negligible_terms(coef, log_n, log_d).values():
+        ok &= ~negligible
+    return ok
+
+
+def converged(f: np.ndarray, g: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """A finite objective where the optimiser converged (``flag``) or the gradient is small:
+    max |g| <= GRAD_RTOL |f| + GRAD_ATOL (rows of ``g``)."""
+    grad_ok = np.abs(g).max(axis=-1) <= GRAD_RTOL * np.abs(f) + GRAD_ATOL
+    return np.isfinite(f) & (flag | grad_ok)
+
+
 def boundary_warnings(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> list[str]:
-    """Reasons a solution is degenerate: exponents or E at/near 0, or a term that is negligible
-    for every run (so its coefficients are not determined by the data)."""
+    """Reasons a solution is degenerate (the messages of :func:`is_ok`): exponents or E at/near
+    0, or a term that is negligible for every run."""
     out = []
-    for name in ("alpha", "beta"):
+    for name in ("alpha", "beta", "E"):
         if not coef[name] > BOUNDARY:
             out.append(f"{name} = {coef[name]:.4g} is at or below {BOUNDARY:g} (boundary)")
-    if not coef["E"] > BOUNDARY:
-        out.append(f"E = {coef['E']:.4g} is at or below {BOUNDARY:g} (boundary)")
-    with np.errstate(all="ignore"):
-        terms = {"A/N^alpha": coef["A"] * np.exp(-coef["alpha"] * log_n),
-                 "B/D^beta": coef["B"] * np.exp(-coef["beta"] * log_d)}
-    loss = coef["E"] + terms["A/N^alpha"] + terms["B/D^beta"]
-    for name, term in terms.items():
-        if np.all(term < 1e-3 * loss):
-            out.append(f"the term {name} is below 0.1% of the predicted loss for every run, so "
-                       "its coefficients are not determined")
+    for name, negligible in negligible_terms(coef, log_n, log_d).items():
+        if negligible:
+            out.append(f"the term {name} is below {NEGLIGIBLE_TERM:.1%} of the predicted loss "
+                       "for every run, so its coefficients are not determined")
     return out
 
 
@@ -138,14 +165,13 @@ def multistart(problem: Problem, starts: np.ndarray | None = None) -> Optimum:
                              ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
     best = int(np.argmin(polish.f))
     value = float(polish.f[best])
-    grad_ok = np.abs(polish.g[best]).max() <= GRAD_RTOL * abs(value) + GRAD_ATOL
-    converged = bool(np.isfinite(value) and (polish.converged[best] or grad_ok))
+    done = bool(converged(polish.f[best], polish.g[best], polish.converged[best]))
     at_best = np.sum(batch.f <= value * (1 + 1e-6) + 1e-15)
     order = np.argsort(polish.f)
     return Optimum(
         theta=problem.to_natural(polish.x[best]),
         value=value,
-        converged=converged,
+        converged=done,
         n_starts=len(starts),
         n_starts_converged=int(batch.converged.sum()),
         n_starts_at_best=int(at_best),
@@ -154,8 +180,9 @@ def multistart(problem: Problem, starts: np.ndarray | None = None) -> Optimum:
 
 
 def summarise_residuals(problem: Problem, theta: np.ndarray) -> dict[str, float]:
-    """Residuals of log loss (log predicted - log actual) and relative loss errors."""
-    r = problem.residuals(theta)
+    """Residuals of log loss (log predicted - log actual) and relative loss errors, over the
+    runs with weight > 0 (those fitted)."""
+    r = problem.residuals(theta)[problem.weights > 0]
     rel = np.expm1(r)
     return {"rms_log_residual": float(np.sqrt(np.mean(r * r))),
             "mean_log_residual": float(np.mean(r)),
@@ -214,12 +241,20 @@ def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
             delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
             starts: np.ndarray | None = None, name: str = "fit", source: str = "",
             ) -> tuple[LawFit, Optimum, Problem]:
-    """Fit on validated arrays (see :func:`computeplan.fitting.check_runs`)."""
+    """Fit on validated arrays (see :func:`computeplan.fitting.check_identifiable`). A fit whose
+    coefficients leave double precision (losses of absurd size) is an InputError."""
     check_objective(objective, delta, asymmetry)
     problem = Problem.build(params, tokens, loss, weights, objective=objective, delta=delta,
                             asymmetry=asymmetry)
     opt = multistart(problem, starts)
     coef = {k: float(v) for k, v in coefficients_from_theta(opt.theta).items()}
+    bad = [k for k in COEFFICIENTS if not np.isfinite(coef[k])]
+    if bad:
+        raise InputError(
+            f"the fit diverged: coefficient {bad[0]} = {coef[bad[0]]:g} is not finite (losses "
+            f"from {float(np.exp(problem.log_l.min())):.3g} to "
+            f"{float(np.exp(problem.log_l.max())):.3g}); check the loss column: losses must be "
+            "of a sensible size (nats per token)")
     warnings = boundary_warnings(coef, problem.log_n, problem.log_d)
     if not opt.converged:
         warnings.insert(0, "the optimiser did not converge (gradient not small at the best point)")

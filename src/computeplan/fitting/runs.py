@@ -147,7 +147,8 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         rows = np.arange(1, len(n) + 1)
         _check_column(f"column {flops_col!r}", c, rows)
         _check_column(f"column {params_col!r}", n, rows)
-        d = c / (6.0 * n)
+        with np.errstate(over="ignore", under="ignore"):
+            d = c / (6.0 * n)
         notes = (f"tokens derived as D = C / (6 N) from column {flops_col!r}",)
     else:
         d = _column(table, header, tokens_col or "tokens", "--tokens-col", src)
@@ -155,11 +156,11 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
     loss = _column(table, header, loss_col, "--loss-col", src)
     w = _column(table, header, weight_col, "--weight-col", src) if weight_col else None
     rows = np.arange(1, len(n) + 1)
-    names = {"params": params_col, "train_tokens": tokens_col or "tokens", "loss": loss_col}
+    names = {"params": f"column {params_col!r}", "loss": f"column {loss_col!r}",
+             "train_tokens": f"column {tokens_col or 'tokens'!r}" if flops_col is None else
+             f"the tokens D = C / (6 N) derived from column {flops_col!r}"}
     for key, arr in (("params", n), ("train_tokens", d), ("loss", loss)):
-        if key == "train_tokens" and flops_col is not None:
-            continue
-        _check_column(f"column {names[key]!r}", arr, rows)
+        _check_column(names[key], arr, rows)
     if w is not None:
         _check_column(f"column {weight_col!r}", w, rows, allow_zero=True)
     runs = Runs(n, d, loss, np.ones(len(n)) if w is None else w, rows, src, notes)
