@@ -61,7 +61,9 @@ def tradeoff(
         "--min-exchange-rate", "Span trimming threshold r_min in (0, 1]: the span ends where "
         "1 OOM of one axis buys less than r_min OOM of the other.", _G,
         show_default="1/6")] = 1.0 / 6.0,
-    points: Annotated[int, _opt("--points", "Frontier points in the output.", _G)] = 41,
+    points: Annotated[int, _opt(
+        "--points", "Frontier points sampled in the JSON `frontier` (the table shows 9); the "
+        "grid, span and exchange rates do not change.", _G)] = 41,
     combine: Annotated[TechniqueName | None, _opt(
         "--combine", "Combine with a second technique and compare spans.", _X)] = None,
     combine_level: Annotated[float | None, _opt(
