@@ -7,15 +7,12 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+import published
 from computeplan.cli import app
+from published import cli_args
 
 runner = CliRunner()
-SARDANA_DOLLARS = [
-    "--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
-    "--train-gpu", "a100-80gb", "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
-    "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
-    "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2",
-]
+SARDANA_DOLLARS = cli_args(published.SARDANA_DOLLARS)
 PLAN_KEYS = {"params", "train_tokens", "tokens_per_param", "train_flops", "inference_flops",
              "total_flops"}
 COST_KEYS = {"train_cost_usd", "inference_cost_usd", "total_cost_usd"}

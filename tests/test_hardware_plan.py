@@ -14,12 +14,12 @@ from computeplan import Demand, DollarCost, InputError
 from computeplan.cli import app
 from computeplan.lifetime import budget_optimal, chinchilla_budget, compare, lifetime_optimal
 from computeplan.objectives import RooflineDollarCost
+from published import SARDANA_HARDWARE, SARDANA_MFU, SARDANA_REQUESTS
 
 LAW = cp.get_law("sardana2024")
-DEMAND = Demand.from_requests(1e10, 1000, 250)
-HW = dict(train_gpu="a100-80gb", train_usd_per_gpu_hour=1.40, train_mfu=0.5,
-          inference_gpu="a100-40gb", inference_dtype="int8", inference_usd_per_gpu_hour=0.60)
-SARDANA_FIXED = dict(HW, prefill_mfu=0.4, decode_mfu=0.2)
+DEMAND = Demand.from_requests(*SARDANA_REQUESTS.values())
+HW = SARDANA_HARDWARE
+SARDANA_FIXED = SARDANA_HARDWARE | SARDANA_MFU
 runner = CliRunner()
 
 

@@ -7,13 +7,12 @@ from hypothesis import strategies as st
 
 import computeplan as cp
 from computeplan import Demand, DollarCost, InputError
+from published import SARDANA_HARDWARE, SARDANA_MFU
 
 LAW = cp.get_law("sardana2024")
 loss_st = st.floats(1.75, 3.0)
 demand_st = st.floats(1e6, 1e16)
-SARDANA_COST = dict(train_gpu="a100-80gb", train_dtype="bf16", train_usd_per_gpu_hour=1.40,
-                    train_mfu=0.5, inference_gpu="a100-40gb", inference_dtype="int8",
-                    inference_usd_per_gpu_hour=0.60, prefill_mfu=0.4, decode_mfu=0.2)
+SARDANA_COST = SARDANA_HARDWARE | SARDANA_MFU
 
 
 def sig(x, digits=4):

@@ -21,21 +21,12 @@ from computeplan.render import jsonable  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from computeplan.web.routes import MAX_BODY_BYTES  # noqa: E402
 from computeplan.web.schema import request_model  # noqa: E402
+from published import SARDANA_DOLLARS, cli_args  # noqa: E402
 
 runner = CliRunner()
 
-SARDANA_DOLLARS_CLI = [
-    "--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
-    "--train-gpu", "a100-80gb", "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
-    "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
-    "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2",
-]
-SARDANA_DOLLARS_API = {
-    "requests": 1e10, "input_tokens": 1000, "output_tokens": 250,
-    "train_gpu": "a100-80gb", "train_usd_per_gpu_hour": 1.40, "train_mfu": 0.5,
-    "inference_gpu": "a100-40gb", "inference_dtype": "int8",
-    "inference_usd_per_gpu_hour": 0.60, "prefill_mfu": 0.4, "decode_mfu": 0.2,
-}
+SARDANA_DOLLARS_CLI = cli_args(SARDANA_DOLLARS)
+SARDANA_DOLLARS_API = SARDANA_DOLLARS
 
 
 @pytest.fixture(scope="module")

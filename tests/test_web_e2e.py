@@ -24,22 +24,15 @@ uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed"
 from computeplan.cli import app as cli_app  # noqa: E402
 from computeplan.render import fmt, pct  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
+from published import SARDANA_DOLLARS, cli_args  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-DOLLAR_QUERY = {
-    "loss": "1.947", "requests": "1e10", "input_tokens": "1000", "output_tokens": "250",
-    "law": "sardana2024", "objective": "usd", "train_gpu": "a100-80gb",
-    "train_usd_per_gpu_hour": "1.40", "train_mfu": "0.5", "inference_gpu": "a100-40gb",
-    "inference_dtype": "int8", "inference_usd_per_gpu_hour": "0.60", "prefill_mfu": "0.4",
-    "decode_mfu": "0.2",
-}
+DOLLAR_QUERY = {"loss": "1.947", "law": "sardana2024", "objective": "usd"} | {
+    k: str(v) for k, v in SARDANA_DOLLARS.items()}
 
-CLI_DOLLARS = ["--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
-               "--train-gpu", "a100-80gb", "--train-usd-per-hour", "1.40", "--train-mfu", "0.5",
-               "--inference-gpu", "a100-40gb", "--inference-dtype", "int8",
-               "--inference-usd-per-hour", "0.60", "--prefill-mfu", "0.4", "--decode-mfu", "0.2"]
+CLI_DOLLARS = cli_args(SARDANA_DOLLARS)
 
 
 def cli_json(*args):
