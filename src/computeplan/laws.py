@@ -101,7 +101,7 @@ class ChinchillaLaw:
 
     # ---------------------------------------------------- compute-optimal models
     @property
-    def _G(self) -> float:
+    def G(self) -> float:
         """G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
         return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
 
@@ -141,7 +141,7 @@ class ChinchillaLaw:
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             if train_flops is not None:
                 c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-                n = self._G * c6 ** (b / (a + b))
+                n = self.G * c6 ** (b / (a + b))
                 return self._point(n, c6 / n, inputs)
             if params is not None:
                 n = v.positive("params", params)

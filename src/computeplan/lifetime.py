@@ -280,7 +280,7 @@ def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, infer
 def _chinchilla_budget(law: ChinchillaLaw, budget, demand: Demand, objective) -> LifetimePlan:
     x = _budget(budget, objective)
     a_exp = law.beta / (law.alpha + law.beta)
-    g = law._G
+    g = law.G
     log_x = np.log(x)
 
     def solve(p, q):

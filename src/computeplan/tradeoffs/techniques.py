@@ -122,7 +122,7 @@ class Technique:
 def _compute_optimal_params(law: ChinchillaLaw, train_compute) -> np.ndarray:
     """N_opt = G (C/6)^(beta/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
     p = law.beta / (law.alpha + law.beta)
-    return law._G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
+    return law.G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
 
 
 def _law_level_range(law: ChinchillaLaw) -> tuple[float, float]:
@@ -273,7 +273,7 @@ class Pruning(Technique):
 
     def _best_c0(self, tc, ic) -> np.ndarray:
         p, x, law = self._p, self.fraction_per_round, self.law
-        r = (np.log(ic / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law._G)) / p
+        r = (np.log(ic / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law.G)) / p
              + np.log(TRAIN_FLOPS_PER_PARAM_TOKEN) - np.log(tc))
         r = np.broadcast_to(r, np.broadcast_shapes(np.shape(tc), np.shape(ic)))
         z_lo = math.log(self.min_density)
@@ -283,7 +283,7 @@ class Pruning(Technique):
         ic_limited = r <= g_lo  # even min_density is IC-bound: C0 = N_opt^-1(IC / (2 d_min))
         c0[ic_limited] = TRAIN_FLOPS_PER_PARAM_TOKEN * np.exp(
             (np.log(np.broadcast_to(ic, r.shape)[ic_limited]
-                    / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law._G * self.min_density))) / p)
+                    / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law.G * self.min_density))) / p)
         solve = (r > g_lo) & (r < z_hi / p)
         if solve.any():
             z = _solve_increasing(self._g, r[solve], z_lo, z_hi)
