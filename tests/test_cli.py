@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import published
+from cli_helpers import run_json
 from computeplan.cli import app
 from published import cli_args
 
@@ -16,12 +17,6 @@ SARDANA_DOLLARS = cli_args(published.SARDANA_DOLLARS)
 PLAN_KEYS = {"params", "train_tokens", "tokens_per_param", "train_flops", "inference_flops",
              "total_flops"}
 COST_KEYS = {"train_cost_usd", "inference_cost_usd", "total_cost_usd"}
-
-
-def run_json(*args):
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_plan_json_contract_flops():

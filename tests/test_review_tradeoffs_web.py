@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from cli_helpers import run_json
 from computeplan.cli import app
 from computeplan.errors import InputError
 
@@ -20,12 +21,6 @@ def cli_error(*args) -> str:
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.output
     return result.stderr
-
-
-def run_json(*args):
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 # ------------------------------------------------------------------------- 2. report

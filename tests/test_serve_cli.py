@@ -1,12 +1,12 @@
 """CLI for gpus, train and serve: JSON contract, seed-note numbers, plots, one-line errors."""
 
-import json
 import subprocess
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
+from cli_helpers import run_json
 from computeplan.cli import app
 
 runner = CliRunner()
@@ -15,12 +15,6 @@ SERVE_KEYS = {"weight_bytes", "kv_cache_bytes_per_token", "min_gpus", "max_batch
               "decode_seconds_per_token", "tokens_per_second", "usd_per_million_output_tokens",
               "usd_per_million_input_tokens", "critical_batch", "prefill_seconds"}
 LLAMA70 = ["--layers", "80", "--d-model", "8192", "--heads", "64", "--kv-heads", "8"]
-
-
-def run_json(*args):
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_gpus_lists_catalog_with_sources():

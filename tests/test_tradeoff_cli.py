@@ -1,21 +1,15 @@
 """CLI: tradeoff / allocate / overhead JSON contracts, plots, one-line errors with exit 2."""
 
-import json
 import subprocess
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
+from cli_helpers import run_json
 from computeplan.cli import app
 
 runner = CliRunner()
-
-
-def run_json(*args):
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_allocate_erdil_example():

@@ -4,7 +4,6 @@ The page must show the numbers of ``computeplan plan --json`` (REFERENCES sectio
 when the demand changes, keep its state in the URL, and draw its plots. A screenshot is saved.
 """
 
-import json
 import socket
 import threading
 import time
@@ -12,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from typer.testing import CliRunner
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -21,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
-from computeplan.cli import app as cli_app  # noqa: E402
+from cli_helpers import run_json  # noqa: E402
 from computeplan.render import fmt, pct  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from published import SARDANA_DOLLARS, cli_args  # noqa: E402
@@ -33,12 +31,6 @@ DOLLAR_QUERY = {"loss": "1.947", "law": "sardana2024", "objective": "usd"} | {
     k: str(v) for k, v in SARDANA_DOLLARS.items()}
 
 CLI_DOLLARS = cli_args(SARDANA_DOLLARS)
-
-
-def cli_json(*args):
-    result = CliRunner().invoke(cli_app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def free_port() -> int:
@@ -91,7 +83,7 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
     page.goto(server)
     ready(page)
     # First visit: the published FLOPs example, as `computeplan plan --json` gives it.
-    expected = cli_json("plan", "--loss", "1.947", "--inference-tokens", "2e12")
+    expected = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e12")
     assert cell(page, "params", 2) == "2.418e10" == fmt(expected["optimal"]["params"])
     assert cell(page, "params", 1) == fmt(expected["chinchilla"]["params"])
     assert cell(page, "params", 3) == "70.96%"
@@ -107,7 +99,7 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
         "document.querySelector('#table tr[data-key=params] td:nth-child(3)').textContent"
         " !== '2.418e10'")
     ready(page)
-    expected = cli_json("plan", "--loss", "1.947", "--inference-tokens", "2e13")
+    expected = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e13")
     assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
     assert cell(page, "total_flops", 3) == pct(expected["ratios"]["total_flops"])
     assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
@@ -132,7 +124,7 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
     page = browser.new_page()
     page.goto(server + "?" + urlencode(DOLLAR_QUERY))
     ready(page)
-    expected = cli_json("plan", "--loss", "1.947", *CLI_DOLLARS)
+    expected = run_json("plan", "--loss", "1.947", *CLI_DOLLARS)
     assert cell(page, "params", 2) == "2.053e10" == fmt(expected["optimal"]["params"])
     assert cell(page, "train_tokens", 2) == "3.302e12"
     assert cell(page, "params", 3) == "60.23%"
@@ -151,7 +143,7 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
     ready(page)
     page.wait_for_function("document.querySelector('#assumptions').textContent"
                            ".includes('batch=32')")
-    roofline = cli_json("plan", "--loss", "1.947", *CLI_DOLLARS[:-4], "--decode-model",
+    roofline = run_json("plan", "--loss", "1.947", *CLI_DOLLARS[:-4], "--decode-model",
                         "roofline", "--batch", "32")
     assert cell(page, "params", 2) == fmt(roofline["optimal"]["params"])
     assert cell(page, "total_cost_usd", 3) == pct(roofline["ratios"]["total_cost_usd"])
@@ -168,7 +160,7 @@ def test_page_reproduces_sardana_figure_1(server, browser):
     page.goto(server + "?" + urlencode({"reference_params": "13e9",
                                         "inference_tokens": "2e12"}))
     ready(page)
-    expected = cli_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
+    expected = run_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
     assert page.input_value("#target_kind") == "reference_params"
     assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
     assert round(float(cell(page, "params", 2)) / 1e9) == 7
