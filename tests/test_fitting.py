@@ -212,6 +212,38 @@ def test_boundary_solution_is_reported_not_a_success():
     assert result.to_dict()["ok"] is False
 
 
+def test_degenerate_fit_has_one_diagnosis_for_every_tied_optimum():
+    """Data with no model-size dependence are fitted equally well by alpha -> 0 (A absorbed into
+    E), by A -> 0 and by a large alpha: every such optimum gets the same warnings and is not ok,
+    whichever start wins the tie on this machine."""
+    n, d, _ = ladder(TRUE_EXAMPLE)
+    log_n, log_d = np.log(n), np.log(d)
+    base = {"B": 1500.0, "beta": 0.3}
+    tied = [{"E": 1.8, "A": 0.0, "alpha": 0.0}, {"E": 1.3, "A": 0.5, "alpha": 0.0},
+            {"E": 0.005, "A": 1.795, "alpha": 0.0}, {"E": 1.8, "A": 1.0, "alpha": 2.0},
+            {"E": 1.8, "A": 1e-6, "alpha": 0.5}, {"E": 1.79, "A": 0.01, "alpha": 0.004}]
+    warnings = {tuple(core.boundary_warnings({**base, **t}, log_n, log_d)) for t in tied}
+    assert len(warnings) == 1
+    (only,) = warnings
+    assert len(only) == 1 and "A/N^alpha is flat or negligible" in only[0]
+    coef = {k: np.array([{**base, **t}[k] for t in tied]) for k in ("E", "A", "B", "alpha",
+                                                                       "beta")}
+    assert not core.is_ok(coef, log_n, log_d).any()
+    # and through the optimiser, from disjoint sets of starts (different tied optima)
+    loss = 1.8 + 1500 * d**-0.3
+    grid = hoffmann_grid()
+    fits = [fit_law(n, d, loss, starts=grid[i::3])[0] for i in range(3)]
+    assert {f.warnings for f in fits} == {only}
+
+
+def test_a_real_e_boundary_is_reported_with_its_value():
+    n, d, _ = ladder(TRUE_EXAMPLE)
+    coef = {**TRUE_EXAMPLE, "E": 0.004}
+    (warning,) = core.boundary_warnings(coef, np.log(n), np.log(d))
+    assert warning == "boundary: E = 0.004 is at or below 0.01"
+    assert core.boundary_warnings(TRUE_EXAMPLE, np.log(n), np.log(d)) == []
+
+
 def test_non_convergence_is_reported(monkeypatch):
     monkeypatch.setattr(core, "BATCH_MAXITER", 2)
     monkeypatch.setattr(core, "POLISH_MAXITER", 1)
@@ -363,4 +395,6 @@ def test_fitted_point_is_a_local_minimum(example_fit, direction, size):
     step = np.array(direction)
     assume(np.linalg.norm(step) > 1e-3)
     f1, _ = problem.value_grad(x + size * step / np.linalg.norm(step))
-    assert f1[0] >= f0[0] * (1 - 1e-12)
+    # at a minimum the objective can fall by at most the first-order term allowed by the
+    # convergence tolerance (how far below it the optimiser went varies by machine)
+    assert f1[0] >= f0[0] - size * np.linalg.norm(g0) - 1e-12 * f0[0]

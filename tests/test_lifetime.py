@@ -125,7 +125,7 @@ def test_vectorised_matches_scalar_calls():
     assert many.params.shape == (200,)
     for i in (0, 57, 199):
         one = cp.lifetime_optimal(LAW, loss=loss[i], inference_tokens=tokens[i])
-        assert one.params == pytest.approx(many.params[i], rel=1e-14)
+        assert one.params == pytest.approx(many.params[i], rel=1e-12)  # SIMD vs scalar math
     grid = cp.lifetime_optimal(LAW, loss=loss[:, None], inference_tokens=tokens[None, :5])
     assert grid.total_flops.shape == (200, 5)
 

@@ -34,8 +34,11 @@ GRID_AXES = {
 DEFAULT_BUDGETS = (1e21, 1e23, 1e25)
 #: Exponents at or below this, or E below this, count as a boundary solution.
 BOUNDARY = 1e-2
-#: A term below this share of the predicted loss for every run is not determined by the data.
+#: A term whose spread across the runs is below this share of every run's predicted loss is not
+#: determined by the data (it is indistinguishable from a constant absorbed into E).
 NEGLIGIBLE_TERM = 1e-3
+#: The terms of the law and the exponent and coefficient each one carries.
+TERMS = {"A/N^alpha": ("alpha", "A"), "B/D^beta": ("beta", "B")}
 #: Batch-phase and polish tolerances on the relative decrease of the objective per iteration.
 BATCH_FTOL, POLISH_FTOL = 1e-8, 1e-15
 BATCH_MAXITER, POLISH_MAXITER = 300, 5000
@@ -79,28 +82,52 @@ def predict_loss(coef: dict, params, train_tokens) -> np.ndarray:
                 + coef["B"] * np.asarray(train_tokens, dtype=float) ** -coef["beta"])
 
 
-def negligible_terms(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> dict[str, np.ndarray]:
-    """For each term of the law, whether it is below ``NEGLIGIBLE_TERM`` of the predicted loss
-    for every run (so its coefficients are not determined by the data). Broadcasts over
-    coefficient arrays (e.g. bootstrap replicates)."""
+def _terms(coef: dict, log_n: np.ndarray, log_d: np.ndarray):
+    """Per-run values of A/N^alpha and B/D^beta and of the predicted loss (last axis: runs)."""
     c = {k: np.asarray(val, dtype=float)[..., None] for k, val in coef.items()}
     with np.errstate(all="ignore"):
         terms = {"A/N^alpha": c["A"] * np.exp(-c["alpha"] * log_n),
                  "B/D^beta": c["B"] * np.exp(-c["beta"] * log_d)}
-        loss = c["E"] + terms["A/N^alpha"] + terms["B/D^beta"]
-        return {name: np.all(term < NEGLIGIBLE_TERM * loss, axis=-1)
-                for name, term in terms.items()}
+        return c, terms, c["E"] + terms["A/N^alpha"] + terms["B/D^beta"]
+
+
+def undetermined_terms(coef: dict, log_n: np.ndarray, log_d: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    """For each term of the law, whether the data leave it undetermined: its exponent is at or
+    below ``BOUNDARY`` or its spread across the runs (max - min) is below ``NEGLIGIBLE_TERM`` of
+    every run's predicted loss. Either way the term acts as a constant (absorbed into E) or as
+    nothing, and data without that dependence are fitted equally well by every such optimum
+    (alpha -> 0, or A -> 0, or alpha -> large), so the diagnosis does not depend on which one the
+    optimiser returns. Broadcasts over coefficient arrays (e.g. bootstrap replicates)."""
+    c, terms, loss = _terms(coef, log_n, log_d)
+    out = {}
+    with np.errstate(all="ignore"):
+        for name, (exponent, _) in TERMS.items():
+            t = terms[name]
+            flat = (t.max(axis=-1) - t.min(axis=-1)) < NEGLIGIBLE_TERM * loss.min(axis=-1)
+            out[name] = flat | ~(c[exponent][..., 0] > BOUNDARY)
+    return out
+
+
+def effective_e(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
+    """E plus the smallest value over the runs of every undetermined term: the constant part of
+    the loss, which tied optima split differently between E and a flat term."""
+    _, terms, _ = _terms(coef, log_n, log_d)
+    e = np.asarray(coef["E"], dtype=float)
+    with np.errstate(all="ignore"):
+        for name, flat in undetermined_terms(coef, log_n, log_d).items():
+            e = e + np.where(flat, terms[name].min(axis=-1), 0.0)
+    return e
 
 
 def is_ok(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
-    """Coefficients that are a usable law: finite, exponents and E above ``BOUNDARY`` and no
-    negligible term (:func:`boundary_warnings` says why not). Broadcasts like
-    :func:`negligible_terms`."""
+    """Coefficients that are a usable law: finite, no undetermined term and an effective E
+    above ``BOUNDARY`` (:func:`boundary_warnings` says why not). Broadcasts like
+    :func:`undetermined_terms`."""
     ok = np.all([np.isfinite(coef[k]) for k in COEFFICIENTS], axis=0)
-    ok &= (coef["alpha"] > BOUNDARY) & (coef["beta"] > BOUNDARY) & (coef["E"] > BOUNDARY)
-    for negligible in negligible_terms(coef, log_n, log_d).values():
-        ok &= ~negligible
-    return ok
+    for flat in undetermined_terms(coef, log_n, log_d).values():
+        ok &= ~flat
+    return ok & (effective_e(coef, log_n, log_d) > BOUNDARY)
 
 
 def converged(f: np.ndarray, g: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -111,16 +138,24 @@ def converged(f: np.ndarray, g: np.ndarray, flag: np.ndarray) -> np.ndarray:
 
 
 def boundary_warnings(coef: dict, log_n: np.ndarray, log_d: np.ndarray) -> list[str]:
-    """Reasons a solution is degenerate (the messages of :func:`is_ok`): exponents or E at/near
-    0, or a term that is negligible for every run."""
+    """Why a solution is degenerate (the messages of :func:`is_ok`), by one rule that gives the
+    same messages for every optimum of a tie:
+
+    - one message per undetermined term (:func:`undetermined_terms`), naming the term and its
+      coefficients but not their values (tied optima differ exactly there);
+    - E at or below ``BOUNDARY``, judged on :func:`effective_e` (E plus the constant part of any
+      undetermined term), with its value.
+    """
     out = []
-    for name in ("alpha", "beta", "E"):
-        if not coef[name] > BOUNDARY:
-            out.append(f"{name} = {coef[name]:.4g} is at or below {BOUNDARY:g} (boundary)")
-    for name, negligible in negligible_terms(coef, log_n, log_d).items():
-        if negligible:
-            out.append(f"the term {name} is below {NEGLIGIBLE_TERM:.1%} of the predicted loss "
-                       "for every run, so its coefficients are not determined")
+    for name, flat in undetermined_terms(coef, log_n, log_d).items():
+        if flat:
+            exponent, scale = TERMS[name]
+            out.append(f"boundary: the term {name} is flat or negligible across the runs "
+                       f"({exponent} <= {BOUNDARY:g} or a spread below {NEGLIGIBLE_TERM:.1%} of "
+                       f"the predicted loss), so {scale} and {exponent} are not determined")
+    e = float(effective_e(coef, log_n, log_d))
+    if not e > BOUNDARY:
+        out.append(f"boundary: E = {e:.4g} is at or below {BOUNDARY:g}")
     return out
 
 
