@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as v
+from ._lawdata import DOMAIN_KEYS as DOMAIN_KEYS
+from ._lawdata import check_domain, check_replicates, extrapolation_oom
 from .errors import InputError
 
 #: FLOPs per parameter per training token (forward + backward), Kaplan et al. 2020.
@@ -55,6 +57,12 @@ class ChinchillaLaw:
 
     ``E`` is the irreducible loss (nats/token); ``A, alpha`` the model-size term; ``B, beta`` the
     data term. All five must be finite and positive.
+
+    Optional: ``replicates``, a (K, 5) array of coefficient sets (columns E, A, B, alpha, beta),
+    e.g. bootstrap refits, that carries the law's uncertainty into plans
+    (:mod:`computeplan.uncertainty`); ``domain``, the ranges ``[lo, hi]`` of ``params``,
+    ``train_tokens`` and ``tokens_per_param`` of the runs the law was fitted on (each may be
+    ``None``), against which plans report extrapolation (:func:`extrapolation`).
     """
 
     E: float
@@ -64,6 +72,8 @@ class ChinchillaLaw:
     beta: float
     name: str = field(default="custom", compare=False)
     source: str = field(default="", compare=False)
+    replicates: np.ndarray | None = field(default=None, compare=False, repr=False)
+    domain: dict | None = field(default=None, compare=False)
 
     def __post_init__(self):
         for c in COEFFICIENTS:
@@ -73,6 +83,10 @@ class ChinchillaLaw:
             if not math.isfinite(value) or value <= 0:
                 raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
             object.__setattr__(self, c, float(value))
+        if self.replicates is not None:
+            object.__setattr__(self, "replicates", check_replicates(self.replicates))
+        if self.domain is not None:
+            object.__setattr__(self, "domain", check_domain(self.domain))
 
     # ------------------------------------------------------------------ basics
     def coefficients(self) -> dict[str, float]:
@@ -86,7 +100,20 @@ class ChinchillaLaw:
             raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {COEFFICIENTS}")
         if not changes:
             return self
-        return replace(self, name=f"{self.name} (modified)", **changes)
+        # The replicates describe the uncertainty of the original coefficients, not of these.
+        return replace(self, name=f"{self.name} (modified)", replicates=None, **changes)
+
+    def replicate_coefficients(self) -> dict[str, np.ndarray] | None:
+        """The replicates as a dict of (K,) arrays E, A, B, alpha, beta (None without them)."""
+        if self.replicates is None:
+            return None
+        return {c: self.replicates[:, j] for j, c in enumerate(COEFFICIENTS)}
+
+    def extrapolation(self, params, train_tokens) -> dict | None:
+        """Orders of magnitude by which the model (N, D) lies outside the law's domain:
+        ``params_oom``, ``train_tokens_oom``, ``tokens_per_param_oom`` (0 inside; None without
+        a domain). See :func:`computeplan._lawdata.extrapolation_oom`."""
+        return extrapolation_oom(self.domain, params, train_tokens)
 
     def loss(self, params, train_tokens) -> np.ndarray:
         """Predicted loss L(N, D) = E + A N^-alpha + B D^-beta (Hoffmann et al. 2022, eq. 2)."""
@@ -190,9 +217,17 @@ class ChinchillaLaw:
         return (self.A / (lv - floor)) ** (1.0 / self.alpha)
 
     # ------------------------------------------------------------------ files
-    def to_dict(self) -> dict:
+    def to_dict(self, *, replicates: bool = True) -> dict:
+        """The law as a JSON-ready dict (the law file format); ``domain`` and ``replicates``
+        (a list of [E, A, B, alpha, beta] rows) only when the law has them, the replicates left
+        out with ``replicates=False`` (for summaries)."""
         d = asdict(self)
-        return {k: d[k] for k in (*COEFFICIENTS, "name", "source")}
+        out = {k: d[k] for k in (*COEFFICIENTS, "name", "source")}
+        if self.domain is not None:
+            out["domain"] = {k: None if r is None else list(r) for k, r in self.domain.items()}
+        if replicates and self.replicates is not None:
+            out["replicates"] = self.replicates.tolist()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict, *, name: str = "custom") -> ChinchillaLaw:
@@ -205,12 +240,23 @@ class ChinchillaLaw:
         source = data.get("source")
         return cls(**{c: data[c] for c in COEFFICIENTS},
                    name=name if law_name is None else str(law_name),
-                   source="" if source is None else str(source))
+                   source="" if source is None else str(source),
+                   replicates=data.get("replicates"), domain=data.get("domain"))
+
+    def _json(self) -> str:
+        """The law file: indented JSON, one line per replicate."""
+        data = self.to_dict()
+        rows = data.pop("replicates", None)
+        text = json.dumps(data, indent=2)
+        if rows is not None:
+            text = (text[:-2] + ',\n  "replicates": [\n'
+                    + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
+        return text + "\n"
 
     def save(self, path: str | Path) -> None:
         p = Path(path)
         try:
-            p.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+            p.write_text(self._json(), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write law file {str(p)!r}: {exc.strerror or exc}") from None
 
@@ -230,17 +276,35 @@ class ChinchillaLaw:
         return cls.from_dict(data, name=p.stem)
 
 
+#: The range of the Chinchilla runs (Hoffmann et al. 2022, Figure 4, as digitised by Epoch AI:
+#: ../shared/data/chinchilla-epoch, the 240 runs left after dropping the 5 highest-loss ones),
+#: rounded outwards to 3 digits; scripts/make_besiroglu_replicates.py prints the exact values.
+#: All three presets are fits to (or, for sardana2024, the coefficients of) these runs.
+CHINCHILLA_DOMAIN = {"params": [5.73e7, 1.62e10], "train_tokens": [8.18e8, 3.18e11],
+                     "tokens_per_param": [0.456, 342.0]}
+#: Bootstrap replicates of the besiroglu2024 preset (package data, written by
+#: scripts/make_besiroglu_replicates.py).
+PRESET_REPLICATES = Path(__file__).parent / "presets" / "besiroglu2024_replicates.json"
+
+
+def _preset_replicates(path: Path = PRESET_REPLICATES) -> list:
+    return json.loads(path.read_text(encoding="utf-8"))["replicates"]
+
+
 PRESETS: dict[str, ChinchillaLaw] = {
     law.name: law
     for law in (
         ChinchillaLaw(1.69, 406.4, 410.7, 0.34, 0.28, name="hoffmann2022",
-                      source="Hoffmann et al. 2022, eq. (10), Approach 3 (arXiv 2203.15556)"),
+                      source="Hoffmann et al. 2022, eq. (10), Approach 3 (arXiv 2203.15556)",
+                      domain=CHINCHILLA_DOMAIN),
         ChinchillaLaw(1.69, 406.4, 410.7, 0.336, 0.283, name="sardana2024",
                       source="Sardana et al. 2024 published calculators (arXiv 2401.00448); "
-                             "also de Vries 2023"),
+                             "also de Vries 2023", domain=CHINCHILLA_DOMAIN),
         ChinchillaLaw(1.8172, 482.01, 2085.43, 0.3478, 0.3658, name="besiroglu2024",
                       source="Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt "
-                             "(arXiv 2404.10102)"),
+                             "(arXiv 2404.10102); replicates: bootstrap refits of the Hoffmann "
+                             "protocol to the 240 runs", domain=CHINCHILLA_DOMAIN,
+                      replicates=_preset_replicates()),
     )
 }
 

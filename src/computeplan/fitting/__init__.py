@@ -15,10 +15,11 @@ hold-out in :mod:`.holdout`; reading and filtering in :mod:`.runs`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .._lawdata import MIN_REPLICATES, domain_of
 from ..errors import InputError
 from ..laws import ChinchillaLaw
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES
@@ -48,10 +49,21 @@ class FitResult:
     bootstrap: BootstrapResult | None = None
     holdout: HoldoutResult | None = None
 
-    # Delegated to the full-data fit.
     @property
     def law(self) -> ChinchillaLaw | None:
-        return self.fit.law
+        """The fitted law, with the domain of the runs fitted (weight > 0) and, after a
+        bootstrap, its usable replicates (``law.replicates``, rows E, A, B, alpha, beta)."""
+        law = self.fit.law
+        if law is None:
+            return None
+        used = self.runs.weights > 0
+        domain = domain_of(self.runs.params[used], self.runs.train_tokens[used])
+        replicates = None
+        if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
+            replicates = self.bootstrap.replicates()
+        return replace(law, domain=domain, replicates=replicates)
+
+    # Delegated to the full-data fit.
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -92,6 +104,8 @@ class FitResult:
     def to_dict(self) -> dict:
         out = self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
+            "domain": domain_of(self.runs.params[self.runs.weights > 0],
+                                self.runs.train_tokens[self.runs.weights > 0]),
             "compute_optimal_tokens_per_param": None if self.tokens_per_param is None else [
                 {"train_flops": float(c), "tokens_per_param": float(t)}
                 for c, t in zip(self.budgets, self.tokens_per_param, strict=True)],

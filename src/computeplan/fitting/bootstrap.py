@@ -56,6 +56,11 @@ class BootstrapResult:
     def n_replicates(self) -> int:
         return len(self.ok)
 
+    def replicates(self) -> np.ndarray:
+        """(used, 5) coefficients of the usable replicates, columns E, A, B, alpha, beta (the
+        layout of :attr:`computeplan.ChinchillaLaw.replicates`)."""
+        return np.column_stack([self.coefficients[c] for c in COEFFICIENTS])[self.ok]
+
     def _summary(self, values: np.ndarray) -> dict[str, float | None]:
         """Standard error and percentile interval over the usable replicates (None when fewer
         than two replicates are usable)."""

@@ -98,7 +98,8 @@ class Technique:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, ChinchillaLaw) else value
+            out[f.name] = (value.to_dict(replicates=False) if isinstance(value, ChinchillaLaw)
+                           else value)
         return out
 
     def to_dict(self) -> dict:

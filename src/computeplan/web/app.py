@@ -57,7 +57,7 @@ def _meta(app: FastAPI) -> dict:
     from ..tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUES
 
     return {
-        "laws": {k: law.to_dict() for k, law in PRESETS.items()},
+        "laws": {k: law.to_dict(replicates=False) for k, law in PRESETS.items()},
         "techniques": list(TECHNIQUES), "law_techniques": list(LAW_TECHNIQUES),
         "gpus": {k: {"description": g.description, "dtypes": list(g.peak_flops),
                      "usd_per_gpu_hour": g.usd_per_gpu_hour, "price_date": g.price_date}

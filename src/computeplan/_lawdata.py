@@ -1,0 +1,125 @@
+"""What a law carries besides its five coefficients: coefficient replicates and its domain.
+
+Replicates are a (K, 5) array of coefficient sets (columns E, A, B, alpha, beta), e.g. the
+bootstrap refits of Efron & Tibshirani (1993, ch. 6) that Besiroglu et al. (2024) used for the
+Chinchilla fit; they carry the law's uncertainty into plans (:mod:`computeplan.uncertainty`).
+The domain is the range of the runs a law was fitted on (``params``, ``train_tokens``,
+``tokens_per_param``, each ``[lo, hi]`` or ``None``); a plan outside it is an extrapolation,
+measured in orders of magnitude by :func:`extrapolation_oom`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+REPLICATE_COLUMNS = ("E", "A", "B", "alpha", "beta")
+DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
+#: Fewest replicates a law may carry (a distribution needs at least two points).
+MIN_REPLICATES = 2
+
+
+def check_replicates(value) -> np.ndarray:
+    """A read-only (K, 5) float array of finite coefficient sets with E, A, B, alpha, beta > 0,
+    K >= 2; an InputError naming the problem otherwise."""
+    what = "law replicates (rows of [E, A, B, alpha, beta])"
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a list of rows of 5 numbers") from None
+    if arr.ndim != 2 or arr.shape[1] != len(REPLICATE_COLUMNS):
+        raise InputError(f"{what} must be a list of rows of 5 numbers; got shape "
+                         f"{arr.shape}")
+    if arr.shape[0] < MIN_REPLICATES:
+        raise InputError(f"{what} must have at least {MIN_REPLICATES} rows; got {arr.shape[0]}")
+    for j, name in enumerate(REPLICATE_COLUMNS):
+        col = arr[:, j]
+        bad = ~np.isfinite(col) | (col <= 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"law replicates: {name} must be a finite number > 0 in every row; "
+                             f"got {col[row]:g} in row {row}")
+    arr.setflags(write=False)
+    return arr
+
+
+def check_domain(value) -> dict[str, list[float] | None]:
+    """A domain dict with every key of :data:`DOMAIN_KEYS`, each ``[lo, hi]`` with
+    0 < lo <= hi finite, or ``None``; an InputError naming the field otherwise."""
+    if not isinstance(value, dict):
+        raise InputError(f"law domain must be an object with keys {', '.join(DOMAIN_KEYS)}; "
+                         f"got {value!r}")
+    unknown = sorted(set(value) - set(DOMAIN_KEYS))
+    if unknown:
+        raise InputError(f"law domain has unknown key(s) {unknown}; valid: "
+                         f"{', '.join(DOMAIN_KEYS)}")
+    out: dict[str, list[float] | None] = {}
+    for key in DOMAIN_KEYS:
+        rng = value.get(key)
+        if rng is None:
+            out[key] = None
+            continue
+        try:
+            lo, hi = (float(x) for x in rng)
+        except (TypeError, ValueError):
+            raise InputError(f"law domain {key} must be [lo, hi] (two numbers); got {rng!r}"
+                             ) from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi):
+            raise InputError(f"law domain {key} must be [lo, hi] with 0 < lo <= hi, both "
+                             f"finite; got [{lo:g}, {hi:g}]")
+        out[key] = [lo, hi]
+    return out
+
+
+def domain_of(params, train_tokens) -> dict[str, list[float]]:
+    """The domain of a set of runs: the range of their params, tokens and tokens per param."""
+    n, d = np.asarray(params, float), np.asarray(train_tokens, float)
+    return {k: [float(x.min()), float(x.max())]
+            for k, x in zip(DOMAIN_KEYS, (n, d, d / n), strict=True)}
+
+
+def oom_outside(x, lo: float, hi: float) -> np.ndarray:
+    """Orders of magnitude by which ``x`` lies outside [lo, hi]: max(0, log10(lo / x),
+    log10(x / hi)); 0 inside, growing linearly in log10 x outside. Broadcasts."""
+    lx = np.log10(np.asarray(x, float))
+    return np.maximum(0.0, np.maximum(np.log10(lo) - lx, lx - np.log10(hi)))
+
+
+def extrapolation_oom(domain: dict | None, params, train_tokens) -> dict | None:
+    """``params_oom``, ``train_tokens_oom``, ``tokens_per_param_oom``: how far the model (N, D)
+    lies outside the law's domain (:func:`oom_outside`; ``None`` for a range the domain lacks).
+    ``None`` when there is no domain."""
+    if domain is None:
+        return None
+    n, d = np.asarray(params, float), np.asarray(train_tokens, float)
+    out = {}
+    for key, x in zip(DOMAIN_KEYS, (n, d, d / n), strict=True):
+        rng = domain.get(key)
+        out[f"{key}_oom"] = None if rng is None else oom_outside(x, *rng)
+    return out
+
+
+_WORDS = {"params": ("has", "parameters"), "train_tokens": ("trains on", "tokens"),
+          "tokens_per_param": ("trains at", "tokens per parameter")}
+
+
+def extrapolation_words(label: str, domain: dict | None, oom: dict | None, values: dict,
+                        fmt) -> list[str]:
+    """Sentences for each quantity of a model outside the domain, e.g. "the optimum trains at
+    1,522 tokens per parameter, 0.65 orders of magnitude beyond the runs this law was fitted on
+    (0.456-342)". ``values`` maps each domain key to the model's value; ``fmt`` formats a
+    number."""
+    if domain is None or oom is None:
+        return []
+    out = []
+    for key in DOMAIN_KEYS:
+        dist = oom.get(f"{key}_oom")
+        if dist is None or not float(dist) > 0:
+            continue
+        verb, unit = _WORDS[key]
+        lo, hi = domain[key]
+        side = "beyond" if float(values[key]) > hi else "below"
+        out.append(f"{label} {verb} {fmt(values[key])} {unit}, {float(dist):.2g} orders of "
+                   f"magnitude {side} the runs this law was fitted on ({fmt(lo)}-{fmt(hi)})")
+    return out
