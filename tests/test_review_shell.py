@@ -133,7 +133,7 @@ def test_fit_unwritable_output_fails_before_the_fit(flag):
 def test_law_save_unwritable_is_input_error(tmp_path):
     from computeplan.laws import PRESETS
 
-    with pytest.raises(InputError, match="cannot write law file"):
+    with pytest.raises(InputError, match="law file: cannot write"):
         PRESETS["hoffmann2022"].save(tmp_path / "missing" / "law.json")
 
 

@@ -243,8 +243,9 @@ class ChinchillaLaw:
                    source="" if source is None else str(source),
                    replicates=data.get("replicates"), domain=data.get("domain"))
 
-    def _json(self) -> str:
-        """The law file: indented JSON, one line per replicate."""
+    def to_json(self) -> str:
+        """The law file's text (what :meth:`load` reads): indented JSON, one line per
+        replicate."""
         data = self.to_dict()
         rows = data.pop("replicates", None)
         text = json.dumps(data, indent=2)
@@ -253,12 +254,12 @@ class ChinchillaLaw:
                     + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
         return text + "\n"
 
-    def save(self, path: str | Path) -> None:
-        p = Path(path)
-        try:
-            p.write_text(self._json(), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write law file {str(p)!r}: {exc.strerror or exc}") from None
+    def save(self, path: str | Path, *, flag: str = "law file") -> bool:
+        """Write the law file atomically (:func:`computeplan.files.write_atomic`: a failed write
+        leaves an existing file intact); return whether an existing file was replaced."""
+        from .files import write_atomic
+
+        return write_atomic(path, self.to_json(), flag=flag)
 
     @classmethod
     def load(cls, path: str | Path) -> ChinchillaLaw:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import USER_ERRORS, InputError
+from ..errors import USER_ERRORS
 
 app = typer.Typer(
     name="computeplan",
@@ -85,14 +84,37 @@ def emit(result, as_json: bool, render) -> None:
     render(Console())
 
 
-def writable_path(flag: str, path: Path) -> None:
-    """Refuse an output path whose directory is missing or not writable, or that is a
-    directory, before any slow work (the write itself still reports its own failure)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"{flag}: cannot write {str(path)!r}: it is a directory")
-    if not parent.is_dir():
-        raise InputError(f"{flag}: cannot write {str(path)!r}: no directory {str(parent)!r}")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{flag}: cannot write {str(path)!r}: directory {str(parent)!r} is "
-                         "not writable")
+class Output:
+    """An output file named by a CLI option (``--out``, ``--plot``): checked before the work
+    (:func:`computeplan.files.check_output`: not a directory, writable, not one of ``inputs``),
+    written atomically after it (:func:`computeplan.files.write_atomic`: a failed write leaves
+    an existing file intact), with ``note: replaced existing file ...`` on stderr when it
+    replaced one. A ``None`` path means the option was not given: every method does nothing."""
+
+    def __init__(self, flag: str, path: Path | None, *, inputs=()):
+        from ..files import check_output
+
+        self.flag, self.path = flag, path
+        self.existed = path is not None and check_output(path, flag=flag, inputs=inputs)
+
+    def __bool__(self) -> bool:
+        return self.path is not None
+
+    def write(self, data: bytes | str) -> None:
+        """Write ``data`` to the file atomically and say if it replaced an existing one."""
+        from ..files import write_atomic
+
+        if self.path is not None:
+            self.written(write_atomic(self.path, data, flag=self.flag))
+
+    def written(self, replaced: bool | None = None) -> None:
+        """Call after writing the file some other way (e.g. :func:`computeplan.plots.save`)."""
+        if self.path is not None and (self.existed if replaced is None else replaced):
+            print(f"note: replaced existing file {str(self.path)!r}", file=sys.stderr)
+
+
+def law_input(law) -> Path | None:
+    """The file behind a ``--law`` value, if it names one (a preset names none)."""
+    from ..laws import PRESETS
+
+    return None if law is None or str(law) in PRESETS else Path(str(law))

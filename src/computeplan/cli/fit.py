@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..fitting._objective import DEFAULT_ASYMMETRY
-from .app import JsonFlag, command, emit, writable_path
+from .app import JsonFlag, Output, command, emit
 
 _C = "Columns"
 _F = "Filters"
@@ -75,10 +75,8 @@ def fit(
     """
     from ..commands.fit import fit as run
 
-    if out is not None:  # fail before the fit, not after it
-        writable_path("--out", out)
-    if plot is not None:
-        writable_path("--plot", plot)
+    law_out = Output("--out", out, inputs=[runs])  # fail before the fit, not after it
+    plot_out = Output("--plot", plot, inputs=[runs, out])
     result = run(runs, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                  loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
                  min_tokens_per_param=min_tokens_per_param,
@@ -90,6 +88,7 @@ def fit(
         from ..plots.fit import plot_fit
 
         plot_fit(result, plot)
+        plot_out.written()
     elif plot is not None:
         print(f"warning: not drawing {plot}: the coefficients do not form a law (a coefficient "
               "is not > 0)", file=sys.stderr)
@@ -100,8 +99,7 @@ def fit(
         print("warning: the fit is not reliable" + (f"; not writing {out}" if out else ""),
               file=sys.stderr)
         raise typer.Exit(1)
-    if out is not None:
-        result.law.save(out)
+    law_out.write(result.law.to_json())
 
 
 def _render(console, result) -> None:

@@ -16,7 +16,7 @@ from ..hardware.serving import (
 )
 from ..hardware.shape import DEFAULT_ASPECT_RATIO
 from ..hardware.training import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
-from .app import GpuFile, JsonFlag, command, emit
+from .app import GpuFile, JsonFlag, Output, command, emit
 
 _S = "Model shape (default: estimated from --params)"
 _A = "Assumptions"
@@ -166,6 +166,7 @@ def serve(
     from ..commands.serve import batch_sweep
     from ..commands.serve import serve as run
 
+    plot_out = Output("--plot", plot, inputs=[gpu_file])
     report = run(params=params, gpu=gpu, dtype=dtype, batch=batch, context=context, gpus=gpus,
                  max_gpus=max_gpus, kv_dtype=kv_dtype, layers=layers, d_model=d_model,
                  heads=heads, kv_heads=kv_heads, vocab=vocab, aspect_ratio=aspect_ratio,
@@ -176,6 +177,7 @@ def serve(
         from ..plots.serving import throughput_and_cost
 
         throughput_and_cost(batch_sweep(report), plot)
+        plot_out.written()
     emit(report, as_json, lambda console: _render_serve(console, report, plot))
 
 

@@ -9,7 +9,19 @@ from typing import Annotated
 import typer
 
 from ..tradeoffs.techniques import TECHNIQUES
-from .app import CoefA, CoefAlpha, CoefB, CoefBeta, CoefE, JsonFlag, LawName, command, emit
+from .app import (
+    CoefA,
+    CoefAlpha,
+    CoefB,
+    CoefBeta,
+    CoefE,
+    JsonFlag,
+    LawName,
+    Output,
+    command,
+    emit,
+    law_input,
+)
 
 #: The techniques' command-line names, from the one list in :mod:`computeplan.tradeoffs`.
 TechniqueName = StrEnum("TechniqueName", {t.replace("-", "_"): t for t in TECHNIQUES})
@@ -93,6 +105,7 @@ def tradeoff(
     """
     from ..commands.tradeoff import tradeoff as run
 
+    plot_out = Output("--plot", plot, inputs=[fit, law_input(law)])
     report = run(
         technique=technique.value, level=level, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
         fraction_per_round=fraction_per_round, min_density=min_density, params=params,
@@ -105,6 +118,7 @@ def tradeoff(
         from ..plots.tradeoff import plot_tradeoff
 
         plot_tradeoff(report.frontier, plot, combination=report.combination)
+        plot_out.written()
     emit(report, as_json, lambda console: _render(console, report, plot))
 
 

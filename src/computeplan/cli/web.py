@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .app import command, emit
+from .app import Output, command, emit, law_input
 from .plan import plan as plan_cli
 
 #: CLI option names of `plan` that differ from the commands layer's argument names.
@@ -64,6 +64,11 @@ def report(**options):
     as_json = options.pop("as_json")
     from ..commands.report import report as run
 
+    if not as_json:  # check the files before the work
+        out = out or Path(f"report.{fmt.value}")
+        paths = [out] if fmt is ReportFormat.html else list(_png_paths(out).values())
+        inputs = [law_input(options.get("law")), options.get("gpu_file")]
+        outputs = {path: Output("--out", path, inputs=inputs) for path in paths}
     result = run(**{_PLAN_CLI_NAMES.get(k, k): val.value if isinstance(val, Enum) else val
                     for k, val in options.items()})
     if as_json:
@@ -71,17 +76,13 @@ def report(**options):
         return
     from ..web.report import figures_png, render_html
 
-    out = out or Path(f"report.{fmt.value}")
     if fmt is ReportFormat.html:
         files = {out: render_html(result).encode("utf-8")}
     else:
         pngs = figures_png(result)
         files = {path: pngs[name] for name, path in _png_paths(out).items()}
     for path, data in files.items():
-        try:
-            path.write_bytes(data)
-        except OSError as exc:
-            raise InputError(f"--out: cannot write {str(path)!r}: {exc.strerror}") from None
+        outputs[path].write(data)
         typer.echo(f"wrote {path}")
 
 

@@ -19,17 +19,22 @@ def pyplot():
     return plt
 
 
-def save(fig, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` as PNG and close it; a path that cannot be written (missing
-    directory, no permission) is an :class:`InputError` naming ``--plot``."""
+def save(fig, path: str | Path, *, dpi: int = 120, flag: str = "--plot") -> Path:
+    """Write ``fig`` to ``path`` as PNG, atomically (:func:`computeplan.files.write_atomic`: a
+    failed write leaves an existing file intact), and close it. A path that cannot be written
+    (missing directory, no permission, full disk) is an :class:`InputError` naming ``flag``."""
+    import io
+
     from ..errors import InputError
+    from ..files import write_atomic
 
     out = Path(path)
+    buf = io.BytesIO()
     try:
-        fig.savefig(out, format="png", dpi=dpi)
+        fig.savefig(buf, format="png", dpi=dpi)
     except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise InputError(f"--plot: cannot write {str(out)!r}: {reason}") from None
+        raise InputError(f"{flag}: cannot draw {str(out)!r}: {exc}") from None
     finally:
         pyplot().close(fig)
+    write_atomic(out, buf.getvalue(), flag=flag)
     return out
