@@ -130,16 +130,18 @@ class Problem:
             if c is not None:
                 psi *= c
         r *= psi  # r now holds rho(r)
-        f = np.einsum("ij,ij->i", r, w) if w.ndim == 2 else r @ w
+        # Row sums by einsum, not BLAS: a threaded gemv on a busy 2-core machine is up to 100x
+        # slower for one long row (few starts, many runs); einsum runs on one core, never slowly.
+        f = np.einsum("ij,ij->i", r, w) if w.ndim == 2 else np.einsum("ij,j->i", r, w)
         psi *= w
         psi /= s
         u1 *= psi
         u2 *= psi
         g = np.empty_like(x)
         g[:, 0] = u1.sum(axis=1)
-        g[:, 3] = -(u1 @ zn)
+        g[:, 3] = -np.einsum("ij,j->i", u1, zn)
         g[:, 1] = u2.sum(axis=1)
-        g[:, 4] = -(u2 @ zd)
+        g[:, 4] = -np.einsum("ij,j->i", u2, zd)
         g[:, 2] = psi.sum(axis=1) * u3
         return f, g
 
