@@ -136,38 +136,45 @@ def test_all_trends_off_is_todays_plan_bit_for_bit(budget, priced):
                 assert np.array_equal(a[key], b[key]), (which, key)
 
 
-def _iso_cost(law, loss, n, p, q, timeline):
-    """Present-value lifetime cost p N D + q N f(N, D) at N on the iso-loss curve."""
+def _iso_cost(law, loss, n, p, q, f):
+    """Lifetime cost p N D + q N f at N on the iso-loss curve, for a fixed factor f."""
     d = law.tokens_for_loss(loss, n)
-    f = timeline.inference_factor(6.0 * n * d)
     return p * n * d + q * n * f
 
 
 @pytest.mark.parametrize("gpus", [64, 1024])
-def test_training_time_optimum_minimises_present_value(gpus):
+def test_training_time_plan_is_self_consistent_and_optimal_for_its_serving_start(gpus):
     t = Timeline(horizon_days=730.0, price_performance_doubling_years="all-gpus",
                  discount_rate_per_year=0.1, train_flops_per_second=gpus * 989.4e12 * 0.5)
-    demand = Demand.from_tokens(np.array([2e12, 2e13, 1e14]))
+    demand = Demand.from_tokens(np.array([2e12, 2e13, 1e14, 1e16]))
     dated = dated_compare(LAW, loss=1.947, demand=demand, objective=FlopsObjective(),
                           timeline=t)
-    n = dated.comparison.optimal.params
+    opt = dated.comparison.optimal
+    # the fixed point: f is the factor of the plan's own training time t0 = 6 N D / S
+    t0 = opt.train_flops / t.train_flops_per_second / (DAYS_PER_YEAR * 86400)
+    f = math.exp(-float(t.decline_rate) * 1.0) ** t0 * t.service_factor()
+    np.testing.assert_allclose(dated.optimal.inference_factor, f, rtol=1e-13)
+    np.testing.assert_allclose(dated.optimal.train_days, t0 * DAYS_PER_YEAR, rtol=1e-13)
+    assert np.all(f < t.service_factor())
+    # today's solver fed the effective demand f D_inf gives the same plan
+    static = compare(LAW, loss=1.947, inference_tokens=demand.total_tokens * f)
+    np.testing.assert_allclose(opt.params, static.optimal.params, rtol=1e-12)
+    # and for that serving start it is the present-value minimum on the iso-loss curve
     q = 2.0 * demand.total_tokens
-    best = _iso_cost(LAW, 1.947, n, 6.0, q, t)
+    best = _iso_cost(LAW, 1.947, opt.params, 6.0, q, f)
     np.testing.assert_allclose(best, dated.optimal.present.total_flops, rtol=1e-13)
-    # a minimum: both neighbours cost more, and the slope in log N vanishes (central difference)
-    for h in (1e-3, 1e-2):
-        up, down = (_iso_cost(LAW, 1.947, n * math.exp(s), 6.0, q, t) for s in (h, -h))
-        assert np.all(up > best) and np.all(down > best)
-    h = 1e-5
-    up, down = (_iso_cost(LAW, 1.947, n * math.exp(s), 6.0, q, t) for s in (h, -h))
-    assert np.all(np.abs(up - down) / (2 * h) <= 1e-6 * best)
-    # and it differs from the plan that ignores how its own training time defers serving
-    f = t.inference_factor(dated.comparison.optimal.train_flops)
-    naive = compare(LAW, loss=1.947, inference_tokens=demand.total_tokens * f)
-    assert np.all(n < naive.optimal.params)
+    for h in (1e-3, -1e-3):
+        assert np.all(_iso_cost(LAW, 1.947, opt.params * math.exp(h), 6.0, q, f) > best)
+    # serving later (after training) discounts inference more than serving at once, so the
+    # self-consistent model is larger
+    at_once = dated_compare(LAW, loss=1.947, demand=demand, objective=FlopsObjective(),
+                            timeline=Timeline(horizon_days=730.0,
+                                              price_performance_doubling_years="all-gpus",
+                                              discount_rate_per_year=0.1))
+    assert np.all(opt.params > at_once.comparison.optimal.params)
 
 
-def test_training_time_budget_optimum():
+def test_training_time_budget_plans_spend_the_budget_in_present_value():
     t = Timeline(horizon_days=365.0, price_performance_doubling_years=2.0,
                  discount_rate_per_year=0.2, train_flops_per_second=256 * 989.4e12 * 0.5)
     demand = Demand.from_tokens(np.array([2e12, 2e13]))
@@ -179,17 +186,12 @@ def test_training_time_budget_optimum():
     np.testing.assert_allclose(chin.train_tokens / chin.params,
                                LAW.compute_optimal(params=chin.params).tokens_per_param,
                                rtol=1e-9)
-    # the optimum reaches a lower loss than models of the same present-value cost nearby
-    opt = dated.comparison.optimal
-    for s in (1e-3, -1e-3):
-        n = opt.params * math.exp(s)
-        # D on the budget: 6 N D + 2 N D_inf f(6 N D) = X, by bisection in D
-        lo, hi = np.full_like(n, 1.0), np.full_like(n, 1e20)
-        for _ in range(200):
-            mid = np.sqrt(lo * hi)
-            cost = 6 * n * mid + 2 * n * demand.total_tokens * t.inference_factor(6 * n * mid)
-            lo, hi = np.where(cost < x, mid, lo), np.where(cost < x, hi, mid)
-        assert np.all(LAW.loss(n, lo) > opt.loss)
+    for which in ("optimal", "chinchilla"):
+        plan = getattr(dated.comparison, which)
+        f = getattr(dated, which).inference_factor
+        static = compare(LAW, budget=x, inference_tokens=demand.total_tokens * f)
+        np.testing.assert_allclose(plan.params, getattr(static, which).params, rtol=1e-12)
+    assert np.all(dated.comparison.optimal.loss < dated.comparison.chinchilla.loss)
 
 
 def test_dollar_objective_present_value_and_per_year_table():

@@ -33,12 +33,10 @@ polynomial of degree <= 2, and integral_0^1 u^j e^(z u) du is elementary (:func:
 For constant demand F = (1 - e^(-kH)) / (kH) (REFERENCES.md section 10).
 
 **Training time.** With the training throughput S (GPUs x peak FLOP/s x MFU), training a model
-(N, D) takes t0 = 6 N D / S, so f depends on the plan: the lifetime cost is
-p N D + q N F e^(-kappa N D) with kappa = 6 k / S (per year). Its first-order conditions on
-the iso-loss curve are today's with p_e = p - kappa q_pv N and q_pv = q F e^(-kappa N D) in
-place of p and q (a longer run defers serving to cheaper hardware; see :func:`dated_compare`),
-so the optimum is today's solver fed r = q_pv / p_e, a small fixed point in r per scenario
-solved exactly (Illinois false position in log r, bracketed).
+(N, D) takes t0 = 6 N D / S, so f depends on the plan. Each plan is then the self-consistent
+one, today's solver fed the effective demand its own training time implies: a small fixed
+point in f per scenario, solved to machine precision (:func:`consistent_plan`; why not the
+minimum over the training time too: :func:`dated_compare`).
 """
 
 from __future__ import annotations
@@ -394,100 +392,46 @@ def _finite_or_none(x):
 
 # -- planning --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Linear:
-    """An objective p N D + q N with given coefficients (today's solver fed p_e and q_pv)."""
-
-    p: np.ndarray
-    q: np.ndarray
-    priced: bool
-    params_dependent: bool = False
-
-    @property
-    def train_usd_per_param_token(self):
-        return self.p
-
-    def coefficients(self, demand, params=None):
-        return self.p, self.q
-
-
-#: Fixed points stop when log r (or log N, log D) moves by less than this.
-FIXED_POINT_TOL = 1e-14
+#: The training-time fixed point stops when |g(log f)| is below this (the budget solvers are
+#: exact to ~1e-13, so g carries noise of about k t0 x 1e-13).
+FIXED_POINT_TOL = 1e-12
 FIXED_POINT_MAXITER = 100
 
 
-def _delay_rate(timeline: Timeline) -> np.ndarray:
-    """kappa / 6 = k / (S seconds per year): the decline of log f per training FLOP."""
-    return timeline.decline_rate / (timeline.train_flops_per_second * SECONDS_PER_YEAR)
+def consistent_plan(solve, timeline: Timeline):
+    """(N, D) = ``solve(f)`` (today's solver fed the effective demand f D_inf) at the factor
+    its own training time implies, f = F e^(-k t0), t0 = 6 N D / S: the self-consistent plan.
 
+    Solves g(u) = log F - k t0(solve(e^u)) - u = 0 for u = log f. At a target loss a larger
+    demand trains longer, so g decreases and u0 = log F (serving at once) and its image
+    u1 = u0 + g(u0) bracket the root: Illinois false position, superlinear. Where they do not
+    bracket it (within a budget a larger demand trains less, and the iterates then move
+    monotonically), plain iteration u <- u + g(u), contracting by about k t0 per step. Stops
+    when |g| < ``FIXED_POINT_TOL``; :class:`ConvergenceError` after ``FIXED_POINT_MAXITER``."""
+    log_service = np.log(timeline.service_factor())
+    k = timeline.decline_rate
 
-def _coefficients(timeline, p, q, n, d):
-    """(p_e, q_pv) at the plan (N, D) (module docstring)."""
-    x = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
-    kappa = _delay_rate(timeline)
-    q_pv = q * timeline.service_factor() * np.exp(-kappa * x)
-    p_e = p - TRAIN_FLOPS_PER_PARAM_TOKEN * kappa * q_pv * n
-    if np.any(p_e <= 0):
-        raise InputError(
-            "training is so slow that a longer run defers serving enough to pay for itself "
-            "(no interior optimum): train on more GPUs, or assume a slower price decline or a "
-            "lower discount rate")
-    return p_e, q_pv
+    def g(u):
+        n, d = solve(np.exp(u))
+        return log_service - k * timeline.train_years(TRAIN_FLOPS_PER_PARAM_TOKEN * n * d) - u
 
-
-def _fixed_loss_delayed(law, delta, timeline, p, q):
-    """Today's solver fed r = q_pv / p_e at its own plan: Illinois false position on
-    phi(s) = log R(e^s) - s, R the ratio at the plan of ratio e^s. phi decreases (a larger r
-    trains longer, which lowers q_pv and raises p_e), so s0 = log(q F / p) and s1 = log R(e^s0)
-    bracket the root."""
-    from .lifetime import _solve_fixed_loss
-
-    shape = np.broadcast_shapes(np.shape(delta), np.shape(q), np.shape(p),
-                                np.shape(timeline.decline_rate))
-    live = np.broadcast_to(q > 0, shape)
-    q_live = np.where(live, q, 1.0)
-
-    def phi(s):
-        n, d = _solve_fixed_loss(law, delta, np.exp(s))
-        p_e, q_pv = _coefficients(timeline, p, q_live, n, d)
-        return np.log(q_pv / p_e) - s
-
-    s0 = np.broadcast_to(np.log(q_live * timeline.service_factor() / p), shape)
-    f0 = phi(s0)
-    a, fa = s0, f0
-    b = s0 + f0
-    fb = phi(b)
+    a = np.asarray(log_service, float)
+    ga = g(a)
+    a, ga = np.broadcast_arrays(a, ga)
+    b = a + ga
+    gb = g(b)
     for _ in range(FIXED_POINT_MAXITER):
-        done = (np.abs(b - a) <= FIXED_POINT_TOL * np.maximum(1.0, np.abs(b))) | (fb == 0)
-        if np.all(done | ~live):
-            break
+        if np.all(np.abs(gb) <= FIXED_POINT_TOL * np.maximum(1.0, np.abs(b))):
+            return solve(np.exp(b))
+        bracketed = ga * gb < 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            c = np.where(fb != fa, (a * fb - b * fa) / (fb - fa), 0.5 * (a + b))
-        c = np.where(done, b, c)
-        fc = phi(c)
-        flip = fc * fb < 0
-        a, fa = np.where(flip, b, a), np.where(flip, fb, 0.5 * fa)
-        b, fb = c, fc
-    else:
-        raise ConvergenceError("the training-time fixed point did not converge")
-    r = np.where(live, np.exp(b), 0.0)
-    return _solve_fixed_loss(law, delta, r)
-
-
-#: Plain fixed-point iterations stop when log N and log D move by less than this (the budget
-#: solvers underneath are exact to ~1e-13; the iteration contracts by about k t0 per step).
-ITERATE_TOL = 1e-12
-
-
-def _iterate(step, n, d, what: str):
-    """Iterate (N, D) = step(N, D) until log N and log D move by < ITERATE_TOL."""
-    for _ in range(FIXED_POINT_MAXITER):
-        n_new, d_new = step(n, d)
-        if np.all((np.abs(np.log(n_new / n)) <= ITERATE_TOL)
-                  & (np.abs(np.log(d_new / d)) <= ITERATE_TOL)):
-            return n_new, d_new
-        n, d = n_new, d_new
-    raise ConvergenceError(f"the training-time fixed point of {what} did not converge")
+            c = np.where(bracketed, (a * gb - b * ga) / (gb - ga), b + gb)
+        gc = g(c)
+        keep = bracketed & ~(gc * gb < 0)  # Illinois: the stale end keeps, halved
+        a, ga = np.where(keep, a, b), np.where(keep, 0.5 * ga, gb)
+        b, gb = c, gc
+    raise ConvergenceError("the training-time fixed point did not converge: the training run "
+                           "is too long for the price decline and discount given")
 
 
 @dataclass(frozen=True)
@@ -585,59 +529,44 @@ def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand,
     """The plans minimising the present value of lifetime cost (module docstring), beside the
     equal-loss (or equal present-value cost) Chinchilla-optimal model.
 
-    Without a training throughput f = F does not depend on the plan, and the optimum is exactly
-    :func:`computeplan.lifetime.compare` fed the effective demand F D_inf (for every objective,
-    the roofline one included: its inference cost is linear in the demand). With one,
-    t0 = 6 N D / S makes f = F e^(-kappa N D) plan-dependent: the fixed-loss optimum solves the
-    exact first-order condition (today's solver fed r = q_pv / p_e at its own plan), the budget
-    optimum iterates today's budget solver fed (p_e, q_pv) and the budget X - kappa q_pv N^2 D,
-    whose first-order conditions and constraint are then the exact ones; the Chinchilla model
-    within a budget iterates q_pv. Not available for the roofline objective (Q(N) not linear).
+    The present value of inference is f D_inf with f = e^(-k t0) F, so each plan is
+    :func:`computeplan.lifetime.compare` fed the effective demand f D_inf (for every objective,
+    the roofline one included: its inference cost is linear in the demand). Without a training
+    throughput t0 = 0 and f = F is the same for every plan. With one, f depends on the plan
+    through t0 = 6 N D / S, and each plan is the self-consistent one
+    (:func:`consistent_plan`): optimal for the serving start its own training time implies.
+    That is a stated choice, not the minimum of p N D + q N F e^(-kappa N D) over N and D:
+    that minimum would also treat the training time as a lever, training longer only to defer
+    serving to cheaper, more discounted FLOPs (with demand fixed relative to the end of
+    training, deferring costs nothing in the objective); in inference-heavy plans (inference
+    more than about 1 / (k t0) times training) it runs away to ever longer runs. A budget
+    plan's present-value cost equals the budget exactly at the fixed point.
     """
-    from .lifetime import PlanComparison, _budget_optimal, _chinchilla_budget, compare, evaluate
+    from .lifetime import PlanComparison, compare, evaluate
 
     if (loss is None) == (budget is None):
         raise InputError("give exactly one of a target loss or a lifetime budget")
-    delayed = timeline.train_flops_per_second is not None and not timeline.trends_off
-    if not delayed:
-        effective = scaled(demand, timeline.service_factor())
-        present = compare(law, loss=loss, budget=budget, demand=effective,
-                          cost=None if not objective.priced else objective)
+    cost = objective if objective.priced else None
+
+    def solve(which):
+        def run(f):
+            c = compare(law, loss=loss, budget=budget, demand=scaled(demand, f), cost=cost)
+            plan = getattr(c, which)
+            return plan.params, plan.train_tokens
+        return run
+
+    if timeline.train_flops_per_second is None or timeline.trends_off:
+        f = timeline.service_factor()
+        present = compare(law, loss=loss, budget=budget, demand=scaled(demand, f), cost=cost)
         chin_n, chin_d = present.chinchilla.params, present.chinchilla.train_tokens
         opt_n, opt_d = present.optimal.params, present.optimal.train_tokens
     else:
-        if _dependent(objective):
-            raise InputError("the training time (training GPUs) with a price decline or discount "
-                             "is not available with the roofline decode model; drop one of them")
-        p, q = objective.coefficients(demand)
-        if loss is not None:
-            delta = law._reducible(loss)
-            opt_n, opt_d = _fixed_loss_delayed(law, delta, timeline, p, q)
+        opt_n, opt_d = consistent_plan(solve("optimal"), timeline)
+        if loss is not None:  # the equal-loss Chinchilla model does not depend on the demand
             point = law.compute_optimal(loss=loss)
             chin_n, chin_d = point.params, point.train_tokens
         else:
-            x = np.asarray(budget, float)
-
-            def budget_step(n, d):
-                p_e, q_pv = _coefficients(timeline, p, q, n, d)
-                kappa = _delay_rate(timeline) * TRAIN_FLOPS_PER_PARAM_TOKEN
-                x_s = x - kappa * q_pv * n * n * d
-                plan = _budget_optimal(law, x_s, demand, _Linear(p_e, q_pv, objective.priced))
-                return plan.params, plan.train_tokens
-
-            def chinchilla_step(n, d):
-                _, q_pv = _coefficients(timeline, p, q, n, d)
-                plan = _chinchilla_budget(law, x, demand, _Linear(p, q_pv, objective.priced))
-                return plan.params, plan.train_tokens
-
-            start = _budget_optimal(law, x, scaled(demand, timeline.service_factor()),
-                                    objective)
-            opt_n, opt_d = _iterate(budget_step, start.params, start.train_tokens,
-                                    "the budget optimum")
-            start = _chinchilla_budget(law, x, scaled(demand, timeline.service_factor()),
-                                       objective)
-            chin_n, chin_d = _iterate(chinchilla_step, start.params, start.train_tokens,
-                                      "the Chinchilla model within the budget")
+            chin_n, chin_d = consistent_plan(solve("chinchilla"), timeline)
     inputs = "target, inference demand, prices or timeline"
     raw_chin = evaluate(law, chin_n, chin_d, demand, objective, inputs=inputs)
     raw_opt = evaluate(law, opt_n, opt_d, demand, objective, inputs=inputs)
