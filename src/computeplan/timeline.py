@@ -322,33 +322,37 @@ def constant_demand_factor(decline_rate, horizon_years) -> np.ndarray:
 
 
 #: Below this |z| the moments come from their Taylor series (no cancellation).
-_SERIES_BELOW = 2.0
-_SERIES_TERMS = 32
+_SERIES_BELOW = 0.5
+_SERIES_TERMS = 18
 
 
 def _moments(z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """I_j(z) = integral_0^1 u^j e^(z u) du for j = 0, 1, 2:
     I_0 = (e^z - 1)/z, I_1 = (z e^z - e^z + 1)/z^2, I_2 = (e^z (z^2 - 2z + 2) - 2)/z^3, and for
-    |z| < 2 the series sum_n z^n / (n! (n + j + 1)) (32 terms: error below 1e-25), which avoids
-    the cancellation of the closed forms near 0."""
+    |z| < 0.5 the series sum_n z^n / (n! (n + j + 1)) (18 terms: error below 1e-21), which
+    avoids the cancellation of the closed forms near 0 (at |z| = 0.5 they lose at most ~1.5
+    digits)."""
     z = np.asarray(z, float)
     small = np.abs(z) < _SERIES_BELOW
-    zs = np.where(small, z, 0.0)
-    terms = np.ones_like(zs)
-    s0, s1, s2 = terms.copy(), terms / 2.0, terms / 3.0
-    for n in range(1, _SERIES_TERMS):
-        terms = terms * zs / n
-        s0 += terms / (n + 1)
-        s1 += terms / (n + 2)
-        s2 += terms / (n + 3)
     zl = np.where(small, 1.0, z)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(zl)
         em1 = np.expm1(zl)
-        l0 = em1 / zl
-        l1 = (zl * e - em1) / zl**2
-        l2 = (e * (zl * zl - 2.0 * zl + 2.0) - 2.0) / zl**3
-    return np.where(small, s0, l0), np.where(small, s1, l1), np.where(small, s2, l2)
+        e = em1 + 1.0  # exact enough for |z| >= 0.5 (no cancellation there)
+        z2 = zl * zl
+        out = [np.asarray(x) for x in (em1 / zl, (zl * e - em1) / z2,
+                                       (e * (z2 - 2.0 * zl + 2.0) - 2.0) / (z2 * zl))]
+    if np.any(small):
+        zs = z[small]
+        terms = np.ones_like(zs)
+        s0, s1, s2 = terms.copy(), terms / 2.0, terms / 3.0
+        for n in range(1, _SERIES_TERMS):
+            terms *= zs / n
+            s0 += terms / (n + 1)
+            s1 += terms / (n + 2)
+            s2 += terms / (n + 3)
+        for arr, series in zip(out, (s0, s1, s2), strict=True):
+            arr[small] = series
+    return tuple(out)
 
 
 def scaled(demand: Demand, factor) -> Demand:
@@ -542,16 +546,29 @@ def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand,
     more than about 1 / (k t0) times training) it runs away to ever longer runs. A budget
     plan's present-value cost equals the budget exactly at the fixed point.
     """
-    from .lifetime import PlanComparison, compare, evaluate
+    from .lifetime import (
+        PlanComparison,
+        _budget_optimal,
+        _chinchilla_budget,
+        _lifetime_optimal,
+        compare,
+        evaluate,
+    )
 
     if (loss is None) == (budget is None):
         raise InputError("give exactly one of a target loss or a lifetime budget")
     cost = objective if objective.priced else None
 
     def solve(which):
+        """(N, D) of today's optimal (or Chinchilla, within a budget) plan at factor f."""
         def run(f):
-            c = compare(law, loss=loss, budget=budget, demand=scaled(demand, f), cost=cost)
-            plan = getattr(c, which)
+            effective = scaled(demand, f)
+            if which == "optimal" and loss is not None:
+                plan = _lifetime_optimal(law, loss, effective, objective)
+            elif which == "optimal":
+                plan = _budget_optimal(law, budget, effective, objective)
+            else:
+                plan = _chinchilla_budget(law, budget, effective, objective)
             return plan.params, plan.train_tokens
         return run
 
