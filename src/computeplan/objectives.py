@@ -27,6 +27,12 @@ from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN as FLOPS_TRAIN
 from .units import SECONDS_PER_HOUR
 
 
+def _number(x) -> float | np.ndarray:
+    """A float for a scalar, the array itself for an array (one value per scenario)."""
+    arr = np.asarray(x, float)
+    return float(arr) if arr.ndim == 0 else arr
+
+
 @dataclass(frozen=True)
 class FlopsObjective:
     """Minimise lifetime FLOPs 6 N D + 2 N D_inf (Sardana et al. 2024, eq. 1)."""
@@ -54,7 +60,8 @@ class DollarCost:
     Defaults follow Sardana et al.'s published cost calculator (H100, bf16 training at MFU 0.5,
     fp8 inference at prefill MFU 0.5 and decode MFU 0.01); a price left as ``None`` takes the GPU
     catalog's typical on-demand price. All of these are assumptions: they are printed with every
-    result and can be overridden.
+    result and can be overridden. Prices and MFUs may be arrays (one per scenario): they broadcast
+    with the demand, so a sweep over prices is one vectorised call.
     """
 
     train_gpu: str | GPU = "h100-sxm"
@@ -78,9 +85,9 @@ class DollarCost:
             price_name = f"{role}_usd_per_gpu_hour"
             price = getattr(self, price_name)
             price = gpu.usd_per_gpu_hour if price is None else price
-            set_(self, price_name, float(v.positive(price_name, price)))
+            set_(self, price_name, _number(v.positive(price_name, price)))
         for name in ("train_mfu", "prefill_mfu", "decode_mfu"):
-            set_(self, name, float(v.in_range(name, getattr(self, name), 0.0, 1.0)))
+            set_(self, name, _number(v.in_range(name, getattr(self, name), 0.0, 1.0)))
         self._check_prices()
 
     def _check_prices(self):
@@ -90,30 +97,33 @@ class DollarCost:
                                ("inference", self.usd_per_decode_flop)):
             try:
                 with np.errstate(over="ignore", under="ignore"):
-                    usd = per_flop()
+                    usd = np.asarray(per_flop(), float)
             except OverflowError:
-                usd = np.inf
+                usd = np.asarray(np.inf)
             tiny, huge = np.finfo(float).tiny, np.finfo(float).max
-            if not tiny <= usd <= huge:
-                price = getattr(self, f"{role}_usd_per_gpu_hour")
+            bad = ~((usd >= tiny) & (usd <= huge))
+            if bad.any():
+                price = np.broadcast_to(getattr(self, f"{role}_usd_per_gpu_hour"), bad.shape)
+                i = np.argwhere(bad)[0] if bad.ndim else ()
                 raise InputError(
-                    f"{role}_usd_per_gpu_hour {price:g} (at its MFU) gives {usd:g} USD per FLOP; "
-                    f"the cost per FLOP must lie in [{tiny:.3g}, {huge:.3g}] (double precision)")
+                    f"{role}_usd_per_gpu_hour {float(price[tuple(i)]):g} (at its MFU) gives "
+                    f"{float(usd[tuple(i)]):g} USD per FLOP; the cost per FLOP must lie in "
+                    f"[{tiny:.3g}, {huge:.3g}] (double precision)")
 
-    def usd_per_train_flop(self) -> float:
-        return float(usd_per_flop(self.train_gpu, self.train_dtype, self.train_usd_per_gpu_hour,
+    def usd_per_train_flop(self) -> float | np.ndarray:
+        return _number(usd_per_flop(self.train_gpu, self.train_dtype, self.train_usd_per_gpu_hour,
                                   self.train_mfu))
 
-    def usd_per_prefill_flop(self) -> float:
-        return float(usd_per_flop(self.inference_gpu, self.inference_dtype,
+    def usd_per_prefill_flop(self) -> float | np.ndarray:
+        return _number(usd_per_flop(self.inference_gpu, self.inference_dtype,
                                   self.inference_usd_per_gpu_hour, self.prefill_mfu))
 
-    def usd_per_decode_flop(self) -> float:
-        return float(usd_per_flop(self.inference_gpu, self.inference_dtype,
+    def usd_per_decode_flop(self) -> float | np.ndarray:
+        return _number(usd_per_flop(self.inference_gpu, self.inference_dtype,
                                   self.inference_usd_per_gpu_hour, self.decode_mfu))
 
     @property
-    def train_usd_per_param_token(self) -> float:
+    def train_usd_per_param_token(self) -> float | np.ndarray:
         """p = 6 x USD per training FLOP (Sardana et al. 2024, section 2.3); independent of N."""
         return FLOPS_TRAIN * self.usd_per_train_flop()
 

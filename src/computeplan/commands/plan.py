@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..demand import Demand
 from ..errors import InputError
 from ..laws import get_law
@@ -198,10 +200,12 @@ def plan(
         notes.append("no target given: using the loss of a Chinchilla-optimal "
                      f"{reference_params / 1e9:g}B model (law {the_law.name})")
     if reference_params is not None:
-        try:
-            loss = float(the_law.compute_optimal(params=reference_params).loss)
+        try:  # arrays (one value per scenario, as in sweeps) broadcast
+            loss = the_law.compute_optimal(params=reference_params).loss
         except InputError as exc:
-            raise InputError(f"--reference-params {reference_params:g}: {exc}") from None
+            shown = f" {reference_params:g}" if np.ndim(reference_params) == 0 else ""
+            raise InputError(f"--reference-params{shown}: {exc}") from None
+        loss = float(loss) if np.ndim(loss) == 0 else loss
     budget = budget_flops if budget_flops is not None else budget_usd
     comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
     return PlanReport(comparison, tuple(notes))

@@ -1,0 +1,62 @@
+"""The plan options a sweep varies: their names, kinds, and how the sweep vectorises them.
+
+Every option of :func:`computeplan.commands.plan.plan` can be a sweep axis, a CSV column or a
+default for every row, under its API name. The names are read from that function's signature, so
+the sweep follows the plan command wherever it goes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import cache
+
+from ..commands import plan as plan_command
+
+
+@cache
+def plan_options() -> tuple[str, ...]:
+    """The API names of the plan options, in the plan command's order."""
+    return tuple(inspect.signature(plan_command.plan).parameters)
+
+
+@cache
+def string_options() -> frozenset[str]:
+    """Options whose values are names or paths (law, GPUs, dtypes, objective, decode model)."""
+    out = set()
+    for name, param in inspect.signature(plan_command.plan).parameters.items():
+        ann = str(param.annotation)
+        if "str" in ann and "float" not in ann:
+            out.add(name)
+    return frozenset(out)
+
+
+def numeric_options() -> tuple[str, ...]:
+    return tuple(k for k in plan_options() if k not in string_options())
+
+
+#: Numeric options that the core takes as arrays (one value per scenario). The others (law
+#: coefficient overrides, roofline batch/context/...) are taken as scalars, so scenarios are
+#: grouped by their values.
+VECTOR_OPTIONS = frozenset({
+    "loss", "reference_params", "budget_flops", "budget_usd", "inference_tokens", "requests",
+    "users", "requests_per_user_per_day", "days", "input_tokens", "output_tokens",
+    "train_usd_per_gpu_hour", "train_mfu", "inference_usd_per_gpu_hour", "prefill_mfu",
+    "decode_mfu",
+})
+#: Under ``decode_model="roofline"`` prices are scalars of the serving model, and the default
+#: context is input + output tokens per request, so these are grouped by value too.
+ROOFLINE_SCALAR_OPTIONS = ("train_usd_per_gpu_hour", "train_mfu", "inference_usd_per_gpu_hour",
+                           "prefill_mfu", "decode_mfu")
+ROOFLINE_CONTEXT_OPTIONS = ("input_tokens", "output_tokens")
+
+#: Typical valid values, used to check a group of scenarios' shared options once (an error with
+#: these values is the group's, not a row's) and to derive the output columns.
+PLACEHOLDERS = {
+    "reference_params": 1e10, "budget_flops": 1e24, "budget_usd": 1e7,
+    "inference_tokens": 1e12, "requests": 1e9, "users": 1e6, "requests_per_user_per_day": 1.0,
+    "days": 100.0, "input_tokens": 500.0, "output_tokens": 200.0,
+    "train_usd_per_gpu_hour": 2.0, "train_mfu": 0.5, "inference_usd_per_gpu_hour": 2.0,
+    "prefill_mfu": 0.5, "decode_mfu": 0.1,
+}
+#: Added to the law's E for a placeholder target loss.
+PLACEHOLDER_LOSS_ABOVE_E = 0.3
