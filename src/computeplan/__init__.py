@@ -11,6 +11,9 @@ Public API::
     demand = cp.Demand.from_requests(1e10, 1000, 250)
     cp.lifetime_optimal(law, loss=1.947, demand=demand, cost=cost).total_cost_usd
 
+Sweeps: ``cp.sweep(spec, out="plans.parquet", workers=2)`` runs one plan per scenario, streamed
+in blocks, in this process or on a Dask cluster (``computeplan.sweep``, imported on first use).
+
 Subpackages: ``computeplan.fitting`` (fit laws to runs), ``computeplan.tradeoffs`` (technique
 models, frontiers, allocation, overhead), ``computeplan.hardware`` (GPU catalog, training and
 serving cost).
@@ -35,6 +38,15 @@ from .lifetime import (
 from .objectives import DollarCost, FlopsObjective, RooflineDollarCost
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "sweep":  # callable module, imported on first use (it needs pyarrow)
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "GPU",
@@ -64,5 +76,6 @@ __all__ = [
     "lifetime_optimal",
     "load_catalog",
     "read_runs",
+    "sweep",
     "tradeoffs",
 ]

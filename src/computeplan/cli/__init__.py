@@ -1,6 +1,6 @@
 """Command-line interface: parses, calls the numerical core, renders. No numerics here."""
 
-from . import fit, hardware, model, plan, tradeoff, web  # noqa: F401  (each registers commands)
+from . import fit, hardware, model, plan, sweep, tradeoff, web  # noqa: F401  (register commands)
 from .app import app
 
 

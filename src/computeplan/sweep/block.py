@@ -266,6 +266,14 @@ def _value_error(scalar_items: tuple, vector_names: tuple, name: str, value: flo
     return None
 
 
+def _row_error(scalar_items: tuple, vector_items: tuple) -> str | None:
+    try:
+        _plan(dict(scalar_items), dict(vector_items))
+    except USER_ERRORS as exc:
+        return user_message(exc)
+    return None
+
+
 def _screen(name: str, x: np.ndarray, scalars: dict) -> np.ndarray:
     """Rows whose ``name`` is out of the range the core accepts (a fast pre-check only: the
     messages, and anything it misses, come from the core itself)."""
@@ -358,10 +366,18 @@ def _run_group(scalars, vectors, rows, out: _Outputs, errors: _Errors) -> None:
     if message is not None:
         errors.set(rows[ok], message)
         return
+    screened = {name: _screen(name, vectors[name], scalars) & ok for name in names}
+    flagged = sum(screened.values(), np.zeros(rows.size, np.int64)) if names else None
     for name in names:
         x = vectors[name]
-        for j in np.flatnonzero(_screen(name, x, scalars) & ok):
+        for j in np.flatnonzero(screened[name] & (flagged == 1)):
             msg = _value_error(items, names, name, float(x[j]))
+            if msg is not None:
+                errors.set(rows[j], msg)
+                ok[j] = False
+    if names:  # two or more bad values: the plan's own message for the whole row
+        for j in np.flatnonzero(flagged > 1):
+            msg = _row_error(items, tuple((k, float(vectors[k][j])) for k in names))
             if msg is not None:
                 errors.set(rows[j], msg)
                 ok[j] = False

@@ -1,0 +1,179 @@
+"""`computeplan sweep`: one plan per scenario, streamed in blocks, on one machine or a Dask cluster.
+
+Every `plan` option is also an option here, a default for every row (a row's own value wins);
+the options are taken from the `plan` command itself, so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import plan as plan_cli
+from .app import command, emit
+
+_S = "Sweep"
+
+
+def _opt(flag: str, help_: str):
+    return typer.Option(flag, help=help_, rich_help_panel=_S)
+
+
+def sweep(**options):
+    """Run one plan per scenario of a spec and/or a CSV of scenarios, streamed in blocks.
+
+    Rows go to --out (Parquet or CSV, one per scenario, in order: the inputs, an error column
+    and the plan JSON fields flattened with dots); reductions from the spec (counts, means,
+    quantiles, argmin over an axis, probability of a saving) are merged per block and printed
+    or written to --summary. Any plan option is a default for every row.
+
+    Example: computeplan sweep --scenarios scenarios.csv --out plans.parquet --law hoffmann2022
+    """
+    from ..commands.sweep import sweep as run
+
+    own = {k: options.pop(k) for k in _OWN}
+    plan_options = {_API_NAMES.get(k, k): (v.value if hasattr(v, "value") else v)
+                    for k, v in options.items()}
+    plan_options = {k: (str(v) if isinstance(v, Path) else v) for k, v in plan_options.items()}
+    progress = _progress() if sys.stderr.isatty() and not own["as_json"] else None
+    try:
+        result = run(own["spec"], scenarios=own["scenarios"], out=own["out"],
+                     summary=own["summary"], block_size=own["block_size"],
+                     workers=own["workers"], scheduler=own["scheduler"], resume=own["resume"],
+                     overwrite=own["overwrite"],
+                     on_block=progress.update if progress else None, **plan_options)
+    finally:
+        if progress:
+            progress.stop()
+    emit(result, own["as_json"], lambda console: _render(console, result))
+
+
+# Names the plan CLI spells differently from the API (none once the option names are unified).
+_API_NAMES = {"train_usd_per_hour": "train_usd_per_gpu_hour",
+              "inference_usd_per_hour": "inference_usd_per_gpu_hour"}
+
+_OWN_PARAMS = [
+    inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        Path | None, typer.Argument(help="Spec file (JSON, or YAML): axes, scenarios CSV, "
+                                         "defaults, reductions, block_size.")]),
+    inspect.Parameter("scenarios", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[Path | None, _opt(
+                          "--scenarios", "CSV of scenarios: one per row, columns are plan "
+                          "options (API names: loss, requests, train_gpu, ...).")]),
+    inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[Path | None, _opt(
+                          "--out", "Rows file, .parquet or .csv (one row per scenario).")]),
+    inspect.Parameter("summary", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[Path | None, _opt(
+                          "--summary", "Write the merged reductions to this .json file.")]),
+    inspect.Parameter("block_size", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[int | None, _opt(
+                          "--block-size", "Scenarios per block \\[default: 65536].")]),
+    inspect.Parameter("workers", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[int | None, _opt(
+                          "--workers", "Run on a local Dask cluster of N worker processes "
+                          "(needs computeplan\\[dask]).")]),
+    inspect.Parameter("scheduler", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[str | None, _opt(
+                          "--scheduler", "Run on the Dask cluster at ADDRESS "
+                          "(tcp://host:8786).")]),
+    inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=False,
+                      annotation=Annotated[bool, _opt(
+                          "--resume", "Continue an interrupted sweep (same spec and options); "
+                          "blocks already written are skipped.")]),
+    inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False,
+                      annotation=Annotated[bool, _opt(
+                          "--overwrite", "Replace existing outputs (and any interrupted "
+                          "sweep's blocks).")]),
+    inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
+                      annotation=Annotated[bool, typer.Option(
+                          "--json", help="Print the summary and run figures as JSON.")]),
+]
+_OWN = tuple(p.name for p in _OWN_PARAMS)
+
+
+def _plan_params() -> list[inspect.Parameter]:
+    """The plan command's options, each defaulting to 'not given'."""
+    params = inspect.signature(plan_cli.plan, eval_str=True).parameters.values()
+    return [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=None)
+            for p in params if p.name != "as_json"]
+
+
+sweep.__signature__ = inspect.Signature(_OWN_PARAMS + _plan_params())
+sweep = command("sweep")(sweep)
+
+
+class _Progress:
+    """A rich progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(TextColumn("blocks"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[scenarios]} scenarios"),
+                             TimeElapsedColumn(), TimeRemainingColumn(),
+                             console=Console(stderr=True), transient=True)
+        self._task = None
+        self._bar.start()
+
+    def update(self, done: int, total: int, scenarios: int) -> None:
+        if self._task is None:
+            self._task = self._bar.add_task("sweep", total=total, scenarios=0)
+        self._bar.update(self._task, completed=done, scenarios=f"{scenarios:,}")
+
+    def stop(self) -> None:
+        self._bar.stop()
+
+
+def _progress() -> _Progress:
+    return _Progress()
+
+
+def _render(console, result) -> None:
+    from ..render import fmt, table
+
+    s = result.summary
+    rate = result.scenarios / result.seconds if result.seconds > 0 else float("inf")
+    lines = [f"{s['scenarios']:,} scenarios: {s['ok']:,} planned, {s['errors']:,} with an error; "
+             f"{result.blocks_run} of {result.blocks} blocks run"
+             + (f" ({result.blocks_skipped} already done)" if result.blocks_skipped else "")
+             + f" on {result.backend} ({result.workers} worker"
+             + ("s" if result.workers != 1 else "") + f") in {result.seconds:.2f} s "
+             f"({fmt(rate, 3)} scenarios/s)"]
+    if "first_error" in s:
+        lines.append(f"first error (scenario {s['first_error']['index']}): "
+                     f"{s['first_error']['error']}")
+    if result.out is not None:
+        lines.append(f"rows: {result.out}")
+    if result.summary_path is not None:
+        lines.append(f"summary: {result.summary_path}")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    rows = [[f"mean {k}", fmt(v)] for k, v in s.get("mean", {}).items()]
+    q = s.get("quantiles")
+    if q:
+        for col in (k for k in q if k not in ("method", "q")):
+            rows += [[f"{col} q{x:g}", fmt(v)] for x, v in zip(q["q"], q[col], strict=True)]
+    a = s.get("argmin")
+    if a:
+        rows += [[f"best {a['axis']} by {a['of']}: {k}", f"{fmt(v, 3) if v is not None else '-'}"]
+                 for k, v in a["share"].items()]
+    sv = s.get("saving_exceeds")
+    if sv:
+        rows += [[f"P({sv['saving']} > {x})", fmt(p, 3) if p is not None else "-"]
+                 for x, p in sv["probability"].items()]
+    if rows:
+        caption = q["method"] if q else None
+        console.print(table("Reductions", ["", "value"], rows, caption=caption))
