@@ -182,7 +182,8 @@ def test_openapi_lists_commands_and_no_server_paths(client):
     assert {"/api/plan", "/api/model", "/api/report"} <= set(spec["paths"])
     props = spec["components"]["schemas"]["PlanRequest"]["properties"]
     assert "gpu_file" not in props and "loss" in props and "train_usd_per_gpu_hour" in props
-    assert set(props["law"]["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024"}
+    assert set(props["law"]["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024",
+                                         "muennighoff2023"}
 
 
 def test_request_model_from_signature():

@@ -26,6 +26,13 @@ TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
 
 COEFFICIENTS = ("E", "A", "B", "alpha", "beta")
+#: Repeated-data coefficients R_D*, R_N* (Muennighoff et al. 2023; :mod:`computeplan.data_limits`).
+REPETITION_COEFFICIENTS = ("rd_star", "rn_star")
+#: Their fitted values (Muennighoff et al. 2023, arXiv 2305.16264, sec. 3 and appendix; the
+#: datablations README "Parametric Fit": rd_star = 15.387756, rn_star = 5.309743), used for any
+#: law that does not set its own.
+DEFAULT_RD_STAR = 15.387756
+DEFAULT_RN_STAR = 5.309743
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,11 @@ class ChinchillaLaw:
     (:mod:`computeplan.uncertainty`); ``domain``, the ranges ``[lo, hi]`` of ``params``,
     ``train_tokens`` and ``tokens_per_param`` of the runs the law was fitted on (each may be
     ``None``), against which plans report extrapolation (:func:`extrapolation`).
+
+    ``rd_star``, ``rn_star`` (R_D*, R_N*) say how fast repeated tokens and excess parameters lose
+    value when the unique data is limited (Muennighoff et al. 2023; used only with a unique-token
+    limit, :mod:`computeplan.data_limits`). They default to the paper's fitted values; ``None``
+    means the law has none, and a unique-token limit is then an error.
     """
 
     E: float
@@ -74,6 +86,8 @@ class ChinchillaLaw:
     source: str = field(default="", compare=False)
     replicates: np.ndarray | None = field(default=None, compare=False, repr=False)
     domain: dict | None = field(default=None, compare=False)
+    rd_star: float | None = DEFAULT_RD_STAR
+    rn_star: float | None = DEFAULT_RN_STAR
 
     def __post_init__(self):
         for c in COEFFICIENTS:
@@ -87,6 +101,15 @@ class ChinchillaLaw:
             object.__setattr__(self, "replicates", check_replicates(self.replicates))
         if self.domain is not None:
             object.__setattr__(self, "domain", check_domain(self.domain))
+        for c in REPETITION_COEFFICIENTS:
+            value = getattr(self, c)
+            if value is None:
+                continue
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+                raise InputError(f"law coefficient {c} must be a number or null; got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
+            object.__setattr__(self, c, float(value))
 
     # ------------------------------------------------------------------ basics
     def coefficients(self) -> dict[str, float]:
@@ -95,9 +118,10 @@ class ChinchillaLaw:
     def with_overrides(self, **overrides: float | None) -> ChinchillaLaw:
         """A copy with some coefficients replaced (``None`` values are ignored)."""
         changes = {k: val for k, val in overrides.items() if val is not None}
-        unknown = set(changes) - set(COEFFICIENTS)
+        valid = COEFFICIENTS + REPETITION_COEFFICIENTS
+        unknown = set(changes) - set(valid)
         if unknown:
-            raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {COEFFICIENTS}")
+            raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {valid}")
         if not changes:
             return self
         # The replicates describe the uncertainty of the original coefficients, not of these.
@@ -223,6 +247,11 @@ class ChinchillaLaw:
         out with ``replicates=False`` (for summaries)."""
         d = asdict(self)
         out = {k: d[k] for k in (*COEFFICIENTS, "name", "source")}
+        # rd_star/rn_star only when not the paper's values (an absent key reads as those).
+        for c, default in zip(REPETITION_COEFFICIENTS, (DEFAULT_RD_STAR, DEFAULT_RN_STAR),
+                              strict=True):
+            if d[c] != default:
+                out[c] = d[c]
         if self.domain is not None:
             out["domain"] = {k: None if r is None else list(r) for k, r in self.domain.items()}
         if replicates and self.replicates is not None:
@@ -238,10 +267,12 @@ class ChinchillaLaw:
             raise InputError(f"law is missing coefficient(s) {missing}; needs {list(COEFFICIENTS)}")
         law_name = data.get("name")
         source = data.get("source")
+        # An absent repetition coefficient takes the paper's value; an explicit null means none.
+        repetition = {c: data[c] for c in REPETITION_COEFFICIENTS if c in data}
         return cls(**{c: data[c] for c in COEFFICIENTS},
                    name=name if law_name is None else str(law_name),
                    source="" if source is None else str(source),
-                   replicates=data.get("replicates"), domain=data.get("domain"))
+                   replicates=data.get("replicates"), domain=data.get("domain"), **repetition)
 
     def to_json(self) -> str:
         """The law file's text (what :meth:`load` reads): indented JSON, one line per
@@ -306,6 +337,14 @@ PRESETS: dict[str, ChinchillaLaw] = {
                              "(arXiv 2404.10102); replicates: bootstrap refits of the Hoffmann "
                              "protocol to the 240 runs", domain=CHINCHILLA_DOMAIN,
                       replicates=_preset_replicates()),
+        # Muennighoff et al. 2023 fit a, b, e with A = e^a, B = e^b, E = e^e (datablations README,
+        # "Parametric Fit": a, b, e, alpha, beta, rd_star, rn_star = 6.255414, 7.3049974,
+        # 0.6254804, 0.3526596, 0.3526596, 15.387756, 5.309743).
+        ChinchillaLaw(math.exp(0.6254804), math.exp(6.255414), math.exp(7.3049974),
+                      0.3526596, 0.3526596, name="muennighoff2023",
+                      source="Muennighoff et al. 2023, Scaling Data-Constrained Language Models "
+                             "(arXiv 2305.16264), eq. (5); github.com/huggingface/datablations",
+                      rd_star=15.387756, rn_star=5.309743),
     )
 }
 

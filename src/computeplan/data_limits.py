@@ -1,0 +1,595 @@
+"""Finite data: unique-token limits and repeated epochs.
+
+Source: Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (arXiv 2305.16264),
+eq. (5) and section 3; the definitions follow their public code
+(github.com/huggingface/datablations, README "Parametric Fit", ``scaling_law`` and ``D_to_N``).
+
+With U unique tokens, D total training tokens and N parameters, repeated tokens and excess
+parameters are worth less than fresh ones:
+
+- U_D = min(D, U), R_D = max(D / U - 1, 0) (repetitions: epochs - 1),
+  D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*));
+- U_N = min(N, N_opt(U)), where N_opt(U) is the compute-optimal size for D = U tokens under the
+  same law (N = G (D G)^(beta/alpha), G = (alpha A / (beta B))^(1/(alpha+beta)); Hoffmann et al.
+  2022, eq. 4; datablations ``D_to_N``), R_N = max(N / U_N - 1, 0),
+  N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*));
+- L = E + A / N'^alpha + B / D'^beta.
+
+D' <= D and N' <= N, with equality when D <= U and N <= N_opt(U); with U = infinity the law is
+the plain Chinchilla law. D' saturates at U (1 + R_D*) and N' at N_opt(U) (1 + R_N*), so no
+model trained on U unique tokens gets below (:func:`lowest_reachable_loss`)
+L_min(U) = E + A / (N_opt(U) (1 + R_N*))^alpha + B / (U (1 + R_D*))^beta.
+
+**The data-limited lifetime optimum.** Minimise cost N (p D + q) (r = q / p, as in
+:mod:`computeplan.lifetime`) subject to L(N, D; U) = l, or minimise L subject to N (p D + q) = X.
+In n = log N, d = log D both problems are convex: the elasticities
+eps_D = dlog D' / dlog D = (D / U) exp(-R_D / R_D*) / (D' / U) (1 below U) and likewise eps_N
+are non-increasing (d log eps / d log x = 1 - x / R* - eps <= 0, because eps >= phi' =
+exp(-R / R*) >= 1 - R / R*, x = 1 + R), so log D', log N' are concave, A N'^-alpha + B D'^-beta is
+convex in (n, d), and so is log cost = n + log(p e^d + q). Eliminating N with the constraint
+leaves a convex function of d alone (composition rule), whose stationarity condition is the
+first-order condition (Lagrange)
+
+    alpha A N'^-alpha eps_N D / (D + r) = beta B D'^-beta eps_D,
+
+which for U = infinity is Sardana et al.'s condition (alpha A N^-alpha = beta B D^-beta
+(1 + r / D)). We solve Phi(d) = log(alpha A N'^-alpha eps_N) - log1p(r / D)
+- log(beta B D'^-beta eps_D) = 0, strictly increasing in d, by Newton's method with the analytic
+derivative, safeguarded by a bracket (bisection when a step leaves it), vectorised over scenarios:
+
+- fixed loss (delta = l - E, s = B D'^-beta / delta): N' = (A / (delta (1 - s)))^(1/alpha),
+  N = the inverse of N' (N'(N) is invertible below its cap); Phi = log(alpha/beta) + log1p(-s)
+  - log s + log eps_N - log eps_D - log1p(r / D); the feasible d start where N -> infinity;
+- fixed budget X: N = X / (p (D + r)).
+
+Where the unlimited optimum already has D <= U (then N < N_opt(D) <= N_opt(U): at the optimum
+alpha A N^-alpha > beta B D^-beta), the limit does not bind and the unlimited plan is returned
+unchanged, bit for bit. Objectives whose inference cost Q(N) is not linear in N (the roofline
+model) are solved by bisection on the sign of the derivative of the cost (fixed loss, in d) or of
+the loss (fixed budget, in log N), as in :mod:`computeplan._nonlinear`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import _validate as v
+from ._nonlinear import _bisect_log
+from .demand import Demand
+from .errors import ConvergenceError, InputError
+from .laws import ChinchillaLaw, get_law
+
+#: Newton steps in log D are capped at this (a factor e^3 = 20 in D).
+MAX_STEP = 3.0
+#: Relative step in log D at which the data-limited Newton iteration stops (the first-order
+#: condition then holds to ~1e-12).
+XTOL = 1e-13
+MAXITER = 100
+
+
+def check_unique_tokens(unique_tokens, law: ChinchillaLaw | None = None) -> np.ndarray:
+    """``unique_tokens`` as a float array: > 0 and not NaN (infinity means no limit); and, when a
+    ``law`` is given, that it has the repetition coefficients rd_star and rn_star."""
+    u = v.as_float_array("unique_tokens", unique_tokens)
+    bad = np.isnan(u) | (u <= 0)
+    if bad.any():
+        raise InputError("unique_tokens must be a number > 0 (inf for no limit); got "
+                         f"{v._first_bad(u, bad)}")
+    if law is not None:
+        missing = [c for c in ("rd_star", "rn_star") if getattr(law, c) is None]
+        if missing:
+            raise InputError(f"unique_tokens needs the law's repetition coefficients "
+                             f"{' and '.join(missing)} (Muennighoff et al. 2023), which law "
+                             f"{law.name!r} lacks; set them in the law file or override them "
+                             "(rd_star, rn_star)")
+    return u
+
+
+def _log_base_params(law: ChinchillaLaw, log_u):
+    """log N_opt(U) = log(alpha A / (beta B)) / alpha + (beta / alpha) log U (Hoffmann et al.
+    2022, eq. 4 at D = U; datablations ``D_to_N``)."""
+    return (np.log(law.alpha * law.A / (law.beta * law.B)) + law.beta * log_u) / law.alpha
+
+
+def base_params(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
+    """N_opt(U): the compute-optimal parameter count for D = U tokens, beyond which extra
+    parameters count as 'repeated' (Muennighoff et al. 2023, sec. 3.1; datablations
+    ``D_to_N(U) = (U G)^(beta/alpha) G``)."""
+    u = check_unique_tokens(unique_tokens)
+    return (u * law.G) ** (law.beta / law.alpha) * law.G
+
+
+def _effective(x, base, star):
+    """base_x = min(x, base), R = max(x / base_x - 1, 0), x' = base_x + base_x R* (1 - e^(-R/R*))
+    (Muennighoff et al. 2023, eq. 5)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ux = np.minimum(x, base)
+        r = np.maximum(x / ux - 1.0, 0.0)
+        return ux + ux * star * (1.0 - np.exp(-1.0 * r / star))
+
+
+def effective_tokens(law: ChinchillaLaw, train_tokens, unique_tokens) -> np.ndarray:
+    """D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*)), U_D = min(D, U), R_D = max(D / U - 1, 0)
+    (Muennighoff et al. 2023, eq. 5; datablations ``scaling_law``). Equals D when D <= U."""
+    u = check_unique_tokens(unique_tokens, law)
+    d = v.positive("train_tokens", train_tokens)
+    return _effective(d, u, law.rd_star)
+
+
+def effective_params(law: ChinchillaLaw, params, unique_tokens) -> np.ndarray:
+    """N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*)), U_N = min(N, N_opt(U)), R_N = max(N / U_N - 1,
+    0) (Muennighoff et al. 2023, eq. 5; datablations ``scaling_law``)."""
+    u = check_unique_tokens(unique_tokens, law)
+    n = v.positive("params", params)
+    return _effective(n, base_params(law, u), law.rn_star)
+
+
+def limited_loss(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> np.ndarray:
+    """L(N, D; U) = E + A / N'^alpha + B / D'^beta (Muennighoff et al. 2023, eq. 5). With
+    ``muennighoff2023``: L(6.34e9, 242e9, 25e9) = 2.2256440889984477 (datablations README)."""
+    law = get_law(law)
+    n_eff = effective_params(law, params, unique_tokens)
+    d_eff = effective_tokens(law, train_tokens, unique_tokens)
+    # Written as law.loss writes it, so that U = inf gives law.loss bit for bit.
+    return law.E + law.A * n_eff**-law.alpha + law.B * d_eff**-law.beta
+
+
+def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
+    """The infimum of L(N, D; U) over all N, D: E + A / (N_opt(U) (1 + R_N*))^alpha
+    + B / (U (1 + R_D*))^beta, approached as N and D go to infinity (D' and N' saturate)."""
+    law = get_law(law)
+    u = check_unique_tokens(unique_tokens, law)
+    with np.errstate(divide="ignore"):
+        return (law.E + law.A * (base_params(law, u) * (1.0 + law.rn_star)) ** -law.alpha
+                + law.B * (u * (1.0 + law.rd_star)) ** -law.beta)
+
+
+def epochs(train_tokens, unique_tokens) -> np.ndarray:
+    """Epochs over the unique data, D / U (0 for an unlimited U)."""
+    return np.asarray(train_tokens, float) / np.asarray(unique_tokens, float)
+
+
+# ------------------------------------------------------------------ log-space building blocks
+def _forward(log_x, log_base, star):
+    """x' = base_x (1 + R* (1 - e^(-R/R*))) in logs: log x', log eps, eps = dlog x'/dlog x,
+    g = dlog eps/dlog x and x / base (module docstring). Three transcendental calls (exp and log
+    only: the solvers' cost is dominated by them)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.exp(log_x - log_base)                          # x / base
+        rep = np.maximum(x - 1.0, 0.0)                        # R
+        e = np.exp(rep / -star)
+        ratio = 1.0 + star * (1.0 - e)                        # x' / base_x
+        log_ratio = np.log(ratio)
+        log_xe = np.minimum(log_x, log_base) + log_ratio
+        eps = (1.0 + rep) * e / ratio
+        log_eps = np.maximum(log_x - log_base, 0.0) - rep / star - log_ratio
+        g = np.where(rep > 0, 1.0 - (1.0 + rep) / star - eps, 0.0)
+    return log_xe, log_eps, eps, g, x
+
+
+def _inverse(log_xe, log_base, star):
+    """Inverse of :func:`_forward` for x' below its cap base (1 + R*): log x, log eps, eps and g
+    (NaN at or beyond the cap, where x is infinite)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        y = np.maximum(np.exp(log_xe - log_base) - 1.0, 0.0)  # x' / base - 1, in [0, R*)
+        w = 1.0 - y / star                                     # e^(-R/R*)
+        log_w = np.log(w)
+        rep = -star * log_w                                    # R
+        log_1r = np.log(1.0 + rep)
+        log_x = np.minimum(log_xe, log_base) + log_1r
+        eps = (1.0 + rep) * w / (1.0 + y)
+        log_eps = log_1r + log_w - np.maximum(log_xe - log_base, 0.0)
+        g = np.where(y > 0, 1.0 - (1.0 + rep) / star - eps, 0.0)
+    return log_x, log_eps, eps, g
+
+
+def _safeguarded_newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
+    """Root of each element of the increasing ``phi(x, *args)`` (value, derivative; ``args``
+    per-element arrays) bracketed by ``lo`` < root < ``hi`` (either may be infinite).
+
+    Newton steps capped at MAX_STEP; where Phi > 0 (root to the left, where Phi grows like e^d:
+    repeated tokens lose value exponentially in epochs) the step is taken in e^d,
+    d + log(1 - Phi/Phi'), which needs fewer steps; bisection when a step leaves the bracket.
+    An element is done when its step is below ``xtol * max(1, |x|)`` or rounding noise in Phi
+    has collapsed its bracket; done elements leave the active set, so the cost follows the
+    average number of steps, not the largest.
+    """
+    x = np.array(x0, float)
+    n = x.size
+    out = np.empty(n)
+    idx = np.arange(n)
+    lo = np.broadcast_to(np.asarray(lo, float), (n,)).copy()
+    hi = np.broadcast_to(np.asarray(hi, float), (n,)).copy()
+    f, df = phi(x, *args)
+    for _ in range(maxiter):
+        neg = f < 0
+        lo = np.where(neg, x, lo)
+        hi = np.where(neg, hi, x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.clip(f / df, -MAX_STEP, MAX_STEP)
+            newton = np.where(step > 0, x + np.log(1.0 - np.minimum(step, 0.5)), x - step)
+        scale = xtol * np.maximum(1.0, np.abs(x))
+        # A converged step may land on (or by rounding just past) an end of the bracket.
+        inside = ((newton >= lo) & (newton <= hi)) | (np.abs(step) <= scale)
+        fallback = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
+                            np.where(neg, x + MAX_STEP, x - MAX_STEP))
+        x_new = np.where(inside, newton, fallback)
+        done = (np.abs(x_new - x) <= scale) | (hi - lo <= scale)
+        x = x_new
+        if done.all():
+            out[idx] = x
+            return out
+        out[idx[done]] = x[done]
+        keep = ~done
+        idx, x, lo, hi = idx[keep], x[keep], lo[keep], hi[keep]
+        args = [a[keep] for a in args]
+        f, df = phi(x, *args)
+    raise ConvergenceError(f"data-limited optimum did not converge in {maxiter} iterations")
+
+
+def _fixed_loss_tokens(law, delta, r, log_u, d0):
+    """log D of the data-limited fixed-loss optimum (module docstring); 1-D arrays."""
+    a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
+    log_no = _log_base_params(law, log_u)
+    log_delta = np.log(delta)
+    log_bd, log_ad = np.log(law.B) - log_delta, np.log(law.A) - log_delta
+    r_u = r / np.exp(log_u)
+    log_ab = np.log(a / b)
+    # Feasibility boundary: N -> infinity, i.e. N' at its cap N_opt(U) (1 + R_N*).
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n_cap = np.exp(log_ad - a * (log_no + np.log1p(rn)))   # A N'_cap^-alpha / delta
+        d_min = _inverse((log_bd - np.log1p(-n_cap)) / b, log_u, rd)[0]
+
+    def phi(d, log_u, log_no, log_bd, log_ad, r_u):
+        log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_s = log_bd - b * log_de
+            s = np.exp(log_s)
+            log_1s = np.log(1.0 - s)
+            _, log_eps_n, eps_n, g_n = _inverse((log_ad - log_1s) / a, log_no, rn)
+            r_d = r_u / x                                      # r / D
+            val = log_ab + log_1s - log_s + log_eps_n - log_eps_d - np.log(1.0 + r_d)
+            dn = (b * s * eps_d) / (a * (s - 1.0) * eps_n)
+            dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
+        # Left of the feasible range N is infinite: Phi -> -infinity there.
+        return np.where(np.isnan(val), -np.inf, val), dval
+
+    x0 = np.where(d0 > d_min, d0, d_min + 1.0)
+    return _safeguarded_newton(phi, (log_u, log_no, log_bd, log_ad, r_u), x0, d_min, np.inf)
+
+
+def _budget_tokens(law, log_x_over_p, r, log_u, d0):
+    """log D of the data-limited fixed-budget optimum, N = X / (p (D + r)); 1-D arrays."""
+    a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
+    c0 = np.log(a * law.A) - np.log(b * law.B)
+
+    def phi(d, log_u, log_no, log_xp, r_u):
+        log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            r_d = r_u / x                                      # r / D
+            log_1r = np.log(1.0 + r_d)
+            log_ne, log_eps_n, eps_n, g_n, _ = _forward(log_xp - d - log_1r, log_no, rn)
+            val = c0 - a * log_ne + log_eps_n - log_1r + b * log_de - log_eps_d
+            dn = -1.0 / (1.0 + r_d)
+            dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
+        return val, dval
+
+    args = (log_u, _log_base_params(law, log_u), log_x_over_p, r / np.exp(log_u))
+    return _safeguarded_newton(phi, args, d0, -np.inf, np.inf)
+
+
+def foc_residual(law: ChinchillaLaw, params, train_tokens, unique_tokens, r) -> np.ndarray:
+    """Phi = log(alpha A N'^-alpha eps_N D / (D + r)) - log(beta B D'^-beta eps_D): zero at the
+    data-limited optimum with inference demand r = q / p (module docstring)."""
+    u = check_unique_tokens(unique_tokens, law)
+    n, d = v.positive("params", params), v.positive("train_tokens", train_tokens)
+    log_u = np.log(u)
+    log_de, log_eps_d = _forward(np.log(d), log_u, law.rd_star)[:2]
+    log_ne, log_eps_n = _forward(np.log(n), _log_base_params(law, log_u), law.rn_star)[:2]
+    return (np.log(law.alpha * law.A) - law.alpha * log_ne + log_eps_n - np.log1p(r / d)
+            - np.log(law.beta * law.B) + law.beta * log_de - log_eps_d)
+
+
+# ------------------------------------------------------------------ solvers on arrays
+def _binding(law, n, d, u):
+    """Where the unlimited optimum (n, d) is changed by the limit U: D > U or N > N_opt(U)."""
+    return (d > u) | (n > base_params(law, u))
+
+
+def _scatter(n, d, mask, solve):
+    """Solve the data-limited problem where ``mask`` holds (compressed), keep (n, d) elsewhere."""
+    n, d = np.array(n, float), np.array(d, float)
+    if mask.any():
+        n_l, d_l = solve(mask)
+        n[mask], d[mask] = n_l, d_l
+    return n, d
+
+
+def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
+    """InputError when a target loss is at or below the lowest loss reachable with U unique
+    tokens at any model size (:func:`lowest_reachable_loss`), naming that loss."""
+    floor = lowest_reachable_loss(law, unique_tokens)
+    lv = np.asarray(loss, float)
+    bad = np.broadcast_to(lv <= floor, np.broadcast_shapes(lv.shape, np.shape(floor)))
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        lb = np.broadcast_to(lv, bad.shape)[idx]
+        fb = np.broadcast_to(floor, bad.shape)[idx]
+        ub = np.broadcast_to(np.asarray(unique_tokens, float), bad.shape)[idx]
+        where = f" (at index {idx[0] if len(idx) == 1 else idx})" if idx else ""
+        raise InputError(f"loss {float(lb):.6g}{where} cannot be reached with unique_tokens = "
+                         f"{float(ub):.4g} at any model size: the lowest reachable loss is "
+                         f"{float(fb):.6g} (law {law.name}, N and epochs -> infinity); "
+                         "target a higher loss or give more unique tokens")
+
+
+def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens, n_unl, d_unl):
+    """(N, D) minimising N (D + r) at L(N, D; U) = E + delta, given the unlimited optimum
+    (n_unl, d_unl), which is returned unchanged where the limit does not bind."""
+    shape = np.broadcast_shapes(np.shape(delta), np.shape(r), np.shape(unique_tokens),
+                                np.shape(n_unl))
+    delta, r, u, n_unl, d_unl = (np.broadcast_to(np.asarray(x, float), shape).ravel()
+                                 for x in (delta, r, unique_tokens, n_unl, d_unl))
+    mask = _binding(law, n_unl, d_unl, u)
+
+    def solve(m):
+        log_u = np.log(u[m])
+        d = _fixed_loss_tokens(law, delta[m], r[m], log_u, np.log(d_unl[m]))
+        log_de = _forward(d, log_u, law.rd_star)[0]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            s = law.B * np.exp(-law.beta * log_de) / delta[m]
+            log_ne = (np.log(law.A / delta[m]) - np.log1p(-s)) / law.alpha
+        log_n = _inverse(log_ne, _log_base_params(law, log_u), law.rn_star)[0]
+        return np.exp(log_n), np.exp(d)
+
+    n, d = _scatter(n_unl, d_unl, mask, solve)
+    return n.reshape(shape), d.reshape(shape)
+
+
+def limited_budget(law: ChinchillaLaw, budget, p, r, unique_tokens, n_unl, d_unl):
+    """(N, D) minimising L(N, D; U) at N (p D + p r) = budget, given the unlimited optimum."""
+    shape = np.broadcast_shapes(np.shape(budget), np.shape(p), np.shape(r),
+                                np.shape(unique_tokens), np.shape(n_unl))
+    x, p, r, u, n_unl, d_unl = (np.broadcast_to(np.asarray(y, float), shape).ravel()
+                                for y in (budget, p, r, unique_tokens, n_unl, d_unl))
+    mask = _binding(law, n_unl, d_unl, u)
+
+    def solve(m):
+        log_xp = np.log(x[m]) - np.log(p[m])
+        d = _budget_tokens(law, log_xp, r[m], np.log(u[m]), np.log(d_unl[m]))
+        with np.errstate(over="ignore"):
+            log_n = log_xp - d - np.log1p(r[m] * np.exp(-d))
+        return np.exp(log_n), np.exp(d)
+
+    n, d = _scatter(n_unl, d_unl, mask, solve)
+    return n.reshape(shape), d.reshape(shape)
+
+
+# --------------------------------------------- objectives with a non-linear inference cost Q(N)
+def dependent_limited_fixed_loss(law, delta, objective, demand, unique_tokens, n_unl, d_unl):
+    """argmin over d = log D of p N D + Q(N) on the data-limited iso-loss curve, by bisection on
+    the sign of its derivative p N D (1 + n'(d)) + N Q'(N) n'(d) (module docstring)."""
+    a, b = law.alpha, law.beta
+    shape = np.broadcast_shapes(np.shape(delta), np.shape(unique_tokens), np.shape(n_unl),
+                                np.shape(demand.total_tokens))
+    delta, u = (np.broadcast_to(np.asarray(y, float), shape) for y in (delta, unique_tokens))
+    log_u = np.log(u)
+    log_no = _log_base_params(law, log_u)
+    p = objective.train_usd_per_param_token
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n_cap_term = law.A * np.exp(-a * (log_no + np.log1p(law.rn_star)))
+        d_min = _inverse((np.log(law.B) - np.log(delta - n_cap_term)) / b, log_u,
+                         law.rd_star)[0]
+
+    def curve(d):
+        log_de, _, eps_d, _, _ = _forward(d, log_u, law.rd_star)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            s = law.B * np.exp(-b * log_de) / delta
+            log_ne = (np.log(law.A / delta) - np.log1p(-s)) / a
+            log_n, _, eps_n, _ = _inverse(log_ne, log_no, law.rn_star)
+            dn = -(b * s * eps_d) / (a * (1.0 - s) * eps_n)
+        return log_n, dn
+
+    def slope(d):
+        log_n, dn = curve(d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = np.exp(log_n)
+            out = p * n * np.exp(d) * (1.0 + dn) + n * objective.marginal_cost(n, demand) * dn
+        return np.nan_to_num(out, nan=-np.inf)
+
+    hi = np.maximum(np.log(np.asarray(d_unl, float)), d_min + 1.0) + np.zeros(shape)
+    for _ in range(200):
+        pos = slope(hi) > 0
+        if np.all(pos):
+            break
+        hi = np.where(pos, hi, hi + np.log(10.0))
+    else:
+        raise ConvergenceError("no upper bracket for the data-limited roofline optimum")
+    d = _bisect_log(slope, d_min + 1e-12 * np.maximum(1.0, np.abs(d_min)), hi)
+    log_n, _ = curve(d)
+    return np.exp(log_n), np.exp(d)
+
+
+def dependent_limited_budget(law, x, objective, demand, unique_tokens, n_unl, d_unl):
+    """argmin over t = log N of L(N, (X - Q(N)) / (p N); U), by bisection on the sign of
+    -alpha A N'^-alpha eps_N + beta B D'^-beta eps_D (1 + N Q'(N) / (X - Q(N)))."""
+    a, b = law.alpha, law.beta
+    p = objective.train_usd_per_param_token
+    u = np.asarray(unique_tokens, float)
+    log_u = np.log(u)
+    log_no = _log_base_params(law, log_u)
+    t_max = np.log(np.asarray(n_unl, float))
+    # Upper end: the N whose inference alone spends the budget (Q increases with N).
+    for _ in range(200):
+        over = objective.inference_cost(np.exp(t_max), demand) >= x
+        if np.all(over):
+            break
+        t_max = np.where(over, t_max, t_max + np.log(10.0))
+    else:
+        raise ConvergenceError("no model size spends the whole budget on inference")
+    t_max = _bisect_log(lambda t: objective.inference_cost(np.exp(t), demand) - x,
+                        t_max - 200 * np.log(10.0), t_max)
+
+    def tokens(n):
+        return (x - objective.inference_cost(n, demand)) / (p * n)
+
+    def slope(t):
+        n = np.exp(t)
+        q_total = objective.inference_cost(n, demand)
+        d = (x - q_total) / (p * n)
+        log_ne, _, eps_n, _, _ = _forward(t, log_no, law.rn_star)
+        log_de, _, eps_d, _, _ = _forward(np.log(d), log_u, law.rd_star)
+        out = (-a * law.A * np.exp(-a * log_ne) * eps_n
+               + b * law.B * np.exp(-b * log_de) * eps_d
+               * (1.0 + n * objective.marginal_cost(n, demand) / (x - q_total)))
+        return np.nan_to_num(out, nan=np.inf, posinf=np.inf)
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t = _bisect_log(slope, t_max - 200 * np.log(10.0), t_max - 1e-12)
+    n = np.exp(t)
+    return n, tokens(n)
+
+
+# ------------------------------------------------------------------ plans
+@dataclass(frozen=True)
+class DataLimit:
+    """What a unique-token limit does to a plan: the limited plan's epochs and effective data,
+    the unlimited plan beside it, and what the limit costs."""
+
+    unique_tokens: np.ndarray
+    epochs: np.ndarray
+    effective_tokens: np.ndarray
+    effective_params: np.ndarray
+    binding: np.ndarray
+    lowest_reachable_loss: np.ndarray
+    unlimited: object  # LifetimePlan: the plan without the limit
+    unlimited_epochs: np.ndarray
+    unlimited_loss_with_limit: np.ndarray  # the unlimited plan's (N, D) trained on U tokens
+    extra_cost: np.ndarray  # limited - unlimited lifetime cost (FLOPs or USD)
+    extra_cost_ratio: np.ndarray  # limited / unlimited - 1
+    cost_unit: str  # "flops" or "usd"
+
+    def to_dict(self) -> dict:
+        key = "total_cost_usd" if self.cost_unit == "usd" else "total_flops"
+        return {
+            "unique_tokens": self.unique_tokens,
+            "epochs": self.epochs,
+            "effective_tokens": self.effective_tokens,
+            "effective_params": self.effective_params,
+            "binding": self.binding,
+            "lowest_reachable_loss": self.lowest_reachable_loss,
+            "unlimited": self.unlimited.to_dict(),
+            "unlimited_epochs": self.unlimited_epochs,
+            "unlimited_loss_with_limit": self.unlimited_loss_with_limit,
+            f"extra_{key}": self.extra_cost,
+            "extra_cost_ratio": self.extra_cost_ratio,
+            "definition": "Muennighoff et al. 2023 (arXiv 2305.16264) eq. 5: repeated tokens "
+                          "and excess parameters decay with R_D* = rd_star, R_N* = rn_star",
+        }
+
+
+def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective) -> DataLimit:
+    """The :class:`DataLimit` of a limited plan beside the unlimited one (both LifetimePlans)."""
+    u = np.asarray(unique_tokens, float)
+    key = "total_cost_usd" if objective.priced else "total_flops"
+    lim_cost, unl_cost = getattr(limited, key), getattr(unlimited, key)
+    with np.errstate(over="ignore", invalid="ignore"):
+        unl_epochs = np.where(np.isinf(u), 0.0, unlimited.train_tokens / u)
+        lim_epochs = np.where(np.isinf(u), 0.0, limited.train_tokens / u)
+    return DataLimit(
+        unique_tokens=u,
+        epochs=lim_epochs,
+        effective_tokens=_effective(limited.train_tokens, u, law.rd_star),
+        effective_params=_effective(limited.params, base_params(law, u), law.rn_star),
+        binding=np.asarray(_binding(law, unlimited.params, unlimited.train_tokens, u)),
+        lowest_reachable_loss=lowest_reachable_loss(law, u),
+        unlimited=unlimited,
+        unlimited_epochs=unl_epochs,
+        unlimited_loss_with_limit=limited_loss(law, unlimited.params, unlimited.train_tokens, u),
+        extra_cost=lim_cost - unl_cost,
+        extra_cost_ratio=lim_cost / unl_cost - 1.0,
+        cost_unit="usd" if objective.priced else "flops",
+    )
+
+
+def with_limited_loss(law: ChinchillaLaw, plan, unique_tokens):
+    """The plan with its loss under the unique-token limit."""
+    return replace(plan, loss=limited_loss(law, plan.params, plan.train_tokens, unique_tokens))
+
+
+def limited_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, unique_tokens,
+                    inference_tokens=None, demand: Demand | None = None, cost=None):
+    """The model reaching ``loss`` at the lowest lifetime cost when only ``unique_tokens`` unique
+    tokens exist (module docstring), as a :class:`~computeplan.lifetime.LifetimePlan` whose loss
+    is the data-limited loss. ``unique_tokens = inf`` gives :func:`lifetime_optimal` exactly.
+    Raises InputError, naming the lowest reachable loss, when no model reaches ``loss``."""
+    from .lifetime import (
+        _dependent,
+        _lifetime_optimal,
+        _loss_inputs,
+        _ratio,
+        _setup,
+        _solve_fixed_loss,
+    )
+
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    u = check_unique_tokens(unique_tokens, law)
+    if _dependent(objective):
+        plan = _lifetime_optimal(law, loss, demand, objective)
+        n, d = plan.params, plan.train_tokens
+    else:
+        p, q = objective.coefficients(demand)
+        n, d = _solve_fixed_loss(law, law._reducible(loss), _ratio(p, q, _loss_inputs(objective)))
+    return limited_plan(law, u, demand, objective, n, d, loss=loss)
+
+
+def limited_budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, unique_tokens,
+                           inference_tokens=None, demand: Demand | None = None, cost=None):
+    """The lowest data-limited loss within a lifetime ``budget`` (FLOPs, or USD with ``cost``);
+    round-trips with :func:`limited_optimal`."""
+    from .lifetime import _budget_optimal, _setup
+
+    law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    u = check_unique_tokens(unique_tokens, law)
+    plan = _budget_optimal(law, budget, demand, objective)
+    return limited_plan(law, u, demand, objective, plan.params, plan.train_tokens, budget=budget)
+
+
+def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=None):
+    """The data-limited plan (a LifetimePlan with the data-limited loss) for a target ``loss`` or
+    a ``budget``, from the unlimited optimum (n_unl, d_unl), kept where the limit does not bind."""
+    from .lifetime import _budget_inputs, _dependent, _loss_inputs, _ratio, evaluate
+
+    if loss is not None:
+        check_reachable(law, loss, u)
+        inputs = _loss_inputs(objective)
+        delta = law._reducible(loss)
+    else:
+        inputs = _budget_inputs(objective)
+        x = v.positive("budget_usd" if objective.priced else "budget_flops", budget)
+    if _dependent(objective):
+        mask = _binding(law, n_unl, d_unl, u)
+        n, d = np.array(n_unl, float), np.array(d_unl, float)
+        if np.any(mask):
+            solver = dependent_limited_fixed_loss if loss is not None else (
+                dependent_limited_budget)
+            n_l, d_l = solver(law, delta if loss is not None else x, objective, demand, u,
+                              n_unl, d_unl)
+            n, d = np.where(mask, n_l, n), np.where(mask, d_l, d)
+    else:
+        p, q = objective.coefficients(demand)
+        r = _ratio(p, q, inputs)
+        if loss is not None:
+            n, d = limited_fixed_loss(law, delta, r, u, n_unl, d_unl)
+        else:
+            n, d = limited_budget(law, x, p, r, u, n_unl, d_unl)
+    return with_limited_loss(law, evaluate(law, n, d, demand, objective, inputs=inputs), u)
+
+
+__all__ = [
+    "DataLimit", "base_params", "check_reachable", "check_unique_tokens", "data_limit",
+    "effective_params", "effective_tokens", "epochs", "foc_residual", "limited_budget_optimal",
+    "limited_loss", "limited_optimal", "limited_plan", "lowest_reachable_loss",
+]

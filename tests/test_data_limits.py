@@ -1,0 +1,319 @@
+"""Finite data: the Muennighoff et al. 2023 repeated-data law and the data-limited optimum."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from computeplan import InputError
+from computeplan.data_limits import (
+    base_params,
+    effective_params,
+    effective_tokens,
+    foc_residual,
+    limited_budget_optimal,
+    limited_loss,
+    limited_optimal,
+    lowest_reachable_loss,
+)
+from computeplan.laws import DEFAULT_RD_STAR, DEFAULT_RN_STAR, PRESETS, ChinchillaLaw, get_law
+from computeplan.lifetime import budget_optimal, lifetime_optimal
+from computeplan.objectives import DollarCost
+
+M23 = PRESETS["muennighoff2023"]
+SARDANA = PRESETS["sardana2024"]
+
+
+# ------------------------------------------------------------------ the law and its numbers
+def test_preset_is_the_papers_fit():
+    # datablations README: a, b, e, alpha, beta, rd_star, rn_star
+    assert M23.A == math.exp(6.255414) and M23.B == math.exp(7.3049974)
+    assert M23.E == math.exp(0.6254804) and M23.alpha == M23.beta == 0.3526596
+    assert (M23.rd_star, M23.rn_star) == (15.387756, 5.309743)
+
+
+@pytest.mark.parametrize("n, d, u, published", [
+    (6.34e9, 242e9, 25e9, 2.2256440889984477),   # Figure 1 (right): the better of the two
+    (8.67e9, 178e9, 25e9, 2.2269634075087867),
+])
+def test_published_losses(n, d, u, published):
+    assert float(limited_loss(M23, n, d, u)) == pytest.approx(published, rel=1e-12, abs=0)
+
+
+def test_base_params_is_the_compute_optimal_size_for_u_tokens():
+    # datablations D_to_N(U) = (U G)^(beta/alpha) G is our compute-optimal N at D = U.
+    for law in (M23, SARDANA):
+        u = np.array([1e9, 1e11, 1e13])
+        assert np.allclose(base_params(law, u), law.compute_optimal(train_tokens=u).params,
+                           rtol=1e-13)
+
+
+def test_unlimited_is_the_plain_law_bit_for_bit():
+    n, d = np.geomspace(1e8, 1e12, 7), np.geomspace(1e9, 1e14, 7)
+    assert np.array_equal(limited_loss(SARDANA, n, d, np.inf), SARDANA.loss(n, d))
+    # and within the unique data (D <= U, N <= N_opt(U)) nothing changes either
+    u = 1e15
+    assert np.array_equal(effective_tokens(SARDANA, d, u), d)
+    assert np.array_equal(effective_params(SARDANA, n, u), n)
+    assert np.array_equal(limited_loss(SARDANA, n, d, u), SARDANA.loss(n, d))
+
+
+def _compute_optimal_losses(epochs, u=100e9):
+    """For the budget whose unique-data compute-optimal model needs ``epochs`` x U tokens: the
+    loss with unlimited unique data and the best loss with only U unique tokens."""
+    unique = M23.compute_optimal(train_tokens=np.asarray(epochs, float) * u)
+    limited = limited_budget_optimal(M23, budget=unique.train_flops, unique_tokens=u,
+                                     inference_tokens=0.0)
+    return unique.loss, limited.loss
+
+
+def test_four_epochs_are_almost_as_good_as_unique_data():
+    # Muennighoff et al. 2023, abstract: "with constrained data for a fixed compute budget,
+    # training with up to 4 epochs of repeated data yields negligible changes to loss compared
+    # to having unique data".
+    unique, limited = _compute_optimal_losses([1.0, 2.0, 4.0, 40.0])
+    gap = limited / unique - 1
+    assert gap[0] == 0.0
+    assert np.all(gap[1:3] > 0) and np.all(gap[1:3] < 0.006)   # 0.15% at 2, 0.52% at 4 epochs
+    assert gap[3] > 5 * gap[2]                                 # 3.5% at 40 epochs
+
+
+def test_value_of_more_compute_decays_to_zero_with_repetition():
+    # "... with more repetition, the value of adding compute eventually decays to zero": from
+    # 40 to 100 epochs' worth of compute the limited loss barely moves.
+    unique, limited = _compute_optimal_losses([40.0, 100.0])
+    assert limited[0] - limited[1] < 0.05 * (unique[0] - unique[1])
+
+
+def test_value_of_repetition_decays_beyond_rd_star():
+    # The marginal value of a repeated token is exp(-R_D / R_D*): ~e^-1 at R_D* repetitions,
+    # and the effective data approaches its cap U (1 + R_D*).
+    u = 1e10
+    d = np.array([1.0, 2.0, 4.0, 16.4, 40.0, 100.0, 1000.0]) * u
+    d_eff = effective_tokens(M23, d, u)
+    marginal = np.gradient(d_eff, d)
+    assert np.all(np.diff(marginal) < 0)
+    h = 1e-6 * u
+    at_rd = float((effective_tokens(M23, (1 + M23.rd_star) * u + h, u)
+                   - effective_tokens(M23, (1 + M23.rd_star) * u - h, u)) / (2 * h))
+    assert at_rd == pytest.approx(math.exp(-1), rel=1e-6)
+    cap = u * (1 + M23.rd_star)
+    assert 1 - float(d_eff[-2]) / cap < 0.002 and float(d_eff[-1]) <= cap
+    n = 1e9
+    assert float(limited_loss(M23, n, 1000 * u, u) - limited_loss(M23, n, 100 * u, u)) > -1e-3
+
+
+def test_lowest_reachable_loss_is_the_infimum():
+    u = 1e10
+    floor = float(lowest_reachable_loss(SARDANA, u))
+    near = float(limited_loss(SARDANA, 3e10, 1e12, u))   # 70 x N_opt(U), 100 epochs
+    big = float(limited_loss(SARDANA, 1e15, 1e16, u))
+    assert floor < near < floor + 1e-3 and floor <= big < floor + 1e-12
+    assert float(lowest_reachable_loss(SARDANA, np.inf)) == SARDANA.E
+
+
+# ------------------------------------------------------------------ the law as a coefficient set
+def test_law_files_round_trip_repetition_coefficients(tmp_path):
+    law = SARDANA.with_overrides(rd_star=10.0, rn_star=3.0)
+    path = tmp_path / "law.json"
+    law.save(path)
+    data = json.loads(path.read_text())
+    assert (data["rd_star"], data["rn_star"]) == (10.0, 3.0)
+    back = ChinchillaLaw.load(path)
+    assert back == law and (back.rd_star, back.rn_star) == (10.0, 3.0)
+
+
+def test_law_file_without_repetition_coefficients_uses_the_papers(tmp_path):
+    path = tmp_path / "old.json"
+    assert "rd_star" not in SARDANA.to_dict()
+    path.write_text(json.dumps(SARDANA.coefficients()))
+    law = ChinchillaLaw.load(path)
+    assert (law.rd_star, law.rn_star) == (DEFAULT_RD_STAR, DEFAULT_RN_STAR)
+
+
+def test_law_lacking_repetition_coefficients_is_an_error(tmp_path):
+    path = tmp_path / "none.json"
+    path.write_text(json.dumps(SARDANA.coefficients() | {"rd_star": None}))
+    law = get_law(str(path))
+    assert law.rd_star is None
+    assert float(law.loss(1e9, 1e10)) == float(SARDANA.loss(1e9, 1e10))
+    with pytest.raises(InputError, match="rd_star"):
+        limited_loss(law, 1e9, 1e10, 1e9)
+    with pytest.raises(InputError, match="rd_star"):
+        limited_optimal(law, loss=2.0, unique_tokens=1e11, inference_tokens=1e12)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), "x", True])
+def test_bad_repetition_coefficients(value):
+    with pytest.raises(InputError, match="rd_star"):
+        SARDANA.with_overrides(rd_star=value)
+
+
+@pytest.mark.parametrize("u", [0.0, -1e9, float("nan")])
+def test_bad_unique_tokens(u):
+    with pytest.raises(InputError, match="unique_tokens must be a number > 0"):
+        limited_loss(SARDANA, 1e9, 1e10, u)
+    with pytest.raises(InputError, match="unique_tokens"):
+        limited_optimal(SARDANA, loss=2.0, unique_tokens=u, inference_tokens=1e12)
+
+
+def test_unreachable_target_names_the_lowest_reachable_loss():
+    floor = float(lowest_reachable_loss(SARDANA, 1e11))
+    with pytest.raises(InputError, match=f"lowest reachable loss is {floor:.6g}"):
+        limited_optimal(SARDANA, loss=floor, unique_tokens=1e11, inference_tokens=2e12)
+    with pytest.raises(InputError, match="cannot be reached with unique_tokens = 1e\\+11"):
+        limited_optimal(SARDANA, loss=[2.5, floor - 0.01], unique_tokens=1e11,
+                        inference_tokens=2e12)
+
+
+# ------------------------------------------------------------------ the data-limited optimum
+def _plan_equal(a, b):
+    return all(np.array_equal(getattr(a, k), getattr(b, k))
+               for k in ("params", "train_tokens", "loss", "total_flops"))
+
+
+def test_unlimited_plans_are_unchanged_bit_for_bit():
+    loss, tokens = np.array([1.947, 2.0, 2.2]), np.array([2e12, 1e13, 0.0])
+    for u in (np.inf, 1e16):  # no limit, and a limit that does not bind
+        assert _plan_equal(limited_optimal(SARDANA, loss=loss, unique_tokens=u,
+                                           inference_tokens=tokens),
+                           lifetime_optimal(SARDANA, loss=loss, inference_tokens=tokens))
+        assert _plan_equal(limited_budget_optimal(SARDANA, budget=1e24, unique_tokens=u,
+                                                  inference_tokens=tokens),
+                           budget_optimal(SARDANA, budget=1e24, inference_tokens=tokens))
+
+
+def test_data_constrained_optimum_prefers_epochs_to_parameters():
+    # Muennighoff et al. 2023, Figure 1 (right): at ~9.2e21 FLOPs with 25e9 unique tokens,
+    # 6.34e9 parameters on 242e9 tokens (loss 2.22564) beat the Chinchilla-style 8.67e9 on 178e9
+    # (2.22696). The exact optimum is better still, and also a smaller model on more epochs
+    # than the compute-optimal model for unlimited data.
+    budget = 6 * 6.34e9 * 242e9
+    plan = limited_budget_optimal(M23, budget=budget, unique_tokens=25e9, inference_tokens=0.0)
+    chinchilla = M23.compute_optimal(train_flops=budget)
+    assert float(plan.loss) < 2.2256440889984477 < 2.2269634075087867
+    assert float(plan.params) < float(chinchilla.params)
+    assert float(plan.train_tokens) > float(chinchilla.train_tokens)
+
+
+def test_sardana_example_with_a_data_limit():
+    # Sardana et al.'s FLOPs example asks for 2.657e12 tokens; with 1e12 unique tokens the
+    # optimum is a larger model on 2.6 epochs, at a higher lifetime cost.
+    free = lifetime_optimal(SARDANA, loss=1.947, inference_tokens=2e12)
+    lim = limited_optimal(SARDANA, loss=1.947, unique_tokens=1e12, inference_tokens=2e12)
+    assert float(lim.loss) == pytest.approx(1.947, rel=1e-14)
+    assert float(lim.params) > float(free.params)
+    assert float(lim.total_flops) > float(free.total_flops)
+    assert 1 < float(lim.train_tokens) / 1e12 < float(free.train_tokens) / 1e12
+
+
+def _brute_force_cost(law, loss, u, r, n_grid=2001):
+    """Minimum of N (D + r) over a log grid of (N, D) pairs with L(N, D; U) <= loss."""
+    n = np.geomspace(1e7, 1e14, n_grid)[:, None]
+    d = np.geomspace(1e8, 1e16, n_grid)[None, :]
+    ok = limited_loss(law, n, d, u) <= loss
+    return np.where(ok, n * (d + r), np.inf).min()
+
+
+@pytest.mark.parametrize("loss, u, r", [(1.947, 1e12, 2e12 / 3), (2.1, 1e11, 1e12),
+                                        (2.3, 1e10, 1e11), (2.0, 3e11, 0.0)])
+def test_brute_force_over_n_and_d_agrees(loss, u, r):
+    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=3 * r)
+    cost = float(plan.params * (plan.train_tokens + r))
+    brute = _brute_force_cost(SARDANA, loss, u, r)
+    assert cost <= brute * (1 + 1e-12)       # no grid point is cheaper
+    assert brute <= cost * (1 + 2e-3)        # and the grid gets close (grid resolution)
+
+
+def _reachable(law, loss, u, margin=0.02):
+    """A target at least ``margin`` of the reducible loss above the data-limited floor."""
+    floor = float(lowest_reachable_loss(law, u))
+    return loss > floor + margin * (loss - law.E)
+
+
+scenario = st.tuples(st.floats(1.9, 2.6), st.floats(10.0, 13.5), st.floats(9.0, 14.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario)
+def test_first_order_condition_holds(s):
+    loss, log_u, log_t = s
+    u, t = 10.0**log_u, 10.0**log_t
+    if not _reachable(SARDANA, loss, u):
+        return
+    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=t)
+    assert abs(float(foc_residual(SARDANA, plan.params, plan.train_tokens, u, t / 3))) < 1e-10
+    assert float(plan.loss) == pytest.approx(loss, rel=1e-12)
+    budget = limited_budget_optimal(SARDANA, budget=plan.total_flops, unique_tokens=u,
+                                    inference_tokens=t)
+    assert abs(float(foc_residual(SARDANA, budget.params, budget.train_tokens, u, t / 3))) < 1e-10
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario, st.floats(0.05, 0.95))
+def test_more_unique_data_never_hurts(s, shrink):
+    loss, log_u, log_t = s
+    u, t = 10.0**log_u, 10.0**log_t
+    small = u * shrink
+    if not _reachable(SARDANA, loss, small):
+        return
+    plans = limited_optimal(SARDANA, loss=loss, unique_tokens=[small, u, np.inf],
+                            inference_tokens=t)
+    cost, n, d = plans.total_flops, plans.params, plans.train_tokens
+    assert cost[0] >= cost[1] * (1 - 1e-12) and cost[1] >= cost[2] * (1 - 1e-12)
+    # While the extra parameters are not themselves penalised (N <= N_opt(U)), shrinking U
+    # moves the optimum to a larger model on fewer training tokens (fewer epochs than the
+    # unlimited plan would need). Below that, the law discounts excess parameters faster than
+    # repeated tokens (R_N* < R_D*) and the optimum turns back to smaller models on more epochs
+    # (see test_data_constrained_optimum_prefers_epochs_to_parameters).
+    if n[0] <= float(base_params(SARDANA, small)):
+        assert n[0] >= n[1] * (1 - 1e-9) and n[1] >= n[2] * (1 - 1e-9)
+        assert d[0] <= d[1] * (1 + 1e-9) and d[1] <= d[2] * (1 + 1e-9)
+    # a budget buys a loss no worse with more unique data
+    lb = limited_budget_optimal(SARDANA, budget=cost[2], unique_tokens=[small, u, np.inf],
+                                inference_tokens=t).loss
+    assert lb[0] >= lb[1] - 1e-12 and lb[1] >= lb[2] - 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenario)
+def test_budget_inverse_round_trips_with_the_limit(s):
+    loss, log_u, log_t = s
+    u, t = 10.0**log_u, 10.0**log_t
+    if not _reachable(SARDANA, loss, u):
+        return
+    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=t)
+    back = limited_budget_optimal(SARDANA, budget=plan.total_flops, unique_tokens=u,
+                                  inference_tokens=t)
+    assert float(back.loss) == pytest.approx(loss, rel=1e-10)
+    assert float(back.params) == pytest.approx(float(plan.params), rel=1e-7)
+    assert float(back.train_tokens) == pytest.approx(float(plan.train_tokens), rel=1e-7)
+
+
+def test_dollar_objective_with_a_limit_round_trips():
+    cost = DollarCost(train_gpu="a100-80gb", train_usd_per_gpu_hour=1.40, train_mfu=0.5,
+                      inference_gpu="a100-40gb", inference_dtype="int8",
+                      inference_usd_per_gpu_hour=0.60, prefill_mfu=0.4, decode_mfu=0.2)
+    from computeplan.demand import Demand
+    demand = Demand.from_requests(1e10, 1000, 250)
+    plan = limited_optimal(SARDANA, loss=1.947, unique_tokens=1e12, demand=demand, cost=cost)
+    free = lifetime_optimal(SARDANA, loss=1.947, demand=demand, cost=cost)
+    assert float(plan.total_cost_usd) > float(free.total_cost_usd)
+    back = limited_budget_optimal(SARDANA, budget=plan.total_cost_usd, unique_tokens=1e12,
+                                  demand=demand, cost=cost)
+    assert float(back.loss) == pytest.approx(1.947, rel=1e-10)
+
+
+def test_vectorised_over_scenarios():
+    loss = np.array([[1.947], [2.1]])
+    u = np.array([3e11, 1e12, np.inf])
+    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=2e12)
+    assert plan.params.shape == (2, 3)
+    for i in range(2):
+        for j in range(3):
+            one = limited_optimal(SARDANA, loss=float(loss[i, 0]), unique_tokens=float(u[j]),
+                                  inference_tokens=2e12)
+            assert float(one.params) == pytest.approx(float(plan.params[i, j]), rel=1e-12)
