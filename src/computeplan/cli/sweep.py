@@ -56,39 +56,30 @@ def sweep(**options):
 _API_NAMES = {"train_usd_per_hour": "train_usd_per_gpu_hour",
               "inference_usd_per_hour": "inference_usd_per_gpu_hour"}
 
+def _param(name: str, annotation, flag: str, help_: str, default=None) -> inspect.Parameter:
+    """A keyword-only parameter of the sweep's own options (not a plan option)."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[annotation, _opt(flag, help_)])
+
+
 _OWN_PARAMS = [
     inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         Path | None, typer.Argument(help="Spec file (JSON, or YAML): axes, scenarios CSV, "
                                          "defaults, reductions, block_size.")]),
-    inspect.Parameter("scenarios", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[Path | None, _opt(
-                          "--scenarios", "CSV of scenarios: one per row, columns are plan "
-                          "options (API names: loss, requests, train_gpu, ...).")]),
-    inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[Path | None, _opt(
-                          "--out", "Rows file, .parquet or .csv (one row per scenario).")]),
-    inspect.Parameter("summary", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[Path | None, _opt(
-                          "--summary", "Write the merged reductions to this .json file.")]),
-    inspect.Parameter("block_size", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[int | None, _opt(
-                          "--block-size", "Scenarios per block \\[default: 65536].")]),
-    inspect.Parameter("workers", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[int | None, _opt(
-                          "--workers", "Run on a local Dask cluster of N worker processes "
-                          "(needs computeplan\\[dask]).")]),
-    inspect.Parameter("scheduler", inspect.Parameter.KEYWORD_ONLY, default=None,
-                      annotation=Annotated[str | None, _opt(
-                          "--scheduler", "Run on the Dask cluster at ADDRESS "
-                          "(tcp://host:8786).")]),
-    inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=False,
-                      annotation=Annotated[bool, _opt(
-                          "--resume", "Continue an interrupted sweep (same spec and options); "
-                          "blocks already written are skipped.")]),
-    inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False,
-                      annotation=Annotated[bool, _opt(
-                          "--overwrite", "Replace existing outputs (and any interrupted "
-                          "sweep's blocks).")]),
+    _param("scenarios", Path | None, "--scenarios", "CSV of scenarios: one per row, columns "
+           "are plan options (API names: loss, requests, train_gpu, ...)."),
+    _param("out", Path | None, "--out", "Rows file, .parquet or .csv (one row per scenario)."),
+    _param("summary", Path | None, "--summary", "Write the merged reductions to this .json "
+           "file."),
+    _param("block_size", int | None, "--block-size", "Scenarios per block \\[default: 65536]."),
+    _param("workers", int | None, "--workers", "Run on a local Dask cluster of N worker "
+           "processes (needs computeplan\\[dask])."),
+    _param("scheduler", str | None, "--scheduler", "Run on the Dask cluster at ADDRESS "
+           "(tcp://host:8786)."),
+    _param("resume", bool, "--resume", "Continue an interrupted sweep (same spec and "
+           "options); blocks already written are skipped.", default=False),
+    _param("overwrite", bool, "--overwrite", "Replace existing outputs (and any interrupted "
+           "sweep's blocks).", default=False),
     inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
                       annotation=Annotated[bool, typer.Option(
                           "--json", help="Print the summary and run figures as JSON.")]),
