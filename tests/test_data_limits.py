@@ -234,17 +234,25 @@ def _reachable(law, loss, u, margin=0.02):
     return loss > floor + margin * (loss - law.E)
 
 
+def _limited_plan(s):
+    """(loss, U, inference tokens, the data-limited optimum) of a drawn scenario; the plan is
+    ``None`` when the target is not comfortably reachable with U unique tokens."""
+    loss, log_u, log_t = s
+    u, t = 10.0**log_u, 10.0**log_t
+    if not _reachable(SARDANA, loss, u):
+        return loss, u, t, None
+    return loss, u, t, limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=t)
+
+
 scenario = st.tuples(st.floats(1.9, 2.6), st.floats(10.0, 13.5), st.floats(9.0, 14.0))
 
 
 @settings(max_examples=60, deadline=None)
 @given(scenario)
 def test_first_order_condition_holds(s):
-    loss, log_u, log_t = s
-    u, t = 10.0**log_u, 10.0**log_t
-    if not _reachable(SARDANA, loss, u):
+    loss, u, t, plan = _limited_plan(s)
+    if plan is None:
         return
-    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=t)
     assert abs(float(foc_residual(SARDANA, plan.params, plan.train_tokens, u, t / 3))) < 1e-10
     assert float(plan.loss) == pytest.approx(loss, rel=1e-12)
     budget = limited_budget_optimal(SARDANA, budget=plan.total_flops, unique_tokens=u,
@@ -281,11 +289,9 @@ def test_more_unique_data_never_hurts(s, shrink):
 @settings(max_examples=40, deadline=None)
 @given(scenario)
 def test_budget_inverse_round_trips_with_the_limit(s):
-    loss, log_u, log_t = s
-    u, t = 10.0**log_u, 10.0**log_t
-    if not _reachable(SARDANA, loss, u):
+    loss, u, t, plan = _limited_plan(s)
+    if plan is None:
         return
-    plan = limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=t)
     back = limited_budget_optimal(SARDANA, budget=plan.total_flops, unique_tokens=u,
                                   inference_tokens=t)
     assert float(back.loss) == pytest.approx(loss, rel=1e-10)
