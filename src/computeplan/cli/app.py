@@ -56,7 +56,8 @@ def command(*args, **kwargs):
 
 # ----------------------------------------------------------------------------- law options
 LawName = Annotated[str, typer.Option("--law", help="Preset (hoffmann2022, sardana2024, "
-                                      "besiroglu2024) or a law JSON file.", rich_help_panel="Law")]
+                                      "besiroglu2024, muennighoff2023) or a law JSON file.",
+                                      rich_help_panel="Law")]
 CoefE = Annotated[float | None, typer.Option("--E", help="Override E (irreducible loss).",
                                              rich_help_panel="Law")]
 CoefA = Annotated[float | None, typer.Option("--A", help="Override A.", rich_help_panel="Law")]

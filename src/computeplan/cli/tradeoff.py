@@ -32,8 +32,8 @@ _T = "Technique"
 _X = "Extras"
 
 OptionalLaw = Annotated[str | None, typer.Option(
-    "--law", help="Scaling-policy/pruning law: preset (hoffmann2022, sardana2024, besiroglu2024) "
-    "or a law JSON file \\[default: sardana2024].", rich_help_panel="Law")]
+    "--law", help="Scaling-policy/pruning law: preset (hoffmann2022, sardana2024, besiroglu2024, "
+    "muennighoff2023) or a law JSON file \\[default: sardana2024].", rich_help_panel="Law")]
 
 
 def _opt(flag: str, help_: str, panel: str | None = None, **kw):
