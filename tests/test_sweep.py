@@ -396,3 +396,24 @@ def test_peak_memory_does_not_grow_with_the_sweep():
     growth_mib = (peaks[1] - peaks[0]) / 1024  # ru_maxrss is in KiB on Linux
     assert growth_mib < 32, peaks
     assert math.isfinite(growth_mib)
+
+
+def test_outputs_never_replace_an_input_and_a_failed_write_keeps_the_old_file(
+        tmp_path, scenarios, monkeypatch):
+    """Issue 16 item 1 for the sweep: the rows file may not be the scenarios CSV (checked before
+    any work), and a write that fails leaves an existing output as it was."""
+    with pytest.raises(InputError, match="--out: refusing to overwrite .*input"):
+        cp.sweep(scenarios=scenarios, out=scenarios, overwrite=True)
+    assert scenarios.read_text() == CSV
+    out = tmp_path / "rows.csv"
+    out.write_text("old rows\n")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    with pytest.raises(InputError, match="cannot write .*No space left on device"):
+        cp.sweep(scenarios=scenarios, out=out, overwrite=True)
+    monkeypatch.undo()
+    assert out.read_text() == "old rows\n"
+    assert not [p for p in tmp_path.rglob(".computeplan-*")]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import InputError
@@ -90,16 +90,23 @@ def check_output(path: str | os.PathLike, *, flag: str = "--out",
 
 def write_atomic(path: str | os.PathLike, data: bytes | str, *, flag: str = "--out") -> bool:
     """Write ``data`` (text is UTF-8 encoded) to ``path`` atomically; return whether an existing
-    file was replaced.
+    file was replaced (see :func:`write_atomic_with`)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return write_atomic_with(path, lambda tmp: tmp.write_bytes(payload), flag=flag)
 
-    The data goes to a temporary file in the same directory, is flushed and ``fsync``-ed, and is
-    renamed over ``path`` (a symbolic link is followed: its target is replaced). The new file
-    keeps an existing file's permission bits; a new one gets the usual ``0o666 & ~umask``. On any
-    failure the temporary file is removed, the old file is left as it was and
-    :class:`InputError` says so, naming ``flag``."""
+
+def write_atomic_with(path: str | os.PathLike, write: Callable[[Path], object], *,
+                      flag: str = "--out") -> bool:
+    """Have ``write(tmp)`` write a temporary file in ``path``'s directory, then rename it over
+    ``path`` atomically; return whether an existing file was replaced.
+
+    For writers that want a path of their own (Parquet, NumPy archives). The temporary file is
+    ``fsync``-ed before the rename (a symbolic link is followed: its target is replaced). The
+    new file keeps an existing file's permission bits; a new one gets the usual
+    ``0o666 & ~umask``. On any failure the temporary file is removed, the old file is left as
+    it was and :class:`InputError` says so, naming ``flag``."""
     p = Path(path)
     shown = repr(str(p))[:200]
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
         target = Path(os.path.realpath(p)) if p.is_symlink() else p
         old = os.stat(target) if os.path.lexists(target) else None
@@ -107,16 +114,17 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, flag: str = "--o
         raise InputError(f"{flag}: cannot write {shown}: {_reason(exc)}") from None
     directory = target.parent if str(target.parent) else Path(".")
     tmp = directory / f".computeplan-{secrets.token_hex(8)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
+    try:  # reserve the name (O_EXCL), so that no other writer can share it
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {shown}: {_reason(exc)}") from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if old is not None:
             os.chmod(tmp, old.st_mode & 0o7777)
         os.replace(tmp, target)

@@ -13,26 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..files import write_atomic_with
 
 MANIFEST_VERSION = 1
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers see all of it or nothing."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def fmt_of(path: Path | None) -> str | None:
@@ -89,7 +78,7 @@ class Staging:
             raise InputError(f"{what} already exists; pass --overwrite to replace it (or "
                              "--resume to continue an interrupted sweep)")
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.dir / "manifest.json", lambda p: p.write_text(json.dumps(
+        write_atomic_with(self.dir / "manifest.json", lambda p: p.write_text(json.dumps(
             {"version": MANIFEST_VERSION, "hash": self.digest, "blocks": self.blocks,
              "rows": self.rows_format}, indent=2) + "\n"))
         return {i for i in range(self.blocks) if self.done(i)}
@@ -115,13 +104,13 @@ class Staging:
         """Write one block (rows first, then the partial reductions that mark it done)."""
         if self.rows_format is not None:
             table = result.table.cast(schema)
-            atomic_write(self.rows_path(result.index), lambda p: write_rows(table, p,
-                                                                            self.rows_format))
+            write_atomic_with(self.rows_path(result.index),
+                              lambda p: write_rows(table, p, self.rows_format))
         if self.reductions:
             def save(p):
                 with open(p, "wb") as f:
                     np.savez(f, **{k.replace("/", "|"): v for k, v in result.partial.items()})
-            atomic_write(self.partial_path(result.index), save)
+            write_atomic_with(self.partial_path(result.index), save)
 
     def load_partial(self, i: int) -> dict:
         with np.load(self.partial_path(i), allow_pickle=False) as data:
@@ -146,7 +135,7 @@ class Staging:
                     for i in range(self.blocks):
                         with open(self.rows_path(i), "rb") as part:
                             shutil.copyfileobj(part, f)
-        atomic_write(out, join)
+        write_atomic_with(out, join)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import check_output
 from .backends import backend as make_backend
 from .block import Job, Task, _group_error, _placeholder, run_block
 from .options import PLACEHOLDERS, VECTOR_OPTIONS, string_options
@@ -166,6 +167,10 @@ def run(spec: SweepSpec, *, out: Path | None = None, summary: Path | None = None
     if summary is not None and summary.suffix.lower() != ".json":
         raise InputError(f"--summary {str(summary)!r}: the summary file must end in .json")
     outputs = [p for p in (out, summary) if p is not None]
+    inputs = [spec.scenarios.path] if spec.scenarios is not None else []
+    for flag, path in (("--out", out), ("--summary", summary)):
+        if path is not None:  # before any work: a directory, a missing folder, an input
+            check_output(path, flag=flag, inputs=inputs)
     target = outputs[0] if outputs else None
     staging = None
     done: set[int] = set()
@@ -217,10 +222,10 @@ def run(spec: SweepSpec, *, out: Path | None = None, summary: Path | None = None
     if staging is not None:
         staging.assemble(out, table_schema)
         if summary is not None:
-            from .output import atomic_write
+            from ..files import write_atomic
 
-            text = _json.dumps(result_summary, indent=2, allow_nan=False) + "\n"
-            atomic_write(summary, lambda p: p.write_text(text))
+            write_atomic(summary, _json.dumps(result_summary, indent=2, allow_nan=False) + "\n",
+                         flag="--summary")
         staging.remove()
     return SweepResult(result_summary, out, summary, spec.size, total, total - len(done),
                        len(done), be.name, be.workers, time.perf_counter() - t0)
