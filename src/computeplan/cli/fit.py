@@ -1,20 +1,25 @@
-"""`computeplan fit`: fit a Chinchilla law to a CSV file of training runs."""
+"""`computeplan fit`: fit a Chinchilla law to a CSV file of training runs, or one law per CSV
+file of a folder (an ensemble, locally or on a Dask cluster)."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import InputError
 from ..fitting._objective import DEFAULT_ASYMMETRY
 from .app import JsonFlag, Output, command, emit
+from .progress import progress_for
 
 _C = "Columns"
 _F = "Filters"
 _M = "Method"
 _O = "Output"
+_E = "Ensemble (a folder of runs files)"
 
 
 def _opt(flag: str, help_: str, panel: str, **kw):
@@ -23,8 +28,9 @@ def _opt(flag: str, help_: str, panel: str, **kw):
 
 @command("fit")
 def fit(
-    runs: Annotated[Path, typer.Argument(help="CSV file with a header row and one row per run.",
-                                         show_default=False)],
+    runs: Annotated[Path, typer.Argument(
+        help="CSV file with a header row and one row per run, or a folder of such files (one "
+        "law per file: an ensemble).", show_default=False)],
     params_col: Annotated[str, _opt("--params-col", "Column of parameter counts N.", _C)]
         = "params",
     tokens_col: Annotated[str | None, _opt(
@@ -58,11 +64,18 @@ def fit(
         "tokens, tokens_per_param, flops) and report errors predicting them, e.g. "
         "'tokens_per_param>100'.", _M)] = None,
     out: Annotated[Path | None, _opt(
-        "--out", "Write the fitted law as JSON (use with `computeplan plan --law FILE`).", _O)]
+        "--out", "Write the fitted law as JSON (use with `computeplan plan --law FILE`); for a "
+        "folder of runs, a folder that receives one law NAME.json per reliable fit.", _O)]
         = None,
     plot: Annotated[Path | None, _opt(
         "--plot", "Write a PNG of loss versus compute with fitted iso-parameter curves.",
         _O)] = None,
+    workers: Annotated[int | None, _opt(
+        "--workers", "Fit a folder's files on a local Dask cluster of N worker processes "
+        "(needs computeplan\\[dask]).", _E)] = None,
+    scheduler: Annotated[str | None, _opt(
+        "--scheduler", "Fit a folder's files on the Dask cluster at ADDRESS (tcp://host:8786).",
+        _E)] = None,
     as_json: JsonFlag = False,
 ):
     """Fit L(N, D) = E + A/N^alpha + B/D^beta to your own training runs.
@@ -71,18 +84,28 @@ def fit(
     Huber loss (delta 1e-3) on log loss, L-BFGS from all 4,500 grid points, best kept.
     Exit status 1 if the fit did not converge or is on a boundary (no law file then).
 
+    A folder of CSV files is fitted file by file with the same options (on --workers or
+    --scheduler when given); exit status 1 if any file failed or is not reliable.
+
     Example: computeplan fit runs.csv --bootstrap 200 --seed 0 --out law.json
     """
     from ..commands.fit import fit as run
 
+    options = dict(params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
+                   loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
+                   min_tokens_per_param=min_tokens_per_param,
+                   max_tokens_per_param=max_tokens_per_param, objective=objective,
+                   asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout)
+    if runs.is_dir():
+        if plot is not None:
+            raise InputError("--plot draws one fit; it cannot be used with a folder of runs")
+        return _fit_folder(runs, out, workers, scheduler, as_json, options)
+    if workers is not None or scheduler is not None:
+        raise InputError("--workers and --scheduler fit a folder of runs files; "
+                         f"{str(runs)!r} is one file")
     law_out = Output("--out", out, inputs=[runs])  # fail before the fit, not after it
     plot_out = Output("--plot", plot, inputs=[runs, out])
-    result = run(runs, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
-                 loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
-                 min_tokens_per_param=min_tokens_per_param,
-                 max_tokens_per_param=max_tokens_per_param, objective=objective,
-                 asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout,
-                 name=out.stem if out else "fit")
+    result = run(runs, **options, name=out.stem if out else "fit")
     emit(result, as_json, lambda console: _render(console, result))
     if plot is not None and result.law is not None:
         from ..plots.fit import plot_fit
@@ -168,3 +191,79 @@ def _interval(summary: dict, digits: int) -> str:
     if summary["lo"] is None:
         return "-"
     return f"{fmt(summary['lo'], digits)} - {fmt(summary['hi'], digits)}"
+
+
+def _fit_folder(folder: Path, out: Path | None, workers, scheduler, as_json: bool,
+                options: dict) -> None:
+    """Fit every CSV file of ``folder``; write each reliable law to ``out``/NAME.json."""
+    from ..commands.fit import fit_folder
+    from ..files import check_output, write_atomic
+
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {str(out)!r}: with a folder of runs, --out names a folder "
+                             "for the laws; this is a file")
+        if out.resolve() == folder.resolve():
+            raise InputError(f"--out {str(out)!r}: write the laws to another folder than the "
+                             "runs")
+        out.mkdir(parents=True, exist_ok=True)
+    progress = progress_for("fits", as_json)
+    try:
+        result = fit_folder(folder, workers=workers, scheduler=scheduler,
+                            on_fit=progress.update if progress else None, **options)
+    finally:
+        if progress:
+            progress.stop()
+    if out is not None:
+        written, replaced = [], []
+        for row in result.rows:
+            if row.get("law") is not None:
+                path = out / f"{row['name']}.json"
+                check_output(path, flag="--out")
+                if write_atomic(path, row["law"], flag="--out"):
+                    replaced.append(str(path))
+                written.append(str(path))
+        result = replace(result, written=tuple(written))
+        if replaced:
+            print(f"note: replaced {len(replaced)} existing law file"
+                  f"{'s' if len(replaced) != 1 else ''} in {str(out)!r}", file=sys.stderr)
+    emit(result, as_json, lambda console: _render_folder(console, result))
+    if not result.ok:
+        bad = [r["file"] for r in result.rows if not r["ok"]]
+        print(f"warning: {len(bad)} of {len(result.rows)} files failed or are not reliable: "
+              + ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""),
+              file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _render_folder(console, result) -> None:
+    from ..laws import COEFFICIENTS
+    from ..render import fmt, table
+
+    rows = []
+    for r in result.rows:
+        if r["error"] is not None:
+            rows.append([r["file"], "-", *["-"] * len(COEFFICIENTS), "error: " + r["error"]])
+            continue
+        c = r["coefficients"]
+        status = "ok" if r["ok"] else "NOT RELIABLE: " + "; ".join(r["warnings"])
+        rows.append([r["file"], str(r["n_runs"]), *[fmt(c[k], 4) for k in COEFFICIENTS],
+                     status])
+    console.print(table(f"Fitted laws ({len(result.rows)} files in {result.folder})",
+                        ["file", "runs", *COEFFICIENTS, "status"], rows))
+    spread = result.spread()
+    if spread:
+        lo_hi = f"{100 * result.level:g}% range"
+        console.print(table("Spread across the reliable fits", ["coefficient", "median", lo_hi],
+                            [[k, fmt(v["median"], 4), f"{fmt(v['lo'], 4)} - {fmt(v['hi'], 4)}"]
+                             for k, v in spread.items()]))
+    reliable = sum(r["ok"] for r in result.rows)
+    lines = [f"{reliable} of {len(result.rows)} fits reliable, on {result.backend} "
+             f"({result.workers} worker{'s' if result.workers != 1 else ''}) in "
+             f"{result.seconds:.2f} s"]
+    if result.written:
+        lines.append(f"laws written: {len(result.written)} files in "
+                     f"{str(Path(result.written[0]).parent)!r} (a sweep takes them as an axis: "
+                     "law: {glob: \"DIR/*.json\"})")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)

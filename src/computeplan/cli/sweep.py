@@ -7,7 +7,6 @@ the options are taken from the `plan` command itself, so the two never drift apa
 from __future__ import annotations
 
 import inspect
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ import typer
 
 from . import plan as plan_cli
 from .app import command, emit
+from .progress import progress_for
 
 _S = "Sweep"
 
@@ -39,13 +39,15 @@ def sweep(**options):
     plan_options = {_API_NAMES.get(k, k): (v.value if hasattr(v, "value") else v)
                     for k, v in options.items()}
     plan_options = {k: (str(v) if isinstance(v, Path) else v) for k, v in plan_options.items()}
-    progress = _progress() if sys.stderr.isatty() and not own["as_json"] else None
+    progress = progress_for("blocks", own["as_json"])
     try:
         result = run(own["spec"], scenarios=own["scenarios"], out=own["out"],
                      summary=own["summary"], block_size=own["block_size"],
                      workers=own["workers"], scheduler=own["scheduler"], resume=own["resume"],
                      overwrite=own["overwrite"],
-                     on_block=progress.update if progress else None, **plan_options)
+                     on_block=(lambda done, total, scenarios: progress.update(
+                         done, total, f"{scenarios:,} scenarios")) if progress else None,
+                     **plan_options)
     finally:
         if progress:
             progress.stop()
@@ -96,40 +98,6 @@ def _plan_params() -> list[inspect.Parameter]:
 
 sweep.__signature__ = inspect.Signature(_OWN_PARAMS + _plan_params())
 sweep = command("sweep")(sweep)
-
-
-class _Progress:
-    """A rich progress bar on stderr (only when stderr is a terminal)."""
-
-    def __init__(self):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(TextColumn("blocks"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[scenarios]} scenarios"),
-                             TimeElapsedColumn(), TimeRemainingColumn(),
-                             console=Console(stderr=True), transient=True)
-        self._task = None
-        self._bar.start()
-
-    def update(self, done: int, total: int, scenarios: int) -> None:
-        if self._task is None:
-            self._task = self._bar.add_task("sweep", total=total, scenarios=0)
-        self._bar.update(self._task, completed=done, scenarios=f"{scenarios:,}")
-
-    def stop(self) -> None:
-        self._bar.stop()
-
-
-def _progress() -> _Progress:
-    return _Progress()
 
 
 def _render(console, result) -> None:

@@ -1,12 +1,16 @@
-"""The `fit` command: fit a Chinchilla law to a CSV file of training runs."""
+"""The `fit` command: fit a Chinchilla law to a CSV file of training runs, or one law per CSV
+file of a folder (an ensemble, on the sweep's backends)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InputError
-from ..fitting import FitResult, filter_runs, fit_runs, read_runs
+from ..fitting import FitResult
 from ..fitting._objective import DEFAULT_ASYMMETRY
+from ..fitting.ensemble import EnsembleResult, fit_folder, fit_source
+
+__all__ = ["EnsembleResult", "fit", "fit_folder"]
 
 
 def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
@@ -20,10 +24,10 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     rule such as ``tokens_per_param>100``)."""
     if seed is not None and not bootstrap:
         raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
-    runs = read_runs(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
-                     loss_col=loss_col, weight_col=weight_col)
-    runs = filter_runs(runs, drop_highest_loss=drop_highest_loss,
-                       min_tokens_per_param=min_tokens_per_param,
-                       max_tokens_per_param=max_tokens_per_param)
-    return fit_runs(runs, objective=objective, asymmetry=asymmetry, bootstrap=bootstrap,
-                    seed=seed, level=level, holdout=holdout, name=name)
+    return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
+                      loss_col=loss_col, weight_col=weight_col,
+                      drop_highest_loss=drop_highest_loss,
+                      min_tokens_per_param=min_tokens_per_param,
+                      max_tokens_per_param=max_tokens_per_param, objective=objective,
+                      asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, level=level,
+                      holdout=holdout, name=name)

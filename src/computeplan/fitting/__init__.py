@@ -115,6 +115,15 @@ class FitResult:
         return out
 
 
+def check_resampling(bootstrap, seed) -> None:
+    """``bootstrap`` is 0 (none) or an integer >= 2; ``seed`` None or an integer >= 0."""
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
+            or bootstrap == 1:
+        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
+    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
+        raise InputError(f"seed must be an integer >= 0; got {seed}")
+
+
 def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA,
              asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
              level: float = 0.95, holdout: str | None = None, budgets=DEFAULT_BUDGETS,
@@ -132,11 +141,7 @@ def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
         raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
-    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
-            or bootstrap == 1:
-        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
-    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
-        raise InputError(f"seed must be an integer >= 0; got {seed}")
+    check_resampling(bootstrap, seed)
     train = test = None
     if holdout is not None:  # validated before any fitting
         mask = holdout_mask(runs, holdout)

@@ -8,6 +8,7 @@ line naming the column, the rows (numbered from 1 after the header) and the vali
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -118,8 +119,9 @@ def _is_number(text: str) -> bool:
 
 def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
               flops_col: str | None = None, loss_col: str = "loss",
-              weight_col: str | None = None) -> Runs:
-    """Read runs from a CSV file with a header row.
+              weight_col: str | None = None, text: str | None = None) -> Runs:
+    """Read runs from a CSV file with a header row (or from ``text``, the file's content read
+    elsewhere, e.g. by a sweep's client for a remote worker; ``path`` then names it).
 
     Parameters come from ``params_col`` and losses from ``loss_col``; tokens from ``tokens_col``
     (default ``tokens``) or, when ``flops_col`` is given, D = C / (6 N) from training FLOPs.
@@ -129,7 +131,7 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         raise InputError("give --tokens-col or --flops-col, not both")
     p = Path(path)
     try:
-        with p.open(newline="") as fh:
+        with (p.open(newline="") if text is None else io.StringIO(text, newline="")) as fh:
             reader = csv.DictReader(fh)
             header = list(reader.fieldnames or [])
             table = list(reader)
