@@ -417,3 +417,44 @@ def test_outputs_never_replace_an_input_and_a_failed_write_keeps_the_old_file(
     monkeypatch.undo()
     assert out.read_text() == "old rows\n"
     assert not [p for p in tmp_path.rglob(".computeplan-*")]
+
+
+def test_replicate_axis_plans_every_scenario_under_each_replicate_of_the_law(tmp_path):
+    """A law ensemble: each row is the plan under one coefficient replicate of the law."""
+    from computeplan.laws import get_law
+
+    law = get_law("besiroglu2024")
+    spec = {"axes": {"replicate": [0, 7, 999], "inference_tokens": [1e11, 1e13]},
+            "defaults": {"law": "besiroglu2024", "reference_params": 1.3e10}}
+    out = tmp_path / "rows.parquet"
+    cp.sweep(spec, out=out)
+    rows = pq.read_table(out).to_pylist()
+    assert [r["replicate"] for r in rows] == [0.0, 0.0, 7.0, 7.0, 999.0, 999.0]
+    for r in rows:
+        coef = dict(zip(("E", "A", "B", "alpha", "beta"), law.replicates[int(r["replicate"])],
+                        strict=True))
+        expected = _plan_row({"law": "besiroglu2024", "reference_params": 1.3e10,
+                              "inference_tokens": r["inference_tokens"]} | coef)
+        assert r["error"] is None
+        assert all(_same(r[k], v) for k, v in expected.items() if k in r), r
+    every = cp.sweep({"axes": {"replicate": "all"}, "defaults": {
+        "law": "besiroglu2024", "reference_params": 1.3e10, "inference_tokens": 1e13}})
+    assert every.summary["scenarios"] == every.summary["ok"] == len(law.replicates)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"axes": {"replicate": "all", "law": ["besiroglu2024", "hoffmann2022"]}},
+     "needs one law for every row"),
+    ({"axes": {"replicate": "all"}, "defaults": {"law": "hoffmann2022"}},
+     "has no coefficient replicates"),
+    ({"axes": {"replicate": [1000]}, "defaults": {"law": "besiroglu2024"}},
+     "has 1000 replicates (indices 0 to 999)"),
+    ({"axes": {"replicate": [0], "E": [1.7]}, "defaults": {"law": "besiroglu2024"}},
+     "do not also give E"),
+    ({"axes": {"replicate": [-1]}}, "must be 'all' or a list of replicate indices"),
+])
+def test_bad_replicate_axes_are_one_line_errors(spec, message):
+    spec = {**spec, "defaults": {**spec.get("defaults", {}), "reference_params": 1e10}}
+    with pytest.raises(InputError) as exc:
+        cp.sweep(spec)
+    assert message in str(exc.value) and "\n" not in str(exc.value)

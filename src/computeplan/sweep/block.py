@@ -29,7 +29,7 @@ from .options import (
     string_options,
 )
 from .reduce import partial
-from .spec import SweepSpec
+from .spec import COEFFICIENT_OPTIONS, REPLICATE, SweepSpec
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,12 @@ def block_inputs(job: Job, task: Task):
     if spec.axes:
         codes = np.unravel_index(idx % p, tuple(len(a) for a in spec.axes))
         for axis, code in zip(spec.axes, codes, strict=True):
-            if axis.numeric:
+            if axis.name == REPLICATE:  # the law's coefficients, replicate by replicate
+                nums[REPLICATE] = axis.array()[code]
+                coef = np.asarray(spec.replicates, float)[code]
+                for j, name in enumerate(COEFFICIENT_OPTIONS):
+                    nums[name] = coef[:, j]
+            elif axis.numeric:
                 nums[axis.name] = axis.array()[code]
             else:
                 cats[axis.name] = (code.astype(np.int64), list(axis.values))
@@ -181,6 +186,7 @@ def _groups(nums, cats, defaults, rows):
     keys = []
     for code, levels in cats.values():
         keys.append((code[rows], len(levels)))
+    nums = {k: v for k, v in nums.items() if k != REPLICATE}  # an output column only
     for name, values in nums.items():
         if name in VECTOR_OPTIONS:
             keys.append((np.isnan(values[rows]).astype(np.int64), 2))

@@ -14,7 +14,7 @@ from .block import Job, Task, _group_error, _placeholder, run_block
 from .options import PLACEHOLDERS, VECTOR_OPTIONS, string_options
 from .output import Staging, fmt_of, sweep_hash
 from .reduce import Merger, fibre_span, normalise
-from .spec import ScenarioReader, SweepSpec, build_spec
+from .spec import COEFFICIENT_OPTIONS, REPLICATE, ScenarioReader, SweepSpec, build_spec
 
 _HARDWARE = ("objective", "train_gpu", "train_dtype", "train_usd_per_gpu_hour", "train_mfu",
              "inference_gpu", "inference_dtype", "inference_usd_per_gpu_hour", "prefill_mfu",
@@ -79,9 +79,11 @@ def output_columns(spec: SweepSpec) -> list[tuple[str, str]]:
 
 def check_spec(spec: SweepSpec) -> None:
     """Options that conflict for every scenario with some axis value are the spec's error."""
-    fixed = [a for a in spec.axes if a.name not in VECTOR_OPTIONS]
+    fixed = [a for a in spec.axes if a.name not in VECTOR_OPTIONS and a.name != REPLICATE]
     vector = tuple(sorted({a.name for a in spec.axes if a.name in VECTOR_OPTIONS}))
     base = dict(spec.defaults) | {a.name: a.values[0] for a in fixed}
+    if spec.replicates:  # the law's first replicate stands for all of them
+        base |= dict(zip(COEFFICIENT_OPTIONS, spec.replicates[0], strict=True))
     trials = [({}, base)]
     for a in fixed:
         for value in a.values[1:]:

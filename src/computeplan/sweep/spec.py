@@ -12,6 +12,12 @@ A spec file is JSON, or YAML when PyYAML is installed::
     reductions: {mean: [optimal.params], quantiles: [ratios.total_flops]}
 
 With both, each CSV row is combined with every point of the axes (the CSV varies slowest).
+
+A law ensemble: the axis ``replicate: all`` (or a list of indices) plans every scenario under each
+coefficient replicate of the sweep's one law (``law.replicates``, e.g. the 1,000 bootstrap
+replicates of ``besiroglu2024``, or a fitted law file written by ``fit --bootstrap K --out``); the
+rows gain a ``replicate`` column. A folder of fitted laws is an ensemble too:
+``law: {glob: "laws/*.json"}``.
 Scenario ``i`` is CSV row ``i // P`` at axes point ``i % P`` (C order), ``P`` the axes' size.
 Paths in a spec (``scenarios``, law and GPU files) are relative to the spec file.
 """
@@ -37,6 +43,9 @@ DEFAULT_BLOCK_SIZE = 65536
 MAX_BLOCK_SIZE = 4_000_000
 SPEC_KEYS = ("scenarios", "axes", "defaults", "block_size", "reductions")
 PATH_OPTIONS = ("law", "gpu_file")
+#: The axis over a law's coefficient replicates (not a plan option: it sets E, A, B, alpha, beta).
+REPLICATE = "replicate"
+COEFFICIENT_OPTIONS = ("E", "A", "B", "alpha", "beta")
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class SweepSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     reductions: dict = field(default_factory=dict)
     block_size: int = DEFAULT_BLOCK_SIZE
+    #: With a ``replicate`` axis: the law's replicates, rows (E, A, B, alpha, beta).
+    replicates: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def axes_size(self) -> int:
@@ -92,7 +103,8 @@ class SweepSpec:
         given = {a.name for a in self.axes} | set(self.defaults)
         if self.scenarios:
             given |= set(self.scenarios.columns)
-        return tuple(k for k in plan_options() if k in given)
+        first = (REPLICATE,) if REPLICATE in given else ()
+        return first + tuple(k for k in plan_options() if k in given)
 
     def axis(self, name: str) -> tuple[int, Axis]:
         for i, a in enumerate(self.axes):
@@ -111,6 +123,7 @@ class SweepSpec:
             "defaults": {k: self.defaults[k] for k in sorted(self.defaults)},
             "reductions": self.reductions,
             "block_size": self.block_size,
+            "replicates": None if self.replicates is None else [list(r) for r in self.replicates],
         }
 
 
@@ -192,9 +205,21 @@ def check_option(name: str, where: str) -> None:
 
 def parse_axis(name: str, raw, base: Path | None = None) -> Axis:
     """An axis from a list of values, ``{values: [...]}``, ``{start, stop, num[, log]}``
-    (inclusive linear or log spacing) or, for ``law``, ``{glob: "laws/*.json"}``."""
-    check_option(name, "spec axis")
+    (inclusive linear or log spacing) or, for ``law``, ``{glob: "laws/*.json"}``; for
+    ``replicate``, ``all`` or a list of replicate indices (checked against the law later)."""
     where = f"spec axis {name!r}"
+    if name == REPLICATE:
+        if raw == "all":
+            return Axis(name, ("all",))
+        raw = [raw] if isinstance(raw, int) else raw
+        if not isinstance(raw, list | tuple) or not raw or not all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in raw):
+            raise InputError(f"{where} must be 'all' or a list of replicate indices >= 0; got "
+                             f"{raw!r}")
+        if len(set(raw)) != len(raw):
+            raise InputError(f"{where} repeats a value; give each value once")
+        return Axis(name, tuple(float(x) for x in raw))
+    check_option(name, "spec axis")
     if isinstance(raw, dict):
         keys = set(raw)
         if keys == {"values"}:
@@ -384,5 +409,35 @@ def build_spec(spec: str | Path | dict | None = None, *, scenarios: str | Path |
     red = reductions if reductions is not None else (data.get("reductions") or {})
     if not isinstance(red, dict):
         raise InputError("spec reductions must be a mapping")
+    replicates = None
+    if REPLICATE in axis_names:
+        axes, replicates = _replicate_axis(axes, merged, table)
     return SweepSpec(axes=axes, scenarios=table, defaults=merged, reductions=red,
-                     block_size=int(size))
+                     block_size=int(size), replicates=replicates)
+
+
+def _replicate_axis(axes: tuple[Axis, ...], defaults: dict, table: Scenarios | None):
+    """The ``replicate`` axis resolved against the sweep's one law: its indices, and the rows
+    (E, A, B, alpha, beta) of the law's replicates that scenarios draw on."""
+    from ..laws import get_law
+
+    varied = {a.name for a in axes} | (set(table.columns) if table is not None else set())
+    if "law" in varied:
+        raise InputError("a replicate axis needs one law for every row (a default or --law), "
+                         "not a law axis or column")
+    fixed = sorted(set(COEFFICIENT_OPTIONS) & (varied | set(defaults)))
+    if fixed:
+        raise InputError(f"a replicate axis sets the law's coefficients; do not also give "
+                         f"{fixed[0]}")
+    law = get_law(defaults.get("law"))
+    if law.replicates is None:
+        raise InputError(f"law {law.name!r} has no coefficient replicates for a replicate axis; "
+                         "use besiroglu2024 or a law file written by fit --bootstrap K --out")
+    k = len(law.replicates)
+    i, axis = next((i, a) for i, a in enumerate(axes) if a.name == REPLICATE)
+    index = tuple(float(j) for j in range(k)) if axis.values == ("all",) else axis.values
+    if max(index) >= k:
+        raise InputError(f"spec axis 'replicate': law {law.name!r} has {k} replicates "
+                         f"(indices 0 to {k - 1}); got {int(max(index))}")
+    resolved = axes[:i] + (Axis(REPLICATE, index),) + axes[i + 1:]
+    return resolved, tuple(tuple(float(x) for x in law.replicates[int(j)]) for j in index)
