@@ -125,6 +125,39 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
+def timeline_html(dated) -> str:
+    """The dated plan's section: the timeline, the present-value table beside Erdil's rule, the
+    per-year spend table and the spend-over-time figure (PNG), with the conventions used."""
+    from ..render_timeline import describe, per_year_rows, present_value_rows
+    from ..timeline import CONVENTIONS
+
+    tables = "".join(f"<h3>{html.escape(t.title)}</h3>{_table(t.head, t.rows)}"
+                     f'<p class="note">{html.escape(t.caption)}</p>'
+                     for t in (present_value_rows(dated), per_year_rows(dated)))
+    png = spend_png(dated)
+    return (f"<h2>Present value over time</h2><p>{html.escape(describe(dated.timeline))}</p>"
+            f'<p class="note">Conventions: {html.escape(CONVENTIONS)}.</p>{tables}'
+            f'<figure><img alt="spend" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}"></figure>')
+
+
+def spend_png(dated) -> bytes:
+    """The spend-over-time figure of a dated plan as PNG bytes
+    (:func:`computeplan.plots.timeline.draw_spend`)."""
+    from ..plots import pyplot
+    from ..plots.timeline import draw_spend
+
+    plt = pyplot()
+    with _LOCK:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        try:
+            draw_spend(ax, dated.per_year(), bool(dated.comparison.objective.priced))
+            ax.grid(True, axis="y", alpha=0.3)
+            return _png(fig)
+        finally:
+            plt.close(fig)
+
+
 def _pairs(mapping: dict) -> list[list[str]]:
     return [[k, v if isinstance(v, str) else fmt(v)] for k, v in jsonable(mapping).items()]
 
