@@ -57,6 +57,7 @@ import numpy as np
 
 from . import _validate as v
 from ._nonlinear import _bisect_log
+from ._solve import blockwise
 from .demand import Demand
 from .errors import ConvergenceError, InputError
 from .laws import ChinchillaLaw, get_law
@@ -141,9 +142,10 @@ def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
     + B / (U (1 + R_D*))^beta, approached as N and D go to infinity (D' and N' saturate)."""
     law = get_law(law)
     u = check_unique_tokens(unique_tokens, law)
-    with np.errstate(divide="ignore"):
-        return (law.E + law.A * (base_params(law, u) * (1.0 + law.rn_star)) ** -law.alpha
-                + law.B * (u * (1.0 + law.rd_star)) ** -law.beta)
+    log_u = np.log(u)
+    return (law.E + law.A * np.exp(-law.alpha * (_log_base_params(law, log_u)
+                                                 + np.log1p(law.rn_star)))
+            + law.B * np.exp(-law.beta * (log_u + np.log1p(law.rd_star))))
 
 
 def epochs(train_tokens, unique_tokens) -> np.ndarray:
@@ -185,16 +187,18 @@ def _inverse(log_xe, log_base, star):
     return log_x, log_eps, eps, g
 
 
-def _safeguarded_newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
+def _newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
     """Root of each element of the increasing ``phi(x, *args)`` (value, derivative; ``args``
     per-element arrays) bracketed by ``lo`` < root < ``hi`` (either may be infinite).
 
     Newton steps capped at MAX_STEP; where Phi > 0 (root to the left, where Phi grows like e^d:
     repeated tokens lose value exponentially in epochs) the step is taken in e^d,
-    d + log(1 - Phi/Phi'), which needs fewer steps; bisection when a step leaves the bracket.
+    d + log(1 - Phi/Phi'), which needs fewer steps; bisection when a step leaves the bracket
+    (and where Phi is -inf, outside the feasible range, a step of MAX_STEP to the right).
     An element is done when its step is below ``xtol * max(1, |x|)`` or rounding noise in Phi
-    has collapsed its bracket; done elements leave the active set, so the cost follows the
-    average number of steps, not the largest.
+    has collapsed its bracket. Done elements are frozen, and the active set is compressed
+    whenever it has halved (not every step: compressing costs as much as a step's arithmetic),
+    so the cost follows the average number of steps, not the largest.
     """
     x = np.array(x0, float)
     n = x.size
@@ -202,6 +206,7 @@ def _safeguarded_newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
     idx = np.arange(n)
     lo = np.broadcast_to(np.asarray(lo, float), (n,)).copy()
     hi = np.broadcast_to(np.asarray(hi, float), (n,)).copy()
+    active = np.ones(n, bool)
     f, df = phi(x, *args)
     for _ in range(maxiter):
         neg = f < 0
@@ -216,68 +221,129 @@ def _safeguarded_newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
         fallback = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
                             np.where(neg, x + MAX_STEP, x - MAX_STEP))
         x_new = np.where(inside, newton, fallback)
-        done = (np.abs(x_new - x) <= scale) | (hi - lo <= scale)
-        x = x_new
-        if done.all():
+        was = active
+        active = was & (np.abs(x_new - x) > scale) & (hi - lo > scale)
+        x = np.where(was, x_new, x)         # elements done earlier stay frozen
+        count = np.count_nonzero(active)
+        if count == 0:
             out[idx] = x
             return out
-        out[idx[done]] = x[done]
-        keep = ~done
-        idx, x, lo, hi = idx[keep], x[keep], lo[keep], hi[keep]
-        args = [a[keep] for a in args]
+        if 2 * count <= x.size:
+            done = ~active
+            out[idx[done]] = x[done]
+            idx, x, lo, hi = idx[active], x[active], lo[active], hi[active]
+            args = [a[active] for a in args]
+            active = np.ones(count, bool)
         f, df = phi(x, *args)
     raise ConvergenceError(f"data-limited optimum did not converge in {maxiter} iterations")
 
 
-def _fixed_loss_tokens(law, delta, r, log_u, d0):
-    """log D of the data-limited fixed-loss optimum (module docstring); 1-D arrays."""
+def _fixed_loss_state(law, d, log_u, log_no, log_bdu, log_adn, r_u):
+    """The data-limited iso-loss curve at d = log D (fixed loss, module docstring), with eight
+    transcendental calls: Phi, dPhi/dd, log N, and the loss terms A N'^-alpha, B D'^-beta over
+    delta (s and 1 - s). ``log_bdu`` = log(B / delta) - beta log U, ``log_adn`` =
+    log(A / delta) / alpha - log N_opt(U), ``r_u`` = r / U."""
     a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        t = d - log_u
+        x = np.exp(t)                                          # D / U
+        rep = np.maximum(x - 1.0, 0.0)                         # R_D
+        e = np.exp(rep * (-1.0 / rd))
+        ratio = 1.0 + rd * (1.0 - e)                           # D' / U_D
+        log_ratio = np.log(ratio)
+        log_s = log_bdu - b * (np.minimum(t, 0.0) + log_ratio)  # s = B D'^-beta / delta
+        s = np.exp(log_s)
+        log_1s = np.log(1.0 - s)                               # NaN beyond the feasible range
+        log_y1 = log_adn - log_1s / a                          # log N' / N_opt(U)
+        y = np.maximum(np.exp(log_y1) - 1.0, 0.0)
+        w = 1.0 - y / rn                                       # e^(-R_N / R_N*)
+        log_w = np.log(w)                                      # NaN at or beyond N's cap
+        rep_n = -rn * log_w                                    # R_N
+        r_d = r_u / x                                          # r / D
+        log_nr = np.log((1.0 + rep_n) / (1.0 + r_d))           # log (1 + R_N) - log1p(r / D)
+        val = (np.log(a / b) + log_1s - log_s + log_nr + log_w - np.maximum(log_y1, 0.0)
+               - np.maximum(t, 0.0) + rep / rd + log_ratio)
+        eps_d = np.maximum(x, 1.0) * e / ratio
+        eps_n = (1.0 + rep_n) * w / (1.0 + y)
+        g_d = np.where(rep > 0, 1.0 - (1.0 + rep) / rd - eps_d, 0.0)
+        g_n = np.where(y > 0, 1.0 - (1.0 + rep_n) / rn - eps_n, 0.0)
+        dn = (b * s * eps_d) / (a * (s - 1.0) * eps_n)         # dlog N / dlog D on the curve
+        dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
+    # Left of the feasible range N is infinite: Phi -> -infinity there.
+    return np.where(np.isnan(val), -np.inf, val), dval, rep_n, log_y1, log_ratio
+
+
+def _fixed_loss_block(law, delta, r, u, n_unl, d_unl):
+    """(N, D, loss) of the data-limited fixed-loss optimum for 1-D arrays: the unlimited optimum
+    (n_unl, d_unl) with its plain loss where the limit does not bind (D <= U; then also
+    N <= N_opt(D) <= N_opt(U), module docstring), Newton's method on Phi elsewhere."""
+    n, d = n_unl.copy(), d_unl.copy()
+    mask = d > u
+    if not mask.any():
+        return n, d, law.loss(n, d)
+    loss = np.empty_like(d)
+    loss[~mask] = law.loss(n[~mask], d[~mask])
+    delta, r, u = delta[mask], r[mask], u[mask]
+    log_u = np.log(u)
     log_no = _log_base_params(law, log_u)
     log_delta = np.log(delta)
-    log_bd, log_ad = np.log(law.B) - log_delta, np.log(law.A) - log_delta
-    r_u = r / np.exp(log_u)
-    log_ab = np.log(a / b)
-    # Feasibility boundary: N -> infinity, i.e. N' at its cap N_opt(U) (1 + R_N*).
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        n_cap = np.exp(log_ad - a * (log_no + np.log1p(rn)))   # A N'_cap^-alpha / delta
-        d_min = _inverse((log_bd - np.log1p(-n_cap)) / b, log_u, rd)[0]
+    args = (log_u, log_no, np.log(law.B) - log_delta - law.beta * log_u,
+            (np.log(law.A) - log_delta) / law.alpha - log_no, r / u)
 
-    def phi(d, log_u, log_no, log_bd, log_ad, r_u):
-        log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            log_s = log_bd - b * log_de
-            s = np.exp(log_s)
-            log_1s = np.log(1.0 - s)
-            _, log_eps_n, eps_n, g_n = _inverse((log_ad - log_1s) / a, log_no, rn)
-            r_d = r_u / x                                      # r / D
-            val = log_ab + log_1s - log_s + log_eps_n - log_eps_d - np.log(1.0 + r_d)
-            dn = (b * s * eps_d) / (a * (s - 1.0) * eps_n)
-            dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
-        # Left of the feasible range N is infinite: Phi -> -infinity there.
-        return np.where(np.isnan(val), -np.inf, val), dval
+    def phi(d, *args):
+        return _fixed_loss_state(law, d, *args)[:2]
 
-    x0 = np.where(d0 > d_min, d0, d_min + 1.0)
-    return _safeguarded_newton(phi, (log_u, log_no, log_bd, log_ad, r_u), x0, d_min, np.inf)
+    d_l = _newton(phi, args, np.log(d_unl[mask]), -np.inf, np.inf)
+    _, _, rep_n, log_y1, log_ratio = _fixed_loss_state(law, d_l, *args)
+    log_ne = log_no + log_y1                                   # log N'
+    log_de = np.minimum(d_l, log_u) + log_ratio                # log D'
+    with np.errstate(over="ignore"):
+        # log N = log N_opt(U) + min(log N' / N_opt(U), 0) + log(1 + R_N) (inverse of eq. 5)
+        n[mask] = np.exp(log_no + np.minimum(log_y1, 0.0) + np.log1p(rep_n))
+        d[mask] = np.exp(d_l)
+    loss[mask] = law.E + law.A * np.exp(-law.alpha * log_ne) + law.B * np.exp(-law.beta * log_de)
+    return n, d, loss
 
 
-def _budget_tokens(law, log_x_over_p, r, log_u, d0):
-    """log D of the data-limited fixed-budget optimum, N = X / (p (D + r)); 1-D arrays."""
+def _budget_state(law, d, log_u, log_no, log_xp, r_u):
+    """Phi, dPhi/dd, log N, log N', log D' at d = log D on the budget line N = X / (p (D + r))
+    (``log_xp`` = log(X / p), ``r_u`` = r / U; module docstring)."""
     a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
-    c0 = np.log(a * law.A) - np.log(b * law.B)
+    log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        r_d = r_u / x                                      # r / D
+        log_1r = np.log(1.0 + r_d)
+        log_n = log_xp - d - log_1r
+        log_ne, log_eps_n, eps_n, g_n, _ = _forward(log_n, log_no, rn)
+        val = (np.log(a * law.A / (b * law.B)) - a * log_ne + log_eps_n - log_1r + b * log_de
+               - log_eps_d)
+        dn = -1.0 / (1.0 + r_d)
+        dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
+    return val, dval, log_n, log_ne, log_de
 
-    def phi(d, log_u, log_no, log_xp, r_u):
-        log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            r_d = r_u / x                                      # r / D
-            log_1r = np.log(1.0 + r_d)
-            log_ne, log_eps_n, eps_n, g_n, _ = _forward(log_xp - d - log_1r, log_no, rn)
-            val = c0 - a * log_ne + log_eps_n - log_1r + b * log_de - log_eps_d
-            dn = -1.0 / (1.0 + r_d)
-            dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
-        return val, dval
 
-    args = (log_u, _log_base_params(law, log_u), log_x_over_p, r / np.exp(log_u))
-    return _safeguarded_newton(phi, args, d0, -np.inf, np.inf)
+def _budget_block(law, x, p, r, u, n_unl, d_unl):
+    """(N, D, loss) of the data-limited fixed-budget optimum for 1-D arrays (as
+    :func:`_fixed_loss_block`)."""
+    n, d = n_unl.copy(), d_unl.copy()
+    mask = d > u
+    if not mask.any():
+        return n, d, law.loss(n, d)
+    loss = np.empty_like(d)
+    loss[~mask] = law.loss(n[~mask], d[~mask])
+    u = u[mask]
+    log_u = np.log(u)
+    args = (log_u, _log_base_params(law, log_u), np.log(x[mask]) - np.log(p[mask]), r[mask] / u)
+
+    def phi(d, *args):
+        return _budget_state(law, d, *args)[:2]
+
+    d_l = _newton(phi, args, np.log(d_unl[mask]), -np.inf, np.inf)
+    _, _, log_n, log_ne, log_de = _budget_state(law, d_l, *args)
+    with np.errstate(over="ignore"):
+        n[mask], d[mask] = np.exp(log_n), np.exp(d_l)
+    loss[mask] = law.E + law.A * np.exp(-law.alpha * log_ne) + law.B * np.exp(-law.beta * log_de)
+    return n, d, loss
 
 
 def foc_residual(law: ChinchillaLaw, params, train_tokens, unique_tokens, r) -> np.ndarray:
@@ -294,17 +360,9 @@ def foc_residual(law: ChinchillaLaw, params, train_tokens, unique_tokens, r) -> 
 
 # ------------------------------------------------------------------ solvers on arrays
 def _binding(law, n, d, u):
-    """Where the unlimited optimum (n, d) is changed by the limit U: D > U or N > N_opt(U)."""
-    return (d > u) | (n > base_params(law, u))
-
-
-def _scatter(n, d, mask, solve):
-    """Solve the data-limited problem where ``mask`` holds (compressed), keep (n, d) elsewhere."""
-    n, d = np.array(n, float), np.array(d, float)
-    if mask.any():
-        n_l, d_l = solve(mask)
-        n[mask], d[mask] = n_l, d_l
-    return n, d
+    """Where the unlimited optimum (n, d) is changed by the limit U: D > U. (N > N_opt(U) needs
+    D > U there: every optimum has alpha A N^-alpha >= beta B D^-beta, i.e. N <= N_opt(D).)"""
+    return np.asarray(d > u)
 
 
 def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
@@ -326,45 +384,18 @@ def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
 
 
 def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens, n_unl, d_unl):
-    """(N, D) minimising N (D + r) at L(N, D; U) = E + delta, given the unlimited optimum
-    (n_unl, d_unl), which is returned unchanged where the limit does not bind."""
-    shape = np.broadcast_shapes(np.shape(delta), np.shape(r), np.shape(unique_tokens),
-                                np.shape(n_unl))
-    delta, r, u, n_unl, d_unl = (np.broadcast_to(np.asarray(x, float), shape).ravel()
-                                 for x in (delta, r, unique_tokens, n_unl, d_unl))
-    mask = _binding(law, n_unl, d_unl, u)
-
-    def solve(m):
-        log_u = np.log(u[m])
-        d = _fixed_loss_tokens(law, delta[m], r[m], log_u, np.log(d_unl[m]))
-        log_de = _forward(d, log_u, law.rd_star)[0]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            s = law.B * np.exp(-law.beta * log_de) / delta[m]
-            log_ne = (np.log(law.A / delta[m]) - np.log1p(-s)) / law.alpha
-        log_n = _inverse(log_ne, _log_base_params(law, log_u), law.rn_star)[0]
-        return np.exp(log_n), np.exp(d)
-
-    n, d = _scatter(n_unl, d_unl, mask, solve)
-    return n.reshape(shape), d.reshape(shape)
+    """(N, D, loss) minimising N (D + r) at L(N, D; U) = E + delta, given the unlimited optimum
+    (n_unl, d_unl), which is returned unchanged (with its plain loss) where the limit does not
+    bind. Runs in cache-sized blocks (:func:`~computeplan._solve.blockwise`)."""
+    return blockwise(lambda *a: _fixed_loss_block(law, *a), delta, r, unique_tokens, n_unl,
+                     d_unl)
 
 
 def limited_budget(law: ChinchillaLaw, budget, p, r, unique_tokens, n_unl, d_unl):
-    """(N, D) minimising L(N, D; U) at N (p D + p r) = budget, given the unlimited optimum."""
-    shape = np.broadcast_shapes(np.shape(budget), np.shape(p), np.shape(r),
-                                np.shape(unique_tokens), np.shape(n_unl))
-    x, p, r, u, n_unl, d_unl = (np.broadcast_to(np.asarray(y, float), shape).ravel()
-                                for y in (budget, p, r, unique_tokens, n_unl, d_unl))
-    mask = _binding(law, n_unl, d_unl, u)
-
-    def solve(m):
-        log_xp = np.log(x[m]) - np.log(p[m])
-        d = _budget_tokens(law, log_xp, r[m], np.log(u[m]), np.log(d_unl[m]))
-        with np.errstate(over="ignore"):
-            log_n = log_xp - d - np.log1p(r[m] * np.exp(-d))
-        return np.exp(log_n), np.exp(d)
-
-    n, d = _scatter(n_unl, d_unl, mask, solve)
-    return n.reshape(shape), d.reshape(shape)
+    """(N, D, loss) minimising L(N, D; U) at N (p D + p r) = budget, given the unlimited
+    optimum (as :func:`limited_fixed_loss`)."""
+    return blockwise(lambda *a: _budget_block(law, *a), budget, p, r, unique_tokens, n_unl,
+                     d_unl)
 
 
 # --------------------------------------------- objectives with a non-linear inference cost Q(N)
@@ -582,9 +613,10 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
         p, q = objective.coefficients(demand)
         r = _ratio(p, q, inputs)
         if loss is not None:
-            n, d = limited_fixed_loss(law, delta, r, u, n_unl, d_unl)
+            n, d, lim = limited_fixed_loss(law, delta, r, u, n_unl, d_unl)
         else:
-            n, d = limited_budget(law, x, p, r, u, n_unl, d_unl)
+            n, d, lim = limited_budget(law, x, p, r, u, n_unl, d_unl)
+        return evaluate(law, n, d, demand, objective, inputs=inputs, loss=lim)
     return with_limited_loss(law, evaluate(law, n, d, demand, objective, inputs=inputs), u)
 
 

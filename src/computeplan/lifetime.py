@@ -95,18 +95,20 @@ def _setup(law, demand, inference_tokens, cost):
 
 
 def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
-             objective: Objective, *, inputs: str = "params, train_tokens or inference demand"
-             ) -> LifetimePlan:
+             objective: Objective, *, inputs: str = "params, train_tokens or inference demand",
+             loss=None) -> LifetimePlan:
     """The lifetime bill of a model (N, D): training 6 N D FLOPs, inference 2 N FLOPs per token
     (Sardana et al. 2024, eq. 1), and p N D training and q N (or Q(N)) inference dollars when the
     objective is priced. A bill that leaves double precision is an InputError naming ``inputs``
-    (the user-level inputs the model was derived from)."""
+    (the user-level inputs the model was derived from). ``loss``: the model's loss when the
+    caller has it already (a data-limited loss, :mod:`computeplan.data_limits`); by default
+    the law's L(N, D)."""
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(train_tokens, float))
         v.representable("the plan", {"params": n, "train_tokens": d}, inputs, positive=True)
         train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
         inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * demand.total_tokens
-        plan = dict(params=n, train_tokens=d, loss=law.loss(n, d),
+        plan = dict(params=n, train_tokens=d, loss=law.loss(n, d) if loss is None else loss,
                     train_flops=train, inference_flops=inference, total_flops=train + inference)
         if objective.priced:
             if _dependent(objective):
