@@ -17,22 +17,41 @@ next to the full-data one (the random grid points guard against a basin change).
 Targets (issue 3): >= 40x faster than the baseline and < 2 s for the full fit on 2 cores, an
 objective no worse than the baseline's best; 1,000 bootstrap refits < 60 s.
 
+Scaling with the number of runs (issue 15): the objective and gradient at all 4,500 starts on
+synthetic ladders of 50 to 2,000 runs, with blocks sized from the number of runs
+(computeplan.fitting._objective.block_rows) against the former fixed 128-row blocks, measured in
+the same run (CPU time, best of 3): ns per start x run should stay flat as runs grow.
+
 Run: .venv/bin/python bench/bench_fit.py [--baseline-starts 150] [--replicates 1000]
+     [--scaling-runs 50,240,1000,2000]
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-from pathlib import Path
+import os
 
-import numpy as np
-from scipy.optimize import minimize
-from scipy.special import huber, logsumexp
+# BLAS pinned to one thread for ours and every baseline (set before numpy loads OpenBLAS): its
+# threads swing the scipy baseline 6-18x on a busy 2-core machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from computeplan.fitting import filter_runs, fit_law, hoffmann_grid, read_runs
-from computeplan.fitting.bootstrap import bootstrap
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+from scipy.special import huber, logsumexp  # noqa: E402
+
+from computeplan.fitting import (  # noqa: E402
+    _objective,
+    filter_runs,
+    fit_law,
+    hoffmann_grid,
+    read_runs,
+)
+from computeplan.fitting.bootstrap import bootstrap  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla-epoch" \
     / "svg_extracted_data.csv"
@@ -56,12 +75,56 @@ def run_baseline(starts, log_n, log_d, log_l):
     return best, best_x
 
 
+def synthetic_ladder(n_runs: int, rng):
+    """A noisy ladder from a Hoffmann-like law: sizes 1e7-1e10, 5-200 tokens per parameter."""
+    n = np.exp(rng.uniform(np.log(1e7), np.log(1e10), n_runs))
+    d = n * np.exp(rng.uniform(np.log(5), np.log(200), n_runs))
+    loss = (1.8 + 400 * n**-0.34 + 400 * d**-0.28) * np.exp(rng.normal(0, 0.01, n_runs))
+    return n, d, loss
+
+
+def cpu_best(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def scaling(run_counts) -> None:
+    sized = _objective.block_rows
+    print("objective + gradient at the 4500 grid starts (CPU time, best of 3):")
+    print(f"  {'runs':>6}{'sized ns/(start*run)':>22}{'fixed-128 ns/(start*run)':>26}"
+          f"{'ratio':>8}")
+    rng = np.random.default_rng(1)
+    try:
+        for n_runs in run_counts:
+            problem = _objective.Problem.build(*synthetic_ladder(n_runs, rng))
+            x = problem.from_natural(hoffmann_grid())
+            per = 1e9 / (len(x) * n_runs)
+            t = {}
+            for _ in range(3):  # interleaved, so that load bursts hit both alike
+                for name, rows in (("sized", sized), ("fixed", lambda n: 128)):
+                    _objective.block_rows = rows
+                    dt = cpu_best(lambda p=problem, x=x: p.value_grad(x), 1)
+                    t[name] = min(t.get(name, np.inf), dt)
+            print(f"  {n_runs:>6}{t['sized'] * per:>22.1f}{t['fixed'] * per:>26.1f}"
+                  f"{t['fixed'] / t['sized']:>7.2f}x")
+    finally:
+        _objective.block_rows = sized
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline-starts", type=int, default=150)
     ap.add_argument("--replicates", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--scaling-runs", default="50,240,1000,2000",
+                    help="comma-separated run counts for the scaling section ('' skips it)")
     args = ap.parse_args()
+    if args.scaling_runs:
+        scaling([int(k) for k in args.scaling_runs.split(",")])
     if not DATA.is_file():
         raise SystemExit(f"published data not found at {DATA}")
     runs = filter_runs(read_runs(DATA, params_col="Model Size", flops_col="Training FLOP"),

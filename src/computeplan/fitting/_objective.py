@@ -93,15 +93,17 @@ class Problem:
         the residual is r = log s - log L and dr/d(a', alpha') = (u1/s) (1, -z_N),
         dr/d(b', beta') = (u2/s) (1, -z_D), dr/de = u3/s; then df = sum_i w_i psi(r_i) dr_i.
         ``weights`` (S, n) replace the problem's weights row by row (bootstrap replicates).
-        Rows are processed in cache-sized blocks with in-place arithmetic (a loop over blocks of
-        rows, not over rows): several times faster than whole-array temporaries.
+        Rows are processed in cache-sized blocks (:func:`block_rows`) with in-place arithmetic (a
+        loop over blocks of rows, not over rows): several times faster than whole-array
+        temporaries.
         """
         x = np.asarray(x, dtype=float)
         f = np.empty(len(x))
         g = np.empty_like(x)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for lo in range(0, len(x), _BLOCK):
-                hi = lo + _BLOCK
+            block = block_rows(self.log_n.size)
+            for lo in range(0, len(x), block):
+                hi = lo + block
                 w = self.weights if weights is None else weights[lo:hi]
                 f[lo:hi], g[lo:hi] = self._block(x[lo:hi], w)
         return f, g
@@ -146,5 +148,13 @@ class Problem:
         return f, g
 
 
-#: Rows per block in :meth:`Problem.value_grad` (about 100k numbers per temporary for 400 runs).
-_BLOCK = 128
+#: Numbers per temporary in :meth:`Problem.value_grad`: a block's handful of (rows, runs)
+#: temporaries then stay in the L2 cache whatever the number of runs, so the cost is linear in
+#: starts x runs (a fixed 128 rows grows super-linearly past ~500 runs). 2^14 measured fastest of
+#: 2^11..2^16 at 50, 240, 1,000 and 2,000 runs (bench/bench_fit.py).
+BLOCK_ELEMENTS = 2**14
+
+
+def block_rows(n_runs: int) -> int:
+    """Rows (starts or replicates) per block for ``n_runs`` runs: BLOCK_ELEMENTS / n_runs."""
+    return max(1, BLOCK_ELEMENTS // max(1, n_runs))
