@@ -82,7 +82,14 @@ def test_aspect_ratio_rule_reproduces_gpt3_shape():
     s = estimate_shape(175e9)
     assert s.layers == 96
     assert abs(s.d_model / 12288 - 1) < 0.01
-    assert abs(s.head_dim - 128) < 1e-9
+    assert s.heads == 96 and abs(s.head_dim / 128 - 1) < 0.01  # 96 heads of 128
+
+
+@given(st.floats(1e6, 1e13))
+def test_estimated_shape_has_whole_heads_near_head_dim_128(n):
+    s = estimate_shape(n)
+    assert s.heads >= 1 and s.heads == np.round(s.heads)
+    assert s.heads == 1 or abs(s.head_dim / 128 - 1) <= 0.5 / s.heads + 1e-12
 
 
 @given(st.floats(1e6, 1e13))

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from computeplan import Demand, DollarCost, FlopsObjective, get_law
-from computeplan.render import fmt, pct
+from computeplan.render import flops, fmt, pct, ratio, usd
 from computeplan.render_timeline import describe, per_year_rows, present_value_rows
 from computeplan.timeline import DAYS_PER_YEAR, Timeline, dated_compare, erdil_train_share
 
@@ -46,16 +46,18 @@ def test_present_value_table_shows_the_result_objects():
     t = present_value_rows(dated)
     assert t.head == ["", "Chinchilla", "Optimal", "ratio"]
     row = _row(t, "PV lifetime FLOP-equivalents")
-    assert row[1:] == [fmt(dated.chinchilla.present.total_flops),
-                       fmt(dated.optimal.present.total_flops),
-                       pct(dated.ratios["present_value_total_flops"])]
+    assert row[1:] == [flops(dated.chinchilla.present.total_flops),
+                       flops(dated.optimal.present.total_flops),
+                       ratio(dated.ratios["present_value_total_flops"])]
     assert _row(t, "training days (serving starts)")[2] == fmt(dated.optimal.train_days)
     assert _row(t, "training share of PV spend")[2] == pct(dated.optimal.train_share)
     assert _row(t, "Erdil's rule r/(1+r)")[2] == pct(erdil_train_share(
         dated.optimal.exchange_rate))
     dollars = present_value_rows(_dollar_plan())
-    assert _row(dollars, "PV lifetime cost $")[3] == pct(
-        _dollar_plan().ratios["present_value_total_cost_usd"])
+    row = _row(dollars, "PV lifetime cost")
+    assert row[3] == ratio(_dollar_plan().ratios["present_value_total_cost_usd"])
+    assert row[1] == usd(_dollar_plan().chinchilla.present.total_cost_usd)
+    assert row[1].startswith("$")
     assert not any("FLOP-equivalents" in r[0] for r in dollars.rows)
 
 
@@ -68,7 +70,8 @@ def test_per_year_table_has_a_row_per_calendar_year(make):
     assert [r[0] for r in t.rows] == [str(y) for y in range(1, math.ceil(span) + 1)]
     priced = dated.comparison.objective.priced
     train = opt.train_cost_usd if priced else opt.train_flops
-    assert [r[2] for r in t.rows] == [fmt(train)] + ["0"] * (len(t.rows) - 1)
+    money = usd if priced else flops
+    assert [r[2] for r in t.rows] == [money(train)] + [money(0)] * (len(t.rows) - 1)
     shares = [float(r[1].rstrip("%")) for r in t.rows]
     assert sum(shares) == pytest.approx(100.0, abs=0.01 * len(shares))
     assert t.head[-1] == ("inference PV $" if priced else "inference PV FLOP-eq.")
@@ -90,10 +93,12 @@ def test_terminal_render_prints_both_tables():
     from computeplan.cli._timeline import render
 
     console = Console(record=True, width=160)
-    render(console, _dollar_plan())
+    dated = _dollar_plan()
+    render(console, dated)
     out = console.export_text()
     for text in ("Present value over the model's life", "Spend per year (optimal plan)",
-                 "PV lifetime cost $", "inference $ (nominal)", "timeline: horizon 1096 days"):
+                 "PV lifetime cost", usd(dated.comparison.optimal.train_cost_usd),
+                 "inference $ (nominal)", "timeline: horizon 1096 days"):
         assert text in out
 
 

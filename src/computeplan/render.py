@@ -26,6 +26,16 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def whole(x: Any) -> Any:
+    """``x`` as integers when every element is a whole number (GPUs, heads, layers), so JSON
+    says ``"gpus": 5``, not ``5.0``; unchanged otherwise."""
+    arr = np.asarray(x)
+    if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(
+            arr == np.round(arr)) and np.all(np.abs(arr) < 2**53):
+        return arr.astype(np.int64)
+    return x
+
+
 def _first_nonfinite(data: Any, path: str = "") -> tuple[str, float] | None:
     """The key path (``a.b[2]``) and value of the first NaN or infinity in plain JSON data."""
     if isinstance(data, float):
@@ -60,13 +70,35 @@ def dumps(obj: Any, *, indent: int | None = 2) -> str:
     return json.dumps(finite_jsonable(obj), indent=indent, allow_nan=False)
 
 
-def fmt(x: Any, digits: int = 4) -> str:
-    """Human number: ``2.418e10``, ``0.7096``, ``1000``; arrays are shown element by element."""
-    if isinstance(x, np.ndarray) and x.ndim:
-        return ", ".join(fmt(e, digits) for e in x.ravel())
-    if isinstance(x, str) or x is None:
-        return "-" if x is None else x
-    x = float(x)
+def _elementwise(f):
+    """Apply a scalar formatter element by element to arrays (``"a, b, c"``); None is ``-``."""
+
+    def wrapper(x: Any, *args, **kwargs) -> str:
+        if isinstance(x, np.ndarray) and x.ndim:
+            return ", ".join(wrapper(e, *args, **kwargs) for e in x.ravel())
+        if x is None:
+            return "-"
+        if isinstance(x, str):
+            return x
+        return f(float(x), *args, **kwargs)
+
+    wrapper.__doc__, wrapper.__name__ = f.__doc__, f.__name__
+    return wrapper
+
+
+def _round(x: float, digits: int) -> float:
+    """``x`` rounded to ``digits`` significant digits."""
+    return float(f"{x:.{digits - 1}e}")
+
+
+def _trim(text: str) -> str:
+    """``1.800`` -> ``1.8``, ``2.000`` -> ``2`` (a mantissa without trailing zeros)."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@_elementwise
+def fmt(x: float, digits: int = 4) -> str:
+    """A dimensionless number (loss, MFU, exponents): ``0.7096``, ``1000``, ``2.418e10``."""
     if not math.isfinite(x):
         return str(x)
     if x == 0:
@@ -77,17 +109,141 @@ def fmt(x: Any, digits: int = 4) -> str:
     return f"{mantissa}e{int(exp)}"
 
 
-def pct(x: Any) -> str:
-    return f"{100 * float(x):.2f}%"
+_SI = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _si(x: float, digits: int) -> str | None:
+    """``x`` with an SI-style suffix (k, M, B, T) and ``digits`` significant digits, for
+    10^4 <= |x| < 10^15 (None outside that range)."""
+    r = _round(abs(x), digits)
+    if not 1e4 <= r < 1e15:
+        return None
+    scale, suffix = next((s, u) for s, u in _SI if r >= s)
+    sign = "-" if x < 0 else ""
+    return f"{sign}{_trim(f'{r / scale:.{digits}g}')}{suffix}"
+
+
+@_elementwise
+def count(x: float, digits: int = 4) -> str:
+    """A count of things (parameters, tokens, requests): ``34.08B``, ``1.81T``, ``2,048``,
+    ``109.9``; below 10^4 with digit grouping, up to 10^15 with a suffix (k = 10^3, M = 10^6,
+    B = 10^9, T = 10^12), beyond in scientific notation. ``digits`` significant digits."""
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    r = _round(x, digits)
+    if 1 <= abs(r) < 1e4:
+        decimals = max(digits - len(str(int(abs(r)))), 0)
+        return _trim(f"{r:,.{decimals}f}")
+    si = _si(x, digits)
+    return si if si is not None else fmt(x, digits)
+
+
+@_elementwise
+def integer(x: float) -> str:
+    """A whole count (GPUs, heads, layers): ``5``, ``1,024``; never a fraction."""
+    return f"{round(x):,}" if math.isfinite(x) else str(x)
+
+
+@_elementwise
+def usd(x: float, digits: int = 4) -> str:
+    """Dollars: ``$0.60``, ``$175.00``, ``$85.83k``, ``$1.2M``: cents below $1,000, an SI
+    suffix from $10,000 (``digits`` significant digits), ``$2,048`` in between."""
+    if not math.isfinite(x):
+        return str(x)
+    sign, a = ("-" if x < 0 else ""), abs(x)
+    if a == 0 or a >= 0.01:
+        r = _round(a, digits) if a else 0.0
+        if r < 1000:
+            return f"{sign}${a:,.2f}"
+        si = _si(a, digits)
+        if si is None:
+            return f"{sign}${r:,.0f}" if r < 1e4 else f"{sign}${fmt(a, digits)}"
+        return f"{sign}${si}"
+    return f"{sign}${a:.{digits}g}"
+
+
+@_elementwise
+def flops(x: float, digits: int = 4) -> str:
+    """FLOPs (and FLOP/s) in scientific notation: ``3.701e23``."""
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa}e{int(exp)}"
+
+
+@_elementwise
+def pct(x: float) -> str:
+    """A fraction as a percentage: ``70.96%``."""
+    return f"{100 * x:.2f}%"
+
+
+@_elementwise
+def ratio(x: float) -> str:
+    """A ratio of two quantities: a percentage below 10 (``70.96%``, ``182.41%``), a multiple
+    from 10 on (``12.35x``, ``5,939x``), so no ratio prints as ``593856.08%``."""
+    if not math.isfinite(x) or abs(x) < 10:
+        return pct(x)
+    return f"{count(x, 4)}x"
+
+
+#: Field-name rules for :func:`quantity`: the unit is in the name (``train_cost_usd``,
+#: ``total_flops``, ``inference_tokens``), whole counts are listed.
+INTEGER_FIELDS = frozenset({"gpus", "min_gpus", "max_gpus", "min_gpus_for_state", "layers",
+                            "heads", "kv_heads", "vocab", "max_batch", "n_runs", "replicate"})
+COUNT_FIELDS = frozenset({"params", "requests", "users", "d_model", "batch", "context",
+                          "scenarios", "reference_params"})
+
+
+def kind(key: str) -> str:
+    """How to show the field ``key`` (the last part of a dotted name): ``usd``, ``flops``,
+    ``integer``, ``count`` or ``number``."""
+    k = str(key).rsplit(".", 1)[-1]
+    if "usd" in k:
+        return "usd"
+    if "flops" in k or "flop_" in k:
+        return "flops"
+    if k in INTEGER_FIELDS:
+        return "integer"
+    if k in COUNT_FIELDS or k.endswith("_params") or "tokens" in k:
+        return "count"
+    return "number"
+
+
+def quantity(key: str, x: Any, digits: int = 4) -> str:
+    """``x`` shown the way its field ``key`` calls for (:func:`kind`): ``params`` 24.18B,
+    ``train_tokens`` 2.657T, ``total_cost_usd`` $85.83k, ``train_flops`` 3.701e23, ``gpus`` 5;
+    the loss with 5 significant digits, other numbers with :func:`fmt`."""
+    k = kind(key)
+    if k == "usd":
+        return usd(x, digits)
+    if k == "flops":
+        return flops(x, digits)
+    if k == "integer":
+        return integer(x)
+    if k == "count":
+        return count(x, digits)
+    return fmt(x, 5 if str(key).rsplit(".", 1)[-1] == "loss" else digits)
 
 
 def table(title: str, columns: list[str], rows: list[list[str]], *, caption: str | None = None):
-    """A rich table; the first column is left-aligned, the others right-aligned."""
+    """A rich table; the first column is left-aligned, the others right-aligned. The title and
+    caption are lines of their own, wrapped at the console's width between words (a table's own
+    title and caption would wrap to the table's width, mid-word when the table is narrow)."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    t = Table()
     for i, c in enumerate(columns):
         t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for row in rows:
         t.add_row(*row)
-    return t
+    parts = [Text(title, style="italic")] if title else []
+    parts.append(t)
+    if caption:
+        parts.append(Text(caption, style="dim"))
+    return Group(*parts)

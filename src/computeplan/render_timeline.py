@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .render import fmt, pct
+from .render import flops, fmt, pct, ratio, usd
 
 
 class Rows(NamedTuple):
@@ -34,18 +34,18 @@ def present_value_rows(dated) -> Rows:
 
     chin, opt = dated.chinchilla, dated.optimal
     if _priced(dated):
-        key, label = "cost_usd", "cost $"
+        key, label, money = "cost_usd", "cost", usd
     else:
-        key, label = "flops", "FLOP-equivalents"
-    ratio = dated.ratios[f"present_value_total_{key}"]
+        key, label, money = "flops", "FLOP-equivalents", flops
+    total_ratio = dated.ratios[f"present_value_total_{key}"]
     rows = [
         ["training days (serving starts)", fmt(chin.train_days), fmt(opt.train_days), ""],
         ["inference present-value factor f", fmt(chin.inference_factor),
          fmt(opt.inference_factor), ""],
-        [f"PV inference {label}", fmt(getattr(chin.present, f"inference_{key}")),
-         fmt(getattr(opt.present, f"inference_{key}")), ""],
-        [f"PV lifetime {label}", fmt(getattr(chin.present, f"total_{key}")),
-         fmt(getattr(opt.present, f"total_{key}")), pct(ratio)],
+        [f"PV inference {label}", money(getattr(chin.present, f"inference_{key}")),
+         money(getattr(opt.present, f"inference_{key}")), ""],
+        [f"PV lifetime {label}", money(getattr(chin.present, f"total_{key}")),
+         money(getattr(opt.present, f"total_{key}")), ratio(total_ratio)],
         ["training share of PV spend", pct(chin.train_share), pct(opt.train_share), ""],
         ["local exchange rate r", fmt(chin.exchange_rate), fmt(opt.exchange_rate), ""],
         ["Erdil's rule r/(1+r)", pct(erdil_train_share(chin.exchange_rate)),
@@ -64,11 +64,11 @@ def per_year_rows(dated) -> Rows:
     years = dated.per_year()
     priced = _priced(dated)
     key = "cost_usd" if priced else "flops"
-    label = "$" if priced else "FLOPs"
+    label, money = ("$", usd) if priced else ("FLOPs", flops)
     head = ["year", "demand share", f"training {label}",
             f"inference {label}" + (" (nominal)" if priced else ""),
             "inference PV " + ("$" if priced else "FLOP-eq.")]
-    rows = [[f"{int(y)}", pct(s), fmt(tr), fmt(inf), fmt(pv)] for y, s, tr, inf, pv in zip(
+    rows = [[f"{int(y)}", pct(s), money(tr), money(inf), money(pv)] for y, s, tr, inf, pv in zip(
         np.asarray(years["year"]), np.asarray(years["demand_share"]),
         np.asarray(years[f"train_{key}"]), np.asarray(years[f"inference_{key}"]),
         np.asarray(years[f"present_value_inference_{key}"]), strict=True)]
@@ -104,5 +104,5 @@ def describe(timeline) -> str:
     if t.train_flops_per_second is None:
         parts.append("serving starts at once")
     else:
-        parts.append(f"training at {fmt(t.train_flops_per_second)} FLOP/s")
+        parts.append(f"training at {flops(t.train_flops_per_second)} FLOP/s")
     return "timeline: " + ", ".join(parts)

@@ -39,14 +39,14 @@ def gpus(gpu_file: GpuFile = None, as_json: JsonFlag = False):
 
 
 def _render_gpus(console, report) -> None:
-    from ..render import fmt, table
+    from ..render import fmt, table, usd
 
     def peak(g, dtype):
         return fmt(g.peak_flops[dtype] / 1e12) if dtype in g.peak_flops else "-"
 
     dtypes = ("bf16", "fp8", "int8")
     rows = [[g.name, fmt(g.memory_bytes / 1e9), fmt(g.bandwidth_bytes_per_s / 1e9),
-             *(peak(g, d) for d in dtypes), f"{g.usd_per_gpu_hour:.2f}", g.price_date]
+             *(peak(g, d) for d in dtypes), usd(g.usd_per_gpu_hour), g.price_date]
             for g in report.gpus]
     console.print(table("GPU catalog (dense peak TFLOP/s)",
                         ["GPU", "GB", "GB/s", *dtypes, "$/h", "price date"], rows,
@@ -98,25 +98,25 @@ def train(
 
 
 def _render_train(console, r) -> None:
-    from ..render import fmt, table
+    from ..render import count, flops, fmt, integer, table, usd
 
     flops_label = "training FLOPs 6ND" + (" + attention" if r.attention else "")
-    rows = [["parameters N", fmt(r.params)], ["training tokens D", fmt(r.tokens)],
-            [flops_label, fmt(r.train_flops)],
+    rows = [["parameters N", count(r.params)], ["training tokens D", count(r.tokens)],
+            [flops_label, flops(r.train_flops)],
             ["implied MFU" if r.implied_mfu is not None else "MFU (assumed)", fmt(r.mfu, 3)],
-            ["GPU-hours", fmt(r.gpu_hours)], [f"wall-clock days on {fmt(r.gpus)} GPUs",
-                                              fmt(r.wall_clock_days)],
-            ["cost $", fmt(r.cost_usd)],
+            ["GPU-hours", count(r.gpu_hours)], [f"wall-clock days on {integer(r.gpus)} GPUs",
+                                                fmt(r.wall_clock_days)],
+            ["cost", usd(r.cost_usd)],
             [f"training state (Adam, {r.bytes_per_param:g} B/param)",
              f"{fmt(r.state_bytes / 1e9)} GB"],
-            ["min GPUs to hold the state", fmt(r.min_gpus_for_state)]]
+            ["min GPUs to hold the state", integer(r.min_gpus_for_state)]]
     console.print(table(f"Training on {r.gpu.name} ({r.dtype})", ["quantity", "value"], rows))
     console.print(f"assumed: peak {r.gpu.peak(r.dtype) / 1e12:g} TFLOP/s per GPU, "
                   f"${r.usd_per_gpu_hour:g}/GPU-hour; activations not counted in the memory",
                   highlight=False, soft_wrap=True)
     if (r.gpus < r.min_gpus_for_state).any():
-        console.print(f"warning: {fmt(r.gpus)} GPUs cannot hold the training state; at least "
-                      f"{fmt(r.min_gpus_for_state)} are needed without offloading",
+        console.print(f"warning: {integer(r.gpus)} GPUs cannot hold the training state; at least "
+                      f"{integer(r.min_gpus_for_state)} are needed without offloading",
                       highlight=False, soft_wrap=True)
 
 
@@ -182,31 +182,32 @@ def serve(
 
 
 def _render_serve(console, report, plot) -> None:
-    from ..render import fmt, table
+    from ..render import count, fmt, integer, table, usd
 
     e, hw = report.estimate, report.estimate.hardware
     crit = float(e.critical_batch)
     rows = [
-        ["parameters N", fmt(e.shape.params)],
+        ["parameters N", count(e.shape.params)],
         ["shape (layers, d_model, heads, kv_heads)" + (" est." if e.shape.estimated else ""),
-         f"{fmt(e.shape.layers)}, {fmt(e.shape.d_model)}, {fmt(e.shape.heads)}, "
-         f"{fmt(e.shape.kv_heads)}"],
+         f"{integer(e.shape.layers)}, {integer(e.shape.d_model)}, {integer(e.shape.heads)}, "
+         f"{integer(e.shape.kv_heads)}"],
         [f"weights ({hw.dtype})", f"{fmt(e.weight_bytes / 1e9)} GB"],
-        [f"KV cache per token ({hw.kv_dtype})", f"{fmt(e.kv_cache_bytes_per_token)} B"],
-        [f"KV cache per sequence ({fmt(e.context)} tokens)",
+        [f"KV cache per token ({hw.kv_dtype})",
+         f"{fmt(e.kv_cache_bytes_per_token / 1e6)} MB"],
+        [f"KV cache per sequence ({count(e.context)} tokens)",
          f"{fmt(e.kv_cache_bytes_per_sequence / 1e9)} GB"],
-        ["min GPUs (weights + one sequence)", fmt(e.min_gpus)],
-        ["GPUs in the replica", fmt(e.gpus)],
-        ["max batch beside the weights", fmt(e.max_batch)],
-        ["batch", fmt(e.batch)],
+        ["min GPUs (weights + one sequence)", integer(e.min_gpus)],
+        ["GPUs in the replica", integer(e.gpus)],
+        ["max batch beside the weights", integer(e.max_batch)],
+        ["batch", count(e.batch)],
         ["decode step (s per token per sequence)", fmt(e.decode_seconds_per_token)],
         ["decode bound", "compute" if bool(e.compute_bound) else "memory"],
-        ["compute-bound from batch", fmt(crit) if crit != float("inf") else "never (KV reads)"],
+        ["compute-bound from batch", count(crit) if crit != float("inf") else "never (KV reads)"],
         ["generated tokens/s (replica)", fmt(e.tokens_per_second)],
         ["generated tokens/s per GPU", fmt(e.tokens_per_second_per_gpu)],
-        ["$ per million output tokens", fmt(e.usd_per_million_output_tokens)],
+        ["$ per million output tokens", usd(e.usd_per_million_output_tokens)],
         ["prefill time of the batch (s)", fmt(e.prefill_seconds)],
-        ["$ per million input tokens", fmt(e.usd_per_million_input_tokens)],
+        ["$ per million input tokens", usd(e.usd_per_million_input_tokens)],
         ["decode / prefill MFU", f"{fmt(e.decode_mfu, 3)} / {fmt(e.prefill_mfu, 3)}"],
     ]
     console.print(table(f"Serving on {hw.gpu.name} ({hw.dtype})", ["quantity", "value"], rows))

@@ -38,12 +38,12 @@ def model(
 
 
 def _render(console, report) -> None:
-    from ..render import fmt, table
+    from ..render import count, flops, fmt, table
 
     p, law = report.point, report.law
-    rows = [["parameters N", fmt(p.params)], ["training tokens D", fmt(p.train_tokens)],
-            ["tokens per parameter", fmt(p.tokens_per_param)],
-            ["training FLOPs C = 6ND", fmt(p.train_flops)], ["loss", fmt(p.loss, 5)]]
+    rows = [["parameters N", count(p.params)], ["training tokens D", count(p.train_tokens)],
+            ["tokens per parameter", count(p.tokens_per_param)],
+            ["training FLOPs C = 6ND", flops(p.train_flops)], ["loss", fmt(p.loss, 5)]]
     title = "Chinchilla-optimal model" if report.chinchilla_optimal else "Model"
     console.print(table(title, ["quantity", "value"], rows))
     console.print(f"law {law.name}: " + ", ".join(f"{k}={v:g}" for k, v in

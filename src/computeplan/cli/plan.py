@@ -137,32 +137,33 @@ def plan(
 
 
 def _render(console, result, notes, serving=None) -> None:
-    from ..render import fmt, pct, table
+    from ..render import count, flops, fmt, quantity, ratio, table, usd
 
     chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
     rows = [
-        ["parameters N", fmt(chin.params), fmt(opt.params), pct(ratios["params"])],
-        ["training tokens D", fmt(chin.train_tokens), fmt(opt.train_tokens),
-         pct(ratios["train_tokens"])],
-        ["tokens per parameter", fmt(chin.tokens_per_param), fmt(opt.tokens_per_param), ""],
+        ["parameters N", count(chin.params), count(opt.params), ratio(ratios["params"])],
+        ["training tokens D", count(chin.train_tokens), count(opt.train_tokens),
+         ratio(ratios["train_tokens"])],
+        ["tokens per parameter", count(chin.tokens_per_param), count(opt.tokens_per_param), ""],
         ["loss", fmt(chin.loss, 5), fmt(opt.loss, 5), ""],
-        ["training FLOPs", fmt(chin.train_flops), fmt(opt.train_flops), ""],
-        ["inference FLOPs", fmt(chin.inference_flops), fmt(opt.inference_flops), ""],
-        ["lifetime FLOPs", fmt(chin.total_flops), fmt(opt.total_flops),
-         pct(ratios["total_flops"])],
+        ["training FLOPs", flops(chin.train_flops), flops(opt.train_flops), ""],
+        ["inference FLOPs", flops(chin.inference_flops), flops(opt.inference_flops), ""],
+        ["lifetime FLOPs", flops(chin.total_flops), flops(opt.total_flops),
+         ratio(ratios["total_flops"])],
     ]
     if result.objective.priced:
         rows += [
-            ["training cost $", fmt(chin.train_cost_usd), fmt(opt.train_cost_usd), ""],
-            ["inference cost $", fmt(chin.inference_cost_usd), fmt(opt.inference_cost_usd), ""],
-            ["lifetime cost $", fmt(chin.total_cost_usd), fmt(opt.total_cost_usd),
-             pct(ratios["total_cost_usd"])],
+            ["training cost", usd(chin.train_cost_usd), usd(opt.train_cost_usd), ""],
+            ["inference cost", usd(chin.inference_cost_usd), usd(opt.inference_cost_usd), ""],
+            ["lifetime cost", usd(chin.total_cost_usd), usd(opt.total_cost_usd),
+             ratio(ratios["total_cost_usd"])],
         ]
     if result.target_loss is not None:
         title = f"Lifetime-optimal model for loss {fmt(result.target_loss, 5)}"
     else:
-        unit = "$" if result.objective.priced else "FLOPs"
-        title = f"Lowest loss within a lifetime budget of {fmt(result.budget)} {unit}"
+        budget = (usd(result.budget) if result.objective.priced
+                  else f"{flops(result.budget)} FLOPs")
+        title = f"Lowest loss within a lifetime budget of {budget}"
     objective = "dollars" if result.objective.priced else "FLOPs"
     console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows,
                         caption=f"Optimal minimises lifetime {objective}; ratio = optimal / "
@@ -170,7 +171,8 @@ def _render(console, result, notes, serving=None) -> None:
     law = result.law
     lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
              f"beta={law.beta:g}",
-             "demand: " + ", ".join(f"{k}={fmt(v)}" for k, v in result.demand.to_dict().items())]
+             "demand: " + ", ".join(f"{k}={quantity(k, v)}"
+                                    for k, v in result.demand.to_dict().items())]
     if serving is not None:
         a = result.objective.to_dict()
         mfu = {k: f"prefill MFU {fmt(v['prefill_mfu'], 3)}, decode MFU {fmt(v['decode_mfu'], 3)}"

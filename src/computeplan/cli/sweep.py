@@ -101,7 +101,7 @@ sweep = command("sweep")(sweep)
 
 
 def _render(console, result) -> None:
-    from ..render import fmt, table
+    from ..render import fmt, quantity, table
 
     s = result.summary
     rate = result.scenarios / result.seconds if result.seconds > 0 else float("inf")
@@ -120,11 +120,12 @@ def _render(console, result) -> None:
         lines.append(f"summary: {result.summary_path}")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
-    rows = [[f"mean {k}", fmt(v)] for k, v in s.get("mean", {}).items()]
+    rows = [[f"mean {k}", quantity(k, v)] for k, v in s.get("mean", {}).items()]
     q = s.get("quantiles")
     if q:
         for col in (k for k in q if k not in ("method", "q")):
-            rows += [[f"{col} q{x:g}", fmt(v)] for x, v in zip(q["q"], q[col], strict=True)]
+            rows += [[f"{col} q{x:g}", quantity(col, v)]
+                     for x, v in zip(q["q"], q[col], strict=True)]
     a = s.get("argmin")
     if a:
         rows += [[f"best {a['axis']} by {a['of']}: {k}", f"{fmt(v, 3) if v is not None else '-'}"]

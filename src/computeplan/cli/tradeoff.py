@@ -123,7 +123,7 @@ def tradeoff(
 
 
 def _render(console, report, plot) -> None:
-    from ..render import fmt, pct, table
+    from ..render import count, flops, fmt, pct, table
     from ..tradeoffs.frontier import SPAN_DEFINITION
 
     f = report.frontier
@@ -135,7 +135,7 @@ def _render(console, report, plot) -> None:
     for name in ("start", "end"):
         p = ends[name]
         rows.append([f"span {name}: training / inference / local rate",
-                     f"{fmt(p['train_compute'])} / {fmt(p['inference_compute'])} / "
+                     f"{flops(p['train_compute'])} / {flops(p['inference_compute'])} / "
                      f"{fmt(p['exchange_rate'], 3)}"])
     title = f"{tech.title}: {tech.score_name} {fmt(f.level, 5)}"
     console.print(table(title, ["quantity", "value"], rows,
@@ -143,13 +143,13 @@ def _render(console, report, plot) -> None:
     sample = f.sample(9)
     console.print(table("Pareto frontier", ["training FLOPs", "inference compute",
                                             "local exchange rate"],
-                        [[fmt(a), fmt(b), fmt(c, 3)] for a, b, c in zip(
+                        [[flops(a), flops(b), fmt(c, 3)] for a, b, c in zip(
                             sample["train_compute"], sample["inference_compute"],
                             sample["exchange_rate"], strict=True)]))
     if report.point is not None:
         p = report.point
-        console.print(f"{tech.score_name} at training {fmt(p['train_compute'])}, inference "
-                      f"{fmt(p['inference_compute'])}: {fmt(p['score'], 5)}",
+        console.print(f"{tech.score_name} at training {flops(p['train_compute'])}, inference "
+                      f"{flops(p['inference_compute'])}: {fmt(p['score'], 5)}",
                       highlight=False)
     c = report.combination
     if c is not None:
@@ -164,7 +164,7 @@ def _render(console, report, plot) -> None:
                             rows))
     a = report.allocation
     if a is not None:
-        rows = [[fmt(q), fmt(tc), fmt(ic), pct(share), fmt(r, 3), pct(pred)] for q, tc, ic,
+        rows = [[count(q), flops(tc), flops(i), pct(share), fmt(r, 3), pct(pred)] for q, tc, i,
                 share, r, pred in zip(a.queries.ravel(), a.train_compute.ravel(),
                                       a.inference_compute.ravel(), a.train_fraction.ravel(),
                                       a.exchange_rate.ravel(), a.parity_prediction.ravel(),

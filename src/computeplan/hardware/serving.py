@@ -206,15 +206,17 @@ class ServingEstimate:
         return self.gpus * self.hardware.usd_per_gpu_hour / SECONDS_PER_HOUR
 
     def to_dict(self) -> dict:
+        from ..render import whole
+
         crit = self.critical_batch
         return {
             "assumptions": self.hardware.to_dict(),
             "shape": self.shape.to_dict(),
             "params": self.shape.params, "batch": self.batch, "context": self.context,
-            "gpus": self.gpus, "weight_bytes": self.weight_bytes,
+            "gpus": whole(self.gpus), "weight_bytes": self.weight_bytes,
             "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
             "kv_cache_bytes_per_sequence": self.kv_cache_bytes_per_sequence,
-            "min_gpus": self.min_gpus, "max_batch": self.max_batch,
+            "min_gpus": whole(self.min_gpus), "max_batch": whole(self.max_batch),
             "decode_seconds_per_token": self.decode_seconds_per_token,
             "decode_bound": np.where(self.compute_bound, "compute", "memory"),
             "critical_batch": _inf_to_none(crit),

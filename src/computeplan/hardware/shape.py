@@ -11,9 +11,11 @@ Table 2.1) and of Llama-2-7B (32 layers, d_model 4096; Touvron et al. 2023); Kap
 aspect ratios outside [1, 1000] (wider than a thousand times the depth, or deeper than wide)
 describe no trained transformer and are rejected. Then
 layers = round((N / (12 aspect^2))^(1/3)) (at least 1), d_model = sqrt(N / (12 layers)) so that
-12 layers d_model^2 = N exactly, heads = d_model / head_dim with head_dim 128, and kv_heads = heads
-(multi-head attention) unless given (grouped-query or multi-query attention). Estimated widths
-and head counts are left fractional: they feed memory and FLOP formulas, not a real model.
+12 layers d_model^2 = N exactly, heads = round(d_model / 128) (at least 1), so head_dim =
+d_model / heads is within a few percent of 128 (GPT-3 175B: 96 heads of 128), and kv_heads = heads
+(multi-head attention) unless given (grouped-query or multi-query attention). Layer and head counts
+are whole numbers, as in a real model; the width is left fractional so that N is kept exactly.
+``integer_layers=False`` (for optimisers over N) keeps layers and heads fractional and smooth.
 """
 
 from __future__ import annotations
@@ -66,8 +68,11 @@ class ModelShape:
         return 2.0 * self.params + 2.0 * self.layers * context * self.attention_width
 
     def to_dict(self) -> dict:
-        out = {"params": self.params, "layers": self.layers, "d_model": self.d_model,
-               "heads": self.heads, "kv_heads": self.kv_heads, "head_dim": self.head_dim,
+        from ..render import whole
+
+        out = {"params": self.params, "layers": whole(self.layers), "d_model": self.d_model,
+               "heads": whole(self.heads), "kv_heads": whole(self.kv_heads),
+               "head_dim": self.head_dim,
                "estimated": self.estimated}
         if self.vocab is not None:
             out["vocab"] = self.vocab
@@ -81,8 +86,8 @@ def estimate_shape(params, *, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
                    integer_layers: bool = True) -> ModelShape:
     """The shape of an N-parameter model by the aspect-ratio rule (module docstring).
 
-    ``integer_layers=False`` keeps the layer count fractional, so that every derived quantity is
-    a smooth function of N (what an optimiser over N needs)."""
+    ``integer_layers=False`` keeps the layer and head counts fractional, so that every derived
+    quantity is a smooth function of N (what an optimiser over N needs)."""
     n = v.positive("params", params)
     a = float(v.in_range("aspect_ratio", aspect_ratio, *ASPECT_RATIO_RANGE, lo_open=False))
     hd = float(v.positive("head_dim", head_dim))
@@ -91,6 +96,8 @@ def estimate_shape(params, *, aspect_ratio: float = DEFAULT_ASPECT_RATIO,
         layers = np.maximum(1.0, np.round(layers))
     d_model = np.sqrt(n / (PARAMS_PER_LAYER_WIDTH2 * layers))
     heads = d_model / hd
+    if integer_layers:
+        heads = np.maximum(1.0, np.round(heads))
     kv = heads if kv_heads is None else _kv_heads(kv_heads, heads)
     v.representable("the estimated shape", {"d_model": d_model, "heads": heads}, "params",
                     positive=True)

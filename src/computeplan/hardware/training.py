@@ -89,14 +89,16 @@ class TrainingEstimate:
     attention: bool = False
 
     def to_dict(self) -> dict:
+        from ..render import whole
+
         out = {
-            "gpu": self.gpu.name, "dtype": self.dtype, "gpus": self.gpus,
+            "gpu": self.gpu.name, "dtype": self.dtype, "gpus": whole(self.gpus),
             "params": self.params, "tokens": self.tokens, "train_flops": self.train_flops,
             "attention_flops_included": self.attention,
             "mfu": self.mfu, "gpu_hours": self.gpu_hours,
             "wall_clock_days": self.wall_clock_days, "usd_per_gpu_hour": self.usd_per_gpu_hour,
             "cost_usd": self.cost_usd, "bytes_per_param": self.bytes_per_param,
-            "state_bytes": self.state_bytes, "min_gpus_for_state": self.min_gpus_for_state,
+            "state_bytes": self.state_bytes, "min_gpus_for_state": whole(self.min_gpus_for_state),
             "peak_flops_per_gpu": self.gpu.peak(self.dtype),
         }
         if self.implied_mfu is not None:

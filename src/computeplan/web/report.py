@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ..render import fmt, jsonable, pct
+from ..render import flops, fmt, jsonable, quantity, ratio, usd
 
 FIGURES = ("savings", "isoloss", "cost")
 _LOCK = threading.Lock()
@@ -114,8 +114,8 @@ def figures_png(rep) -> dict[str, bytes]:
 def _rows(rep) -> list[list[str]]:
     d = jsonable(rep.plan.comparison)
     chin, opt, ratios = d["chinchilla"], d["optimal"], d["ratios"]
-    return [[k.replace("_", " "), fmt(chin[k], 5), fmt(opt[k], 5),
-             pct(ratios[k]) if k in ratios else ""] for k in chin]
+    return [[k.replace("_", " "), quantity(k, chin[k]), quantity(k, opt[k]),
+             ratio(ratios[k]) if k in ratios else ""] for k in chin]
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -159,7 +159,8 @@ def spend_png(dated) -> bytes:
 
 
 def _pairs(mapping: dict) -> list[list[str]]:
-    return [[k, v if isinstance(v, str) else fmt(v)] for k, v in jsonable(mapping).items()]
+    return [[k, v if isinstance(v, str) else quantity(k, v)]
+            for k, v in jsonable(mapping).items()]
 
 
 _CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -176,8 +177,8 @@ def render_html(rep) -> str:
     if c.target_loss is not None:
         title = f"Lifetime-optimal model for loss {fmt(c.target_loss, 5)}"
     else:
-        unit = "USD" if rep.priced else "FLOPs"
-        title = f"Lowest loss within a lifetime budget of {fmt(c.budget)} {unit}"
+        budget = usd(c.budget) if rep.priced else f"{flops(c.budget)} FLOPs"
+        title = f"Lowest loss within a lifetime budget of {budget}"
     law = d["law"]
     objective = "dollars" if rep.priced else "FLOPs"
     figs = "".join(
