@@ -52,6 +52,7 @@ the loss (fixed budget, in log N), as in :mod:`computeplan._nonlinear`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -188,17 +189,23 @@ def _inverse(log_xe, log_base, star):
 
 
 def _newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
-    """Root of each element of the increasing ``phi(x, *args)`` (value, derivative; ``args``
-    per-element arrays) bracketed by ``lo`` < root < ``hi`` (either may be infinite).
+    """Root of each element of the increasing ``phi(x, *args)`` (``args`` per-element arrays)
+    bracketed by ``lo`` < root < ``hi`` (either may be infinite), with quantities that depend
+    on x carried to the root: ``phi`` returns (Phi, Phi', aux, aux') (aux a tuple of arrays, aux'
+    their derivatives in x); returns (root, aux at the root).
 
     Newton steps capped at MAX_STEP; where Phi > 0 (root to the left, where Phi grows like e^d:
     repeated tokens lose value exponentially in epochs) the step is taken in e^d,
     d + log(1 - Phi/Phi'), which needs fewer steps; bisection when a step leaves the bracket
-    (and where Phi is -inf, outside the feasible range, a step of MAX_STEP to the right).
-    An element is done when its step is below ``xtol * max(1, |x|)`` or rounding noise in Phi
-    has collapsed its bracket. Done elements are frozen, and the active set is compressed
-    whenever it has halved (not every step: compressing costs as much as a step's arithmetic),
-    so the cost follows the average number of steps, not the largest.
+    (and where Phi is NaN, left of the feasible range, a step of MAX_STEP to the right).
+    An element is done when its step is below ``xtol * max(1, |x|)``, or its bracket has
+    collapsed to that width (rounding noise in Phi), or the error left after its step,
+    estimated from quadratic convergence as |step|^3 / |previous step|^2 (both full Newton
+    steps), is below that tolerance and step^2 below it too: then no further evaluation is made
+    and aux moves to the root to first order (aux + aux' step, exact to O(step^2), the same
+    order as the root's own tolerance). Done elements are frozen, and the
+    active set is compressed whenever it has halved (compressing costs as much as a step's
+    arithmetic), so the cost follows the average number of steps, not the largest.
     """
     x = np.array(x0, float)
     n = x.size
@@ -206,108 +213,233 @@ def _newton(phi, args, x0, lo, hi, *, xtol=XTOL, maxiter=MAXITER):
     idx = np.arange(n)
     lo = np.broadcast_to(np.asarray(lo, float), (n,)).copy()
     hi = np.broadcast_to(np.asarray(hi, float), (n,)).copy()
+    prev = np.full(n, np.nan)                    # |previous step| (none yet)
     active = np.ones(n, bool)
-    f, df = phi(x, *args)
+    f, df, aux, daux = phi(x, *args)
+    aux_out = [np.empty(n) for _ in aux]
     for _ in range(maxiter):
-        neg = f < 0
+        neg = ~(f >= 0)                          # NaN: left of the feasible range
         lo = np.where(neg, x, lo)
         hi = np.where(neg, hi, x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.clip(f / df, -MAX_STEP, MAX_STEP)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            full = f / df
+            step = np.clip(full, -MAX_STEP, MAX_STEP)
             newton = np.where(step > 0, x + np.log(1.0 - np.minimum(step, 0.5)), x - step)
-        scale = xtol * np.maximum(1.0, np.abs(x))
-        # A converged step may land on (or by rounding just past) an end of the bracket.
-        inside = ((newton >= lo) & (newton <= hi)) | (np.abs(step) <= scale)
-        fallback = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
-                            np.where(neg, x + MAX_STEP, x - MAX_STEP))
-        x_new = np.where(inside, newton, fallback)
-        was = active
-        active = was & (np.abs(x_new - x) > scale) & (hi - lo > scale)
-        x = np.where(was, x_new, x)         # elements done earlier stay frozen
+            scale = xtol * np.maximum(1.0, np.abs(x))
+            # A converged step may land on (or by rounding just past) an end of the bracket.
+            inside = ((newton >= lo) & (newton <= hi)) | (np.abs(step) <= scale)
+            fallback = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi),
+                                np.where(neg, x + MAX_STEP, x - MAX_STEP))
+            x_new = np.where(inside, newton, fallback)
+            dx = x_new - x
+            size = np.abs(dx)
+            done = active & ((size <= scale) | (hi - lo <= scale)
+                             | (inside & (size < prev) & (size**3 <= scale * prev**2)
+                                & (size**2 <= scale)))
+        if done.any():
+            out[idx[done]] = x_new[done]
+            for o, a, da in zip(aux_out, aux, daux, strict=True):
+                o[idx[done]] = a[done] + da[done] * dx[done]
+        active &= ~done
+        x = np.where(active, x_new, x)          # done elements stay frozen
+        # Only a full Newton step predicts the next one's size.
+        prev = np.where(inside & (full >= -MAX_STEP) & (full <= 0.5), size, np.nan)
         count = np.count_nonzero(active)
         if count == 0:
-            out[idx] = x
-            return out
+            return out, aux_out
         if 2 * count <= x.size:
-            done = ~active
-            out[idx[done]] = x[done]
-            idx, x, lo, hi = idx[active], x[active], lo[active], hi[active]
+            idx, x, lo, hi, prev = idx[active], x[active], lo[active], hi[active], prev[active]
             args = [a[active] for a in args]
             active = np.ones(count, bool)
-        f, df = phi(x, *args)
+        f, df, aux, daux = phi(x, *args)
     raise ConvergenceError(f"data-limited optimum did not converge in {maxiter} iterations")
 
 
-def _fixed_loss_state(law, d, log_u, log_no, log_bdu, log_adn, r_u):
+def _fixed_loss_state(law, d, log_u, log_no, log_bd, log_adn, r_u):
     """The data-limited iso-loss curve at d = log D (fixed loss, module docstring), with eight
-    transcendental calls: Phi, dPhi/dd, log N, and the loss terms A N'^-alpha, B D'^-beta over
-    delta (s and 1 - s). ``log_bdu`` = log(B / delta) - beta log U, ``log_adn`` =
-    log(A / delta) / alpha - log N_opt(U), ``r_u`` = r / U."""
+    transcendental calls and no branches (NaN beyond the feasible range, where N is infinite):
+    Phi, dPhi/dd and (as :func:`_newton`'s aux, with derivatives) log N' / N_opt(U), 1 + R_N
+    and log D'. ``log_bd`` = log(B / delta), ``log_adn`` = log(A / delta) / alpha
+    - log N_opt(U), ``r_u`` = r / U."""
     a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         t = d - log_u
         x = np.exp(t)                                          # D / U
-        rep = np.maximum(x - 1.0, 0.0)                         # R_D
+        mx = np.maximum(x, 1.0)                                # 1 + R_D
+        rep = mx - 1.0                                         # R_D
         e = np.exp(rep * (-1.0 / rd))
-        ratio = 1.0 + rd * (1.0 - e)                           # D' / U_D
+        ratio = (1.0 + rd) - rd * e                            # D' / U_D
         log_ratio = np.log(ratio)
-        log_s = log_bdu - b * (np.minimum(t, 0.0) + log_ratio)  # s = B D'^-beta / delta
+        log_de = np.minimum(d, log_u) + log_ratio              # log D'
+        log_s = log_bd - b * log_de                            # s = B D'^-beta / delta
         s = np.exp(log_s)
-        log_1s = np.log(1.0 - s)                               # NaN beyond the feasible range
-        log_y1 = log_adn - log_1s / a                          # log N' / N_opt(U)
-        y = np.maximum(np.exp(log_y1) - 1.0, 0.0)
-        w = 1.0 - y / rn                                       # e^(-R_N / R_N*)
-        log_w = np.log(w)                                      # NaN at or beyond N's cap
-        rep_n = -rn * log_w                                    # R_N
+        om = 1.0 - s
+        log_1s = np.log(om)
+        log_y1 = log_adn - log_1s * (1.0 / a)                  # log N' / N_opt(U)
+        y1 = np.maximum(np.exp(log_y1), 1.0)                   # 1 + y
+        w = (1.0 + 1.0 / rn) - y1 * (1.0 / rn)                 # e^(-R_N / R_N*)
+        log_w = np.log(w)
+        np1 = 1.0 - rn * log_w                                 # 1 + R_N
         r_d = r_u / x                                          # r / D
-        log_nr = np.log((1.0 + rep_n) / (1.0 + r_d))           # log (1 + R_N) - log1p(r / D)
-        val = (np.log(a / b) + log_1s - log_s + log_nr + log_w - np.maximum(log_y1, 0.0)
-               - np.maximum(t, 0.0) + rep / rd + log_ratio)
-        eps_d = np.maximum(x, 1.0) * e / ratio
-        eps_n = (1.0 + rep_n) * w / (1.0 + y)
-        g_d = np.where(rep > 0, 1.0 - (1.0 + rep) / rd - eps_d, 0.0)
-        g_n = np.where(y > 0, 1.0 - (1.0 + rep_n) / rn - eps_n, 0.0)
-        dn = (b * s * eps_d) / (a * (s - 1.0) * eps_n)         # dlog N / dlog D on the curve
-        dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
-    # Left of the feasible range N is infinite: Phi -> -infinity there.
-    return np.where(np.isnan(val), -np.inf, val), dval, rep_n, log_y1, log_ratio
+        opr = 1.0 + r_d
+        # log(alpha/beta) + log(1 - s) - log s + log eps_N - log eps_D - log(1 + r / D)
+        val = (np.log(a / b) + log_1s - log_s + np.log(np1 / (opr * y1)) + log_w
+               - (np.maximum(t, 0.0) - log_ratio) + rep * (1.0 / rd))
+        eps_d = mx * e / ratio
+        eps_n = np1 * w / y1
+        g_d = (1.0 - mx * (1.0 / rd) - eps_d) * (x > 1.0)      # dlog eps_D / dlog D
+        dnp = (y1 > 1.0)
+        g_n = (1.0 - np1 * (1.0 / rn) - eps_n) * dnp
+        dn = (-b / a) * s * eps_d / (om * eps_n)               # dlog N / dlog D on the curve
+        dval = (g_n - a * eps_n) * dn + r_d / opr + b * eps_d - g_d
+        aux = (log_y1, np1, log_de)
+        daux = (eps_n * dn, np1 * dn * dnp, eps_d)
+    return val, dval, aux, daux
 
 
-def _fixed_loss_block(law, delta, r, u, n_unl, d_unl):
-    """(N, D, loss) of the data-limited fixed-loss optimum for 1-D arrays: the unlimited optimum
-    (n_unl, d_unl) with its plain loss where the limit does not bind (D <= U; then also
-    N <= N_opt(D) <= N_opt(U), module docstring), Newton's method on Phi elsewhere."""
-    n, d = n_unl.copy(), d_unl.copy()
-    mask = d > u
-    if not mask.any():
-        return n, d, law.loss(n, d)
-    loss = np.empty_like(d)
-    loss[~mask] = law.loss(n[~mask], d[~mask])
-    delta, r, u = delta[mask], r[mask], u[mask]
-    log_u = np.log(u)
-    log_no = _log_base_params(law, log_u)
+def _two_steps(phi, args, x0, *, xtol=XTOL):
+    """Two plain Newton steps from a close ``x0`` (no brackets, no branches): (x, aux at x,
+    done), done where the error left after the second step, estimated from quadratic
+    convergence as in :func:`_newton`, and that step squared are below ``xtol * max(1, |x|)``."""
+    f, df, _, _ = phi(x0, *args)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        s0 = f / df
+        x1 = x0 - s0
+        f, df, aux, daux = phi(x1, *args)
+        s1 = f / df
+        scale = xtol * np.maximum(1.0, np.abs(x0))
+        s1sq = s1 * s1
+        done = (s1sq <= scale) & (s1sq * np.abs(s1) <= scale * (s0 * s0))
+        x = x1 - s1
+        aux = [u - du * s1 for u, du in zip(aux, daux, strict=True)]
+    return x, aux, done, x1
+
+
+def _fixed_loss_newton(law, delta, r, log_u, log_no, d0):
+    """(N, D, loss) on the data-limited iso-loss curve L(N, D; U) = E + delta where Phi = 0, by
+    :func:`_newton` from log D = ``d0`` (1-D arrays)."""
     log_delta = np.log(delta)
-    args = (log_u, log_no, np.log(law.B) - log_delta - law.beta * log_u,
-            (np.log(law.A) - log_delta) / law.alpha - log_no, r / u)
-
-    def phi(d, *args):
-        return _fixed_loss_state(law, d, *args)[:2]
-
-    d_l = _newton(phi, args, np.log(d_unl[mask]), -np.inf, np.inf)
-    _, _, rep_n, log_y1, log_ratio = _fixed_loss_state(law, d_l, *args)
-    log_ne = log_no + log_y1                                   # log N'
-    log_de = np.minimum(d_l, log_u) + log_ratio                # log D'
+    args = (log_u, log_no, np.log(law.B) - log_delta,
+            (np.log(law.A) - log_delta) / law.alpha - log_no, r * np.exp(-log_u))
+    phi = partial(_fixed_loss_state, law)
+    d, (log_y1, rep_n1, log_de), done, d1 = _two_steps(phi, args, d0)
+    if not done.all():                   # the rest, safeguarded, from the better start
+        rest = np.flatnonzero(~done)
+        start = np.where(np.isfinite(d1[rest]), d1[rest], d0[rest])
+        d[rest], (log_y1[rest], rep_n1[rest], log_de[rest]) = _newton(
+            phi, [a[rest] for a in args], start, -np.inf, np.inf)
     with np.errstate(over="ignore"):
         # log N = log N_opt(U) + min(log N' / N_opt(U), 0) + log(1 + R_N) (inverse of eq. 5)
-        n[mask] = np.exp(log_no + np.minimum(log_y1, 0.0) + np.log1p(rep_n))
-        d[mask] = np.exp(d_l)
-    loss[mask] = law.E + law.A * np.exp(-law.alpha * log_ne) + law.B * np.exp(-law.beta * log_de)
+        n = np.exp(log_no + np.minimum(log_y1, 0.0) + np.log(rep_n1))
+        loss = (law.E + law.A * np.exp(-law.alpha * (log_no + log_y1))
+                + law.B * np.exp(-law.beta * log_de))
+    return n, np.exp(d), loss
+
+
+#: The starting-point table of the fixed-loss solver: log(D / U) at the data-limited optimum on
+#: a grid of log rho (rho = r / U) and v (module docstring), spacing GUESS_STEP.
+GUESS_LOG_RHO = (-10.0, 10.0)
+GUESS_V = (-12.0, 12.0)
+GUESS_STEP = 0.25
+
+
+def _k_bounds(law, rho):
+    """K_min(rho), K_max: the limit binds for K > K_min = alpha / (alpha + beta (1 + rho)) and
+    a target is reachable for K < K_max = 1 / ((beta/alpha) (1 + R_N*)^-alpha
+    + (1 + R_D*)^-beta) (module docstring)."""
+    a, b = law.alpha, law.beta
+    k_max = 1.0 / ((b / a) * (1.0 + law.rn_star) ** -a + (1.0 + law.rd_star) ** -b)
+    return a / (a + b * (1.0 + rho)), k_max
+
+
+@lru_cache(maxsize=16)
+def _guess_table(alpha, beta, rd_star, rn_star) -> np.ndarray:
+    """log(D / U) of the data-limited fixed-loss optimum on the (log rho, v) grid, solved once
+    per law from the unlimited optimum (about 8,000 scenarios)."""
+    from .lifetime import _solve_fixed_loss
+
+    law = ChinchillaLaw(E=1.0, A=1.0, B=1.0, alpha=alpha, beta=beta, rd_star=rd_star,
+                        rn_star=rn_star, name="guess")
+    p = np.arange(GUESS_LOG_RHO[0], GUESS_LOG_RHO[1] + GUESS_STEP / 2, GUESS_STEP)
+    v = np.arange(GUESS_V[0], GUESS_V[1] + GUESS_STEP / 2, GUESS_STEP)
+    p, v = (g.ravel() for g in np.meshgrid(p, v, indexing="ij"))
+    rho = np.exp(p)
+    k_min, k_max = _k_bounds(law, rho)
+    k = (k_min + k_max * np.exp(v)) / (1.0 + np.exp(v))
+    table = np.full(p.shape, np.nan)
+    ok = k_min < k_max                   # else no reachable target binds at this rho
+    u = np.ones(np.count_nonzero(ok))    # U = 1: delta = B / K, r = rho
+    delta, r = 1.0 / k[ok], rho[ok]
+    _, d_unl = _solve_fixed_loss(law, delta, r)
+    log_u = np.zeros_like(u)
+    _, d, _ = _fixed_loss_newton(law, delta, r, log_u, _log_base_params(law, log_u),
+                                 np.log(d_unl))
+    table[ok] = np.log(d)
+    return table.reshape(-1, round((GUESS_V[1] - GUESS_V[0]) / GUESS_STEP) + 1)
+
+
+def _guess(law, log_k, k, rho, log_u):
+    """Starting log D from :func:`_guess_table` by bilinear interpolation (NaN where the
+    table has no value)."""
+    table = _guess_table(law.alpha, law.beta, law.rd_star, law.rn_star)
+    k_min, k_max = _k_bounds(law, rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = (np.log(rho) - GUESS_LOG_RHO[0]) / GUESS_STEP
+        v = (np.log(k - k_min) - np.log(k_max - k) - GUESS_V[0]) / GUESS_STEP
+    p = np.clip(p, 0.0, table.shape[0] - 1.0)
+    v = np.clip(v, 0.0, table.shape[1] - 1.0)
+    i = np.minimum(p.astype(np.intp), table.shape[0] - 2)
+    j = np.minimum(v.astype(np.intp), table.shape[1] - 2)
+    fp, fv = p - i, v - j
+    flat = table.ravel()
+    at = i * table.shape[1] + j
+    t00, t01 = flat[at], flat[at + 1]
+    t10, t11 = flat[at + table.shape[1]], flat[at + table.shape[1] + 1]
+    return log_u + (t00 + (t01 - t00) * fv) * (1.0 - fp) + (t10 + (t11 - t10) * fv) * fp
+
+
+def _fixed_loss_block(law, delta, r, u):
+    """(N, D, loss) of the data-limited fixed-loss optimum for 1-D arrays.
+
+    With K = B / (delta U^beta), rho = r / U the unlimited optimum has D > U (the limit binds)
+    exactly when alpha (1 - K) < beta K (1 + rho) (its first-order condition at D = U; module
+    docstring). Where it does not bind, the unlimited optimum with its plain loss (where no
+    scenario of the block binds, :func:`~computeplan.lifetime.lifetime_optimal` bit for bit);
+    where it binds, Newton's method on Phi from :func:`_guess`."""
+    log_u = np.log(u)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_k = np.log(law.B) - np.log(delta) - law.beta * log_u
+        k = np.exp(log_k)
+        rho = r / u
+    mask = law.alpha * (1.0 - k) < law.beta * k * (1.0 + rho)
+    if not mask.any():
+        return _free_block(law, delta, r)
+    n, d, loss = np.empty_like(delta), np.empty_like(delta), np.empty_like(delta)
+    free = ~mask
+    if free.any():
+        n[free], d[free], loss[free] = _free_block(law, delta[free], r[free])
+    delta, r, log_u, log_k, k, rho = (a[mask] for a in (delta, r, log_u, log_k, k, rho))
+    d0 = _guess(law, log_k, k, rho, log_u)
+    lost = np.isnan(d0)
+    if lost.any():                          # outside the table: from the unlimited optimum
+        d0[lost] = np.log(_free_block(law, delta[lost], r[lost])[1])
+    n[mask], d[mask], loss[mask] = _fixed_loss_newton(law, delta, r, log_u,
+                                                      _log_base_params(law, log_u), d0)
     return n, d, loss
 
 
+def _free_block(law, delta, r):
+    """(N, D, loss): the unlimited optimum (Sardana et al. 2024) with its plain loss."""
+    from .lifetime import _solve_fixed_loss
+
+    n, d = _solve_fixed_loss(law, delta, r)
+    return n, d, law.loss(n, d)
+
+
 def _budget_state(law, d, log_u, log_no, log_xp, r_u):
-    """Phi, dPhi/dd, log N, log N', log D' at d = log D on the budget line N = X / (p (D + r))
-    (``log_xp`` = log(X / p), ``r_u`` = r / U; module docstring)."""
+    """Phi, dPhi/dd and (aux, with derivatives) log N, log N', log D' at d = log D on the
+    budget line N = X / (p (D + r)) (``log_xp`` = log(X / p), ``r_u`` = r / U; module
+    docstring)."""
     a, b, rd, rn = law.alpha, law.beta, law.rd_star, law.rn_star
     log_de, log_eps_d, eps_d, g_d, x = _forward(d, log_u, rd)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -319,7 +451,7 @@ def _budget_state(law, d, log_u, log_no, log_xp, r_u):
                - log_eps_d)
         dn = -1.0 / (1.0 + r_d)
         dval = (g_n - a * eps_n) * dn + r_d / (1.0 + r_d) + b * eps_d - g_d
-    return val, dval, log_n, log_ne, log_de
+    return val, dval, (log_n, log_ne, log_de), (dn, eps_n * dn, eps_d)
 
 
 def _budget_block(law, x, p, r, u, n_unl, d_unl):
@@ -335,11 +467,8 @@ def _budget_block(law, x, p, r, u, n_unl, d_unl):
     log_u = np.log(u)
     args = (log_u, _log_base_params(law, log_u), np.log(x[mask]) - np.log(p[mask]), r[mask] / u)
 
-    def phi(d, *args):
-        return _budget_state(law, d, *args)[:2]
-
-    d_l = _newton(phi, args, np.log(d_unl[mask]), -np.inf, np.inf)
-    _, _, log_n, log_ne, log_de = _budget_state(law, d_l, *args)
+    d_l, (log_n, log_ne, log_de) = _newton(partial(_budget_state, law), args,
+                                           np.log(d_unl[mask]), -np.inf, np.inf)
     with np.errstate(over="ignore"):
         n[mask], d[mask] = np.exp(log_n), np.exp(d_l)
     loss[mask] = law.E + law.A * np.exp(-law.alpha * log_ne) + law.B * np.exp(-law.beta * log_de)
@@ -383,12 +512,11 @@ def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
                          "target a higher loss or give more unique tokens")
 
 
-def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens, n_unl, d_unl):
-    """(N, D, loss) minimising N (D + r) at L(N, D; U) = E + delta, given the unlimited optimum
-    (n_unl, d_unl), which is returned unchanged (with its plain loss) where the limit does not
-    bind. Runs in cache-sized blocks (:func:`~computeplan._solve.blockwise`)."""
-    return blockwise(lambda *a: _fixed_loss_block(law, *a), delta, r, unique_tokens, n_unl,
-                     d_unl)
+def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens):
+    """(N, D, loss) minimising N (D + r) at L(N, D; U) = E + delta: the unlimited optimum (with
+    its plain loss) where the limit does not bind. Runs in cache-sized blocks
+    (:func:`~computeplan._solve.blockwise`)."""
+    return blockwise(lambda *a: _fixed_loss_block(law, *a), delta, r, unique_tokens)
 
 
 def limited_budget(law: ChinchillaLaw, budget, p, r, unique_tokens, n_unl, d_unl):
@@ -556,23 +684,14 @@ def limited_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, unique_to
     tokens exist (module docstring), as a :class:`~computeplan.lifetime.LifetimePlan` whose loss
     is the data-limited loss. ``unique_tokens = inf`` gives :func:`lifetime_optimal` exactly.
     Raises InputError, naming the lowest reachable loss, when no model reaches ``loss``."""
-    from .lifetime import (
-        _dependent,
-        _lifetime_optimal,
-        _loss_inputs,
-        _ratio,
-        _setup,
-        _solve_fixed_loss,
-    )
+    from .lifetime import _dependent, _lifetime_optimal, _setup
 
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     u = check_unique_tokens(unique_tokens, law)
+    n = d = None
     if _dependent(objective):
         plan = _lifetime_optimal(law, loss, demand, objective)
         n, d = plan.params, plan.train_tokens
-    else:
-        p, q = objective.coefficients(demand)
-        n, d = _solve_fixed_loss(law, law._reducible(loss), _ratio(p, q, _loss_inputs(objective)))
     return limited_plan(law, u, demand, objective, n, d, loss=loss)
 
 
@@ -590,7 +709,8 @@ def limited_budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, 
 
 def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=None):
     """The data-limited plan (a LifetimePlan with the data-limited loss) for a target ``loss`` or
-    a ``budget``, from the unlimited optimum (n_unl, d_unl), kept where the limit does not bind."""
+    a ``budget``, from the unlimited optimum (n_unl, d_unl), kept where the limit does not bind
+    (unused, and may be None, for a target loss with a linear objective)."""
     from .lifetime import _budget_inputs, _dependent, _loss_inputs, _ratio, evaluate
 
     if loss is not None:
@@ -613,7 +733,7 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
         p, q = objective.coefficients(demand)
         r = _ratio(p, q, inputs)
         if loss is not None:
-            n, d, lim = limited_fixed_loss(law, delta, r, u, n_unl, d_unl)
+            n, d, lim = limited_fixed_loss(law, delta, r, u)
         else:
             n, d, lim = limited_budget(law, x, p, r, u, n_unl, d_unl)
         return evaluate(law, n, d, demand, objective, inputs=inputs, loss=lim)
