@@ -415,15 +415,19 @@ def _fixed_loss_block(law, delta, r, u):
     if not mask.any():
         return _free_block(law, delta, r)
     n, d, loss = np.empty_like(delta), np.empty_like(delta), np.empty_like(delta)
-    free = ~mask
-    if free.any():
+    free = np.flatnonzero(~mask)   # index arrays: boolean masks of random scenarios are slow
+    if free.size:
         n[free], d[free], loss[free] = _free_block(law, delta[free], r[free])
-    delta, r, log_u, log_k, k, rho = (a[mask] for a in (delta, r, log_u, log_k, k, rho))
+    k_max = _k_bounds(law, 0.0)[1]
+    bind = np.flatnonzero(mask & (k < k_max))    # K >= K_max: unreachable, NaN (the caller)
+    unreachable = np.flatnonzero(mask & ~(k < k_max))
+    n[unreachable] = d[unreachable] = loss[unreachable] = np.nan
+    delta, r, log_u, log_k, k, rho = (a[bind] for a in (delta, r, log_u, log_k, k, rho))
     d0 = _guess(law, log_k, k, rho, log_u)
-    lost = np.isnan(d0)
-    if lost.any():                          # outside the table: from the unlimited optimum
+    lost = np.flatnonzero(np.isnan(d0))
+    if lost.size:                           # outside the table: from the unlimited optimum
         d0[lost] = np.log(_free_block(law, delta[lost], r[lost])[1])
-    n[mask], d[mask], loss[mask] = _fixed_loss_newton(law, delta, r, log_u,
+    n[bind], d[bind], loss[bind] = _fixed_loss_newton(law, delta, r, log_u,
                                                       _log_base_params(law, log_u), d0)
     return n, d, loss
 
@@ -514,7 +518,8 @@ def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
 
 def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens):
     """(N, D, loss) minimising N (D + r) at L(N, D; U) = E + delta: the unlimited optimum (with
-    its plain loss) where the limit does not bind. Runs in cache-sized blocks
+    its plain loss) where the limit does not bind; NaN where E + delta is not above the lowest
+    reachable loss (:func:`check_reachable` says so). Runs in cache-sized blocks
     (:func:`~computeplan._solve.blockwise`)."""
     return blockwise(lambda *a: _fixed_loss_block(law, *a), delta, r, unique_tokens)
 
@@ -714,9 +719,10 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
     from .lifetime import _budget_inputs, _dependent, _loss_inputs, _ratio, evaluate
 
     if loss is not None:
-        check_reachable(law, loss, u)
         inputs = _loss_inputs(objective)
         delta = law._reducible(loss)
+        if _dependent(objective):
+            check_reachable(law, loss, u)
     else:
         inputs = _budget_inputs(objective)
         x = v.positive("budget_usd" if objective.priced else "budget_flops", budget)
@@ -734,6 +740,10 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
         r = _ratio(p, q, inputs)
         if loss is not None:
             n, d, lim = limited_fixed_loss(law, delta, r, u)
+            if np.isnan(lim).any():      # the solver marks targets it cannot reach
+                check_reachable(law, loss, u)
+                raise ConvergenceError("data-limited optimum: a target near the lowest "
+                                       "reachable loss could not be solved")
         else:
             n, d, lim = limited_budget(law, x, p, r, u, n_unl, d_unl)
         return evaluate(law, n, d, demand, objective, inputs=inputs, loss=lim)
