@@ -323,3 +323,40 @@ def test_vectorised_over_scenarios():
             one = limited_optimal(SARDANA, loss=float(loss[i, 0]), unique_tokens=float(u[j]),
                                   inference_tokens=2e12)
             assert float(one.params) == pytest.approx(float(plan.params[i, j]), rel=1e-12)
+
+
+def test_fast_and_safeguarded_solvers_agree():
+    # The table start with two Newton steps, and the safeguarded iteration from the unlimited
+    # optimum (the path of scenarios outside the table), find the same optimum.
+    from computeplan import data_limits as dl
+    from computeplan.lifetime import _solve_fixed_loss
+
+    rng = np.random.default_rng(3)
+    u = 10 ** rng.uniform(10, 13, 400)
+    floor = lowest_reachable_loss(SARDANA, u)
+    loss = floor + (2.6 - floor) * rng.uniform(0.05, 1.0, 400)
+    r = 10 ** rng.uniform(8, 14, 400)
+    delta = loss - SARDANA.E
+    n, d, lim = dl.limited_fixed_loss(SARDANA, delta, r, u)
+    _, d_unl = _solve_fixed_loss(SARDANA, delta, r)
+    bind = d_unl > u
+    assert bind.mean() > 0.3
+    log_u = np.log(u[bind])
+    n2, d2, lim2 = dl._fixed_loss_newton(SARDANA, delta[bind], r[bind], log_u,
+                                         dl._log_base_params(SARDANA, log_u), np.log(d_unl[bind]))
+    assert np.allclose(n[bind], n2, rtol=1e-10, atol=0)
+    assert np.allclose(d[bind], d2, rtol=1e-10, atol=0)
+    # the reported loss is the law's loss of the reported model, and the target
+    assert np.allclose(limited_loss(SARDANA, n, d, u), lim, rtol=1e-12, atol=0)
+    assert np.allclose(lim, loss, rtol=1e-12, atol=0)
+    # where the limit does not bind, the unlimited optimum
+    free = lifetime_optimal(SARDANA, loss=loss[~bind], inference_tokens=3 * r[~bind])
+    assert np.allclose(n[~bind], free.params, rtol=1e-14, atol=0)
+
+
+def test_unreachable_target_among_many_is_named():
+    u = np.full(5, 1e11)
+    floor = float(lowest_reachable_loss(SARDANA, 1e11))
+    loss = np.array([2.3, 2.2, floor - 1e-3, 2.5, 2.4])
+    with pytest.raises(InputError, match=r"at index 2\).*lowest reachable loss"):
+        limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=1e12)
