@@ -360,3 +360,58 @@ def test_unreachable_target_among_many_is_named():
     loss = np.array([2.3, 2.2, floor - 1e-3, 2.5, 2.4])
     with pytest.raises(InputError, match=r"at index 2\).*lowest reachable loss"):
         limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=1e12)
+
+
+# ------------------------------------------------------------------ plans that report the limit
+def test_compare_reports_the_data_limit():
+    from computeplan.lifetime import compare
+    from computeplan.render import data_limit_lines, dumps
+
+    plain = compare(SARDANA, loss=1.947, inference_tokens=2e12)
+    assert plain.data_limit is None and "data_limit" not in plain.to_dict()
+    lim = compare(SARDANA, loss=1.947, inference_tokens=2e12, unique_tokens=1e12)
+    dl = lim.data_limit
+    assert _plan_equal(dl.unlimited, plain.optimal) and _plan_equal(lim.chinchilla,
+                                                                    plain.chinchilla)
+    assert bool(dl.binding) and float(dl.unlimited_epochs) == pytest.approx(2.657, rel=1e-3)
+    assert float(dl.epochs) == pytest.approx(float(lim.optimal.train_tokens) / 1e12, rel=1e-15)
+    assert float(lim.optimal.loss) == pytest.approx(1.947, rel=1e-12)
+    assert float(dl.extra_cost) > 0 and float(dl.loss_given_up) == 0.0
+    assert float(dl.extra_cost_ratio) == pytest.approx(
+        float(lim.optimal.total_flops / plain.optimal.total_flops) - 1, rel=1e-12)
+    # trained on 1T unique tokens, the unlimited plan falls short of the target
+    assert float(dl.unlimited_loss_with_limit) > 1.947
+    data = json.loads(dumps(lim))["data_limit"]
+    assert data["binding"] is True and data["extra_total_flops"] > 0
+    assert data["lowest_reachable_loss"] == pytest.approx(
+        float(lowest_reachable_loss(SARDANA, 1e12)), rel=1e-15)
+    lines = data_limit_lines(lim)
+    assert lines[0].startswith("data limit: 1T unique tokens bind")
+    assert "a larger model on fewer epochs" in lines[0] and "more over the lifetime" in lines[1]
+
+
+def test_compare_at_a_budget_reports_the_loss_given_up():
+    from computeplan.lifetime import compare
+    from computeplan.render import data_limit_lines
+
+    lim = compare(SARDANA, budget=3e24, inference_tokens=2e12, unique_tokens=1e12)
+    dl = lim.data_limit
+    assert float(dl.loss_given_up) > 0 and float(dl.extra_cost) == 0.0
+    assert float(lim.optimal.total_flops) == pytest.approx(3e24, rel=1e-10)
+    # beyond N_opt(U) extra parameters count less: here the optimum is smaller, on more epochs
+    assert float(lim.optimal.params) < float(dl.unlimited.params)
+    assert float(dl.base_params) < float(lim.optimal.params)
+    assert "gives up" in data_limit_lines(lim)[1]
+
+
+def test_compare_with_a_limit_that_does_not_bind_is_the_plain_plan():
+    from computeplan.lifetime import compare
+    from computeplan.render import data_limit_lines
+
+    plain = compare(SARDANA, loss=[1.947, 2.1], inference_tokens=2e12)
+    for u in (np.inf, 1e16):
+        lim = compare(SARDANA, loss=[1.947, 2.1], inference_tokens=2e12, unique_tokens=u)
+        assert _plan_equal(lim.optimal, plain.optimal)
+        assert not lim.data_limit.binding.any()
+        assert np.all(lim.data_limit.extra_cost == 0)
+    assert "do not bind" in data_limit_lines(lim)[0]

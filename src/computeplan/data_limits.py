@@ -164,7 +164,8 @@ def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
 
 def epochs(train_tokens, unique_tokens) -> np.ndarray:
     """Epochs over the unique data, D / U (0 for an unlimited U)."""
-    return np.asarray(train_tokens, float) / np.asarray(unique_tokens, float)
+    with np.errstate(over="ignore"):
+        return np.asarray(train_tokens, float) / np.asarray(unique_tokens, float)
 
 
 # ------------------------------------------------------------------ log-space building blocks
@@ -633,48 +634,69 @@ def dependent_limited_budget(law, x, objective, demand, unique_tokens, n_unl, d_
 @dataclass(frozen=True)
 class DataLimit:
     """What a unique-token limit does to a plan: the limited plan's epochs and effective data,
-    the unlimited plan beside it, and what the limit costs."""
+    the unlimited plan beside it, and what the limit costs (more lifetime cost at a target loss,
+    a higher loss within a budget)."""
 
     unique_tokens: np.ndarray
-    epochs: np.ndarray
-    effective_tokens: np.ndarray
-    effective_params: np.ndarray
-    binding: np.ndarray
-    lowest_reachable_loss: np.ndarray
+    epochs: np.ndarray  # D / U of the limited plan
+    effective_tokens: np.ndarray  # D' (Muennighoff et al. 2023, eq. 5)
+    effective_params: np.ndarray  # N'
+    binding: np.ndarray  # the unlimited plan needs more than U tokens
+    lowest_reachable_loss: np.ndarray  # with U unique tokens at any model size
+    base_params: np.ndarray  # N_opt(U): parameters beyond it count less
     unlimited: object  # LifetimePlan: the plan without the limit
     unlimited_epochs: np.ndarray
     unlimited_loss_with_limit: np.ndarray  # the unlimited plan's (N, D) trained on U tokens
     extra_cost: np.ndarray  # limited - unlimited lifetime cost (FLOPs or USD)
     extra_cost_ratio: np.ndarray  # limited / unlimited - 1
+    loss_given_up: np.ndarray  # limited - unlimited loss (0 at a target loss)
     cost_unit: str  # "flops" or "usd"
+    chinchilla_epochs: np.ndarray | None = None  # D / U of the Chinchilla-optimal reference
+    rd_star: float | None = None
+    rn_star: float | None = None
+
+    @property
+    def cost_key(self) -> str:
+        return "total_cost_usd" if self.cost_unit == "usd" else "total_flops"
 
     def to_dict(self) -> dict:
-        key = "total_cost_usd" if self.cost_unit == "usd" else "total_flops"
+        extra = ({"chinchilla_epochs": self.chinchilla_epochs}
+                 if self.chinchilla_epochs is not None else {})
         return {
             "unique_tokens": self.unique_tokens,
+            "binding": self.binding,
             "epochs": self.epochs,
             "effective_tokens": self.effective_tokens,
             "effective_params": self.effective_params,
-            "binding": self.binding,
             "lowest_reachable_loss": self.lowest_reachable_loss,
+            "base_params": self.base_params,
+            f"extra_{self.cost_key}": self.extra_cost,
+            "extra_cost_ratio": self.extra_cost_ratio,
+            "loss_given_up": self.loss_given_up,
             "unlimited": self.unlimited.to_dict(),
             "unlimited_epochs": self.unlimited_epochs,
             "unlimited_loss_with_limit": self.unlimited_loss_with_limit,
-            f"extra_{key}": self.extra_cost,
-            "extra_cost_ratio": self.extra_cost_ratio,
+            **extra,
+            "rd_star": self.rd_star,
+            "rn_star": self.rn_star,
             "definition": "Muennighoff et al. 2023 (arXiv 2305.16264) eq. 5: repeated tokens "
                           "and excess parameters decay with R_D* = rd_star, R_N* = rn_star",
         }
 
 
-def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective) -> DataLimit:
-    """The :class:`DataLimit` of a limited plan beside the unlimited one (both LifetimePlans)."""
+def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
+               chinchilla=None, *, at_budget: bool = False) -> DataLimit:
+    """The :class:`DataLimit` of a limited plan beside the unlimited one (both LifetimePlans;
+    ``chinchilla``, the reference model, for its epochs). Both plans reach the same loss (the
+    limit costs lifetime cost, ``loss_given_up`` is 0) or, ``at_budget``, cost the same (the
+    limit costs loss, ``extra_cost`` is 0): the other difference is rounding, and reported as 0."""
     u = np.asarray(unique_tokens, float)
     key = "total_cost_usd" if objective.priced else "total_flops"
     lim_cost, unl_cost = getattr(limited, key), getattr(unlimited, key)
-    with np.errstate(over="ignore", invalid="ignore"):
-        unl_epochs = np.where(np.isinf(u), 0.0, unlimited.train_tokens / u)
-        lim_epochs = np.where(np.isinf(u), 0.0, limited.train_tokens / u)
+    if at_budget:
+        lim_cost = unl_cost + 0.0 * lim_cost
+    unl_epochs = epochs(unlimited.train_tokens, u)
+    lim_epochs = epochs(limited.train_tokens, u)
     return DataLimit(
         unique_tokens=u,
         epochs=lim_epochs,
@@ -682,12 +704,16 @@ def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective)
         effective_params=_effective(limited.params, base_params(law, u), law.rn_star),
         binding=np.asarray(_binding(law, unlimited.params, unlimited.train_tokens, u)),
         lowest_reachable_loss=lowest_reachable_loss(law, u),
+        base_params=base_params(law, u),
         unlimited=unlimited,
         unlimited_epochs=unl_epochs,
         unlimited_loss_with_limit=limited_loss(law, unlimited.params, unlimited.train_tokens, u),
         extra_cost=lim_cost - unl_cost,
         extra_cost_ratio=lim_cost / unl_cost - 1.0,
+        loss_given_up=(limited.loss - unlimited.loss) * float(at_budget),
         cost_unit="usd" if objective.priced else "flops",
+        chinchilla_epochs=None if chinchilla is None else epochs(chinchilla.train_tokens, u),
+        rd_star=law.rd_star, rn_star=law.rn_star,
     )
 
 

@@ -319,6 +319,9 @@ class PlanComparison:
     optimal: LifetimePlan
     target_loss: np.ndarray | None = None
     budget: np.ndarray | None = None
+    #: With ``unique_tokens``: :class:`~computeplan.data_limits.DataLimit` (``optimal`` is then
+    #: the data-limited optimum; ``chinchilla`` stays the reference for unlimited unique data).
+    data_limit: object | None = None
 
     @property
     def ratios(self) -> dict[str, np.ndarray]:
@@ -338,23 +341,40 @@ class PlanComparison:
             "chinchilla": self.chinchilla.to_dict(),
             "optimal": self.optimal.to_dict(),
             "ratios": self.ratios,
-        }
+        } | ({"data_limit": self.data_limit.to_dict()} if self.data_limit is not None else {})
 
 
 def compare(law: str | ChinchillaLaw = "sardana2024", *, loss=None, budget=None,
             inference_tokens=None, demand: Demand | None = None,
-            cost: DollarCost | None = None) -> PlanComparison:
+            cost: DollarCost | None = None, unique_tokens=None) -> PlanComparison:
     """Optimum and Chinchilla-optimal model side by side, at a target ``loss`` (equal quality) or
-    within a lifetime ``budget`` (equal cost). Give exactly one of the two."""
+    within a lifetime ``budget`` (equal cost). Give exactly one of the two. With
+    ``unique_tokens`` (U) the optimum is the data-limited one (Muennighoff et al. 2023,
+    :mod:`computeplan.data_limits`) and ``data_limit`` holds the plan without the limit beside
+    it and what the limit costs; ``unique_tokens=None`` is today's plan exactly."""
     if (loss is None) == (budget is None):
         raise InputError("give exactly one of a target loss or a lifetime budget")
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    if unique_tokens is not None:
+        from .data_limits import check_unique_tokens
+
+        unique_tokens = check_unique_tokens(unique_tokens, law)
     if loss is not None:
-        return PlanComparison(law, demand, objective,
-                              chinchilla=_chinchilla_lifetime(law, loss, demand, objective),
-                              optimal=_lifetime_optimal(law, loss, demand, objective),
-                              target_loss=np.asarray(loss, float))
-    return PlanComparison(law, demand, objective,
-                          chinchilla=_chinchilla_budget(law, budget, demand, objective),
-                          optimal=_budget_optimal(law, budget, demand, objective),
-                          budget=np.asarray(budget, float))
+        chinchilla = _chinchilla_lifetime(law, loss, demand, objective)
+        optimal = _lifetime_optimal(law, loss, demand, objective)
+        targets = dict(target_loss=np.asarray(loss, float))
+    else:
+        chinchilla = _chinchilla_budget(law, budget, demand, objective)
+        optimal = _budget_optimal(law, budget, demand, objective)
+        targets = dict(budget=np.asarray(budget, float))
+    limit = None
+    if unique_tokens is not None:
+        from .data_limits import data_limit, limited_plan
+
+        free = optimal
+        optimal = limited_plan(law, unique_tokens, demand, objective, free.params,
+                               free.train_tokens, loss=loss, budget=budget)
+        limit = data_limit(law, unique_tokens, optimal, free, objective, chinchilla,
+                           at_budget=budget is not None)
+    return PlanComparison(law, demand, objective, chinchilla=chinchilla, optimal=optimal,
+                          data_limit=limit, **targets)

@@ -247,3 +247,50 @@ def table(title: str, columns: list[str], rows: list[list[str]], *, caption: str
     if caption:
         parts.append(Text(caption, style="dim"))
     return Group(*parts)
+
+
+def data_limit_rows(result) -> list[list[str]]:
+    """Table rows (label, Chinchilla, Optimal, ratio) for a plan with a unique-token limit:
+    epochs over the unique data and effective tokens D' (Muennighoff et al. 2023)."""
+    dl = result.data_limit
+    if dl is None:
+        return []
+    return [["epochs over unique data", fmt(dl.chinchilla_epochs, 3), fmt(dl.epochs, 3), ""],
+            ["effective tokens D'", "", count(dl.effective_tokens), ""]]
+
+
+def data_limit_lines(result) -> list[str]:
+    """Lines saying whether a unique-token limit binds, the plan without it, what the limit
+    costs (lifetime cost at a target loss, loss within a budget) and the lowest loss the unique
+    tokens allow. Empty without a limit."""
+    dl = result.data_limit
+    if dl is None:
+        return []
+    u, free = count(dl.unique_tokens), dl.unlimited
+    floor = (f"lowest loss reachable with {u} unique tokens: {fmt(dl.lowest_reachable_loss, 5)} "
+             f"(any model size, epochs -> infinity; Muennighoff et al. 2023 repetition, "
+             f"R_D* = {dl.rd_star:.4g}, R_N* = {dl.rn_star:.4g})")
+    if not np.any(dl.binding):
+        return [f"data limit: {u} unique tokens do not bind (the plan trains "
+                f"{fmt(dl.epochs, 3)} epochs)", floor]
+    opt = result.optimal
+    lines = [f"data limit: {u} unique tokens bind: without the limit the optimum would train "
+             f"{count(free.params)} parameters on {count(free.train_tokens)} tokens "
+             f"({fmt(dl.unlimited_epochs, 3)} epochs; on {u} unique tokens that model reaches "
+             f"loss {fmt(dl.unlimited_loss_with_limit, 5)}); with it, {count(opt.params)} "
+             f"parameters on {count(opt.train_tokens)} tokens ({fmt(dl.epochs, 3)} epochs, "
+             f"{count(dl.effective_tokens)} effective tokens)"]
+    if np.size(opt.params) == 1 and float(opt.params) > float(free.params):
+        lines[0] += ": a larger model on fewer epochs"
+    elif np.size(opt.params) == 1 and float(opt.params) < float(free.params):
+        lines[0] += (f": a smaller model on more epochs, as parameters beyond "
+                     f"{count(dl.base_params)} (compute-optimal for {u} tokens) count less "
+                     f"(R_N* < R_D*)")
+    if result.budget is not None:
+        lines.append(f"the limit gives up {fmt(dl.loss_given_up, 4)} in loss (loss "
+                     f"{fmt(free.loss, 5)} with unlimited unique data, same budget)")
+    else:
+        extra = usd(dl.extra_cost) if dl.cost_unit == "usd" else f"{flops(dl.extra_cost)} FLOPs"
+        lines.append(f"the limit costs {extra} more over the lifetime "
+                     f"(+{pct(dl.extra_cost_ratio)} over unlimited unique data, same loss)")
+    return lines + [floor]
