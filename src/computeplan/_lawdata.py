@@ -120,6 +120,7 @@ def extrapolation_words(label: str, domain: dict | None, oom: dict | None, value
         verb, unit = _WORDS[key]
         lo, hi = domain[key]
         side = "beyond" if float(values[key]) > hi else "below"
-        out.append(f"{label} {verb} {fmt(values[key])} {unit}, {float(dist):.2g} orders of "
-                   f"magnitude {side} the runs this law was fitted on ({fmt(lo)}-{fmt(hi)})")
+        how_far = f"{float(dist):.2f}" if float(dist) >= 0.01 else "less than 0.01"
+        out.append(f"{label} {verb} {fmt(values[key])} {unit}, {how_far} orders of magnitude "
+                   f"{side} the runs this law was fitted on ({fmt(lo, 3)}-{fmt(hi, 3)})")
     return out

@@ -138,11 +138,13 @@ def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
     v0 = log(1 + rho) / (beta + rho / (1 + rho)) (exact in both limits rho -> 0 and rho -> inf,
     within 17% in between). Since g' >= beta and |g''| <= 1/4, a Newton step of size s leaves an
     error below s^2 / (8 beta); iteration stops once that bound is under ``tol`` (relative error
-    of D). Runs in cache-sized blocks (:func:`~computeplan._solve.blockwise`).
+    of D). Runs in cache-sized blocks (:func:`~computeplan._solve.blockwise`). The law's
+    coefficients may also be arrays that broadcast against ``delta`` and ``r`` within one block
+    (:mod:`computeplan.uncertainty` passes K replicates, K <= ``BLOCK``).
     """
     a, b = law.alpha, law.beta
     log_nc0, log_dc0 = np.log(law.A * (1.0 + a / b)), np.log(law.B * (1.0 + b / a))
-    stop = np.sqrt(8.0 * b * tol)
+    stop = np.sqrt(8.0 * np.min(b) * tol)  # coefficients may be arrays (law replicates)
 
     def solve(delta, r):
         log_delta = np.log(delta)

@@ -133,10 +133,10 @@ def plan(
         bandwidth_fraction=bandwidth_fraction, compute_fraction=compute_fraction,
         gpu_file=gpu_file, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
     emit(report, as_json, lambda console: _render(console, report.comparison, report.notes,
-                                                  report.serving))
+                                                  report.serving, report.extrapolation))
 
 
-def _render(console, result, notes, serving=None) -> None:
+def _render(console, result, notes, serving=None, extrapolation=None) -> None:
     from ..render import count, flops, fmt, quantity, ratio, table, usd
 
     chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
@@ -194,5 +194,9 @@ def _render(console, result, notes, serving=None) -> None:
             f"decode MFU {a['decode_mfu']:g}")
     else:
         lines.append("FLOPs: 6ND for training, 2N per inference token (input or output)")
-    for line in lines + [f"note: {n}" for n in notes]:
+    warnings = [f"warning: {w}" for w in (extrapolation or {}).get("warnings", [])]
+    if extrapolation is None:
+        warnings.append(f"note: law {law.name} has no domain (the range of its runs): "
+                        "extrapolation not checked")
+    for line in lines + warnings + [f"note: {n}" for n in notes]:
         console.print(line, highlight=False, soft_wrap=True)

@@ -43,10 +43,45 @@ class PlanReport:
             out[name] = {"prefill_mfu": prefill, "decode_mfu": decode}
         return out
 
+    @property
+    def extrapolation(self) -> dict | None:
+        """How far each model lies outside the law's domain (orders of magnitude, 0 inside:
+        ``params_oom``, ``train_tokens_oom``, ``tokens_per_param_oom``), and ``warnings`` that
+        say it in words; None when the law has no domain."""
+        return extrapolation_report(self.comparison)
+
     def to_dict(self) -> dict:
         serving = self.serving
         extra = {"serving": serving} if serving is not None else {}
-        return self.comparison.to_dict() | extra | {"notes": list(self.notes)}
+        return self.comparison.to_dict() | {"extrapolation": self.extrapolation} | extra | {
+            "notes": list(self.notes)}
+
+
+#: How the two models are named in extrapolation warnings.
+MODEL_LABELS = {"chinchilla": "the Chinchilla-optimal model", "optimal": "the optimum"}
+
+
+def extrapolation_report(comparison: PlanComparison) -> dict | None:
+    """The law's ``domain``, each model's distances outside it and the ``warnings`` in words
+    (:func:`computeplan._lawdata.extrapolation_words`); None when the law has no domain."""
+    from .._lawdata import extrapolation_words
+    from ..render import fmt
+
+    law = comparison.law
+    if law.domain is None:
+        return None
+    out: dict = {"domain": law.domain}
+    warnings: list[str] = []
+    for key, label in MODEL_LABELS.items():
+        model = getattr(comparison, key)
+        oom = law.extrapolation(model.params, model.train_tokens)
+        out[key] = oom
+        if np.ndim(model.params) == 0:
+            values = {"params": model.params, "train_tokens": model.train_tokens,
+                      "tokens_per_param": model.tokens_per_param}
+            warnings += extrapolation_words(label, law.domain, oom, values, fmt)
+    out["warnings"] = warnings
+    return out
 
 
 def _flag(name: str) -> str:

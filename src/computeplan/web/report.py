@@ -167,7 +167,7 @@ _CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem a
 color:#1d2330}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:
 collapse;margin:.5rem 0}td,th{border-bottom:1px solid #dde;padding:.25rem .7rem;text-align:right}
 td:first-child,th:first-child{text-align:left}th{background:#f3f5f9}figure{margin:1rem 0}
-img{max-width:100%}.note{color:#555}"""
+img{max-width:100%}.note{color:#555}.warn{color:#8a4b00}"""
 
 
 def render_html(rep) -> str:
@@ -185,6 +185,15 @@ def render_html(rep) -> str:
         f'<figure><img alt="{name}" src="data:image/png;base64,'
         f'{base64.b64encode(png).decode()}"></figure>' for name, png in figures_png(rep).items())
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.plan.notes)
+    extra = rep.plan.extrapolation
+    if extra is None:
+        domain = (f"<p>Law {html.escape(law['name'])} has no domain (the range of the runs it "
+                  "was fitted on): extrapolation not checked.</p>")
+    elif extra["warnings"]:
+        domain = "<ul class=\"warn\">" + "".join(
+            f"<li>{html.escape(w)}</li>" for w in extra["warnings"]) + "</ul>"
+    else:
+        domain = "<p>Both models lie within the range of the runs this law was fitted on.</p>"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>computeplan report</title>
@@ -195,6 +204,8 @@ def render_html(rep) -> str:
 Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-optimal.</p>
 <h2>Results</h2>
 {_table(["", "Chinchilla-optimal", "Optimal", "ratio"], _rows(rep))}
+<h2>Domain of the law</h2>
+{domain}
 <h2>Inputs</h2>
 {_table(["option", "value"], _pairs(rep.inputs)) if rep.inputs else "<p>all defaults</p>"}
 <h2>Assumptions</h2>

@@ -198,6 +198,8 @@
       priced ? "cost model: " + Object.entries(a).filter(([k]) => k !== "objective")
         .map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : v}`).join(", ")
         : "FLOPs: 6ND for training, 2N per inference token (input or output)",
+      ...(plan.extrapolation ? plan.extrapolation.warnings.map((w) => `warning: ${w}`)
+        : [`note: law ${plan.law.name} has no domain: extrapolation not checked`]),
       ...plan.notes.map((n) => `note: ${n}`),
     ];
     $("assumptions").replaceChildren(...lines.map((t) => {

@@ -1,0 +1,185 @@
+"""Plans under law uncertainty: per-replicate optima, the point plan under every replicate, and
+the robust (chance-constrained) plan."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import computeplan as cp
+from computeplan import ChinchillaLaw, InputError
+from computeplan.objectives import RooflineDollarCost
+from computeplan.render import jsonable
+from computeplan.uncertainty import plan_uncertainty
+
+BESIROGLU = cp.get_law("besiroglu2024")
+SARDANA = cp.get_law("sardana2024")
+TARGET = float(BESIROGLU.compute_optimal(params=13e9).loss)
+REQUESTS = cp.Demand.from_requests(1e10, 1000, 250)
+OBJECTIVES = {
+    "flops": dict(inference_tokens=1e13),
+    "usd": dict(demand=REQUESTS, cost=cp.DollarCost()),
+    "roofline": dict(demand=REQUESTS, cost=RooflineDollarCost(context=1250.0)),
+}
+CENTRAL = np.array([[SARDANA.E, SARDANA.A, SARDANA.B, SARDANA.alpha, SARDANA.beta]])
+
+
+def with_replicates(law, rows):
+    return ChinchillaLaw(**law.coefficients(), name="ens", replicates=rows, domain=law.domain)
+
+
+def rel(x, y):
+    return abs(float(x) / float(y) - 1.0)
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_identical_replicates_collapse_onto_the_point_plan(objective):
+    law = with_replicates(SARDANA, np.repeat(CENTRAL, 25, axis=0))
+    kw = OBJECTIVES[objective]
+    u = plan_uncertainty(law, loss=2.0, **kw)
+    out = jsonable(u)
+    point = u.comparison.optimal
+    key = "total_cost_usd" if objective != "flops" else "total_flops"
+    for name in ("params", "train_tokens", "tokens_per_param", key):
+        for stat in ("lo", "median", "hi"):
+            assert rel(out["optimal"][name][stat], getattr(point, name)) <= 1e-12, (name, stat)
+    saved = 1 - float(u.comparison.ratios[key])
+    for stat in ("lo", "median", "hi"):
+        assert abs(out["savings"][stat] - saved) <= 1e-12
+    assert out["point_plan"]["target_met_probability"] == 1.0
+    assert rel(out["point_plan"]["loss"]["median"], 2.0) <= 1e-12
+    robust = out["robust"]
+    assert robust["target_met_probability"] == 1.0
+    assert rel(robust["params"], point.params) <= 1e-12
+    assert rel(robust["train_tokens"], point.train_tokens) <= 1e-12
+    assert abs(robust["premium"]) <= 1e-12
+
+
+@pytest.mark.parametrize("objective", ["flops", "usd"])
+def test_median_optimum_recomputed_from_the_replicates_with_the_scalar_solver(objective):
+    kw = OBJECTIVES[objective]
+    u = plan_uncertainty(BESIROGLU, loss=TARGET, **kw)
+    params, tokens = [], []
+    for row in BESIROGLU.replicates:
+        plan = cp.lifetime_optimal(ChinchillaLaw(*row), loss=TARGET, **kw)
+        params.append(float(plan.params))
+        tokens.append(float(plan.train_tokens))
+    out = u.to_dict()["optimal"]
+    assert rel(out["params"]["median"], np.median(params)) <= 1e-9
+    assert rel(out["train_tokens"]["median"], np.median(tokens)) <= 1e-9
+    lo, hi = np.percentile(params, [2.5, 97.5])
+    assert rel(out["params"]["lo"], lo) <= 1e-9 and rel(out["params"]["hi"], hi) <= 1e-9
+
+
+def test_roofline_median_recomputed_from_the_replicates():
+    kw = OBJECTIVES["roofline"]
+    law = with_replicates(BESIROGLU, BESIROGLU.replicates[:41])
+    u = plan_uncertainty(law, loss=TARGET, **kw)
+    params = [float(cp.lifetime_optimal(ChinchillaLaw(*row), loss=TARGET, **kw).params)
+              for row in law.replicates]
+    assert rel(u.to_dict()["optimal"]["params"]["median"], np.median(params)) <= 1e-9
+
+
+def test_the_issue_example_range_and_the_chance_the_point_plan_misses():
+    out = plan_uncertainty(BESIROGLU, loss=TARGET, inference_tokens=1e13).to_dict()
+    assert out["replicates"] >= 1000 and out["unreachable"] == 0
+    p = out["optimal"]["params"]
+    # the issue's 300-refit figure: 3.2B to 6.6B around 4.3B
+    assert 2.5e9 < p["lo"] < 3.7e9 and 3.8e9 < p["median"] < 4.8e9 and 5.5e9 < p["hi"] < 7.5e9
+    assert 0 < out["point_plan"]["target_met_probability"] < 1
+    assert out["robust"]["target_met_probability"] >= 0.9 and out["robust"]["premium"] > 0
+    assert out["savings"]["probability_positive"] == 1.0
+
+
+def _ensemble(seed, k, eps, pessimistic=False):
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((k, 5)) * eps
+    if pessimistic:  # no replicate predicts a lower loss than the central law anywhere
+        noise = np.abs(noise)
+        noise[:, 3:] = 0.0
+    rows = CENTRAL * np.exp(noise)
+    return with_replicates(SARDANA, rows)
+
+
+def _required_tokens(law, target, n, m):
+    """D*(N) by brute force: sort every replicate's tokens for the target at N."""
+    rows = law.replicates
+    room = target - rows[:, 0] - rows[:, 1] * n ** -rows[:, 3]
+    d = np.where(room > 0, (rows[:, 2] / np.where(room > 0, room, 1)) ** (1 / rows[:, 4]),
+                 np.inf)
+    return np.sort(d)[m - 1]
+
+
+scenario = dict(seed=st.integers(0, 2**32 - 1), k=st.integers(5, 120),
+                eps=st.floats(1e-3, 0.05), confidence=st.floats(0.5, 0.99),
+                demand=st.floats(1e9, 1e14), loss=st.floats(1.9, 2.4))
+
+
+@settings(max_examples=30, deadline=None)
+@given(**scenario)
+def test_robust_plan_meets_the_target_and_is_the_cheapest_that_does(seed, k, eps, confidence,
+                                                                   demand, loss):
+    law = _ensemble(seed, k, eps)
+    u = plan_uncertainty(law, loss=loss, inference_tokens=demand, confidence=confidence)
+    r = u.robust
+    assert r.target_met_probability >= confidence
+    m = math.ceil(confidence * k - 1e-9)
+    n, d = float(r.plan.params), float(r.plan.train_tokens)
+    assert d <= _required_tokens(law, loss, n, m) * (1 + 1e-9)
+    cost = float(r.plan.total_flops)
+    q = 2 * demand
+    for n_other in n * np.exp(np.linspace(-1.5, 1.5, 61)):
+        d_other = _required_tokens(law, loss, n_other, m)
+        assert 6 * n_other * d_other + q * n_other >= cost * (1 - 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(**scenario)
+def test_robust_plan_costs_at_least_the_point_plan_when_replicates_are_no_better(
+        seed, k, eps, confidence, demand, loss):
+    law = _ensemble(seed, k, eps, pessimistic=True)
+    u = plan_uncertainty(law, loss=loss, inference_tokens=demand, confidence=confidence)
+    assert u.robust.premium >= -1e-12
+    assert float(np.mean(u.point_met)) <= 1.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), confidence=st.floats(0.5, 0.99),
+       demand=st.floats(1e9, 1e14))
+def test_robust_plan_tends_to_the_point_plan_as_the_ensemble_narrows(seed, confidence, demand):
+    premiums, gaps = [], []
+    for eps in (1e-2, 1e-4, 1e-6):
+        u = plan_uncertainty(_ensemble(seed, 40, eps), loss=2.0, inference_tokens=demand,
+                             confidence=confidence)
+        premiums.append(abs(u.robust.premium))
+        gaps.append(rel(u.robust.plan.params, u.comparison.optimal.params))
+    assert premiums[2] <= 1e-4 and gaps[2] <= 1e-3
+    assert premiums[2] <= premiums[0] + 1e-12 and gaps[2] <= gaps[0] + 1e-12
+
+
+def test_unreachable_replicates_are_counted_and_can_rule_out_a_robust_plan():
+    rows = np.repeat(CENTRAL, 10, axis=0)
+    rows[:4, 0] = 2.05  # E above the target in 4 of 10 replicates
+    law = with_replicates(SARDANA, rows)
+    u = plan_uncertainty(law, loss=2.0, inference_tokens=1e12, confidence=0.5)
+    out = u.to_dict()
+    assert out["unreachable"] == 4 and out["point_plan"]["target_met_probability"] == 0.6
+    assert out["robust"]["target_met_probability"] == 0.6
+    none = plan_uncertainty(law, loss=2.0, inference_tokens=1e12, confidence=0.9).to_dict()
+    assert none["robust"] is None and any("no robust plan" in n for n in none["notes"])
+
+
+def test_a_law_without_replicates_says_how_to_get_them():
+    with pytest.raises(InputError, match=r"--bootstrap K --out law.json.*besiroglu2024"):
+        plan_uncertainty(SARDANA, loss=2.0, inference_tokens=1e12)
+    with pytest.raises(InputError, match="overriding a coefficient drops"):
+        plan_uncertainty(cp.get_law("besiroglu2024", E=1.8), loss=2.0, inference_tokens=1e12)
+
+
+@pytest.mark.parametrize("name", ["level", "confidence"])
+@pytest.mark.parametrize("value", [0.0, 1.0, -0.5, 1.5, float("nan")])
+def test_level_and_confidence_must_lie_in_0_1(name, value):
+    with pytest.raises(InputError, match=rf"{name} must be in \(0, 1\)"):
+        plan_uncertainty(BESIROGLU, loss=2.0, inference_tokens=1e12, **{name: value})
