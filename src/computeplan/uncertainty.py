@@ -20,9 +20,10 @@ arrays, no per-replicate loop):
   cheapest D is the m-th smallest D_k(N), m = ceil(c K): an order statistic. The remaining
   1-D problem in log N lies between the m-th smallest loss floor (N^alpha_k = A_k / (l - E_k),
   where D_m -> infinity) and the largest replicate Chinchilla size (beyond which every
-  N D_k(N) increases); it is bracketed on a grid of log N and solved by golden-section search to
-  1e-12 in log N, then polished: where one replicate binds, the optimum of that piece is that
-  replicate's own inference-aware optimum, which is taken when it is cheaper.
+  N D_k(N) increases), and solved there globally by branch and bound (each cost_k is
+  unimodal in log N with its minimum at the replicate's own optimum, which bounds the order
+  statistic from below on any interval; see :func:`_branch_and_bound`), exact to 1e-12 in log N
+  and exactly at a replicate's own optimum where that is where the minimum lies.
 
 The loss of a model counts as meeting the target when it is within ``MET_RTOL`` (relative) of it,
 the precision of the planner's solvers, so that a plan solved for exactly l counts as reaching l.
@@ -39,7 +40,7 @@ import numpy as np
 from ._nonlinear import dependent_fixed_loss
 from ._solve import BLOCK
 from .demand import Demand
-from .errors import InputError
+from .errors import ConvergenceError, InputError
 from .lifetime import (
     LifetimePlan,
     PlanComparison,
@@ -55,9 +56,9 @@ DEFAULT_LEVEL = 0.95
 DEFAULT_CONFIDENCE = 0.9
 #: A loss within this relative distance of the target counts as reaching it (solver precision).
 MET_RTOL = 1e-12
-#: Grid points in log N that bracket the robust plan before the golden-section search.
+#: Intervals of log N that the robust plan's branch-and-bound search starts from.
 ROBUST_GRID = 32
-#: Golden-section tolerance in log N.
+#: Width in log N (relative, at least absolute) at which that search stops splitting.
 ROBUST_XTOL = 1e-12
 
 NO_REPLICATES = ("law {name} has no replicates to plan under uncertainty: fit your runs with "
@@ -286,7 +287,9 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
     """The chance-constrained plan (module docstring), or None when fewer than ceil(c K)
     replicates can reach the target at all."""
     k = len(ens)
-    m = math.ceil(confidence * k - 1e-9)  # replicates that must reach the target
+    m = math.ceil(confidence * k)  # replicates that must reach the target: least m, m/k >= c
+    if (m - 1) / k >= confidence:
+        m -= 1
     if len(sub) < m:
         return None
     if _dependent(objective):
@@ -300,96 +303,90 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
         def inference(n):
             return q * n
 
-    def tokens(part: Ensemble, t):
-        """D_k(N) of each replicate of ``part`` for log N = t, with shape (*t.shape, len(part))."""
-        return part.tokens_for_loss_log(target, np.asarray(t, float)[..., None])
-
-    def cost_of(n, d):
+    def cost_of(t, part: Ensemble):
+        """p N D_k(N) + Q(N) of each replicate of ``part`` at log N = t (broadcast (..., L))."""
+        n = np.exp(t)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = p * n * d + inference(n)
+            out = p * n * part.tokens_for_loss_log(target, t) + inference(n)
         return np.where(np.isfinite(out), out, np.inf)
 
+    reachable = ens.E < target
+    own_t = np.full(k, np.inf)  # log N of each replicate's own optimum (inf: unreachable)
+    own_t[reachable] = np.log(own_n)
     delta = target - sub.E
     log_floor = np.log(sub.A / delta) / sub.alpha  # D_k -> infinity as N -> this floor
     t_lo = float(np.partition(log_floor, m - 1)[m - 1])
     t_hi = float(np.max(np.log(sub.chinchilla(delta)[0])))
-    grid = t_lo + (t_hi - t_lo) * (np.arange(ROBUST_GRID) + 0.5) / ROBUST_GRID
-    costs = cost_of(np.exp(grid), np.partition(tokens(ens, grid), m - 1, axis=-1)[:, m - 1])
-    i = int(np.argmin(costs))
-    if not np.isfinite(costs[i]):
+    return _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand,
+                             objective, point_cost)
+
+
+def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, objective,
+                      point_cost) -> RobustPlan | None:
+    """Global minimum over t = log N in [t_lo, t_hi] of f(t) = m-th smallest cost_k(t).
+
+    Since f(t) = cost_k(t) for the replicate k whose D_k(N) is the m-th smallest, and every
+    cost_k is unimodal in t with its minimum at the replicate's own optimum t_k, a lower bound
+    of f on an interval [a, b] is the m-th smallest of min_[a,b] cost_k = cost_k(clip(t_k, a, b)).
+    Intervals are split in halves (vectorised over intervals and replicates); an interval is
+    dropped when its bound exceeds the best value found, and resolved when f at the point that
+    attains its bound equals the bound (then that point is the interval's exact minimum, e.g.
+    a replicate's own optimum). Intervals narrower than ``ROBUST_XTOL`` (kinks where the binding
+    replicate changes) are resolved by their best point. Replicates that cannot be the m-th
+    anywhere in the surviving intervals are pruned on the way (D_k decreases in N: one with
+    D_k(a) < D*(b) is always among the m smallest, one with D_k(b) > D*(a) never).
+    """
+    part, own, j = ens, own_t, m - 1
+
+    def f(t):
+        """m-th smallest cost over the live replicates (the pruned ones are accounted in j)."""
+        return np.partition(cost_of(np.asarray(t)[..., None], part), j, axis=-1)[..., j]
+
+    edges = np.linspace(t_lo, t_hi, ROBUST_GRID + 1)
+    a, b = edges[:-1], edges[1:]
+    mids = 0.5 * (a + b)
+    values = f(mids)
+    best_i = int(np.argmin(values))
+    best_t, best = float(mids[best_i]), float(values[best_i])
+    if not np.isfinite(best):
         return None
-    step = (t_hi - t_lo) / ROBUST_GRID
-    a, b = max(t_lo, grid[i] - step), min(t_hi, grid[i] + step)
-    # On [a, b] every D_k(N) decreases in N and so does D*(N): a replicate with D_k(a) < D*(b)
-    # is always among the m smallest, one with D_k(b) > D*(a) never; only the rest can be the
-    # m-th, so the search keeps only them, pruning again as the bracket shrinks.
-    live = {"part": ens, "index": np.arange(k), "j": m - 1}
-
-    def prune(a: float, b: float) -> bool:
-        """Keep the replicates that can be the m-th on [a, b]; True once one is left (then the
-        optimum is its own, see the polish below)."""
-        part, j = live["part"], live["j"]
-        d_a, d_b = tokens(part, a), tokens(part, b)
-        star_a, star_b = np.partition(d_a, j)[j], np.partition(d_b, j)[j]
-        below, above = d_a < star_b, d_b > star_a
+    tol = 1.0 + 1e-12
+    for _ in range(200):
+        # prune replicates on the hull of the live intervals
+        lo, hi = float(a.min()), float(b.max())
+        d_lo, d_hi = (part.tokens_for_loss_log(target, t) for t in (lo, hi))
+        star_lo, star_hi = np.partition(d_lo, j)[j], np.partition(d_hi, j)[j]
+        below, above = d_lo < star_hi, d_hi > star_lo
         keep = ~below & ~above
-        live.update(part=part.take(keep), index=live["index"][keep],
-                    j=j - int(below.sum()))
-        return len(live["index"]) == 1
-
-    def required_tokens(t):
-        """D*(N) = the m-th smallest D_k(N) over all replicates, for log N = t in [a, b]."""
-        j = live["j"]
-        return np.partition(tokens(live["part"], t), j, axis=-1)[..., j]
-
-    def cost(t):
-        return cost_of(np.exp(t), required_tokens(t))
-
-    def full_required(n: float) -> float:
-        """D*(N) over the whole ensemble."""
-        return float(np.partition(tokens(ens, math.log(n)), m - 1)[m - 1])
-
-    prune(a, b)
-    best = math.exp(_golden(lambda t: float(cost(t)), a, b, ROBUST_XTOL, prune))
-    candidates = [best]
-    # Polish: the replicate binding at the optimum; its own optimum is exact on its piece.
-    binding = int(live["index"][np.argpartition(tokens(live["part"], math.log(best)),
-                                                live["j"])[live["j"]]])
-    position = np.flatnonzero(np.flatnonzero(ens.E < target) == binding)
-    if position.size and a <= math.log(float(own_n[position[0]])) <= b:
-        candidates.append(float(own_n[position[0]]))
-    values = [float(cost_of(n, full_required(n))) for n in candidates]
-    # Prefer the exact optimum of the binding replicate unless the search found a cheaper point
-    # (a kink between replicates); on a smooth piece the two agree to rounding.
-    n = candidates[-1] if values[-1] <= values[0] * (1.0 + 1e-12) else candidates[0]
-    d = full_required(n)
+        part, own, j = part.take(keep), own[keep], j - int(below.sum())
+        # bounds on each interval, and f where they are attained
+        t_k = np.clip(own[None, :], a[:, None], b[:, None])
+        c_k = cost_of(t_k, part)
+        arg = np.argpartition(c_k, j, axis=1)[:, j]
+        rows = np.arange(len(a))
+        bound, t_at = c_k[rows, arg], t_k[rows, arg]
+        value = f(t_at)
+        i = int(np.argmin(value))
+        if value[i] < best:
+            best, best_t = float(value[i]), float(t_at[i])
+        resolved = value <= bound * tol
+        narrow = (b - a) <= ROBUST_XTOL * np.maximum(1.0, np.abs(a))
+        open_ = ~resolved & ~narrow & (bound <= best * tol)
+        if not open_.any():
+            break
+        a, b = a[open_], b[open_]
+        mid = 0.5 * (a + b)
+        values = f(mid)
+        i = int(np.argmin(values))
+        if values[i] < best:
+            best, best_t = float(values[i]), float(mid[i])
+        a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
+    else:
+        raise ConvergenceError("the robust plan's search did not converge")
+    n = math.exp(best_t)
+    d = float(np.partition(ens.tokens_for_loss_log(target, best_t), m - 1)[m - 1])
     plan = evaluate(law, n, d, demand, objective,
                     inputs="loss, inference demand, prices or confidence")
     met = ens.loss(n, d) <= target * (1.0 + MET_RTOL)
     premium = float(getattr(plan, _cost_key(objective))) / point_cost - 1.0
     return RobustPlan(plan, float(np.mean(met)), premium)
-
-
-_INVPHI = (math.sqrt(5.0) - 1.0) / 2.0
-
-
-def _golden(f, a: float, b: float, xtol: float, shrunk=None, every: int = 4) -> float:
-    """Golden-section search for a minimum of ``f`` on [a, b] to width ``xtol`` (Kiefer 1953);
-    ``shrunk(a, b)`` is called every ``every`` steps with the current bracket and stops the
-    search early by returning True."""
-    c, d = b - _INVPHI * (b - a), a + _INVPHI * (b - a)
-    fc, fd = f(c), f(d)
-    steps = 0
-    while b - a > xtol * max(1.0, abs(a)):
-        if fc <= fd:
-            b, d, fd = d, c, fc
-            c = b - _INVPHI * (b - a)
-            fc = f(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + _INVPHI * (b - a)
-            fd = f(d)
-        steps += 1
-        if shrunk is not None and steps % every == 0 and shrunk(a, b):
-            break
-    return c if fc <= fd else d
