@@ -36,10 +36,17 @@ abc,,,,,,,
 
 
 def _flat(d, prefix=""):
+    """Flattened as the sweep documents: dicts join keys with dots, lists of numbers become
+    NAME.0, NAME.1, ...; lists of text (notes, warnings) are left out."""
     for k, v in d.items():
+        if k == "notes":
+            continue
         if isinstance(v, dict):
             yield from _flat(v, f"{prefix}{k}.")
-        elif k != "notes":
+        elif isinstance(v, list):
+            if all(isinstance(x, float | int) for x in v):
+                yield from ((f"{prefix}{k}.{i}", x) for i, x in enumerate(v))
+        else:
             yield f"{prefix}{k}", v
 
 

@@ -300,13 +300,24 @@ def _screen(name: str, x: np.ndarray, scalars: dict) -> np.ndarray:
 
 
 def _flatten(d: dict, prefix: str = ""):
+    """The plan JSON as flat (column, value) pairs, so that a row stays one flat table row:
+    nested dicts join their keys with dots (``optimal.params``); a list of numbers becomes one
+    column per element, ``NAME.0``, ``NAME.1``, ... (``extrapolation.domain.params.0`` is the
+    domain's lower end); text is kept only as single strings, so lists of text (``notes``,
+    ``extrapolation.warnings``: words for the numbers in other columns) are skipped."""
     for k, v in d.items():
+        name = f"{prefix}{k}"
         if k == "notes":
             continue
         if isinstance(v, dict):
-            yield from _flatten(v, f"{prefix}{k}.")
+            yield from _flatten(v, f"{name}.")
+        elif isinstance(v, list | tuple):
+            if all(isinstance(x, int | float | np.number) and not isinstance(x, bool)
+                   for x in v):
+                for i, x in enumerate(v):
+                    yield f"{name}.{i}", x
         else:
-            yield f"{prefix}{k}", v
+            yield name, v
 
 
 class _Outputs:
