@@ -4,6 +4,7 @@ The page must show the numbers of ``computeplan plan --json`` (REFERENCES sectio
 when the demand changes, keep its state in the URL, and draw its plots. A screenshot is saved.
 """
 
+import re
 import socket
 import threading
 import time
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.skipif(
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
+import computeplan.render as numbers  # noqa: E402
 from cli_helpers import run_json  # noqa: E402
-from computeplan.render import fmt, pct  # noqa: E402
+from computeplan.render import count, flops, pct, quantity, ratio, usd  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from published import SARDANA_DOLLARS, cli_args  # noqa: E402
 
@@ -84,8 +86,11 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
     ready(page)
     # First visit: the published FLOPs example, as `computeplan plan --json` gives it.
     expected = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e12")
-    assert cell(page, "params", 2) == "2.418e10" == fmt(expected["optimal"]["params"])
-    assert cell(page, "params", 1) == fmt(expected["chinchilla"]["params"])
+    # Readable numbers, the published ones (N = 2.418e10) to their 4 digits.
+    assert cell(page, "params", 2) == "24.18B" == count(expected["optimal"]["params"])
+    assert cell(page, "params", 1) == count(expected["chinchilla"]["params"])
+    assert cell(page, "train_tokens", 2) == "2.657T"
+    assert cell(page, "total_flops", 2) == flops(expected["optimal"]["total_flops"])
     assert cell(page, "params", 3) == "70.96%"
     assert cell(page, "train_tokens", 3) == "146.77%"
     assert cell(page, "total_flops", 3) == "95.22%"
@@ -97,20 +102,14 @@ def test_page_shows_cli_numbers_and_updates_with_demand(server, browser, tmp_pat
     ready(page)
     page.wait_for_function(
         "document.querySelector('#table tr[data-key=params] td:nth-child(3)').textContent"
-        " !== '2.418e10'")
+        " !== '24.18B'")
     ready(page)
     expected = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e13")
-    assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
-    assert cell(page, "total_flops", 3) == pct(expected["ratios"]["total_flops"])
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert cell(page, "total_flops", 3) == ratio(expected["ratios"]["total_flops"])
     assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
-
-    # The plots are drawn: lines in each and both plans marked.
-    for plot in ("plot_savings", "plot_isoloss", "plot_cost"):
-        assert page.locator(f"#{plot} path[stroke]").count() >= 1
     assert page.locator("#plot_isoloss polygon").count() >= 1  # the optimum's star
     assert "report.html?" in page.get_attribute("#report", "href")
-    if page.is_visible("#tradeoff_figure"):  # the tradeoff command exists: its frontier
-        page.wait_for_selector("#plot_tradeoff path[stroke]", timeout=15000)
 
     # An invalid input gives the server's message, naming the field (the 422 is expected).
     assert errors == []
@@ -125,15 +124,17 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
     page.goto(server + "?" + urlencode(DOLLAR_QUERY))
     ready(page)
     expected = run_json("plan", "--loss", "1.947", *CLI_DOLLARS)
-    assert cell(page, "params", 2) == "2.053e10" == fmt(expected["optimal"]["params"])
-    assert cell(page, "train_tokens", 2) == "3.302e12"
+    assert cell(page, "params", 2) == "20.53B" == count(expected["optimal"]["params"])
+    assert cell(page, "train_tokens", 2) == "3.302T"
+    assert cell(page, "total_cost_usd", 2) == usd(expected["optimal"]["total_cost_usd"])
+    assert cell(page, "total_cost_usd", 2).startswith("$")
     assert cell(page, "params", 3) == "60.23%"
     assert cell(page, "train_tokens", 3) == "182.41%"
     assert cell(page, "total_cost_usd", 3) == "88.76%"
     assert page.input_value("select[name=inference_dtype]") == "int8"
     assumptions = page.inner_text("#assumptions")
     for text in ("inference_gpu=a100-40gb", "inference_dtype=int8",
-                 "inference_usd_per_gpu_hour=0.6", "decode_mfu=0.2"):
+                 "inference_usd_per_gpu_hour=$0.60", "decode_mfu=0.2"):
         assert text in assumptions
     # The roofline inference cost: the MFU fields give way to batch and context.
     page.select_option("select[name=decode_model]", "roofline")
@@ -145,8 +146,8 @@ def test_shared_link_reproduces_the_dollar_example(server, browser, tmp_path):
                            ".includes('batch=32')")
     roofline = run_json("plan", "--loss", "1.947", *CLI_DOLLARS[:-4], "--decode-model",
                         "roofline", "--batch", "32")
-    assert cell(page, "params", 2) == fmt(roofline["optimal"]["params"])
-    assert cell(page, "total_cost_usd", 3) == pct(roofline["ratios"]["total_cost_usd"])
+    assert cell(page, "params", 2) == count(roofline["optimal"]["params"])
+    assert cell(page, "total_cost_usd", 3) == ratio(roofline["ratios"]["total_cost_usd"])
     assert page.is_hidden("input[name=decode_mfu]")
     shot = tmp_path / "computeplan-page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -162,10 +163,77 @@ def test_page_reproduces_sardana_figure_1(server, browser):
     ready(page)
     expected = run_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
     assert page.input_value("#target_kind") == "reference_params"
-    assert cell(page, "params", 2) == fmt(expected["optimal"]["params"])
-    assert round(float(cell(page, "params", 2)) / 1e9) == 7
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert cell(page, "params", 2).endswith("B")
+    assert round(float(cell(page, "params", 2)[:-1])) == 7
     saved = expected["chinchilla"]["total_flops"] - expected["optimal"]["total_flops"]
     headline = page.inner_text("#headline")
-    assert f"({fmt(saved)} FLOPs)" in headline and f"{saved:.1e}" == "1.7e+22"
+    assert f"({flops(saved)} FLOPs)" in headline and f"{saved:.1e}" == "1.7e+22"
     assert page.inner_text("#savings") == pct(1 - expected["ratios"]["total_flops"])
     assert page.inner_text("#savings").startswith("17.")
+
+
+PLOTS = ("plot_savings", "plot_isoloss", "plot_cost", "plot_tradeoff")
+
+
+def notation(label: str) -> str:
+    """The notation of an axis label: powers of ten (10²⁵, 2×10²⁵) or plain/suffixed numbers
+    (0.5, 50, 20B, $2M)."""
+    if re.fullmatch(r"([125]×)?10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+", label):
+        return "power"
+    assert re.fullmatch(r"-?\$?[0-9.,]+[kMBT]?", label), label
+    return "plain"
+
+
+@pytest.mark.parametrize("query", [{}, DOLLAR_QUERY, {"budget_flops": "1e24"},
+                                   {"reference_params": "13e9", "inference_tokens": "2e12"}])
+def test_every_plot_draws_on_first_load_with_one_notation_per_axis(server, browser, query):
+    """At 1400x2600, every panel (the tradeoff frontier included) has lines and tick labels as
+    soon as the page is ready, and each axis labels all its ticks in one notation."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.goto(server + ("?" + urlencode(query) if query else ""))
+    ready(page)
+    assert page.is_visible("#tradeoff_figure")  # the tradeoff command exists
+    for plot in PLOTS:
+        assert page.locator(f"#{plot} path[stroke]").count() >= 1, plot
+        for axis in ("xtick", "ytick"):
+            labels = page.locator(f"#{plot} .{axis}").all_text_contents()
+            assert len(labels) >= 2, (plot, axis, labels)
+            assert len({notation(t) for t in labels}) == 1, (plot, axis, labels)
+    assert page.locator("#plot_tradeoff .message").count() == 0  # no placeholder left
+
+
+FORMAT_VALUES = [0.0, -0.0, 1e-7, 0.0004523, 0.00125, 0.5, 0.6, 1.0, 1.4, 1.947123, 9.995,
+                 12.345, 99.995, 109.87, 175.005, 999.96, 1000.0, 2048.0, 2048.3, 9999.5,
+                 12345.0, 85830.0, 1.6055e6, 3.408e10, 2.4178e10, 1.81e12, 999.96e12, 2.5e15,
+                 3.7e23, 5938.5608, -85830.0, -0.7096, 0.7096, 1.8241, float("inf")]
+
+
+def test_page_formats_numbers_exactly_as_python(server, browser):
+    """static/format.js and computeplan.render give the same text for the same numbers and
+    field names (one formatter for the tables, the report and the page)."""
+    import random
+
+    rng = random.Random(20240101)
+    values = FORMAT_VALUES + [10 ** rng.uniform(-4, 17) * rng.choice((1, -1))
+                              for _ in range(300)]
+    values += [round(v, rng.randint(0, 3)) for v in values[-100:]]  # exact ties and integers
+    page = browser.new_page()
+    page.goto(server)
+    ready(page)
+    keys = ["params", "train_tokens", "total_cost_usd", "train_usd_per_gpu_hour", "total_flops",
+            "gpus", "loss", "train_mfu", "optimal.params", "tokens_per_param", "heads"]
+    got = page.evaluate(
+        """([values, keys]) => { values = values.map((x) => x === "inf" ? Infinity : x);
+        return {fmt: values.map((x) => Fmt.fmt(x)), count: values.map((x) => Fmt.count(x)),
+        usd: values.map((x) => Fmt.usd(x)), flops: values.map((x) => Fmt.flops(x)),
+        pct: values.map((x) => Fmt.pct(x)), ratio: values.map((x) => Fmt.ratio(x)),
+        integer: values.map((x) => Fmt.integer(x)), kind: keys.map((k) => Fmt.kind(k)),
+        quantity: keys.map((k, i) => Fmt.quantity(k, values[i + 40]))}; }""",
+        [["inf" if v == float("inf") else v for v in values], keys])
+    for name in ("fmt", "count", "usd", "flops", "pct", "ratio", "integer"):
+        f = getattr(numbers, name)
+        assert got[name] == [f(v) for v in values], name
+    assert got["kind"] == [numbers.kind(k) for k in keys]
+    assert got["quantity"] == [quantity(k, values[i + 40]) for i, k in enumerate(keys)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -86,99 +87,123 @@ def _elementwise(f):
     return wrapper
 
 
-def _round(x: float, digits: int) -> float:
-    """``x`` rounded to ``digits`` significant digits."""
-    return float(f"{x:.{digits - 1}e}")
+# Rounding is half away from zero on the exact binary value, as JavaScript's toExponential and
+# toFixed do, so the web page (static/format.js, the same rules) prints the same text.
+def _sci(x: float, digits: int) -> tuple[str, int]:
+    """Mantissa text with ``digits - 1`` decimals and the decimal exponent of ``x`` (nonzero,
+    finite): ``(2.418, 10)``, like JavaScript's ``x.toExponential(digits - 1)``."""
+    with localcontext(prec=800):
+        d = abs(Decimal(x))
+        e = d.adjusted()
+        q = Decimal(1).scaleb(-(digits - 1))
+        m = d.scaleb(-e).quantize(q, ROUND_HALF_UP)
+        if m >= 10:
+            e += 1
+            m = d.scaleb(-e).quantize(q, ROUND_HALF_UP)
+    return ("-" if x < 0 else "") + str(m), e
+
+
+def _fixed(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals, like JavaScript's ``x.toFixed(decimals)``."""
+    with localcontext(prec=800):  # + 0.0: -0.0 prints as 0, as in JavaScript
+        return str(Decimal(x + 0.0).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
 
 
 def _trim(text: str) -> str:
-    """``1.800`` -> ``1.8``, ``2.000`` -> ``2`` (a mantissa without trailing zeros)."""
+    """``1.800`` -> ``1.8``, ``2.000`` -> ``2`` (a number without trailing zeros)."""
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _group(text: str) -> str:
+    """Digit grouping of a plain decimal: ``-12345.6`` -> ``-12,345.6``."""
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole_part, dot, frac = text.partition(".")
+    return sign + f"{int(whole_part):,}" + dot + frac
+
+
+def _plain(x: float, digits: int, e: int) -> str:
+    """``x`` (decimal exponent ``e`` after rounding) with ``digits`` significant digits, in
+    positional notation without trailing zeros."""
+    return _trim(_fixed(x, max(digits - 1 - e, 0)))
 
 
 @_elementwise
 def fmt(x: float, digits: int = 4) -> str:
-    """A dimensionless number (loss, MFU, exponents): ``0.7096``, ``1000``, ``2.418e10``."""
+    """A dimensionless number (loss, MFU, exponents): ``0.7096``, ``1000``, ``2.418e10``:
+    positional from 10^-3 to 10^4, scientific outside, ``digits`` significant digits."""
     if not math.isfinite(x):
         return str(x)
     if x == 0:
         return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}"
-    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
-    return f"{mantissa}e{int(exp)}"
+    m, e = _sci(x, digits)
+    return _plain(x, digits, e) if -3 <= e < 4 else f"{m}e{e}"
 
 
-_SI = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+_SI = ((12, "T"), (9, "B"), (6, "M"), (3, "k"))
 
 
-def _si(x: float, digits: int) -> str | None:
-    """``x`` with an SI-style suffix (k, M, B, T) and ``digits`` significant digits, for
-    10^4 <= |x| < 10^15 (None outside that range)."""
-    r = _round(abs(x), digits)
-    if not 1e4 <= r < 1e15:
-        return None
-    scale, suffix = next((s, u) for s, u in _SI if r >= s)
-    sign = "-" if x < 0 else ""
-    return f"{sign}{_trim(f'{r / scale:.{digits}g}')}{suffix}"
+def _si(x: float, digits: int, e: int) -> str:
+    """``x`` (decimal exponent ``e`` after rounding, 3 <= e < 15) with an SI-style suffix."""
+    power, suffix = next((p, u) for p, u in _SI if e >= p)
+    m, _ = _sci(x, digits)
+    return _plain(float(f"{m}e{e - power}"), digits, e - power) + suffix
 
 
 @_elementwise
 def count(x: float, digits: int = 4) -> str:
     """A count of things (parameters, tokens, requests): ``34.08B``, ``1.81T``, ``2,048``,
     ``109.9``; below 10^4 with digit grouping, up to 10^15 with a suffix (k = 10^3, M = 10^6,
-    B = 10^9, T = 10^12), beyond in scientific notation. ``digits`` significant digits."""
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    r = _round(x, digits)
-    if 1 <= abs(r) < 1e4:
-        decimals = max(digits - len(str(int(abs(r)))), 0)
-        return _trim(f"{r:,.{decimals}f}")
-    si = _si(x, digits)
-    return si if si is not None else fmt(x, digits)
+    B = 10^9, T = 10^12), beyond (and below 1) as :func:`fmt`. ``digits`` significant digits."""
+    if not math.isfinite(x) or x == 0:
+        return fmt(x)
+    _, e = _sci(x, digits)
+    if 0 <= e < 4:
+        return _group(_plain(x, digits, e))
+    return _si(x, digits, e) if 4 <= e < 15 else fmt(x, digits)
 
 
 @_elementwise
 def integer(x: float) -> str:
     """A whole count (GPUs, heads, layers): ``5``, ``1,024``; never a fraction."""
-    return f"{round(x):,}" if math.isfinite(x) else str(x)
+    if not math.isfinite(x) or abs(x) >= 1e15:
+        return fmt(x)
+    return _group(_fixed(x, 0))
 
 
 @_elementwise
 def usd(x: float, digits: int = 4) -> str:
-    """Dollars: ``$0.60``, ``$175.00``, ``$85.83k``, ``$1.2M``: cents below $1,000, an SI
-    suffix from $10,000 (``digits`` significant digits), ``$2,048`` in between."""
+    """Dollars: ``$0.60``, ``$175.00``, ``$2,048``, ``$85.83k``, ``$1.2M``: cents below $1,000,
+    whole dollars below $10,000, an SI suffix up to 10^15 with ``digits`` significant digits;
+    below a cent (and from 10^15) :func:`fmt`."""
     if not math.isfinite(x):
         return str(x)
     sign, a = ("-" if x < 0 else ""), abs(x)
-    if a == 0 or a >= 0.01:
-        r = _round(a, digits) if a else 0.0
-        if r < 1000:
-            return f"{sign}${a:,.2f}"
-        si = _si(a, digits)
-        if si is None:
-            return f"{sign}${r:,.0f}" if r < 1e4 else f"{sign}${fmt(a, digits)}"
-        return f"{sign}${si}"
-    return f"{sign}${a:.{digits}g}"
+    if 0 < a < 0.01:
+        return f"{sign}${fmt(a, digits)}"
+    cents = _fixed(a, 2)
+    if float(cents) < 1000:
+        return f"{sign}${cents}"
+    _, e = _sci(a, digits)
+    if e < 4:
+        return f"{sign}${_group(_fixed(a, 0))}"
+    return f"{sign}${_si(a, digits, e) if e < 15 else fmt(a, digits)}"
 
 
 @_elementwise
 def flops(x: float, digits: int = 4) -> str:
     """FLOPs (and FLOP/s) in scientific notation: ``3.701e23``."""
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
-    return f"{mantissa}e{int(exp)}"
+    if not math.isfinite(x) or x == 0:
+        return fmt(x)
+    m, e = _sci(x, digits)
+    return f"{m}e{e}"
 
 
 @_elementwise
 def pct(x: float) -> str:
     """A fraction as a percentage: ``70.96%``."""
-    return f"{100 * x:.2f}%"
+    if not math.isfinite(x) or abs(100 * x) >= 1e15:
+        return f"{fmt(100 * x)}%" if math.isfinite(x) else str(x)
+    return f"{_fixed(100 * x, 2)}%"
 
 
 @_elementwise

@@ -5,8 +5,7 @@
 // takes the same query.
 (() => {
   const $ = (id) => document.getElementById(id);
-  const fmt = Plot.fmt;
-  const pct = (x) => `${(100 * x).toFixed(2)}%`;
+  const { fmt, pct, ratio, quantity, usd, flops } = Fmt;
   const TARGETS = ["reference_params", "loss", "budget_flops", "budget_usd"];
   const TARGET_TEXT = {
     reference_params: ["Reference model parameters N", "70e9"],
@@ -169,22 +168,22 @@
       $("title").textContent = `Lifetime-optimal model for loss ${fmt(plan.target_loss, 5)}`;
       const saved = chin[costKey] - opt[costKey];
       $("headline").innerHTML = `The optimum saves <strong id="savings">` +
-        `${pct(1 - ratios[costKey])}</strong> of lifetime ${unit} (${priced ? "$" : ""}` +
-        `${fmt(saved)}${priced ? "" : " FLOPs"}) with a model <strong>${pct(ratios.params)}` +
-        `</strong> the size, trained on ${pct(ratios.train_tokens)} of the tokens.`;
+        `${pct(1 - ratios[costKey])}</strong> of lifetime ${unit} (` +
+        `${priced ? usd(saved) : `${flops(saved)} FLOPs`}) with a model <strong>` +
+        `${ratio(ratios.params)}</strong> the size, trained on ${ratio(ratios.train_tokens)} ` +
+        "of the tokens.";
     } else {
       const budget = plan.budget_usd !== undefined ? plan.budget_usd : plan.budget_flops;
-      $("title").textContent = `Lowest loss within a lifetime budget of ${fmt(budget)} ` +
-        (priced ? "$" : "FLOPs");
+      $("title").textContent = "Lowest loss within a lifetime budget of " +
+        (priced ? usd(budget) : `${flops(budget)} FLOPs`);
       $("headline").innerHTML = `At equal budget the optimum reaches loss <strong id="savings">` +
         `${fmt(opt.loss, 5)}</strong>, the Chinchilla-optimal model ${fmt(chin.loss, 5)}.`;
     }
     $("table").tBodies[0].replaceChildren(...Object.keys(chin).map((key) => {
       const tr = document.createElement("tr");
       tr.dataset.key = key;
-      const digits = key === "loss" ? 5 : 4;
-      [key.replace(/_/g, " "), fmt(chin[key], digits), fmt(opt[key], digits),
-        key in ratios ? pct(ratios[key]) : ""].forEach((text, i) => {
+      [key.replace(/_/g, " "), quantity(key, chin[key]), quantity(key, opt[key]),
+        key in ratios ? ratio(ratios[key]) : ""].forEach((text, i) => {
         const td = tr.insertCell();
         td.textContent = text;
         if (i === 2) td.className = "opt";
@@ -194,9 +193,10 @@
     const a = plan.assumptions, lines = [
       `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
         `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
-      "demand: " + Object.entries(plan.demand).map(([k, v]) => `${k}=${fmt(v)}`).join(", "),
+      "demand: " + Object.entries(plan.demand).map(([k, v]) => `${k}=${quantity(k, v)}`)
+        .join(", "),
       priced ? "cost model: " + Object.entries(a).filter(([k]) => k !== "objective")
-        .map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : v}`).join(", ")
+        .map(([k, v]) => `${k}=${quantity(k, v)}`).join(", ")
         : "FLOPs: 6ND for training, 2N per inference token (input or output)",
       ...(plan.extrapolation ? plan.extrapolation.warnings.map((w) => `warning: ${w}`)
         : [`note: law ${plan.law.name} has no domain: extrapolation not checked`]),
@@ -224,7 +224,7 @@
     const byLoss = plan.target_loss !== undefined;
     Plot.draw($("plot_savings"), {
       title: "Savings versus demand", xlabel: "lifetime inference tokens", xname: "tokens",
-      ylabel: byLoss ? "%" : "Chinchilla loss - optimal loss", xlog: true,
+      xkind: "count", ylabel: byLoss ? "%" : "Chinchilla loss - optimal loss", xlog: true,
       ylim: byLoss ? [0, 105] : undefined,
       series: byLoss ? [
         { x: sweep.inference_tokens, y: sweep[`ratio_${costKey}`].map((r) => 100 * (1 - r)),
@@ -239,7 +239,7 @@
     const target = plan.optimal.loss;
     Plot.draw($("plot_isoloss"), {
       title: "Loss iso-curves L(N, D)", xlabel: "parameters N", ylabel: "training tokens D",
-      xname: "N", xlog: true, ylog: true,
+      xname: "N", xlog: true, ylog: true, xkind: "count", ykind: "count",
       series: f.isoloss.map((c) => {
         const main = Math.abs(c.loss - target) <= 1e-9 * target;
         return { x: c.params, y: c.train_tokens, label: `L=${fmt(c.loss, 4)}`,
@@ -251,15 +251,16 @@
     Plot.draw($("plot_cost"), {
       title: "Lifetime cost at equal loss", xlabel: "parameters N (tokens set by the loss)",
       ylabel: priced ? "lifetime cost (USD)" : "lifetime FLOPs", xname: "N", xlog: true,
-      ylog: true, series: [{ x: cc.params, y: cc[costKey], label: cc.label, color: "#222" }],
+      ylog: true, xkind: "count", ykind: priced ? "usd" : "flops", series: [{ x: cc.params, y: cc[costKey], label: cc.label, color: "#222" }],
       marks: planMarks(plan, (p) => p[costKey]),
     });
   }
 
   // A tradeoff frontier (computeplan tradeoff): the law-based techniques at the plan's loss.
   async function drawTradeoff(plan, mine) {
-    const technique = $("technique").value;
+    const technique = $("technique").value, svg = $("plot_tradeoff");
     const b = { technique };
+    Plot.message(svg, technique, "computing the frontier…");
     if (meta.law_techniques.includes(technique)) {
       b.law = plan.law.name in meta.laws ? plan.law.name : "sardana2024";
       if (technique === "scaling-policy") b.level = plan.optimal.loss;
@@ -269,14 +270,19 @@
     });
     const t = await response.json();
     if (mine !== sequence) return;
-    if (!response.ok) { $("tradeoff_caption").textContent = t.error; return; }
+    if (!response.ok) {
+      Plot.message(svg, technique, "no frontier: see the caption");
+      $("tradeoff_caption").textContent = t.error;
+      return;
+    }
     const f = t.frontier, tech = t.technique;
     // Scaling policy: the frontier is the iso-loss curve with TC = 6ND, IC = 2N per token, so
     // the optimum lies on it, and the Chinchilla model too when both have the target loss.
     const onFrontier = technique === "scaling-policy";
     const sameLoss = plan.target_loss !== undefined;
-    Plot.draw($("plot_tradeoff"), {
+    Plot.draw(svg, {
       title: `${tech.title} at ${tech.score} ${fmt(t.level, 4)}`, xlog: true, ylog: true,
+      xkind: "flops", ykind: "flops",
       xlabel: "training compute (FLOPs)", ylabel: `inference compute (${tech.inference_unit})`,
       xname: "TC",
       series: [{ x: f.train_compute, y: f.inference_compute, label: "Pareto frontier",

@@ -14,40 +14,42 @@ const Plot = (() => {
     return node;
   }
 
-  // Human number, like computeplan.render.fmt: 2.418e10, 0.7096, 1000.
-  function fmt(x, digits = 4) {
-    if (x === null || x === undefined) return "-";
-    if (!Number.isFinite(x)) return String(x);
-    if (x === 0) return "0";
-    const a = Math.abs(x);
-    if (a >= 1e-3 && a < 1e4) return String(Number(x.toPrecision(digits)));
-    const [m, e] = x.toExponential(digits - 1).split("e");
-    return `${m}e${Number(e)}`;
-  }
+  const fmt = Fmt.fmt;
+
+  // The tick and read-out text of an axis of kind "count", "usd", "flops" or undefined (a plain
+  // number), by the same rules as the tables (format.js).
+  const FORMATS = { count: Fmt.count, usd: Fmt.usd, flops: Fmt.flops };
+  const formatter = (kind) => FORMATS[kind] || fmt;
 
   function decade(k) {
     return "10" + String(k).split("").map((c) => SUP[c]).join("");
   }
 
-  function ticks(lo, hi, log) {
+  // One notation per axis. Log axes: 1, 2 and 5 multiples when they span few decades, else
+  // decades; labelled by the axis kind's formatter (20B, $2M) when every tick is below 10^15
+  // and the kind is a count or dollars, else all as powers of ten (2×10²⁵, 10²⁵, 5×10²⁴).
+  function ticks(lo, hi, log, kind) {
     if (log) {
       const a = Math.ceil(Math.log10(lo) - 1e-9), b = Math.floor(Math.log10(hi) + 1e-9);
       const step = Math.max(1, Math.ceil((b - a + 1) / 7));
-      const out = [];
-      for (let k = a; k <= b; k += step) out.push({ v: 10 ** k, label: decade(k) });
-      if (out.length < 3) {  // few decades: label 2 and 5 multiples too
+      let out = [];
+      for (let k = a; k <= b; k += step) out.push({ v: 10 ** k, m: 1, k });
+      if (out.length < 3) {  // few decades: 2 and 5 multiples too
         for (let k = a - 1; k <= b; k++) for (const m of [2, 5]) {
           const v = m * 10 ** k;
-          if (v >= lo && v <= hi) out.push({ v, label: fmt(v, 1) });
+          if (v >= lo && v <= hi) out.push({ v, m, k });
         }
       }
-      return out.sort((p, q) => p.v - q.v);
+      out = out.sort((p, q) => p.v - q.v);
+      const own = (kind === "count" || kind === "usd") && out.every((t) => t.v < 1e15);
+      return out.map((t) => ({ v: t.v, label: own ? formatter(kind)(t.v, 2)
+        : `${t.m === 1 ? "" : `${t.m}×`}${decade(t.k)}` }));
     }
     const raw = (hi - lo) / 5, mag = 10 ** Math.floor(Math.log10(raw));
     const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
     const out = [];
     for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-      out.push({ v, label: fmt(Math.abs(v) < step * 1e-9 ? 0 : v, 3) });
+      out.push({ v, label: formatter(kind)(Math.abs(v) < step * 1e-9 ? 0 : v, 3) });
     }
     return out;
   }
@@ -91,8 +93,9 @@ const Plot = (() => {
     return pts.join(" ");
   }
 
-  // spec: {title, xlabel, ylabel, xlog, ylog, ylim, series: [{x, y, label, color, width, dash,
-  // legend}], marks: [{x, y, label, color, shape}], vline: {x, label}}
+  // spec: {title, xlabel, ylabel, xlog, ylog, xkind, ykind ("count", "usd", "flops"), ylim,
+  // series: [{x, y, label, color, width, dash, legend}], marks: [{x, y, label, color, shape}],
+  // vline: {x, label}}
   function draw(svg, spec) {
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -105,15 +108,17 @@ const Plot = (() => {
     const sy = scale(y0, y1, H - M.b, M.t, spec.ylog);
     el("text", { x: M.l, y: 18, class: "title" }, svg).textContent = spec.title || "";
     const grid = el("g", { class: "grid" }, svg), axis = el("g", { class: "axis" }, svg);
-    for (const t of ticks(x0, x1, spec.xlog)) {
+    for (const t of ticks(x0, x1, spec.xlog, spec.xkind)) {
       const x = sx(t.v);
       el("line", { x1: x, x2: x, y1: M.t, y2: H - M.b }, grid);
-      el("text", { x, y: H - M.b + 16, "text-anchor": "middle" }, axis).textContent = t.label;
+      el("text", { x, y: H - M.b + 16, "text-anchor": "middle", class: "xtick" }, axis)
+        .textContent = t.label;
     }
-    for (const t of ticks(y0, y1, spec.ylog)) {
+    for (const t of ticks(y0, y1, spec.ylog, spec.ykind)) {
       const y = sy(t.v);
       el("line", { x1: M.l, x2: W - M.r, y1: y, y2: y }, grid);
-      el("text", { x: M.l - 6, y: y + 4, "text-anchor": "end" }, axis).textContent = t.label;
+      el("text", { x: M.l - 6, y: y + 4, "text-anchor": "end", class: "ytick" }, axis)
+        .textContent = t.label;
     }
     el("path", { d: `M${M.l},${M.t}V${H - M.b}H${W - M.r}`, fill: "none" }, axis);
     el("text", { x: (M.l + W - M.r) / 2, y: H - 8, "text-anchor": "middle" }, axis)
@@ -187,8 +192,12 @@ const Plot = (() => {
         dots[k].setAttribute("visibility", "visible");
         dots[k].setAttribute("cx", sx(s.x[best]));
         dots[k].setAttribute("cy", sy(s.y[best]));
-        if (!rows.length) rows.push(`${spec.xname || "x"} = ${fmt(s.x[best])}`);
-        if (s.legend !== false || series.length < 8) rows.push(`${s.label}: ${fmt(s.y[best])}`);
+        if (!rows.length) {
+          rows.push(`${spec.xname || "x"} = ${formatter(spec.xkind)(s.x[best])}`);
+        }
+        if (s.legend !== false || series.length < 8) {
+          rows.push(`${s.label}: ${formatter(spec.ykind)(s.y[best])}`);
+        }
       });
       if (!rows.length) return;
       line.setAttribute("x1", p.x); line.setAttribute("x2", p.x);
@@ -205,5 +214,14 @@ const Plot = (() => {
     });
   }
 
-  return { draw, fmt };
+  // A figure that has no data (yet): its title and one line of text, so no panel is blank.
+  function message(svg, title, text) {
+    svg.replaceChildren();
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    el("text", { x: M.l, y: 18, class: "title" }, svg).textContent = title || "";
+    el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "message" }, svg)
+      .textContent = text;
+  }
+
+  return { draw, message, fmt };
 })();
