@@ -731,6 +731,7 @@ def limited_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, unique_to
     from .lifetime import _dependent, _lifetime_optimal, _setup
 
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    law = get_law(law)  # the repeated-data law is of the Chinchilla form
     u = check_unique_tokens(unique_tokens, law)
     n = d = None
     if _dependent(objective):
@@ -746,6 +747,7 @@ def limited_budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, 
     from .lifetime import _budget_optimal, _setup
 
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
+    law = get_law(law)  # the repeated-data law is of the Chinchilla form
     u = check_unique_tokens(unique_tokens, law)
     plan = _budget_optimal(law, budget, demand, objective)
     return limited_plan(law, u, demand, objective, plan.params, plan.train_tokens, budget=budget)

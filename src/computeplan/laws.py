@@ -12,6 +12,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -88,6 +89,8 @@ class ChinchillaLaw:
     domain: dict | None = field(default=None, compare=False)
     rd_star: float | None = DEFAULT_RD_STAR
     rn_star: float | None = DEFAULT_RN_STAR
+    #: The law's form (:mod:`computeplan.forms`); other forms are :class:`~.formlaw.FormLaw`.
+    form: ClassVar[str] = "chinchilla"
 
     def __post_init__(self):
         for c in COEFFICIENTS:
@@ -262,6 +265,7 @@ class ChinchillaLaw:
     def from_dict(cls, data: dict, *, name: str = "custom") -> ChinchillaLaw:
         if not isinstance(data, dict):
             raise InputError(f"a law must be a JSON object with keys {COEFFICIENTS}")
+        _check_chinchilla_form(data)
         missing = [c for c in COEFFICIENTS if c not in data]
         if missing:
             raise InputError(f"law is missing coefficient(s) {missing}; needs {list(COEFFICIENTS)}")
@@ -308,6 +312,35 @@ class ChinchillaLaw:
         return cls.from_dict(data, name=p.stem)
 
 
+def _check_chinchilla_form(data: dict) -> None:
+    from .forms import get_form
+
+    form = get_form(data.get("form", "chinchilla")).name
+    if form != "chinchilla":
+        raise InputError(f"law {data.get('name') or ''!r} has form {form!r}, not the Chinchilla "
+                         "form this needs")
+
+
+def load_law(path: str | Path):
+    """A law file of any form: a :class:`ChinchillaLaw` for the Chinchilla form (files without
+    ``form`` are), else a :class:`computeplan.formlaw.FormLaw`."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ChinchillaLaw.load(p)  # its one-line errors
+    return law_from_dict(data, name=p.stem)
+
+
+def law_from_dict(data, *, name: str = "custom"):
+    """A law of any form from its JSON object (:func:`load_law`)."""
+    if isinstance(data, dict) and data.get("form", "chinchilla") != "chinchilla":
+        from .formlaw import FormLaw
+
+        return FormLaw.from_dict(data, name=name)
+    return ChinchillaLaw.from_dict(data, name=name)
+
+
 #: The range of the Chinchilla runs (Hoffmann et al. 2022, Figure 4, as digitised by Epoch AI:
 #: ../shared/data/chinchilla-epoch, the 240 runs left after dropping the 5 highest-loss ones),
 #: rounded outwards to 3 digits; scripts/make_besiroglu_replicates.py prints the exact values.
@@ -351,17 +384,51 @@ PRESETS: dict[str, ChinchillaLaw] = {
 DEFAULT_LAW = "sardana2024"
 
 
-def get_law(spec: str | Path | ChinchillaLaw | None = None, **overrides) -> ChinchillaLaw:
-    """Resolve a law from a preset name, a JSON file path or a law object, then apply overrides."""
+def get_law(spec=None, *, any_form: bool = False, **overrides):
+    """Resolve a law from a preset name, a JSON file path or a law object, then apply overrides.
+
+    A law of another form than the Chinchilla form (:class:`computeplan.formlaw.FormLaw`) is
+    returned only with ``any_form=True`` (callers that plan with every form); otherwise it is a
+    one-line InputError naming its form."""
     if spec is None:
         spec = DEFAULT_LAW
-    if isinstance(spec, ChinchillaLaw):
-        law = spec
-    elif isinstance(spec, str | Path) and str(spec) in PRESETS:
-        law = PRESETS[str(spec)]
-    elif isinstance(spec, Path) or str(spec).endswith(".json") or Path(str(spec)).is_file():
-        law = ChinchillaLaw.load(spec)
-    else:
-        raise InputError(f"unknown law {spec!r}; valid presets: {', '.join(PRESETS)}, "
-                         "or a path to a law JSON file")
+    law = _resolve(spec)
+    if law.form != "chinchilla" and not any_form:
+        raise InputError(f"law {law.name!r} has form {law.form!r}; this plans with "
+                         "Chinchilla-form laws only")
     return law.with_overrides(**overrides)
+
+
+def _resolve(spec):
+    from .formlaw import FormLaw
+
+    if isinstance(spec, ChinchillaLaw | FormLaw):
+        return spec
+    if isinstance(spec, str | Path) and str(spec) in PRESETS:
+        return PRESETS[str(spec)]
+    if isinstance(spec, str | Path) and str(spec) in form_presets():
+        return form_presets()[str(spec)]
+    if isinstance(spec, Path) or str(spec).endswith(".json") or Path(str(spec)).is_file():
+        return load_law(spec)
+    raise InputError(f"unknown law {spec!r}; valid presets: "
+                     f"{', '.join([*PRESETS, *form_presets()])}, or a path to a law JSON file")
+
+
+#: Package data: presets fitted on over-trained runs (scripts/make_form_presets.py).
+FORM_PRESETS_FILE = Path(__file__).parent / "presets" / "form_presets.json"
+
+
+def form_presets() -> dict:
+    """Presets of other forms than the Chinchilla form, fitted on over-trained runs (package
+    data written by scripts/make_form_presets.py; empty when absent)."""
+    global _FORM_PRESETS
+    if _FORM_PRESETS is None:
+        _FORM_PRESETS = {}
+        if FORM_PRESETS_FILE.is_file():
+            for entry in json.loads(FORM_PRESETS_FILE.read_text(encoding="utf-8")):
+                law = law_from_dict(entry)
+                _FORM_PRESETS[law.name] = law
+    return _FORM_PRESETS
+
+
+_FORM_PRESETS: dict | None = None

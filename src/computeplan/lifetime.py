@@ -88,10 +88,40 @@ def _dependent(objective) -> bool:
 
 
 def _setup(law, demand, inference_tokens, cost):
-    law = get_law(law)
+    """The law (of any form, :mod:`computeplan.forms`), demand and objective of a plan."""
+    law = get_law(law, any_form=True)
     demand = as_demand(demand, inference_tokens)
     objective = FlopsObjective() if cost is None else cost
+    if law.form != "chinchilla" and _dependent(objective):
+        raise InputError(f"the roofline serving model plans with Chinchilla-form laws only; "
+                         f"law {law.name!r} has form {law.form!r}")
     return law, demand, objective
+
+
+def _other_form(law, kind: str, target, demand: Demand, objective) -> LifetimePlan:
+    """The plans of this module under a law of another form than the Chinchilla form, from the
+    first-order conditions of :mod:`computeplan._formsolve` (``kind``: lifetime, chinchilla,
+    budget or chinchilla_budget; ``target`` the loss or the budget)."""
+    from . import _formsolve as solve
+
+    p, q = objective.coefficients(demand)
+    if kind in ("lifetime", "chinchilla"):
+        inputs = _loss_inputs(objective)
+        r = 0.0 if kind == "chinchilla" else _ratio(p, q, inputs)
+        ln_n, ln_d = solve.fixed_loss(law.shape, law.coef, v.positive("loss", target), r)
+    else:
+        x = _budget(target, objective)
+        inputs = _budget_inputs(objective)
+        if kind == "budget":
+            ln_n, ln_d = solve.budget(law.shape, law.coef, np.log(x) - np.log(p),
+                                      _ratio(p, q, inputs))
+        else:
+            with np.errstate(divide="ignore"):  # q = 0 (no demand): log q = -inf
+                ln_n, ln_d = solve.chinchilla_budget(law.shape, law.coef, np.log(x), np.log(p),
+                                                     np.log(q))
+    with np.errstate(over="ignore", under="ignore"):
+        n, d = np.exp(ln_n), np.exp(ln_d)
+    return evaluate(law, n, d, demand, objective, inputs=inputs)
 
 
 def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
@@ -200,6 +230,8 @@ def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inferenc
 
 
 def _lifetime_optimal(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
+    if law.form != "chinchilla":
+        return _other_form(law, "lifetime", loss, demand, objective)
     delta = law._reducible(loss)
     if _dependent(objective):
         n, d = dependent_fixed_loss(law, delta, objective, demand)
@@ -218,6 +250,8 @@ def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, infer
 
 
 def _chinchilla_lifetime(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
+    if law.form != "chinchilla":
+        return _other_form(law, "chinchilla", loss, demand, objective)
     point = law.compute_optimal(loss=loss)
     return evaluate(law, point.params, point.train_tokens, demand, objective,
                     inputs=_loss_inputs(objective))
@@ -244,6 +278,8 @@ def budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, inferenc
 
 
 def _budget_optimal(law: ChinchillaLaw, budget, demand: Demand, objective) -> LifetimePlan:
+    if law.form != "chinchilla":
+        return _other_form(law, "budget", budget, demand, objective)
     x = _budget(budget, objective)
     if _dependent(objective) and np.any(demand.total_tokens > 0):
         n, d = dependent_budget(law, x, objective, demand)
@@ -282,6 +318,8 @@ def chinchilla_budget(law: str | ChinchillaLaw = "sardana2024", *, budget, infer
 
 
 def _chinchilla_budget(law: ChinchillaLaw, budget, demand: Demand, objective) -> LifetimePlan:
+    if law.form != "chinchilla":
+        return _other_form(law, "chinchilla_budget", budget, demand, objective)
     x = _budget(budget, objective)
     a_exp = law.beta / (law.alpha + law.beta)
     g = law.G
@@ -337,7 +375,8 @@ class PlanComparison:
         if self.budget is not None:
             out["budget_usd" if self.objective.priced else "budget_flops"] = self.budget
         return out | {
-            "law": self.law.coefficients() | {"name": self.law.name},
+            "law": ({} if self.law.form == "chinchilla" else {"form": self.law.form})
+            | self.law.coefficients() | {"name": self.law.name},
             "demand": self.demand.to_dict(),
             "assumptions": self.objective.to_dict(),
             "chinchilla": self.chinchilla.to_dict(),

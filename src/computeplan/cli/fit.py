@@ -49,6 +49,11 @@ def fit(
     max_tokens_per_param: Annotated[float | None, _opt(
         "--max-tokens-per-param", "Keep runs with at most this many tokens per parameter.",
         _F)] = None,
+    form: Annotated[str, _opt(
+        "--form", "Law form: chinchilla (E + A/N^alpha + B/D^beta), tied (alpha = beta), "
+        "kaplan (E + (A N^(-alpha/beta) + B/D)^beta), beta-of-n (data exponent beta0 + "
+        "beta1 ln(N/1e9)), farseer, or auto (every form, the best by extrapolation "
+        "cross-validation).", _M)] = "chinchilla",
     objective: Annotated[str, _opt(
         "--objective", "huber (Hoffmann et al., delta 1e-3 on log loss), asymmetric (penalise "
         "over-prediction: lower envelope) or lsq (least squares on log loss).", _M)] = "huber",
@@ -78,9 +83,9 @@ def fit(
         _E)] = None,
     as_json: JsonFlag = False,
 ):
-    """Fit L(N, D) = E + A/N^alpha + B/D^beta to your own training runs.
+    """Fit a loss law L(N, D) to your own training runs (default E + A/N^alpha + B/D^beta).
 
-    Method: Hoffmann et al. (2022) Approach 3.
+    Method: Hoffmann et al. (2022) Approach 3; other forms (--form) the same objective.
     Huber loss (delta 1e-3) on log loss, L-BFGS from all 4,500 grid points, best kept.
     Exit status 1 if the fit did not converge or is on a boundary (no law file then).
 
@@ -94,7 +99,7 @@ def fit(
     options = dict(params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                    loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
                    min_tokens_per_param=min_tokens_per_param,
-                   max_tokens_per_param=max_tokens_per_param, objective=objective,
+                   max_tokens_per_param=max_tokens_per_param, form=form, objective=objective,
                    asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout)
     if runs.is_dir():
         if plot is not None:
@@ -126,22 +131,24 @@ def fit(
 
 
 def _render(console, result) -> None:
-    from ..laws import COEFFICIENTS
     from ..render import fmt, table
+
+    if result.selection is not None:
+        _render_selection(console, result.selection)
 
     boot = result.bootstrap
     ci = boot.intervals() if boot else {}
     cols = ["coefficient", "value"] + (["std. error", f"{100 * boot.level:g}% interval"]
                                        if boot else [])
     rows = []
-    for k in COEFFICIENTS:
+    for k in result.coefficients:
         row = [k, fmt(result.coefficients[k], 5)]
         if boot:
             c = ci[k]
             row += [fmt(c["se"], 3), _interval(c, 4)]
         rows.append(row)
     f = result.fit
-    console.print(table(f"Fitted law ({f.objective}, {result.n_runs} runs)",
+    console.print(table(f"Fitted law (form {result.form}, {f.objective}, {result.n_runs} runs)",
                         cols, rows, caption=f"objective value {fmt(f.objective_value, 6)}; "
                         f"starts: {f.starts['total']}, {f.starts['converged']} converged, "
                         f"{f.starts['reaching_best']} reaching the best"))
@@ -154,7 +161,9 @@ def _render(console, result) -> None:
     ]))
     if result.tokens_per_param is not None:
         tpp_rows = []
-        boot_tpp = boot.tokens_per_param_intervals() if boot else None
+        boot_tpp = None if not boot else (
+            result.tokens_per_param_intervals() if result.form != "chinchilla"
+            else boot.tokens_per_param_intervals())
         for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
             row = [fmt(c), fmt(t, 4)]
             if boot_tpp:
@@ -183,6 +192,30 @@ def _render(console, result) -> None:
                                else "NOT RELIABLE (see warnings)"))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _render_selection(console, selection: dict) -> None:
+    from ..render import table
+
+    folds = list(selection["folds"])
+    rows = []
+    for row in selection["table"]:
+        rows.append([row["form"], str(row["n_coefficients"]),
+                     *[_pct(row["scores"].get(k)) for k in folds], _pct(row["score"]),
+                     "chosen" if row["form"] == selection["chosen"] else ""])
+    info = "; ".join(f"{k}: {v['n_fit']} fitted, {v['n_held_out']} held out"
+                     for k, v in selection["folds"].items())
+    console.print(table("Form selection by extrapolation cross-validation",
+                        ["form", "coefficients", *[f"error ({k})" for k in folds], "score", ""],
+                        rows, caption=f"folds: {info}. Rule: {selection['rule']}"))
+
+
+def _pct(x) -> str:
+    import math
+
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{100 * x:.2f}%"
 
 
 def _interval(summary: dict, digits: int) -> str:

@@ -16,18 +16,20 @@ __all__ = ["EnsembleResult", "fit", "fit_folder"]
 def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
         flops_col: str | None = None, loss_col: str = "loss", weight_col: str | None = None,
         drop_highest_loss: int = 0, min_tokens_per_param: float | None = None,
-        max_tokens_per_param: float | None = None, objective: str = "huber",
+        max_tokens_per_param: float | None = None, form: str = "chinchilla",
+        objective: str = "huber",
         asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
         level: float = 0.95, holdout: str | None = None, name: str = "fit") -> FitResult:
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
-    rule such as ``tokens_per_param>100``)."""
+    rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``."""
     if seed is not None and not bootstrap:
         raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                       loss_col=loss_col, weight_col=weight_col,
                       drop_highest_loss=drop_highest_loss,
                       min_tokens_per_param=min_tokens_per_param,
-                      max_tokens_per_param=max_tokens_per_param, objective=objective,
+                      max_tokens_per_param=max_tokens_per_param, form=form,
+                      objective=objective,
                       asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, level=level,
                       holdout=holdout, name=name)

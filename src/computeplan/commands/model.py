@@ -23,7 +23,7 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
           law: str = "sardana2024", E=None, A=None, B=None, alpha=None, beta=None) -> ModelReport:
     """The model fixed by what is given: with ``chinchilla`` one of compute/params/tokens/loss
     (the compute-optimal model); two of compute/params/tokens; or loss with params or tokens."""
-    the_law = get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+    the_law = get_law(law, any_form=True, E=E, A=A, B=B, alpha=alpha, beta=beta)
     given = {k: val for k, val in dict(compute=compute, params=params, tokens=tokens,
                                        loss=loss).items() if val is not None}
     flags = ", ".join("--" + k for k in given) or "nothing"

@@ -48,6 +48,9 @@ class FitResult:
     budgets: np.ndarray
     bootstrap: BootstrapResult | None = None
     holdout: HoldoutResult | None = None
+    #: How ``fit --form auto`` chose the form (:func:`.select.select_form`), else None.
+    selection: dict | None = None
+    form = "chinchilla"
 
     @property
     def law(self) -> ChinchillaLaw | None:
@@ -102,7 +105,7 @@ class FitResult:
         return optimal_tokens_per_param(self.coefficients, self.budgets)
 
     def to_dict(self) -> dict:
-        out = self.fit.to_dict() | {
+        out = {"form": self.form} | self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
             "domain": domain_of(self.runs.params[self.runs.weights > 0],
                                 self.runs.train_tokens[self.runs.weights > 0]),
@@ -112,6 +115,7 @@ class FitResult:
         }
         out["bootstrap"] = self.bootstrap.to_dict() if self.bootstrap else None
         out["holdout"] = self.holdout.to_dict() if self.holdout else None
+        out["selection"] = self.selection
         return out
 
 
@@ -124,10 +128,10 @@ def check_resampling(bootstrap, seed) -> None:
         raise InputError(f"seed must be an integer >= 0; got {seed}")
 
 
-def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA,
-             asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
-             level: float = 0.95, holdout: str | None = None, budgets=DEFAULT_BUDGETS,
-             name: str = "fit") -> FitResult:
+def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
+             delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
+             bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
+             holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit"):
     """Fit a Chinchilla law to ``runs`` (see :class:`Runs`, :func:`read_runs`).
 
     ``objective``: ``huber`` (Hoffmann et al., threshold ``delta``), ``asymmetric`` (Huber with
@@ -135,8 +139,16 @@ def fit_runs(runs: Runs, *, objective: str = "huber", delta: float = HUBER_DELTA
     squares on log loss). ``bootstrap`` > 0 refits that many resamples (seeded by ``seed``) for
     standard errors and ``level`` percentile intervals. ``holdout`` (e.g.
     ``'tokens_per_param>100'``) refits without the selected runs and reports prediction errors
-    on them.
+    on them. ``form``: the law form (:data:`computeplan.forms.FORMS`, or ``auto``: chosen by
+    extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla form give
+    a :class:`.select.FormFitResult` with the same attributes.
     """
+    if form != "chinchilla":
+        from .select import fit_form_runs
+
+        return fit_form_runs(runs, form, objective=objective, delta=delta, asymmetry=asymmetry,
+                             bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
+                             budgets=budgets, name=name)
     check_identifiable(runs)
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..forms import get_form
 from ..laws import COEFFICIENTS, ChinchillaLaw
 from . import _lbfgs
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES, Problem
+from .plausible import implausible
 
 #: Hoffmann et al. 2022 initialisation grid (appendix D.2), natural coordinates (a, b, e, alpha,
 #: beta).
@@ -291,6 +293,11 @@ def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
             f"{float(np.exp(problem.log_l.max())):.3g}); check the loss column: losses must be "
             "of a sensible size (nats per token)")
     warnings = boundary_warnings(coef, problem.log_n, problem.log_d)
+    used = problem.weights > 0
+    if not warnings:  # a boundary solution is already not ok, with one diagnosis per tie
+        warnings += implausible(get_form("chinchilla"), coef, np.exp(problem.log_n[used]),
+                                np.exp(problem.log_d[used]), np.exp(problem.log_l[used]),
+                                starts_at_best=opt.n_starts_at_best)
     if not opt.converged:
         warnings.insert(0, "the optimiser did not converge (gradient not small at the best point)")
     fit = LawFit(

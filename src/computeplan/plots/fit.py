@@ -42,8 +42,8 @@ def plot_fit(result, path: str | Path) -> Path:
         ax.scatter(held.train_flops, held.loss, facecolors="none", edgecolors="red", s=40,
                    lw=0.8, label=f"held out in the check: {result.holdout.rule} ({len(held)})")
     ax.set(xscale="log", yscale="log", xlabel="training FLOPs C = 6ND", ylabel="loss",
-           title=f"Fitted law: E={law.E:.3g}, A={law.A:.4g}, B={law.B:.4g}, "
-                 f"alpha={law.alpha:.3g}, beta={law.beta:.3g}")
+           title=f"Fitted law ({result.form}): " + ", ".join(
+               f"{k}={val:.4g}" for k, val in law.coefficients().items()))
     ax.set_ylim(runs.loss.min() * 0.95, runs.loss.max() * 1.15)
     fig.colorbar(sc, ax=ax, label="parameters N (curves: iso-N)")
     ax.legend(fontsize=8)

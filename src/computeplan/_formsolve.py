@@ -1,0 +1,212 @@
+"""Optimal models under a law of any form (:mod:`computeplan.forms`), vectorised.
+
+The Chinchilla form has closed forms and Newton solvers of its own (:mod:`computeplan.laws`,
+:mod:`computeplan.lifetime`); every other form is planned here by one-dimensional first-order
+conditions, each solved by a bracketed root finder to 1e-13 in its variable. With
+L_N = dL/d ln N, L_D = dL/d ln D (both < 0) and r = q / p the inference demand in
+training-token equivalents (lifetime cost p N (D + r), Sardana et al. 2024, eq. 1):
+
+- **fixed loss** (minimise N (D + r) subject to L(N, D) = l): along the loss contour
+  ln D = w(ln N) (closed form for every form: the data term is invertible at fixed N,
+  :meth:`~computeplan.forms.Form.log_tokens_at_loss`) the log-cost ln N + ln(D + r) has slope
+  1 - s L_N / L_D with s = D / (D + r), which runs from -inf where the contour leaves to
+  infinite data (the smallest N that can reach l) to 1 for large N; its root is the optimum.
+  The variable is z = ln(ln N - ln N_min), so the bracket is fixed and the step near the
+  floor well scaled. r = 0 gives the compute-optimal model for a target loss.
+- **fixed budget** (minimise L subject to N (D + r) = K): with t = ln D and
+  N = K / (D + r), dL/dt = L_D - s L_N runs from -inf (tiny D) to +inf (tiny N); its root is
+  the optimum (the same condition as above: the two problems are dual). r = 0, K = C / 6 gives
+  the compute-optimal model at budget C (Hoffmann et al. 2022, section 3.3: L_N = L_D).
+
+The root finder is the Illinois variant of regula falsi (Dowell & Jarratt 1971, BIT 11),
+superlinear, with bisection whenever a step leaves the bracket, on whole arrays. A condition
+value that overflows (only near the ends of a bracket, where its sign is known) takes that
+end's sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConvergenceError, InputError
+
+#: Widest range of ln N searched above the smallest model that can reach a loss (e^60).
+LOG_SPAN = 60.0
+#: Half-width of the ln D bracket around ln sqrt(K) for a budget (D/N within e^+-80).
+LOG_HALF_WIDTH = 40.0
+#: Smallest ln(C/6) a Chinchilla-optimal model of a budget is searched at (C/6 = 1e6).
+MIN_LOG_C6 = float(np.log(1e6))
+#: Closest approach (in ln N - ln N_min) to the infinite-data end of a loss contour.
+NEAR_FLOOR = 1e-12
+
+
+def bracketed_root(func, lo, hi, *, xtol: float = 1e-13, maxiter: int = 300):
+    """x in [lo, hi] with func(x) = 0 elementwise, where func(lo) < 0 < func(hi) (checked by
+    the caller); stops when every bracket is narrower than ``xtol * max(1, |x|)``."""
+    lo, hi = (np.array(a, dtype=float) for a in np.broadcast_arrays(lo, hi))
+    flo, fhi = func(lo), func(hi)
+    side = np.zeros(lo.shape, dtype=np.int8)
+    x = 0.5 * (lo + hi)
+    for it in range(maxiter):
+        with np.errstate(all="ignore"):
+            x = (lo * fhi - hi * flo) / (fhi - flo)
+        mid = 0.5 * (lo + hi)
+        x = np.where(np.isfinite(x) & (x > lo) & (x < hi) & (it % 8 != 7), x, mid)
+        f = func(x)
+        neg = f < 0
+        # Illinois: halve the value kept at an end that has not moved twice in a row.
+        flo = np.where(neg, f, np.where(side == 1, 0.5 * flo, flo))
+        fhi = np.where(neg, np.where(side == -1, 0.5 * fhi, fhi), f)
+        lo, hi = np.where(neg, x, lo), np.where(neg, hi, x)
+        side = np.where(neg, -1, 1).astype(np.int8)
+        if np.all((hi - lo <= xtol * np.maximum(1.0, np.abs(x))) | (f == 0)):
+            return x
+    raise ConvergenceError(f"optimal-model solver did not converge in {maxiter} iterations")
+
+
+def _signed(g, x, lo, hi):
+    """Condition values with any overflow replaced by the sign of the nearer bracket end."""
+    return np.where(np.isfinite(g), g, np.where(x < 0.5 * (lo + hi), -1.0, 1.0))
+
+
+def _check_bracket(g_lo, g_hi, what: str) -> None:
+    if not (np.all(g_lo < 0) and np.all(g_hi > 0)):
+        raise InputError(f"this law has no {what}: its first-order condition does not change "
+                         "sign over the searched range (the law's coefficients give a loss that "
+                         "does not fall and then rise along the constraint)")
+
+
+def fixed_loss(form, coef: dict, loss, r):
+    """(ln N, ln D) of the model minimising N (D + r) subject to L(N, D) = ``loss``
+    (module docstring); ``loss``, ``r`` and array coefficients broadcast."""
+    loss = np.asarray(loss, float)
+    lo_n, hi_n = form.log_params_range(coef, loss)
+    r = np.asarray(r, float)
+    lo_n, hi_n, loss, r = np.broadcast_arrays(lo_n, hi_n, loss, r)
+    span = np.minimum(hi_n - lo_n, LOG_SPAN)
+    if not np.all(span > 0):
+        raise InputError("this law has no model that reaches the target loss")
+    z_lo, z_hi = np.log(NEAR_FLOOR * span), np.log(span * (1 - 1e-9))
+
+    def point(z):
+        ln_n = lo_n + np.exp(z)
+        return ln_n, form.log_tokens_at_loss(coef, ln_n, loss)
+
+    def slope(z):
+        ln_n, ln_d = point(z)
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
+            s = 1.0 / (1.0 + r * np.exp(-ln_d))
+            g = 1.0 - s * dn / dd
+        return _signed(g, z, z_lo, z_hi)
+
+    _check_bracket(slope(z_lo), slope(z_hi), "optimal model at this loss")
+    return point(bracketed_root(slope, z_lo, z_hi))
+
+
+def budget(form, coef: dict, log_k, r):
+    """(ln N, ln D) of the model minimising L subject to N (D + r) = e^``log_k`` (module
+    docstring); broadcasts."""
+    log_k = np.asarray(log_k, float)
+    r = np.asarray(r, float)
+    log_k, r = np.broadcast_arrays(log_k, r)
+    with np.errstate(divide="ignore"):
+        log_r = np.log(r)
+    # At least one token and one parameter: below, ln D and ln N change sign and forms whose
+    # exponents depend on N (beta-of-n) stop being laws.
+    t_lo = np.maximum(0.5 * log_k - LOG_HALF_WIDTH, 0.0)
+    t_hi = np.maximum(0.5 * log_k + LOG_HALF_WIDTH, log_r + LOG_HALF_WIDTH)
+    n_lo, n_hi = form.log_params_limits(coef)
+    n_lo = max(n_lo, 0.0)
+    with np.errstate(all="ignore"):  # ln N = ln K - ln(D + r) below n_hi, above n_lo
+        a = log_k - n_hi
+        t_lo = np.where(a > log_r, np.maximum(t_lo, a + np.log1p(-np.exp(log_r - a)) + 1e-9),
+                        t_lo)
+        b = log_k - n_lo
+        t_hi = np.where(b > log_r,
+                        np.minimum(t_hi, b + np.log1p(-np.exp(log_r - b)) - 1e-9), t_hi)
+
+    def point(t):
+        return log_k - np.logaddexp(t, log_r), t
+
+    def slope(t):
+        ln_n, ln_d = point(t)
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
+            s = np.exp(ln_d - np.logaddexp(ln_d, log_r))
+            g = dd - s * dn
+        return _signed(g, t, t_lo, t_hi)
+
+    _check_bracket(slope(t_lo), slope(t_hi), "optimal model within this budget")
+    return point(bracketed_root(slope, t_lo, t_hi))
+
+
+def optimal_at_params(form, coef: dict, ln_n):
+    """ln D of the compute-optimal model with e^ln_n parameters: L_N = L_D at fixed N."""
+    ln_n = np.asarray(ln_n, float)
+    lo, hi = ln_n - LOG_HALF_WIDTH, ln_n + LOG_HALF_WIDTH
+
+    def cond(t):
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(t))
+        return _signed(dd - dn, t, lo, hi)
+
+    _check_bracket(cond(lo), cond(hi), "compute-optimal model with this many parameters")
+    return bracketed_root(cond, lo, hi)
+
+
+def optimal_at_tokens(form, coef: dict, ln_d):
+    """ln N of the compute-optimal model trained on e^ln_d tokens: L_N = L_D at fixed D."""
+    ln_d = np.asarray(ln_d, float)
+    n_lo, n_hi = form.log_params_limits(coef)
+    lo = np.maximum(ln_d - LOG_HALF_WIDTH, n_lo + 1e-9)
+    hi = np.minimum(ln_d + LOG_HALF_WIDTH, n_hi - 1e-9)
+
+    def cond(x):
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes(coef, np.exp(x), np.exp(ln_d))
+        return _signed(dn - dd, x, lo, hi)
+
+    _check_bracket(cond(lo), cond(hi), "compute-optimal model on this many tokens")
+    return bracketed_root(cond, lo, hi)
+
+
+def params_for_loss(form, coef: dict, loss, ln_d):
+    """ln N at which a model trained on e^ln_d tokens reaches ``loss`` (the loss falls with N);
+    an InputError when even e^80 parameters (or the form's limit) do not reach it."""
+    loss, ln_d = np.broadcast_arrays(np.asarray(loss, float), np.asarray(ln_d, float))
+    n_lo, n_hi = form.log_params_limits(coef)
+    lo = np.full_like(ln_d, max(0.0, n_lo + 1e-9))
+    hi = np.full_like(ln_d, min(80.0, n_hi - 1e-9))
+
+    def gap(x):
+        with np.errstate(all="ignore"):
+            g = loss - form.loss(coef, np.exp(x), np.exp(ln_d))
+        return _signed(g, x, lo, hi)
+
+    if not np.all(gap(hi) > 0):
+        raise InputError("loss must be above the best loss this many tokens can reach with "
+                         "any model size under this law")
+    if not np.all(gap(lo) < 0):
+        raise InputError("loss is reached by a model of under one parameter under this law")
+    return bracketed_root(gap, lo, hi)
+
+
+def chinchilla_budget(form, coef: dict, log_x, log_p, log_q):
+    """(ln N, ln D) of the compute-optimal model whose lifetime cost p N D + q N is e^log_x:
+    the root in s = ln(C/6) of ln(p e^s + q N*(s)) = ln X, N*(s) the compute-optimal size at
+    C (:func:`budget` with r = 0); the log-cost increases with s."""
+    log_x, log_p, log_q = np.broadcast_arrays(*(np.asarray(a, float)
+                                                for a in (log_x, log_p, log_q)))
+    s_hi = log_x - log_p
+    s_lo = np.maximum(s_hi - LOG_HALF_WIDTH, MIN_LOG_C6)
+
+    def gap(s):
+        ln_n, _ = budget(form, coef, s, 0.0)
+        return np.logaddexp(log_p + s, log_q + ln_n) - log_x
+
+    g_lo = gap(s_lo)
+    if not np.all(g_lo < 0):
+        raise InputError("the budget is too small for any compute-optimal model under this law "
+                         "(inference alone costs more)")
+    return budget(form, coef, bracketed_root(gap, s_lo, s_hi), 0.0)

@@ -1,0 +1,249 @@
+"""Fits of any law form with bootstrap and hold-out, and the choice of form by extrapolation
+cross-validation (``computeplan fit --form auto``).
+
+Selection rule (``auto``): every form in :data:`computeplan.forms.FORMS` is fitted to the runs
+twice more, each time without one extrapolation fold, and scored on the held-out fold:
+
+- ``tokens_per_param``: the runs at the highest tokens per parameter (whole levels of D/N,
+  from the top, until at least ``CV_SHARE`` of the runs are held out);
+- ``params``: the runs of the largest models (whole model sizes, likewise).
+
+A form's score is the mean over the two folds of the mean absolute relative error of the
+predicted loss on the held-out runs (a fold the form cannot be fitted on scores infinity).
+The form with the lowest score is kept; scores within ``CV_TIE`` (relative) of the best go to
+the form with fewer coefficients. This is the extrapolation the planner needs
+(inference-aware optima sit beyond the runs in D/N, large models beyond them in N), measured
+on the runs themselves, with no use of any run the user holds out with ``--holdout``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .._lawdata import MIN_REPLICATES
+from ..errors import InputError
+from ..forms import FORMS, get_form
+from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA
+from .core import DEFAULT_BUDGETS
+from .forms import (
+    FormBootstrap,
+    FormFit,
+    bootstrap_form,
+    check_runs_for_form,
+    fit_form,
+    runs_domain,
+)
+from .holdout import HoldoutResult, holdout_mask
+from .runs import Runs
+
+#: Least share of the runs each cross-validation fold holds out.
+CV_SHARE = 0.2
+#: Relative margin within which a form with fewer coefficients wins a tie of scores.
+CV_TIE = 0.02
+#: The two extrapolation folds of ``--form auto``.
+CV_FOLDS = ("tokens_per_param", "params")
+
+
+@dataclass(frozen=True)
+class FormFitResult:
+    """A fitted law of any form with its diagnostics, bootstrap and hold-out (the attributes
+    of :class:`computeplan.fitting.FitResult`), and the cross-validation table when the form
+    was chosen by ``auto``."""
+
+    fit: FormFit
+    runs: Runs
+    budgets: np.ndarray
+    bootstrap: FormBootstrap | None = None
+    holdout: HoldoutResult | None = None
+    selection: dict | None = None
+
+    @property
+    def form(self) -> str:
+        return self.fit.form
+
+    @property
+    def law(self):
+        law = self.fit.law
+        if law is None:
+            return None
+        reps = None
+        if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
+            reps = self.bootstrap.replicates()
+        return replace(law, domain=runs_domain(self.runs), replicates=reps)
+
+    coefficients = property(lambda self: self.fit.coefficients)
+    objective_value = property(lambda self: self.fit.objective_value)
+    n_runs = property(lambda self: self.fit.n_runs)
+    residuals = property(lambda self: self.fit.residuals)
+    converged = property(lambda self: self.fit.converged)
+    ok = property(lambda self: self.fit.ok)
+    warnings = property(lambda self: self.fit.warnings)
+
+    @property
+    def tokens_per_param(self) -> np.ndarray | None:
+        """Compute-optimal tokens per parameter at each budget (None when the fit is not ok or
+        the law has no compute-optimal model there)."""
+        if not self.ok or self.fit.law is None:
+            return None
+        try:
+            return self.fit.law.tokens_per_param_at(self.budgets)
+        except InputError:
+            return None
+
+    def tokens_per_param_intervals(self) -> list[dict] | None:
+        boot = self.bootstrap
+        law = self.fit.law
+        if boot is None or law is None or boot.ok.sum() < 2:
+            return None
+        coef = {k: v[:, None] for k, v in get_form(self.form).as_dict(boot.replicates()).items()}
+        try:
+            tpp = law.tokens_per_param_at(self.budgets[None, :], coef)
+        except InputError:
+            return None
+        tail = 100 * (1 - boot.level) / 2
+        out = []
+        for j, c in enumerate(self.budgets):
+            lo, hi = np.percentile(tpp[:, j], [tail, 100 - tail])
+            out.append({"train_flops": float(c), "se": float(np.std(tpp[:, j], ddof=1)),
+                        "lo": float(lo), "hi": float(hi)})
+        return out
+
+    def to_dict(self) -> dict:
+        tpp = self.tokens_per_param
+        out = self.fit.to_dict() | {
+            "source": self.runs.source, "notes": list(self.runs.notes),
+            "domain": runs_domain(self.runs),
+            "compute_optimal_tokens_per_param": None if tpp is None else [
+                {"train_flops": float(c), "tokens_per_param": float(t)}
+                for c, t in zip(self.budgets, tpp, strict=True)],
+        }
+        boot = self.bootstrap.to_dict() if self.bootstrap else None
+        if boot is not None:
+            boot["tokens_per_param"] = self.tokens_per_param_intervals()
+        out["bootstrap"] = boot
+        out["holdout"] = self.holdout.to_dict() if self.holdout else None
+        out["selection"] = self.selection
+        return out
+
+
+def _check_common(runs, budgets, bootstrap, seed):
+    budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
+    if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
+        raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
+            or bootstrap == 1:
+        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
+    if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
+        raise InputError(f"seed must be an integer >= 0; got {seed}")
+    return budgets
+
+
+def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
+                  delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
+                  bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
+                  holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit",
+                  selection: dict | None = None) -> FormFitResult:
+    """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`, or ``auto``: chosen by
+    :func:`select_form` on the runs left after ``holdout``) with optional bootstrap and
+    hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form."""
+    budgets = _check_common(runs, budgets, bootstrap, seed)
+    train = test = None
+    if holdout is not None:
+        mask = holdout_mask(runs, holdout)
+        if not mask.any():
+            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        train, test = runs.subset(~mask), runs.subset(mask)
+    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    if form == "auto":
+        selection = select_form(train if train is not None else runs, **kw)
+        form = selection["chosen"]
+        if form == "chinchilla":
+            from . import fit_runs
+
+            return replace(fit_runs(runs, objective=objective, delta=delta, asymmetry=asymmetry,
+                                    bootstrap=bootstrap, seed=seed, level=level,
+                                    holdout=holdout, budgets=budgets, name=name),
+                           selection=selection)
+    f = get_form(form)
+    check_runs_for_form(runs, f)
+    if train is not None:
+        check_runs_for_form(train, f, what=f"runs left after holding out {holdout!r}")
+    n_used = int(np.count_nonzero(runs.weights))
+    source = (f"{f.name} form ({f.formula}) fitted to {n_used} runs from {runs.source} "
+              f"({objective} objective)")
+    fit, opt, problem = fit_form(runs, f, name=name, source=source, **kw)
+    boot = None
+    if bootstrap:
+        boot = bootstrap_form(problem, opt, int(bootstrap),
+                              seed=None if seed is None else int(seed), level=level)
+    held = None
+    if train is not None:
+        sub, _, _ = fit_form(train, f, name=f"{name} (without {holdout})", **kw)
+        held = HoldoutResult(holdout, sub, test, sub.predict(test.params, test.train_tokens))
+    return FormFitResult(fit, runs, budgets, boot, held, selection)
+
+
+def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:
+    """The held-out masks of the two extrapolation folds (module docstring)."""
+    used = runs.weights > 0
+    out = {}
+    for fold, values in (("tokens_per_param", runs.tokens_per_param), ("params", runs.params)):
+        levels = np.unique(np.round(np.log(values[used]), 6))[::-1]
+        mask = np.zeros(len(runs), dtype=bool)
+        rounded = np.round(np.log(values), 6)
+        for lv in levels[:-1]:
+            mask |= (rounded == lv) & used
+            if mask.sum() >= share * used.sum():
+                break
+        out[fold] = mask
+    return out
+
+
+def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: float = HUBER_DELTA,
+                asymmetry: float = DEFAULT_ASYMMETRY) -> dict:
+    """Score every form by extrapolation cross-validation and choose one (module docstring).
+    Returns ``{"rule", "folds", "table": [{form, n_coefficients, scores, score}], "chosen"}``."""
+    forms = list(FORMS) if forms is None else [get_form(f).name for f in forms]
+    folds = cv_folds(runs)
+    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    fold_info = {}
+    errors: dict[str, dict[str, float]] = {f: {} for f in forms}
+    for fold, mask in folds.items():
+        train, test = runs.subset(~mask), runs.subset(mask)
+        fold_info[fold] = {"n_fit": int(np.count_nonzero(train.weights)),
+                           "n_held_out": int(np.count_nonzero(test.weights))}
+        if not mask.any() or not (~mask).any():
+            raise InputError(f"too few distinct {fold.replace('_', ' ')} levels among the "
+                             f"{len(runs)} runs to hold any out for cross-validation")
+        warm = None
+        for name in forms:
+            f = get_form(name)
+            try:
+                check_runs_for_form(train, f, what="runs left in a cross-validation fold")
+                fit, opt, problem = fit_form(train, f, warm=warm, **kw)
+            except InputError:
+                errors[name][fold] = float("inf")
+                continue
+            if name == "chinchilla":
+                warm = problem.natural(opt.local_optima)
+            pred = fit.predict(test.params, test.train_tokens)
+            err = np.abs(pred / test.loss - 1.0)
+            w = test.weights > 0
+            errors[name][fold] = float(np.mean(err[w]))
+    table = []
+    for name in forms:
+        scores = errors[name]
+        table.append({"form": name, "n_coefficients": get_form(name).n_coefficients,
+                      "scores": scores, "score": float(np.mean(list(scores.values())))})
+    finite = [row for row in table if np.isfinite(row["score"])]
+    if not finite:
+        raise InputError("no form could be fitted and scored on the cross-validation folds "
+                         "(too few runs)")
+    best = min(row["score"] for row in finite)
+    close = [row for row in finite if row["score"] <= best * (1 + CV_TIE)]
+    chosen = min(close, key=lambda row: (row["n_coefficients"], row["score"]))["form"]
+    return {"rule": "lowest mean over the folds of the mean |relative error| of the held-out "
+                    f"runs' loss; within {CV_TIE:.0%} the form with fewer coefficients",
+            "folds": fold_info, "table": table, "chosen": chosen}

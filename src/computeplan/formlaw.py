@@ -1,0 +1,235 @@
+"""A law of any form (:mod:`computeplan.forms`): loss, compute-optimal models, law files.
+
+Optimal models come from the vectorised first-order-condition solvers of
+:mod:`computeplan._formsolve`; the Chinchilla form keeps its closed forms
+(:class:`computeplan.laws.ChinchillaLaw`, which laws of the chinchilla and tied forms are).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import _formsolve as solve
+from . import _validate as v
+from ._lawdata import check_domain, extrapolation_oom
+from .errors import InputError
+from .forms import Form, get_form
+from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, ModelPoint
+
+
+@dataclass(frozen=True)
+class FormLaw:
+    """L(N, D) of ``form`` with natural ``coefficients`` (names as in
+    :attr:`computeplan.forms.Form.coefficients`). Like :class:`computeplan.ChinchillaLaw`:
+    optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``."""
+
+    form: str
+    coef: dict
+    name: str = field(default="custom", compare=False)
+    source: str = field(default="", compare=False)
+    replicates: np.ndarray | None = field(default=None, compare=False, repr=False)
+    domain: dict | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        f = get_form(self.form)
+        if f.name in CHINCHILLA_FORMS:
+            raise InputError(f"a {f.name}-form law is a ChinchillaLaw (computeplan.ChinchillaLaw)")
+        object.__setattr__(self, "form", f.name)
+        object.__setattr__(self, "coef", f.check(self.coef))
+        if self.replicates is not None:
+            object.__setattr__(self, "replicates", check_form_replicates(f, self.replicates))
+        if self.domain is not None:
+            object.__setattr__(self, "domain", check_domain(self.domain))
+
+    @property
+    def shape(self) -> Form:
+        return get_form(self.form)
+
+    def coefficients(self) -> dict[str, float]:
+        """The coefficients by name (as :meth:`computeplan.ChinchillaLaw.coefficients`)."""
+        return dict(self.coef)
+
+    def replicate_coefficients(self) -> dict[str, np.ndarray] | None:
+        if self.replicates is None:
+            return None
+        return self.shape.as_dict(self.replicates)
+
+    def extrapolation(self, params, train_tokens) -> dict | None:
+        return extrapolation_oom(self.domain, params, train_tokens)
+
+    def loss(self, params, train_tokens) -> np.ndarray:
+        n = v.positive("params", params)
+        d = v.positive("train_tokens", train_tokens)
+        return self.shape.loss(self.coef, n, d)
+
+    def point(self, params, train_tokens) -> ModelPoint:
+        n = v.positive("params", params)
+        d = v.positive("train_tokens", train_tokens)
+        n, d = np.broadcast_arrays(n, d)
+        loss = self.shape.loss(self.coef, n, d)
+        out = dict(params=n, train_tokens=d, train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
+                   loss=loss)
+        v.representable("the model", out, "params or train_tokens", positive=True)
+        return ModelPoint(**out)
+
+    def compute_optimal(self, *, train_flops=None, params=None, train_tokens=None, loss=None
+                        ) -> ModelPoint:
+        """The compute-optimal model fixed by exactly one of C, N, D or target loss: the
+        first-order condition dL/d ln N = dL/d ln D (Hoffmann et al. 2022, section 3.3) along
+        C = 6 N D, at fixed N or D, or along the loss contour (:mod:`computeplan._formsolve`)."""
+        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens,
+                 "loss": loss}
+        named = [k for k, val in given.items() if val is not None]
+        if len(named) != 1:
+            raise InputError("give exactly one of train_flops, params, train_tokens or loss for "
+                             f"a compute-optimal model; got {named or 'none'}")
+        if train_flops is not None:
+            c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+            ln_n, ln_d = solve.budget(self.shape, self.coef, np.log(c6), 0.0)
+        elif params is not None:
+            ln_n = np.log(v.positive("params", params))
+            ln_d = solve.optimal_at_params(self.shape, self.coef, ln_n)
+        elif train_tokens is not None:
+            ln_d = np.log(v.positive("train_tokens", train_tokens))
+            ln_n = solve.optimal_at_tokens(self.shape, self.coef, ln_d)
+        else:
+            ln_n, ln_d = solve.fixed_loss(self.shape, self.coef, loss, 0.0)
+        return self.point(np.exp(ln_n), np.exp(ln_d))
+
+    def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
+        """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
+        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens}
+        named = [k for k, val in given.items() if val is not None]
+        if len(named) != 2:
+            raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
+        if train_flops is None:
+            return self.point(params, train_tokens)
+        c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+        if params is None:
+            d = v.positive("train_tokens", train_tokens)
+            return self.point(c6 / d, d)
+        n = v.positive("params", params)
+        return self.point(n, c6 / n)
+
+    def tokens_for_loss(self, loss, params) -> np.ndarray:
+        """Training tokens for a model of ``params`` to reach ``loss`` (closed form,
+        :meth:`computeplan.forms.Form.log_tokens_at_loss`); an InputError when no amount of
+        data gets this many parameters there."""
+        ln_n = np.log(v.positive("params", params))
+        lo, hi = self.shape.log_params_range(self.coef, loss)
+        if not np.all((ln_n > lo) & (ln_n < hi)):
+            raise InputError("loss must be above the best loss this many parameters can reach "
+                             f"under this {self.form}-form law")
+        return np.exp(self.shape.log_tokens_at_loss(self.coef, ln_n, loss))
+
+    def params_for_loss(self, loss, train_tokens) -> np.ndarray:
+        """Parameters for a model trained on ``train_tokens`` to reach ``loss``."""
+        ln_d = np.log(v.positive("train_tokens", train_tokens))
+        return np.exp(solve.params_for_loss(self.shape, self.coef,
+                                            v.positive("loss", loss), ln_d))
+
+    def tokens_per_param_at(self, train_flops, coefficients: dict | None = None) -> np.ndarray:
+        """Compute-optimal D/N at each budget; ``coefficients`` (arrays) broadcast with it."""
+        c6 = np.asarray(train_flops, float) / TRAIN_FLOPS_PER_PARAM_TOKEN
+        ln_n, ln_d = solve.budget(self.shape, coefficients or self.coef, np.log(c6), 0.0)
+        return np.exp(ln_d - ln_n)
+
+    # ------------------------------------------------------------------ files
+    def to_dict(self, *, replicates: bool = True) -> dict:
+        out = {"form": self.form, **self.coef, "name": self.name, "source": self.source}
+        if self.domain is not None:
+            out["domain"] = {k: None if r is None else list(r) for k, r in self.domain.items()}
+        if replicates and self.replicates is not None:
+            out["replicates"] = self.replicates.tolist()
+        return out
+
+    def to_json(self) -> str:
+        data = self.to_dict()
+        rows = data.pop("replicates", None)
+        text = json.dumps(data, indent=2)
+        if rows is not None:
+            text = (text[:-2] + ',\n  "replicates": [\n'
+                    + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
+        return text + "\n"
+
+    def save(self, path: str | Path, *, flag: str = "law file") -> bool:
+        from .files import write_atomic
+
+        return write_atomic(path, self.to_json(), flag=flag)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, name: str = "custom"):
+        """The law of a law file's JSON object; a tied-form file gives a
+        :class:`computeplan.ChinchillaLaw` with beta = alpha (:func:`make_law`)."""
+        if not isinstance(data, dict):
+            raise InputError("a law must be a JSON object with a form and its coefficients")
+        f = get_form(data.get("form", "chinchilla"))
+        known = {"form", "name", "source", "domain", "replicates", *f.coefficients}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise InputError(f"law of form {f.name!r} has unknown key(s) {extra}; its "
+                             f"coefficients are {list(f.coefficients)}")
+        law_name, source = data.get("name"), data.get("source")
+        return make_law(f.name, {c: data[c] for c in f.coefficients if c in data},
+            name=name if law_name is None else str(law_name),
+            source="" if source is None else str(source),
+            replicates=data.get("replicates"), domain=data.get("domain"))
+
+    def with_overrides(self, **overrides) -> FormLaw:
+        changes = {k: val for k, val in overrides.items() if val is not None}
+        if not changes:
+            return self
+        unknown = sorted(set(changes) - set(self.shape.coefficients))
+        if unknown:
+            raise InputError(f"unknown coefficient(s) {unknown} for a {self.form}-form law; "
+                             f"valid: {list(self.shape.coefficients)}")
+        return replace(self, coef=self.coef | changes,
+                       name=f"{self.name} (modified)", replicates=None)
+
+
+#: Forms whose laws are :class:`computeplan.ChinchillaLaw` objects (tied: beta = alpha).
+CHINCHILLA_FORMS = ("chinchilla", "tied")
+
+
+def make_law(form: str, coef: dict, *, name: str = "custom", source: str = "",
+             replicates=None, domain=None):
+    """The law of ``form`` with natural coefficients ``coef``: a
+    :class:`computeplan.ChinchillaLaw` for the chinchilla and tied (beta = alpha) forms, else a
+    :class:`FormLaw`. ``replicates``: rows in the form's coefficient order."""
+    from .laws import ChinchillaLaw
+
+    f = get_form(form)
+    if f.name not in CHINCHILLA_FORMS:
+        return FormLaw(f.name, coef, name=name, source=source, replicates=replicates,
+                       domain=domain)
+    c = f.check(coef)
+    if replicates is not None and f.name == "tied":
+        reps = np.asarray(replicates, dtype=float)
+        replicates = np.concatenate([reps, reps[:, 3:4]], axis=1) if reps.ndim == 2 else reps
+    return ChinchillaLaw(c["E"], c["A"], c["B"], c["alpha"], c.get("beta", c["alpha"]),
+                         name=name, source=source, replicates=replicates, domain=domain)
+
+
+def check_form_replicates(form: Form, value) -> np.ndarray:
+    """A read-only (K, k) float array of ``form``'s coefficient rows, K >= 2, each row a valid
+    coefficient set; a one-line InputError otherwise."""
+    k = form.n_coefficients
+    what = f"law replicates (rows of [{', '.join(form.coefficients)}])"
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a list of rows of {k} numbers") from None
+    if arr.ndim != 2 or arr.shape[1] != k or arr.shape[0] < 2:
+        raise InputError(f"{what} must be a list of at least 2 rows of {k} numbers; got shape "
+                         f"{arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InputError(f"{what} must be finite numbers")
+    for j, c in enumerate(form.coefficients):
+        if c in form.positive and not (arr[:, j] > 0).all():
+            raise InputError(f"law replicates: {c} must be > 0 in every row")
+    arr.setflags(write=False)
+    return arr
