@@ -110,6 +110,15 @@ class Ensemble:
         d[~(room > 0)] = np.inf
         return d
 
+    def log_tokens_of(self, loss, log_params, index) -> np.ndarray:
+        """log D_k(N) of replicate ``index[i]`` at log N = ``log_params[i]`` (elementwise; +inf
+        where that replicate cannot reach ``loss`` at N)."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            room = loss - self.E[index] - np.exp(self._log_A[index]
+                                                 - self.alpha[index] * log_params)
+            out = (self._log_B[index] - np.log(room)) * self._inv_beta[index]
+        return np.where(room > 0, out, np.inf)
+
     @cached_property
     def _log_A(self) -> np.ndarray:
         return np.log(self.A)
@@ -321,35 +330,73 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
                              objective, point_cost)
 
 
+def _crossing(part: Ensemble, target, k_a, k_b, a, b, iterations=60):
+    """Where log D of replicates ``k_a`` and ``k_b`` cross in (a, b), by the Illinois variant of
+    regula falsi (Dowell & Jarratt 1971), vectorised over intervals; and a mask of the intervals
+    where the two differ and change order between a and b (elsewhere the point is meaningless)."""
+    def g(t):
+        return (part.log_tokens_of(target, t, k_a) - part.log_tokens_of(target, t, k_b))
+
+    x0, x1 = a.astype(float), b.astype(float)
+    g0, g1 = g(x0), g(x1)
+    with np.errstate(invalid="ignore"):
+        ok = (k_a != k_b) & np.isfinite(g0) & np.isfinite(g1) & (g0 * g1 < 0)
+    if not ok.any():
+        return 0.5 * (a + b), ok
+    x0, x1, g0, g1 = x0[ok], x1[ok], g0[ok], g1[ok]
+    ka, kb = k_a[ok], k_b[ok]
+    for _ in range(iterations):
+        c = (x0 * g1 - x1 * g0) / (g1 - g0)
+        gc = part.log_tokens_of(target, c, ka) - part.log_tokens_of(target, c, kb)
+        flip = gc * g1 < 0
+        x0, g0 = np.where(flip, x1, x0), np.where(flip, g1, 0.5 * g0)
+        x1, g1 = c, gc
+        if np.all(np.abs(x1 - x0) <= 0.1 * ROBUST_XTOL * np.maximum(1.0, np.abs(x1))):
+            break
+    out = 0.5 * (a + b)
+    out[ok] = x1
+    return out, ok
+
+
 def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, objective,
                       point_cost) -> RobustPlan | None:
     """Global minimum over t = log N in [t_lo, t_hi] of f(t) = m-th smallest cost_k(t).
 
     Since f(t) = cost_k(t) for the replicate k whose D_k(N) is the m-th smallest, and every
     cost_k is unimodal in t with its minimum at the replicate's own optimum t_k, a lower bound
-    of f on an interval [a, b] is the m-th smallest of min_[a,b] cost_k = cost_k(clip(t_k, a, b)).
-    Intervals are split in halves (vectorised over intervals and replicates); an interval is
-    dropped when its bound exceeds the best value found, and resolved when f at the point that
-    attains its bound equals the bound (then that point is the interval's exact minimum, e.g.
-    a replicate's own optimum). Intervals narrower than ``ROBUST_XTOL`` (kinks where the binding
-    replicate changes) are resolved by their best point. Replicates that cannot be the m-th
-    anywhere in the surviving intervals are pruned on the way (D_k decreases in N: one with
-    D_k(a) < D*(b) is always among the m smallest, one with D_k(b) > D*(a) never).
+    of f on an interval [a, b] is the m-th smallest of min_[a,b] cost_k, which is cost_k(t_k)
+    when t_k lies in [a, b] and the smaller of cost_k(a), cost_k(b) otherwise: the costs at the
+    interval's ends and at the replicates' own optima (computed once) give every bound, and f
+    at the ends too, so a split costs one evaluation of every replicate at its midpoint.
+    Intervals are dropped when their bound exceeds the best value found, and resolved when f
+    at the point that attains their bound equals the bound (then that point is the interval's
+    exact minimum, e.g. a replicate's own optimum). Intervals narrower than ``ROBUST_XTOL``
+    (kinks where the binding replicate changes) are resolved by their ends. Replicates that
+    cannot be the m-th anywhere in the surviving intervals are pruned on the way (D_k decreases
+    in N: one with D_k(a) < D*(b) is always among the m smallest, one with D_k(b) > D*(a) never).
     """
     part, own, j = ens, own_t, m - 1
+    own_cost = np.full(len(own), np.inf)
+    finite = np.isfinite(own)
+    own_cost[finite] = cost_of(own[finite], part.take(finite))
 
-    def f(t):
-        """m-th smallest cost over the live replicates (the pruned ones are accounted in j)."""
-        return np.partition(cost_of(np.asarray(t)[..., None], part), j, axis=-1)[..., j]
+    def costs(t):
+        """cost_k at each of the points ``t`` (G,), over the live replicates: (G, K')."""
+        return cost_of(np.asarray(t, float)[:, None], part)
+
+    def order(c):
+        """f from the live replicates' costs: the j-th smallest (the pruned ones counted)."""
+        return np.partition(c, j, axis=-1)[..., j]
 
     edges = np.linspace(t_lo, t_hi, ROBUST_GRID + 1)
-    a, b = edges[:-1], edges[1:]
-    mids = 0.5 * (a + b)
-    values = f(mids)
-    best_i = int(np.argmin(values))
-    best_t, best = float(mids[best_i]), float(values[best_i])
+    c_edges = costs(edges)
+    f_edges = order(c_edges)
+    best_i = int(np.argmin(f_edges))
+    best_t, best = float(edges[best_i]), float(f_edges[best_i])
     if not np.isfinite(best):
         return None
+    a, b, ca, cb = edges[:-1], edges[1:], c_edges[:-1], c_edges[1:]
+    fa, fb = f_edges[:-1], f_edges[1:]
     tol = 1.0 + 1e-12
     for _ in range(200):
         # prune replicates on the hull of the live intervals
@@ -358,14 +405,23 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
         star_lo, star_hi = np.partition(d_lo, j)[j], np.partition(d_hi, j)[j]
         below, above = d_lo < star_hi, d_hi > star_lo
         keep = ~below & ~above
-        part, own, j = part.take(keep), own[keep], j - int(below.sum())
-        # bounds on each interval, and f where they are attained
-        t_k = np.clip(own[None, :], a[:, None], b[:, None])
-        c_k = cost_of(t_k, part)
-        arg = np.argpartition(c_k, j, axis=1)[:, j]
+        if not keep.all():
+            part, own, own_cost = part.take(keep), own[keep], own_cost[keep]
+            ca, cb, j = ca[:, keep], cb[:, keep], j - int(below.sum())
+        # bounds on each interval, the point that attains each, and f there
+        inside = (own >= a[:, None]) & (own <= b[:, None])
+        lower = np.where(inside, own_cost, np.minimum(ca, cb))
         rows = np.arange(len(a))
-        bound, t_at = c_k[rows, arg], t_k[rows, arg]
-        value = f(t_at)
+        arg = np.argpartition(lower, j, axis=1)[:, j]
+        bound = lower[rows, arg]
+        at_own = inside[rows, arg]
+        at_a = ca[rows, arg] <= cb[rows, arg]
+        t_at = np.where(at_own, own[arg], np.where(at_a, a, b))
+        value = np.where(at_a, fa, fb)
+        todo = at_own & (bound <= best * tol)
+        value[at_own] = np.inf
+        if todo.any():
+            value[todo] = order(costs(t_at[todo]))
         i = int(np.argmin(value))
         if value[i] < best:
             best, best_t = float(value[i]), float(t_at[i])
@@ -374,13 +430,32 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
         open_ = ~resolved & ~narrow & (bound <= best * tol)
         if not open_.any():
             break
-        a, b = a[open_], b[open_]
+        a, b, ca, cb, fa, fb = (x[open_] for x in (a, b, ca, cb, fa, fb))
+        # split at the midpoint, or tightly around the point where the binding replicate
+        # changes when the replicates binding at the two ends cross in between (a kink: the
+        # pieces on either side then have one binding replicate and resolve at once)
+        cross, kink = _crossing(part, target, np.argpartition(ca, j, axis=1)[:, j],
+                                np.argpartition(cb, j, axis=1)[:, j], a, b)
+        eps = 0.25 * ROBUST_XTOL * np.maximum(1.0, np.abs(cross))
+        kink &= (a < cross - eps) & (cross + eps < b)
         mid = 0.5 * (a + b)
-        values = f(mid)
-        i = int(np.argmin(values))
-        if values[i] < best:
-            best, best_t = float(values[i]), float(mid[i])
-        a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
+        left = np.where(kink, cross - eps, mid)
+        right = (cross + eps)[kink]
+        points = np.concatenate([left, right])
+        c_new = costs(points)
+        f_new = order(c_new)
+        i = int(np.argmin(f_new))
+        if f_new[i] < best:
+            best, best_t = float(f_new[i]), float(points[i])
+        nl = len(left)
+        c_left, c_right, f_left, f_right = c_new[:nl], c_new[nl:], f_new[:nl], f_new[nl:]
+        # pieces: [a, left]; then [left, b] (midpoint splits) or [left, right], [right, b]
+        a = np.concatenate([a, left[~kink], left[kink], right])
+        b = np.concatenate([left, b[~kink], right, b[kink]])
+        ca = np.concatenate([ca, c_left[~kink], c_left[kink], c_right])
+        cb = np.concatenate([c_left, cb[~kink], c_right, cb[kink]])
+        fa = np.concatenate([fa, f_left[~kink], f_left[kink], f_right])
+        fb = np.concatenate([f_left, fb[~kink], f_right, fb[kink]])
     else:
         raise ConvergenceError("the robust plan's search did not converge")
     n = math.exp(best_t)
