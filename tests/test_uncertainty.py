@@ -199,3 +199,22 @@ def test_a_law_without_replicates_says_how_to_get_them():
 def test_level_and_confidence_must_lie_in_0_1(name, value):
     with pytest.raises(InputError, match=rf"{name} must be in \(0, 1\)"):
         plan_uncertainty(BESIROGLU, loss=2.0, inference_tokens=1e12, **{name: value})
+
+
+@pytest.mark.parametrize("objective", ["flops", "usd"])
+def test_budget_mode_collapses_onto_the_point_plan_and_matches_the_scalar_solver(objective):
+    kw = OBJECTIVES[objective]
+    budget = 1e23 if objective == "flops" else 1e6
+    law = with_replicates(SARDANA, np.repeat(CENTRAL, 7, axis=0))
+    out = plan_uncertainty(law, budget=budget, **kw).to_dict()
+    point = cp.compare(SARDANA, budget=budget, **kw).optimal
+    for name in ("params", "train_tokens", "loss"):
+        for stat in ("lo", "median", "hi"):
+            assert rel(out["optimal"][name][stat], getattr(point, name)) <= 1e-12, name
+    assert out["point_plan"]["target_met_probability"] == 1.0
+    assert out["savings"] is None and out["robust"] is None
+    rows = BESIROGLU.replicates[:51]
+    u = plan_uncertainty(with_replicates(BESIROGLU, rows), budget=budget, **kw).to_dict()
+    losses = [float(cp.budget_optimal(ChinchillaLaw(*row), budget=budget, **kw).loss)
+              for row in rows]
+    assert rel(u["optimal"]["loss"]["median"], np.median(losses)) <= 1e-9

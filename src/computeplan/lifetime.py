@@ -297,7 +297,8 @@ def _budget_optimal(law: ChinchillaLaw, budget, demand: Demand, objective) -> Li
         y = r * np.exp(-u)
         return c1 * u + c2 * np.log1p(y) - log_k, c1 - c2 * y / (1.0 + y)
 
-    slopes = sorted((c1, (1.0 + b) / a))
+    # coefficients may be arrays (law replicates, computeplan.uncertainty)
+    slopes = (np.minimum(c1, (1.0 + b) / a), np.maximum(c1, (1.0 + b) / a))
     u = increasing_root(h, log_k / c1, *slopes)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         d = np.exp(u)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 
@@ -79,11 +80,23 @@ class Ensemble:
     @classmethod
     def of(cls, law) -> Ensemble:
         """The replicates of ``law``; an InputError saying how to get them when it has none."""
+        form = getattr(law, "form", "chinchilla")
+        if form != "chinchilla":
+            raise InputError(f"planning under uncertainty needs a Chinchilla-form law "
+                             f"(E + A/N^alpha + B/D^beta); law {law.name} has the {form} form")
         if law.replicates is None:
             extra = (" (overriding a coefficient drops the replicates)"
                      if law.name.endswith("(modified)") else "")
             raise InputError(NO_REPLICATES.format(name=law.name) + extra)
         return cls(*(np.ascontiguousarray(law.replicates[:, j]) for j in range(5)))
+
+    #: The planner's solvers ask a law for its form; replicates are of the Chinchilla form.
+    form: ClassVar[str] = "chinchilla"
+
+    @property
+    def G(self) -> np.ndarray:
+        """G_k = (alpha_k A_k / (beta_k B_k))^(1/(alpha_k+beta_k)) (Hoffmann et al. 2022, eq. 4)."""
+        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
 
     def __len__(self) -> int:
         return len(self.E)
@@ -220,21 +233,28 @@ class PlanUncertainty:
             out.append(f"{self.unreachable} of {self.replicates} replicates have E at or above "
                        "the target loss and cannot reach it; the ranges of the optimum and the "
                        "savings are over the others")
-        if self.robust is None:
+        if self.comparison.budget is not None:
+            out.append("within a budget there is no target loss: the point plan is judged "
+                       "against the loss the central law predicts for it, and there is no "
+                       "robust plan (give a target loss for one)")
+        elif self.robust is None:
             out.append(f"no model reaches the target under {100 * self.confidence:g}% of the "
                        "replicates (too many cannot reach it): no robust plan")
         return out
 
     def to_dict(self) -> dict:
         priced = bool(self.comparison.objective.priced)
+        budget = self.comparison.budget is not None
         keys = ["params", "train_tokens", "tokens_per_param", "total_flops"]
         if priced:
             keys.append("total_cost_usd")
+        if budget:  # each replicate's lowest loss within the budget
+            keys.append("loss")
         lv = self.level
         optimal = ({k: _interval(np.asarray(getattr(self.optimal, k)), lv) for k in keys}
                    if self.reachable.any() else None)
         savings = None
-        if self.reachable.any():
+        if self.reachable.any() and not budget:
             s = self.savings
             savings = _interval(s, lv) | {"probability_positive": float(np.mean(s > 0))}
         return {
@@ -255,20 +275,41 @@ def _check_share(name: str, value) -> float:
     return float(value)
 
 
-def plan_uncertainty(law, *, loss, inference_tokens=None, demand: Demand | None = None,
-                     cost=None, level: float = DEFAULT_LEVEL,
+def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
+                     demand: Demand | None = None, cost=None, level: float = DEFAULT_LEVEL,
                      confidence: float = DEFAULT_CONFIDENCE) -> PlanUncertainty:
-    """The plan at target ``loss`` (a sibling of :func:`~computeplan.compare`) and its
-    uncertainty over ``law.replicates``: ``level`` percentile intervals of every replicate's own
-    optimum and saving, the point plan under every replicate, and the robust plan meeting the
-    target under at least ``confidence`` of them (module docstring). Scalar loss and demand."""
+    """The plan at target ``loss`` or within a lifetime ``budget`` (a sibling of
+    :func:`~computeplan.compare`) and its uncertainty over ``law.replicates``: ``level``
+    percentile intervals of every replicate's own optimum and saving, the point plan under
+    every replicate, and the robust plan meeting the target under at least ``confidence`` of
+    them (module docstring). Scalar loss (or budget) and demand.
+
+    Within a budget there is no target loss: each replicate's own optimum is its lowest loss
+    within the budget, the saving (equal cost by construction) is replaced by nothing, the
+    point plan's "target" is the loss the central law predicts for it (so
+    ``target_met_probability`` is the share of replicates under which it does at least as well
+    as promised), and there is no robust plan."""
     level = _check_share("level", level)
     confidence = _check_share("confidence", confidence)
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     ens = Ensemble.of(law)
-    if np.ndim(loss) or np.ndim(demand.total_tokens):
-        raise InputError("planning under uncertainty takes one target loss and one demand")
-    comparison = compare(law, loss=loss, demand=demand, cost=cost)
+    if np.ndim(loss) or np.ndim(budget) or np.ndim(demand.total_tokens):
+        raise InputError("planning under uncertainty takes one target loss (or budget) and "
+                         "one demand")
+    comparison = compare(law, loss=loss, budget=budget, demand=demand, cost=cost)
+    point = comparison.optimal
+    point_loss = ens.loss(float(point.params), float(point.train_tokens))
+    if budget is not None:
+        from .lifetime import _budget_optimal, _chinchilla_budget
+
+        optimal = _optima_in_blocks(ens, lambda part: _budget_optimal(
+            part, budget, demand, objective))
+        chinchilla = _optima_in_blocks(ens, lambda part: _chinchilla_budget(
+            part, budget, demand, objective))
+        target = float(point.loss)
+        return PlanUncertainty(comparison, level, confidence, len(ens),
+                               np.ones(len(ens), bool), optimal, chinchilla, point_loss,
+                               point_loss <= target * (1.0 + MET_RTOL), None)
     target = float(comparison.target_loss)
     reachable = ens.E < target
     sub = ens.take(reachable)
@@ -281,13 +322,24 @@ def plan_uncertainty(law, *, loss, inference_tokens=None, demand: Demand | None 
     else:
         optimal = chinchilla = evaluate(law, np.empty(0), np.empty(0), demand, objective)
         n = np.empty(0)
-    point = comparison.optimal
-    point_loss = ens.loss(float(point.params), float(point.train_tokens))
     point_met = point_loss <= target * (1.0 + MET_RTOL)
     robust = _robust(law, ens, sub, n, target, demand, objective, confidence,
                      float(getattr(point, _cost_key(objective))))
     return PlanUncertainty(comparison, level, confidence, len(ens), reachable, optimal,
                            chinchilla, point_loss, point_met, robust)
+
+
+def _optima_in_blocks(ens: Ensemble, solve) -> LifetimePlan:
+    """``solve`` (a planner solver taking a law) on the replicates, in blocks of at most
+    :data:`~computeplan._solve.BLOCK`, joined into one plan of (K,) arrays."""
+    import dataclasses
+
+    parts = [solve(ens.take(slice(s, s + BLOCK))) for s in range(0, len(ens), BLOCK)]
+    if len(parts) == 1:
+        return parts[0]
+    return type(parts[0])(**{f.name: (None if getattr(parts[0], f.name) is None else
+                                      np.concatenate([getattr(p, f.name) for p in parts]))
+                             for f in dataclasses.fields(parts[0])})
 
 
 def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
