@@ -218,3 +218,31 @@ def test_budget_mode_collapses_onto_the_point_plan_and_matches_the_scalar_solver
     losses = [float(cp.budget_optimal(ChinchillaLaw(*row), budget=budget, **kw).loss)
               for row in rows]
     assert rel(u["optimal"]["loss"]["median"], np.median(losses)) <= 1e-9
+
+
+def test_bands_collapse_for_identical_replicates_and_match_the_plans():
+    from computeplan.objectives import FlopsObjective
+    from computeplan.uncertainty import isoloss_band, savings_band
+
+    law = with_replicates(SARDANA, np.repeat(CENTRAL, 9, axis=0))
+    tokens = np.geomspace(1e10, 1e15, 7)
+    band = savings_band(law, 2.0, cp.Demand.from_tokens(tokens), FlopsObjective())
+    saved = 1 - cp.compare(SARDANA, loss=2.0, inference_tokens=tokens).ratios["total_flops"]
+    np.testing.assert_allclose(band["savings_lo"], saved, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(band["savings_hi"], saved, rtol=1e-12, atol=1e-15)
+    params = np.geomspace(2e9, 1e11, 5)
+    iso = isoloss_band(law, 2.0, params)
+    np.testing.assert_allclose(iso["train_tokens_lo"], SARDANA.tokens_for_loss(2.0, iso["params"]),
+                               rtol=1e-12)
+    np.testing.assert_allclose(iso["train_tokens_hi"], iso["train_tokens_lo"], rtol=1e-12)
+
+
+def test_savings_band_brackets_the_full_ensembles_range_at_one_demand():
+    from computeplan.objectives import FlopsObjective
+    from computeplan.uncertainty import savings_band
+
+    band = savings_band(BESIROGLU, TARGET, cp.Demand.from_tokens(np.array([1e13])),
+                        FlopsObjective(), replicates=len(BESIROGLU.replicates))
+    s = plan_uncertainty(BESIROGLU, loss=TARGET, inference_tokens=1e13).to_dict()["savings"]
+    assert rel(band["savings_lo"][0], s["lo"]) <= 1e-9
+    assert rel(band["savings_hi"][0], s["hi"]) <= 1e-9

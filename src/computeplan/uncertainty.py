@@ -517,3 +517,62 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
     met = ens.loss(n, d) <= target * (1.0 + MET_RTOL)
     premium = float(getattr(plan, _cost_key(objective))) / point_cost - 1.0
     return RobustPlan(plan, float(np.mean(met)), premium)
+
+
+#: At most this many replicates (evenly spaced) draw the bands of a figure over many demands.
+BAND_REPLICATES = 200
+
+
+def _subsample(ens: Ensemble, k: int) -> Ensemble:
+    if len(ens) <= k:
+        return ens
+    return ens.take(np.unique(np.linspace(0, len(ens) - 1, k).round().astype(int)))
+
+
+def savings_band(law, loss: float, demand: Demand, objective, level: float = DEFAULT_LEVEL,
+                 replicates: int = BAND_REPLICATES) -> dict[str, np.ndarray] | None:
+    """The ``level`` range over replicates of the saving 1 - optimal / Chinchilla lifetime cost
+    (each replicate's own optimum and Chinchilla model at ``loss``) for each of S demands
+    (``demand`` arrays of shape (S,)), from at most ``replicates`` evenly spaced replicates
+    (those that can reach the loss); None when none can. Vectorised over demands x replicates
+    (S x K at most :data:`~computeplan._solve.BLOCK` per solve)."""
+    ens = _subsample(Ensemble.of(law), replicates)
+    ens = ens.take(ens.E < loss)
+    s = np.size(demand.total_tokens)
+    k = len(ens)
+    if not k:
+        return None
+    out = np.empty((s, k))
+    if k:
+        per = max(1, BLOCK // k)
+        for start in range(0, s, per):
+            rows = slice(start, min(s, start + per))
+            m = rows.stop - rows.start
+            part = Ensemble(*(np.tile(x, m) for x in (ens.E, ens.A, ens.B, ens.alpha, ens.beta)))
+            dem = Demand(*(None if x is None else np.repeat(np.broadcast_to(x, (s,))[rows], k)
+                           for x in (demand.total_tokens, demand.input_tokens,
+                                     demand.output_tokens)))
+            n, d = replicate_optima(part, loss, dem, objective)
+            opt = evaluate(part, n, d, dem, objective, inputs="inference demand or prices")
+            nc, dc = part.chinchilla(loss - part.E)
+            chin = evaluate(part, nc, dc, dem, objective, inputs="inference demand or prices")
+            key = _cost_key(objective)
+            out[rows] = (1.0 - getattr(opt, key) / getattr(chin, key)).reshape(m, k)
+    tail = 100.0 * (1.0 - level) / 2.0
+    lo, hi = np.percentile(out, [tail, 100.0 - tail], axis=1)
+    return {"savings_lo": lo, "savings_hi": hi}
+
+
+def isoloss_band(law, loss: float, params, level: float = DEFAULT_LEVEL
+                 ) -> dict[str, np.ndarray]:
+    """The ``level`` range over replicates of the training tokens D_k(N) that reach ``loss``
+    at each N of ``params``: where the iso-loss curve lies under the law's uncertainty. Only the
+    N at which the upper end is finite (enough replicates reach the loss there) are kept."""
+    ens = Ensemble.of(law)
+    d = ens.tokens_for_loss(loss, np.asarray(params, float)[:, None])
+    tail = 100.0 * (1.0 - level) / 2.0
+    with np.errstate(invalid="ignore"):  # inf - inf where replicates cannot reach the loss
+        lo, hi = np.percentile(d, [tail, 100.0 - tail], axis=1)
+    keep = np.isfinite(hi) & np.isfinite(lo)
+    return {"params": np.asarray(params, float)[keep], "train_tokens_lo": lo[keep],
+            "train_tokens_hi": hi[keep]}
