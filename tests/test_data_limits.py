@@ -415,3 +415,61 @@ def test_compare_with_a_limit_that_does_not_bind_is_the_plain_plan():
         assert not lim.data_limit.binding.any()
         assert np.all(lim.data_limit.extra_cost == 0)
     assert "do not bind" in data_limit_lines(lim)[0]
+
+
+# ------------------------------------------------------------------ fitting R_D*, R_N*
+def _repeated_runs(m=60, seed=0):
+    """Runs of the muennighoff2023 law, noise-free: some on unique data, some repeating data
+    (up to 100 epochs), some with more parameters than N_opt(U)."""
+    rng = np.random.default_rng(seed)
+    n = 10 ** rng.uniform(7.5, 10, m)
+    u = 10 ** rng.uniform(9, 11, m)
+    epochs = np.where(rng.random(m) < 0.4, 1.0, 10 ** rng.uniform(0, 2, m))
+    d = epochs * u * rng.uniform(0.3, 1.0, m)
+    return n, d, u, limited_loss(M23, n, d, u)
+
+
+def test_fit_recovers_the_repetition_coefficients():
+    from computeplan.fitting import Runs, fit_runs
+
+    n, d, u, loss = _repeated_runs()
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u))
+    rep = result.repetition
+    assert set(rep.fitted) == {"rd_star", "rn_star"} and rep.n_repeated > 10
+    assert rep.rd_star == pytest.approx(M23.rd_star, rel=1e-4)
+    assert rep.rn_star == pytest.approx(M23.rn_star, rel=1e-4)
+    assert result.coefficients["alpha"] == pytest.approx(M23.alpha, rel=1e-4)
+    law = result.law
+    assert (law.rd_star, law.rn_star) == (rep.rd_star, rep.rn_star)
+    assert "repetition" in result.to_dict()
+
+
+def test_fit_without_repeated_runs_keeps_the_coefficients_and_says_so():
+    from computeplan.fitting import Runs, fit_runs
+
+    n, d, _, _ = _repeated_runs(m=30, seed=1)
+    loss = M23.loss(n, d)
+    plain = fit_runs(Runs.from_arrays(n, d, loss))
+    assert plain.repetition is None and "repetition" not in plain.to_dict()
+    # unique tokens that cover every run: nothing repeats, the base fit is the plain fit
+    u = np.full_like(n, 1e15)
+    with_u = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u))
+    assert with_u.coefficients == plain.coefficients
+    assert with_u.repetition.fitted == ()
+    assert (with_u.law.rd_star, with_u.law.rn_star) == (DEFAULT_RD_STAR, DEFAULT_RN_STAR)
+    assert any("rd_star is not determined" in note for note in with_u.repetition.notes)
+
+
+def test_fit_reads_a_unique_tokens_column(tmp_path):
+    from computeplan.fitting import read_runs
+
+    path = tmp_path / "runs.csv"
+    path.write_text("params,tokens,loss,unique\n1e9,2e10,2.5,1e10\n2e9,1e10,2.4,1e11\n")
+    runs = read_runs(path, unique_tokens_col="unique")
+    assert runs.unique_tokens.tolist() == [1e10, 1e11]
+    assert runs.repeated.tolist() == [True, False]
+    path.write_text("params,tokens,loss,unique\n1e9,2e10,2.5,0\n")
+    with pytest.raises(InputError, match="column 'unique' must be > 0"):
+        read_runs(path, unique_tokens_col="unique")
+    with pytest.raises(InputError, match="column 'nope' \\(set by --unique-tokens-col\\)"):
+        read_runs(path, unique_tokens_col="nope")

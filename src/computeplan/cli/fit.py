@@ -41,6 +41,9 @@ def fit(
     loss_col: Annotated[str, _opt("--loss-col", "Column of final losses.", _C)] = "loss",
     weight_col: Annotated[str | None, _opt("--weight-col", "Column of run weights >= 0.", _C)]
         = None,
+    unique_tokens_col: Annotated[str | None, _opt(
+        "--unique-tokens-col", "Column of each run's unique tokens U: runs with more tokens "
+        "repeat data, and R_D*, R_N* are fitted (Muennighoff et al. 2023).", _C)] = None,
     drop_highest_loss: Annotated[int, _opt(
         "--drop-highest-loss", "Drop the K highest-loss runs first.", _F, metavar="K")] = 0,
     min_tokens_per_param: Annotated[float | None, _opt(
@@ -97,7 +100,8 @@ def fit(
     from ..commands.fit import fit as run
 
     options = dict(params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
-                   loss_col=loss_col, weight_col=weight_col, drop_highest_loss=drop_highest_loss,
+                   loss_col=loss_col, weight_col=weight_col,
+                   unique_tokens_col=unique_tokens_col, drop_highest_loss=drop_highest_loss,
                    min_tokens_per_param=min_tokens_per_param,
                    max_tokens_per_param=max_tokens_per_param, form=form, objective=objective,
                    asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout)
@@ -171,6 +175,17 @@ def _render(console, result) -> None:
             tpp_rows.append(row)
         console.print(table("Compute-optimal tokens per parameter",
                             ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
+    rep = result.repetition
+    if rep is not None:
+        fitted = set(rep.fitted)
+        console.print(table(
+            "Repetition (Muennighoff et al. 2023)", ["coefficient", "value", ""], [
+                ["rd_star (R_D*)", fmt(rep.rd_star, 5),
+                 "fitted" if "rd_star" in fitted else "kept: not determined"],
+                ["rn_star (R_N*)", fmt(rep.rn_star, 5),
+                 "fitted" if "rn_star" in fitted else "kept: not determined"]],
+            caption=f"{rep.n_repeated} runs repeat data, {rep.n_excess_params} have more "
+                    f"parameters than N_opt(U); objective value {fmt(rep.objective_value, 6)}"))
     if result.holdout:
         h = result.holdout.summary()
         console.print(table(
@@ -182,6 +197,8 @@ def _render(console, result) -> None:
                 ["share under-predicted", f"{100 * h['share_under_predicted']:.1f}%"],
             ], caption="relative error = predicted / actual loss - 1 on the held-out runs"))
     lines = [f"runs: {result.runs.source}"] + [f"note: {n}" for n in result.runs.notes]
+    if rep is not None:
+        lines += [f"note: {n}" for n in rep.notes]
     if boot:
         lines.append(f"bootstrap: {boot.n_replicates} resamples (seed {boot.seed}), "
                      f"{int((~boot.ok).sum())} failed or on a boundary and left out")

@@ -15,6 +15,7 @@ __all__ = ["EnsembleResult", "fit", "fit_folder"]
 
 def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
         flops_col: str | None = None, loss_col: str = "loss", weight_col: str | None = None,
+        unique_tokens_col: str | None = None,
         drop_highest_loss: int = 0, min_tokens_per_param: float | None = None,
         max_tokens_per_param: float | None = None, form: str = "chinchilla",
         objective: str = "huber",
@@ -22,11 +23,14 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
         level: float = 0.95, holdout: str | None = None, name: str = "fit") -> FitResult:
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
-    rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``."""
+    rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``.
+    ``unique_tokens_col``: a column of each run's unique tokens; the repetition coefficients are
+    then fitted too (:mod:`computeplan.fitting.repetition`)."""
     if seed is not None and not bootstrap:
         raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                       loss_col=loss_col, weight_col=weight_col,
+                      unique_tokens_col=unique_tokens_col,
                       drop_highest_loss=drop_highest_loss,
                       min_tokens_per_param=min_tokens_per_param,
                       max_tokens_per_param=max_tokens_per_param, form=form,

@@ -34,6 +34,7 @@ from .core import (
     predict_loss,
 )
 from .holdout import HoldoutResult, holdout_mask
+from .repetition import RepetitionFit, check_unique_tokens_fit, fit_repetition
 from .runs import Runs, check_identifiable, filter_runs, read_runs
 
 
@@ -51,6 +52,9 @@ class FitResult:
     #: How ``fit --form auto`` chose the form (:func:`.select.select_form`), else None.
     selection: dict | None = None
     form = "chinchilla"
+    #: With unique tokens per run: the base law is fitted to the runs without repetition, and
+    #: R_D*, R_N* to all runs (:mod:`.repetition`).
+    repetition: RepetitionFit | None = None
 
     @property
     def law(self) -> ChinchillaLaw | None:
@@ -64,6 +68,8 @@ class FitResult:
         replicates = None
         if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
             replicates = self.bootstrap.replicates()
+        if self.repetition is not None:
+            law = replace(law, rd_star=self.repetition.rd_star, rn_star=self.repetition.rn_star)
         return replace(law, domain=domain, replicates=replicates)
 
     # Delegated to the full-data fit.
@@ -116,6 +122,8 @@ class FitResult:
         out["bootstrap"] = self.bootstrap.to_dict() if self.bootstrap else None
         out["holdout"] = self.holdout.to_dict() if self.holdout else None
         out["selection"] = self.selection
+        if self.repetition is not None:
+            out["repetition"] = self.repetition.to_dict()
         return out
 
 
@@ -126,6 +134,31 @@ def check_resampling(bootstrap, seed) -> None:
         raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
     if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
         raise InputError(f"seed must be an integer >= 0; got {seed}")
+
+
+#: Refits of the base law while the set of runs without repetition changes (module docstring
+#: of :mod:`.repetition`).
+MAX_BASE_REFITS = 4
+
+
+def _unrepeated(runs: Runs, **kw) -> Runs:
+    """The runs that repeat neither data (D <= U) nor parameters (N <= N_opt(U), judged by the
+    base law fitted to the previous such set, starting from D <= U alone)."""
+    from ..data_limits import base_params
+
+    what = "runs without repetition (D <= U, N <= N_opt(U))"
+    keep = ~runs.repeated
+    for _ in range(MAX_BASE_REFITS):
+        sub = runs.subset(keep)
+        check_identifiable(sub, what=what)
+        law = fit_law(sub.params, sub.train_tokens, sub.loss, sub.weights, **kw)[0].law
+        if law is None:
+            break
+        new = ~runs.repeated & (runs.params <= base_params(law, runs.unique_tokens))
+        if np.array_equal(new, keep):
+            break
+        keep = new
+    return runs.subset(keep, f"base law fitted to the {int(keep.sum())} {what}")
 
 
 def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
@@ -143,12 +176,19 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla form give
     a :class:`.select.FormFitResult` with the same attributes.
     """
+    check_unique_tokens_fit(runs, bootstrap, holdout)
+    if form != "chinchilla" and runs.unique_tokens is not None:
+        raise InputError(f"unique tokens per run (the repetition fit of Muennighoff et al. "
+                         f"2023) need the chinchilla form; got form {form!r}")
     if form != "chinchilla":
         from .select import fit_form_runs
 
         return fit_form_runs(runs, form, objective=objective, delta=delta, asymmetry=asymmetry,
                              bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
                              budgets=budgets, name=name)
+    everything = runs
+    if runs.unique_tokens is not None:
+        runs = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry)
     check_identifiable(runs)
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
@@ -178,7 +218,12 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
                             name=f"{name} (without {holdout})", **kw)
         pred = predict_loss(sub.coefficients, test.params, test.train_tokens)
         held = HoldoutResult(holdout, sub, test, pred)
-    return FitResult(fit, runs, budgets, boot, held)
+    rep = None
+    if everything.unique_tokens is not None and fit.law is not None:
+        rep = fit_repetition(fit.law, everything.params, everything.train_tokens,
+                             everything.unique_tokens, everything.loss, everything.weights,
+                             delta=delta)
+    return FitResult(fit, runs, budgets, boot, held, repetition=rep)
 
 
 __all__ = [
@@ -187,6 +232,7 @@ __all__ = [
     "FitResult",
     "HoldoutResult",
     "LawFit",
+    "RepetitionFit",
     "Runs",
     "filter_runs",
     "fit_law",

@@ -37,6 +37,8 @@ class Runs:
     rows: np.ndarray
     source: str = ""
     notes: tuple[str, ...] = ()
+    #: Unique tokens U of each run's data (None: all tokens unique), for the repetition fit.
+    unique_tokens: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.params)
@@ -51,17 +53,27 @@ class Runs:
 
     def subset(self, mask: np.ndarray, note: str | None = None) -> Runs:
         notes = self.notes + ((note,) if note else ())
+        u = None if self.unique_tokens is None else self.unique_tokens[mask]
         return replace(self, params=self.params[mask], train_tokens=self.train_tokens[mask],
                        loss=self.loss[mask], weights=self.weights[mask], rows=self.rows[mask],
-                       notes=notes)
+                       notes=notes, unique_tokens=u)
+
+    @property
+    def repeated(self) -> np.ndarray:
+        """Runs trained on more tokens than their unique data (D > U; none without U)."""
+        if self.unique_tokens is None:
+            return np.zeros(len(self), dtype=bool)
+        return self.train_tokens > self.unique_tokens
 
     @classmethod
-    def from_arrays(cls, params, train_tokens, loss, weights=None, *, source: str = "arrays"
-                    ) -> Runs:
+    def from_arrays(cls, params, train_tokens, loss, weights=None, *, source: str = "arrays",
+                    unique_tokens=None) -> Runs:
         """Validated runs from arrays (same checks as for a CSV file)."""
         cols = {"params": params, "train_tokens": train_tokens, "loss": loss}
         if weights is not None:
             cols["weights"] = weights
+        if unique_tokens is not None:
+            cols["unique_tokens"] = unique_tokens
         arrays = {}
         for name, value in cols.items():
             try:
@@ -73,13 +85,14 @@ class Runs:
             arrays[name] = arr
         lengths = {k: len(a) for k, a in arrays.items()}
         if len(set(lengths.values())) > 1:
-            raise InputError(f"params, train_tokens, loss (and weights) must have equal lengths; "
-                             f"got {lengths}")
+            raise InputError(f"params, train_tokens, loss (and weights, unique_tokens) must have "
+                             f"equal lengths; got {lengths}")
         rows = np.arange(1, lengths["params"] + 1)
         for name, arr in arrays.items():
             _check_column(name, arr, rows, allow_zero=name == "weights")
         w = arrays.get("weights", np.ones(lengths["params"]))
-        return cls(arrays["params"], arrays["train_tokens"], arrays["loss"], w, rows, source)
+        return cls(arrays["params"], arrays["train_tokens"], arrays["loss"], w, rows, source,
+                   unique_tokens=arrays.get("unique_tokens"))
 
 
 def _check_column(name: str, arr: np.ndarray, rows: np.ndarray, allow_zero: bool = False) -> None:
@@ -119,13 +132,16 @@ def _is_number(text: str) -> bool:
 
 def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
               flops_col: str | None = None, loss_col: str = "loss",
-              weight_col: str | None = None, text: str | None = None) -> Runs:
+              weight_col: str | None = None, unique_tokens_col: str | None = None,
+              text: str | None = None) -> Runs:
     """Read runs from a CSV file with a header row (or from ``text``, the file's content read
     elsewhere, e.g. by a sweep's client for a remote worker; ``path`` then names it).
 
     Parameters come from ``params_col`` and losses from ``loss_col``; tokens from ``tokens_col``
     (default ``tokens``) or, when ``flops_col`` is given, D = C / (6 N) from training FLOPs.
-    ``weight_col`` (optional) holds weights >= 0 per run.
+    ``weight_col`` (optional) holds weights >= 0 per run; ``unique_tokens_col`` (optional) the
+    unique tokens of each run's data, U > 0 (runs with D > U repeat data: the fit then also
+    fits the repetition coefficients, :mod:`computeplan.fitting.repetition`).
     """
     if tokens_col is not None and flops_col is not None:
         raise InputError("give --tokens-col or --flops-col, not both")
@@ -157,6 +173,8 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         notes = ()
     loss = _column(table, header, loss_col, "--loss-col", src)
     w = _column(table, header, weight_col, "--weight-col", src) if weight_col else None
+    u = (_column(table, header, unique_tokens_col, "--unique-tokens-col", src)
+         if unique_tokens_col else None)
     rows = np.arange(1, len(n) + 1)
     names = {"params": f"column {params_col!r}", "loss": f"column {loss_col!r}",
              "train_tokens": f"column {tokens_col or 'tokens'!r}" if flops_col is None else
@@ -165,7 +183,9 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         _check_column(names[key], arr, rows)
     if w is not None:
         _check_column(f"column {weight_col!r}", w, rows, allow_zero=True)
-    runs = Runs(n, d, loss, np.ones(len(n)) if w is None else w, rows, src, notes)
+    if u is not None:
+        _check_column(f"column {unique_tokens_col!r}", u, rows)
+    runs = Runs(n, d, loss, np.ones(len(n)) if w is None else w, rows, src, notes, u)
     if not len(runs):
         raise InputError(f"runs file {src!r} has a header but no runs")
     return runs
