@@ -473,3 +473,15 @@ def test_fit_reads_a_unique_tokens_column(tmp_path):
         read_runs(path, unique_tokens_col="unique")
     with pytest.raises(InputError, match="column 'nope' \\(set by --unique-tokens-col\\)"):
         read_runs(path, unique_tokens_col="nope")
+
+
+def test_loss_inverses_round_trip_the_published_models():
+    from computeplan.data_limits import limited_params_for_loss, limited_tokens_for_loss
+
+    for n, d in ((6.34e9, 242e9), (8.67e9, 178e9)):
+        loss = limited_loss(M23, n, d, 25e9)
+        assert float(limited_tokens_for_loss(M23, loss, n, 25e9)) == pytest.approx(d, rel=1e-12)
+        assert float(limited_params_for_loss(M23, loss, d, 25e9)) == pytest.approx(n, rel=1e-12)
+    # below what 6.34e9 parameters reach with 25e9 unique tokens at any number of epochs
+    with pytest.raises(InputError, match="lowest reachable loss is 2.18"):
+        limited_tokens_for_loss(M23, 2.1, 6.34e9, 25e9)

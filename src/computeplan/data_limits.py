@@ -162,6 +162,64 @@ def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
             + law.B * np.exp(-law.beta * (log_u + np.log1p(law.rd_star))))
 
 
+def _inverse_effective(x_eff, base, star):
+    """x from x' = base_x (1 + R* (1 - e^(-R/R*))) (inverse of eq. 5 below its cap
+    base (1 + R*); infinite at or beyond it)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = 1.0 - np.maximum(x_eff / base - 1.0, 0.0) / star
+        return np.where(w > 0, np.minimum(x_eff, base) * (1.0 - star * np.log(w)), np.inf)
+
+
+def limited_tokens_for_loss(law: ChinchillaLaw, loss, params, unique_tokens) -> np.ndarray:
+    """Training tokens D with L(N, D; U) = ``loss`` for ``params`` N: D' = (B / (l - E
+    - A N'^-alpha))^(1/beta), then D from D' (inverse of Muennighoff et al. 2023, eq. 5).
+    InputError, naming the lowest loss this N reaches with U unique tokens, when none does."""
+    law = get_law(law)
+    u = check_unique_tokens(unique_tokens, law)
+    n_eff = effective_params(law, params, u)
+    lv = np.asarray(loss, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest = lv - law.E - law.A * n_eff**-law.alpha
+        d_eff = (law.B / rest) ** (1.0 / law.beta)
+        d = np.where(rest > 0, _inverse_effective(d_eff, u, law.rd_star), np.inf)
+    _check_finite("tokens", d, law, lv, u,
+                  law.E + law.A * n_eff**-law.alpha + law.B * (u * (1.0 + law.rd_star))
+                  ** -law.beta, "these parameters")
+    return d
+
+
+def limited_params_for_loss(law: ChinchillaLaw, loss, train_tokens, unique_tokens) -> np.ndarray:
+    """Parameters N with L(N, D; U) = ``loss`` for ``train_tokens`` D (as
+    :func:`limited_tokens_for_loss`, solving for N' and then N)."""
+    law = get_law(law)
+    u = check_unique_tokens(unique_tokens, law)
+    d_eff = effective_tokens(law, train_tokens, u)
+    lv = np.asarray(loss, float)
+    n_o = base_params(law, u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest = lv - law.E - law.B * d_eff**-law.beta
+        n_eff = (law.A / rest) ** (1.0 / law.alpha)
+        n = np.where(rest > 0, _inverse_effective(n_eff, n_o, law.rn_star), np.inf)
+    _check_finite("params", n, law, lv, u,
+                  law.E + law.B * d_eff**-law.beta + law.A * (n_o * (1.0 + law.rn_star))
+                  ** -law.alpha, "these training tokens")
+    return n
+
+
+def _check_finite(what, x, law, loss, u, floor, given):
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i = np.flatnonzero(np.broadcast_to(bad, np.shape(x)).ravel())[0]
+
+        def pick(a):
+            return float(np.broadcast_to(a, np.shape(x)).ravel()[i])
+
+        raise InputError(f"loss {pick(loss):.6g} cannot be reached with {given} and "
+                         f"unique_tokens = {pick(u):.4g} at any number of {what}: the lowest "
+                         f"reachable loss is {pick(floor):.6g} (law {law.name}); target a higher "
+                         "loss")
+
+
 def epochs(train_tokens, unique_tokens) -> np.ndarray:
     """Epochs over the unique data, D / U (0 for an unlimited U)."""
     with np.errstate(over="ignore"):
@@ -794,5 +852,6 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
 __all__ = [
     "DataLimit", "base_params", "check_reachable", "check_unique_tokens", "data_limit",
     "effective_params", "effective_tokens", "epochs", "foc_residual", "limited_budget_optimal",
-    "limited_loss", "limited_optimal", "limited_plan", "lowest_reachable_loss",
+    "limited_loss", "limited_optimal", "limited_params_for_loss", "limited_plan",
+    "limited_tokens_for_loss", "lowest_reachable_loss",
 ]
