@@ -485,3 +485,21 @@ def test_loss_inverses_round_trip_the_published_models():
     # below what 6.34e9 parameters reach with 25e9 unique tokens at any number of epochs
     with pytest.raises(InputError, match="lowest reachable loss is 2.18"):
         limited_tokens_for_loss(M23, 2.1, 6.34e9, 25e9)
+
+
+def test_scaling_policy_with_a_data_limit():
+    from computeplan.tradeoffs.techniques import ScalingPolicy
+
+    free, lim = ScalingPolicy(law=SARDANA), ScalingPolicy(law=SARDANA, unique_tokens=2e12)
+    tc, ic = np.geomspace(1e22, 1e26, 9)[:, None], np.geomspace(1e9, 1e13, 7)[None, :]
+    worse = lim.performance(tc, ic) - free.performance(tc, ic)
+    assert np.all(worse >= -1e-12) and np.any(worse > 1e-3)   # the limit never helps
+    # with unique tokens to spare the loss is the plain one
+    big = ScalingPolicy(law=SARDANA, unique_tokens=1e18)
+    assert np.allclose(big.performance(tc, ic), free.performance(tc, ic), rtol=1e-13, atol=0)
+    floor = float(lowest_reachable_loss(SARDANA, 2e12))
+    assert lim.level_range()[0] == floor
+    with pytest.raises(InputError, match="level"):
+        lim.check_level(floor - 0.01)
+    with pytest.raises(InputError, match="unique_tokens"):
+        ScalingPolicy(law=SARDANA, unique_tokens=-1.0)

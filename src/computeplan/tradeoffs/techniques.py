@@ -155,11 +155,19 @@ class ScalingPolicy(Technique):
     Atkinson 2023; Hoffmann et al. 2022, eq. 2). With at most TC and IC the best model has
     N = min(IC / 2, N_opt(TC)): beyond the compute-optimal size extra inference compute does
     not help. Bounds: TC > 0, IC > 0; levels: loss > E.
+
+    With ``unique_tokens`` U the loss is the data-limited one, L(N, D; U) with repeated tokens
+    and excess parameters discounted (Muennighoff et al. 2023, eq. 5;
+    :mod:`computeplan.data_limits`), N_opt(TC) the data-limited compute-optimal size (the loss
+    is unimodal in log N at fixed TC: the problem is convex in log space), and levels above the
+    lowest loss U unique tokens allow.
     """
 
     law: ChinchillaLaw = field(default_factory=get_law)
     #: The default level is the loss of the compute-optimal model trained with this many FLOPs.
     reference_train_compute: float = 1e24
+    #: Unique training tokens (None: unlimited unique data).
+    unique_tokens: float | None = None
 
     key: ClassVar[str] = "scaling-policy"
     title: ClassVar[str] = "Scaling policy (over-training)"
@@ -172,29 +180,67 @@ class ScalingPolicy(Technique):
     def __post_init__(self):
         object.__setattr__(self, "law", get_law(self.law))
         _number(self.key, "reference_train_compute", self.reference_train_compute, 0)
+        if self.unique_tokens is not None:
+            from ..data_limits import check_unique_tokens
+
+            u = _number(self.key, "unique_tokens", self.unique_tokens, 0)
+            check_unique_tokens(u, self.law)
+            object.__setattr__(self, "unique_tokens", u)
 
     def performance(self, train_compute, inference_compute) -> np.ndarray:
         law = self.law
         tc = v.positive("train_compute", train_compute)
         ic = v.positive("inference_compute", inference_compute)
+        if self.unique_tokens is not None:
+            from ..data_limits import limited_budget_optimal, limited_loss
+
+            u = self.unique_tokens
+            best = limited_budget_optimal(law, budget=tc, unique_tokens=u, inference_tokens=0.0)
+            n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, best.params)
+            return limited_loss(law, n, tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n), u)
         n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, _compute_optimal_params(law, tc))
         d = tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
         return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
 
+    def _floor(self) -> float:
+        from ..data_limits import lowest_reachable_loss
+
+        return float(lowest_reachable_loss(self.law, self.unique_tokens))
+
     def level_range(self) -> tuple[float, float]:
-        return _law_level_range(self.law)
+        lo, hi = _law_level_range(self.law)
+        return (lo, hi) if self.unique_tokens is None else (self._floor(), hi)
 
     def bounds(self) -> dict:
+        level = (f"loss > E = {self.law.E:g}" if self.unique_tokens is None else
+                 f"loss > {self._floor():.6g} (the lowest reachable with "
+                 f"{self.unique_tokens:g} unique tokens)")
         return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
-                "level": f"loss > E = {self.law.E:g}"}
+                "level": level}
 
     def default_level(self) -> float:
-        return _law_default_level(self)
+        if self.unique_tokens is None:
+            return _law_default_level(self)
+        from ..data_limits import limited_budget_optimal
+
+        return float(limited_budget_optimal(self.law, budget=self.reference_train_compute,
+                                            unique_tokens=self.unique_tokens,
+                                            inference_tokens=0.0).loss)
 
     def grid_range(self, level):
         law = self.law
-        opt = law.compute_optimal(loss=level)
-        n_min = (law.A / (level - law.E)) ** (1.0 / law.alpha)
+        if self.unique_tokens is None:
+            opt = law.compute_optimal(loss=level)
+            n_min = (law.A / (level - law.E)) ** (1.0 / law.alpha)
+        else:
+            from ..data_limits import _inverse_effective, base_params, limited_optimal
+
+            u = self.unique_tokens
+            opt = limited_optimal(law, loss=level, unique_tokens=u, inference_tokens=0.0)
+            # the smallest model reaching the level: infinitely many epochs, D' = U (1 + R_D*)
+            rest = level - law.E - law.B * (u * (1.0 + law.rd_star)) ** -law.beta
+            n_min = _inverse_effective((law.A / rest) ** (1.0 / law.alpha),
+                                       base_params(law, u), law.rn_star)
         lt = float(np.log10(opt.train_flops))
         li = float(np.log10(INFERENCE_FLOPS_PER_PARAM_TOKEN * opt.params))
         lmin = float(np.log10(INFERENCE_FLOPS_PER_PARAM_TOKEN * n_min))
