@@ -742,6 +742,47 @@ class DataLimit:
         }
 
 
+@dataclass(frozen=True)
+class ModelLimit:
+    """One model (N, D) trained on U unique tokens: epochs, effective data and parameters
+    (Muennighoff et al. 2023, eq. 5), its loss beside the loss with unlimited unique data."""
+
+    unique_tokens: np.ndarray
+    epochs: np.ndarray
+    effective_tokens: np.ndarray
+    effective_params: np.ndarray
+    base_params: np.ndarray
+    loss: np.ndarray
+    unlimited_loss: np.ndarray
+    lowest_reachable_loss: np.ndarray
+    rd_star: float
+    rn_star: float
+
+    @property
+    def binding(self) -> np.ndarray:
+        """Whether the limit changes the loss (D > U or N > N_opt(U))."""
+        return np.asarray(self.loss > self.unlimited_loss)
+
+    def to_dict(self) -> dict:
+        return {"unique_tokens": self.unique_tokens, "binding": self.binding,
+                "epochs": self.epochs, "effective_tokens": self.effective_tokens,
+                "effective_params": self.effective_params, "base_params": self.base_params,
+                "loss": self.loss, "unlimited_loss": self.unlimited_loss,
+                "loss_given_up": self.loss - self.unlimited_loss,
+                "lowest_reachable_loss": self.lowest_reachable_loss,
+                "rd_star": self.rd_star, "rn_star": self.rn_star}
+
+
+def model_limit(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> ModelLimit:
+    """The :class:`ModelLimit` of the model (N, D) with U unique tokens."""
+    law = get_law(law)
+    u = check_unique_tokens(unique_tokens, law)
+    return ModelLimit(u, epochs(train_tokens, u), effective_tokens(law, train_tokens, u),
+                      effective_params(law, params, u), base_params(law, u),
+                      limited_loss(law, params, train_tokens, u), law.loss(params, train_tokens),
+                      lowest_reachable_loss(law, u), law.rd_star, law.rn_star)
+
+
 def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
                chinchilla=None, *, at_budget: bool = False) -> DataLimit:
     """The :class:`DataLimit` of a limited plan beside the unlimited one (both LifetimePlans;
@@ -850,8 +891,9 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
 
 
 __all__ = [
-    "DataLimit", "base_params", "check_reachable", "check_unique_tokens", "data_limit",
+    "DataLimit", "ModelLimit", "base_params", "check_reachable", "check_unique_tokens",
+    "data_limit",
     "effective_params", "effective_tokens", "epochs", "foc_residual", "limited_budget_optimal",
     "limited_loss", "limited_optimal", "limited_params_for_loss", "limited_plan",
-    "limited_tokens_for_loss", "lowest_reachable_loss",
+    "limited_tokens_for_loss", "lowest_reachable_loss", "model_limit",
 ]

@@ -305,12 +305,14 @@ def data_limit_lines(result) -> list[str]:
              f"loss {fmt(dl.unlimited_loss_with_limit, 5)}); with it, {count(opt.params)} "
              f"parameters on {count(opt.train_tokens)} tokens ({fmt(dl.epochs, 3)} epochs, "
              f"{count(dl.effective_tokens)} effective tokens)"]
-    if np.size(opt.params) == 1 and float(opt.params) > float(free.params):
-        lines[0] += ": a larger model on fewer epochs"
-    elif np.size(opt.params) == 1 and float(opt.params) < float(free.params):
-        lines[0] += (f": a smaller model on more epochs, as parameters beyond "
-                     f"{count(dl.base_params)} (compute-optimal for {u} tokens) count less "
-                     f"(R_N* < R_D*)")
+    if np.size(opt.params) == 1 and float(opt.params) != float(free.params):
+        larger = float(opt.params) > float(free.params)
+        more = float(opt.train_tokens) > float(free.train_tokens)
+        lines[0] += (f": a {'larger' if larger else 'smaller'} model on "
+                     f"{'more' if more else 'fewer'} epochs")
+        if not larger:
+            lines[0] += (f", as parameters beyond {count(dl.base_params)} (compute-optimal for "
+                         f"{u} tokens) count less (R_N* < R_D*)")
     if result.budget is not None:
         lines.append(f"the limit gives up {fmt(dl.loss_given_up, 4)} in loss (loss "
                      f"{fmt(free.loss, 5)} with unlimited unique data, same budget)")
