@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ..render import flops, fmt, jsonable, quantity, ratio, usd
+from ..render import data_limit_lines, data_limit_rows, flops, fmt, jsonable, quantity, ratio, usd
 
 FIGURES = ("savings", "isoloss", "cost")
 _LOCK = threading.Lock()
@@ -115,7 +115,19 @@ def _rows(rep) -> list[list[str]]:
     d = jsonable(rep.plan.comparison)
     chin, opt, ratios = d["chinchilla"], d["optimal"], d["ratios"]
     return [[k.replace("_", " "), quantity(k, chin[k]), quantity(k, opt[k]),
-             ratio(ratios[k]) if k in ratios else ""] for k in chin]
+             ratio(ratios[k]) if k in ratios else ""] for k in chin] + data_limit_rows(
+        rep.plan.comparison)
+
+
+def data_limit_html(comparison) -> str:
+    """The data-limit section: whether U unique tokens bind, the plan without the limit, what
+    the limit costs and the lowest reachable loss (empty without a limit)."""
+    lines = data_limit_lines(comparison)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (f"<h2>Data limit</h2><ul>{items}</ul><p class=\"note\">The figures use the law "
+            "without the limit (all tokens unique).</p>")
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -204,6 +216,7 @@ def render_html(rep) -> str:
 Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-optimal.</p>
 <h2>Results</h2>
 {_table(["", "Chinchilla-optimal", "Optimal", "ratio"], _rows(rep))}
+{data_limit_html(c)}
 <h2>Domain of the law</h2>
 {domain}
 <h2>Inputs</h2>
