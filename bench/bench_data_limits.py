@@ -14,7 +14,8 @@ Measured in the same run, interleaved (the machine is shared, so absolute times 
 - the budget inverse (`limited_budget_optimal` vs `budget_optimal`), no target.
 
 Targets: <= 500 ns per scenario, the same answers as the baseline (relative difference
-<= 1e-9).
+<= 1e-9). On a loaded machine the absolute time says little: the script also reports the time
+relative to the unlimited plan measured in the same run (the 500 ns target is 2x its 250 ns).
 
 Run: .venv/bin/python bench/bench_data_limits.py [--scenarios 1000000] [--baseline 300]
 """
@@ -142,8 +143,12 @@ def main() -> None:
     print(f"max relative difference:      N {rel_n:.1e}, D {rel_d:.1e} (target <= 1e-9)")
     print(f"budget inverse, limited:      {t_lb / m * 1e9:7.1f} ns per scenario "
           f"({t_lb / t_ub:.2f}x budget_optimal, same run)")
-    ok = ours <= 500e-9 and max(rel_n, rel_d) <= 1e-9
-    print("PASS" if ok else "MISS")
+    # The machine is shared: the unlimited plan's own 250 ns target (bench_plan.py) calibrates it.
+    scaled = ours / unl * 250e-9
+    print(f"scaled to the unlimited plan at its 250 ns target: {scaled * 1e9:.0f} ns per scenario")
+    same = max(rel_n, rel_d) <= 1e-9
+    print(f"absolute: {'PASS' if ours <= 500e-9 and same else 'MISS'}; relative to the unlimited "
+          f"plan (<= 2x): {'PASS' if ours / unl <= 2.0 and same else 'MISS'}")
 
 
 if __name__ == "__main__":
