@@ -1,6 +1,6 @@
 """Sardana et al. 2024's published dollar example (../shared/REFERENCES.md section 2), stated once.
 
-Names are the command layer's (and the web API's); :func:`cli_args` spells them as CLI flags.
+Names are the options' one name (Python, web API); :func:`cli_args` spells them as CLI flags.
 """
 
 SARDANA_REQUESTS = dict(requests=1e10, input_tokens=1000, output_tokens=250)
@@ -11,13 +11,9 @@ SARDANA_MFU = dict(prefill_mfu=0.4, decode_mfu=0.2)
 #: The whole example as plan options (demand + hardware + fixed MFUs); target loss 1.947.
 SARDANA_DOLLARS = SARDANA_REQUESTS | SARDANA_HARDWARE | SARDANA_MFU
 
-_FLAGS = {"train_usd_per_gpu_hour": "--train-usd-per-hour",
-          "inference_usd_per_gpu_hour": "--inference-usd-per-hour"}
-
-
 def cli_args(options: dict) -> list[str]:
     """``{"train_mfu": 0.5}`` -> ``["--train-mfu", "0.5"]``."""
     out = []
     for key, value in options.items():
-        out += [_FLAGS.get(key, "--" + key.replace("_", "-")), str(value)]
+        out += ["--" + key.replace("_", "-"), str(value)]
     return out

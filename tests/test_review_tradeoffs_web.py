@@ -142,7 +142,7 @@ def test_web_report_loss_at_E_is_422(client):
 
 def test_web_params_law_is_422(client):
     r = client.post("/api/tradeoff", json={"technique": "mcts", "params": {"law": 3}})
-    assert r.status_code == 422 and "set law" in r.json()["error"]
+    assert r.status_code == 422 and "params law is not a number" in r.json()["error"]
 
 
 @pytest.mark.parametrize("body, field", [

@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's notice about its httpx-based test client
     from fastapi.testclient import TestClient
 
-from cli_helpers import run_json  # noqa: E402
+from cli_helpers import run_json, web_spelled  # noqa: E402
 from computeplan.commands.plan import plan  # noqa: E402
 from computeplan.render import jsonable  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
@@ -49,7 +49,7 @@ def g4(x):
 # ------------------------------------------------- REFERENCES section 2: API == CLI == published
 def test_published_loss_of_70b_on_1t_tokens(client):
     out = api_json(client, "model", {"params": 70e9, "tokens": 1e12, "law": "sardana2024"})
-    assert out == run_json("model", "--params", "70e9", "--tokens", "1e12")
+    assert out == web_spelled(run_json("model", "--params", "70e9", "--tokens", "1e12"))
     assert f"{out['loss']:.3f}" == "1.947"
 
 
@@ -67,7 +67,7 @@ def test_published_flops_optimum(client):
 
 def test_published_dollar_optimum(client):
     out = api_json(client, "plan", {"loss": 1.947, **SARDANA_DOLLARS_API})
-    assert out == run_json("plan", "--loss", "1.947", *SARDANA_DOLLARS_CLI)
+    assert out == web_spelled(run_json("plan", "--loss", "1.947", *SARDANA_DOLLARS_CLI))
     assert g4(out["optimal"]["params"]) == "2.053e+10"
     assert g4(out["optimal"]["train_tokens"]) == "3.302e+12"
     assert round(100 * out["ratios"]["params"], 2) == 60.23
@@ -77,7 +77,7 @@ def test_published_dollar_optimum(client):
 
 def test_published_chinchilla_30b(client):
     out = api_json(client, "model", {"params": 30e9, "chinchilla": True})
-    assert out == run_json("model", "--chinchilla", "--params", "30e9")
+    assert out == web_spelled(run_json("model", "--chinchilla", "--params", "30e9"))
     assert g4(out["train_tokens"]) == "1.556e+12"
     assert f"{out['loss']:.3f}" == "1.958"
     assert g4(out["train_flops"]) == "2.801e+23"
@@ -87,7 +87,8 @@ def test_published_figure_1(client):
     """Sardana et al. Figure 1: a ~7B model reaches the loss of a Chinchilla-optimal 13B model
     and saves ~1.7e22 FLOPs (17%) over 2e12 inference tokens."""
     out = api_json(client, "plan", {"reference_params": 13e9, "inference_tokens": 2e12})
-    assert out == run_json("plan", "--reference-params", "13e9", "--inference-tokens", "2e12")
+    assert out == web_spelled(run_json("plan", "--reference-params", "13e9",
+                                       "--inference-tokens", "2e12"))
     saved = out["chinchilla"]["total_flops"] - out["optimal"]["total_flops"]
     assert round(out["optimal"]["params"] / 1e9) == 7
     assert f"{saved:.1e}" == "1.7e+22"
@@ -95,13 +96,13 @@ def test_published_figure_1(client):
 
 
 def test_default_example_and_notes_match_cli(client):
-    assert api_json(client, "plan", {}) == run_json("plan")
+    assert api_json(client, "plan", {}) == web_spelled(run_json("plan"))
 
 
 def test_report_json_matches_cli(client):
     body = {"loss": 1.947, **SARDANA_DOLLARS_API}
     out = api_json(client, "report", body)
-    assert out == run_json("report", "--loss", "1.947", *SARDANA_DOLLARS_CLI)
+    assert out == web_spelled(run_json("report", "--loss", "1.947", *SARDANA_DOLLARS_CLI))
     assert out["plan"] == api_json(client, "plan", body)
     assert {"demand_sweep", "isoloss", "cost_curve"} == set(out["figures"])
 
@@ -243,7 +244,7 @@ def needs(client, name):
 ])
 def test_other_commands_match_cli(client, name, args, body):
     needs(client, name)
-    assert api_json(client, name, body) == run_json(name, *args)
+    assert api_json(client, name, body) == web_spelled(run_json(name, *args))
 
 
 def test_train_needs_its_fields(client):
@@ -263,7 +264,8 @@ def test_fit_upload_matches_cli(client, monkeypatch):
                            data={"tokens_col": "tokens"})
     assert response.status_code == 200, response.text
     monkeypatch.chdir(examples)  # the CLI names the file as given: runs.csv
-    assert response.json() == run_json("fit", "runs.csv", "--tokens-col", "tokens")
+    assert response.json() == web_spelled(run_json("fit", "runs.csv", "--tokens-col",
+                                                   "tokens"))
     assert response.json()["source"] == "runs.csv"
 
 

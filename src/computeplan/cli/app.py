@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, InputError
+from ..vocabulary import flag, option, render, spelling
 
 app = typer.Typer(
     name="computeplan",
@@ -34,8 +36,9 @@ def user_message(exc: BaseException) -> str:
 
 def command(*args, **kwargs):
     """Register a command whose user errors (:data:`~computeplan.errors.USER_ERRORS`) become a
-    one-line ``error: ...`` message and exit status 2. Floating-point warnings are silenced: an
-    overflow either ends in a non-finite result, which :func:`emit` refuses, or does not matter."""
+    one-line ``error: ...`` message and exit status 2. Messages and notes spell options as flags
+    (:func:`computeplan.vocabulary.spelling`). Floating-point warnings are silenced: an overflow
+    either ends in a non-finite result, which :func:`emit` refuses, or does not matter."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -43,7 +46,7 @@ def command(*args, **kwargs):
             import numpy as np
 
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), spelling("cli"):
                     return fn(*a, **k)
             except USER_ERRORS as exc:
                 print(f"error: {user_message(exc)}", file=sys.stderr)
@@ -69,6 +72,47 @@ CoefBeta = Annotated[float | None, typer.Option("--beta", help="Override beta.",
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file adding or "
                                               "overriding GPUs in the catalog.")]
+
+
+# ----------------------------------------------------------------------------- option groups
+def help_text(text: str) -> str:
+    """Help of an option group's field for the CLI: names as flags, ``[`` escaped for rich."""
+    return render(text, "cli").replace("[", "\\[")
+
+
+def option_parameters(option_set) -> list[inspect.Parameter]:
+    """CLI parameters of every option of ``option_set`` (a
+    :class:`~computeplan.commands.options.OptionSet`): one ``--name-with-dashes`` per option, in
+    its group's help panel, and a hidden parameter for each old spelling (alias)."""
+    out = []
+    for o in option_set.options():
+        panel = help_text(o.panel)
+        tp = Literal[o.choices] | None if o.choices else o.type  # type: ignore[valid-type]
+        extra: dict = {}
+        out.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
+                                     annotation=Annotated[tp, typer.Option(
+                                         flag(o.name), help=help_text(o.help),
+                                         rich_help_panel=panel, **extra)]))
+        for alias in o.aliases:
+            out.append(inspect.Parameter(alias, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                         annotation=Annotated[tp, typer.Option(
+                                             flag(alias), hidden=True, **extra)]))
+    return out
+
+
+def options_from_cli(option_set, values: dict[str, Any]):
+    """``option_set`` from the CLI's parameter values, old spellings merged into their option
+    (giving both is an error naming them)."""
+    values = dict(values)
+    for o in option_set.options():
+        for alias in o.aliases:
+            old = values.pop(alias, None)
+            if old is None:
+                continue
+            if values.get(o.name) not in (None, old):
+                raise InputError(f"{flag(alias)} is the old name of {option(o.name)}: give one")
+            values[o.name] = old
+    return option_set.from_flat(**values)
 
 
 def emit(result, as_json: bool, render) -> None:

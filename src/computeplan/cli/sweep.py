@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
+from ..commands.plan import PlanOptions
 from . import plan as plan_cli
-from .app import command, emit
+from .app import command, emit, options_from_cli
 from .progress import progress_for
 
 _S = "Sweep"
@@ -36,9 +37,8 @@ def sweep(**options):
     from ..commands.sweep import sweep as run
 
     own = {k: options.pop(k) for k in _OWN}
-    plan_options = {_API_NAMES.get(k, k): (v.value if hasattr(v, "value") else v)
-                    for k, v in options.items()}
-    plan_options = {k: (str(v) if isinstance(v, Path) else v) for k, v in plan_options.items()}
+    plan_options = {k: (str(v) if isinstance(v, Path) else v)
+                    for k, v in options_from_cli(PlanOptions, options).given().items()}
     progress = progress_for("blocks", own["as_json"])
     try:
         result = run(own["spec"], scenarios=own["scenarios"], out=own["out"],
@@ -54,9 +54,6 @@ def sweep(**options):
     emit(result, own["as_json"], lambda console: _render(console, result))
 
 
-# Names the plan CLI spells differently from the API (none once the option names are unified).
-_API_NAMES = {"train_usd_per_hour": "train_usd_per_gpu_hour",
-              "inference_usd_per_hour": "inference_usd_per_gpu_hour"}
 
 def _param(name: str, annotation, flag: str, help_: str, default=None) -> inspect.Parameter:
     """A keyword-only parameter of the sweep's own options (not a plan option)."""

@@ -109,7 +109,7 @@ def tradeoff(
     report = run(
         technique=technique.value, level=level, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
         fraction_per_round=fraction_per_round, min_density=min_density, params=params,
-        fit_csv=fit, grid_points=grid_points, train_range=train_range,
+        fit=fit, grid_points=grid_points, train_range=train_range,
         inference_range=inference_range, min_exchange_rate=min_exchange_rate,
         combine=combine.value if combine else None, combine_level=combine_level,
         queries=queries, train_compute=train_compute, inference_compute=inference_compute,

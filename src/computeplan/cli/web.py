@@ -6,19 +6,15 @@ FastAPI, uvicorn and matplotlib are imported inside the commands, never at start
 from __future__ import annotations
 
 import inspect
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import InputError
-from .app import Output, command, emit, law_input
+from .app import Output, command, emit, law_input, options_from_cli
 from .plan import plan as plan_cli
-
-#: CLI option names of `plan` that differ from the commands layer's argument names.
-_PLAN_CLI_NAMES = {"train_usd_per_hour": "train_usd_per_gpu_hour",
-                   "inference_usd_per_hour": "inference_usd_per_gpu_hour"}
 
 
 @command("web")
@@ -62,6 +58,7 @@ def report(**options):
     out = options.pop("out")
     fmt = options.pop("format")
     as_json = options.pop("as_json")
+    from ..commands.plan import PlanOptions
     from ..commands.report import report as run
 
     if not as_json:  # check the files before the work
@@ -69,8 +66,7 @@ def report(**options):
         paths = [out] if fmt is ReportFormat.html else list(_png_paths(out).values())
         inputs = [law_input(options.get("law")), options.get("gpu_file")]
         outputs = {path: Output("--out", path, inputs=inputs) for path in paths}
-    result = run(**{_PLAN_CLI_NAMES.get(k, k): val.value if isinstance(val, Enum) else val
-                    for k, val in options.items()})
+    result = run(options_from_cli(PlanOptions, options))
     if as_json:
         emit(result, True, None)
         return

@@ -9,6 +9,7 @@ from ..errors import InputError
 from ..fitting import FitResult
 from ..fitting._objective import DEFAULT_ASYMMETRY
 from ..fitting.ensemble import EnsembleResult, fit_folder, fit_source
+from ..vocabulary import option
 
 __all__ = ["EnsembleResult", "fit", "fit_folder"]
 
@@ -27,7 +28,8 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     ``unique_tokens_col``: a column of each run's unique tokens; the repetition coefficients are
     then fitted too (:mod:`computeplan.fitting.repetition`)."""
     if seed is not None and not bootstrap:
-        raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
+        raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
+                         "resampling)")
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                       loss_col=loss_col, weight_col=weight_col,
                       unique_tokens_col=unique_tokens_col,

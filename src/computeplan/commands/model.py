@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..laws import ChinchillaLaw, ModelPoint, get_law
+from ..vocabulary import option
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,11 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
     the_law = get_law(law, any_form=True, E=E, A=A, B=B, alpha=alpha, beta=beta)
     given = {k: val for k, val in dict(compute=compute, params=params, tokens=tokens,
                                        loss=loss).items() if val is not None}
-    flags = ", ".join("--" + k for k in given) or "nothing"
+    flags = ", ".join(map(option, given)) or "nothing"
+    four = "/".join(map(option, ("compute", "params", "tokens", "loss")))
     if chinchilla:
         if len(given) != 1:
-            raise InputError("--chinchilla takes exactly one of --compute/--params/--tokens/"
-                             f"--loss; got {flags}")
+            raise InputError(f"{option('chinchilla')} takes exactly one of {four}; got {flags}")
         point = the_law.compute_optimal(train_flops=compute, params=params, train_tokens=tokens,
                                         loss=loss)
     elif set(given) == {"loss", "params"}:
@@ -40,7 +41,8 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
     elif len(given) == 2 and "loss" not in given:
         point = the_law.complete(train_flops=compute, params=params, train_tokens=tokens)
     else:
-        raise InputError("give --chinchilla with one of --compute/--params/--tokens/--loss, two "
-                         "of --compute/--params/--tokens, or --loss with --params or --tokens; "
+        three = "/".join(map(option, ("compute", "params", "tokens")))
+        raise InputError(f"give {option('chinchilla')} with one of {four}, two of {three}, or "
+                         f"{option('loss')} with {option('params')} or {option('tokens')}; "
                          f"got {flags}")
     return ModelReport(the_law, point, chinchilla)

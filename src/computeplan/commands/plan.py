@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..demand import Demand
 from ..errors import InputError
-from ..laws import get_law
-from ..lifetime import PlanComparison, compare
+from ..vocabulary import option
+from .options import OptionGroup, OptionSet, opt
+
+if TYPE_CHECKING:  # the option groups are defined without numpy: the CLI builds its flags
+    from ..demand import Demand  # from them at start-up
+    from ..laws import ChinchillaLaw
+    from ..lifetime import PlanComparison
 
 #: The built-in example: the quality of a Chinchilla-optimal 70B model, served for 2e12 tokens.
 DEFAULT_REFERENCE_PARAMS = 70e9
@@ -64,6 +67,8 @@ MODEL_LABELS = {"chinchilla": "the Chinchilla-optimal model", "optimal": "the op
 def extrapolation_report(comparison: PlanComparison) -> dict | None:
     """The law's ``domain``, each model's distances outside it and the ``warnings`` in words
     (:func:`computeplan._lawdata.extrapolation_words`); None when the law has no domain."""
+    import numpy as np
+
     from .._lawdata import extrapolation_words
     from ..render import fmt
 
@@ -84,166 +89,246 @@ def extrapolation_report(comparison: PlanComparison) -> dict | None:
     return out
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+# ----------------------------------------------------------------------------- option groups
+@dataclass(frozen=True)
+class Target(OptionGroup):
+    """What to reach: one of a loss, the quality of a reference model, or a lifetime budget."""
+
+    PANEL = "Target (one of)"
+    loss: float | None = opt("Target loss (must exceed the law's E).")
+    reference_params: float | None = opt(
+        "Target the loss of the Chinchilla-optimal model of this size.")
+    budget_flops: float | None = opt("Lifetime FLOPs budget: find the lowest reachable loss.")
+    budget_usd: float | None = opt("Lifetime dollar budget: find the lowest reachable loss.")
+
+    def resolve(self, law: ChinchillaLaw, notes: list[str]) -> tuple[float | None, float | None]:
+        """(target loss, budget): exactly one is set. No target: the default reference model."""
+        named = [option(k) for k in self.given()]
+        if len(named) > 1:
+            raise InputError(f"give one target; got {' and '.join(named)}")
+        loss, reference_params = self.loss, self.reference_params
+        if not named:
+            reference_params = DEFAULT_REFERENCE_PARAMS
+            notes.append("no target given: using the loss of a Chinchilla-optimal "
+                         f"{reference_params / 1e9:g}B model (law {law.name})")
+        if reference_params is not None:
+            import numpy as np
+
+            try:  # arrays (one value per scenario, as in sweeps) broadcast
+                loss = law.compute_optimal(params=reference_params).loss
+            except InputError as exc:
+                shown = f" {reference_params:g}" if np.ndim(reference_params) == 0 else ""
+                raise InputError(f"{option('reference_params')}{shown}: {exc}") from None
+            loss = float(loss) if np.ndim(loss) == 0 else loss
+        budget = self.budget_flops if self.budget_flops is not None else self.budget_usd
+        return loss, budget
 
 
-def demand_from_options(*, inference_tokens=None, requests=None, users=None,
-                        requests_per_user_per_day=None, days=None, input_tokens=None,
-                        output_tokens=None, notes: list[str] | None = None) -> Demand:
-    """One form of demand: total tokens, requests x tokens, or users x rate x days x tokens.
-    ``input_tokens``/``output_tokens`` are per request. No demand at all means the default."""
-    forms = {"inference_tokens": inference_tokens, "requests": requests, "users": users}
-    given = [_flag(k) for k, val in forms.items() if val is not None]
-    if len(given) > 1:
-        raise InputError(f"give one form of demand; got {' and '.join(given)}")
-    per_request = (input_tokens, output_tokens)
-    if given in (["--requests"], ["--users"]) and None in per_request:
-        raise InputError(f"{given[0]} needs both --input-tokens and --output-tokens "
-                         "(tokens per request)")
-    if not given and any(x is not None for x in per_request):
-        raise InputError("--input-tokens/--output-tokens need --requests or --users")
-    if users is not None and None in (requests_per_user_per_day, days):
-        raise InputError("--users needs --requests-per-user-per-day and --days")
-    if users is None and (requests_per_user_per_day is not None or days is not None):
-        raise InputError("--requests-per-user-per-day and --days need --users")
-    if requests is not None:
-        return Demand.from_requests(requests, input_tokens, output_tokens)
-    if users is not None:
-        return Demand.from_users(users, requests_per_user_per_day, days, input_tokens,
-                                 output_tokens)
-    if inference_tokens is None:
-        inference_tokens = DEFAULT_INFERENCE_TOKENS
-        if notes is not None:
-            notes.append(f"no demand given: using {inference_tokens:.0e} lifetime inference tokens")
-    return Demand.from_tokens(inference_tokens)
+@dataclass(frozen=True)
+class DemandOptions(OptionGroup):
+    """Lifetime inference demand, in one of three forms."""
+
+    PANEL = "Demand (one form)"
+    inference_tokens: float | None = opt("Lifetime inference tokens (input + output).")
+    requests: float | None = opt("Lifetime requests.")
+    users: float | None = opt("Users (with {{requests_per_user_per_day}} and {{days}}).")
+    requests_per_user_per_day: float | None = opt("Requests per user per day.")
+    days: float | None = opt("Days of service.")
+    input_tokens: float | None = opt("Input (prompt) tokens per request.")
+    output_tokens: float | None = opt("Output (generated) tokens per request.")
+
+    def build(self, notes: list[str] | None = None) -> Demand:
+        """One form of demand: total tokens, requests x tokens, or users x rate x days x tokens.
+        ``input_tokens``/``output_tokens`` are per request. No demand at all means the default."""
+        from ..demand import Demand
+
+        forms = {"inference_tokens": self.inference_tokens, "requests": self.requests,
+                 "users": self.users}
+        given = [k for k, val in forms.items() if val is not None]
+        if len(given) > 1:
+            raise InputError(f"give one form of demand; got {' and '.join(map(option, given))}")
+        per_request = (self.input_tokens, self.output_tokens)
+        both = f"{option('input_tokens')} and {option('output_tokens')}"
+        if given in (["requests"], ["users"]) and None in per_request:
+            raise InputError(f"{option(given[0])} needs both {both} (tokens per request)")
+        if not given and any(x is not None for x in per_request):
+            raise InputError(f"{option('input_tokens')}/{option('output_tokens')} need "
+                             f"{option('requests')} or {option('users')}")
+        rate = f"{option('requests_per_user_per_day')} and {option('days')}"
+        if self.users is not None and None in (self.requests_per_user_per_day, self.days):
+            raise InputError(f"{option('users')} needs {rate}")
+        if self.users is None and (self.requests_per_user_per_day is not None
+                                   or self.days is not None):
+            raise InputError(f"{rate} need {option('users')}")
+        if self.requests is not None:
+            return Demand.from_requests(self.requests, self.input_tokens, self.output_tokens)
+        if self.users is not None:
+            return Demand.from_users(self.users, self.requests_per_user_per_day, self.days,
+                                     self.input_tokens, self.output_tokens)
+        tokens = self.inference_tokens
+        if tokens is None:
+            tokens = DEFAULT_INFERENCE_TOKENS
+            if notes is not None:
+                notes.append(f"no demand given: using {tokens:.0e} lifetime inference tokens")
+        return Demand.from_tokens(tokens)
 
 
-def plan(
-    *,
-    loss: float | None = None,
-    reference_params: float | None = None,
-    budget_flops: float | None = None,
-    budget_usd: float | None = None,
-    inference_tokens: float | None = None,
-    requests: float | None = None,
-    users: float | None = None,
-    requests_per_user_per_day: float | None = None,
-    days: float | None = None,
-    input_tokens: float | None = None,
-    output_tokens: float | None = None,
-    objective: str | None = None,
-    train_gpu: str | None = None,
-    train_dtype: str | None = None,
-    train_usd_per_gpu_hour: float | None = None,
-    train_mfu: float | None = None,
-    inference_gpu: str | None = None,
-    inference_dtype: str | None = None,
-    inference_usd_per_gpu_hour: float | None = None,
-    prefill_mfu: float | None = None,
-    decode_mfu: float | None = None,
-    decode_model: str | None = None,
-    batch: float | None = None,
-    context: float | None = None,
-    kv_dtype: str | None = None,
-    gqa_ratio: float | None = None,
-    bandwidth_fraction: float | None = None,
-    compute_fraction: float | None = None,
-    gpu_file: str | Path | None = None,
-    law: str = "sardana2024",
-    E: float | None = None,
-    A: float | None = None,
-    B: float | None = None,
-    alpha: float | None = None,
-    beta: float | None = None,
-) -> PlanReport:
+@dataclass(frozen=True)
+class CostOptions(OptionGroup):
+    """The cost model: FLOPs, or dollars on training and inference hardware."""
+
+    PANEL = "Hardware and prices (dollar objective)"
+    objective: str | None = opt("What to minimise; usd when any hardware option is given.",
+                                choices=("flops", "usd"))
+    train_gpu: str | None = opt("Training GPU [default: h100-sxm].")
+    train_dtype: str | None = opt("Training dtype [default: bf16].")
+    train_usd_per_gpu_hour: float | None = opt(
+        "Training $ per GPU-hour [default: catalog price].", aliases=("train_usd_per_hour",))
+    train_mfu: float | None = opt("Training MFU in (0, 1] [default: 0.5].")
+    inference_gpu: str | None = opt("Inference GPU [default: h100-sxm].")
+    inference_dtype: str | None = opt("Inference dtype [default: fp8].")
+    inference_usd_per_gpu_hour: float | None = opt(
+        "Inference $ per GPU-hour [default: catalog price].",
+        aliases=("inference_usd_per_hour",))
+    prefill_mfu: float | None = opt("Prefill MFU [default: 0.5].")
+    decode_mfu: float | None = opt("Decode MFU [default: 0.01].")
+    decode_model: str | None = opt(
+        "mfu: fixed prefill/decode MFU; roofline: derive them from the inference GPU's "
+        "bandwidth and FLOP/s at {{batch}} and {{context}} [default: mfu].",
+        choices=("mfu", "roofline"))
+    gpu_file: Path | None = opt("TOML/JSON file adding or overriding GPUs in the catalog.")
+
+    def hardware(self) -> dict:
+        """The hardware and price options that were given, the GPU file (it selects the GPUs
+        that are priced) and the roofline decode model: each one asks for the dollar
+        objective."""
+        return {k: val for k, val in self.given().items()
+                if k != "objective" and not (k == "decode_model" and val == "mfu")}
+
+
+@dataclass(frozen=True)
+class RooflineOptions(OptionGroup):
+    """The roofline serving model that prices decode under ``decode_model="roofline"``."""
+
+    PANEL = "Roofline inference cost ({{decode_model}} roofline)"
+    batch: float | None = opt("Concurrent sequences per replica [default: 64].")
+    context: float | None = opt(
+        "Tokens per sequence in the KV cache [default: input + output tokens per request].")
+    kv_dtype: str | None = opt("KV-cache dtype [default: {{inference_dtype}}].")
+    gqa_ratio: float | None = opt(
+        "Query heads per KV head (1 = multi-head attention) [default: 1].")
+    bandwidth_fraction: float | None = opt(
+        "Achievable fraction of memory bandwidth [default: 0.7].")
+    compute_fraction: float | None = opt("Achievable fraction of peak FLOP/s [default: 0.5].")
+
+
+@dataclass(frozen=True)
+class LawOptions(OptionGroup):
+    """The scaling law: a preset or a law file, with coefficients overridden."""
+
+    PANEL = "Law"
+    law: str = opt("Preset (hoffmann2022, sardana2024, besiroglu2024, muennighoff2023) or a "
+                   "law JSON file.",
+                   "sardana2024")  # computeplan.laws.DEFAULT_LAW
+    E: float | None = opt("Override E (irreducible loss).")
+    A: float | None = opt("Override A.")
+    B: float | None = opt("Override B.")
+    alpha: float | None = opt("Override alpha.")
+    beta: float | None = opt("Override beta.")
+
+    def build(self) -> ChinchillaLaw:
+        from ..laws import get_law
+
+        return get_law(self.law, E=self.E, A=self.A, B=self.B, alpha=self.alpha, beta=self.beta)
+
+
+@dataclass(frozen=True)
+class PlanOptions(OptionSet):
+    """Every option of ``plan``, by what it describes. Build it from flat options with
+    :meth:`from_flat` (``PlanOptions.from_flat(loss=1.947, inference_tokens=2e12)``) or from the
+    groups (``PlanOptions(target=Target(loss=1.947))``); :func:`plan` validates it."""
+
+    target: Target = field(default_factory=Target)
+    demand: DemandOptions = field(default_factory=DemandOptions)
+    cost: CostOptions = field(default_factory=CostOptions)
+    roofline: RooflineOptions = field(default_factory=RooflineOptions)
+    law: LawOptions = field(default_factory=LawOptions)
+
+
+def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     """Validate the plan options, solve, and say which defaults were assumed (``notes``).
 
-    The dollar objective is used when ``objective="usd"``, a dollar budget or any hardware option
-    is given; otherwise lifetime FLOPs. Without a target the loss of a Chinchilla-optimal 70B
-    model is used; without a demand, 2e12 tokens. ``decode_model="roofline"`` prices prefill and
-    decode with the roofline serving model (``batch``, ``context``, ...) instead of the fixed
-    ``prefill_mfu``/``decode_mfu``.
+    Takes a :class:`PlanOptions` or its options as flat keyword arguments (or both: the keywords
+    override). The dollar objective is used when ``objective="usd"``, a dollar budget or any
+    hardware option is given; otherwise lifetime FLOPs. Without a target the loss of a
+    Chinchilla-optimal 70B model is used; without a demand, 2e12 tokens.
+    ``decode_model="roofline"`` prices prefill and decode with the roofline serving model
+    (``batch``, ``context``, ...) instead of the fixed ``prefill_mfu``/``decode_mfu``.
     """
+    from ..lifetime import compare
+
+    if options is None:
+        options = PlanOptions.from_flat(**flat)
+    elif flat:
+        options = options.replace(**flat)
     notes: list[str] = []
-    the_law = get_law(law, E=E, A=A, B=B, alpha=alpha, beta=beta)
-    demand = demand_from_options(
-        inference_tokens=inference_tokens, requests=requests, users=users,
-        requests_per_user_per_day=requests_per_user_per_day, days=days,
-        input_tokens=input_tokens, output_tokens=output_tokens, notes=notes)
-
-    options = dict(zip(HARDWARE_OPTIONS, (
-        train_gpu, train_dtype, train_usd_per_gpu_hour, train_mfu, inference_gpu,
-        inference_dtype, inference_usd_per_gpu_hour, prefill_mfu, decode_mfu), strict=True))
-    hw_given = {k: val for k, val in options.items() if val is not None}
-    roofline_given = {k: val for k, val in dict(zip(ROOFLINE_OPTIONS, (
-        batch, context, kv_dtype, gqa_ratio, bandwidth_fraction, compute_fraction),
-        strict=True)).items() if val is not None}
-    if decode_model not in (None, "mfu", "roofline"):
-        raise InputError(f"decode_model must be 'mfu' or 'roofline'; got {decode_model!r}")
-    roofline = decode_model == "roofline"
-    if roofline_given and not roofline:
-        raise InputError(", ".join(_flag(k) for k in roofline_given)
-                         + " need --decode-model roofline")
-    if roofline:
-        fixed = [_flag(k) for k in ("prefill_mfu", "decode_mfu") if k in hw_given]
-        if fixed:
-            raise InputError(f"{' and '.join(fixed)} conflict with --decode-model roofline, "
-                             "which derives the inference MFU from the hardware; drop them")
-        hw_given["decode_model"] = decode_model
-    if objective not in (None, "flops", "usd"):
-        raise InputError(f"objective must be 'flops' or 'usd'; got {objective!r}")
-    hardware_flags = [_flag(k) for k in hw_given | roofline_given]
-    if gpu_file is not None:  # a hardware option: it selects the GPUs that are priced
-        hardware_flags.append("--gpu-file")
-    priced = (bool(hardware_flags) or budget_usd is not None) if objective is None else (
-        objective == "usd")
-    if objective == "flops" and hardware_flags:
-        raise InputError("--objective flops conflicts with hardware/price options ("
-                         + ", ".join(hardware_flags) + "); drop them or use usd")
-    if budget_flops is not None and priced:
-        raise InputError("--budget-flops conflicts with the dollar objective; use --budget-usd")
-    if budget_usd is not None and not priced:
-        raise InputError("--budget-usd needs the dollar objective; drop --objective flops")
-    cost = None
-    if priced:
-        from ..hardware import get_gpu, load_catalog
-        from ..objectives import DollarCost
-
-        catalog = load_catalog(gpu_file)
-        hw_given.pop("decode_model", None)
-        for role in ("train_gpu", "inference_gpu"):
-            hw_given[role] = get_gpu(hw_given.get(role, DollarCost.__dataclass_fields__[role]
-                                                  .default), catalog)
-        if roofline:
-            cost = _roofline_cost(hw_given, roofline_given, input_tokens, output_tokens, notes)
-        else:
-            cost = DollarCost(**hw_given)
-        defaulted = [k for k in HARDWARE_OPTIONS if options[k] is None
-                     and not (roofline and k in ("prefill_mfu", "decode_mfu"))]
-        if defaulted:
-            notes.append("assumed defaults for the dollar objective: "
-                         + ", ".join(_flag(k) for k in defaulted))
-
-    targets = {"loss": loss, "reference_params": reference_params,
-               "budget_flops": budget_flops, "budget_usd": budget_usd}
-    named = [_flag(k) for k, val in targets.items() if val is not None]
-    if len(named) > 1:
-        raise InputError(f"give one target; got {' and '.join(named)}")
-    if not named:
-        reference_params = DEFAULT_REFERENCE_PARAMS
-        notes.append("no target given: using the loss of a Chinchilla-optimal "
-                     f"{reference_params / 1e9:g}B model (law {the_law.name})")
-    if reference_params is not None:
-        try:  # arrays (one value per scenario, as in sweeps) broadcast
-            loss = the_law.compute_optimal(params=reference_params).loss
-        except InputError as exc:
-            shown = f" {reference_params:g}" if np.ndim(reference_params) == 0 else ""
-            raise InputError(f"--reference-params{shown}: {exc}") from None
-        loss = float(loss) if np.ndim(loss) == 0 else loss
-    budget = budget_flops if budget_flops is not None else budget_usd
+    the_law = options.law.build()
+    demand = options.demand.build(notes)
+    cost = _cost(options, notes)
+    loss, budget = options.target.resolve(the_law, notes)
     comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
     return PlanReport(comparison, tuple(notes))
+
+
+def _cost(options: PlanOptions, notes: list[str]):
+    """The dollar objective the options ask for, or None for lifetime FLOPs."""
+    c, target = options.cost, options.target
+    hw_given = {k: val for k, val in c.given().items() if k in HARDWARE_OPTIONS}
+    roofline_given = options.roofline.given()
+    if c.decode_model not in (None, "mfu", "roofline"):
+        raise InputError(f"{option('decode_model')} must be 'mfu' or 'roofline'; "
+                         f"got {c.decode_model!r}")
+    roofline = c.decode_model == "roofline"
+    needs = f"{option('decode_model')} roofline"
+    if roofline_given and not roofline:
+        raise InputError(", ".join(map(option, roofline_given)) + f" need {needs}")
+    if roofline:
+        fixed = [option(k) for k in ("prefill_mfu", "decode_mfu") if k in hw_given]
+        if fixed:
+            raise InputError(f"{' and '.join(fixed)} conflict with {needs}, which derives the "
+                             "inference MFU from the hardware; drop them")
+    if c.objective not in (None, "flops", "usd"):
+        raise InputError(f"{option('objective')} must be 'flops' or 'usd'; got {c.objective!r}")
+    hardware = [option(k) for k in c.hardware() | roofline_given]
+    priced = (bool(hardware) or target.budget_usd is not None) if c.objective is None else (
+        c.objective == "usd")
+    if c.objective == "flops" and hardware:
+        raise InputError(f"{option('objective')} flops conflicts with hardware/price options ("
+                         + ", ".join(hardware) + "); drop them or use usd")
+    if target.budget_flops is not None and priced:
+        raise InputError(f"{option('budget_flops')} conflicts with the dollar objective; use "
+                         f"{option('budget_usd')}")
+    if target.budget_usd is not None and not priced:
+        raise InputError(f"{option('budget_usd')} needs the dollar objective; drop "
+                         f"{option('objective')} flops")
+    if not priced:
+        return None
+    from ..hardware import get_gpu, load_catalog
+    from ..objectives import DollarCost
+
+    catalog = load_catalog(c.gpu_file)
+    for role in ("train_gpu", "inference_gpu"):
+        hw_given[role] = get_gpu(hw_given.get(role, DollarCost.__dataclass_fields__[role]
+                                              .default), catalog)
+    defaulted = [k for k in HARDWARE_OPTIONS if getattr(c, k) is None
+                 and not (roofline and k in ("prefill_mfu", "decode_mfu"))]
+    if defaulted:
+        notes.append("assumed defaults for the dollar objective: "
+                     + ", ".join(map(option, defaulted)))
+    if roofline:
+        d = options.demand
+        return _roofline_cost(hw_given, roofline_given, d.input_tokens, d.output_tokens, notes)
+    return DollarCost(**hw_given)
 
 
 def _roofline_cost(hw_given: dict, roofline_given: dict, input_tokens, output_tokens,
@@ -254,18 +339,19 @@ def _roofline_cost(hw_given: dict, roofline_given: dict, input_tokens, output_to
     opts = dict(roofline_given)
     if "batch" not in opts:
         opts["batch"] = DEFAULT_ROOFLINE_BATCH
-        notes.append(f"no --batch given: decode at {DEFAULT_ROOFLINE_BATCH:g} concurrent "
-                     "sequences")
+        notes.append(f"no {option('batch')} given: decode at {DEFAULT_ROOFLINE_BATCH:g} "
+                     "concurrent sequences")
     if "context" not in opts:
         if input_tokens is not None and output_tokens is not None:
             opts["context"] = float(input_tokens) + float(output_tokens)
             if not opts["context"] >= 1:
-                raise InputError("--context defaults to --input-tokens + --output-tokens per "
-                                 f"request, here {opts['context']:g}; it must be >= 1: give "
-                                 "--context or tokens per request")
-            notes.append(f"no --context given: {opts['context']:g} tokens (input + output "
-                         "tokens per request)")
+                raise InputError(f"{option('context')} defaults to {option('input_tokens')} + "
+                                 f"{option('output_tokens')} per request, here "
+                                 f"{opts['context']:g}; it must be >= 1: give "
+                                 f"{option('context')} or tokens per request")
+            notes.append(f"no {option('context')} given: {opts['context']:g} tokens (input + "
+                         "output tokens per request)")
         else:
             opts["context"] = DEFAULT_ROOFLINE_CONTEXT
-            notes.append(f"no --context given: {DEFAULT_ROOFLINE_CONTEXT:g} tokens")
+            notes.append(f"no {option('context')} given: {DEFAULT_ROOFLINE_CONTEXT:g} tokens")
     return RooflineDollarCost(**hw_given, **opts)

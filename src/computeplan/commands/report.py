@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..lifetime import evaluate
-from .plan import DEFAULT_INFERENCE_TOKENS, PlanReport, plan
+from ..vocabulary import option
+from .plan import DEFAULT_INFERENCE_TOKENS, PlanOptions, PlanReport, plan
 
 #: The demand sweep covers this many decades below and above the given demand.
 SWEEP_DECADES = 3.0
@@ -74,36 +75,37 @@ class PlanFigures:
         }
 
 
-def _scalar_inputs(options: dict) -> dict:
-    given = {k: val for k, val in options.items() if val is not None}
+def _scalar_inputs(options: PlanOptions) -> dict:
+    given = options.given()
     for k, val in given.items():
         if np.ndim(val) != 0:
-            raise InputError(f"{k} must be a single number for a report; got an array")
+            raise InputError(f"{option(k)} must be a single number for a report; got an array")
     return given
 
 
-def _demand_sweep(options: dict, base: PlanReport) -> Curve:
+def _demand_sweep(options: PlanOptions, base: PlanReport) -> Curve:
     """``plan`` re-solved with the demand count (tokens, requests or users) scaled by
     10^[-SWEEP_DECADES, SWEEP_DECADES]. A zero demand is swept around the Chinchilla-optimal
     model's training tokens instead, so the figure still shows where inference starts to matter."""
     comparison = base.comparison
-    form = next((k for k in _DEMAND_COUNTS if options.get(k) is not None), None)
-    count = float(options[form]) if form else DEFAULT_INFERENCE_TOKENS
+    d = options.demand
+    form = next((k for k in _DEMAND_COUNTS if getattr(d, k) is not None), None)
+    count = float(getattr(d, form)) if form else DEFAULT_INFERENCE_TOKENS
     form = form or "inference_tokens"
     total = float(comparison.demand.total_tokens)
     if not total > 0:  # zero demand: anchor the sweep at the training tokens
-        per_request = (options.get("input_tokens") or 0.0) + (options.get("output_tokens") or 0.0)
+        per_request = (d.input_tokens or 0.0) + (d.output_tokens or 0.0)
         per_count = {"inference_tokens": 1.0, "requests": per_request,
-                     "users": per_request * (options.get("requests_per_user_per_day") or 0.0)
-                     * (options.get("days") or 0.0)}[form]
+                     "users": per_request * (d.requests_per_user_per_day or 0.0)
+                     * (d.days or 0.0)}[form]
         anchor = float(comparison.chinchilla.train_tokens)
         if per_count > 0:
             count = anchor / per_count
         else:  # no tokens per request or user: sweep the token count itself
-            options = {k: val for k, val in options.items() if k not in _DEMAND_COUNTS}
+            options = options.replace(**dict.fromkeys(_DEMAND_COUNTS))
             form, count = "inference_tokens", anchor
     scales = np.logspace(-SWEEP_DECADES, SWEEP_DECADES, POINTS)
-    swept = plan(**(options | {form: count * scales}))
+    swept = plan(options.replace(**{form: count * scales}))
     result = swept.comparison
     data = {"scale": scales, "inference_tokens": result.demand.total_tokens,
             "chinchilla_loss": result.chinchilla.loss, "optimal_loss": result.optimal.loss}
@@ -128,11 +130,16 @@ def _isoloss(law, loss: float, lo: float, hi: float, tokens_hi: float) -> Curve:
                                       "train_tokens": law.tokens_for_loss(loss, params)})
 
 
-def report(**options) -> PlanFigures:
-    """The plan for ``options`` (the keyword arguments of :func:`computeplan.commands.plan.plan`,
-    single numbers only) with the data of its figures."""
+def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
+    """The plan for ``options`` (a :class:`~computeplan.commands.plan.PlanOptions` or its flat
+    options, as :func:`computeplan.commands.plan.plan` takes them; single numbers only) with the
+    data of its figures."""
+    if options is None:
+        options = PlanOptions.from_flat(**flat)
+    elif flat:
+        options = options.replace(**flat)
     given = _scalar_inputs(options)
-    base = plan(**given)
+    base = plan(options)
     c = base.comparison
     law, opt, chin = c.law, c.optimal, c.chinchilla
     sizes = np.array([float(opt.params), float(chin.params)])
@@ -140,7 +147,7 @@ def report(**options) -> PlanFigures:
     tokens_hi = max(float(opt.train_tokens), float(chin.train_tokens)) * SIZE_SPAN**2
     target = float(opt.loss)
     if not target > law.E:
-        which = next((f"--{k.replace('_', '-')} = {given[k]:g}" for k in
+        which = next((f"{option(k)} = {given[k]:g}" for k in
                       ("budget_flops", "budget_usd", "loss") if k in given), "the inputs")
         raise InputError(f"the optimal loss {target:.6g} rounds to E = {law.E:.6g} (the law's "
                          f"irreducible loss), so the report has no iso-loss curves; got {which}: "
@@ -156,5 +163,5 @@ def report(**options) -> PlanFigures:
     if c.objective.priced:
         cost["total_cost_usd"] = bill.total_cost_usd
     return PlanFigures(
-        inputs=given, plan=base, demand_sweep=_demand_sweep(given, base), isoloss=isoloss,
+        inputs=given, plan=base, demand_sweep=_demand_sweep(options, base), isoloss=isoloss,
         cost_curve=Curve(f"lifetime cost along L = {target:.4g}", cost))

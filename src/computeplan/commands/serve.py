@@ -20,6 +20,7 @@ from ..hardware.serving import (
     estimate_serving,
 )
 from ..hardware.shape import DEFAULT_ASPECT_RATIO, model_shape
+from ..vocabulary import option
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,14 @@ def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str = "b
     if shape.estimated:
         notes.append(f"shape estimated from N by d_model = {aspect_ratio:g} x layers, head_dim "
                      "128" + ("" if kv_heads is not None else ", kv_heads = heads (no GQA)")
-                     + ": give --layers/--d-model/--heads/--kv-heads for a real model")
+                     + ": give " + "/".join(map(option, ("layers", "d_model", "heads",
+                                                          "kv_heads"))) + " for a real model")
     if context is None:
         context = DEFAULT_CONTEXT
-        notes.append(f"no --context given: {context:g} tokens per sequence")
+        notes.append(f"no {option('context')} given: {context:g} tokens per sequence")
     if gpus is None:
-        notes.append("--gpus not given: the fewest GPUs that hold weights and KV cache")
+        notes.append(f"{option('gpus')} not given: the fewest GPUs that hold weights and KV "
+                     "cache")
     estimate = estimate_serving(hw, shape, batch=batch, context=context, gpus=gpus,
                                 max_gpus=max_gpus)
     return ServeReport(estimate, tuple(notes))

@@ -10,6 +10,12 @@ import numpy as np
 from ..errors import InputError
 from ..laws import COEFFICIENTS, get_law
 from ..tradeoffs.frontier import DEFAULT_GRID_POINTS, DEFAULT_MIN_EXCHANGE_RATE
+from ..vocabulary import option
+
+
+def _set() -> str:
+    """The technique-parameter option: the field ``params``, which the CLI spells ``--set``."""
+    return option("params", cli="--set")
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,8 @@ class TradeoffReport:
 
 
 def parse_params(params) -> dict:
-    """``["key=value", ...]`` (CLI ``--set``) or a dict, as technique parameter overrides."""
+    """``["key=value", ...]`` (CLI ``--set``, the field ``params``) or a dict, as technique
+    parameter overrides."""
     if params is None:
         return {}
     if isinstance(params, dict):
@@ -58,14 +65,17 @@ def parse_params(params) -> dict:
         for item in params:
             key, sep, value = str(item).partition("=")
             if not sep or not key.strip():
-                raise InputError(f"--set takes KEY=VALUE (a technique parameter); got {item!r}")
+                raise InputError(f"{_set()} takes KEY=VALUE (a technique parameter); got "
+                                 f"{item!r}")
             try:
                 out[key.strip()] = float(value)
             except ValueError:
-                raise InputError(f"--set {key.strip()} must be a number; got {value!r}") from None
+                raise InputError(f"{_set()} {key.strip()} must be a number; got {value!r}"
+                                 ) from None
     if "law" in out:
-        raise InputError(f"--set law is not a number parameter; got {out['law']!r}: choose the "
-                         "law with --law NAME and its coefficients with --E/--A/--B/--alpha/--beta")
+        raise InputError(f"{_set()} law is not a number parameter; got {out['law']!r}: choose "
+                         f"the law with {option('law')} and its coefficients with "
+                         + "/".join(map(option, COEFFICIENTS)))
     return out
 
 
@@ -77,7 +87,8 @@ def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, 
     overrides = dict(zip(COEFFICIENTS, (E, A, B, alpha, beta), strict=True))
     law_given = law is not None or any(x is not None for x in overrides.values())
     if law_given and name not in LAW_TECHNIQUES:
-        raise InputError(f"--law and law coefficients apply only to {', '.join(LAW_TECHNIQUES)};"
+        raise InputError(f"{option('law')} and law coefficients apply only to "
+                         f"{', '.join(LAW_TECHNIQUES)};"
                          f" got technique {name!r}")
     the_law = get_law(law, **overrides) if name in LAW_TECHNIQUES else None
     return get_technique(name, law=the_law, **parse_params(params))
@@ -96,7 +107,7 @@ def tradeoff(
     fraction_per_round: float | None = None,
     min_density: float | None = None,
     params=None,
-    fit_csv: str | Path | None = None,
+    fit: str | Path | None = None,
     grid_points: int = DEFAULT_GRID_POINTS,
     train_range: tuple[float, float] | None = None,
     inference_range: tuple[float, float] | None = None,
@@ -111,8 +122,8 @@ def tradeoff(
     """Analyse ``technique`` at ``level`` (its default when omitted).
 
     ``fraction_per_round``/``min_density`` are pruning parameters; ``params`` overrides any
-    technique parameter (``["a=0.05"]`` or a dict). ``fit_csv`` fits an S-curve family (mcts,
-    pass-at-k, n-at-k) to a CSV first. ``combine`` adds a second technique (at
+    technique parameter (``["a=0.05"]`` or a dict). ``fit`` (a CSV file) fits an S-curve family
+    (mcts, pass-at-k, n-at-k) to it first. ``combine`` adds a second technique (at
     ``combine_level``); ``queries`` gives the TC + Q IC allocation along the frontier;
     ``train_compute`` with ``inference_compute`` evaluates the score at one point.
     """
@@ -122,28 +133,31 @@ def tradeoff(
     if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10000:
         raise InputError(f"points must be an integer in [2, 10000]; got {points!r}")
     if (train_compute is None) != (inference_compute is None):
-        raise InputError("give both --train-compute and --inference-compute to evaluate a point")
+        raise InputError(f"give both {option('train_compute')} and "
+                         f"{option('inference_compute')} to evaluate a point")
     if combine is None and combine_level is not None:
-        raise InputError("--combine-level needs --combine TECHNIQUE")
+        raise InputError(f"{option('combine_level')} needs {option('combine')} TECHNIQUE")
     extra = parse_params(params)
     for key, val in (("fraction_per_round", fraction_per_round), ("min_density", min_density)):
         if val is not None:
             if technique != "pruning":
-                raise InputError(f"--{key.replace('_', '-')} applies only to pruning; got "
+                raise InputError(f"{option(key)} applies only to pruning; got "
                                  f"technique {technique!r}")
             extra[key] = val
     tech = build_technique(technique, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
                            params=extra)
-    fit = None
-    if fit_csv is not None:
+    fitted = None
+    if fit is not None:
         from ..tradeoffs.fitting import FAMILIES
         from ..tradeoffs.fitting import fit_csv as fit_file
 
         if technique not in FAMILIES:
-            raise InputError(f"--fit applies to the S-curve families {', '.join(FAMILIES)}; "
+            raise InputError(f"{option('fit')} applies to the S-curve families "
+                             f"{', '.join(FAMILIES)}; "
                              f"got technique {technique!r}")
-        fit = fit_file(technique, fit_csv)
-        tech = fit.technique.with_parameters(**parse_params(params)) if params else fit.technique
+        fitted = fit_file(technique, fit)
+        tech = (fitted.technique.with_parameters(**parse_params(params)) if params
+                else fitted.technique)
     front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
                      inference_range=inference_range, min_exchange_rate=min_exchange_rate)
     combination = None
@@ -173,7 +187,9 @@ def tradeoff(
         assumed.append(f"no level given: using {tech.key}'s default, {tech.score_name} "
                        f"{front.level:.6g}")
     if combination is not None and combine_level is None:
-        assumed.append(f"no --combine-level given: using {combination.second.technique.key}'s "
+        assumed.append(f"no {option('combine_level')} given: using "
+                       f"{combination.second.technique.key}'s "
                        f"default, {combination.second.technique.score_name} "
                        f"{combination.second.level:.6g}")
-    return TradeoffReport(front, combination, allocation, fit, point, points, tuple(assumed))
+    return TradeoffReport(front, combination, allocation, fitted, point, points,
+                          tuple(assumed))

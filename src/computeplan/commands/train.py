@@ -12,6 +12,7 @@ from ..hardware.training import (
     TrainingEstimate,
     estimate_training,
 )
+from ..vocabulary import option
 
 
 def train(*, params: float, tokens: float, gpu: str = "h100-sxm", gpus: float = 1,
@@ -29,8 +30,8 @@ def train(*, params: float, tokens: float, gpu: str = "h100-sxm", gpus: float = 
     the_gpu = get_gpu(gpu, load_catalog(gpu_file))
     shape_opts = dict(context=context, layers=layers, d_model=d_model, heads=heads)
     if not attention and any(x is not None for x in shape_opts.values()):
-        raise InputError("--" + "/--".join(k.replace("_", "-") for k, x in shape_opts.items()
-                                           if x is not None) + " only matter with --attention")
+        raise InputError("/".join(option(k) for k, x in shape_opts.items() if x is not None)
+                         + f" only matter with {option('attention')}")
     attn = {}
     if attention:
         from ..hardware.serving import DEFAULT_CONTEXT

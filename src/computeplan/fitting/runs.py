@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..vocabulary import option
 
 N_COEFFICIENTS = 5
 
@@ -106,9 +107,9 @@ def _check_column(name: str, arr: np.ndarray, rows: np.ndarray, allow_zero: bool
         raise InputError(f"{name} must be {rng}; got {arr[bad][0]:.6g} in {_rows_text(rows[bad])}")
 
 
-def _column(table: list[dict], header: list[str], col: str, option: str, path: str) -> np.ndarray:
+def _column(table: list[dict], header: list[str], col: str, by: str, path: str) -> np.ndarray:
     if col not in header:
-        raise InputError(f"column {col!r} (set by {option}) not found in {path}; columns are: "
+        raise InputError(f"column {col!r} (set by {by}) not found in {path}; columns are: "
                          + ", ".join(repr(h) for h in header))
     raw = [r[col] if r[col] is not None else "" for r in table]
     try:
@@ -144,7 +145,7 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
     fits the repetition coefficients, :mod:`computeplan.fitting.repetition`).
     """
     if tokens_col is not None and flops_col is not None:
-        raise InputError("give --tokens-col or --flops-col, not both")
+        raise InputError(f"give {option('tokens_col')} or {option('flops_col')}, not both")
     p = Path(path)
     try:
         with (p.open(newline="") if text is None else io.StringIO(text, newline="")) as fh:
@@ -159,9 +160,9 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         raise InputError(f"runs file {str(p)!r} is empty; it needs a header row and one row "
                          "per run")
     src = str(p)
-    n = _column(table, header, params_col, "--params-col", src)
+    n = _column(table, header, params_col, option("params_col"), src)
     if flops_col is not None:
-        c = _column(table, header, flops_col, "--flops-col", src)
+        c = _column(table, header, flops_col, option("flops_col"), src)
         rows = np.arange(1, len(n) + 1)
         _check_column(f"column {flops_col!r}", c, rows)
         _check_column(f"column {params_col!r}", n, rows)
@@ -169,11 +170,11 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
             d = c / (6.0 * n)
         notes = (f"tokens derived as D = C / (6 N) from column {flops_col!r}",)
     else:
-        d = _column(table, header, tokens_col or "tokens", "--tokens-col", src)
+        d = _column(table, header, tokens_col or "tokens", option("tokens_col"), src)
         notes = ()
-    loss = _column(table, header, loss_col, "--loss-col", src)
-    w = _column(table, header, weight_col, "--weight-col", src) if weight_col else None
-    u = (_column(table, header, unique_tokens_col, "--unique-tokens-col", src)
+    loss = _column(table, header, loss_col, option("loss_col"), src)
+    w = _column(table, header, weight_col, option("weight_col"), src) if weight_col else None
+    u = (_column(table, header, unique_tokens_col, option("unique_tokens_col"), src)
          if unique_tokens_col else None)
     rows = np.arange(1, len(n) + 1)
     names = {"params": f"column {params_col!r}", "loss": f"column {loss_col!r}",

@@ -1,33 +1,30 @@
 """The plan options a sweep varies: their names, kinds, and how the sweep vectorises them.
 
 Every option of :func:`computeplan.commands.plan.plan` can be a sweep axis, a CSV column or a
-default for every row, under its API name. The names are read from that function's signature, so
-the sweep follows the plan command wherever it goes.
+default for every row, under its API name. The names and types are read from the plan's option
+groups (:class:`~computeplan.commands.plan.PlanOptions`), so the sweep follows the plan command
+wherever it goes.
 """
 
 from __future__ import annotations
 
-import inspect
+import typing
 from functools import cache
 
-from ..commands import plan as plan_command
+from ..commands.plan import PlanOptions
 
 
 @cache
 def plan_options() -> tuple[str, ...]:
     """The API names of the plan options, in the plan command's order."""
-    return tuple(inspect.signature(plan_command.plan).parameters)
+    return tuple(o.name for o in PlanOptions.options())
 
 
 @cache
 def string_options() -> frozenset[str]:
     """Options whose values are names or paths (law, GPUs, dtypes, objective, decode model)."""
-    out = set()
-    for name, param in inspect.signature(plan_command.plan).parameters.items():
-        ann = str(param.annotation)
-        if "str" in ann and "float" not in ann:
-            out.add(name)
-    return frozenset(out)
+    return frozenset(o.name for o in PlanOptions.options()
+                     if float not in (typing.get_args(o.type) or (o.type,)))
 
 
 def numeric_options() -> tuple[str, ...]:

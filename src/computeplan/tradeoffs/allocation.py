@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _validate as v
 from ..errors import InputError
+from ..vocabulary import option
 from .frontier import Frontier
 
 
@@ -103,7 +104,7 @@ def optimal_split(train_oom, inference_oom, total=None, *, step_oom: float = 0.1
     move = step * alpha / beta
     if move > 100.0:
         raise InputError(f"the perturbation's inference move step_oom x inference_oom / train_oom "
-                         f"must be <= 100 OOM; got {move:.6g}: use a smaller --step-oom")
+                         f"must be <= 100 OOM; got {move:.6g}: use a smaller {option('step_oom')}")
     split = Split(beta, alpha, t, step)
     if not all(math.isfinite(p.total) for p in split.perturbations()):
         raise InputError(f"total must be small enough that moving {step:g} OOM stays finite; "

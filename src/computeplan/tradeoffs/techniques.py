@@ -26,6 +26,7 @@ from ..laws import (
     ChinchillaLaw,
     get_law,
 )
+from ..vocabulary import option
 from .curves import ramp_from_zero, smooth_ramp
 
 _VS = "Villalobos & Atkinson 2023, Trading off compute in training and inference (Epoch)"
@@ -142,7 +143,7 @@ def _law_default_level(tech) -> float:
     if not lo < loss < hi:
         raise InputError(f"{tech.key} parameter reference_train_compute gives the default level, "
                          f"loss {loss:.6g}, outside ({lo:.6g}, {hi:.6g}); got {c:g}: use a value "
-                         "nearer 1e24 or give --level")
+                         f"nearer 1e24 or give {option('level')}")
     return loss
 
 

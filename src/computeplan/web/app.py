@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import fields
 from importlib import resources
 
@@ -25,14 +24,6 @@ from .routes import (
 )
 
 STATIC = resources.files(__name__.rsplit(".", 1)[0]).joinpath("static")
-_FLAG = re.compile(r"--([a-z][a-z0-9-]*)")
-
-
-def _web_message(message: str) -> str:
-    """Name fields as the API does: the CLI's ``--input-tokens`` is the field ``input_tokens``."""
-    return _FLAG.sub(lambda m: m.group(1).replace("-", "_"), message)
-
-
 def _error(status: int, message: str, detail=None) -> JSONResponse:
     body = {"error": message} | ({"detail": detail} if detail is not None else {})
     return JSONResponse(body, status_code=status)
@@ -74,7 +65,7 @@ def _user_message(exc: Exception) -> str:
         return f"could not solve for these inputs: {exc}"
     if isinstance(exc, OverflowError):
         return "the result is beyond floating-point range for these inputs; use less extreme values"
-    return _web_message(str(exc))
+    return str(exc)  # options are named as fields (computeplan.vocabulary.option)
 
 
 def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, create_model
 
 from ..errors import InputError
 from ..render import dumps
-from .schema import request_model
+from .schema import options_model, request_model
 
 
 class ApiError(BaseModel):
@@ -62,16 +62,18 @@ class Endpoint:
     name: str
     summary: str
     fields_from: str | None = None  # take the request fields from another command's function
+    options: str | None = None  # the request fields are this OptionSet of the command's module
     slow: bool = False  # run in a worker thread instead of on the event loop
     exclude: tuple[str, ...] = ()
     types: dict[str, Any] = field(default_factory=dict)
 
 
 ENDPOINTS = (
-    Endpoint("plan", "Lifetime-optimal model beside the Chinchilla-optimal one (computeplan plan)"),
+    Endpoint("plan", "Lifetime-optimal model beside the Chinchilla-optimal one (computeplan plan)",
+             options="PlanOptions"),
     Endpoint("model", "Chinchilla calculator (computeplan model)"),
     Endpoint("report", "A plan with the data of its figures (computeplan report --json)",
-             fields_from="plan", slow=True),
+             fields_from="plan", options="PlanOptions", slow=True),
     Endpoint("tradeoff", "Training/inference tradeoff frontiers (computeplan tradeoff)",
              slow=True, types={
                  "params": dict[str, float] | None,
@@ -124,8 +126,13 @@ def registered() -> list[tuple[Endpoint, Any, Any]]:
     for ep in ENDPOINTS:
         fn = command_function(ep.name)
         source = command_function(ep.fields_from) if ep.fields_from else fn
-        model = request_model(source, f"{ep.name.capitalize()}Request", exclude=ep.exclude,
-                              types=ep.types, strict=True)
+        model_name = f"{ep.name.capitalize()}Request"
+        if ep.options:
+            option_set = getattr(importlib.import_module(source.__module__), ep.options)
+            model = options_model(option_set, model_name, strict=True)
+        else:
+            model = request_model(source, model_name, exclude=ep.exclude, types=ep.types,
+                                  strict=True)
         out.append((ep, fn, model))
     return out
 
@@ -187,10 +194,10 @@ def api_router(limit: asyncio.Semaphore) -> APIRouter:
 def page_router(limit: asyncio.Semaphore) -> APIRouter:
     """``GET /report.html?<plan fields>``: the HTML report of ``computeplan report``, rendered
     in a worker thread in one of the slots of ``limit``."""
-    from ..commands.plan import plan
+    from ..commands.plan import PlanOptions
     from ..commands.report import report
 
-    query_model = request_model(plan, "ReportQuery")
+    query_model = options_model(PlanOptions, "ReportQuery")
     router = APIRouter(tags=["page"])
 
     @router.get("/report.html", response_class=HTMLResponse, responses=ERROR_RESPONSES,

@@ -1,9 +1,11 @@
-"""Request models derived from the signatures of the commands-layer functions.
+"""Request models derived from the commands layer: option groups or function signatures.
 
-The web API takes exactly the keyword arguments the CLI passes to the commands layer, so each
-request model is built from the function's signature with :func:`pydantic.create_model`: the
-type hint of each argument (or, for an unannotated argument defaulting to ``None``, an optional
-number), its default, and two web-only rules. Clients never name server files: arguments typed
+The web API takes exactly the options the CLI passes to the commands layer, so each request model
+is built with :func:`pydantic.create_model` from the command's option groups
+(:func:`options_model`, e.g. ``plan``'s :class:`~computeplan.commands.plan.PlanOptions`: each
+option's type, default and help) or from the function's signature (:func:`request_model`: the
+type hint of each argument or, for an unannotated argument defaulting to ``None``, an optional
+number, and its default), with two web-only rules. Clients never name server files: arguments typed
 as paths or named in ``SERVER_SIDE`` are left out, and ``law`` is a preset name, not a path.
 Range checks stay in the commands layer (one place for them); its :class:`InputError` becomes
 HTTP 422 like a validation error here.
@@ -17,9 +19,10 @@ from pathlib import PurePath
 from types import UnionType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Strict, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
 from ..laws import PRESETS
+from ..vocabulary import render
 
 #: Arguments that name server-side files: never taken from a client.
 SERVER_SIDE = frozenset({"gpu_file", "path", "csv", "out"})
@@ -64,6 +67,25 @@ def _field_type(param: inspect.Parameter, hints: dict) -> Any:
     return _GUESSED.get(type(default), Any)
 
 
+def _model(name: str, entries, strict: bool) -> type[BaseModel]:
+    """The model of ``entries`` (name, type, default, description, where): server-side files,
+    and paths, are left out; a required path is a TypeError."""
+    fields: dict[str, Any] = {}
+    for field_name, tp, default, description, where in entries:
+        if field_name in SERVER_SIDE:
+            continue
+        if _mentions_path(tp):
+            if default is inspect.Parameter.empty:
+                raise TypeError(f"{where}: required argument {field_name!r} is a path; the web "
+                                "API never takes server paths from clients")
+            continue
+        default = ... if default is inspect.Parameter.empty else default
+        tp = _strict_numbers(tp) if strict else tp
+        fields[field_name] = (tp, Field(default, description=description) if description
+                              else default)
+    return create_model(name, __config__=_CONFIG, **fields)
+
+
 def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
                   types: dict[str, Any] | None = None, strict: bool = False) -> type[BaseModel]:
     """A pydantic model of ``fn``'s keyword arguments (less ``exclude`` and server-side files).
@@ -73,18 +95,23 @@ def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
     and forms are text) accepts only numbers for number fields, never booleans or strings.
     """
     hints = typing.get_type_hints(fn)
-    fields: dict[str, Any] = {}
+    entries = []
     for param in inspect.signature(fn).parameters.values():
         if param.kind not in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD):
             continue
-        if param.name in exclude or param.name in SERVER_SIDE:
+        if param.name in exclude:
             continue
         tp = (types or {}).get(param.name) or _field_type(param, hints)
-        if _mentions_path(tp):
-            if param.default is inspect.Parameter.empty:
-                raise TypeError(f"{fn.__qualname__}: required argument {param.name!r} is a path; "
-                                "the web API never takes server paths from clients")
-            continue
-        default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (_strict_numbers(tp) if strict else tp, default)
-    return create_model(name, __config__=_CONFIG, **fields)
+        entries.append((param.name, tp, param.default, None, fn.__qualname__))
+    return _model(name, entries, strict)
+
+
+def options_model(option_set, name: str, *, strict: bool = False) -> type[BaseModel]:
+    """A pydantic model of every option of ``option_set`` (a
+    :class:`~computeplan.commands.options.OptionSet`), with its help as the description; same
+    rules as :func:`request_model`."""
+    entries = []
+    for o in option_set.options():
+        tp = (LawPreset | None if o.default is None else LawPreset) if o.name == "law" else o.type
+        entries.append((o.name, tp, o.default, render(o.help, "field"), option_set.__name__))
+    return _model(name, entries, strict)

@@ -1,0 +1,108 @@
+"""Typed option groups: each option is defined once, for Python, JSON/HTTP and the CLI.
+
+An option group is a frozen dataclass whose fields are options made with :func:`opt`: the field
+name is the option's one name (Python keyword, JSON/HTTP field, CLI flag with dashes), its type
+and default are the field's, and the metadata holds the help text, the CLI's help panel, choices
+and old CLI spellings kept as hidden aliases. A set of groups (e.g.
+:class:`computeplan.commands.plan.PlanOptions`) is built from flat keyword arguments
+(:meth:`OptionSet.from_flat`), which is what the CLI, the web API and Python callers pass; the
+shells derive their parameters from :meth:`OptionSet.options`. Adding an option means adding a
+field (and its help text) to a group, and using it where the group is turned into core objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import InputError
+
+
+def opt(help: str, default: Any = None, *, aliases: tuple[str, ...] = (),
+        choices: tuple[str, ...] | None = None) -> Any:
+    """A dataclass field that is an option. ``help`` may mark other options' names as
+    ``{{name}}`` (:func:`computeplan.vocabulary.render`); ``aliases`` are old CLI spellings
+    (names with underscores) accepted but not shown; ``choices`` the valid strings."""
+    return field(default=default, metadata={"help": help, "aliases": aliases,
+                                            "choices": choices})
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option as the shells see it."""
+
+    name: str
+    type: Any
+    default: Any
+    help: str
+    group: str
+    panel: str
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] | None = None
+
+
+class OptionGroup:
+    """Base of option groups (frozen dataclasses of :func:`opt` fields). ``PANEL`` names the
+    group in help (the CLI's help panel)."""
+
+    PANEL: ClassVar[str] = "Options"
+
+    @classmethod
+    def options(cls, group: str = "") -> list[Option]:
+        hints = typing.get_type_hints(cls)
+        return [Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
+                       f.metadata["aliases"], f.metadata["choices"])
+                for f in dataclasses.fields(cls)]
+
+    def given(self) -> dict[str, Any]:
+        """The options that were set (not None)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+
+class OptionSet:
+    """Base of a frozen dataclass whose fields are option groups (one per kind of input)."""
+
+    @classmethod
+    def groups(cls) -> dict[str, type[OptionGroup]]:
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def options(cls) -> list[Option]:
+        """Every option of every group, in order; names are unique across the groups."""
+        out = [o for name, group in cls.groups().items() for o in group.options(name)]
+        names = [o.name for o in out]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise TypeError(f"{cls.__name__}: options named twice: {sorted(dup)}")
+        return out
+
+    @classmethod
+    def from_flat(cls, **flat: Any):
+        """The groups from flat keyword arguments (option name -> value); an unknown name is an
+        :class:`InputError` naming it."""
+        where = {o.name: o.group for o in cls.options()}
+        unknown = sorted(set(flat) - set(where))
+        if unknown:
+            raise InputError(f"unknown option {unknown[0]!r}; the options are: "
+                             + ", ".join(where))
+        parts: dict[str, dict[str, Any]] = {g: {} for g in cls.groups()}
+        for name, value in flat.items():
+            parts[where[name]][name] = value
+        return cls(**{g: tp(**parts[g]) for g, tp in cls.groups().items()})
+
+    def flat(self) -> dict[str, Any]:
+        """Every option name -> value (None where not set)."""
+        return {f.name: getattr(group, f.name) for group in
+                (getattr(self, g) for g in self.groups()) for f in dataclasses.fields(group)}
+
+    def given(self) -> dict[str, Any]:
+        """The options that were set (not None)."""
+        return {k: v for k, v in self.flat().items() if v is not None}
+
+    def replace(self, **flat: Any):
+        """A copy with some options changed (flat names)."""
+        return type(self).from_flat(**(self.flat() | flat))
