@@ -60,9 +60,12 @@ class Demand:
 
     def require_split(self) -> None:
         if not self.has_split:
+            from .vocabulary import option
+
             raise InputError(
-                "the dollar objective needs the input/output split of the demand: give requests "
-                "with input and output tokens per request instead of total inference tokens"
+                "the dollar objective needs the input/output split of the demand: give "
+                f"{option('requests')} (or {option('users')}) with {option('input_tokens')} and "
+                f"{option('output_tokens')} per request instead of {option('inference_tokens')}"
             )
 
     def to_dict(self) -> dict:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import InputError
+from .vocabulary import option
 
 #: Longest file name (one path component) in bytes where the file system does not say.
 DEFAULT_NAME_MAX = 255
@@ -52,14 +53,16 @@ def _same_file(a: Path, b: Path) -> bool:
             return False
 
 
-def check_output(path: str | os.PathLike, *, flag: str = "--out",
+def check_output(path: str | os.PathLike, *, flag: str | None = None,
                  inputs: Iterable[str | os.PathLike | None] = ()) -> bool:
     """Check that ``path`` can be written without harm before any slow work; return whether it
     exists (and would be replaced).
 
     Raises :class:`InputError` naming ``flag`` when the path is a directory, its directory is
     missing or not writable, a name in it is too long for the file system, or it is the same
-    file as one of ``inputs`` (``None`` entries are ignored)."""
+    file as one of ``inputs`` (``None`` entries are ignored). ``flag`` is the option as the
+    shell spells it (default: the ``out`` option, :func:`computeplan.vocabulary.option`)."""
+    flag = flag or option("out")
     p = Path(path)
     shown = repr(str(p))[:200]
     if not str(path):
@@ -88,7 +91,7 @@ def check_output(path: str | os.PathLike, *, flag: str = "--out",
     return exists
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str, *, flag: str = "--out") -> bool:
+def write_atomic(path: str | os.PathLike, data: bytes | str, *, flag: str | None = None) -> bool:
     """Write ``data`` (text is UTF-8 encoded) to ``path`` atomically; return whether an existing
     file was replaced (see :func:`write_atomic_with`)."""
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
@@ -96,7 +99,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, flag: str = "--o
 
 
 def write_atomic_with(path: str | os.PathLike, write: Callable[[Path], object], *,
-                      flag: str = "--out") -> bool:
+                      flag: str | None = None) -> bool:
     """Have ``write(tmp)`` write a temporary file in ``path``'s directory, then rename it over
     ``path`` atomically; return whether an existing file was replaced.
 
@@ -104,7 +107,8 @@ def write_atomic_with(path: str | os.PathLike, write: Callable[[Path], object], 
     ``fsync``-ed before the rename (a symbolic link is followed: its target is replaced). The
     new file keeps an existing file's permission bits; a new one gets the usual
     ``0o666 & ~umask``. On any failure the temporary file is removed, the old file is left as
-    it was and :class:`InputError` says so, naming ``flag``."""
+    it was and :class:`InputError` says so, naming ``flag`` (default: the ``out`` option)."""
+    flag = flag or option("out")
     p = Path(path)
     shown = repr(str(p))[:200]
     try:

@@ -82,8 +82,9 @@ def help_text(text: str) -> str:
 
 def option_parameters(option_set) -> list[inspect.Parameter]:
     """CLI parameters of every option of ``option_set`` (a
-    :class:`~computeplan.commands.options.OptionSet`): one ``--name-with-dashes`` per option, in
-    its group's help panel, and a hidden parameter for each old spelling (alias)."""
+    :class:`~computeplan.commands.options.OptionSet`): one flag per option (its name with
+    dashes, :func:`computeplan.vocabulary.flag`) in its group's help panel, and a hidden
+    parameter for each old spelling (alias)."""
     out = []
     for o in option_set.options():
         panel = help_text(o.panel)

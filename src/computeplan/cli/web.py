@@ -26,7 +26,7 @@ def web(
     """Start the web calculator and HTTP API (needs the web extra).
 
     The page is at http://HOST:PORT/, the API under /api (schema at /openapi.json). Each
-    endpoint returns the same JSON as the CLI command with --json.
+    endpoint returns the JSON that `computeplan COMMAND --json` prints.
 
     Example: computeplan web --port 8000
     """

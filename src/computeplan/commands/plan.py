@@ -109,7 +109,8 @@ class Target(OptionGroup):
         loss, reference_params = self.loss, self.reference_params
         if not named:
             reference_params = DEFAULT_REFERENCE_PARAMS
-            notes.append("no target given: using the loss of a Chinchilla-optimal "
+            notes.append(f"no target given: using {option('reference_params')} "
+                         f"{reference_params:g}, the loss of a Chinchilla-optimal "
                          f"{reference_params / 1e9:g}B model (law {law.name})")
         if reference_params is not None:
             import numpy as np
@@ -169,7 +170,8 @@ class DemandOptions(OptionGroup):
         if tokens is None:
             tokens = DEFAULT_INFERENCE_TOKENS
             if notes is not None:
-                notes.append(f"no demand given: using {tokens:.0e} lifetime inference tokens")
+                notes.append(f"no demand given: using {option('inference_tokens')} {tokens:.0e} "
+                             "(lifetime inference tokens)")
         return Demand.from_tokens(tokens)
 
 

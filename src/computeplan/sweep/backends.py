@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import InputError
+from ..vocabulary import option
 
 RETRIES = 3
 IN_FLIGHT_PER_WORKER = 2
@@ -37,8 +38,8 @@ def _distributed():
     try:
         import distributed
     except ImportError:
-        raise InputError("--workers and --scheduler need dask.distributed: "
-                         "pip install 'computeplan[dask]'") from None
+        raise InputError(f"{option('workers')} and {option('scheduler')} need "
+                         "dask.distributed: pip install 'computeplan[dask]'") from None
     return distributed
 
 
@@ -61,7 +62,7 @@ class DaskBackend:
                                  f"{timeout:g} s: {reason}") from None
         else:
             if workers is None or workers < 1:
-                raise InputError(f"--workers must be a whole number >= 1; got {workers}")
+                raise InputError(f"{option('workers')} must be a whole number >= 1; got {workers}")
             self._cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR)
@@ -101,8 +102,8 @@ class DaskBackend:
 
 def backend(*, workers: int | None = None, scheduler: str | None = None):
     if workers is not None and scheduler is not None:
-        raise InputError("give --workers (a local Dask cluster) or --scheduler (an existing "
-                         "one), not both")
+        raise InputError(f"give {option('workers')} (a local Dask cluster) or "
+                         f"{option('scheduler')} (an existing one), not both")
     if workers is None and scheduler is None:
         return NumpyBackend()
     return DaskBackend(workers=workers, scheduler=scheduler)

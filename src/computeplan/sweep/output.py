@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..files import write_atomic_with
+from ..vocabulary import option
 
 MANIFEST_VERSION = 1
 
@@ -32,7 +33,7 @@ def fmt_of(path: Path | None) -> str | None:
         return "parquet"
     if suffix == ".csv":
         return "csv"
-    raise InputError(f"--out {str(path)!r}: the rows file must end in .parquet or .csv")
+    raise InputError(f"{option('out')} {str(path)!r}: the rows file must end in .parquet or .csv")
 
 
 def sweep_hash(fingerprint: dict) -> str:
@@ -64,19 +65,20 @@ class Staging:
         elif self.dir.exists():
             if not resume:
                 raise InputError(f"{str(self.target)!r}: an interrupted sweep left "
-                                 f"{str(self.dir)!r}; pass --resume to continue it or "
-                                 "--overwrite to start again")
+                                 f"{str(self.dir)!r}; pass {option('resume')} to continue it or "
+                                 f"{option('overwrite')} to start again")
             manifest = self._manifest()
             if manifest.get("hash") != self.digest:
                 raise InputError(f"{str(self.dir)!r} is from a sweep with another spec or other "
-                                 "options; rerun with those, or pass --overwrite to start again")
+                                 "options; rerun with those, or pass "
+                                 f"{option('overwrite')} to start again")
         elif existing:
             what = " and ".join(repr(str(p)) for p in existing)
             if resume:
-                raise InputError(f"{what} already complete: nothing to resume; pass --overwrite "
-                                 "to run the sweep again")
-            raise InputError(f"{what} already exists; pass --overwrite to replace it (or "
-                             "--resume to continue an interrupted sweep)")
+                raise InputError(f"{what} already complete: nothing to resume; pass "
+                                 f"{option('overwrite')} to run the sweep again")
+            raise InputError(f"{what} already exists; pass {option('overwrite')} to replace it "
+                             f"(or {option('resume')} to continue an interrupted sweep)")
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic_with(self.dir / "manifest.json", lambda p: p.write_text(json.dumps(
             {"version": MANIFEST_VERSION, "hash": self.digest, "blocks": self.blocks,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import check_output
+from ..vocabulary import option
 from .backends import backend as make_backend
 from .block import Job, Task, _group_error, _placeholder, run_block
 from .options import PLACEHOLDERS, VECTOR_OPTIONS, string_options
@@ -167,12 +168,13 @@ def run(spec: SweepSpec, *, out: Path | None = None, summary: Path | None = None
     import json as _json
 
     if summary is not None and summary.suffix.lower() != ".json":
-        raise InputError(f"--summary {str(summary)!r}: the summary file must end in .json")
+        raise InputError(f"{option('summary')} {str(summary)!r}: the summary file must end in "
+                         ".json")
     outputs = [p for p in (out, summary) if p is not None]
     inputs = [spec.scenarios.path] if spec.scenarios is not None else []
-    for flag, path in (("--out", out), ("--summary", summary)):
+    for name, path in (("out", out), ("summary", summary)):
         if path is not None:  # before any work: a directory, a missing folder, an input
-            check_output(path, flag=flag, inputs=inputs)
+            check_output(path, flag=option(name), inputs=inputs)
     target = outputs[0] if outputs else None
     staging = None
     done: set[int] = set()
@@ -182,7 +184,8 @@ def run(spec: SweepSpec, *, out: Path | None = None, summary: Path | None = None
         staging = Staging(target, digest, job.blocks(), rows_format, reductions=True)
         done = staging.open(resume=resume, overwrite=overwrite, outputs=outputs)
     elif resume or overwrite:
-        raise InputError("--resume and --overwrite need --out or --summary")
+        raise InputError(f"{option('resume')} and {option('overwrite')} need {option('out')} "
+                         f"or {option('summary')}")
 
     be = make_backend(workers=workers, scheduler=scheduler)
     merger = Merger(job.reductions)
@@ -227,7 +230,7 @@ def run(spec: SweepSpec, *, out: Path | None = None, summary: Path | None = None
             from ..files import write_atomic
 
             write_atomic(summary, _json.dumps(result_summary, indent=2, allow_nan=False) + "\n",
-                         flag="--summary")
+                         flag=option("summary"))
         staging.remove()
     return SweepResult(result_summary, out, summary, spec.size, total, total - len(done),
                        len(done), be.name, be.workers, time.perf_counter() - t0)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..vocabulary import option
 from .options import plan_options, string_options
 
 #: Rows per block unless the spec or the caller says otherwise: a block's columns stay within a
@@ -381,7 +382,8 @@ def build_spec(spec: str | Path | dict | None = None, *, scenarios: str | Path |
         merged[k] = _scalar(k, val, f"option {k!r}", Path.cwd() if k in PATH_OPTIONS else None)
 
     if scenarios is not None and data.get("scenarios") is not None:
-        raise InputError("give the scenarios CSV in the spec or as --scenarios, not both")
+        raise InputError(f"give the scenarios CSV in the spec or as {option('scenarios')}, not "
+                         "both")
     csv_path = scenarios
     if csv_path is None and data.get("scenarios") is not None:
         csv_path = Path(str(data["scenarios"]))

@@ -77,7 +77,7 @@ def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     app = FastAPI(title="computeplan", version=_version(), max_body_size=MAX_BODY_BYTES,
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="Split compute between training and inference. Each endpoint "
-                              "returns the JSON of the same CLI command with --json.")
+                              "returns the JSON that `computeplan COMMAND --json` prints.")
 
     if allowed_hosts:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
