@@ -270,3 +270,17 @@ def test_old_cli_spellings_are_hidden_aliases():
                                "2"])
     assert both.exit_code == 2
     assert "--train-usd-per-hour is the old name of --train-usd-per-gpu-hour" in both.stderr
+
+
+@pytest.mark.parametrize("command, args", [
+    ("serve", ["--params", "7e9"]),
+    ("train", ["--params", "7e9", "--tokens", "1e12"]),
+])
+def test_usd_per_hour_is_a_hidden_alias_of_usd_per_gpu_hour(command, args):
+    from cli_helpers import run_json
+
+    new = run_json(command, *args, "--usd-per-gpu-hour", "3.5")
+    assert run_json(command, *args, "--usd-per-hour", "3.5") == new
+    assert new != run_json(command, *args)
+    help_text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--usd-per-gpu-hour" in help_text and "--usd-per-hour " not in help_text

@@ -101,18 +101,29 @@ def option_parameters(option_set) -> list[inspect.Parameter]:
     return out
 
 
+def old_spelling(name: str, help_panel: str | None = None) -> Any:
+    """A hidden CLI parameter for ``name``, an old spelling of an option kept so that existing
+    commands still run; merge it into the option with :func:`merge_old`."""
+    return typer.Option(flag(name), hidden=True, rich_help_panel=help_panel)
+
+
+def merge_old(old_name: str, old: Any, name: str, value: Any) -> Any:
+    """The value of option ``name`` given as ``value`` or under its old spelling ``old_name``
+    (``old``); both, with different values, is an error naming them."""
+    if old is None:
+        return value
+    if value not in (None, old):
+        raise InputError(f"{flag(old_name)} is the old name of {option(name)}: give one")
+    return old
+
+
 def options_from_cli(option_set, values: dict[str, Any]):
     """``option_set`` from the CLI's parameter values, old spellings merged into their option
     (giving both is an error naming them)."""
     values = dict(values)
     for o in option_set.options():
         for alias in o.aliases:
-            old = values.pop(alias, None)
-            if old is None:
-                continue
-            if values.get(o.name) not in (None, old):
-                raise InputError(f"{flag(alias)} is the old name of {option(o.name)}: give one")
-            values[o.name] = old
+            values[o.name] = merge_old(alias, values.pop(alias, None), o.name, values.get(o.name))
     return option_set.from_flat(**values)
 
 

@@ -16,7 +16,7 @@ from ..hardware.serving import (
 )
 from ..hardware.shape import DEFAULT_ASPECT_RATIO
 from ..hardware.training import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
-from .app import GpuFile, JsonFlag, Output, command, emit
+from .app import GpuFile, JsonFlag, Output, command, emit, merge_old, old_spelling
 
 _S = "Model shape (default: estimated from --params)"
 _A = "Assumptions"
@@ -65,8 +65,9 @@ def train(
     gpu_hours: Annotated[float | None, _opt(
         "--gpu-hours", "Actual GPU-hours of the run: report the MFU they imply.", _A)] = None,
     dtype: Annotated[str, _opt("--dtype", "Training dtype (peak FLOP/s).", _A)] = "bf16",
-    usd_per_hour: Annotated[float | None, _opt(
-        "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
+    usd_per_gpu_hour: Annotated[float | None, _opt(
+        "--usd-per-gpu-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
+    usd_per_hour: Annotated[float | None, old_spelling("usd_per_hour")] = None,
     bytes_per_param: Annotated[float, _opt(
         "--bytes-per-param", "Training state bytes per parameter (mixed-precision Adam: "
         f"{ADAM_MIXED_PRECISION_BYTES_PER_PARAM:g}).", _A)] = ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
@@ -90,8 +91,9 @@ def train(
     """
     from ..commands.train import train as run
 
+    price = merge_old("usd_per_hour", usd_per_hour, "usd_per_gpu_hour", usd_per_gpu_hour)
     result = run(params=params, tokens=tokens, gpu=gpu, gpus=gpus, mfu=mfu, gpu_hours=gpu_hours,
-                 dtype=dtype, usd_per_gpu_hour=usd_per_hour, attention=attention, context=context,
+                 dtype=dtype, usd_per_gpu_hour=price, attention=attention, context=context,
                  layers=layers, d_model=d_model, heads=heads, bytes_per_param=bytes_per_param,
                  gpu_file=gpu_file)
     emit(result, as_json, lambda console: _render_train(console, result))
@@ -151,8 +153,9 @@ def serve(
                                             "peak FLOP/s.", _A)] = DEFAULT_COMPUTE_FRACTION,
     memory_fraction: Annotated[float, _opt("--memory-fraction", "Usable fraction of GPU "
                                            "memory.", _A)] = DEFAULT_MEMORY_FRACTION,
-    usd_per_hour: Annotated[float | None, _opt(
-        "--usd-per-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
+    usd_per_gpu_hour: Annotated[float | None, _opt(
+        "--usd-per-gpu-hour", "$ per GPU-hour \\[default: catalog price].", _A)] = None,
+    usd_per_hour: Annotated[float | None, old_spelling("usd_per_hour")] = None,
     plot: Annotated[Path | None, _opt("--plot", "Write a PNG of throughput and cost versus "
                                       "batch size to this path.")] = None,
     gpu_file: GpuFile = None,
@@ -167,11 +170,12 @@ def serve(
     from ..commands.serve import serve as run
 
     plot_out = Output("--plot", plot, inputs=[gpu_file])
+    price = merge_old("usd_per_hour", usd_per_hour, "usd_per_gpu_hour", usd_per_gpu_hour)
     report = run(params=params, gpu=gpu, dtype=dtype, batch=batch, context=context, gpus=gpus,
                  max_gpus=max_gpus, kv_dtype=kv_dtype, layers=layers, d_model=d_model,
                  heads=heads, kv_heads=kv_heads, vocab=vocab, aspect_ratio=aspect_ratio,
                  bandwidth_fraction=bandwidth_fraction, compute_fraction=compute_fraction,
-                 memory_fraction=memory_fraction, usd_per_gpu_hour=usd_per_hour,
+                 memory_fraction=memory_fraction, usd_per_gpu_hour=price,
                  gpu_file=gpu_file)
     if plot is not None:
         from ..plots.serving import throughput_and_cost
