@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import USER_ERRORS, InputError
 from ..laws import COEFFICIENTS
+from ..vocabulary import option
 
 #: Options of :func:`read_runs` and of :func:`filter_runs`; every other option goes to
 #: :func:`fit_runs`.
@@ -181,7 +182,8 @@ def _check_options(options: dict) -> None:
     if unknown:
         raise InputError(f"unknown fit option {unknown[0]!r}")
     if options.get("seed") is not None and not options.get("bootstrap"):
-        raise InputError("--seed needs --bootstrap K (it seeds the resampling)")
+        raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
+                         "resampling)")
     check_objective(options.get("objective", "huber"), options.get("delta", HUBER_DELTA),
                     options.get("asymmetry", DEFAULT_ASYMMETRY))
     check_resampling(options.get("bootstrap", 0), options.get("seed"))

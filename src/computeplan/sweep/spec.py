@@ -425,16 +425,17 @@ def _replicate_axis(axes: tuple[Axis, ...], defaults: dict, table: Scenarios | N
 
     varied = {a.name for a in axes} | (set(table.columns) if table is not None else set())
     if "law" in varied:
-        raise InputError("a replicate axis needs one law for every row (a default or --law), "
-                         "not a law axis or column")
+        raise InputError(f"a replicate axis needs one law for every row (a default or "
+                         f"{option('law')}), not a law axis or column")
     fixed = sorted(set(COEFFICIENT_OPTIONS) & (varied | set(defaults)))
     if fixed:
         raise InputError(f"a replicate axis sets the law's coefficients; do not also give "
                          f"{fixed[0]}")
     law = get_law(defaults.get("law"))
     if law.replicates is None:
-        raise InputError(f"law {law.name!r} has no coefficient replicates for a replicate axis; "
-                         "use besiroglu2024 or a law file written by fit --bootstrap K --out")
+        raise InputError(f"law {law.name!r} has no coefficient replicates for a replicate "
+                         "axis; use besiroglu2024 or a law file written by `computeplan fit "
+                         "--bootstrap K --out`")
     k = len(law.replicates)
     i, axis = next((i, a) for i, a in enumerate(axes) if a.name == REPLICATE)
     index = tuple(float(j) for j in range(k)) if axis.values == ("all",) else axis.values
