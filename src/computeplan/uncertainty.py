@@ -63,8 +63,8 @@ ROBUST_GRID = 32
 ROBUST_XTOL = 1e-12
 
 NO_REPLICATES = ("law {name} has no replicates to plan under uncertainty: fit your runs with "
-                 "`computeplan fit RUNS.csv --bootstrap K --out law.json` and plan with "
-                 "--law law.json, or use the besiroglu2024 preset")
+                 "`computeplan fit RUNS.csv --bootstrap K --out law.json` and plan with it "
+                 "(`computeplan plan --law law.json`), or use the besiroglu2024 preset")
 
 
 @dataclass(frozen=True)
