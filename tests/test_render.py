@@ -85,7 +85,7 @@ def test_arrays_format_element_by_element_and_none_is_a_dash():
     ("inference_tokens", "count"), ("tokens_per_param", "count"), ("requests", "count"),
     ("total_cost_usd", "usd"), ("train_usd_per_gpu_hour", "usd"), ("train_flops", "flops"),
     ("budget_flops", "flops"), ("gpus", "integer"), ("heads", "integer"), ("loss", "number"),
-    ("train_mfu", "number"),
+    ("train_mfu", "number"), ("ratios.total_flops", "ratio"), ("ratio_total_cost_usd", "ratio"),
 ])
 def test_field_names_choose_the_format(key, expected):
     assert kind(key) == expected
@@ -97,6 +97,7 @@ def test_quantity_follows_the_field_name():
     assert quantity("total_flops", 3.7e23) == "3.700e23"
     assert quantity("loss", 1.9471234) == "1.9471"
     assert quantity("gpus", 5.0) == "5"
+    assert quantity("ratios.total_flops", 0.9522) == "95.22%"
 
 
 def test_json_keeps_full_precision_and_whole_counts_become_ints():

@@ -223,7 +223,8 @@ def test_page_formats_numbers_exactly_as_python(server, browser):
     page.goto(server)
     ready(page)
     keys = ["params", "train_tokens", "total_cost_usd", "train_usd_per_gpu_hour", "total_flops",
-            "gpus", "loss", "train_mfu", "optimal.params", "tokens_per_param", "heads"]
+            "gpus", "loss", "train_mfu", "optimal.params", "tokens_per_param", "heads",
+            "ratios.total_flops", "ratio_total_cost_usd"]
     got = page.evaluate(
         """([values, keys]) => { values = values.map((x) => x === "inf" ? Infinity : x);
         return {fmt: values.map((x) => Fmt.fmt(x)), count: values.map((x) => Fmt.count(x)),

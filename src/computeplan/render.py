@@ -224,9 +224,12 @@ COUNT_FIELDS = frozenset({"params", "requests", "users", "d_model", "batch", "co
 
 
 def kind(key: str) -> str:
-    """How to show the field ``key`` (the last part of a dotted name): ``usd``, ``flops``,
-    ``integer``, ``count`` or ``number``."""
-    k = str(key).rsplit(".", 1)[-1]
+    """How to show the field ``key`` (the last part of a dotted name): ``ratio`` (under
+    ``ratios.`` or named ``ratio...``), ``usd``, ``flops``, ``integer``, ``count`` or
+    ``number``."""
+    *path, k = str(key).split(".")
+    if "ratios" in path or k.startswith("ratio"):
+        return "ratio"
     if "usd" in k:
         return "usd"
     if "flops" in k or "flop_" in k:
@@ -240,9 +243,12 @@ def kind(key: str) -> str:
 
 def quantity(key: str, x: Any, digits: int = 4) -> str:
     """``x`` shown the way its field ``key`` calls for (:func:`kind`): ``params`` 24.18B,
-    ``train_tokens`` 2.657T, ``total_cost_usd`` $85.83k, ``train_flops`` 3.701e23, ``gpus`` 5;
+    ``train_tokens`` 2.657T, ``total_cost_usd`` $85.83k, ``train_flops`` 3.701e23, ``gpus`` 5,
+    ``ratios.total_flops`` 95.22%;
     the loss with 5 significant digits, other numbers with :func:`fmt`."""
     k = kind(key)
+    if k == "ratio":
+        return ratio(x)
     if k == "usd":
         return usd(x, digits)
     if k == "flops":

@@ -114,7 +114,13 @@ def fit(
                          f"{str(runs)!r} is one file")
     law_out = Output("--out", out, inputs=[runs])  # fail before the fit, not after it
     plot_out = Output("--plot", plot, inputs=[runs, out])
-    result = run(runs, **options, name=out.stem if out else "fit")
+    progress = progress_for("bootstrap refits", as_json) if bootstrap else None
+    try:
+        result = run(runs, **options, name=out.stem if out else "fit",
+                     on_progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.stop()
     emit(result, as_json, lambda console: _render(console, result))
     if plot is not None and result.law is not None:
         from ..plots.fit import plot_fit

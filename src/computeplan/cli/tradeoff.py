@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..tradeoffs.frontier import DEFAULT_GRID_POINTS
 from ..tradeoffs.techniques import TECHNIQUES
 from .app import (
     CoefA,
@@ -22,6 +23,7 @@ from .app import (
     emit,
     law_input,
 )
+from .progress import progress_for
 
 #: The techniques' command-line names, from the one list in :mod:`computeplan.tradeoffs`.
 TechniqueName = StrEnum("TechniqueName", {t.replace("-", "_"): t for t in TECHNIQUES})
@@ -106,14 +108,20 @@ def tradeoff(
     from ..commands.tradeoff import tradeoff as run
 
     plot_out = Output("--plot", plot, inputs=[fit, law_input(law)])
-    report = run(
-        technique=technique.value, level=level, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
-        fraction_per_round=fraction_per_round, min_density=min_density, params=params,
-        fit=fit, grid_points=grid_points, train_range=train_range,
-        inference_range=inference_range, min_exchange_rate=min_exchange_rate,
-        combine=combine.value if combine else None, combine_level=combine_level,
-        queries=queries, train_compute=train_compute, inference_compute=inference_compute,
-        points=points)
+    # Grids above the default size take seconds: a progress bar on a terminal.
+    progress = progress_for("grid rows", as_json) if grid_points > DEFAULT_GRID_POINTS else None
+    try:
+        report = run(
+            technique=technique.value, level=level, law=law, E=E, A=A, B=B, alpha=alpha,
+            beta=beta, fraction_per_round=fraction_per_round, min_density=min_density,
+            params=params, fit=fit, grid_points=grid_points, train_range=train_range,
+            inference_range=inference_range, min_exchange_rate=min_exchange_rate,
+            combine=combine.value if combine else None, combine_level=combine_level,
+            queries=queries, train_compute=train_compute, inference_compute=inference_compute,
+            points=points, on_progress=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.stop()
     if plot is not None:
         from ..plots.tradeoff import plot_tradeoff
 

@@ -21,12 +21,14 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
         max_tokens_per_param: float | None = None, form: str = "chinchilla",
         objective: str = "huber",
         asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
-        level: float = 0.95, holdout: str | None = None, name: str = "fit") -> FitResult:
+        level: float = 0.95, holdout: str | None = None, name: str = "fit",
+        on_progress=None) -> FitResult:
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
     rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``.
     ``unique_tokens_col``: a column of each run's unique tokens; the repetition coefficients are
-    then fitted too (:mod:`computeplan.fitting.repetition`)."""
+    then fitted too (:mod:`computeplan.fitting.repetition`). ``on_progress(done, total)``
+    follows the bootstrap refits (a progress bar)."""
     if seed is not None and not bootstrap:
         raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
                          "resampling)")
@@ -38,4 +40,4 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
                       max_tokens_per_param=max_tokens_per_param, form=form,
                       objective=objective,
                       asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, level=level,
-                      holdout=holdout, name=name)
+                      holdout=holdout, name=name, on_progress=on_progress)

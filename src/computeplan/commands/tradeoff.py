@@ -118,6 +118,7 @@ def tradeoff(
     train_compute: float | None = None,
     inference_compute: float | None = None,
     points: int = 41,
+    on_progress=None,
 ) -> TradeoffReport:
     """Analyse ``technique`` at ``level`` (its default when omitted).
 
@@ -126,6 +127,7 @@ def tradeoff(
     (mcts, pass-at-k, n-at-k) to it first. ``combine`` adds a second technique (at
     ``combine_level``); ``queries`` gives the TC + Q IC allocation along the frontier;
     ``train_compute`` with ``inference_compute`` evaluates the score at one point.
+    ``on_progress(done, total)`` follows the scoring of the grid (a progress bar).
     """
     from ..tradeoffs import allocate_on_frontier, frontier
     from ..tradeoffs import combine as combine_frontiers
@@ -159,7 +161,8 @@ def tradeoff(
         tech = (fitted.technique.with_parameters(**parse_params(params)) if params
                 else fitted.technique)
     front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
-                     inference_range=inference_range, min_exchange_rate=min_exchange_rate)
+                     inference_range=inference_range, min_exchange_rate=min_exchange_rate,
+                     on_progress=on_progress)
     combination = None
     if combine is not None:
         from ..tradeoffs.techniques import LAW_TECHNIQUES

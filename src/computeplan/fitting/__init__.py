@@ -164,7 +164,8 @@ def _unrepeated(runs: Runs, **kw) -> Runs:
 def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
              delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
              bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
-             holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit"):
+             holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit",
+             on_progress=None):
     """Fit a Chinchilla law to ``runs`` (see :class:`Runs`, :func:`read_runs`).
 
     ``objective``: ``huber`` (Hoffmann et al., threshold ``delta``), ``asymmetric`` (Huber with
@@ -174,7 +175,8 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     ``'tokens_per_param>100'``) refits without the selected runs and reports prediction errors
     on them. ``form``: the law form (:data:`computeplan.forms.FORMS`, or ``auto``: chosen by
     extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla form give
-    a :class:`.select.FormFitResult` with the same attributes.
+    a :class:`.select.FormFitResult` with the same attributes. ``on_progress(done, total)``
+    follows the bootstrap refits of the Chinchilla form (a progress bar).
     """
     check_unique_tokens_fit(runs, bootstrap, holdout)
     if form != "chinchilla" and runs.unique_tokens is not None:
@@ -211,7 +213,7 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     if bootstrap:
         boot = run_bootstrap(problem, optimum, int(bootstrap),
                              seed=None if seed is None else int(seed), level=level,
-                             budgets=budgets)
+                             budgets=budgets, on_progress=on_progress)
     held = None
     if train is not None:
         sub, _, _ = fit_law(train.params, train.train_tokens, train.loss, train.weights,

@@ -59,6 +59,7 @@ def minimize(
     gtol: float = 1e-10,
     c1: float = 1e-4,
     max_backtracks: int = 40,
+    callback: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
     """Minimise every row of ``x0`` (S, k) independently.
 
@@ -66,13 +67,16 @@ def minimize(
     the original rows ``rows`` (so a row can carry its own data, e.g. bootstrap weights).
     A row stops when the relative decrease (f_old - f_new) <= ftol max(|f_old|, |f_new|) or when
     max |g| <= gtol, when no Armijo step is found, or after ``maxiter`` iterations.
+    ``callback(done, total)``, when given, is called after every iteration with the number of
+    rows that have stopped (for a progress bar; it does not change the result).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _minimize(fun, np.array(x0, dtype=float), memory, maxiter, ftol, gtol, c1,
-                         max_backtracks)
+                         max_backtracks, callback)
 
 
-def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks) -> BatchResult:
+def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks, callback=None
+              ) -> BatchResult:
     n_rows, k = x.shape
     out_x, out_f, out_g = x.copy(), np.full(n_rows, np.inf), np.zeros_like(x)
     out_it = np.zeros(n_rows, dtype=int)
@@ -157,4 +161,6 @@ def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks) -> BatchR
             keep = ~stop
             rows, x, f, g = rows[keep], x[keep], f[keep], g[keep]
             s_hist, y_hist, rho, gamma = s_hist[keep], y_hist[keep], rho[keep], gamma[keep]
+        if callback is not None:
+            callback(n_rows - len(rows), n_rows)
     return BatchResult(out_x, out_f, out_g, out_it, out_status)

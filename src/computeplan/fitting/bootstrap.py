@@ -96,8 +96,11 @@ def resample_counts(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = None,
               level: float = 0.95, budgets=DEFAULT_BUDGETS,
-              grid_starts: int = DEFAULT_GRID_STARTS) -> BootstrapResult:
-    """Refit ``k`` resamples of the runs of ``problem`` and collect coefficient distributions."""
+              grid_starts: int = DEFAULT_GRID_STARTS, on_progress=None) -> BootstrapResult:
+    """Refit ``k`` resamples of the runs of ``problem`` and collect coefficient distributions.
+
+    ``on_progress(done, total)``, when given, follows the refits: starts finished in the batch
+    stage, then replicates polished (``total`` = k starts + k polishes)."""
     if isinstance(k, bool) or int(k) != k or k < 2:
         raise InputError(f"bootstrap must be an integer >= 2 (number of resamples); got {k}")
     if not 0 < level < 1:
@@ -119,11 +122,20 @@ def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = 
     def fun(x, rows):
         return problem.value_grad(x, weights[rows // s])
 
-    batch = _lbfgs.minimize(fun, x0, ftol=BATCH_FTOL, gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
+    total = k * s + k
+
+    def stage(offset):
+        if on_progress is None:
+            return None
+        return lambda done, _: on_progress(offset + done, total)
+
+    batch = _lbfgs.minimize(fun, x0, ftol=BATCH_FTOL, gtol=GRAD_ATOL, maxiter=BATCH_MAXITER,
+                            callback=stage(0))
     f = np.where(np.isfinite(batch.f), batch.f, np.inf).reshape(k, s)
     best = np.argmin(f, axis=1) + s * np.arange(k)
     polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x, weights[rows]), batch.x[best],
-                             ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
+                             ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER,
+                             callback=stage(k * s))
     coef = coefficients_from_theta(problem.to_natural(polish.x))
     ok = (converged(polish.f, polish.g, polish.converged)
           & is_ok(coef, problem.log_n, problem.log_d))

@@ -170,10 +170,25 @@ class Frontier:
         }
 
 
-def score_grid(technique: Technique, log10_train, log10_inference) -> np.ndarray:
+#: Row blocks of the grid when a progress callback follows it.
+PROGRESS_BLOCKS = 50
+
+
+def score_grid(technique: Technique, log10_train, log10_inference, on_progress=None
+               ) -> np.ndarray:
     """Merit (larger is better) on the grid, shape (len(inference), len(train)), made
-    non-decreasing along both axes by a running maximum."""
-    m = technique.merit(10.0 ** log10_train[None, :], 10.0 ** log10_inference[:, None])
+    non-decreasing along both axes by a running maximum. ``on_progress(done, total)``, when
+    given, is called as blocks of grid rows are scored (elementwise: the same numbers)."""
+    tc = 10.0 ** log10_train[None, :]
+    if on_progress is None:
+        m = technique.merit(tc, 10.0 ** log10_inference[:, None])
+    else:
+        n = len(log10_inference)
+        m = np.empty((n, len(log10_train)))
+        step = -(-n // PROGRESS_BLOCKS)
+        for lo in range(0, n, step):
+            m[lo:lo + step] = technique.merit(tc, 10.0 ** log10_inference[lo:lo + step, None])
+            on_progress(min(lo + step, n), n)
     m = np.maximum.accumulate(m, axis=0)
     return np.maximum.accumulate(m, axis=1)
 
@@ -193,12 +208,14 @@ def _grid_axis(name: str, rng, n: int) -> np.ndarray:
 
 def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRID_POINTS,
              train_range=None, inference_range=None,
-             min_exchange_rate: float = DEFAULT_MIN_EXCHANGE_RATE) -> Frontier:
+             min_exchange_rate: float = DEFAULT_MIN_EXCHANGE_RATE, on_progress=None
+             ) -> Frontier:
     """Iso-performance curve, Pareto frontier, local exchange rates and span at ``level``.
 
     ``level`` defaults to the technique's default; ``train_range``/``inference_range`` are
     (low, high) log10 FLOPs and default to the technique's ``grid_range(level)``. See the module
-    docstring for the method and the exact definition of the span.
+    docstring for the method and the exact definition of the span. ``on_progress(done, total)``
+    follows the scoring of the grid's rows (a progress bar).
     """
     level = technique.default_level() if level is None else technique.check_level(level)
     if isinstance(grid_points, bool) or not isinstance(grid_points, int | np.integer) \
@@ -210,7 +227,7 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
     x = _grid_axis("train_range", default_t if train_range is None else train_range, grid_points)
     y = _grid_axis("inference_range", default_i if inference_range is None else inference_range,
                    grid_points)
-    m = score_grid(technique, x, y)
+    m = score_grid(technique, x, y, on_progress)
     target = level if technique.higher_is_better else -level
     ok = m >= target
     feasible = ok[-1]

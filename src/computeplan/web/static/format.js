@@ -82,7 +82,8 @@ const Fmt = (() => {
   }
 
   function kind(key) {
-    const k = String(key).split(".").pop();
+    const path = String(key).split("."), k = path.pop();
+    if (path.includes("ratios") || k.startsWith("ratio")) return "ratio";
     if (k.includes("usd")) return "usd";
     if (k.includes("flops") || k.includes("flop_")) return "flops";
     if (INTEGER_FIELDS.has(k)) return "integer";
@@ -93,6 +94,7 @@ const Fmt = (() => {
   function quantity(key, x, digits = 4) {
     if (typeof x === "string") return x;
     switch (kind(key)) {
+      case "ratio": return ratio(x);
       case "usd": return usd(x, digits);
       case "flops": return flops(x, digits);
       case "integer": return integer(x);
