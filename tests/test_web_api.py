@@ -247,6 +247,14 @@ def test_other_commands_match_cli(client, name, args, body):
     assert api_json(client, name, body) == web_spelled(run_json(name, *args))
 
 
+def test_gpu_catalog_answers_get(client):
+    """The catalog is naturally a GET: the same JSON as POST {} and `computeplan gpus --json`."""
+    response = client.get("/api/gpus")
+    assert response.status_code == 200
+    assert response.json() == api_json(client, "gpus", {}) == web_spelled(run_json("gpus"))
+    assert client.get("/api/plan").status_code == 405  # other commands take a body
+
+
 def test_train_needs_its_fields(client):
     needs(client, "train")
     response = client.post("/api/train", json={"params": 7e9})

@@ -66,6 +66,7 @@ class Endpoint:
     slow: bool = False  # run in a worker thread instead of on the event loop
     exclude: tuple[str, ...] = ()
     types: dict[str, Any] = field(default_factory=dict)
+    get: bool = False  # also ``GET /api/<name>``: the command with every default (no body)
 
 
 ENDPOINTS = (
@@ -82,7 +83,7 @@ ENDPOINTS = (
     Endpoint("allocate", "Optimal training/inference split of a budget (computeplan allocate)"),
     Endpoint("overhead", "Over-training overhead (computeplan overhead)",
              types={"size_fraction": float | list[float]}),
-    Endpoint("gpus", "The GPU catalog (computeplan gpus)"),
+    Endpoint("gpus", "The GPU catalog (computeplan gpus)", get=True),
     Endpoint("train", "Training time, GPUs and memory (computeplan train)", slow=True),
     Endpoint("serve", "Serving memory, latency and cost (computeplan serve)", slow=True),
 )
@@ -188,7 +189,21 @@ def api_router(limit: asyncio.Semaphore) -> APIRouter:
                              response_class=Response,
                              responses={200: {"content": {"application/json": {}}},
                                         **ERROR_RESPONSES})
+        if ep.get:
+            router.add_api_route(f"/{ep.name}", _defaults_handler(fn, model), methods=["GET"],
+                                 summary=ep.summary + ", every option at its default",
+                                 name=f"{ep.name}_get", tags=["commands"],
+                                 response_class=Response,
+                                 responses={200: {"content": {"application/json": {}}},
+                                            **ERROR_RESPONSES})
     return router
+
+
+def _defaults_handler(fn, model):
+    """A GET handler: the command with the request model's defaults (an empty body)."""
+    async def handler():
+        return json_response(fn(**model().model_dump()))
+    return handler
 
 
 def page_router(limit: asyncio.Semaphore) -> APIRouter:
