@@ -53,9 +53,15 @@ def test_pruning_min_density_outside_unit_interval(value):
 
 
 def test_pruning_span_is_about_one_oom_each_way():
+    """The paper's setup (20% per round to 10% density): log10 4.5 = 0.65 OOM of training for
+    ~0.9 of the log10(1/0.1) = 1 OOM of inference, Villalobos & Atkinson's "~1 / ~1" rounded."""
+    assert Pruning().fraction_per_round == 0.2
     f = frontier(Pruning(), grid_points=600)
-    assert f.span.train_oom == pytest.approx(math.log10(9.0), abs=0.03)  # (1 - 0.1) / 0.1
-    assert f.span.inference_oom == pytest.approx(1.0, abs=0.06)
+    assert f.span.train_oom == pytest.approx(math.log10(4.5), abs=0.03)  # (1 - 0.1) / 0.2
+    assert f.span.inference_oom == pytest.approx(0.9, abs=0.06)
+    assert round(f.span.train_oom) == round(f.span.inference_oom) == 1
+    ten = frontier(Pruning(fraction_per_round=0.1), grid_points=600)
+    assert ten.span.train_oom == pytest.approx(math.log10(9.0), abs=0.03)  # (1 - 0.1) / 0.1
 
 
 def test_pruning_keeps_the_dense_quality_down_to_min_density():

@@ -170,3 +170,42 @@ def test_combined_frontier_dominates_each_part():
     yc = np.interp(xa, c.log10_train_compute, c.log10_inference_compute)
     assert np.all(yc <= ya + 1e-9)
     assert math.isclose(c.log10_train_compute[0], xa[0])
+
+
+def _touches_edge(f) -> bool:
+    """Whether a span end lies within 2% of the range from a grid edge that is not a hard
+    bound of the technique (one sample, the n@k validity limit)."""
+    x, y, s, t = f.grid_log10_train, f.grid_log10_inference, f.span, f.technique
+    mx, my = 0.02 * (x[-1] - x[0]), 0.02 * (y[-1] - y[0])
+    fx, fy = f.log10_train_compute, f.log10_inference_compute
+    bottom = t.min_inference_compute > 0 and y[0] <= np.log10(t.min_inference_compute) + 1e-9
+    right = x[-1] >= np.log10(t.max_train_compute) - 1e-9
+    return bool(fx[s.start] - x[0] <= mx or y[-1] - fy[s.start] <= my
+                or (x[-1] - fx[s.end] <= mx and not right)
+                or (fy[s.end] - y[0] <= my and not bottom))
+
+
+def test_pass_at_k_at_high_solve_rate_grows_the_grid_until_the_span_fits():
+    """At solve rate 0.9 the default grid (8 OOM of samples) cut the span to 7.96 OOM of
+    inference; the grid grows until the span no longer touches it (8.9 OOM), and a range the
+    user fixed is flagged as a lower bound instead."""
+    tech = get_technique("pass-at-k")
+    f = frontier(tech, 0.9)
+    assert f.span.inference_oom == pytest.approx(8.9, abs=0.1)
+    assert not f.span.clipped_by_grid and not _touches_edge(f)
+    assert any("grew" in n for n in f.notes)
+    fixed = frontier(tech, 0.9, inference_range=(0, 8))
+    assert fixed.span.clipped_by_grid and fixed.span.inference_oom < f.span.inference_oom
+    assert any("lower bound" in n for n in fixed.notes)
+
+
+@pytest.mark.parametrize("key", ALL)
+@given(u=st.floats(0.0, 1.0))
+def test_a_span_touching_the_grid_is_always_flagged(key, u):
+    tech = get_technique(key)
+    try:
+        f = frontier(tech, _level(tech, u), grid_points=GRID)
+    except InputError:  # no tradeoff on the grid at this level: nothing to flag
+        return
+    if f.span.end > f.span.start and _touches_edge(f):
+        assert f.span.clipped_by_grid

@@ -51,7 +51,8 @@ def tradeoff(
         "solve rate 0.5].", _T)] = None,
     fraction_per_round: Annotated[float | None, _opt(
         "--fraction-per-round", "Pruning: fraction of weights removed per round, in (0, 1) "
-        "\\[default: 0.1].", _T)] = None,
+        "\\[default: 0.2, as in Villalobos & Atkinson 2023 and Frankle & Carbin 2019].", _T)]
+        = None,
     min_density: Annotated[float | None, _opt(
         "--min-density", "Pruning: lowest lossless density, in (0, 1] \\[default: 0.1].", _T)]
         = None,

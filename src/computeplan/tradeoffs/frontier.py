@@ -27,7 +27,7 @@ Method (all logarithms base 10, so distances are orders of magnitude, OOM):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -206,6 +206,14 @@ def _grid_axis(name: str, rng, n: int) -> np.ndarray:
     return np.linspace(lo, hi, n)
 
 
+#: Grids grow (default ranges only) by this many OOM per round while the span touches an edge,
+#: at most ``MAX_GRID_GROWTH`` rounds; a span within ``EDGE_MARGIN`` of an axis's range of an
+#: edge touches it.
+GRID_GROWTH_OOM = 1.0
+MAX_GRID_GROWTH = 8
+EDGE_MARGIN = 0.02
+
+
 def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRID_POINTS,
              train_range=None, inference_range=None,
              min_exchange_rate: float = DEFAULT_MIN_EXCHANGE_RATE, on_progress=None
@@ -214,8 +222,12 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
 
     ``level`` defaults to the technique's default; ``train_range``/``inference_range`` are
     (low, high) log10 FLOPs and default to the technique's ``grid_range(level)``. See the module
-    docstring for the method and the exact definition of the span. ``on_progress(done, total)``
-    follows the scoring of the grid's rows (a progress bar).
+    docstring for the method and the exact definition of the span. A default range grows by
+    ``GRID_GROWTH_OOM`` on the side where the span touches the grid (its end within
+    ``EDGE_MARGIN`` of the range from an edge that is not a hard bound of the technique), up to
+    ``MAX_GRID_GROWTH`` times; a span that still touches a grid edge (or one the user fixed) is
+    flagged ``clipped_by_grid`` (a lower bound). ``on_progress(done, total)`` follows the
+    scoring of the grid's rows (a progress bar).
     """
     level = technique.default_level() if level is None else technique.check_level(level)
     if isinstance(grid_points, bool) or not isinstance(grid_points, int | np.integer) \
@@ -224,9 +236,59 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
                          f"got {grid_points!r}")
     r_min = float(v.in_range("min_exchange_rate", min_exchange_rate, 0.0, 1.0))
     default_t, default_i = technique.grid_range(level)
-    x = _grid_axis("train_range", default_t if train_range is None else train_range, grid_points)
-    y = _grid_axis("inference_range", default_i if inference_range is None else inference_range,
-                   grid_points)
+    t_range = [float(a) for a in (default_t if train_range is None else train_range)]
+    i_range = [float(a) for a in (default_i if inference_range is None else inference_range)]
+    # The hard bounds of the technique, which a range never grows past.
+    t_floor = np.log10(getattr(technique, "min_train_compute", 0.0) or 1e-300)
+    t_ceiling = np.log10(technique.max_train_compute)
+    i_floor = (np.log10(technique.min_inference_compute) if technique.min_inference_compute > 0
+               else -MAX_LOG10_COMPUTE)
+    grown = 0
+    while True:
+        result, touches = _frontier_on_grid(technique, level, t_range, i_range, grid_points,
+                                            r_min, on_progress)
+        left, top, right, bottom = touches
+        grow = []
+        if train_range is None and left and t_range[0] > t_floor + 1e-9:
+            grow.append(lambda: t_range.__setitem__(0, max(
+                t_range[0] - GRID_GROWTH_OOM, t_floor + 1e-9 * max(1.0, abs(t_floor)))))
+        if inference_range is None and top:
+            grow.append(lambda: i_range.__setitem__(1, i_range[1] + GRID_GROWTH_OOM))
+        if train_range is None and right and t_range[1] < t_ceiling:
+            grow.append(lambda: t_range.__setitem__(1, min(t_range[1] + GRID_GROWTH_OOM,
+                                                           t_ceiling)))
+        if inference_range is None and bottom and i_range[0] > i_floor:
+            grow.append(lambda: i_range.__setitem__(0, max(i_range[0] - GRID_GROWTH_OOM,
+                                                           i_floor)))
+        limits_ok = (max(abs(t_range[1]), abs(i_range[1]), abs(t_range[0]), abs(i_range[0]))
+                     + GRID_GROWTH_OOM <= MAX_LOG10_COMPUTE)
+        if not grow or grown >= MAX_GRID_GROWTH or not limits_ok:
+            break
+        for g in grow:
+            g()
+        grown += 1
+    if any(touches) and not result.span.clipped_by_grid:
+        span = replace(result.span, clipped_by_grid=True)
+        result = replace(result, span=span, notes=(_CLIPPED_NOTE, *result.notes))
+    if grown:
+        result = replace(result, notes=(*result.notes, (
+            f"the default grid grew {grown} time{'s' if grown > 1 else ''} by "
+            f"{GRID_GROWTH_OOM:g} OOM until the span no longer touched its edge (training "
+            f"1e{t_range[0]:.2f}..1e{t_range[1]:.2f}, inference 1e{i_range[0]:.2f}.."
+            f"1e{i_range[1]:.2f})" + (": it still does" if any(touches) else ""))))
+    return result
+
+
+_CLIPPED_NOTE = ("the frontier reaches the edge of the grid: the span is a lower bound; "
+                 "widen train_range/inference_range")
+
+
+def _frontier_on_grid(technique, level, train_range, inference_range, grid_points, r_min,
+                      on_progress):
+    """The frontier on one grid, and whether its span touches the grid's left (least
+    training), top (most inference), right and bottom edges (hard bounds excluded)."""
+    x = _grid_axis("train_range", train_range, grid_points)
+    y = _grid_axis("inference_range", inference_range, grid_points)
     m = score_grid(technique, x, y, on_progress)
     target = level if technique.higher_is_better else -level
     ok = m >= target
@@ -261,13 +323,19 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
                        or (cols[eff][-1] == x.size - 1 and not at_max))
     span = measure_span(fx, fy, rate, r_min, clipped_start, clipped_end)
     if span.clipped_by_grid:
-        notes.append("the frontier reaches the edge of the grid: the span is a lower bound; "
-                     "widen train_range/inference_range")
+        notes.append(_CLIPPED_NOTE)
     if fx.size >= 3 and span.end - span.start < 2:
         notes.append("no part of the frontier has a local exchange rate between "
                      f"min_exchange_rate = {r_min:.3g} and its inverse: the span is (nearly) 0")
     if fx.size < 3:
         notes.append("the frontier has fewer than 3 points on this grid: no tradeoff at this "
                      "level, or the grid is too coarse")
-    return Frontier(technique, float(level), fx, fy, rate, span, iso_x, iso_y, x, y, m,
-                    tuple(notes))
+    result = Frontier(technique, float(level), fx, fy, rate, span, iso_x, iso_y, x, y, m,
+                      tuple(notes))
+    mx, my = EDGE_MARGIN * (x[-1] - x[0]), EDGE_MARGIN * (y[-1] - y[0])
+    if span.end <= span.start:  # no span: nothing to grow for
+        return result, (False, False, False, False)
+    sx, sy, ex, ey = fx[span.start], fy[span.start], fx[span.end], fy[span.end]
+    return result, (bool(sx - x[0] <= mx), bool(y[-1] - sy <= my),
+                    bool(x[-1] - ex <= mx and not at_max),
+                    bool(ey - y[0] <= my and not at_bound))
