@@ -238,3 +238,38 @@ def test_page_formats_numbers_exactly_as_python(server, browser):
         assert got[name] == [f(v) for v in values], name
     assert got["kind"] == [numbers.kind(k) for k in keys]
     assert got["quantity"] == [quantity(k, values[i + 40]) for i, k in enumerate(keys)]
+
+
+def test_dated_plan_shows_present_values_per_year_spend_and_its_plot(server, browser):
+    """A timeline in the URL dates the plan: the page shows the present-value table, one row a
+    year, the spend-over-time plot, and the headline's saving is the present-value one."""
+    query = {"loss": "1.947", "inference_tokens": "2e13", "horizon_days": "730",
+             "price_performance_doubling_years": "all-gpus", "discount_rate_per_year": "0.1",
+             "train_gpus": "1024"}
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(query))
+    ready(page)
+    expected = run_json("plan", *[x for k, v in query.items()
+                                  for x in ("--" + k.replace("_", "-"), v)])
+    t = expected["timeline"]
+    assert page.is_visible("#timeline") and page.is_visible("#spend_figure")
+    pv = page.locator("#timeline_table tbody tr").nth(3).locator("td")
+    assert pv.nth(0).inner_text() == "PV lifetime FLOP-equivalents"
+    assert pv.nth(2).inner_text() == flops(t["optimal"]["present_value_total_flops"])
+    assert pv.nth(3).inner_text() == ratio(t["ratios"]["present_value_total_flops"])
+    assert page.locator("#per_year tbody tr").count() == len(t["per_year"]) == 3
+    assert page.inner_text("#savings") == pct(1 - t["ratios"]["present_value_total_flops"])
+    assert page.input_value("input[name=price_performance_doubling_years]") == "all-gpus"
+    assert page.locator("#plot_spend path[stroke]").count() >= 1
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    # clearing every timeline field gives today's undated plan again
+    for name in query:
+        if name not in ("loss", "inference_tokens"):
+            page.fill(f"input[name={name}]", "")
+    page.wait_for_function("!document.location.search.includes('train_gpus')")
+    ready(page)
+    page.wait_for_function("document.querySelector('#timeline').hidden")
+    assert page.is_hidden("#spend_figure")
+    assert errors == []

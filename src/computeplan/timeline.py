@@ -50,6 +50,7 @@ from . import _validate as v
 from .demand import Demand
 from .errors import ConvergenceError, InputError
 from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, ChinchillaLaw
+from .vocabulary import option
 
 DAYS_PER_YEAR = 365.25
 SECONDS_PER_YEAR = DAYS_PER_YEAR * 86400.0
@@ -82,11 +83,13 @@ def doubling_years(spec) -> tuple[float | None, str | None]:
             spec = float(key)
         except ValueError:
             raise InputError(
-                f"price_performance_doubling_years must be a number of years > 0 or one of "
+                f"{option('price_performance_doubling_years')} must be a number of years > 0 or "
+                f"one of "
                 f"{', '.join(PRICE_PERFORMANCE_PRESETS)}; got {spec!r}") from None
     if isinstance(spec, bool):
-        raise InputError(f"price_performance_doubling_years must be a number; got {spec!r}")
-    return float(v.positive("price_performance_doubling_years", spec)), None
+        raise InputError(f"{option('price_performance_doubling_years')} must be a number; got "
+                         f"{spec!r}")
+    return float(v.positive(option("price_performance_doubling_years"), spec)), None
 
 
 @dataclass(frozen=True)
@@ -116,25 +119,25 @@ class Timeline:
     def __post_init__(self):
         set_ = object.__setattr__
         if self.compounding not in COMPOUNDING:
-            raise InputError(f"compounding must be 'annual' or 'continuous'; "
+            raise InputError(f"{option('compounding')} must be 'annual' or 'continuous'; "
                              f"got {self.compounding!r}")
-        h = v.in_range("horizon_days", self.horizon_days, 0.0, MAX_HORIZON_DAYS)
+        h = v.in_range(option("horizon_days"), self.horizon_days, 0.0, MAX_HORIZON_DAYS)
         set_(self, "horizon_days", h)
         for name in ("demand_ramp_days", "demand_tail_days"):
-            val = v.finite(name, getattr(self, name))
+            val = v.finite(option(name), getattr(self, name))
             bad = (val < 0) | (val > h)
             if np.any(bad):
-                raise InputError(f"{name} must be in [0, horizon_days = {float(np.max(h)):g}]; "
-                                 f"got {v._first_bad(val, bad)}")
+                raise InputError(f"{option(name)} must be in [0, {option('horizon_days')} = "
+                                 f"{float(np.max(h)):g}]; got {v._first_bad(val, bad)}")
             set_(self, name, val)
         t, preset = doubling_years(self.price_performance_doubling_years)
         set_(self, "price_performance_doubling_years", t)
         set_(self, "price_performance_preset", preset)
         annual = self.compounding == "annual"
         for name in ("demand_growth_per_year", "discount_rate_per_year"):
-            val = v.finite(name, getattr(self, name))
+            val = v.finite(option(name), getattr(self, name))
             if annual:
-                val = v.greater_than(name, val, -1.0, "-1 (annual compounding)")
+                val = v.greater_than(option(name), val, -1.0, "-1 (annual compounding)")
             set_(self, name, val)
         if self.train_flops_per_second is not None:
             set_(self, "train_flops_per_second",
@@ -197,10 +200,12 @@ class Timeline:
             bad = np.broadcast_to(z > _LOG_MAX - 10.0, np.broadcast_shapes(np.shape(z),
                                                                            np.shape(h)))
             if np.any(bad):
-                name = "demand_growth_per_year" if what == "demand_growth_per_year" else (
-                    "demand_growth_per_year minus discount_rate_per_year and price decline")
+                name = option("demand_growth_per_year") if what == "demand_growth_per_year" else (
+                    f"{option('demand_growth_per_year')} minus "
+                    f"{option('discount_rate_per_year')} and price decline")
                 raise InputError(
-                    f"{name} over horizon_days overflows double precision: the growth exponent "
+                    f"{name} over {option('horizon_days')} overflows double precision: the growth "
+                    "exponent "
                     f"{float(np.max(z)):.6g} must be below {_LOG_MAX - 10.0:.1f}; use a slower "
                     "growth or a shorter horizon")
 
@@ -248,7 +253,8 @@ class Timeline:
         with np.errstate(over="ignore", invalid="ignore"):
             f = self.integral(gamma - self.decline_rate) / self.integral(gamma)
         v.representable("the present-value factor", {"F": f},
-                        "demand_growth_per_year, discount_rate_per_year or horizon_days",
+                        f"{option('demand_growth_per_year')}, {option('discount_rate_per_year')} "
+                        f"or {option('horizon_days')}",
                         positive=True)
         return f
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -89,6 +90,8 @@ def option_parameters(option_set) -> list[inspect.Parameter]:
     for o in option_set.options():
         panel = help_text(o.panel)
         tp = Literal[o.choices] | None if o.choices else o.type  # type: ignore[valid-type]
+        if str in typing.get_args(tp):  # a number or a name (e.g. a preset): text here
+            tp = str | None
         extra: dict = {}
         out.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
                                      annotation=Annotated[tp, typer.Option(

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from ..commands._timeline import TimelineOptions
 from ..commands.plan import PlanOptions
-from .app import JsonFlag, command, emit, option_parameters, options_from_cli
+from ..errors import InputError
+from ..vocabulary import flag
+from .app import (
+    JsonFlag,
+    Output,
+    command,
+    emit,
+    help_text,
+    law_input,
+    option_parameters,
+    options_from_cli,
+)
 
 
 def plan(**values):
@@ -20,21 +36,38 @@ def plan(**values):
     """
     from ..commands.plan import plan as run
 
-    as_json = values.pop("as_json")
-    report = run(options_from_cli(PlanOptions, values))
+    as_json, plot = values.pop("as_json"), values.pop("plot")
+    options = options_from_cli(PlanOptions, values)
+    plot_out = Output("--plot", plot, inputs=[law_input(options.law.law),
+                                              options.cost.gpu_file])
+    if plot_out and not options.timeline.given():
+        raise InputError("--plot draws spend over time: give a timeline option ("
+                         + ", ".join(flag(o.name) for o in TimelineOptions.options()) + ")")
+    report = run(options)
+    if plot_out:
+        from ..plots.timeline import spend_over_time
+
+        spend_over_time(report.dated, plot)
+        plot_out.written()
     emit(report, as_json, lambda console: _render(console, report.comparison, report.notes,
-                                                  report.serving, report.extrapolation))
+                                                  report.serving, report.extrapolation,
+                                                  report.dated))
 
 
 #: The options of PlanOptions (one per field, old spellings hidden) and --json.
 plan.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
     *option_parameters(PlanOptions),
+    inspect.Parameter("plot", inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=Annotated[Path | None, typer.Option(
+                          "--plot", help="Write the spend-over-time figure (PNG; needs a "
+                          "timeline option).", dir_okay=False,
+                          rich_help_panel=help_text(TimelineOptions.PANEL))]),
     inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
                       annotation=JsonFlag)])
 plan = command("plan")(plan)
 
 
-def _render(console, result, notes, serving=None, extrapolation=None) -> None:
+def _render(console, result, notes, serving=None, extrapolation=None, dated=None) -> None:
     from ..render import count, flops, fmt, quantity, ratio, table, usd
 
     chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
@@ -63,9 +96,11 @@ def _render(console, result, notes, serving=None, extrapolation=None) -> None:
                   else f"{flops(result.budget)} FLOPs")
         title = f"Lowest loss within a lifetime budget of {budget}"
     objective = "dollars" if result.objective.priced else "FLOPs"
-    console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows,
-                        caption=f"Optimal minimises lifetime {objective}; ratio = optimal / "
-                                "Chinchilla-optimal"))
+    caption = f"Optimal minimises lifetime {objective}; ratio = optimal / Chinchilla-optimal"
+    if dated is not None:
+        caption = (f"Optimal minimises the present value of lifetime {objective} (below); "
+                   "these bills are undated; ratio = optimal / Chinchilla-optimal")
+    console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows, caption=caption))
     law = result.law
     lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
              f"beta={law.beta:g}",
@@ -96,5 +131,9 @@ def _render(console, result, notes, serving=None, extrapolation=None) -> None:
     if extrapolation is None:
         warnings.append(f"note: law {law.name} has no domain (the range of its runs): "
                         "extrapolation not checked")
+    if dated is not None:
+        from ._timeline import render
+
+        render(console, dated)
     for line in lines + warnings + [f"note: {n}" for n in notes]:
         console.print(line, highlight=False, soft_wrap=True)

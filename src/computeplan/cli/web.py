@@ -48,10 +48,13 @@ class ReportFormat(StrEnum):
     png = "png"
 
 
-def _png_paths(out: Path) -> dict[str, Path]:
-    from ..web.report import FIGURES
+def _png_paths(out: Path, options: dict) -> dict[str, Path]:
+    """One PNG per figure; a timeline option adds the spend-over-time figure."""
+    from ..commands._timeline import TimelineOptions
+    from ..web.report import figure_names
 
-    return {name: out.with_name(f"{out.stem}-{name}.png") for name in FIGURES}
+    dated = any(options.get(o.name) is not None for o in TimelineOptions.options())
+    return {name: out.with_name(f"{out.stem}-{name}.png") for name in figure_names(dated)}
 
 
 def report(**options):
@@ -63,7 +66,7 @@ def report(**options):
 
     if not as_json:  # check the files before the work
         out = out or Path(f"report.{fmt.value}")
-        paths = [out] if fmt is ReportFormat.html else list(_png_paths(out).values())
+        paths = [out] if fmt is ReportFormat.html else list(_png_paths(out, options).values())
         inputs = [law_input(options.get("law")), options.get("gpu_file")]
         outputs = {path: Output("--out", path, inputs=inputs) for path in paths}
     result = run(options_from_cli(PlanOptions, options))
@@ -76,7 +79,7 @@ def report(**options):
         files = {out: render_html(result).encode("utf-8")}
     else:
         pngs = figures_png(result)
-        files = {path: pngs[name] for name, path in _png_paths(out).items()}
+        files = {path: pngs[name] for name, path in _png_paths(out, options).items()}
     for path, data in files.items():
         outputs[path].write(data)
         typer.echo(f"wrote {path}")
@@ -86,7 +89,8 @@ _extra = [
     inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         Path | None, typer.Option("--out", help="Output file (default report.html; with "
                                   "--format png, report.png gives report-savings.png, "
-                                  "report-isoloss.png and report-cost.png).",
+                                  "report-isoloss.png and report-cost.png, and "
+                                  "report-spend.png with a timeline option).",
                                   dir_okay=False, rich_help_panel="Report")]),
     inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, default=ReportFormat.html,
                       annotation=Annotated[ReportFormat, typer.Option(
@@ -94,7 +98,8 @@ _extra = [
                           "alone.", rich_help_panel="Report")]),
 ]
 _plan_params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in
-                inspect.signature(plan_cli, eval_str=True).parameters.values()]
+                inspect.signature(plan_cli, eval_str=True).parameters.values()
+                if p.name != "plot"]  # the report draws the spend figure itself
 report.__signature__ = inspect.Signature(_plan_params + _extra)
 report.__doc__ = """Write a self-contained HTML report of a plan (or its figures as PNG).
 

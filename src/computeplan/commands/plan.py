@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..vocabulary import option
+from ._timeline import TimelineOptions
 from .options import OptionGroup, OptionSet, opt
 
 if TYPE_CHECKING:  # the option groups are defined without numpy: the CLI builds its flags
@@ -33,6 +34,9 @@ DEFAULT_ROOFLINE_CONTEXT = 2048.0
 class PlanReport:
     comparison: PlanComparison
     notes: tuple[str, ...]
+    #: With a timeline option: the plans' bills in time (:class:`~computeplan.timeline.
+    #: DatedComparison`); ``comparison`` then holds the present-value-optimal plans' raw bills.
+    dated: object | None = None
 
     @property
     def serving(self) -> dict | None:
@@ -56,6 +60,8 @@ class PlanReport:
     def to_dict(self) -> dict:
         serving = self.serving
         extra = {"serving": serving} if serving is not None else {}
+        if self.dated is not None:
+            extra["timeline"] = self.dated.to_dict()
         return self.comparison.to_dict() | {"extrapolation": self.extrapolation} | extra | {
             "notes": list(self.notes)}
 
@@ -255,6 +261,7 @@ class PlanOptions(OptionSet):
     cost: CostOptions = field(default_factory=CostOptions)
     roofline: RooflineOptions = field(default_factory=RooflineOptions)
     law: LawOptions = field(default_factory=LawOptions)
+    timeline: TimelineOptions = field(default_factory=TimelineOptions)
 
 
 def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
@@ -278,8 +285,18 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     demand = options.demand.build(notes)
     cost = _cost(options, notes)
     loss, budget = options.target.resolve(the_law, notes)
-    comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
-    return PlanReport(comparison, tuple(notes))
+    d = options.demand
+    timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
+    if timeline is None:
+        comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
+        return PlanReport(comparison, tuple(notes))
+    from ..objectives import FlopsObjective
+    from ..timeline import dated_compare
+
+    dated = dated_compare(the_law, loss=loss, budget=budget, demand=demand,
+                          objective=cost if cost is not None else FlopsObjective(),
+                          timeline=timeline)
+    return PlanReport(dated.comparison, tuple(notes), dated)
 
 
 def _cost(options: PlanOptions, notes: list[str]):

@@ -162,6 +162,27 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
             "total_flops": bill.total_flops}
     if c.objective.priced:
         cost["total_cost_usd"] = bill.total_cost_usd
+    label = f"lifetime cost along L = {target:.4g}"
+    if base.dated is not None:
+        cost |= _present_value_curve(base, along)
+        label = f"present-value lifetime cost along L = {target:.4g}"
     return PlanFigures(
         inputs=given, plan=base, demand_sweep=_demand_sweep(options, base), isoloss=isoloss,
-        cost_curve=Curve(f"lifetime cost along L = {target:.4g}", cost))
+        cost_curve=Curve(label, cost))
+
+
+def _present_value_curve(base: PlanReport, along: Curve) -> dict:
+    """The present value of the lifetime cost along the iso-loss curve, every model served from
+    the optimal plan's serving start (its factor f, :mod:`computeplan.timeline`): p N D + q N f,
+    whose minimum is the optimal plan (for that serving start). ``present_value_marks``: both
+    plans' present values on the same terms."""
+    from ..timeline import scaled
+
+    c, dated = base.comparison, base.dated
+    effective = scaled(c.demand, dated.optimal.inference_factor)
+    key = "total_cost_usd" if c.objective.priced else "total_flops"
+    bill = evaluate(c.law, along.data["params"], along.data["train_tokens"], effective,
+                    c.objective)
+    marks = {name: getattr(evaluate(c.law, p.params, p.train_tokens, effective, c.objective), key)
+             for name, p in (("chinchilla", c.chinchilla), ("optimal", c.optimal))}
+    return {f"present_value_{key}": getattr(bill, key), "present_value_marks": marks}

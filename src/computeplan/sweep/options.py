@@ -22,9 +22,10 @@ def plan_options() -> tuple[str, ...]:
 
 @cache
 def string_options() -> frozenset[str]:
-    """Options whose values are names or paths (law, GPUs, dtypes, objective, decode model)."""
-    return frozenset(o.name for o in PlanOptions.options()
-                     if float not in (typing.get_args(o.type) or (o.type,)))
+    """Options whose values are names or paths (law, GPUs, dtypes, objective, decode model),
+    or a number or a name (a price-performance preset)."""
+    kinds = {o.name: typing.get_args(o.type) or (o.type,) for o in PlanOptions.options()}
+    return frozenset(k for k, args in kinds.items() if str in args or float not in args)
 
 
 def numeric_options() -> tuple[str, ...]:

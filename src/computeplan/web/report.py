@@ -53,9 +53,9 @@ def _savings(ax, rep) -> None:
 
 def _mark_plans(ax, rep, y_of) -> None:
     c = rep.plan.comparison
-    ax.plot(float(c.optimal.params), y_of(c.optimal), "*", ms=13, color=_OPT,
+    ax.plot(float(c.optimal.params), y_of("optimal", c.optimal), "*", ms=13, color=_OPT,
             label="inference-aware optimum")
-    ax.plot(float(c.chinchilla.params), y_of(c.chinchilla), "o", ms=8, color=_CHIN,
+    ax.plot(float(c.chinchilla.params), y_of("chinchilla", c.chinchilla), "o", ms=8, color=_CHIN,
             label="Chinchilla-optimal")
 
 
@@ -68,7 +68,7 @@ def _isoloss(ax, rep) -> None:
                 lw=1.8 if main else 0.9, label=None)
         ax.annotate(f"L={lv:.3f}", (curve.data["params"][-1], curve.data["train_tokens"][-1]),
                     fontsize=7, color="0.3", xytext=(2, 0), textcoords="offset points")
-    _mark_plans(ax, rep, lambda p: float(p.train_tokens))
+    _mark_plans(ax, rep, lambda _, p: float(p.train_tokens))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("parameters N")
@@ -80,27 +80,52 @@ def _isoloss(ax, rep) -> None:
 def _cost(ax, rep) -> None:
     key = "total_cost_usd" if rep.priced else "total_flops"
     data = rep.cost_curve.data
+    dated = f"present_value_{key}" in data
+    if dated:  # present value along the curve, both plans on the same terms
+        marks = data["present_value_marks"]
+        ax.plot(data["params"], data[key], color="0.6", ls="--", lw=0.9,
+                label="undated lifetime cost")
+        key = f"present_value_{key}"
+
+        def mark(name, _):
+            return float(marks[name])
+    else:
+        def mark(_, plan):
+            return float(getattr(plan, key))
     ax.plot(data["params"], data[key], color="0.15", label=rep.cost_curve.label)
-    _mark_plans(ax, rep, lambda p: float(getattr(p, key)))
+    _mark_plans(ax, rep, mark)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("parameters N (training tokens set by the loss)")
-    ax.set_ylabel("lifetime cost (USD)" if rep.priced else "lifetime FLOPs")
+    what = ("USD" if rep.priced else "FLOP-equivalents") if dated else (
+        "USD" if rep.priced else "FLOPs")
+    ax.set_ylabel(f"{'present value of ' if dated else ''}lifetime cost ({what})")
     ax.set_title("Lifetime cost at equal loss")
     ax.legend(fontsize=8)
 
 
-_DRAW = {"savings": _savings, "isoloss": _isoloss, "cost": _cost}
+def _spend(ax, rep) -> None:
+    from ..plots.timeline import draw_spend
+
+    draw_spend(ax, rep.plan.dated.per_year(), rep.priced)
+
+
+_DRAW = {"savings": _savings, "isoloss": _isoloss, "cost": _cost, "spend": _spend}
+
+
+def figure_names(dated: bool) -> tuple[str, ...]:
+    """The report's figures: ``FIGURES``, and ``spend`` (spend over time) for a dated plan."""
+    return (*FIGURES, "spend") if dated else FIGURES
 
 
 def figures_png(rep) -> dict[str, bytes]:
-    """The three figures as PNG bytes, keyed by ``FIGURES`` names."""
+    """The figures as PNG bytes, keyed by :func:`figure_names`."""
     from ..plots import pyplot
 
     plt = pyplot()
     out = {}
     with _LOCK:
-        for name in FIGURES:
+        for name in figure_names(rep.plan.dated is not None):
             fig, ax = plt.subplots(figsize=(6.4, 4.2))
             try:
                 _DRAW[name](ax, rep)
@@ -137,16 +162,17 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def timeline_html(dated) -> str:
+def timeline_html(dated, spend: bytes | None = None) -> str:
     """The dated plan's section: the timeline, the present-value table beside Erdil's rule, the
-    per-year spend table and the spend-over-time figure (PNG), with the conventions used."""
+    per-year spend table and the spend-over-time figure (``spend``, PNG bytes; drawn here when
+    not given), with the conventions used."""
     from ..render_timeline import describe, per_year_rows, present_value_rows
     from ..timeline import CONVENTIONS
 
     tables = "".join(f"<h3>{html.escape(t.title)}</h3>{_table(t.head, t.rows)}"
                      f'<p class="note">{html.escape(t.caption)}</p>'
                      for t in (present_value_rows(dated), per_year_rows(dated)))
-    png = spend_png(dated)
+    png = spend_png(dated) if spend is None else spend
     return (f"<h2>Present value over time</h2><p>{html.escape(describe(dated.timeline))}</p>"
             f'<p class="note">Conventions: {html.escape(CONVENTIONS)}.</p>{tables}'
             f'<figure><img alt="spend" src="data:image/png;base64,'
@@ -193,9 +219,14 @@ def render_html(rep) -> str:
         title = f"Lowest loss within a lifetime budget of {budget}"
     law = d["law"]
     objective = "dollars" if rep.priced else "FLOPs"
+    if rep.plan.dated is not None:
+        objective += " in present value" + ("" if rep.priced else " (FLOP-equivalents)")
+    pngs = figures_png(rep)
+    spend = pngs.pop("spend", None)
     figs = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}"></figure>' for name, png in figures_png(rep).items())
+        f'{base64.b64encode(png).decode()}"></figure>' for name, png in pngs.items())
+    dated = "" if rep.plan.dated is None else timeline_html(rep.plan.dated, spend)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.plan.notes)
     extra = rep.plan.extrapolation
     if extra is None:
@@ -228,6 +259,7 @@ Training FLOPs 6ND, inference FLOPs 2N per token.</p>
 {_table(["demand", "value"], _pairs(d["demand"]))}
 {_table(["cost model", "value"], _pairs(d["assumptions"]))}
 {f"<ul>{notes}</ul>" if notes else ""}
+{dated}
 <h2>Figures</h2>
 {figs}
 </body></html>

@@ -23,6 +23,9 @@
   const FIXED_MFU = ["prefill_mfu", "decode_mfu"];
   const ROOFLINE = ["batch", "context", "gqa_ratio", "kv_dtype", "bandwidth_fraction",
     "compute_fraction"];
+  const TIMELINE = ["horizon_days", "train_gpus", "demand_ramp_days", "demand_tail_days",
+    "demand_growth_per_year", "price_performance_doubling_years", "discount_rate_per_year",
+    "compounding"];
   const roofline = () => field("decode_model").value === "roofline";
   const PRICED = [...HARDWARE, ...FIXED_MFU, ...ROOFLINE];
   const OPT = "#1b6ac9", CHIN = "#d0582a";
@@ -52,11 +55,15 @@
         if (text) out[name] = text;
       }
     }
+    for (const name of TIMELINE) {
+      const text = field(name).value.trim();
+      if (text) out[name] = text;
+    }
     return out;
   }
 
   const TEXT_FIELDS = new Set(["law", "objective", "train_gpu", "train_dtype", "inference_gpu",
-    "inference_dtype", "decode_model", "kv_dtype"]);
+    "inference_dtype", "decode_model", "kv_dtype", "compounding"]);
 
   function body(s) {
     return Object.fromEntries(Object.entries(s).map(([k, v]) =>
@@ -81,6 +88,7 @@
     for (const name of PRICED.filter((k) => !k.endsWith("_gpu"))) {
       field(name).value = params.get(name) || "";
     }
+    for (const name of TIMELINE) field(name).value = params.get(name) || "";
     if (!params.toString()) {  // first visit: the published FLOPs example
       $("target_kind").value = "loss";
       $("target_value").value = "1.947";
@@ -166,9 +174,14 @@
     const costKey = priced ? "total_cost_usd" : "total_flops";
     if (plan.target_loss !== undefined) {
       $("title").textContent = `Lifetime-optimal model for loss ${fmt(plan.target_loss, 5)}`;
-      const saved = chin[costKey] - opt[costKey];
+      // dated plans (a timeline option): the saving in present value
+      const t = plan.timeline, pvKey = `present_value_${costKey}`;
+      const saved = t ? t.chinchilla[pvKey] - t.optimal[pvKey] : chin[costKey] - opt[costKey];
+      const saving = t ? t.ratios[pvKey] : ratios[costKey];
+      const what = t ? `the present value of lifetime ${priced ? "dollars" : "FLOP-equivalents"}`
+        : `lifetime ${unit}`;
       $("headline").innerHTML = `The optimum saves <strong id="savings">` +
-        `${pct(1 - ratios[costKey])}</strong> of lifetime ${unit} (` +
+        `${pct(1 - saving)}</strong> of ${what} (` +
         `${priced ? usd(saved) : `${flops(saved)} FLOPs`}) with a model <strong>` +
         `${ratio(ratios.params)}</strong> the size, trained on ${ratio(ratios.train_tokens)} ` +
         "of the tokens.";
@@ -207,7 +220,72 @@
       li.textContent = t;
       return li;
     }));
+    renderTimeline(plan.timeline, priced);
     drawPlots(rep, priced, costKey);
+  }
+
+  function rows(tbody, data) {
+    tbody.replaceChildren(...data.map((cells) => {
+      const tr = document.createElement("tr");
+      cells.forEach((text, i) => {
+        const td = tr.insertCell();
+        td.textContent = text;
+        if (i === 2) td.className = "opt";
+      });
+      return tr;
+    }));
+  }
+
+  // A dated plan (computeplan.timeline): present values, Erdil's rule, spend per year.
+  function renderTimeline(t, priced) {
+    $("timeline").hidden = !t;
+    $("spend_figure").hidden = !t;
+    if (!t) return;
+    // the same rows as computeplan.render_timeline (the terminal and the HTML report)
+    const c = t.chinchilla, o = t.optimal, unit = priced ? "cost_usd" : "flops";
+    const money = priced ? usd : flops, label = priced ? "cost" : "FLOP-equivalents";
+    const rate = (x) => x.local_exchange_rate === null ? "inf" : fmt(x.local_exchange_rate);
+    rows($("timeline_table").tBodies[0], [
+      ["training days (serving starts)", fmt(c.train_days), fmt(o.train_days), ""],
+      ["inference present-value factor f", fmt(c.inference_present_value_factor),
+        fmt(o.inference_present_value_factor), ""],
+      [`PV inference ${label}`, money(c[`present_value_inference_${unit}`]),
+        money(o[`present_value_inference_${unit}`]), ""],
+      [`PV lifetime ${label}`, money(c[`present_value_total_${unit}`]),
+        money(o[`present_value_total_${unit}`]), ratio(t.ratios[`present_value_total_${unit}`])],
+      ["training share of PV spend", pct(c.train_share_of_present_value),
+        pct(o.train_share_of_present_value), ""],
+      ["local exchange rate r", rate(c), rate(o), ""],
+      ["Erdil's rule r/(1+r)", pct(c.erdil_train_share), pct(o.erdil_train_share), ""],
+    ]);
+    const head = ["year", "demand share", `training ${priced ? "$" : "FLOPs"}`,
+      priced ? "inference $ (nominal)" : "inference FLOPs",
+      `inference PV ${priced ? "$" : "FLOP-eq."}`];
+    const thead = $("per_year").tHead;
+    thead.replaceChildren(document.createElement("tr"));
+    for (const h of head) {
+      const th = document.createElement("th");
+      th.textContent = h;
+      thead.rows[0].appendChild(th);
+    }
+    rows($("per_year").tBodies[0], t.per_year.map((y) => [String(y.year), pct(y.demand_share),
+      money(y[`train_${unit}`]), money(y[`inference_${unit}`]),
+      money(y[`present_value_inference_${unit}`])]));
+    const years = t.per_year.map((y) => y.year);
+    Plot.draw($("plot_spend"), {
+      title: "Spend over time", xlabel: "year from the start of training", xname: "year",
+      ylabel: priced ? "USD" : "FLOPs (PV: FLOP-equivalents)", ylog: true,
+      ykind: priced ? "usd" : "flops",
+      series: [
+        { x: years, y: t.per_year.map((y) => y[`inference_${unit}`]),
+          label: priced ? "inference (nominal)" : "inference FLOPs", color: "#7fa7db",
+          dash: "6 4" },
+        { x: years, y: t.per_year.map((y) => y[`present_value_inference_${unit}`]),
+          label: "inference, present value", color: OPT },
+      ],
+      marks: [{ x: 1, y: t.per_year[0][`train_${unit}`], label: "training (paid up front)",
+        color: CHIN, shape: "circle" }],
+    });
   }
 
   function planMarks(plan, y) {
@@ -247,12 +325,22 @@
       }),
       marks: planMarks(plan, (p) => p.train_tokens),
     });
-    const cc = f.cost_curve;
+    const cc = f.cost_curve, pv = cc.present_value_marks;  // pv: a dated plan
+    const series = [{ x: cc.params, y: cc[pv ? `present_value_${costKey}` : costKey],
+      label: cc.label, color: "#222" }];
+    if (pv) {
+      series.push({ x: cc.params, y: cc[costKey], label: "undated lifetime cost",
+        color: "#a3a9b6", dash: "6 4" });
+    }
     Plot.draw($("plot_cost"), {
       title: "Lifetime cost at equal loss", xlabel: "parameters N (tokens set by the loss)",
-      ylabel: priced ? "lifetime cost (USD)" : "lifetime FLOPs", xname: "N", xlog: true,
-      ylog: true, xkind: "count", ykind: priced ? "usd" : "flops", series: [{ x: cc.params, y: cc[costKey], label: cc.label, color: "#222" }],
-      marks: planMarks(plan, (p) => p[costKey]),
+      ylabel: pv ? (priced ? "present value of lifetime cost (USD)"
+        : "present value of lifetime FLOPs (FLOP-equivalents)")
+        : (priced ? "lifetime cost (USD)" : "lifetime FLOPs"),
+      xname: "N", xlog: true, ylog: true, xkind: "count", ykind: priced ? "usd" : "flops",
+      series,
+      marks: pv ? planMarks(plan, (p) => pv[p === plan.optimal ? "optimal" : "chinchilla"])
+        : planMarks(plan, (p) => p[costKey]),
     });
   }
 
