@@ -224,13 +224,14 @@
     drawPlots(rep, priced, costKey);
   }
 
-  function rows(tbody, data) {
+  // Table rows of text; column `optCol` (the optimal plan's) is highlighted.
+  function rows(tbody, data, optCol = 2) {
     tbody.replaceChildren(...data.map((cells) => {
       const tr = document.createElement("tr");
       cells.forEach((text, i) => {
         const td = tr.insertCell();
         td.textContent = text;
-        if (i === 2) td.className = "opt";
+        if (i === optCol) td.className = "opt";
       });
       return tr;
     }));
@@ -270,7 +271,7 @@
     }
     rows($("per_year").tBodies[0], t.per_year.map((y) => [String(y.year), pct(y.demand_share),
       money(y[`train_${unit}`]), money(y[`inference_${unit}`]),
-      money(y[`present_value_inference_${unit}`])]));
+      money(y[`present_value_inference_${unit}`])]), -1);
     const years = t.per_year.map((y) => y.year);
     Plot.draw($("plot_spend"), {
       title: "Spend over time", xlabel: "year from the start of training", xname: "year",
