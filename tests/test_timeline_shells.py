@@ -54,8 +54,10 @@ def test_plan_json_is_the_core_dated_plan():
     # the optimum minimises the present value: it beats the Chinchilla model there, by more
     # than nothing and by less than the undated saving (future inference weighs less)
     assert out["ratios"]["total_flops"] < t["ratios"]["present_value_total_flops"] < 1.0
-    assert any("training time on --train-gpus 1024 x h100-sxm bf16 at MFU 0.5" in n
-               for n in out["notes"])
+    notes = " ".join(out["notes"])
+    assert "training time on --train-gpus 1024 x h100-sxm bf16 at MFU 0.5" in notes
+    # the trend is an extrapolation: the notes say so, with its confidence interval
+    assert "all-gpus: 2.46 years (95% CI 2.24-2.72" in notes and "extrapolated" in notes
 
 
 def test_every_trend_off_is_todays_plan_bit_for_bit():
