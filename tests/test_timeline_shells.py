@@ -112,24 +112,27 @@ def test_defaults_are_stated():
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--horizon-days", "-5"], ["horizon_days", "(0, 36525]", "-5"]),
-    (["--horizon-days", "0"], ["horizon_days", "(0, 36525]"]),
-    (["--price-performance-doubling-years", "0"], ["price_performance_doubling_years", "> 0"]),
-    (["--price-performance-doubling-years", "-1"], ["price_performance_doubling_years", "> 0"]),
-    (["--price-performance-doubling-years", "fast"], ["all-gpus, ml-gpus, top-gpus", "'fast'"]),
-    (["--discount-rate-per-year", "-1"], ["discount_rate_per_year", "> -1"]),
-    (["--discount-rate-per-year", "-2"], ["discount_rate_per_year", "> -1"]),
+    (["--horizon-days", "-5"], ["--horizon-days must be in (0, 36525]; got -5"]),
+    (["--horizon-days", "0"], ["--horizon-days must be in (0, 36525]"]),
+    (["--price-performance-doubling-years", "0"],
+     ["--price-performance-doubling-years must be > 0"]),
+    (["--price-performance-doubling-years", "-1"],
+     ["--price-performance-doubling-years must be > 0"]),
+    (["--price-performance-doubling-years", "fast"],
+     ["--price-performance-doubling-years must be", "all-gpus, ml-gpus, top-gpus; got 'fast'"]),
+    (["--discount-rate-per-year", "-1"], ["--discount-rate-per-year must be > -1"]),
+    (["--discount-rate-per-year", "-2"], ["--discount-rate-per-year must be > -1"]),
     (["--demand-growth-per-year", "1e200", "--horizon-days", "3650"],
-     ["overflows double precision", "growth"]),
-    (["--demand-ramp-days", "400"], ["demand_ramp_days", "[0, horizon_days = 365]"]),
-    (["--demand-tail-days", "-3"], ["demand_tail_days", "[0"]),
-    (["--train-gpus", "1.5"], ["train_gpus", "whole number >= 1"]),
-    (["--train-gpus", "0"], ["train_gpus", "whole number >= 1"]),
+     ["--demand-growth-per-year over --horizon-days overflows double precision"]),
+    (["--demand-ramp-days", "400"], ["--demand-ramp-days must be in [0, --horizon-days = 365]"]),
+    (["--demand-tail-days", "-3"], ["--demand-tail-days must be in [0"]),
+    (["--train-gpus", "1.5"], ["--train-gpus must be a whole number >= 1"]),
+    (["--train-gpus", "0"], ["--train-gpus must be a whole number >= 1"]),
 ])
 def test_bad_timeline_input_is_one_line_and_exit_2(args, words):
     line = _fail("plan", "--loss", "2.0", *args)
     for w in words:
-        assert w.replace("_", "-").lstrip("-") in line.replace("_", "-"), (w, line)
+        assert w in line, (w, line)
 
 
 def test_plot_writes_the_spend_figure(tmp_path):
@@ -180,7 +183,11 @@ def test_web_api_matches_the_cli():
             "train_gpus": 1024}
     with TestClient(create_app()) as client:
         got = client.post("/api/plan", json=body).json()
-        assert got == run_json("plan", *DATED)
+        cli = run_json("plan", *DATED)
+        assert {k: v for k, v in got.items() if k != "notes"} == {
+            k: v for k, v in cli.items() if k != "notes"}
+        # the same notes, each shell spelling the option its own way
+        assert [n.replace("train_gpus", "--train-gpus") for n in got["notes"]] == cli["notes"]
         as_number = client.post("/api/plan", json=body | {
             "price_performance_doubling_years": 2.46}).json()
         assert as_number["optimal"] == got["optimal"]

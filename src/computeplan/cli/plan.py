@@ -54,7 +54,10 @@ def plan(**values):
                                                   report.dated))
 
 
-#: The options of PlanOptions (one per field, old spellings hidden) and --json.
+#: Parameters of `plan` that are the command's own, not plan options (`sweep` leaves them out,
+#: `report` keeps --json and draws the spend figure itself).
+CLI_ONLY = ("plot", "as_json")
+#: The options of PlanOptions (one per field, old spellings hidden), --plot and --json.
 plan.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
     *option_parameters(PlanOptions),
     inspect.Parameter("plot", inspect.Parameter.KEYWORD_ONLY, default=None,

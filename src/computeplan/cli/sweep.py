@@ -90,7 +90,7 @@ def _plan_params() -> list[inspect.Parameter]:
     """The plan command's options, each defaulting to 'not given'."""
     params = inspect.signature(plan_cli.plan, eval_str=True).parameters.values()
     return [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=None)
-            for p in params if p.name != "as_json"]
+            for p in params if p.name not in plan_cli.CLI_ONLY]
 
 
 sweep.__signature__ = inspect.Signature(_OWN_PARAMS + _plan_params())
