@@ -471,7 +471,7 @@ def test_fit_reads_a_unique_tokens_column(tmp_path):
     path.write_text("params,tokens,loss,unique\n1e9,2e10,2.5,0\n")
     with pytest.raises(InputError, match="column 'unique' must be > 0"):
         read_runs(path, unique_tokens_col="unique")
-    with pytest.raises(InputError, match="column 'nope' \\(set by --unique-tokens-col\\)"):
+    with pytest.raises(InputError, match="column 'nope' \\(set by unique_tokens_col\\)"):
         read_runs(path, unique_tokens_col="nope")
 
 
