@@ -93,7 +93,7 @@ def test_serve_table_and_plot(tmp_path):
      "GPU a100-80gb has no 'fp8' peak; valid dtypes: bf16, fp16, tf32, int8"),
     (["serve", "--params", "175e9", "--gpu", "a100-40gb", "--dtype", "fp16"],
      "the model does not fit on max_gpus 8 x a100-40gb"),
-    (["serve", "--params", "70e9", "--gpu", "h100", "--max-gpus", "1"],
+    (["serve", "--params", "70e9", "--gpu", "h100", "--dtype", "bf16", "--max-gpus", "1"],
      "the model does not fit on max_gpus 1 x h100-sxm"),
     (["serve", "--params", "7e9", "--batch", "0"], "batch must be > 0; got 0"),
     (["serve", "--params", "7e9", "--context", "0.5"], "context must be >= 1; got 0.5"),

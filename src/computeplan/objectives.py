@@ -58,8 +58,10 @@ class DollarCost:
     """Minimise lifetime dollars: training on one GPU type, inference on another.
 
     Defaults follow Sardana et al.'s published cost calculator (H100, bf16 training at MFU 0.5,
-    fp8 inference at prefill MFU 0.5 and decode MFU 0.01); a price left as ``None`` takes the GPU
-    catalog's typical on-demand price. All of these are assumptions: they are printed with every
+    fp8 inference at prefill MFU 0.5 and decode MFU 0.01); without an ``inference_dtype`` the
+    inference GPU's best supported one is used (``GPU.inference_dtype``: fp8, else int8, bf16,
+    fp16; int8 on an A100); a price left as ``None`` takes the GPU catalog's typical on-demand
+    price. All of these are assumptions: they are printed with every
     result and can be overridden. Prices and MFUs may be arrays (one per scenario): they broadcast
     with the demand, so a sweep over prices is one vectorised call.
     """
@@ -69,7 +71,7 @@ class DollarCost:
     train_usd_per_gpu_hour: float | None = None
     train_mfu: float = 0.5
     inference_gpu: str | GPU = "h100-sxm"
-    inference_dtype: str = "fp8"
+    inference_dtype: str | None = None  # the inference GPU's GPU.inference_dtype (fp8 on H100)
     inference_usd_per_gpu_hour: float | None = None
     prefill_mfu: float = 0.5
     decode_mfu: float = 0.01
@@ -81,6 +83,8 @@ class DollarCost:
         for role in ("train", "inference"):
             gpu = get_gpu(getattr(self, f"{role}_gpu"))
             set_(self, f"{role}_gpu", gpu)
+            if role == "inference" and self.inference_dtype is None:
+                set_(self, "inference_dtype", gpu.inference_dtype)
             gpu.peak(getattr(self, f"{role}_dtype"))  # validates the dtype
             price_name = f"{role}_usd_per_gpu_hour"
             price = getattr(self, price_name)

@@ -126,9 +126,11 @@ def _render_train(console, r) -> None:
 def serve(
     params: Annotated[float | None, _opt("--params", "Parameters N.")] = None,
     gpu: Annotated[str, _opt("--gpu", "GPU name or alias (see computeplan gpus).")] = "h100-sxm",
-    dtype: Annotated[str, _opt("--dtype", "Weights/compute dtype: fp16, bf16, fp8, int8, ...")]
-        = "bf16",
-    batch: Annotated[float, _opt("--batch", "Concurrent sequences (>= 1).")] = 1,
+    dtype: Annotated[str | None, _opt("--dtype", "Weights/compute dtype: fp16, bf16, fp8, int8, "
+                                      "... \\[default: the GPU's best: fp8, else int8, bf16, "
+                                      "fp16; as plan assumes].")] = None,
+    batch: Annotated[float | None, _opt("--batch", "Concurrent sequences (>= 1) \\[default: 1, "
+                                        "the costliest case per token].")] = None,
     context: Annotated[float | None, _opt("--context", "Tokens per sequence in the KV cache "
                                           f"\\[default: {DEFAULT_CONTEXT:g}].")] = None,
     gpus: Annotated[float | None, _opt("--gpus", "GPUs per replica \\[default: the fewest that "
@@ -214,6 +216,8 @@ def _render_serve(console, report, plot) -> None:
         ["$ per million input tokens", usd(e.usd_per_million_input_tokens)],
         ["decode / prefill MFU", f"{fmt(e.decode_mfu, 3)} / {fmt(e.prefill_mfu, 3)}"],
     ]
+    for line in report.key_assumptions:  # the assumptions that move the answer most, first
+        console.print(f"assumed {line}", highlight=False, soft_wrap=True)
     console.print(table(f"Serving on {hw.gpu.name} ({hw.dtype})", ["quantity", "value"], rows))
     console.print(
         f"assumed: ${hw.usd_per_gpu_hour:g}/GPU-hour, bandwidth x{hw.bandwidth_fraction:g} of "

@@ -49,9 +49,14 @@ def plan(**values):
 
         spend_over_time(report.dated, plot)
         plot_out.written()
-    emit(report, as_json, lambda console: _render(console, report.comparison, report.notes,
-                                                  report.serving, report.extrapolation,
-                                                  report.dated))
+
+    def draw(console):
+        for line in report.key_assumptions:  # the assumptions that move the answer most, first
+            console.print(f"assumed {line}", highlight=False, soft_wrap=True)
+        _render(console, report.comparison, report.notes, report.serving, report.extrapolation,
+                report.dated)
+
+    emit(report, as_json, draw)
 
 
 #: Parameters of `plan` that are the command's own, not plan options (`sweep` leaves them out,

@@ -37,6 +37,9 @@ class PlanReport:
     #: With a timeline option: the plans' bills in time (:class:`~computeplan.timeline.
     #: DatedComparison`); ``comparison`` then holds the present-value-optimal plans' raw bills.
     dated: object | None = None
+    #: The assumed defaults that move the answer most (the fixed decode MFU), shown in the
+    #: result's header and beside the numbers they drive (JSON ``key_assumptions``).
+    key_assumptions: tuple[str, ...] = ()
 
     @property
     def serving(self) -> dict | None:
@@ -63,7 +66,7 @@ class PlanReport:
         if self.dated is not None:
             extra["timeline"] = self.dated.to_dict()
         return self.comparison.to_dict() | {"extrapolation": self.extrapolation} | extra | {
-            "notes": list(self.notes)}
+            "key_assumptions": list(self.key_assumptions), "notes": list(self.notes)}
 
 
 #: How the two models are named in extrapolation warnings.
@@ -116,7 +119,7 @@ class Target(OptionGroup):
         if not named:
             reference_params = DEFAULT_REFERENCE_PARAMS
             notes.append(f"no target given: using {option('reference_params')} "
-                         f"{reference_params:g}, the loss of a Chinchilla-optimal "
+                         f"{reference_params / 1e9:g}e9, the loss of a Chinchilla-optimal "
                          f"{reference_params / 1e9:g}B model (law {law.name})")
         if reference_params is not None:
             import numpy as np
@@ -194,7 +197,8 @@ class CostOptions(OptionGroup):
         "Training $ per GPU-hour [default: catalog price].", aliases=("train_usd_per_hour",))
     train_mfu: float | None = opt("Training MFU in (0, 1] [default: 0.5].")
     inference_gpu: str | None = opt("Inference GPU [default: h100-sxm].")
-    inference_dtype: str | None = opt("Inference dtype [default: fp8].")
+    inference_dtype: str | None = opt(
+        "Inference dtype [default: the inference GPU's best: fp8, else int8, bf16, fp16].")
     inference_usd_per_gpu_hour: float | None = opt(
         "Inference $ per GPU-hour [default: catalog price].",
         aliases=("inference_usd_per_hour",))
@@ -283,24 +287,26 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     notes: list[str] = []
     the_law = options.law.build()
     demand = options.demand.build(notes)
-    cost = _cost(options, notes)
+    key: list[str] = []
+    cost = _cost(options, notes, key)
     loss, budget = options.target.resolve(the_law, notes)
     d = options.demand
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
     if timeline is None:
         comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
-        return PlanReport(comparison, tuple(notes))
+        return PlanReport(comparison, tuple(notes), key_assumptions=tuple(key))
     from ..objectives import FlopsObjective
     from ..timeline import dated_compare
 
     dated = dated_compare(the_law, loss=loss, budget=budget, demand=demand,
                           objective=cost if cost is not None else FlopsObjective(),
                           timeline=timeline)
-    return PlanReport(dated.comparison, tuple(notes), dated)
+    return PlanReport(dated.comparison, tuple(notes), dated, tuple(key))
 
 
-def _cost(options: PlanOptions, notes: list[str]):
-    """The dollar objective the options ask for, or None for lifetime FLOPs."""
+def _cost(options: PlanOptions, notes: list[str], key: list[str]):
+    """The dollar objective the options ask for, or None for lifetime FLOPs; assumed defaults
+    go to ``notes``, the ones that move the answer most to ``key``."""
     c, target = options.cost, options.target
     hw_given = {k: val for k, val in c.given().items() if k in HARDWARE_OPTIONS}
     roofline_given = options.roofline.given()
@@ -339,7 +345,19 @@ def _cost(options: PlanOptions, notes: list[str]):
     for role in ("train_gpu", "inference_gpu"):
         hw_given[role] = get_gpu(hw_given.get(role, DollarCost.__dataclass_fields__[role]
                                               .default), catalog)
-    defaulted = [k for k in HARDWARE_OPTIONS if getattr(c, k) is None
+    if c.inference_dtype is None:  # the inference GPU's best dtype (fp8, else int8, ...)
+        from ..hardware.catalog import INFERENCE_DTYPE_PREFERENCE
+
+        gpu = hw_given["inference_gpu"]
+        hw_given["inference_dtype"] = gpu.inference_dtype
+        notes.append(f"no {option('inference_dtype')} given: {gpu.inference_dtype}, the first of "
+                     f"{', '.join(INFERENCE_DTYPE_PREFERENCE)} that {gpu.name} supports")
+    if c.decode_mfu is None and not roofline:
+        key.append(f"decode MFU {DollarCost.decode_mfu:g} (Sardana et al.'s calculator): it "
+                   "moves the dollar saving most; give "
+                   f"{option('decode_mfu')} or {option('decode_model')} roofline")
+    defaulted = [k for k in HARDWARE_OPTIONS if getattr(c, k) is None and k != "inference_dtype"
+                 and not (k == "decode_mfu" and key)
                  and not (roofline and k in ("prefill_mfu", "decode_mfu"))]
     if defaulted:
         notes.append("assumed defaults for the dollar objective: "

@@ -22,18 +22,24 @@ from ..hardware.serving import (
 from ..hardware.shape import DEFAULT_ASPECT_RATIO, model_shape
 from ..vocabulary import option
 
+#: Concurrent sequences when no batch is given: one at a time, the costliest case per token.
+DEFAULT_SERVE_BATCH = 1.0
+
 
 @dataclass(frozen=True)
 class ServeReport:
     estimate: ServingEstimate
     notes: tuple[str, ...]
+    #: Assumed defaults that move the answer most (``batch``), for the result's header.
+    key_assumptions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return self.estimate.to_dict() | {"notes": list(self.notes)}
+        return self.estimate.to_dict() | {"key_assumptions": list(self.key_assumptions),
+                                          "notes": list(self.notes)}
 
 
-def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str = "bf16",
-          batch: float = 1, context: float | None = None, gpus: float | None = None,
+def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str | None = None,
+          batch: float | None = None, context: float | None = None, gpus: float | None = None,
           max_gpus: float = DEFAULT_MAX_GPUS, kv_dtype: str | None = None,
           layers: float | None = None, d_model: float | None = None, heads: float | None = None,
           kv_heads: float | None = None, vocab: float | None = None,
@@ -44,9 +50,21 @@ def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str = "b
           usd_per_gpu_hour: float | None = None,
           gpu_file: str | Path | None = None) -> ServeReport:
     """Serve a model of ``params`` (shape estimated, or given by layers/d_model/heads) on ``gpu``
-    in ``dtype`` at ``batch`` concurrent sequences of ``context`` tokens."""
+    in ``dtype`` at ``batch`` concurrent sequences of ``context`` tokens. Without a ``dtype``:
+    the GPU's best inference dtype (``GPU.inference_dtype``, as ``plan`` assumes)."""
     notes: list[str] = []
+    key_assumptions: list[str] = []
     the_gpu = get_gpu(gpu, load_catalog(gpu_file))
+    if batch is None:
+        batch = DEFAULT_SERVE_BATCH
+        key_assumptions.append(f"batch {batch:g}: one sequence at a time, the costliest case "
+                        f"per token (give {option('batch')})")
+    if dtype is None:
+        from ..hardware.catalog import INFERENCE_DTYPE_PREFERENCE
+
+        dtype = the_gpu.inference_dtype
+        notes.append(f"no {option('dtype')} given: {dtype}, the first of "
+                     f"{', '.join(INFERENCE_DTYPE_PREFERENCE)} that {the_gpu.name} supports")
     hw = Hardware.of(the_gpu, dtype, kv_dtype=kv_dtype, usd_per_gpu_hour=usd_per_gpu_hour,
                      bandwidth_fraction=bandwidth_fraction, compute_fraction=compute_fraction,
                      memory_fraction=memory_fraction)
@@ -65,7 +83,7 @@ def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str = "b
                      "cache")
     estimate = estimate_serving(hw, shape, batch=batch, context=context, gpus=gpus,
                                 max_gpus=max_gpus)
-    return ServeReport(estimate, tuple(notes))
+    return ServeReport(estimate, tuple(notes), tuple(key_assumptions))
 
 
 def batch_sweep(report: ServeReport, points: int = 64) -> ServingEstimate:

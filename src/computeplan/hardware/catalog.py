@@ -16,6 +16,10 @@ from pathlib import Path
 
 from ..errors import InputError
 
+#: Inference dtypes by preference (fastest first, as Sardana et al.'s cost calculator serves in
+#: fp8 and their A100 example in int8): a GPU's default inference dtype is the first it supports.
+INFERENCE_DTYPE_PREFERENCE = ("fp8", "int8", "bf16", "fp16")
+
 
 @dataclass(frozen=True)
 class GPU:
@@ -45,6 +49,13 @@ class GPU:
                 f"GPU {self.name} has no {dtype!r} peak; valid dtypes: "
                 f"{', '.join(self.peak_flops)}"
             ) from None
+
+    @property
+    def inference_dtype(self) -> str:
+        """The default inference dtype: the first of :data:`INFERENCE_DTYPE_PREFERENCE` this GPU
+        has a peak for (else its first dtype)."""
+        return next((d for d in INFERENCE_DTYPE_PREFERENCE if d in self.peak_flops),
+                    next(iter(self.peak_flops)))
 
     @classmethod
     def from_entry(cls, name: str, entry: dict) -> GPU:

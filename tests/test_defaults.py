@@ -1,0 +1,60 @@
+"""Defaults that follow the hardware and assumptions that stand out (issue 9, item 6)."""
+
+import pytest
+from typer.testing import CliRunner
+
+from cli_helpers import run_json
+from computeplan.cli import app
+from computeplan.hardware import get_gpu
+from computeplan.hardware.catalog import INFERENCE_DTYPE_PREFERENCE
+from computeplan.objectives import DollarCost
+
+runner = CliRunner()
+SPLIT = ("--requests", "1e9", "--input-tokens", "100", "--output-tokens", "100")
+
+
+@pytest.mark.parametrize("gpu, dtype", [("h100", "fp8"), ("a100-80gb", "int8"),
+                                        ("a100-40gb", "int8"), ("b200", "fp8")])
+def test_default_inference_dtype_is_the_gpus_best(gpu, dtype):
+    g = get_gpu(gpu)
+    assert g.inference_dtype == dtype
+    # the first of the preference list that the GPU has a peak for
+    assert all(d not in g.peak_flops for d in
+               INFERENCE_DTYPE_PREFERENCE[:INFERENCE_DTYPE_PREFERENCE.index(dtype)])
+    assert DollarCost(inference_gpu=gpu).inference_dtype == dtype
+
+
+def test_inference_gpu_alone_works_and_says_which_dtype():
+    out = run_json("plan", "--inference-gpu", "a100-80gb", *SPLIT)
+    assert out["assumptions"]["inference_dtype"] == "int8"
+    note, = [n for n in out["notes"] if n.startswith("no --inference-dtype given")]
+    assert "int8" in note and "a100-80gb" in note
+    # the same default as giving it
+    given = run_json("plan", "--inference-gpu", "a100-80gb", "--inference-dtype", "int8", *SPLIT)
+    assert given["optimal"] == out["optimal"]
+
+
+def test_serve_and_plan_assume_the_same_inference_dtype():
+    for gpu in ("h100", "a100-80gb"):
+        served = run_json("serve", "--params", "7e9", "--gpu", gpu)
+        planned = run_json("plan", "--inference-gpu", gpu, *SPLIT)
+        assert served["assumptions"]["dtype"] == planned["assumptions"]["inference_dtype"]
+
+
+def test_decode_mfu_and_serve_batch_stand_out():
+    out = run_json("plan", "--train-gpu", "h100", *SPLIT)
+    key, = out["key_assumptions"]
+    assert "decode MFU 0.01" in key and "--decode-mfu" in key
+    assert not any("--decode-mfu" in n for n in out["notes"])  # said once, in the header
+    shown = runner.invoke(app, ["plan", "--train-gpu", "h100", *SPLIT]).stdout
+    assert shown.splitlines()[0].startswith("assumed decode MFU 0.01")
+    # given, or derived by the roofline model: nothing to stress
+    assert run_json("plan", "--decode-mfu", "0.2", *SPLIT)["key_assumptions"] == []
+    assert run_json("plan", "--decode-model", "roofline", *SPLIT)["key_assumptions"] == []
+    assert run_json("plan")["key_assumptions"] == []  # FLOPs: no decode MFU at all
+
+    served = run_json("serve", "--params", "7e9")
+    assert served["batch"] == 1 and "batch 1" in served["key_assumptions"][0]
+    assert run_json("serve", "--params", "7e9", "--batch", "8")["key_assumptions"] == []
+    shown = runner.invoke(app, ["serve", "--params", "7e9"]).stdout
+    assert shown.splitlines()[0].startswith("assumed batch 1")
