@@ -58,3 +58,34 @@ def test_decode_mfu_and_serve_batch_stand_out():
     assert run_json("serve", "--params", "7e9", "--batch", "8")["key_assumptions"] == []
     shown = runner.invoke(app, ["serve", "--params", "7e9"]).stdout
     assert shown.splitlines()[0].startswith("assumed batch 1")
+
+
+def test_reference_tokens_targets_the_loss_of_that_model():
+    from computeplan.commands.plan import plan
+    from computeplan.laws import get_law
+
+    law = get_law("sardana2024")
+    out = plan(reference_params=8e9, reference_tokens=15e12).to_dict()
+    assert out["target_loss"] == pytest.approx(float(law.loss(8e9, 15e12)), rel=1e-12)
+    # at the compute-optimal tokens it is the Chinchilla-optimal reference model
+    d_opt = float(law.compute_optimal(params=8e9).train_tokens)
+    assert plan(reference_params=8e9, reference_tokens=d_opt).to_dict()["target_loss"] == \
+        pytest.approx(plan(reference_params=8e9).to_dict()["target_loss"], rel=1e-12)
+    # an over-trained reference is better than the Chinchilla-optimal one of its size
+    assert out["target_loss"] < plan(reference_params=8e9).to_dict()["target_loss"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reference-tokens", "15e12"], "--reference-tokens needs --reference-params"),
+    (["--reference-params", "8e9", "--reference-tokens", "0"], "train_tokens must be > 0"),
+    (["--loss", "2", "--reference-params", "8e9", "--reference-tokens", "1e12"],
+     "give one target; got --loss and --reference-params"),
+])
+def test_reference_tokens_errors(args, message):
+    res = runner.invoke(app, ["plan", *args])
+    assert res.exit_code == 2 and message in res.stderr
+
+
+def test_help_says_which_reference_model_is_meant():
+    text = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--reference-tokens" in text and "Chinchilla-optimal" in text

@@ -178,6 +178,8 @@ CASES = [
     ("plan", {"decode_model": "roofline", "requests": 1e9, "input_tokens": 0.0,
               "output_tokens": 0.0}),
     ("plan", {"reference_params": 1e300}),
+    ("plan", {"reference_tokens": 1e12}),
+    ("plan", {"reference_params": 8e9, "reference_tokens": -1.0}),
     ("plan", {"train_gpu": "h100", "requests": 1e9, "input_tokens": 100.0,
               "output_tokens": 10.0}),
     ("plan", {"decode_model": "roofline"}),

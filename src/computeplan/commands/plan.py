@@ -106,16 +106,37 @@ class Target(OptionGroup):
     PANEL = "Target (one of)"
     loss: float | None = opt("Target loss (must exceed the law's E).")
     reference_params: float | None = opt(
-        "Target the loss of the Chinchilla-optimal model of this size.")
+        "Target the loss of a model of this many parameters: by itself the Chinchilla-optimal "
+        "one (trained on its compute-optimal tokens), with {{reference_tokens}} the one "
+        "trained on that many tokens.")
+    reference_tokens: float | None = opt(
+        "Training tokens of the {{reference_params}} model (e.g. 15e12 for a model like "
+        "Llama 3 8B): target the loss L(N, D) of that model instead of the Chinchilla-optimal "
+        "one.")
     budget_flops: float | None = opt("Lifetime FLOPs budget: find the lowest reachable loss.")
     budget_usd: float | None = opt("Lifetime dollar budget: find the lowest reachable loss.")
 
     def resolve(self, law: ChinchillaLaw, notes: list[str]) -> tuple[float | None, float | None]:
-        """(target loss, budget): exactly one is set. No target: the default reference model."""
-        named = [option(k) for k in self.given()]
+        """(target loss, budget): exactly one is set. No target: the default reference model.
+        ``reference_params`` N alone targets the Chinchilla-optimal N-parameter model's loss;
+        with ``reference_tokens`` D, the loss L(N, D) of the law (Hoffmann et al. 2022, eq. 2)."""
+        if self.reference_tokens is not None and self.reference_params is None:
+            raise InputError(f"{option('reference_tokens')} needs {option('reference_params')} "
+                             "(the reference model's parameters)")
+        named = [option(k) for k in self.given() if k != "reference_tokens"]
         if len(named) > 1:
             raise InputError(f"give one target; got {' and '.join(named)}")
         loss, reference_params = self.loss, self.reference_params
+        if self.reference_tokens is not None:
+            import numpy as np
+
+            try:
+                loss = law.loss(reference_params, self.reference_tokens)
+            except InputError as exc:
+                raise InputError(f"{option('reference_params')}/{option('reference_tokens')}: "
+                                 f"{exc}") from None
+            loss = float(loss) if np.ndim(loss) == 0 else loss
+            return loss, None
         if not named:
             reference_params = DEFAULT_REFERENCE_PARAMS
             notes.append(f"no target given: using {option('reference_params')} "

@@ -36,7 +36,8 @@ def numeric_options() -> tuple[str, ...]:
 #: coefficient overrides, roofline batch/context/...) are taken as scalars, so scenarios are
 #: grouped by their values.
 VECTOR_OPTIONS = frozenset({
-    "loss", "reference_params", "budget_flops", "budget_usd", "inference_tokens", "requests",
+    "loss", "reference_params", "reference_tokens", "budget_flops", "budget_usd",
+    "inference_tokens", "requests",
     "users", "requests_per_user_per_day", "days", "input_tokens", "output_tokens",
     "train_usd_per_gpu_hour", "train_mfu", "inference_usd_per_gpu_hour", "prefill_mfu",
     "decode_mfu",
@@ -50,7 +51,7 @@ ROOFLINE_CONTEXT_OPTIONS = ("input_tokens", "output_tokens")
 #: Typical valid values, used to check a group of scenarios' shared options once (an error with
 #: these values is the group's, not a row's) and to derive the output columns.
 PLACEHOLDERS = {
-    "reference_params": 1e10, "budget_flops": 1e24, "budget_usd": 1e7,
+    "reference_params": 1e10, "reference_tokens": 2e11, "budget_flops": 1e24, "budget_usd": 1e7,
     "inference_tokens": 1e12, "requests": 1e9, "users": 1e6, "requests_per_user_per_day": 1.0,
     "days": 100.0, "input_tokens": 500.0, "output_tokens": 200.0,
     "train_usd_per_gpu_hour": 2.0, "train_mfu": 0.5, "inference_usd_per_gpu_hour": 2.0,
