@@ -162,9 +162,9 @@ def test_bad_unique_tokens(u):
 
 def test_unreachable_target_names_the_lowest_reachable_loss():
     floor = float(lowest_reachable_loss(SARDANA, 1e11))
-    with pytest.raises(InputError, match=f"lowest reachable loss is {floor:.6g}"):
+    with pytest.raises(InputError, match=f"it must be above {floor:.6g}, the lowest reachable"):
         limited_optimal(SARDANA, loss=floor, unique_tokens=1e11, inference_tokens=2e12)
-    with pytest.raises(InputError, match="cannot be reached with unique_tokens = 1e\\+11"):
+    with pytest.raises(InputError, match="cannot be reached with unique_tokens 1e\\+11"):
         limited_optimal(SARDANA, loss=[2.5, floor - 0.01], unique_tokens=1e11,
                         inference_tokens=2e12)
 
@@ -358,7 +358,7 @@ def test_unreachable_target_among_many_is_named():
     u = np.full(5, 1e11)
     floor = float(lowest_reachable_loss(SARDANA, 1e11))
     loss = np.array([2.3, 2.2, floor - 1e-3, 2.5, 2.4])
-    with pytest.raises(InputError, match=r"at index 2\).*lowest reachable loss"):
+    with pytest.raises(InputError, match=r"at index 2\).*must be above"):
         limited_optimal(SARDANA, loss=loss, unique_tokens=u, inference_tokens=1e12)
 
 
@@ -483,7 +483,7 @@ def test_loss_inverses_round_trip_the_published_models():
         assert float(limited_tokens_for_loss(M23, loss, n, 25e9)) == pytest.approx(d, rel=1e-12)
         assert float(limited_params_for_loss(M23, loss, d, 25e9)) == pytest.approx(n, rel=1e-12)
     # below what 6.34e9 parameters reach with 25e9 unique tokens at any number of epochs
-    with pytest.raises(InputError, match="lowest reachable loss is 2.18"):
+    with pytest.raises(InputError, match="it must be above 2.18"):
         limited_tokens_for_loss(M23, 2.1, 6.34e9, 25e9)
 
 

@@ -273,3 +273,21 @@ def test_dated_plan_shows_present_values_per_year_spend_and_its_plot(server, bro
     page.wait_for_function("document.querySelector('#timeline').hidden")
     assert page.is_hidden("#spend_figure")
     assert errors == []
+
+
+def test_page_with_a_data_limit_shows_the_cli_plan(server, browser):
+    page = browser.new_page()
+    page.goto(server + "?" + urlencode({"loss": "1.947", "inference_tokens": "2e12",
+                                        "unique_tokens": "1e12"}))
+    ready(page)
+    expected = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e12",
+                        "--unique-tokens", "1e12")
+    limit = expected["data_limit"]
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"]) == "25.35B"
+    assert cell(page, "epochs", 2) == numbers.fmt(limit["epochs"], 3) == "2.6"
+    assert cell(page, "effective_tokens", 2) == count(limit["effective_tokens"])
+    assert page.input_value("input[name=unique_tokens]") == "1e12"
+    assumptions = page.inner_text("#assumptions")
+    for line in limit["summary"]:
+        assert line in assumptions
+    assert "1T unique tokens bind" in assumptions

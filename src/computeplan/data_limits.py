@@ -75,6 +75,7 @@ from ._solve import blockwise
 from .demand import Demand
 from .errors import ConvergenceError, InputError
 from .laws import ChinchillaLaw, get_law
+from .vocabulary import option
 
 #: Newton steps in log D are capped at this (a factor e^3 = 20 in D).
 MAX_STEP = 3.0
@@ -90,15 +91,15 @@ def check_unique_tokens(unique_tokens, law: ChinchillaLaw | None = None) -> np.n
     u = v.as_float_array("unique_tokens", unique_tokens)
     bad = np.isnan(u) | (u <= 0)
     if bad.any():
-        raise InputError("unique_tokens must be a number > 0 (inf for no limit); got "
-                         f"{v._first_bad(u, bad)}")
+        raise InputError(f"{option('unique_tokens')} must be a number > 0 (inf for no limit); "
+                         f"got {v._first_bad(u, bad)}")
     if law is not None:
         missing = [c for c in ("rd_star", "rn_star") if getattr(law, c) is None]
         if missing:
-            raise InputError(f"unique_tokens needs the law's repetition coefficients "
+            raise InputError(f"{option('unique_tokens')} needs the law's repetition coefficients "
                              f"{' and '.join(missing)} (Muennighoff et al. 2023), which law "
-                             f"{law.name!r} lacks; set them in the law file or override them "
-                             "(rd_star, rn_star)")
+                             f"{law.name!r} lacks; set them in the law file or give "
+                             f"{' and '.join(map(option, missing))}")
     return u
 
 
@@ -214,10 +215,10 @@ def _check_finite(what, x, law, loss, u, floor, given):
         def pick(a):
             return float(np.broadcast_to(a, np.shape(x)).ravel()[i])
 
-        raise InputError(f"loss {pick(loss):.6g} cannot be reached with {given} and "
-                         f"unique_tokens = {pick(u):.4g} at any number of {what}: the lowest "
-                         f"reachable loss is {pick(floor):.6g} (law {law.name}); target a higher "
-                         "loss")
+        raise InputError(f"{option('loss')} {pick(loss):.6g} cannot be reached with {given} "
+                         f"and {option('unique_tokens')} {pick(u):.4g} at any number of {what}: "
+                         f"it must be above {pick(floor):.6g}, the lowest reachable loss (law "
+                         f"{law.name}); target a higher loss")
 
 
 def epochs(train_tokens, unique_tokens) -> np.ndarray:
@@ -582,10 +583,11 @@ def check_reachable(law: ChinchillaLaw, loss, unique_tokens) -> None:
         fb = np.broadcast_to(floor, bad.shape)[idx]
         ub = np.broadcast_to(np.asarray(unique_tokens, float), bad.shape)[idx]
         where = f" (at index {idx[0] if len(idx) == 1 else idx})" if idx else ""
-        raise InputError(f"loss {float(lb):.6g}{where} cannot be reached with unique_tokens = "
-                         f"{float(ub):.4g} at any model size: the lowest reachable loss is "
-                         f"{float(fb):.6g} (law {law.name}, N and epochs -> infinity); "
-                         "target a higher loss or give more unique tokens")
+        raise InputError(f"{option('loss')} {float(lb):.6g}{where} cannot be reached with "
+                         f"{option('unique_tokens')} {float(ub):.4g}: it must be above "
+                         f"{float(fb):.6g}, the lowest reachable loss with that many unique "
+                         f"tokens at any model size (law {law.name}); target a higher loss or "
+                         "give more unique tokens")
 
 
 def limited_fixed_loss(law: ChinchillaLaw, delta, r, unique_tokens):

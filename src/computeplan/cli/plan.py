@@ -76,7 +76,17 @@ plan = command("plan")(plan)
 
 
 def _render(console, result, notes, serving=None, extrapolation=None, dated=None) -> None:
-    from ..render import count, flops, fmt, quantity, ratio, table, usd
+    from ..render import (
+        count,
+        data_limit_lines,
+        data_limit_rows,
+        flops,
+        fmt,
+        quantity,
+        ratio,
+        table,
+        usd,
+    )
 
     chin, opt, ratios = result.chinchilla, result.optimal, result.ratios
     rows = [
@@ -97,6 +107,7 @@ def _render(console, result, notes, serving=None, extrapolation=None, dated=None
             ["lifetime cost", usd(chin.total_cost_usd), usd(opt.total_cost_usd),
              ratio(ratios["total_cost_usd"])],
         ]
+    rows += data_limit_rows(result)
     if result.target_loss is not None:
         title = f"Lifetime-optimal model for loss {fmt(result.target_loss, 5)}"
     else:
@@ -108,6 +119,9 @@ def _render(console, result, notes, serving=None, extrapolation=None, dated=None
     if dated is not None:
         caption = (f"Optimal minimises the present value of lifetime {objective} (below); "
                    "these bills are undated; ratio = optimal / Chinchilla-optimal")
+    if result.data_limit is not None:
+        caption += ("; Optimal respects the data limit, Chinchilla-optimal is the reference for "
+                    "unlimited unique data")
     console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows, caption=caption))
     law = result.law
     lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
@@ -139,6 +153,7 @@ def _render(console, result, notes, serving=None, extrapolation=None, dated=None
     if extrapolation is None:
         warnings.append(f"note: law {law.name} has no domain (the range of its runs): "
                         "extrapolation not checked")
+    lines += data_limit_lines(result)
     if dated is not None:
         from ._timeline import render
 

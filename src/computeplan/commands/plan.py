@@ -65,7 +65,12 @@ class PlanReport:
         extra = {"serving": serving} if serving is not None else {}
         if self.dated is not None:
             extra["timeline"] = self.dated.to_dict()
-        return self.comparison.to_dict() | {"extrapolation": self.extrapolation} | extra | {
+        out = self.comparison.to_dict()
+        if "data_limit" in out:  # the same sentences as the table's, for the page and reports
+            from ..render import data_limit_lines
+
+            out["data_limit"]["summary"] = data_limit_lines(self.comparison)
+        return out | {"extrapolation": self.extrapolation} | extra | {
             "key_assumptions": list(self.key_assumptions), "notes": list(self.notes)}
 
 
@@ -276,6 +281,50 @@ class LawOptions(OptionGroup):
 
 
 @dataclass(frozen=True)
+class DataLimitOptions(OptionGroup):
+    """A limit on unique training tokens (Muennighoff et al. 2023, :mod:`computeplan.data_limits`):
+    repeated tokens and excess parameters count less."""
+
+    PANEL = "Data limit (Muennighoff et al. 2023)"
+    unique_tokens: float | None = opt(
+        "Unique training tokens available: more tokens repeat data, which counts less; the plan "
+        "reports epochs, effective tokens and what the limit costs [default: unlimited].")
+    rd_star: float | None = opt(
+        "Override R_D*, how fast repeated tokens lose value (in epochs) [default: the law's, "
+        "15.39 from Muennighoff et al.]; needs {{unique_tokens}}.")
+    rn_star: float | None = opt(
+        "Override R_N*, how fast parameters beyond the compute-optimal size for the unique "
+        "tokens lose value [default: the law's, 5.31]; needs {{unique_tokens}}.")
+
+    def build(self, law: ChinchillaLaw, notes: list[str]):
+        """(the law with R_D*, R_N* overridden, U as an array), or (law, None) without a limit
+        (``unique_tokens`` infinite everywhere is no limit either, with a note)."""
+        import numpy as np
+
+        given = [k for k in ("rd_star", "rn_star") if getattr(self, k) is not None]
+        if self.unique_tokens is None:
+            if given:
+                raise InputError(f"{' and '.join(map(option, given))} "
+                                 f"{'needs' if len(given) == 1 else 'need'} "
+                                 f"{option('unique_tokens')} (the data limit they describe)")
+            return law, None
+        from ..data_limits import check_unique_tokens
+
+        law = law.with_overrides(rd_star=self.rd_star, rn_star=self.rn_star)
+        u = check_unique_tokens(self.unique_tokens, law)
+        if np.all(np.isinf(u)):
+            notes.append(f"{option('unique_tokens')} = inf: no data limit")
+            return law, None
+        assumed = [k for k in ("rd_star", "rn_star") if k not in given]
+        if assumed:
+            notes.append("data limit: assumed " + " and ".join(
+                f"{option(k)} {getattr(law, k):.4g}" for k in assumed)
+                + f" (the repetition coefficients of law {law.name}; Muennighoff et al. 2023 "
+                "fitted 15.39 and 5.31)")
+        return law, u
+
+
+@dataclass(frozen=True)
 class PlanOptions(OptionSet):
     """Every option of ``plan``, by what it describes. Build it from flat options with
     :meth:`from_flat` (``PlanOptions.from_flat(loss=1.947, inference_tokens=2e12)``) or from the
@@ -287,6 +336,7 @@ class PlanOptions(OptionSet):
     roofline: RooflineOptions = field(default_factory=RooflineOptions)
     law: LawOptions = field(default_factory=LawOptions)
     timeline: TimelineOptions = field(default_factory=TimelineOptions)
+    data_limit: DataLimitOptions = field(default_factory=DataLimitOptions)
 
 
 def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
@@ -307,6 +357,7 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
         options = options.replace(**flat)
     notes: list[str] = []
     the_law = options.law.build()
+    the_law, unique_tokens = options.data_limit.build(the_law, notes)
     demand = options.demand.build(notes)
     key: list[str] = []
     cost = _cost(options, notes, key)
@@ -314,8 +365,12 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     d = options.demand
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
     if timeline is None:
-        comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost)
+        comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost,
+                             unique_tokens=unique_tokens)
         return PlanReport(comparison, tuple(notes), key_assumptions=tuple(key))
+    if unique_tokens is not None:
+        raise InputError(f"{option('unique_tokens')} does not combine with a dated plan (the "
+                         "timeline options) yet; drop one of them")
     from ..objectives import FlopsObjective
     from ..timeline import dated_compare
 

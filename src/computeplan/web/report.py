@@ -151,8 +151,8 @@ def data_limit_html(comparison) -> str:
     if not lines:
         return ""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return (f"<h2>Data limit</h2><ul>{items}</ul><p class=\"note\">The figures use the law "
-            "without the limit (all tokens unique).</p>")
+    return (f"<h2>Data limit</h2><ul>{items}</ul><p class=\"note\">The iso-loss curves are "
+            "those of the law without the limit (all tokens unique).</p>")
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:

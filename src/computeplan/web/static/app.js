@@ -48,6 +48,8 @@
       if (text) out[name] = text;
     }
     out.law = $("law").value || "sardana2024";
+    const unique = field("unique_tokens").value.trim();
+    if (unique) out.unique_tokens = unique;
     if ($("objective").value === "usd") {
       out.objective = "usd";
       for (const name of [...HARDWARE, ...(roofline() ? ROOFLINE : FIXED_MFU)]) {
@@ -80,6 +82,7 @@
       field(name).value = params.get(name) || "";
     }
     if (params.has("law")) $("law").value = params.get("law");
+    field("unique_tokens").value = params.get("unique_tokens") || "";
     const usd = params.get("objective") === "usd" || kind === "budget_usd" ||
       PRICED.some((k) => params.has(k));
     $("objective").value = usd ? "usd" : "flops";
@@ -203,6 +206,22 @@
       });
       return tr;
     }));
+    const limit = plan.data_limit;
+    if (limit) {  // epochs over the unique data, effective tokens (as the CLI's table)
+      for (const [key, label, c, o] of [
+        ["epochs", "epochs over unique data", fmt(limit.chinchilla_epochs, 3),
+          fmt(limit.epochs, 3)],
+        ["effective_tokens", "effective tokens D'", "",
+          quantity("effective_tokens", limit.effective_tokens)]]) {
+        const tr = $("table").tBodies[0].insertRow();
+        tr.dataset.key = key;
+        [label, c, o, ""].forEach((text, i) => {
+          const td = tr.insertCell();
+          td.textContent = text;
+          if (i === 2) td.className = "opt";
+        });
+      }
+    }
     const a = plan.assumptions, lines = [
       `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
         `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
@@ -213,6 +232,7 @@
         : "FLOPs: 6ND for training, 2N per inference token (input or output)",
       ...(plan.extrapolation ? plan.extrapolation.warnings.map((w) => `warning: ${w}`)
         : [`note: law ${plan.law.name} has no domain: extrapolation not checked`]),
+      ...(limit ? limit.summary : []),
       ...plan.notes.map((n) => `note: ${n}`),
     ];
     $("assumptions").replaceChildren(...lines.map((t) => {

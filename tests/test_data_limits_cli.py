@@ -1,0 +1,92 @@
+"""Finite data in the shells: --unique-tokens on plan, model and tradeoff, the web API."""
+
+import pytest
+from typer.testing import CliRunner
+
+from cli_helpers import run_json
+from computeplan.cli import app
+
+runner = CliRunner()
+SARDANA = ("--loss", "1.947", "--inference-tokens", "2e12", "--law", "sardana2024")
+
+
+def one_line_error(*args, must: tuple[str, ...] = ()):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    for text in must:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def test_plan_with_unique_tokens():
+    plain = run_json("plan", *SARDANA)
+    data = run_json("plan", *SARDANA, "--unique-tokens", "1e12")
+    limit = data["data_limit"]
+    assert limit["binding"] is True
+    assert limit["epochs"] == pytest.approx(2.6, abs=1e-3)
+    assert limit["unlimited"]["params"] == plain["optimal"]["params"]
+    assert data["optimal"]["params"] > plain["optimal"]["params"]
+    assert data["optimal"]["loss"] == pytest.approx(1.947, rel=1e-12)
+    assert limit["extra_total_flops"] > 0 and limit["summary"][0].startswith(
+        "data limit: 1T unique tokens bind")
+    assert any("--rd-star 15.39 and --rn-star 5.31" in n for n in data["notes"])
+    # the table says it in words
+    table = runner.invoke(app, ["plan", *SARDANA, "--unique-tokens", "1e12"]).output
+    assert "epochs over unique data" in table and "more over the lifetime" in table
+
+
+def test_plan_with_a_limit_that_does_not_bind_is_the_plain_plan():
+    plain = run_json("plan", *SARDANA)
+    data = run_json("plan", *SARDANA, "--unique-tokens", "1e16")
+    assert data["optimal"] == plain["optimal"] and data["chinchilla"] == plain["chinchilla"]
+    assert data["data_limit"]["binding"] is False
+    none = run_json("plan", *SARDANA, "--unique-tokens", "inf")
+    assert "data_limit" not in none and none["optimal"] == plain["optimal"]
+
+
+def test_plan_budget_with_unique_tokens_reports_the_loss_given_up():
+    data = run_json("plan", "--budget-flops", "3e24", "--inference-tokens", "2e12",
+                    "--unique-tokens", "1e12")
+    assert data["data_limit"]["loss_given_up"] > 0
+    assert data["optimal"]["loss"] > data["data_limit"]["unlimited"]["loss"]
+
+
+def test_plan_overrides_the_repetition_coefficients():
+    slow = run_json("plan", *SARDANA, "--unique-tokens", "1e12", "--rd-star", "5")
+    fast = run_json("plan", *SARDANA, "--unique-tokens", "1e12", "--rd-star", "50")
+    assert slow["data_limit"]["rd_star"] == 5.0
+    assert slow["data_limit"]["extra_total_flops"] > fast["data_limit"]["extra_total_flops"]
+
+
+def test_plan_bad_data_limit_inputs():
+    one_line_error("plan", *SARDANA, "--unique-tokens", "1e12", "--loss", "1.8",
+                   must=("--unique-tokens", "must be above 1.83963", "--loss 1.8"))
+    one_line_error("plan", *SARDANA, "--unique-tokens", "0",
+                   must=("--unique-tokens must be a number > 0",))
+    one_line_error("plan", *SARDANA, "--unique-tokens", "nan", must=("--unique-tokens",))
+    one_line_error("plan", *SARDANA, "--rd-star", "10", must=("--rd-star needs --unique-tokens",))
+    one_line_error("plan", *SARDANA, "--unique-tokens", "1e12", "--rn-star", "-1",
+                   must=("rn_star",))
+
+
+def test_web_api_plan_with_unique_tokens():
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    pytest.importorskip("httpx", reason="the test client needs httpx")
+    from fastapi.testclient import TestClient
+
+    from computeplan.web import create_app
+
+    with TestClient(create_app()) as client:
+        ok = client.post("/api/plan", json={"loss": 1.947, "inference_tokens": 2e12,
+                                            "unique_tokens": 1e12})
+        bad = client.post("/api/plan", json={"loss": 1.8, "inference_tokens": 2e12,
+                                             "unique_tokens": 1e12})
+    assert ok.status_code == 200
+    cli = run_json("plan", *SARDANA, "--unique-tokens", "1e12")
+    assert ok.json()["optimal"] == cli["optimal"]
+    assert ok.json()["data_limit"]["summary"] == cli["data_limit"]["summary"]
+    assert bad.status_code == 422
+    message = bad.json()["error"]
+    assert "unique_tokens" in message and "--" not in message and "1.83963" in message
