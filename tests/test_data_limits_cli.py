@@ -90,3 +90,24 @@ def test_web_api_plan_with_unique_tokens():
     assert bad.status_code == 422
     message = bad.json()["error"]
     assert "unique_tokens" in message and "--" not in message and "1.83963" in message
+
+
+def test_sweep_takes_unique_tokens_as_an_axis(tmp_path):
+    import csv
+    import json
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"axes": {"loss": [1.85, 1.947], "unique_tokens": [3e11, 1e12]},
+                                "defaults": {"inference_tokens": 2e12}}))
+    out = tmp_path / "rows.csv"
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 4
+    by = {(float(r["loss"]), float(r["unique_tokens"])): r for r in rows}
+    assert "must be above" in by[1.85, 3e11]["error"]     # only that row fails
+    one = run_json("plan", *SARDANA, "--unique-tokens", "1e12")
+    row = by[1.947, 1e12]
+    assert float(row["data_limit.epochs"]) == pytest.approx(one["data_limit"]["epochs"],
+                                                           rel=1e-12)
+    assert float(row["optimal.params"]) == pytest.approx(one["optimal"]["params"], rel=1e-12)

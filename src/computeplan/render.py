@@ -311,7 +311,7 @@ def data_limit_lines(result) -> list[str]:
              f"loss {fmt(dl.unlimited_loss_with_limit, 5)}); with it, {count(opt.params)} "
              f"parameters on {count(opt.train_tokens)} tokens ({fmt(dl.epochs, 3)} epochs, "
              f"{count(dl.effective_tokens)} effective tokens)"]
-    if np.size(opt.params) == 1 and float(opt.params) != float(free.params):
+    if np.ndim(opt.params) == 0 and float(opt.params) != float(free.params):
         larger = float(opt.params) > float(free.params)
         more = float(opt.train_tokens) > float(free.train_tokens)
         lines[0] += (f": a {'larger' if larger else 'smaller'} model on "

@@ -66,7 +66,8 @@ class PlanReport:
         if self.dated is not None:
             extra["timeline"] = self.dated.to_dict()
         out = self.comparison.to_dict()
-        if "data_limit" in out:  # the same sentences as the table's, for the page and reports
+        if "data_limit" in out and self.comparison.optimal.params.ndim == 0:
+            # the same sentences as the table's, for the page and reports (one plan)
             from ..render import data_limit_lines
 
             out["data_limit"]["summary"] = data_limit_lines(self.comparison)

@@ -40,7 +40,7 @@ VECTOR_OPTIONS = frozenset({
     "inference_tokens", "requests",
     "users", "requests_per_user_per_day", "days", "input_tokens", "output_tokens",
     "train_usd_per_gpu_hour", "train_mfu", "inference_usd_per_gpu_hour", "prefill_mfu",
-    "decode_mfu",
+    "decode_mfu", "unique_tokens",
 })
 #: Under ``decode_model="roofline"`` prices are scalars of the serving model, and the default
 #: context is input + output tokens per request, so these are grouped by value too.
@@ -55,7 +55,7 @@ PLACEHOLDERS = {
     "inference_tokens": 1e12, "requests": 1e9, "users": 1e6, "requests_per_user_per_day": 1.0,
     "days": 100.0, "input_tokens": 500.0, "output_tokens": 200.0,
     "train_usd_per_gpu_hour": 2.0, "train_mfu": 0.5, "inference_usd_per_gpu_hour": 2.0,
-    "prefill_mfu": 0.5, "decode_mfu": 0.1,
+    "prefill_mfu": 0.5, "decode_mfu": 0.1, "unique_tokens": 1e13,
 }
 #: Added to the law's E for a placeholder target loss.
 PLACEHOLDER_LOSS_ABOVE_E = 0.3

@@ -69,6 +69,8 @@ def output_columns(spec: SweepSpec) -> list[tuple[str, str]]:
             kw[target] = _placeholder(target, kw)
             if split or kind["objective"] == "usd":
                 kw |= {k: PLACEHOLDERS[k] for k in ("requests", "input_tokens", "output_tokens")}
+            if "unique_tokens" in names:  # the plan's data_limit block
+                kw["unique_tokens"] = PLACEHOLDERS["unique_tokens"]
             from .block import _flatten, _plan
 
             report = _plan(kw, {})
