@@ -111,3 +111,28 @@ def test_sweep_takes_unique_tokens_as_an_axis(tmp_path):
     assert float(row["data_limit.epochs"]) == pytest.approx(one["data_limit"]["epochs"],
                                                            rel=1e-12)
     assert float(row["optimal.params"]) == pytest.approx(one["optimal"]["params"], rel=1e-12)
+
+
+def test_model_with_unique_tokens_reproduces_the_published_loss():
+    data = run_json("model", "--params", "6.34e9", "--tokens", "242e9", "--unique-tokens",
+                    "25e9", "--law", "muennighoff2023")
+    assert data["loss"] == pytest.approx(2.2256440889984477, rel=1e-12)
+    assert data["data_limit"]["epochs"] == pytest.approx(242 / 25, rel=1e-12)
+    assert data["data_limit"]["unlimited_loss"] < data["loss"]
+    back = run_json("model", "--loss", str(data["loss"]), "--params", "6.34e9",
+                    "--unique-tokens", "25e9", "--law", "muennighoff2023")
+    assert back["train_tokens"] == pytest.approx(242e9, rel=1e-10)
+    best = run_json("model", "--chinchilla", "--compute", "9.2e21", "--unique-tokens", "25e9",
+                    "--law", "muennighoff2023")
+    assert best["loss"] < 2.2256440889984477
+    one_line_error("model", "--loss", "2.1", "--params", "6.34e9", "--unique-tokens", "25e9",
+                   "--law", "muennighoff2023", must=("must be above 2.18",))
+
+
+def test_tradeoff_scaling_policy_with_unique_tokens():
+    free = run_json("tradeoff", "scaling-policy", "--level", "1.95")
+    lim = run_json("tradeoff", "scaling-policy", "--level", "1.95", "--unique-tokens", "2e12")
+    assert lim["technique"]["parameters"]["unique_tokens"] == 2e12
+    assert lim != free
+    one_line_error("tradeoff", "scaling-policy", "--unique-tokens", "2e12", "--level", "1.8",
+                   must=("level",))

@@ -20,6 +20,15 @@ def model(
     law: LawName = "sardana2024",
     E: CoefE = None, A: CoefA = None, B: CoefB = None, alpha: CoefAlpha = None,
     beta: CoefBeta = None,
+    unique_tokens: Annotated[float | None, typer.Option(
+        "--unique-tokens", help="Unique training tokens: repeated epochs count less (Muennighoff "
+        "et al. 2023) \\[default: unlimited].", rich_help_panel="Data limit")] = None,
+    rd_star: Annotated[float | None, typer.Option(
+        "--rd-star", help="Override R_D* (repeated tokens) \\[default: the law's, 15.39].",
+        rich_help_panel="Data limit")] = None,
+    rn_star: Annotated[float | None, typer.Option(
+        "--rn-star", help="Override R_N* (excess parameters) \\[default: the law's, 5.31].",
+        rich_help_panel="Data limit")] = None,
     as_json: JsonFlag = False,
 ):
     """Chinchilla calculator: the model fixed by what you give.
@@ -33,7 +42,8 @@ def model(
     from ..commands.model import model as run
 
     report = run(compute=compute, params=params, tokens=tokens, loss=loss, chinchilla=chinchilla,
-                 law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
+                 law=law, E=E, A=A, B=B, alpha=alpha, beta=beta, unique_tokens=unique_tokens,
+                 rd_star=rd_star, rn_star=rn_star)
     emit(report, as_json, lambda console: _render(console, report))
 
 
@@ -44,8 +54,22 @@ def _render(console, report) -> None:
     rows = [["parameters N", count(p.params)], ["training tokens D", count(p.train_tokens)],
             ["tokens per parameter", count(p.tokens_per_param)],
             ["training FLOPs C = 6ND", flops(p.train_flops)], ["loss", fmt(p.loss, 5)]]
+    dl = report.data_limit
+    if dl is not None:
+        rows += [["epochs over unique data", fmt(dl.epochs, 3)],
+                 ["effective tokens D'", count(dl.effective_tokens)],
+                 ["effective parameters N'", count(dl.effective_params)],
+                 ["loss with unlimited unique data", fmt(dl.unlimited_loss, 5)]]
     title = "Chinchilla-optimal model" if report.chinchilla_optimal else "Model"
+    if dl is not None:
+        title += f" on {count(dl.unique_tokens)} unique tokens"
     console.print(table(title, ["quantity", "value"], rows))
     console.print(f"law {law.name}: " + ", ".join(f"{k}={v:g}" for k, v in
                                                   law.coefficients().items()),
                   highlight=False, soft_wrap=True)
+    if dl is not None:
+        console.print(f"data limit (Muennighoff et al. 2023, R_D* = {dl.rd_star:.4g}, R_N* = "
+                      f"{dl.rn_star:.4g}): repeated tokens and parameters beyond "
+                      f"{count(dl.base_params)} count less; the lowest loss reachable with "
+                      f"{count(dl.unique_tokens)} unique tokens is "
+                      f"{fmt(dl.lowest_reachable_loss, 5)}", highlight=False, soft_wrap=True)

@@ -56,6 +56,15 @@ def tradeoff(
     min_density: Annotated[float | None, _opt(
         "--min-density", "Pruning: lowest lossless density, in (0, 1] \\[default: 0.1].", _T)]
         = None,
+    unique_tokens: Annotated[float | None, _opt(
+        "--unique-tokens", "Scaling-policy: unique training tokens; repeated epochs count less "
+        "(Muennighoff et al. 2023) \\[default: unlimited].", _T)] = None,
+    rd_star: Annotated[float | None, _opt(
+        "--rd-star", "Override R_D* of the data limit \\[default: the law's, 15.39].", _T)]
+        = None,
+    rn_star: Annotated[float | None, _opt(
+        "--rn-star", "Override R_N* of the data limit \\[default: the law's, 5.31].", _T)]
+        = None,
     params: Annotated[list[str] | None, _opt(
         "--set", "Override a technique parameter, KEY=VALUE (repeatable); see --json "
         "technique.parameters for the names.", _T)] = None,
@@ -115,6 +124,7 @@ def tradeoff(
         report = run(
             technique=technique.value, level=level, law=law, E=E, A=A, B=B, alpha=alpha,
             beta=beta, fraction_per_round=fraction_per_round, min_density=min_density,
+            unique_tokens=unique_tokens, rd_star=rd_star, rn_star=rn_star,
             params=params, fit=fit, grid_points=grid_points, train_range=train_range,
             inference_range=inference_range, min_exchange_rate=min_exchange_rate,
             combine=combine.value if combine else None, combine_level=combine_level,

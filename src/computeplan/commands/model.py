@@ -14,21 +14,37 @@ class ModelReport:
     law: ChinchillaLaw
     point: ModelPoint
     chinchilla_optimal: bool
+    #: With ``unique_tokens``: :class:`computeplan.data_limits.ModelLimit` (``point.loss`` is
+    #: then the data-limited loss).
+    data_limit: object | None = None
 
     def to_dict(self) -> dict:
+        extra = {"data_limit": self.data_limit.to_dict()} if self.data_limit is not None else {}
         return {"law": self.law.coefficients() | {"name": self.law.name},
-                "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict()
+                "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict() | extra
 
 
 def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool = False,
-          law: str = "sardana2024", E=None, A=None, B=None, alpha=None, beta=None) -> ModelReport:
+          law: str = "sardana2024", E=None, A=None, B=None, alpha=None, beta=None,
+          unique_tokens=None, rd_star=None, rn_star=None) -> ModelReport:
     """The model fixed by what is given: with ``chinchilla`` one of compute/params/tokens/loss
-    (the compute-optimal model); two of compute/params/tokens; or loss with params or tokens."""
+    (the compute-optimal model); two of compute/params/tokens; or loss with params or tokens.
+    With ``unique_tokens`` (and ``rd_star``/``rn_star`` overrides) the loss is the data-limited
+    one (Muennighoff et al. 2023): the tokens or parameters for a loss, and the compute-optimal
+    model for a budget or a loss, account for repeated epochs."""
     the_law = get_law(law, any_form=True, E=E, A=A, B=B, alpha=alpha, beta=beta)
     given = {k: val for k, val in dict(compute=compute, params=params, tokens=tokens,
                                        loss=loss).items() if val is not None}
     flags = ", ".join(map(option, given)) or "nothing"
     four = "/".join(map(option, ("compute", "params", "tokens", "loss")))
+    repetition = [k for k, x in (("rd_star", rd_star), ("rn_star", rn_star)) if x is not None]
+    if unique_tokens is None and repetition:
+        raise InputError(f"{' and '.join(map(option, repetition))} "
+                         f"{'needs' if len(repetition) == 1 else 'need'} "
+                         f"{option('unique_tokens')} (the data limit they describe)")
+    if unique_tokens is not None:
+        return _limited_model(the_law, given, flags, chinchilla, unique_tokens, rd_star,
+                              rn_star)
     if chinchilla:
         if len(given) != 1:
             raise InputError(f"{option('chinchilla')} takes exactly one of {four}; got {flags}")
@@ -46,3 +62,48 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
                          f"{option('loss')} with {option('params')} or {option('tokens')}; "
                          f"got {flags}")
     return ModelReport(the_law, point, chinchilla)
+
+
+def _limited_model(law, given: dict, flags: str, chinchilla: bool, unique_tokens, rd_star,
+                   rn_star) -> ModelReport:
+    """:func:`model` with a unique-token limit (:mod:`computeplan.data_limits`)."""
+    from dataclasses import replace
+
+    from .. import data_limits as dl
+
+    if law.form != "chinchilla":
+        raise InputError(f"{option('unique_tokens')} needs a Chinchilla-form law; law "
+                         f"{law.name!r} has form {law.form!r}")
+    law = law.with_overrides(rd_star=rd_star, rn_star=rn_star)
+    u = float(dl.check_unique_tokens(unique_tokens, law))
+    keys = set(given)
+    if chinchilla:
+        if keys not in ({"compute"}, {"loss"}):
+            raise InputError(f"with {option('unique_tokens')}, {option('chinchilla')} takes "
+                             f"{option('compute')} or {option('loss')}; got {flags}")
+        if "compute" in keys:
+            best = dl.limited_budget_optimal(law, budget=given["compute"], unique_tokens=u,
+                                             inference_tokens=0.0)
+        else:
+            best = dl.limited_optimal(law, loss=given["loss"], unique_tokens=u,
+                                      inference_tokens=0.0)
+        n, d = best.params, best.train_tokens
+    elif keys == {"loss", "params"}:
+        n = given["params"]
+        d = dl.limited_tokens_for_loss(law, given["loss"], n, u)
+    elif keys == {"loss", "tokens"}:
+        d = given["tokens"]
+        n = dl.limited_params_for_loss(law, given["loss"], d, u)
+    elif len(keys) == 2 and "loss" not in keys:
+        p = law.complete(train_flops=given.get("compute"), params=given.get("params"),
+                         train_tokens=given.get("tokens"))
+        n, d = p.params, p.train_tokens
+    else:
+        three = "/".join(map(option, ("compute", "params", "tokens")))
+        four = "/".join(map(option, ("compute", "params", "tokens", "loss")))
+        raise InputError(f"give {option('chinchilla')} with one of {four}, two of {three}, or "
+                         f"{option('loss')} with {option('params')} or {option('tokens')}; "
+                         f"got {flags}")
+    limit = dl.model_limit(law, n, d, u)
+    point = replace(law.point(n, d), loss=limit.loss)
+    return ModelReport(law, point, chinchilla, limit)

@@ -80,11 +80,12 @@ def parse_params(params) -> dict:
 
 
 def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, beta=None,
-                    params=None):
+                    params=None, rd_star=None, rn_star=None):
     """The named technique with its law (law-based ones only) and parameter overrides."""
     from ..tradeoffs.techniques import LAW_TECHNIQUES, get_technique
 
-    overrides = dict(zip(COEFFICIENTS, (E, A, B, alpha, beta), strict=True))
+    overrides = dict(zip(COEFFICIENTS, (E, A, B, alpha, beta), strict=True)) | {
+        "rd_star": rd_star, "rn_star": rn_star}
     law_given = law is not None or any(x is not None for x in overrides.values())
     if law_given and name not in LAW_TECHNIQUES:
         raise InputError(f"{option('law')} and law coefficients apply only to "
@@ -106,6 +107,9 @@ def tradeoff(
     beta: float | None = None,
     fraction_per_round: float | None = None,
     min_density: float | None = None,
+    unique_tokens: float | None = None,
+    rd_star: float | None = None,
+    rn_star: float | None = None,
     params=None,
     fit: str | Path | None = None,
     grid_points: int = DEFAULT_GRID_POINTS,
@@ -122,7 +126,8 @@ def tradeoff(
 ) -> TradeoffReport:
     """Analyse ``technique`` at ``level`` (its default when omitted).
 
-    ``fraction_per_round``/``min_density`` are pruning parameters; ``params`` overrides any
+    ``fraction_per_round``/``min_density`` are pruning parameters; ``unique_tokens`` (with
+    ``rd_star``/``rn_star``) limits scaling-policy's unique data; ``params`` overrides any
     technique parameter (``["a=0.05"]`` or a dict). ``fit`` (a CSV file) fits an S-curve family
     (mcts, pass-at-k, n-at-k) to it first. ``combine`` adds a second technique (at
     ``combine_level``); ``queries`` gives the TC + Q IC allocation along the frontier;
@@ -146,8 +151,18 @@ def tradeoff(
                 raise InputError(f"{option(key)} applies only to pruning; got "
                                  f"technique {technique!r}")
             extra[key] = val
+    repetition = {k: x for k, x in (("rd_star", rd_star), ("rn_star", rn_star)) if x is not None}
+    if unique_tokens is not None:
+        if technique != "scaling-policy":
+            raise InputError(f"{option('unique_tokens')} applies only to scaling-policy; got "
+                             f"technique {technique!r}")
+        extra["unique_tokens"] = unique_tokens
+    elif repetition:
+        raise InputError(f"{' and '.join(map(option, repetition))} "
+                         f"{'needs' if len(repetition) == 1 else 'need'} "
+                         f"{option('unique_tokens')} (the data limit they describe)")
     tech = build_technique(technique, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
-                           params=extra)
+                           params=extra, **repetition)
     fitted = None
     if fit is not None:
         from ..tradeoffs.fitting import FAMILIES
