@@ -89,3 +89,18 @@ def test_reference_tokens_errors(args, message):
 def test_help_says_which_reference_model_is_meant():
     text = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"}).stdout
     assert "--reference-tokens" in text and "Chinchilla-optimal" in text
+
+
+def test_help_lists_plan_first_and_shows_no_value_for_json():
+    import re
+
+    from computeplan.cli.app import app as typer_app
+
+    top = runner.invoke(typer_app, ["--help"], env={"COLUMNS": "120"}).stdout
+    commands = re.findall(r"^│ (\w+) ", top.split("Commands")[1], re.M)
+    assert commands[0] == "plan" and {"model", "fit", "serve", "sweep"} <= set(commands)
+    for command in commands:
+        text = runner.invoke(typer_app, [command, "--help"], env={"COLUMNS": "120"}).stdout
+        line = next((ln for ln in text.splitlines() if "--json" in ln and "Print" in ln), None)
+        if line is not None:
+            assert "<bool>" not in line, (command, line)

@@ -70,7 +70,9 @@ CoefAlpha = Annotated[float | None, typer.Option("--alpha", help="Override alpha
                                                  rich_help_panel="Law")]
 CoefBeta = Annotated[float | None, typer.Option("--beta", help="Override beta.",
                                                 rich_help_panel="Law")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+#: ``metavar=""``: a flag takes no value, so help shows no ``<bool>`` after it.
+JsonFlag = Annotated[bool, typer.Option("--json", metavar="",
+                                        help="Print one JSON object instead of tables.")]
 GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file adding or "
                                               "overriding GPUs in the catalog.")]
 

@@ -81,7 +81,8 @@ _OWN_PARAMS = [
            "sweep's blocks).", default=False),
     inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
                       annotation=Annotated[bool, typer.Option(
-                          "--json", help="Print the summary and run figures as JSON.")]),
+                          "--json", metavar="",
+                          help="Print the summary and run figures as JSON.")]),
 ]
 _OWN = tuple(p.name for p in _OWN_PARAMS)
 
