@@ -105,7 +105,7 @@ def test_cli_writes_a_law_ensemble_that_a_sweep_takes_as_an_axis(folder, tmp_pat
     (["--plot", "x.png"], "--plot draws one fit"),
     (["--seed", "1"], "--seed needs --bootstrap"),
     (["--objective", "nope"], "objective must be one of"),
-    (["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer >= 2"),
+    (["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer in [2, 10000]"),
     (["--holdout", "size>3"], "holdout must be QUANTITY OP VALUE"),
 ])
 def test_folder_bad_options_are_one_line_errors_before_any_fit(folder, args, message,

@@ -156,8 +156,17 @@ class ChinchillaLaw:
     # ---------------------------------------------------- compute-optimal models
     @property
     def G(self) -> float:
-        """G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
-        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+        """G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann et al. 2022, eq. 4), computed in
+        logs; an :class:`InputError` when it is beyond double precision (e.g. B = 5e-324)."""
+        log_g = (math.log(self.alpha) + math.log(self.A) - math.log(self.beta)
+                 - math.log(self.B)) / (self.alpha + self.beta)
+        g = math.exp(log_g) if log_g < 709.0 else math.inf
+        if not 0.0 < g < math.inf:
+            raise InputError(
+                f"law coefficients out of range: G = (alpha A / (beta B))^(1/(alpha+beta)) = "
+                f"e^{log_g:.4g} is beyond double precision (A={self.A:g}, B={self.B:g}, "
+                f"alpha={self.alpha:g}, beta={self.beta:g}); use less extreme coefficients")
+        return g
 
     def point(self, params, train_tokens) -> ModelPoint:
         """The model (N, D) with its training FLOPs and predicted loss."""
@@ -309,6 +318,9 @@ class ChinchillaLaw:
         except json.JSONDecodeError as exc:
             raise InputError(f"law file {str(p)!r} is not valid JSON: {exc.msg} "
                              f"(line {exc.lineno})") from None
+        except RecursionError:
+            raise InputError(f"law file {str(p)!r} is nested too deeply (a law file is one "
+                             "JSON object of coefficients)") from None
         return cls.from_dict(data, name=p.stem)
 
 
@@ -327,7 +339,7 @@ def load_law(path: str | Path):
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return ChinchillaLaw.load(p)  # its one-line errors
     return law_from_dict(data, name=p.stem)
 
@@ -399,6 +411,13 @@ def get_law(spec=None, *, any_form: bool = False, **overrides):
     return law.with_overrides(**overrides)
 
 
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def _resolve(spec):
     from .formlaw import FormLaw
 
@@ -408,7 +427,7 @@ def _resolve(spec):
         return PRESETS[str(spec)]
     if isinstance(spec, str | Path) and str(spec) in form_presets():
         return form_presets()[str(spec)]
-    if isinstance(spec, Path) or str(spec).endswith(".json") or Path(str(spec)).is_file():
+    if isinstance(spec, Path) or str(spec).endswith(".json") or _is_file(str(spec)):
         return load_law(spec)
     raise InputError(f"unknown law {spec!r}; valid presets: "
                      f"{', '.join([*PRESETS, *form_presets()])}, or a path to a law JSON file")

@@ -132,7 +132,8 @@ def fmt(x: float, digits: int = 4) -> str:
     """A dimensionless number (loss, MFU, exponents): ``0.7096``, ``1000``, ``2.418e10``:
     positional from 10^-3 to 10^4, scientific outside, ``digits`` significant digits."""
     if not math.isfinite(x):
-        return str(x)
+        raise InputError(f"a shown value is not finite ({x}): an input is out of range; use "
+                         "less extreme values")
     if x == 0:
         return "0"
     m, e = _sci(x, digits)
@@ -176,7 +177,7 @@ def usd(x: float, digits: int = 4) -> str:
     whole dollars below $10,000, an SI suffix up to 10^15 with ``digits`` significant digits;
     below a cent (and from 10^15) :func:`fmt`."""
     if not math.isfinite(x):
-        return str(x)
+        return fmt(x)  # raises: a table never shows $inf or $nan
     sign, a = ("-" if x < 0 else ""), abs(x)
     if 0 < a < 0.01:
         return f"{sign}${fmt(a, digits)}"
@@ -201,8 +202,13 @@ def flops(x: float, digits: int = 4) -> str:
 @_elementwise
 def pct(x: float) -> str:
     """A fraction as a percentage: ``70.96%``."""
-    if not math.isfinite(x) or abs(100 * x) >= 1e15:
-        return f"{fmt(100 * x)}%" if math.isfinite(x) else str(x)
+    if not math.isfinite(x):
+        fmt(x)  # raises: a table never shows inf% or nan%
+    if not math.isfinite(100 * x):  # x near 1.8e308: shift the exponent instead
+        m, e = _sci(x, 4)
+        return f"{m}e{e + 2}%"
+    if abs(100 * x) >= 1e15:
+        return f"{fmt(100 * x)}%"
     return f"{_fixed(100 * x, 2)}%"
 
 

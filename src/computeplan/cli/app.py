@@ -143,7 +143,7 @@ def emit(result, as_json: bool, render) -> None:
     finite_jsonable(result)
     from rich.console import Console
 
-    render(Console())
+    render(Console(markup=False, emoji=False))  # names from files are text, not markup
 
 
 class Output:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from ..fitting import FitResult
+from ..fitting import FitResult, check_resampling
 from ..fitting._objective import DEFAULT_ASYMMETRY
 from ..fitting.ensemble import EnsembleResult, fit_folder, fit_source
 from ..vocabulary import option
@@ -32,6 +32,7 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     if seed is not None and not bootstrap:
         raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
                          "resampling)")
+    check_resampling(bootstrap, seed)  # before the runs are read
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                       loss_col=loss_col, weight_col=weight_col,
                       unique_tokens_col=unique_tokens_col,

@@ -127,11 +127,14 @@ class FitResult:
         return out
 
 
-def check_resampling(bootstrap, seed) -> None:
-    """``bootstrap`` is 0 (none) or an integer >= 2; ``seed`` None or an integer >= 0."""
-    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0 \
-            or bootstrap == 1:
-        raise InputError(f"bootstrap must be 0 (none) or an integer >= 2; got {bootstrap}")
+def check_resampling(bootstrap, seed, n_runs: int | None = None) -> None:
+    """``bootstrap`` is 0 (none) or an integer in [2, MAX_BOOTSTRAP] (with ``n_runs``, also
+    within the memory bound, see :func:`~.bootstrap.check_bootstrap`); ``seed`` None or an
+    integer >= 0."""
+    if isinstance(bootstrap, bool) or bootstrap != 0:
+        from .bootstrap import check_bootstrap
+
+        check_bootstrap(bootstrap, n_runs)
     if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
         raise InputError(f"seed must be an integer >= 0; got {seed}")
 
@@ -195,7 +198,7 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
         raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
-    check_resampling(bootstrap, seed)
+    check_resampling(bootstrap, seed, len(runs))
     train = test = None
     if holdout is not None:  # validated before any fitting
         mask = holdout_mask(runs, holdout)

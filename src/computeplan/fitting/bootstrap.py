@@ -94,6 +94,28 @@ def resample_counts(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.bincount(flat, minlength=k * n).reshape(k, n).astype(float)
 
 
+#: Most resamples one bootstrap may ask for (1,000 take ~3 s; 10,000 ~30 s).
+MAX_BOOTSTRAP = 10_000
+#: Most resample-run cells (resamples x runs) one bootstrap may hold: 20 million float64 counts
+#: are 160 MB, and the weights as much again.
+MAX_BOOTSTRAP_CELLS = 20_000_000
+
+
+def check_bootstrap(k, n_runs: int | None = None) -> int:
+    """``k`` as an int in [2, MAX_BOOTSTRAP] with k x runs <= MAX_BOOTSTRAP_CELLS, or an
+    :class:`InputError` naming the range (the bound keeps a request's time and memory finite)."""
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 2 <= k <= MAX_BOOTSTRAP:
+        raise InputError(f"bootstrap must be 0 (none) or an integer in [2, {MAX_BOOTSTRAP}] "
+                         f"(number of resamples); got {str(k)[:40]}")
+    if n_runs is not None and k * n_runs > MAX_BOOTSTRAP_CELLS:
+        raise InputError(f"bootstrap x runs must be <= {MAX_BOOTSTRAP_CELLS:,} (memory); got "
+                         f"{k} x {n_runs}: use fewer resamples, at most "
+                         f"{max(MAX_BOOTSTRAP_CELLS // n_runs, 2)}")
+    return int(k)
+
+
 def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = None,
               level: float = 0.95, budgets=DEFAULT_BUDGETS,
               grid_starts: int = DEFAULT_GRID_STARTS, on_progress=None) -> BootstrapResult:
@@ -101,11 +123,9 @@ def bootstrap(problem: Problem, optimum: Optimum, k: int, *, seed: int | None = 
 
     ``on_progress(done, total)``, when given, follows the refits: starts finished in the batch
     stage, then replicates polished (``total`` = k starts + k polishes)."""
-    if isinstance(k, bool) or int(k) != k or k < 2:
-        raise InputError(f"bootstrap must be an integer >= 2 (number of resamples); got {k}")
+    k = check_bootstrap(k, len(problem.weights))
     if not 0 < level < 1:
         raise InputError(f"level must be in (0, 1); got {level}")
-    k = int(k)
     rng = np.random.default_rng(seed)
     used = np.flatnonzero(problem.weights > 0)
     counts = np.zeros((k, len(problem.weights)))

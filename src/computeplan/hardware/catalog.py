@@ -111,6 +111,9 @@ def _read_table(path: Path) -> dict:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"GPU file {str(path)!r} is not valid {path.suffix[1:].upper() or 'TOML'}:"
                          f" {exc}") from None
+    except RecursionError:
+        raise InputError(f"GPU file {str(path)!r} is nested too deeply (a GPU file is a table "
+                         "of GPU tables)") from None
     if not isinstance(data, dict):
         raise InputError(f"GPU file {str(path)!r} must map GPU names to tables")
     return data

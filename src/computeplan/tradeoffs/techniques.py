@@ -564,7 +564,13 @@ class RepeatedSampling(Technique):
         """n@k only: where the saturation level b (x1 - x0) reaches 1 (else infinity)."""
         if not self.limited_trials:
             return math.inf
-        return 10.0 ** ((1.0 / (self.x1 - self.x0) - self.A) / self.a)
+        return 10.0 ** min(self._log10_max_train_compute, 400.0)  # 10^400 is inf, not an error
+
+    @property
+    def _log10_max_train_compute(self) -> float:
+        """log10 of :attr:`max_train_compute`, (1 / (x1 - x0) - A) / a (finite even when the
+        power under- or overflows)."""
+        return (1.0 / (self.x1 - self.x0) - self.A) / self.a
 
     def slope(self, train_compute) -> np.ndarray:
         """Exploration slope b = a log10 TC + A (solve rate per OOM of samples)."""
@@ -626,7 +632,7 @@ class RepeatedSampling(Technique):
         t_lo = max(t0 + b_lo / self.a, t0 + 1e-9 * max(1.0, abs(t0)))
         t_hi = t0 + b_max / self.a + (0.0 if self.limited_trials else 1.0)
         if self.limited_trials:
-            t_hi = min(t_hi + 0.3, math.log10(self.max_train_compute))
+            t_hi = min(t_hi + 0.3, self._log10_max_train_compute)
         return (t_lo, t_hi), (lf, lf + u_top)
 
 
