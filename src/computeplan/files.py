@@ -31,6 +31,17 @@ from .vocabulary import option
 DEFAULT_NAME_MAX = 255
 
 
+#: Most characters of a file name echoed in a message.
+MAX_SHOWN_NAME = 120
+
+
+def shown_path(path) -> str:
+    """``repr`` of a file name for a message, cut to :data:`MAX_SHOWN_NAME` characters (a name
+    may be thousands of bytes)."""
+    text = repr(os.fsdecode(path)) if isinstance(path, str | bytes | os.PathLike) else repr(path)
+    return text if len(text) <= MAX_SHOWN_NAME else text[:MAX_SHOWN_NAME - 4] + "...'"
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 

@@ -32,11 +32,16 @@ def user_message(exc: BaseException) -> str:
         reason = exc.args[-1] if exc.args else "overflow"
         return (f"a result is beyond floating-point range ({reason}): an input is out of range; "
                 "use less extreme values")
+    if isinstance(exc, OSError):
+        from ..files import shown_path
+
+        return f"cannot use {shown_path(exc.filename)}: {exc.strerror or exc}"
     return str(exc)
 
 
 def command(*args, **kwargs):
-    """Register a command whose user errors (:data:`~computeplan.errors.USER_ERRORS`) become a
+    """Register a command whose user errors (:data:`~computeplan.errors.USER_ERRORS`, and any
+    file-system error naming a file, e.g. a name too long for the file system) become a
     one-line ``error: ...`` message and exit status 2. Messages and notes spell options as flags
     (:func:`computeplan.vocabulary.spelling`). Floating-point warnings are silenced: an overflow
     either ends in a non-finite result, which :func:`emit` refuses, or does not matter."""
@@ -50,6 +55,11 @@ def command(*args, **kwargs):
                 with np.errstate(all="ignore"), spelling("cli"):
                     return fn(*a, **k)
             except USER_ERRORS as exc:
+                print(f"error: {user_message(exc)}", file=sys.stderr)
+                raise typer.Exit(2) from None
+            except OSError as exc:
+                if exc.filename is None:  # stdout itself (full disk, closed pipe): cli.main
+                    raise
                 print(f"error: {user_message(exc)}", file=sys.stderr)
                 raise typer.Exit(2) from None
 

@@ -152,12 +152,18 @@ def read_spec_file(path: str | Path) -> dict:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise InputError(f"spec {str(p)!r} is not valid YAML{where}") from None
+        except RecursionError:
+            raise InputError(f"spec {str(p)!r} is nested too deeply (a spec is one mapping of "
+                             "keys)") from None
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"spec {str(p)!r} is not valid JSON: {exc.msg} (line {exc.lineno})"
                              "; YAML specs need a .yaml or .yml name") from None
+        except RecursionError:
+            raise InputError(f"spec {str(p)!r} is nested too deeply (a spec is one mapping of "
+                             "keys)") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
