@@ -180,7 +180,8 @@ class ChinchillaLaw:
             n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
             out = dict(params=n, train_tokens=d, train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
                        loss=self.E + self.A * n**-self.alpha + self.B * d**-self.beta)
-        v.representable("the model", out, inputs, positive=True)
+            ratio = d / n
+        v.representable("the model", out | {"tokens_per_param": ratio}, inputs, positive=True)
         return ModelPoint(**out)
 
     def compute_optimal(self, *, train_flops=None, params=None, train_tokens=None, loss=None):
@@ -241,7 +242,10 @@ class ChinchillaLaw:
         floor = self.E + self.A * n**-self.alpha
         lv = v.greater_than("loss", loss, floor,
                             "E + A/N^alpha, the best loss this many parameters can reach")
-        return (self.B / (lv - floor)) ** (1.0 / self.beta)
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            d = (self.B / (lv - floor)) ** (1.0 / self.beta)
+        v.representable("the model", {"train_tokens": d}, "loss or params", positive=True)
+        return d
 
     def params_for_loss(self, loss, train_tokens) -> np.ndarray:
         """Parameters for a model trained on ``train_tokens`` to reach ``loss``:
@@ -250,7 +254,10 @@ class ChinchillaLaw:
         floor = self.E + self.B * d**-self.beta
         lv = v.greater_than("loss", loss, floor,
                             "E + B/D^beta, the best loss this many tokens can reach")
-        return (self.A / (lv - floor)) ** (1.0 / self.alpha)
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            n = (self.A / (lv - floor)) ** (1.0 / self.alpha)
+        v.representable("the model", {"params": n}, "loss or train_tokens", positive=True)
+        return n
 
     # ------------------------------------------------------------------ files
     def to_dict(self, *, replicates: bool = True) -> dict:
