@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from computeplan.errors import InputError
 from computeplan.render import (
     count,
     flops,
@@ -15,6 +16,7 @@ from computeplan.render import (
     integer,
     jsonable,
     kind,
+    pct,
     quantity,
     ratio,
     table,
@@ -121,3 +123,21 @@ def test_table_title_and_caption_wrap_between_words_at_100_columns():
     for line in prose:
         assert set(line.split()) <= words, line  # every piece is a whole word
         assert len(line) <= 100
+
+
+@pytest.mark.parametrize("f", [fmt, count, integer, usd, flops, pct, ratio])
+@pytest.mark.parametrize("x", [float("inf"), float("-inf"), float("nan")])
+def test_tables_never_show_inf_or_nan(f, x):
+    """A non-finite number in a table is an InputError (the JSON refuses it too), never the text
+    ``inf``, ``inf%`` or ``nan`` (issue 16)."""
+    with pytest.raises(InputError, match="not finite"):
+        f(x)
+    with pytest.raises(InputError, match="not finite"):
+        f(np.array([1.0, x]))
+
+
+def test_percentages_of_the_largest_floats_are_finite_text():
+    """100 x overflows for x near the top of double precision: the exponent is shifted."""
+    assert pct(1e308) == "1.000e310%"
+    assert pct(-1.7e308) == "-1.700e310%"
+    assert pct(1e300) == "1.000e302%"
