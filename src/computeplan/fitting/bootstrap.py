@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..laws import COEFFICIENTS
+from ..vocabulary import option
 from . import _lbfgs
 from ._objective import Problem
 from .core import (
@@ -107,10 +108,11 @@ def check_bootstrap(k, n_runs: int | None = None) -> int:
     if isinstance(k, float) and k.is_integer():
         k = int(k)
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 2 <= k <= MAX_BOOTSTRAP:
-        raise InputError(f"bootstrap must be 0 (none) or an integer in [2, {MAX_BOOTSTRAP}] "
-                         f"(number of resamples); got {str(k)[:40]}")
+        raise InputError(f"{option('bootstrap')} must be 0 (none) or an integer in "
+                         f"[2, {MAX_BOOTSTRAP}] (number of resamples); got {str(k)[:40]}")
     if n_runs is not None and k * n_runs > MAX_BOOTSTRAP_CELLS:
-        raise InputError(f"bootstrap x runs must be <= {MAX_BOOTSTRAP_CELLS:,} (memory); got "
+        raise InputError(f"{option('bootstrap')} x runs must be <= {MAX_BOOTSTRAP_CELLS:,} "
+                         "(memory); got "
                          f"{k} x {n_runs}: use fewer resamples, at most "
                          f"{max(MAX_BOOTSTRAP_CELLS // n_runs, 2)}")
     return int(k)
