@@ -104,3 +104,18 @@ def test_help_lists_plan_first_and_shows_no_value_for_json():
         line = next((ln for ln in text.splitlines() if "--json" in ln and "Print" in ln), None)
         if line is not None:
             assert "<bool>" not in line, (command, line)
+
+
+def test_exponent_rounding_moves_the_optimum_30_percent_at_1e24():
+    """The numbers model --help and the README quote for hoffmann2022 vs sardana2024."""
+    from computeplan.laws import get_law
+
+    h, s = (get_law(n).compute_optimal(train_flops=1e24) for n in ("hoffmann2022",
+                                                                   "sardana2024"))
+    assert float(h.params) == pytest.approx(41.3e9, rel=2e-3)
+    assert float(s.params) == pytest.approx(53.7e9, rel=2e-3)
+    assert float(h.train_tokens) == pytest.approx(4.04e12, rel=2e-3)
+    assert float(s.train_tokens) == pytest.approx(3.10e12, rel=2e-3)
+    assert round(float(s.params / h.params), 2) == 1.30
+    text = runner.invoke(app, ["model", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "30% larger" in text

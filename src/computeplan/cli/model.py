@@ -37,6 +37,11 @@ def model(
     model; two of --compute/--params/--tokens give the third and the loss; --loss with --params
     (or --tokens) gives the tokens (or parameters) needed.
 
+    hoffmann2022 and sardana2024 differ only in the rounding of the exponents (alpha 0.34 vs
+    0.336, beta 0.28 vs 0.283), yet at 1e24 FLOPs the compute-optimal model is 41.3B params on
+    4.04T tokens under hoffmann2022 and 53.7B on 3.10T under sardana2024: 30% larger. The
+    optimum is that sensitive to the exponents, a first taste of the law's uncertainty.
+
     Example: computeplan model --params 70e9 --tokens 1e12 --law sardana2024
     """
     from ..commands.model import model as run
