@@ -36,22 +36,35 @@ LOG_SPAN = 60.0
 LOG_HALF_WIDTH = 40.0
 #: Smallest ln(C/6) a Chinchilla-optimal model of a budget is searched at (C/6 = 1e6).
 MIN_LOG_C6 = float(np.log(1e6))
+#: Equal parts a bracket is cut into before the Illinois steps (:func:`bracketed_root`).
+PRE_GRID = 8
 #: Closest approach (in ln N - ln N_min) to the infinite-data end of a loss contour.
 NEAR_FLOOR = 1e-12
 
 
-def bracketed_root(func, lo, hi, *, xtol: float = 1e-13, maxiter: int = 300):
+def bracketed_root(func, lo, hi, *, xtol: float = 1e-13, maxiter: int = 300,
+                   grid: int = PRE_GRID):
     """x in [lo, hi] with func(x) = 0 elementwise, where func(lo) < 0 < func(hi) (checked by
-    the caller); stops when every bracket is narrower than ``xtol * max(1, |x|)``."""
+    the caller); stops when every bracket is narrower than ``xtol * max(1, |x|)``. The bracket
+    is first narrowed to one of ``grid`` equal parts (one evaluation per interior point), then
+    refined by Illinois steps."""
     lo, hi = (np.array(a, dtype=float) for a in np.broadcast_arrays(lo, hi))
     flo, fhi = func(lo), func(hi)
+    start, step = lo.copy(), (hi - lo) / grid
+    for k in range(1, grid):
+        x = start + step * k
+        f = func(x)
+        below = (f < 0) & (x > lo) & (x < hi)
+        lo, flo = np.where(below, x, lo), np.where(below, f, flo)
+        above = (f >= 0) & (x > lo) & (x < hi)
+        hi, fhi = np.where(above, x, hi), np.where(above, f, fhi)
     side = np.zeros(lo.shape, dtype=np.int8)
     x = 0.5 * (lo + hi)
     for it in range(maxiter):
         with np.errstate(all="ignore"):
             x = (lo * fhi - hi * flo) / (fhi - flo)
         mid = 0.5 * (lo + hi)
-        x = np.where(np.isfinite(x) & (x > lo) & (x < hi) & (it % 8 != 7), x, mid)
+        x = np.where(np.isfinite(x) & (x > lo) & (x < hi) & (it % 16 != 15), x, mid)
         f = func(x)
         neg = f < 0
         # Illinois: halve the value kept at an end that has not moved twice in a row.

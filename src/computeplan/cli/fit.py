@@ -44,6 +44,10 @@ def fit(
     unique_tokens_col: Annotated[str | None, _opt(
         "--unique-tokens-col", "Column of each run's unique tokens U: runs with more tokens "
         "repeat data, and R_D*, R_N* are fitted (Muennighoff et al. 2023).", _C)] = None,
+    where: Annotated[list[str] | None, _opt(
+        "--where", "Keep the rows whose text in COLUMN is (or, with !=, is not) VALUE, e.g. "
+        "'train_dataset=c4_original'; repeat to apply several.", _F, metavar="COLUMN=VALUE")]
+        = None,
     drop_highest_loss: Annotated[int, _opt(
         "--drop-highest-loss", "Drop the K highest-loss runs first.", _F, metavar="K")] = 0,
     min_tokens_per_param: Annotated[float | None, _opt(
@@ -71,6 +75,10 @@ def fit(
         "--holdout", "Fit without the runs matching QUANTITY OP VALUE (QUANTITY: params, "
         "tokens, tokens_per_param, flops) and report errors predicting them, e.g. "
         "'tokens_per_param>100'.", _M)] = None,
+    holdout_level: Annotated[float, _opt(
+        "--holdout-level", "Level of the predictive intervals of the held-out runs (coefficient "
+        "uncertainty, run scatter and an extrapolation term from cross-validation).", _M)]
+        = 0.9,
     out: Annotated[Path | None, _opt(
         "--out", "Write the fitted law as JSON (use with `computeplan plan --law FILE`); for a "
         "folder of runs, a folder that receives one law NAME.json per reliable fit.", _O)]
@@ -100,11 +108,12 @@ def fit(
     from ..commands.fit import fit as run
 
     options = dict(params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
-                   loss_col=loss_col, weight_col=weight_col,
+                   loss_col=loss_col, weight_col=weight_col, where=where,
                    unique_tokens_col=unique_tokens_col, drop_highest_loss=drop_highest_loss,
                    min_tokens_per_param=min_tokens_per_param,
                    max_tokens_per_param=max_tokens_per_param, form=form, objective=objective,
-                   asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout)
+                   asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout,
+                   holdout_level=holdout_level)
     if runs.is_dir():
         if plot is not None:
             raise InputError("--plot draws one fit; it cannot be used with a folder of runs")
@@ -201,6 +210,7 @@ def _render(console, result) -> None:
                 ["mean |relative error|", f"{100 * h['mean_abs_relative_error']:.2f}%"],
                 ["max |relative error|", f"{100 * h['max_abs_relative_error']:.2f}%"],
                 ["share under-predicted", f"{100 * h['share_under_predicted']:.1f}%"],
+                *_coverage_rows(result.holdout.intervals),
             ], caption="relative error = predicted / actual loss - 1 on the held-out runs"))
     lines = [f"runs: {result.runs.source}"] + [f"note: {n}" for n in result.runs.notes]
     if rep is not None:
@@ -215,6 +225,18 @@ def _render(console, result) -> None:
                                else "NOT RELIABLE (see warnings)"))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _coverage_rows(iv: dict | None) -> list[list[str]]:
+    if iv is None:
+        return []
+    lvl = f"{100 * iv['level']:g}%"
+    return [[f"{lvl} predictive intervals: coverage", f"{100 * iv['coverage']:.1f}%"],
+            ["  mean half-width", f"{100 * iv['mean_relative_half_width']:.2f}%"],
+            ["  without the extrapolation term",
+             f"{100 * iv['coverage_without_extrapolation_term']:.1f}%"],
+            ["  run scatter (rms log residual)", f"{iv['run_scatter']:.4f}"],
+            ["  extrapolation scale (per ln unit)", f"{iv['extrapolation_scale']:.4f}"]]
 
 
 def _render_selection(console, selection: dict) -> None:

@@ -69,7 +69,8 @@ def _render(console, report) -> None:
     if dl is not None:
         title += f" on {count(dl.unique_tokens)} unique tokens"
     console.print(table(title, ["quantity", "value"], rows))
-    console.print(f"law {law.name}: " + ", ".join(f"{k}={v:g}" for k, v in
+    form = "" if law.form == "chinchilla" else f" (form {law.form}: {law.shape.formula})"
+    console.print(f"law {law.name}{form}: " + ", ".join(f"{k}={v:g}" for k, v in
                                                   law.coefficients().items()),
                   highlight=False, soft_wrap=True)
     if dl is not None:

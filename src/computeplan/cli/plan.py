@@ -124,8 +124,9 @@ def _render(console, result, notes, serving=None, extrapolation=None, dated=None
                     "unlimited unique data")
     console.print(table(title, ["", "Chinchilla", "Optimal", "ratio"], rows, caption=caption))
     law = result.law
-    lines = [f"law {law.name}: E={law.E:g} A={law.A:g} B={law.B:g} alpha={law.alpha:g} "
-             f"beta={law.beta:g}",
+    form = "" if law.form == "chinchilla" else f" (form {law.form})"
+    lines = [f"law {law.name}{form}: "
+             + " ".join(f"{k}={val:g}" for k, val in law.coefficients().items()),
              "demand: " + ", ".join(f"{k}={quantity(k, v)}"
                                     for k, v in result.demand.to_dict().items())]
     if serving is not None:

@@ -17,12 +17,13 @@ __all__ = ["EnsembleResult", "fit", "fit_folder"]
 def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
         flops_col: str | None = None, loss_col: str = "loss", weight_col: str | None = None,
         unique_tokens_col: str | None = None,
+        where: str | list[str] | None = None,
         drop_highest_loss: int = 0, min_tokens_per_param: float | None = None,
         max_tokens_per_param: float | None = None, form: str = "chinchilla",
         objective: str = "huber",
         asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
-        level: float = 0.95, holdout: str | None = None, name: str = "fit",
-        on_progress=None) -> FitResult:
+        level: float = 0.95, holdout: str | None = None, holdout_level: float = 0.9,
+        name: str = "fit", on_progress=None) -> FitResult:
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
     rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``.
@@ -34,11 +35,12 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
                          "resampling)")
     check_resampling(bootstrap, seed)  # before the runs are read
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
-                      loss_col=loss_col, weight_col=weight_col,
+                      loss_col=loss_col, weight_col=weight_col, where=where,
                       unique_tokens_col=unique_tokens_col,
                       drop_highest_loss=drop_highest_loss,
                       min_tokens_per_param=min_tokens_per_param,
                       max_tokens_per_param=max_tokens_per_param, form=form,
                       objective=objective,
                       asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, level=level,
-                      holdout=holdout, name=name, on_progress=on_progress)
+                      holdout=holdout, holdout_level=holdout_level, name=name,
+                      on_progress=on_progress)

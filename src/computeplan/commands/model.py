@@ -20,7 +20,8 @@ class ModelReport:
 
     def to_dict(self) -> dict:
         extra = {"data_limit": self.data_limit.to_dict()} if self.data_limit is not None else {}
-        return {"law": self.law.coefficients() | {"name": self.law.name},
+        form = {} if self.law.form == "chinchilla" else {"form": self.law.form}
+        return {"law": form | self.law.coefficients() | {"name": self.law.name},
                 "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict() | extra
 
 
@@ -43,6 +44,7 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
                          f"{'needs' if len(repetition) == 1 else 'need'} "
                          f"{option('unique_tokens')} (the data limit they describe)")
     if unique_tokens is not None:
+        the_law = get_law(the_law)  # the repeated-data law is of the Chinchilla form
         return _limited_model(the_law, given, flags, chinchilla, unique_tokens, rd_star,
                               rn_star)
     if chinchilla:

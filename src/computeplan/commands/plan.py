@@ -266,8 +266,9 @@ class LawOptions(OptionGroup):
     """The scaling law: a preset or a law file, with coefficients overridden."""
 
     PANEL = "Law"
-    law: str = opt("Preset (hoffmann2022, sardana2024, besiroglu2024, muennighoff2023) or a "
-                   "law JSON file.",
+    law: str = opt("Preset (hoffmann2022, sardana2024, besiroglu2024, muennighoff2023, or one "
+                   "fitted on over-trained runs: sardana2024-mpt, gadre2024-c4, gadre2024-rpj, "
+                   "gadre2024-rw) or a law JSON file of any form (computeplan fit --form).",
                    "sardana2024")  # computeplan.laws.DEFAULT_LAW
     E: float | None = opt("Override E (irreducible loss).")
     A: float | None = opt("Override A.")
@@ -275,10 +276,12 @@ class LawOptions(OptionGroup):
     alpha: float | None = opt("Override alpha.")
     beta: float | None = opt("Override beta.")
 
-    def build(self) -> ChinchillaLaw:
+    def build(self):
+        """The law (:func:`computeplan.laws.get_law`, of any form)."""
         from ..laws import get_law
 
-        return get_law(self.law, E=self.E, A=self.A, B=self.B, alpha=self.alpha, beta=self.beta)
+        return get_law(self.law, any_form=True, E=self.E, A=self.A, B=self.B, alpha=self.alpha,
+                       beta=self.beta)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,9 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
     base = plan(options)
     c = base.comparison
     law, opt, chin = c.law, c.optimal, c.chinchilla
+    if law.form != "chinchilla":
+        raise InputError(f"the report's iso-loss figures need a Chinchilla-form law; law "
+                         f"{law.name!r} has form {law.form!r} (plan works with it)")
     sizes = np.array([float(opt.params), float(chin.params)])
     lo, hi = sizes.min() / SIZE_SPAN, sizes.max() * SIZE_SPAN
     tokens_hi = max(float(opt.train_tokens), float(chin.train_tokens)) * SIZE_SPAN**2

@@ -34,6 +34,7 @@ from .core import (
     predict_loss,
 )
 from .holdout import HoldoutResult, holdout_mask
+from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
 from .repetition import RepetitionFit, check_unique_tokens_fit, fit_repetition
 from .runs import Runs, check_identifiable, filter_runs, read_runs
 
@@ -167,8 +168,8 @@ def _unrepeated(runs: Runs, **kw) -> Runs:
 def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
              delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
              bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
-             holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit",
-             on_progress=None):
+             holdout: str | None = None, holdout_level: float = DEFAULT_HOLDOUT_LEVEL,
+             budgets=DEFAULT_BUDGETS, name: str = "fit", on_progress=None):
     """Fit a Chinchilla law to ``runs`` (see :class:`Runs`, :func:`read_runs`).
 
     ``objective``: ``huber`` (Hoffmann et al., threshold ``delta``), ``asymmetric`` (Huber with
@@ -176,10 +177,11 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     squares on log loss). ``bootstrap`` > 0 refits that many resamples (seeded by ``seed``) for
     standard errors and ``level`` percentile intervals. ``holdout`` (e.g.
     ``'tokens_per_param>100'``) refits without the selected runs and reports prediction errors
-    on them. ``form``: the law form (:data:`computeplan.forms.FORMS`, or ``auto``: chosen by
-    extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla form give
-    a :class:`.select.FormFitResult` with the same attributes. ``on_progress(done, total)``
-    follows the bootstrap refits of the Chinchilla form (a progress bar).
+    on them, with predictive intervals at ``holdout_level`` and their coverage
+    (:mod:`.intervals`). ``form``: the law form (:data:`computeplan.forms.FORMS`, or ``auto``:
+    chosen by extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla
+    form give a :class:`.select.FormFitResult` with the same attributes. ``on_progress(done,
+    total)`` follows the bootstrap refits of the Chinchilla form (a progress bar).
     """
     check_unique_tokens_fit(runs, bootstrap, holdout)
     if form != "chinchilla" and runs.unique_tokens is not None:
@@ -190,7 +192,7 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
 
         return fit_form_runs(runs, form, objective=objective, delta=delta, asymmetry=asymmetry,
                              bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
-                             budgets=budgets, name=name)
+                             holdout_level=holdout_level, budgets=budgets, name=name)
     everything = runs
     if runs.unique_tokens is not None:
         runs = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry)
@@ -199,6 +201,7 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
         raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
     check_resampling(bootstrap, seed, len(runs))
+    check_level(holdout_level)
     train = test = None
     if holdout is not None:  # validated before any fitting
         mask = holdout_mask(runs, holdout)
@@ -222,7 +225,9 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
         sub, _, _ = fit_law(train.params, train.train_tokens, train.loss, train.weights,
                             name=f"{name} (without {holdout})", **kw)
         pred = predict_loss(sub.coefficients, test.params, test.train_tokens)
-        held = HoldoutResult(holdout, sub, test, pred)
+        intervals = holdout_intervals("chinchilla", train, test, level=holdout_level, seed=seed,
+                                      **kw)
+        held = HoldoutResult(holdout, sub, test, pred, intervals)
     rep = None
     if everything.unique_tokens is not None and fit.law is not None:
         rep = fit_repetition(fit.law, everything.params, everything.train_tokens,

@@ -28,7 +28,7 @@ from ..vocabulary import option
 #: Options of :func:`read_runs` and of :func:`filter_runs`; every other option goes to
 #: :func:`fit_runs`.
 READ_OPTIONS = ("params_col", "tokens_col", "flops_col", "loss_col", "weight_col",
-                "unique_tokens_col")
+                "unique_tokens_col", "where")
 FILTER_OPTIONS = ("drop_highest_loss", "min_tokens_per_param", "max_tokens_per_param")
 #: Most CSV files one ensemble reads (each is one task).
 MAX_FILES = 100_000

@@ -6,9 +6,10 @@ log L_i) with delta = 1e-3 (or the asymmetric or least-squares losses of
 (the chain rule through each form's :meth:`~computeplan.forms.Form.value_jac`).
 
 Starts, in the spirit of Hoffmann et al.'s grid: each form's grid of prefactors (as shares of
-the lowest loss at the centre of the runs) and exponents, plus warm starts mapped from the
-best Chinchilla-form solutions; every start is evaluated once and the ``SCREEN`` best are
-minimised together, then the best few distinct results are polished to a tight tolerance.
+the lowest loss at the centre of the runs) and exponents (plus, for the forms in
+``WARM_FORMS``, starts mapped from a Chinchilla-form fit's optima); every start is evaluated
+once and the ``SCREEN`` best are minimised together, then the best few distinct results are
+polished to a tight tolerance.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from .runs import Runs
 
 #: Starts kept after evaluating the whole grid once (the rest are far worse to begin with).
 SCREEN = 48
+#: Forms fitted from a Chinchilla-form fit's optima as well as their own start grid.
+WARM_FORMS = ("farseer",)
 #: Runs per block in :meth:`FormProblem.value_grad`.
 _BLOCK = 64
 
@@ -230,14 +233,15 @@ def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
              name: str = "fit", source: str = "", warm: np.ndarray | None = None,
              ) -> tuple[FormFit, Optimum, FormProblem]:
     """Fit ``form`` to validated ``runs``. ``warm``: natural Chinchilla-form coefficient rows
-    (E, A, B, alpha, beta) to start from as well (default: a Chinchilla-form fit's optima)."""
+    (E, A, B, alpha, beta) to start from as well (default: a Chinchilla-form fit's optima for
+    the forms in ``WARM_FORMS``)."""
     form = get_form(form)
     check_objective(objective, delta, asymmetry)
     check_runs_for_form(runs, form)
     problem = FormProblem.build(form, runs.params, runs.train_tokens, runs.loss, runs.weights,
                                 objective=objective, delta=delta, asymmetry=asymmetry)
-    if warm is None:
-        x_warm = None if form.name == "chinchilla" else chinchilla_warm(problem, runs)
+    if warm is None:  # the other forms' own grids reach their optima (tested)
+        x_warm = chinchilla_warm(problem, runs) if form.name in WARM_FORMS else None
     else:
         with np.errstate(all="ignore"):
             x_warm = form.from_chinchilla(np.atleast_2d(warm), problem.cn, problem.cd)

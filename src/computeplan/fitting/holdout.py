@@ -59,6 +59,8 @@ class HoldoutResult:
     fit: LawFit
     held_out: Runs
     predicted_loss: np.ndarray
+    #: Predictive intervals and their coverage (:mod:`.intervals`), or None.
+    intervals: dict | None = None
 
     @property
     def relative_error(self) -> np.ndarray:
@@ -74,7 +76,14 @@ class HoldoutResult:
 
     def to_dict(self) -> dict:
         h = self.held_out
-        return {"rule": self.rule, "summary": self.summary(), "fit": self.fit.to_dict(),
+        out = {"rule": self.rule, "summary": self.summary(), "fit": self.fit.to_dict(),
                 "runs": {"row": h.rows, "params": h.params, "train_tokens": h.train_tokens,
                          "loss": h.loss, "predicted_loss": self.predicted_loss,
                          "relative_error": self.relative_error}}
+        if self.intervals is not None:
+            iv = self.intervals
+            out["intervals"] = {k: val for k, val in iv.items() if k != "runs"}
+            out["runs"] |= {"interval_lo": iv["runs"]["lo"], "interval_hi": iv["runs"]["hi"],
+                            "inside_interval": iv["runs"]["inside"],
+                            "extrapolation_distance": iv["runs"]["distance"]}
+        return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -134,6 +135,7 @@ def _is_number(text: str) -> bool:
 def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
               flops_col: str | None = None, loss_col: str = "loss",
               weight_col: str | None = None, unique_tokens_col: str | None = None,
+              where: str | list[str] | None = None,
               text: str | None = None) -> Runs:
     """Read runs from a CSV file with a header row (or from ``text``, the file's content read
     elsewhere, e.g. by a sweep's client for a remote worker; ``path`` then names it).
@@ -143,6 +145,8 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
     ``weight_col`` (optional) holds weights >= 0 per run; ``unique_tokens_col`` (optional) the
     unique tokens of each run's data, U > 0 (runs with D > U repeat data: the fit then also
     fits the repetition coefficients, :mod:`computeplan.fitting.repetition`).
+    ``where`` (``COLUMN=VALUE`` or ``COLUMN!=VALUE``, or a list of such rules, all applied)
+    keeps the rows whose text in COLUMN is (or is not) VALUE, e.g. ``train_dataset=c4_original``.
     """
     if tokens_col is not None and flops_col is not None:
         raise InputError(f"give {option('tokens_col')} or {option('flops_col')}, not both")
@@ -160,6 +164,10 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         raise InputError(f"runs file {str(p)!r} is empty; it needs a header row and one row "
                          "per run")
     src = str(p)
+    notes = ()
+    for rule in [where] if isinstance(where, str) else (where or ()):
+        table, note = _where(table, header, rule, src)
+        notes += note
     n = _column(table, header, params_col, option("params_col"), src)
     if flops_col is not None:
         c = _column(table, header, flops_col, option("flops_col"), src)
@@ -168,10 +176,9 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
         _check_column(f"column {params_col!r}", n, rows)
         with np.errstate(over="ignore", under="ignore"):
             d = c / (6.0 * n)
-        notes = (f"tokens derived as D = C / (6 N) from column {flops_col!r}",)
+        notes += (f"tokens derived as D = C / (6 N) from column {flops_col!r}",)
     else:
         d = _column(table, header, tokens_col or "tokens", option("tokens_col"), src)
-        notes = ()
     loss = _column(table, header, loss_col, option("loss_col"), src)
     w = _column(table, header, weight_col, option("weight_col"), src) if weight_col else None
     u = (_column(table, header, unique_tokens_col, option("unique_tokens_col"), src)
@@ -190,6 +197,24 @@ def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str |
     if not len(runs):
         raise InputError(f"runs file {src!r} has a header but no runs")
     return runs
+
+
+def _where(table: list[dict], header: list[str], rule: str, src: str):
+    """The rows of ``table`` that ``rule`` (COLUMN=VALUE or COLUMN!=VALUE) keeps, and a note."""
+    m = re.match(r"^\s*([^=!]+?)\s*(!=|=)\s*(.*?)\s*$", rule)
+    if m is None:
+        raise InputError(f"where must be COLUMN=VALUE or COLUMN!=VALUE; got {rule!r}")
+    col, op, value = m.groups()
+    if col not in header:
+        raise InputError(f"column {col!r} (set by {option('where')}) not found in {src}; "
+                         "columns are: "
+                         + ", ".join(repr(h) for h in header))
+    keep = [r for r in table if ((r[col] or "").strip() == value) == (op == "=")]
+    if not keep:
+        values = sorted({(r[col] or "").strip() for r in table})
+        raise InputError(f"where {rule!r} keeps none of the {len(table)} runs; values of "
+                         f"{col!r}: " + ", ".join(repr(x) for x in values[:10]))
+    return keep, (f"kept the {len(keep)} of {len(table)} rows where {col} {op} {value}",)
 
 
 def filter_runs(runs: Runs, *, drop_highest_loss: int = 0, min_tokens_per_param=None,

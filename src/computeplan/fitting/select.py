@@ -36,12 +36,15 @@ from .forms import (
     runs_domain,
 )
 from .holdout import HoldoutResult, holdout_mask
+from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
 from .runs import Runs
 
 #: Least share of the runs each cross-validation fold holds out.
 CV_SHARE = 0.2
 #: Relative margin within which a form with fewer coefficients wins a tie of scores.
 CV_TIE = 0.02
+#: A chosen form whose cross-validation error exceeds this is not ok (unsafe to extrapolate).
+CV_MAX_ERROR = 0.03
 #: The two extrapolation folds of ``--form auto``.
 CV_FOLDS = ("tokens_per_param", "params")
 
@@ -58,6 +61,8 @@ class FormFitResult:
     bootstrap: FormBootstrap | None = None
     holdout: HoldoutResult | None = None
     selection: dict | None = None
+    #: Repetition coefficients are fitted for the Chinchilla form only.
+    repetition = None
 
     @property
     def form(self) -> str:
@@ -65,13 +70,17 @@ class FormFitResult:
 
     @property
     def law(self):
-        law = self.fit.law
-        if law is None:
+        """The fitted law (:func:`computeplan.formlaw.make_law`) with the runs' domain and,
+        after a bootstrap, its usable replicates; None when the coefficients are no law."""
+        from ..formlaw import make_law
+
+        if self.fit.law is None:
             return None
         reps = None
         if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
             reps = self.bootstrap.replicates()
-        return replace(law, domain=runs_domain(self.runs), replicates=reps)
+        return make_law(self.form, self.coefficients, name=self.fit.name,
+                        source=self.fit.source, replicates=reps, domain=runs_domain(self.runs))
 
     coefficients = property(lambda self: self.fit.coefficients)
     objective_value = property(lambda self: self.fit.objective_value)
@@ -88,7 +97,7 @@ class FormFitResult:
         if not self.ok or self.fit.law is None:
             return None
         try:
-            return self.fit.law.tokens_per_param_at(self.budgets)
+            return _optimal_tpp(self.form, self.coefficients, self.budgets)
         except InputError:
             return None
 
@@ -99,7 +108,7 @@ class FormFitResult:
             return None
         coef = {k: v[:, None] for k, v in get_form(self.form).as_dict(boot.replicates()).items()}
         try:
-            tpp = law.tokens_per_param_at(self.budgets[None, :], coef)
+            tpp = _optimal_tpp(self.form, coef, self.budgets[None, :])
         except InputError:
             return None
         tail = 100 * (1 - boot.level) / 2
@@ -128,6 +137,15 @@ class FormFitResult:
         return out
 
 
+def _optimal_tpp(form: str, coef: dict, budgets) -> np.ndarray:
+    """Compute-optimal D/N of a law of ``form`` at training ``budgets`` (broadcasting with array
+    coefficients), by :func:`computeplan._formsolve.budget` with r = 0."""
+    from .._formsolve import budget
+
+    ln_n, ln_d = budget(get_form(form), coef, np.log(np.asarray(budgets, float) / 6.0), 0.0)
+    return np.exp(ln_d - ln_n)
+
+
 def _check_common(runs, budgets, bootstrap, seed):
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
@@ -143,12 +161,16 @@ def _check_common(runs, budgets, bootstrap, seed):
 def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                   delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
                   bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
-                  holdout: str | None = None, budgets=DEFAULT_BUDGETS, name: str = "fit",
+                  holdout: str | None = None, holdout_level: float = DEFAULT_HOLDOUT_LEVEL,
+                  budgets=DEFAULT_BUDGETS, name: str = "fit",
                   selection: dict | None = None) -> FormFitResult:
     """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`, or ``auto``: chosen by
     :func:`select_form` on the runs left after ``holdout``) with optional bootstrap and
     hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form."""
     budgets = _check_common(runs, budgets, bootstrap, seed)
+    check_level(holdout_level)
+    if form != "auto":
+        get_form(form)  # an unknown form fails before any fitting
     train = test = None
     if holdout is not None:
         mask = holdout_mask(runs, holdout)
@@ -156,16 +178,19 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
             raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
         train, test = runs.subset(~mask), runs.subset(mask)
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    scale = None
     if form == "auto":
-        selection = select_form(train if train is not None else runs, **kw)
+        selection, scales = _cross_validate(train if train is not None else runs, **kw)
         form = selection["chosen"]
+        scale = scales[form]
         if form == "chinchilla":
             from . import fit_runs
 
-            return replace(fit_runs(runs, objective=objective, delta=delta, asymmetry=asymmetry,
-                                    bootstrap=bootstrap, seed=seed, level=level,
-                                    holdout=holdout, budgets=budgets, name=name),
-                           selection=selection)
+            res = fit_runs(runs, objective=objective, delta=delta, asymmetry=asymmetry,
+                           bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
+                           holdout_level=holdout_level, budgets=budgets, name=name)
+            fit = replace(res.fit, warnings=res.fit.warnings + tuple(cv_warning(selection)))
+            return replace(res, fit=fit, selection=selection)
     f = get_form(form)
     check_runs_for_form(runs, f)
     if train is not None:
@@ -174,14 +199,20 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     source = (f"{f.name} form ({f.formula}) fitted to {n_used} runs from {runs.source} "
               f"({objective} objective)")
     fit, opt, problem = fit_form(runs, f, name=name, source=source, **kw)
+    if selection is not None:
+        fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))
     boot = None
     if bootstrap:
         boot = bootstrap_form(problem, opt, int(bootstrap),
                               seed=None if seed is None else int(seed), level=level)
     held = None
     if train is not None:
-        sub, _, _ = fit_form(train, f, name=f"{name} (without {holdout})", **kw)
-        held = HoldoutResult(holdout, sub, test, sub.predict(test.params, test.train_tokens))
+        sub_fit = fit_form(train, f, name=f"{name} (without {holdout})", **kw)
+        sub = sub_fit[0]
+        intervals = holdout_intervals(f.name, train, test, level=holdout_level, seed=seed,
+                                      scale=scale, sub_fit=sub_fit, **kw)
+        held = HoldoutResult(holdout, sub, test, sub.predict(test.params, test.train_tokens),
+                             intervals)
     return FormFitResult(fit, runs, budgets, boot, held, selection)
 
 
@@ -205,11 +236,20 @@ def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: floa
                 asymmetry: float = DEFAULT_ASYMMETRY) -> dict:
     """Score every form by extrapolation cross-validation and choose one (module docstring).
     Returns ``{"rule", "folds", "table": [{form, n_coefficients, scores, score}], "chosen"}``."""
+    return _cross_validate(runs, forms, objective=objective, delta=delta,
+                           asymmetry=asymmetry)[0]
+
+
+def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float]]:
+    """:func:`select_form`'s selection and, per form, the extrapolation scale of its folds'
+    held-out runs (:func:`.intervals.distance_scale`, from the same fits)."""
+    from .intervals import extrapolation_distance
+
     forms = list(FORMS) if forms is None else [get_form(f).name for f in forms]
     folds = cv_folds(runs)
-    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
     fold_info = {}
     errors: dict[str, dict[str, float]] = {f: {} for f in forms}
+    ratios: dict[str, list[float]] = {f: [] for f in forms}
     for fold, mask in folds.items():
         train, test = runs.subset(~mask), runs.subset(mask)
         fold_info[fold] = {"n_fit": int(np.count_nonzero(train.weights)),
@@ -232,6 +272,10 @@ def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: floa
             err = np.abs(pred / test.loss - 1.0)
             w = test.weights > 0
             errors[name][fold] = float(np.mean(err[w]))
+            log_err = np.log(pred / test.loss)[w]
+            dist = extrapolation_distance(train, test.params, test.train_tokens)[w]
+            far = (dist > 0) & np.isfinite(log_err)
+            ratios[name] += (log_err[far] / dist[far]).tolist()
     table = []
     for name in forms:
         scores = errors[name]
@@ -244,6 +288,17 @@ def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: floa
     best = min(row["score"] for row in finite)
     close = [row for row in finite if row["score"] <= best * (1 + CV_TIE)]
     chosen = min(close, key=lambda row: (row["n_coefficients"], row["score"]))["form"]
-    return {"rule": "lowest mean over the folds of the mean |relative error| of the held-out "
-                    f"runs' loss; within {CV_TIE:.0%} the form with fewer coefficients",
-            "folds": fold_info, "table": table, "chosen": chosen}
+    selection = {"rule": "lowest mean over the folds of the mean |relative error| of the "
+                         f"held-out runs' loss; within {CV_TIE:.0%} the form with fewer "
+                         "coefficients", "folds": fold_info, "table": table, "chosen": chosen}
+    scales = {k: float(np.sqrt(np.mean(np.square(r)))) if r else 0.0 for k, r in ratios.items()}
+    return selection, scales
+
+
+def cv_warning(selection: dict) -> list[str]:
+    """The ``implausible:`` warning of a chosen form whose cross-validation error is large."""
+    score = next(r["score"] for r in selection["table"] if r["form"] == selection["chosen"])
+    if score > CV_MAX_ERROR:
+        return [f"implausible: the chosen form's extrapolation error in cross-validation is "
+                f"{100 * score:.2f}% (above {100 * CV_MAX_ERROR:g}%)"]
+    return []

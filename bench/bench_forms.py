@@ -1,0 +1,85 @@
+"""Benchmark: law forms (issue 11). Figures and ratios against baselines measured in the same run.
+
+- ``fit --form auto`` on the 240 Chinchilla runs (every form, both cross-validation folds, the
+  final fit), against the Chinchilla-form fit alone (target: auto < 10 s on 2 cores);
+- one fit of each other form on the same runs (target: < 2 s each);
+- planning 1e6 scenarios (target loss x inference demand) with a kaplan-form and a beta-of-n law
+  through the first-order-condition solvers (computeplan._formsolve), against the Chinchilla
+  fast path (Newton on the closed-form equation) on the same scenarios (target: within 20x per
+  scenario).
+
+CPU time (process time), best of ``--repeat``: the machine is shared.
+
+Run: .venv/bin/python bench/bench_forms.py [--scenarios 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from computeplan.fitting import filter_runs, fit_runs, read_runs  # noqa: E402
+from computeplan.fitting.forms import fit_form  # noqa: E402
+from computeplan.formlaw import make_law  # noqa: E402
+from computeplan.laws import get_law  # noqa: E402
+from computeplan.lifetime import lifetime_optimal  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def best(fn, repeat: int) -> float:
+    out = []
+    for _ in range(repeat):
+        t = time.process_time()
+        fn()
+        out.append(time.process_time() - t)
+    return min(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenarios", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    runs = filter_runs(read_runs(DATA / "chinchilla-epoch" / "svg_extracted_data.csv",
+                                 params_col="Model Size", flops_col="Training FLOP"),
+                       drop_highest_loss=5)
+    base = best(lambda: fit_runs(runs), 1)
+    auto = best(lambda: fit_runs(runs, form="auto"), 1)
+    print(f"fit, 240 Chinchilla runs: chinchilla form {base:.2f} s; --form auto {auto:.2f} s "
+          f"({auto / base:.1f}x; target < 10 s)")
+    for form in ("tied", "kaplan", "beta-of-n", "farseer"):
+        t = best(lambda f=form: fit_form(runs, f), 1)
+        print(f"  one {form} fit: {t:.2f} s (target < 2 s)")
+
+    rng = np.random.default_rng(0)
+    n = args.scenarios
+    chin = get_law("sardana2024")
+    loss = rng.uniform(1.9, 2.4, n)
+    demand = 10 ** rng.uniform(10, 14, n)
+    t_chin = best(lambda: lifetime_optimal(chin, loss=loss, inference_tokens=demand),
+                  args.repeat)
+    print(f"plan, {n:.0e} scenarios: chinchilla fast path {1e9 * t_chin / n:.0f} ns/scenario")
+    laws = {"kaplan": make_law("kaplan", {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169,
+                                          "beta": 0.136}),
+            "beta-of-n": make_law("beta-of-n", {"E": 0.57, "A": 28.7, "B": 12498.0,
+                                                "alpha": 0.131, "beta0": 0.4335,
+                                                "beta1": -0.0166})}
+    for name, law in laws.items():
+        t = best(lambda lw=law: lifetime_optimal(lw, loss=loss, inference_tokens=demand),
+                 args.repeat)
+        print(f"  {name}: {1e9 * t / n:.0f} ns/scenario ({t / t_chin:.1f}x the Chinchilla "
+              "fast path; target <= 20x)")
+
+
+if __name__ == "__main__":
+    main()
