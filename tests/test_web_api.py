@@ -322,3 +322,10 @@ def test_computeplan_web_serves_the_page_and_api():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_405_names_the_allowed_methods(client):
+    """A wrong method is 405 with the JSON error body and an Allow header (issue 16)."""
+    response = client.get("/api/plan")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST" and "error" in response.json()

@@ -95,7 +95,9 @@ def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
         message = (f"request body must be at most {MAX_BODY_BYTES} bytes"
                    f" ({MAX_UPLOAD_BYTES} for uploads)" if exc.status_code == 413
                    else str(exc.detail))
-        return _error(exc.status_code, message)
+        response = _error(exc.status_code, message)
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
