@@ -19,7 +19,7 @@ from ..render import data_limit_lines, data_limit_rows, flops, fmt, jsonable, qu
 
 FIGURES = ("savings", "isoloss", "cost")
 _LOCK = threading.Lock()
-_OPT, _CHIN = "#1b6ac9", "#d0582a"
+_OPT, _CHIN, _ROBUST = "#1b6ac9", "#d0582a", "#2e8b57"
 
 
 def _png(fig) -> bytes:
@@ -35,6 +35,12 @@ def _savings(ax, rep) -> None:
         key = "ratio_total_cost_usd" if rep.priced else "ratio_total_flops"
         what = "dollars" if rep.priced else "FLOPs"
         ax.plot(x, 100 * (1 - sweep[key]), color=_OPT, label=f"lifetime {what} saved")
+        band = (rep.bands or {}).get("savings")
+        if band is not None:
+            level = rep.plan.uncertainty.level
+            ax.fill_between(band["inference_tokens"], 100 * band["savings_lo"],
+                            100 * band["savings_hi"], color=_OPT, alpha=0.18, lw=0,
+                            label=f"saved, {100 * level:g}% range over replicates")
         ax.plot(x, 100 * sweep["ratio_params"], color=_CHIN, ls="--",
                 label="optimal size, % of Chinchilla")
         ax.set_ylabel("%")
@@ -57,6 +63,14 @@ def _mark_plans(ax, rep, y_of) -> None:
             label="inference-aware optimum")
     ax.plot(float(c.chinchilla.params), y_of("chinchilla", c.chinchilla), "o", ms=8, color=_CHIN,
             label="Chinchilla-optimal")
+    u = rep.plan.uncertainty
+    if u is not None and u.robust is not None:
+        try:
+            y = y_of("robust", u.robust.plan)
+        except KeyError:  # a figure that marks the two plans only (present values)
+            return
+        ax.plot(float(u.robust.plan.params), y, "o", ms=7, color=_ROBUST,
+                label=f"robust plan ({100 * u.confidence:g}% of replicates)")
 
 
 def _isoloss(ax, rep) -> None:
@@ -68,6 +82,11 @@ def _isoloss(ax, rep) -> None:
                 lw=1.8 if main else 0.9, label=None)
         ax.annotate(f"L={lv:.3f}", (curve.data["params"][-1], curve.data["train_tokens"][-1]),
                     fontsize=7, color="0.3", xytext=(2, 0), textcoords="offset points")
+    band = (rep.bands or {}).get("isoloss")
+    if band is not None:
+        ax.fill_between(band["params"], band["train_tokens_lo"], band["train_tokens_hi"],
+                        color="0.15", alpha=0.15, lw=0, label=f"L={target:.3f}, "
+                        f"{100 * rep.plan.uncertainty.level:g}% range over replicates")
     _mark_plans(ax, rep, lambda _, p: float(p.train_tokens))
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -196,6 +215,25 @@ def spend_png(dated) -> bytes:
             plt.close(fig)
 
 
+def uncertainty_html(plan: dict) -> str:
+    """The plan's uncertainty (ranges over the law's replicates, the chance of a saving and of
+    missing the target, the robust plan) and the regret table of demand and price ranges, from
+    the plan's JSON (:mod:`computeplan.render_uncertainty`); empty when it has neither."""
+    from ..render_uncertainty import regret_rows, uncertainty_lines, uncertainty_rows
+
+    out = ""
+    rows = uncertainty_rows(plan)
+    if rows is not None:
+        lines = "".join(f"<li>{html.escape(x)}</li>" for x in uncertainty_lines(plan))
+        out += (f"<h2>{html.escape(rows.title)}</h2>{_table(rows.head, rows.rows)}"
+                f'<p class="note">{html.escape(rows.caption)}</p><ul>{lines}</ul>')
+    regret = regret_rows(plan)
+    if regret is not None:
+        out += (f"<h2>{html.escape(regret.title)}</h2>{_table(regret.head, regret.rows)}"
+                f'<p class="note">{html.escape(regret.caption)}</p>')
+    return out
+
+
 def _pairs(mapping: dict) -> list[list[str]]:
     return [[k, v if isinstance(v, str) else quantity(k, v)]
             for k, v in jsonable(mapping).items()]
@@ -248,6 +286,7 @@ Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-op
 <h2>Results</h2>
 {_table(["", "Chinchilla-optimal", "Optimal", "ratio"], _rows(rep))}
 {data_limit_html(c)}
+{uncertainty_html(jsonable(rep.plan.to_dict()))}
 <h2>Domain of the law</h2>
 {domain}
 <h2>Inputs</h2>

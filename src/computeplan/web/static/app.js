@@ -28,7 +28,8 @@
     "compounding"];
   const roofline = () => field("decode_model").value === "roofline";
   const PRICED = [...HARDWARE, ...FIXED_MFU, ...ROOFLINE];
-  const OPT = "#1b6ac9", CHIN = "#d0582a";
+  const UNCERTAINTY = ["level", "confidence"];
+  const OPT = "#1b6ac9", CHIN = "#d0582a", ROBUST = "#2e8b57";
   let meta = null, sequence = 0, timer = null;
 
   const field = (name) => document.querySelector(`[name="${name}"]`);
@@ -50,6 +51,13 @@
     out.law = $("law").value || "sardana2024";
     const unique = field("unique_tokens").value.trim();
     if (unique) out.unique_tokens = unique;
+    if ($("uncertainty").checked) {
+      out.uncertainty = "true";
+      for (const name of UNCERTAINTY) {
+        const text = field(name).value.trim();
+        if (text) out[name] = text;
+      }
+    }
     if ($("objective").value === "usd") {
       out.objective = "usd";
       for (const name of [...HARDWARE, ...(roofline() ? ROOFLINE : FIXED_MFU)]) {
@@ -69,7 +77,7 @@
 
   function body(s) {
     return Object.fromEntries(Object.entries(s).map(([k, v]) =>
-      [k, TEXT_FIELDS.has(k) ? v : number(v)]));
+      [k, k === "uncertainty" ? v === "true" : TEXT_FIELDS.has(k) ? v : number(v)]));
   }
 
   function restore(params) {
@@ -83,6 +91,8 @@
     }
     if (params.has("law")) $("law").value = params.get("law");
     field("unique_tokens").value = params.get("unique_tokens") || "";
+    $("uncertainty").checked = params.get("uncertainty") === "true";
+    for (const name of UNCERTAINTY) field(name).value = params.get(name) || "";
     const usd = params.get("objective") === "usd" || kind === "budget_usd" ||
       PRICED.some((k) => params.has(k));
     $("objective").value = usd ? "usd" : "flops";
@@ -117,6 +127,7 @@
     document.querySelector(".usd").hidden = $("objective").value !== "usd";
     document.querySelector(".mfu").hidden = roofline();
     document.querySelector(".roofline").hidden = !roofline();
+    document.querySelector(".uncertainty-options").hidden = !$("uncertainty").checked;
     const law = meta && meta.laws[$("law").value];
     if (law) {
       $("law_formula").textContent = `L = ${law.E} + ${law.A}/N^${law.alpha} + ` +
@@ -241,6 +252,7 @@
       return li;
     }));
     renderTimeline(plan.timeline, priced);
+    renderUncertainty(plan);
     drawPlots(rep, priced, costKey);
   }
 
@@ -309,12 +321,70 @@
     });
   }
 
+
+  // The point plan beside the ranges over replicates and the robust plan (the same rows as
+  // computeplan.render_uncertainty), and the sentences on the chance of a saving and a miss.
+  const U_FIELDS = [["params", "parameters N"], ["train_tokens", "training tokens D"],
+    ["tokens_per_param", "tokens per parameter"], ["total_flops", "lifetime FLOPs"],
+    ["total_cost_usd", "lifetime cost"], ["loss", "loss"]];
+  function renderUncertainty(plan) {
+    const u = plan.uncertainty, box = $("uncertainty_block");
+    box.hidden = !u;
+    if (!u) return;
+    const level = `${fmt(100 * u.level, 3)}%`, r = u.robust, o = u.optimal;
+    $("uncertainty_title").textContent =
+      `Under the law's uncertainty (${u.replicates} coefficient replicates)`;
+    const head = ["", "Point plan", `${level} range`, "median",
+      `Robust (${fmt(100 * u.confidence, 3)}%)`];
+    $("uncertainty_table").tHead.rows[0].replaceChildren(...head.map((h) => {
+      const th = document.createElement("th");
+      th.textContent = h;
+      return th;
+    }));
+    const rows = U_FIELDS.filter(([k]) => o && o[k] && plan.optimal[k] !== undefined)
+      .map(([k, label]) => [label, quantity(k, plan.optimal[k]),
+        `${quantity(k, o[k].lo)} - ${quantity(k, o[k].hi)}`, quantity(k, o[k].median),
+        r ? quantity(k, r[k]) : ""]);
+    const pp = u.point_plan;
+    rows.push(["chance of reaching the target", pct(pp.target_met_probability), "", "",
+      r ? pct(r.target_met_probability) : ""]);
+    rows.push(["loss under the replicates", fmt(pp.loss.median, 5),
+      `${fmt(pp.loss.lo, 5)} - ${fmt(pp.loss.hi, 5)}`, "", ""]);
+    $("uncertainty_table").tBodies[0].replaceChildren(...rows.map((cells) => {
+      const tr = document.createElement("tr");
+      cells.forEach((t) => { tr.insertCell().textContent = t; });
+      return tr;
+    }));
+    const lines = [];
+    if (u.savings) {
+      lines.push(`the saving over the Chinchilla-optimal model is positive under ` +
+        `${pct(u.savings.probability_positive)} of the replicates (${level} range ` +
+        `${pct(u.savings.lo)} to ${pct(u.savings.hi)}, median ${pct(u.savings.median)})`);
+    }
+    lines.push(`the point plan misses the target loss under ` +
+      `${pct(1 - pp.target_met_probability)} of the replicates`);
+    if (r) {
+      lines.push(`robust plan: ${quantity("params", r.params)} parameters on ` +
+        `${quantity("train_tokens", r.train_tokens)} tokens reaches the target under ` +
+        `${pct(r.target_met_probability)} of the replicates for ${pct(r.premium)} more ` +
+        "lifetime cost than the point plan");
+    }
+    $("uncertainty_lines").replaceChildren(...lines.concat(u.notes).map((t) => {
+      const li = document.createElement("li");
+      li.textContent = t;
+      return li;
+    }));
+  }
+
   function planMarks(plan, y) {
+    const robust = plan.uncertainty && plan.uncertainty.robust;
     return [
       { x: plan.optimal.params, y: y(plan.optimal), label: "inference-aware optimum",
         color: OPT, shape: "star" },
       { x: plan.chinchilla.params, y: y(plan.chinchilla), label: "Chinchilla-optimal",
         color: CHIN, shape: "circle" },
+      ...(robust ? [{ x: robust.params, y: y(robust), label: "robust plan", color: ROBUST,
+        shape: "circle" }] : []),
     ];
   }
 
@@ -334,6 +404,10 @@
         y: sweep.chinchilla_loss.map((c, i) => c - sweep.optimal_loss[i]),
         label: "loss gained at equal budget", color: OPT }],
       vline: { x: plan.demand.inference_tokens, label: "this demand" },
+      bands: byLoss && f.bands && f.bands.savings ? [{ x: f.bands.savings.inference_tokens,
+        lo: f.bands.savings.savings_lo.map((v) => 100 * v),
+        hi: f.bands.savings.savings_hi.map((v) => 100 * v), color: OPT,
+        label: `saved, ${fmt(100 * plan.uncertainty.level, 3)}% range` }] : [],
     });
     const target = plan.optimal.loss;
     Plot.draw($("plot_isoloss"), {
@@ -345,6 +419,9 @@
           color: main ? "#222" : "#a3a9b6", width: main ? 2.2 : 1.1, legend: main };
       }),
       marks: planMarks(plan, (p) => p.train_tokens),
+      bands: f.bands && f.bands.isoloss ? [{ x: f.bands.isoloss.params,
+        lo: f.bands.isoloss.train_tokens_lo, hi: f.bands.isoloss.train_tokens_hi,
+        color: "#222", label: `target, ${fmt(100 * plan.uncertainty.level, 3)}% range` }] : [],
     });
     const cc = f.cost_curve, pv = cc.present_value_marks;  // pv: a dated plan
     const series = [{ x: cc.params, y: cc[pv ? `present_value_${costKey}` : costKey],

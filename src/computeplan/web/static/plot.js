@@ -95,13 +95,15 @@ const Plot = (() => {
 
   // spec: {title, xlabel, ylabel, xlog, ylog, xkind, ykind ("count", "usd", "flops"), ylim,
   // series: [{x, y, label, color, width, dash, legend}], marks: [{x, y, label, color, shape}],
-  // vline: {x, label}}
+  // vline: {x, label}, bands: [{x, lo, hi, color, label}] (a shaded range between lo and hi)}
   function draw(svg, spec) {
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
     const series = spec.series || [], marks = spec.marks || [];
+    const bands = spec.bands || [];
     const xs = series.flatMap((s) => s.x).concat(marks.map((m) => m.x));
-    const ys = series.flatMap((s) => s.y).concat(marks.map((m) => m.y));
+    const ys = series.flatMap((s) => s.y).concat(marks.map((m) => m.y))
+      .concat(bands.flatMap((b) => b.lo.concat(b.hi)));
     const [x0, x1] = extent(xs, spec.xlog, 0.02);
     const [y0, y1] = spec.ylim || extent(ys, spec.ylog, 0.05);
     const sx = scale(x0, x1, M.l, W - M.r, spec.xlog);
@@ -134,6 +136,14 @@ const Plot = (() => {
       el("line", { x1: x, x2: x, y1: M.t, y2: H - M.b, stroke: "#666", "stroke-dasharray": "2 3" },
         body);
     }
+    for (const b of bands) {
+      const up = path(b.x, b.hi, sx, sy, spec.xlog, spec.ylog);
+      const down = path([...b.x].reverse(), [...b.lo].reverse(), sx, sy, spec.xlog, spec.ylog);
+      if (up && down) {
+        el("path", { d: `${up}L${down.slice(1)}Z`, fill: b.color || "#1b6ac9",
+          "fill-opacity": 0.18, stroke: "none", class: "band" }, body);
+      }
+    }
     for (const s of series) {
       el("path", { d: path(s.x, s.y, sx, sy, spec.xlog, spec.ylog), fill: "none",
         stroke: s.color || "#222", "stroke-width": s.width || 1.8,
@@ -144,7 +154,9 @@ const Plot = (() => {
       if (m.shape === "star") el("polygon", { points: star(cx, cy, 9), fill: m.color }, body);
       else el("circle", { cx, cy, r: 5.5, fill: m.color }, body);
     }
-    legend(svg, series.filter((s) => s.legend !== false).concat(marks), spec.vline);
+    legend(svg, series.filter((s) => s.legend !== false).concat(marks)
+      .concat(bands.filter((b) => b.label).map((b) => ({ label: b.label, color: b.color,
+        dash: "1 0", band: true }))), spec.vline);
     hover(svg, spec, series, sx, sy);
   }
 
