@@ -70,7 +70,7 @@ def test_table_says_it_in_words():
     result = CliRunner().invoke(app, ["plan", *ISSUE])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "warning: the optimum trains at 1522 tokens per parameter, 0.65 orders of magnitude " \
+    assert "warning: the optimum trains at 1,522 tokens per parameter, 0.65 orders of magnitude " \
            "beyond the runs this law was fitted on (0.456-342)" in text
 
 

@@ -16,10 +16,6 @@ _FIELDS = (("params", "parameters N"), ("train_tokens", "training tokens D"),
            ("total_cost_usd", "lifetime cost"))
 
 
-def _span(interval: dict, key: str) -> str:
-    return f"{quantity(key, interval['lo'])} - {quantity(key, interval['hi'])}"
-
-
 def uncertainty_rows(plan: dict) -> Rows | None:
     """The point plan, the ``level`` range and median of every replicate's own optimum, and the
     robust plan, per quantity. None without ``uncertainty`` in the plan."""
@@ -32,20 +28,23 @@ def uncertainty_rows(plan: dict) -> Rows | None:
     for key, label in _FIELDS:
         if optimal is None or key not in optimal or point.get(key) is None:
             continue
-        rows.append([label, quantity(key, point[key]), _span(optimal[key], key),
-                     quantity(key, optimal[key]["median"]),
+        iv = optimal[key]
+        rows.append([label, quantity(key, point[key]), quantity(key, iv["lo"]),
+                     quantity(key, iv["median"]), quantity(key, iv["hi"]),
                      "" if robust is None else quantity(key, robust[key])])
     pp = u["point_plan"]
-    rows.append(["chance of reaching the target", pct(pp["target_met_probability"]), "", "",
-                 "" if robust is None else pct(robust["target_met_probability"])])
-    rows.append(["loss under the replicates", fmt(pp["loss"]["median"], 5),
-                 f"{fmt(pp['loss']['lo'], 5)} - {fmt(pp['loss']['hi'], 5)}", "", ""])
+    rows.append(["P(target met)", pct(pp["target_met_probability"]), "", "",
+                 "", "" if robust is None else pct(robust["target_met_probability"])])
+    rows.append(["point plan loss", "", fmt(pp["loss"]["lo"], 5),
+                 fmt(pp["loss"]["median"], 5), fmt(pp["loss"]["hi"], 5), ""])
     robust_head = f"Robust ({100 * u['confidence']:g}%)"
+    what = ("each replicate's own optimum within the same budget" if plan.get("target_loss")
+            is None else "each replicate's own optimum for the same loss and demand")
     return Rows(f"Under the law's uncertainty ({u['replicates']} coefficient replicates)",
-                ["", "Point plan", f"{level} range", "median", robust_head], rows,
-                f"Range and median: each replicate's own optimum for the same loss and demand; "
-                f"robust: the cheapest model that reaches the loss under at least "
-                f"{100 * u['confidence']:g}% of the replicates")
+                ["", "Point plan", "low", "median", "high", robust_head], rows,
+                f"low - high: the {level} range over replicates of {what}; robust: the cheapest "
+                f"model that reaches the loss under at least {100 * u['confidence']:g}% of the "
+                "replicates")
 
 
 def uncertainty_lines(plan: dict) -> list[str]:

@@ -55,8 +55,25 @@ def plan(**values):
             console.print(f"assumed {line}", highlight=False, soft_wrap=True)
         _render(console, report.comparison, report.notes, report.serving, report.extrapolation,
                 report.dated)
+        render_uncertainty(console, report)
 
     emit(report, as_json, draw)
+
+
+def render_uncertainty(console, report) -> None:
+    """The ranges over the law's replicates, the chances and the robust plan, and the regret
+    table of demand and price ranges (:mod:`computeplan.render_uncertainty`), when present."""
+    if report.uncertainty is None and report.ranges is None:
+        return
+    from ..render import jsonable, table
+    from ..render_uncertainty import regret_rows, uncertainty_lines, uncertainty_rows
+
+    d = jsonable(report.to_dict())
+    for rows in (uncertainty_rows(d), regret_rows(d)):
+        if rows is not None:
+            console.print(table(rows.title, rows.head, rows.rows, caption=rows.caption))
+    for line in uncertainty_lines(d):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 #: Parameters of `plan` that are the command's own, not plan options (`sweep` leaves them out,

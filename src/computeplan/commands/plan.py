@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the option groups are defined without numpy: the CLI builds
     from ..demand import Demand  # from them at start-up
     from ..laws import ChinchillaLaw
     from ..lifetime import PlanComparison
+    from ..uncertainty import PlanUncertainty
 
 #: The built-in example: the quality of a Chinchilla-optimal 70B model, served for 2e12 tokens.
 DEFAULT_REFERENCE_PARAMS = 70e9
@@ -40,6 +41,11 @@ class PlanReport:
     #: The assumed defaults that move the answer most (the fixed decode MFU), shown in the
     #: result's header and beside the numbers they drive (JSON ``key_assumptions``).
     key_assumptions: tuple[str, ...] = ()
+    #: Under ``uncertainty``: the plan under every replicate of the law
+    #: (:class:`computeplan.uncertainty.PlanUncertainty`).
+    uncertainty: PlanUncertainty | None = None
+    #: With demand or price ranges: the ranges, the chosen (middle) plan and its regret table.
+    ranges: dict | None = None
 
     @property
     def serving(self) -> dict | None:
@@ -65,6 +71,10 @@ class PlanReport:
         extra = {"serving": serving} if serving is not None else {}
         if self.dated is not None:
             extra["timeline"] = self.dated.to_dict()
+        if self.uncertainty is not None:
+            extra["uncertainty"] = self.uncertainty.to_dict()
+        if self.ranges is not None:
+            extra["ranges"] = self.ranges
         out = self.comparison.to_dict()
         if "data_limit" in out and self.comparison.optimal.params.ndim == 0:
             # the same sentences as the table's, for the page and reports (one plan)
@@ -85,7 +95,7 @@ def extrapolation_report(comparison: PlanComparison) -> dict | None:
     import numpy as np
 
     from .._lawdata import extrapolation_words
-    from ..render import fmt
+    from ..render import count
 
     law = comparison.law
     if law.domain is None:
@@ -99,7 +109,7 @@ def extrapolation_report(comparison: PlanComparison) -> dict | None:
         if np.ndim(model.params) == 0:
             values = {"params": model.params, "train_tokens": model.train_tokens,
                       "tokens_per_param": model.tokens_per_param}
-            warnings += extrapolation_words(label, law.domain, oom, values, fmt)
+            warnings += extrapolation_words(label, law.domain, oom, values, count)
     out["warnings"] = warnings
     return out
 
@@ -328,6 +338,97 @@ class DataLimitOptions(OptionGroup):
 
 
 @dataclass(frozen=True)
+class UncertaintyOptions(OptionGroup):
+    """The law's uncertainty: plan under every coefficient replicate of the law."""
+
+    PANEL = "Uncertainty"
+    uncertainty: bool | None = opt(
+        "Plan under every coefficient replicate of the law (the besiroglu2024 preset ships "
+        "1,000; `computeplan fit RUNS.csv --bootstrap K --out law.json` writes your own): "
+        "ranges of the optimum, the chance that the saving is real and that the plan misses "
+        "the target, and the robust plan.")
+    level: float | None = opt("Level of the reported ranges, in (0, 1) [default: 0.95]; needs "
+                              "{{uncertainty}}.")
+    confidence: float | None = opt(
+        "The robust plan reaches the target loss under at least this share of the replicates, "
+        "in (0, 1) [default: 0.9]; needs {{uncertainty}}.")
+
+    def build(self, law, loss, budget, demand, cost) -> PlanUncertainty | None:
+        """The plan under every replicate (None without ``uncertainty``); ``level`` and
+        ``confidence`` without it are errors naming it."""
+        if not self.uncertainty:
+            for name in ("level", "confidence"):
+                if getattr(self, name) is not None:
+                    raise InputError(f"{option(name)} needs {option('uncertainty')}")
+            return None
+        from ..uncertainty import DEFAULT_CONFIDENCE, DEFAULT_LEVEL, plan_uncertainty
+
+        level = DEFAULT_LEVEL if self.level is None else self.level
+        confidence = DEFAULT_CONFIDENCE if self.confidence is None else self.confidence
+        return plan_uncertainty(law, loss=loss, budget=budget, demand=demand, cost=cost,
+                                level=level, confidence=confidence)
+
+
+#: Each range option and the option whose value it ranges over.
+RANGE_OF = {"inference_tokens_range": "inference_tokens", "requests_range": "requests",
+            "users_range": "users", "train_usd_per_gpu_hour_range": "train_usd_per_gpu_hour",
+            "inference_usd_per_gpu_hour_range": "inference_usd_per_gpu_hour"}
+
+
+@dataclass(frozen=True)
+class RangeOptions(OptionGroup):
+    """Demand and prices known only as ranges: the plan for the middle of every range (it
+    minimises the expected lifetime cost, which is linear in demand and prices) and its regret
+    at each end (:mod:`computeplan.ranges`)."""
+
+    PANEL = "Ranges (LO HI: plan for the middle, regret at the ends)"
+    inference_tokens_range: tuple[float, float] | None = opt(
+        "Lifetime inference tokens between LO and HI (instead of {{inference_tokens}}).")
+    requests_range: tuple[float, float] | None = opt(
+        "Lifetime requests between LO and HI (instead of {{requests}}).")
+    users_range: tuple[float, float] | None = opt("Users between LO and HI (instead of "
+                                                  "{{users}}).")
+    train_usd_per_gpu_hour_range: tuple[float, float] | None = opt(
+        "Training $ per GPU-hour between LO and HI (instead of {{train_usd_per_gpu_hour}}).")
+    inference_usd_per_gpu_hour_range: tuple[float, float] | None = opt(
+        "Inference $ per GPU-hour between LO and HI (instead of "
+        "{{inference_usd_per_gpu_hour}}).")
+
+    def check(self, options: PlanOptions) -> dict[str, tuple[float, float]]:
+        """The ranges given, by the option they range over: each two finite numbers
+        0 <= LO <= HI (prices > 0), not given together with that option, at a target loss."""
+        import math
+
+        given = options.flat()
+        out = {}
+        for name, value in self.given().items():
+            base = RANGE_OF[name]
+            try:
+                lo, hi = (float(x) for x in value)
+            except (TypeError, ValueError):
+                raise InputError(f"{option(name)} must be two numbers LO HI; got {value!r}"
+                                 ) from None
+            floor = 0.0 if "usd" not in name else math.nextafter(0.0, 1.0)
+            if not (math.isfinite(lo) and math.isfinite(hi) and floor <= lo <= hi):
+                low = "0 < LO" if floor else "0 <= LO"
+                raise InputError(f"{option(name)} must be finite numbers LO HI with {low} <= HI;"
+                                 f" got {lo:g} {hi:g}")
+            if given.get(base) is not None:
+                raise InputError(f"give one of {option(base)} and {option(name)}")
+            out[base] = (lo, hi)
+        if out and (options.target.budget_flops is not None
+                    or options.target.budget_usd is not None):
+            raise InputError(f"{', '.join(map(option, self.given()))} plan at a target loss "
+                             f"(the expected cost at equal quality); give {option('loss')} or "
+                             f"{option('reference_params')} instead of a budget")
+        return out
+
+
+#: Options of one plan that a sweep does not vary (the sweep has its own replicate axis).
+SINGLE_PLAN_OPTIONS = ("uncertainty", "level", "confidence", *RANGE_OF)
+
+
+@dataclass(frozen=True)
 class PlanOptions(OptionSet):
     """Every option of ``plan``, by what it describes. Build it from flat options with
     :meth:`from_flat` (``PlanOptions.from_flat(loss=1.947, inference_tokens=2e12)``) or from the
@@ -340,6 +441,8 @@ class PlanOptions(OptionSet):
     law: LawOptions = field(default_factory=LawOptions)
     timeline: TimelineOptions = field(default_factory=TimelineOptions)
     data_limit: DataLimitOptions = field(default_factory=DataLimitOptions)
+    uncertainty: UncertaintyOptions = field(default_factory=UncertaintyOptions)
+    ranges: RangeOptions = field(default_factory=RangeOptions)
 
 
 def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
@@ -358,6 +461,9 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
         options = PlanOptions.from_flat(**flat)
     elif flat:
         options = options.replace(**flat)
+    ranges = options.ranges.check(options)
+    if ranges:
+        return _plan_ranges(options, ranges)
     notes: list[str] = []
     the_law = options.law.build()
     the_law, unique_tokens = options.data_limit.build(the_law, notes)
@@ -367,6 +473,13 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     loss, budget = options.target.resolve(the_law, notes)
     d = options.demand
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
+    uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost)
+    if uncertainty is not None:
+        if timeline is not None or unique_tokens is not None:
+            raise InputError(f"{option('uncertainty')} does not combine with a dated plan (the "
+                             f"timeline options) or {option('unique_tokens')} yet; drop one")
+        return PlanReport(uncertainty.comparison, tuple(notes), key_assumptions=tuple(key),
+                          uncertainty=uncertainty)
     if timeline is None:
         comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost,
                              unique_tokens=unique_tokens)
@@ -381,6 +494,33 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
                           objective=cost if cost is not None else FlopsObjective(),
                           timeline=timeline)
     return PlanReport(dated.comparison, tuple(notes), dated, tuple(key))
+
+
+def _plan_ranges(options: PlanOptions, ranges: dict[str, tuple[float, float]]) -> PlanReport:
+    """The plan for the middle of every range, with the regret table of that plan at every
+    combination of ends and middles (:mod:`computeplan.ranges`): one vectorised plan of the
+    3^r scenarios."""
+    import dataclasses
+
+    import numpy as np
+
+    from ..ranges import range_points, regret
+
+    scenarios, mid = range_points(ranges)
+    cleared = options.replace(**dict.fromkeys(RANGE_OF))
+    middle = plan(cleared.replace(**scenarios[mid]["values"]))
+    swept = plan(cleared.replace(uncertainty=None, level=None, confidence=None, **{
+        k: np.array([s["values"][k] for s in scenarios]) for k in ranges})).comparison
+    table = regret(swept, mid)
+    chosen = middle.comparison.optimal
+    out = {"ranges": {k: list(v) for k, v in ranges.items()},
+           "chosen": {"params": chosen.params, "train_tokens": chosen.train_tokens},
+           "cost": table.cost_key, "regret": table.rows(scenarios)}
+    worst = float(np.max(table.relative_regret))
+    note = (f"planned for the middle of {', '.join(map(option, ranges))}: the plan that "
+            f"minimises the expected lifetime cost (the cost is linear in demand and prices); "
+            f"it costs at most {100 * worst:.2f}% more than the best plan anywhere in the range")
+    return dataclasses.replace(middle, notes=(*middle.notes, note), ranges=out)
 
 
 def _cost(options: PlanOptions, notes: list[str], key: list[str]):

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..lifetime import evaluate
 from ..vocabulary import option
-from .plan import DEFAULT_INFERENCE_TOKENS, PlanOptions, PlanReport, plan
+from .plan import DEFAULT_INFERENCE_TOKENS, RANGE_OF, PlanOptions, PlanReport, plan
 
 #: The demand sweep covers this many decades below and above the given demand.
 SWEEP_DECADES = 3.0
@@ -58,6 +58,9 @@ class PlanFigures:
     demand_sweep: Curve
     isoloss: tuple[Curve, ...]
     cost_curve: Curve
+    #: Under ``uncertainty``: ``savings`` (the demand sweep's range over replicates) and
+    #: ``isoloss`` (the target curve's range of D at each N), or None.
+    bands: dict | None = None
 
     @property
     def priced(self) -> bool:
@@ -71,14 +74,14 @@ class PlanFigures:
                 "demand_sweep": self.demand_sweep.to_dict(),
                 "isoloss": [c.to_dict() for c in self.isoloss],
                 "cost_curve": self.cost_curve.to_dict(),
-            },
+            } | ({"bands": self.bands} if self.bands is not None else {}),
         }
 
 
 def _scalar_inputs(options: PlanOptions) -> dict:
     given = options.given()
     for k, val in given.items():
-        if np.ndim(val) != 0:
+        if np.ndim(val) != 0 and k not in RANGE_OF:
             raise InputError(f"{option(k)} must be a single number for a report; got an array")
     return given
 
@@ -110,7 +113,7 @@ def _demand_sweep(options: PlanOptions, base: PlanReport) -> Curve:
     data = {"scale": scales, "inference_tokens": result.demand.total_tokens,
             "chinchilla_loss": result.chinchilla.loss, "optimal_loss": result.optimal.loss}
     data |= {f"ratio_{k}": r for k, r in result.ratios.items()}
-    return Curve(f"demand sweep ({form} x 10^±{SWEEP_DECADES:g})", data)
+    return Curve(f"demand sweep ({form} x 10^±{SWEEP_DECADES:g})", data), result.demand
 
 
 def _isoloss(law, loss: float, lo: float, hi: float, tokens_hi: float) -> Curve:
@@ -169,9 +172,25 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
     if base.dated is not None:
         cost |= _present_value_curve(base, along)
         label = f"present-value lifetime cost along L = {target:.4g}"
+    # the figures' sweeps are plans of one law at the middle of any range
+    single = options.replace(uncertainty=None, level=None, confidence=None,
+                             **dict.fromkeys(RANGE_OF))
+    for name, value in options.ranges.given().items():
+        single = single.replace(**{RANGE_OF[name]: 0.5 * (value[0] + value[1])})
+    sweep, swept_demand = _demand_sweep(single, base)
+    bands = None
+    if base.uncertainty is not None:
+        from ..uncertainty import isoloss_band, savings_band
+
+        level = base.uncertainty.level
+        bands = {"isoloss": isoloss_band(law, target, along.data["params"], level)}
+        if c.target_loss is not None:
+            band = savings_band(law, target, swept_demand, c.objective, level)
+            if band is not None:
+                bands["savings"] = {"inference_tokens": sweep.data["inference_tokens"]} | band
     return PlanFigures(
-        inputs=given, plan=base, demand_sweep=_demand_sweep(options, base), isoloss=isoloss,
-        cost_curve=Curve(label, cost))
+        inputs=given, plan=base, demand_sweep=sweep, isoloss=isoloss,
+        cost_curve=Curve(label, cost), bands=bands)
 
 
 def _present_value_curve(base: PlanReport, along: Curve) -> dict:

@@ -16,15 +16,19 @@ from ..commands.plan import PlanOptions
 
 @cache
 def plan_options() -> tuple[str, ...]:
-    """The API names of the plan options, in the plan command's order."""
-    return tuple(o.name for o in PlanOptions.options())
+    """The API names of the plan options, in the plan command's order; not those of one plan
+    only (uncertainty and ranges: a sweep has its own replicate axis and plans every value)."""
+    from ..commands.plan import SINGLE_PLAN_OPTIONS
+
+    return tuple(o.name for o in PlanOptions.options() if o.name not in SINGLE_PLAN_OPTIONS)
 
 
 @cache
 def string_options() -> frozenset[str]:
     """Options whose values are names or paths (law, GPUs, dtypes, objective, decode model),
     or a number or a name (a price-performance preset)."""
-    kinds = {o.name: typing.get_args(o.type) or (o.type,) for o in PlanOptions.options()}
+    kinds = {o.name: typing.get_args(o.type) or (o.type,) for o in PlanOptions.options()
+             if o.name in plan_options()}
     return frozenset(k for k, args in kinds.items() if str in args or float not in args)
 
 

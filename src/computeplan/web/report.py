@@ -235,8 +235,14 @@ def uncertainty_html(plan: dict) -> str:
 
 
 def _pairs(mapping: dict) -> list[list[str]]:
-    return [[k, v if isinstance(v, str) else quantity(k, v)]
-            for k, v in jsonable(mapping).items()]
+    def shown(k, v):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list):  # a range LO HI
+            return " to ".join(quantity(k.removesuffix("_range"), x) for x in v)
+        return quantity(k, v)
+
+    return [[k, shown(k, v)] for k, v in jsonable(mapping).items()]
 
 
 _CSS = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

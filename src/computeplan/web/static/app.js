@@ -334,7 +334,7 @@
     const level = `${fmt(100 * u.level, 3)}%`, r = u.robust, o = u.optimal;
     $("uncertainty_title").textContent =
       `Under the law's uncertainty (${u.replicates} coefficient replicates)`;
-    const head = ["", "Point plan", `${level} range`, "median",
+    const head = ["", "Point plan", `low (${level})`, "median", `high (${level})`,
       `Robust (${fmt(100 * u.confidence, 3)}%)`];
     $("uncertainty_table").tHead.rows[0].replaceChildren(...head.map((h) => {
       const th = document.createElement("th");
@@ -342,14 +342,13 @@
       return th;
     }));
     const rows = U_FIELDS.filter(([k]) => o && o[k] && plan.optimal[k] !== undefined)
-      .map(([k, label]) => [label, quantity(k, plan.optimal[k]),
-        `${quantity(k, o[k].lo)} - ${quantity(k, o[k].hi)}`, quantity(k, o[k].median),
-        r ? quantity(k, r[k]) : ""]);
+      .map(([k, label]) => [label, quantity(k, plan.optimal[k]), quantity(k, o[k].lo),
+        quantity(k, o[k].median), quantity(k, o[k].hi), r ? quantity(k, r[k]) : ""]);
     const pp = u.point_plan;
-    rows.push(["chance of reaching the target", pct(pp.target_met_probability), "", "",
+    rows.push(["P(target met)", pct(pp.target_met_probability), "", "", "",
       r ? pct(r.target_met_probability) : ""]);
-    rows.push(["loss under the replicates", fmt(pp.loss.median, 5),
-      `${fmt(pp.loss.lo, 5)} - ${fmt(pp.loss.hi, 5)}`, "", ""]);
+    rows.push(["point plan loss", "", fmt(pp.loss.lo, 5), fmt(pp.loss.median, 5),
+      fmt(pp.loss.hi, 5), ""]);
     $("uncertainty_table").tBodies[0].replaceChildren(...rows.map((cells) => {
       const tr = document.createElement("tr");
       cells.forEach((t) => { tr.insertCell().textContent = t; });

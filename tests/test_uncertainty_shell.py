@@ -1,0 +1,138 @@
+"""--uncertainty, --level, --confidence and the demand/price ranges in the shells: CLI (table
+and JSON), Python, web API and the HTML report; bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli_helpers import run_json
+from computeplan.cli import app
+from computeplan.commands.plan import plan
+from computeplan.errors import InputError
+from computeplan.render import jsonable
+
+EXAMPLE = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
+           "--inference-tokens", "1e13"]
+
+
+def _run(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_json_has_the_issues_fields_and_matches_python():
+    out = run_json(*EXAMPLE, "--uncertainty", "--level", "0.9", "--confidence", "0.8")
+    u = out["uncertainty"]
+    assert u["replicates"] == 1000 and u["unreachable"] == 0
+    assert u["level"] == 0.9 and u["confidence"] == 0.8
+    for key in ("params", "train_tokens", "tokens_per_param", "total_flops"):
+        assert u["optimal"][key]["lo"] <= u["optimal"][key]["median"] <= u["optimal"][key]["hi"]
+    assert set(u["savings"]) == {"lo", "median", "hi", "probability_positive"}
+    assert 0 <= u["point_plan"]["target_met_probability"] <= 1
+    r = u["robust"]
+    assert r["target_met_probability"] >= 0.8 and r["premium"] >= 0
+    py = jsonable(plan(law="besiroglu2024", reference_params=1.3e10, inference_tokens=1e13,
+                       uncertainty=True, level=0.9, confidence=0.8).to_dict())
+    assert py["uncertainty"] == u
+
+
+def test_priced_plans_give_cost_ranges():
+    out = run_json("plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
+                   "--requests", "1e10", "--input-tokens", "1000", "--output-tokens", "250",
+                   "--objective", "usd", "--uncertainty")
+    u = out["uncertainty"]
+    assert "total_cost_usd" in u["optimal"] and "total_cost_usd" in u["robust"]
+
+
+def test_table_shows_ranges_the_chance_of_missing_and_the_robust_plan():
+    result = _run(*EXAMPLE, "--uncertainty")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "95% range" in text and "Robust" in text and "(90%)" in text
+    assert "misses the target loss under" in text
+    assert "saving over the Chinchilla-optimal model is positive under 100.00%" in text
+
+
+def test_without_uncertainty_the_plan_has_no_uncertainty_block():
+    assert "uncertainty" not in run_json(*EXAMPLE)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--uncertainty", "--law", "sardana2024"], "--bootstrap K --out law.json"),
+    (["--uncertainty", "--level", "1.5"], "level must be in (0, 1)"),
+    (["--uncertainty", "--confidence", "0"], "confidence must be in (0, 1)"),
+    (["--level", "0.9"], "--level needs --uncertainty"),
+    (["--inference-tokens-range", "3e12", "1e12"], "--inference-tokens-range"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words):
+    base = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10"]
+    if "--law" in args:
+        base = ["plan", "--reference-params", "1.3e10"]
+    result = _run(*base, *args)
+    assert result.exit_code == 2, result.output
+    assert words in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_malformed_replicates_in_a_law_file(tmp_path):
+    law = json.loads(json.dumps(jsonable(
+        __import__("computeplan").get_law("besiroglu2024").to_dict())))
+    law["replicates"] = [[1.8, 400, 410, 0.3]]
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(law))
+    result = _run("plan", "--law", str(path), "--uncertainty")
+    assert result.exit_code == 2 and "replicates" in result.output
+
+
+def test_demand_range_regret_table_and_the_middle_plan():
+    out = run_json("plan", "--reference-params", "1.3e10", "--inference-tokens-range", "1e12",
+                   "3e12")
+    r = out["ranges"]
+    assert r["ranges"] == {"inference_tokens": [1e12, 3e12]}
+    assert len(r["regret"]) == 3
+    mid = [row for row in r["regret"] if row["at"]["inference_tokens"] == "mid"][0]
+    assert abs(mid["relative_regret"]) <= 1e-12
+    assert all(row["relative_regret"] >= -1e-12 for row in r["regret"])
+    point = run_json("plan", "--reference-params", "1.3e10", "--inference-tokens", "2e12")
+    assert np.isclose(out["optimal"]["params"], point["optimal"]["params"], rtol=1e-12)
+    assert np.isclose(r["chosen"]["params"], point["optimal"]["params"], rtol=1e-12)
+
+
+def test_price_ranges_need_the_dollar_objective_and_give_nine_rows():
+    out = run_json("plan", "--reference-params", "1.3e10", "--requests", "1e9",
+                   "--input-tokens", "1000", "--output-tokens", "250",
+                   "--train-usd-per-gpu-hour-range", "2", "4",
+                   "--inference-usd-per-gpu-hour-range", "1", "3")
+    assert len(out["ranges"]["regret"]) == 9
+    with pytest.raises(InputError, match="give one of inference_tokens and "
+                                         "inference_tokens_range"):
+        plan(inference_tokens=1e12, inference_tokens_range=(1e11, 1e12))
+
+
+def test_web_api_plans_under_uncertainty():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from computeplan.web.app import create_app
+
+    client = TestClient(create_app())
+    body = {"law": "besiroglu2024", "reference_params": 1.3e10, "inference_tokens": 1e13,
+            "uncertainty": True, "confidence": 0.8}
+    res = client.post("/api/plan", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json()["uncertainty"]["robust"]["target_met_probability"] >= 0.8
+    bad = client.post("/api/plan", json=body | {"level": 2})
+    assert bad.status_code == 422 and "level" in bad.text
+
+
+def test_report_html_has_the_uncertainty_section():
+    pytest.importorskip("matplotlib")
+    from computeplan.commands.report import report
+    from computeplan.web.report import render_html
+
+    rep = report(law="besiroglu2024", reference_params=1.3e10, inference_tokens=1e13,
+                 uncertainty=True)
+    html = render_html(rep)
+    assert "Under the law&#x27;s uncertainty" in html or "Under the law's uncertainty" in html
+    assert "misses the target loss" in html
