@@ -58,20 +58,25 @@ class FitResult:
     repetition: RepetitionFit | None = None
 
     @property
+    def domain(self) -> dict:
+        """The ranges of params, training tokens and tokens per parameter of the runs fitted
+        (weight > 0)."""
+        used = self.runs.weights > 0
+        return domain_of(self.runs.params[used], self.runs.train_tokens[used])
+
+    @property
     def law(self) -> ChinchillaLaw | None:
         """The fitted law, with the domain of the runs fitted (weight > 0) and, after a
         bootstrap, its usable replicates (``law.replicates``, rows E, A, B, alpha, beta)."""
         law = self.fit.law
         if law is None:
             return None
-        used = self.runs.weights > 0
-        domain = domain_of(self.runs.params[used], self.runs.train_tokens[used])
         replicates = None
         if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
             replicates = self.bootstrap.replicates()
         if self.repetition is not None:
             law = replace(law, rd_star=self.repetition.rd_star, rn_star=self.repetition.rn_star)
-        return replace(law, domain=domain, replicates=replicates)
+        return replace(law, domain=self.domain, replicates=replicates)
 
     # Delegated to the full-data fit.
 
@@ -114,8 +119,7 @@ class FitResult:
     def to_dict(self) -> dict:
         out = {"form": self.form} | self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
-            "domain": domain_of(self.runs.params[self.runs.weights > 0],
-                                self.runs.train_tokens[self.runs.weights > 0]),
+            "domain": self.domain,
             "compute_optimal_tokens_per_param": None if self.tokens_per_param is None else [
                 {"train_flops": float(c), "tokens_per_param": float(t)}
                 for c, t in zip(self.budgets, self.tokens_per_param, strict=True)],

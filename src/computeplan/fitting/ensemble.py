@@ -65,7 +65,7 @@ def _fit_task(options: dict, task: _Task) -> tuple[int, dict]:
         "ok": bool(result.ok), "error": None, "n_runs": result.n_runs,
         "coefficients": result.coefficients, "objective_value": result.objective_value,
         "residuals": result.residuals, "warnings": list(result.warnings),
-        "domain": result.to_dict()["domain"],
+        "domain": result.domain,
         "holdout": result.holdout.summary() if result.holdout else None,
         "law": law.to_json() if (law is not None and result.ok) else None,
     })
