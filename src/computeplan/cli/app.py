@@ -10,12 +10,38 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..errors import USER_ERRORS, InputError
 from ..vocabulary import flag, option, render, spelling
 
+
+def _flags_without_metavar(params: list) -> list:
+    """Flags take no value, so help shows none after them (typer prints ``<bool>``, which reads
+    as if ``--json true`` were the spelling)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """Every command: its help shows no ``<bool>`` after a flag (``--help`` included)."""
+
+    def get_params(self, ctx):
+        return _flags_without_metavar(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The top-level ``computeplan``: as :class:`Command`."""
+
+    def get_params(self, ctx):
+        return _flags_without_metavar(super().get_params(ctx))
+
+
 app = typer.Typer(
     name="computeplan",
+    cls=Group,
     help="Split compute between training and inference: inference-aware scaling laws, "
          "tradeoffs and real hardware costs. Run `computeplan plan` for the built-in example.",
     add_completion=False,
@@ -63,7 +89,7 @@ def command(*args, **kwargs):
                 print(f"error: {user_message(exc)}", file=sys.stderr)
                 raise typer.Exit(2) from None
 
-        return app.command(*args, **kwargs)(wrapper)
+        return app.command(*args, **({"cls": Command} | kwargs))(wrapper)
 
     return decorate
 
@@ -80,9 +106,7 @@ CoefAlpha = Annotated[float | None, typer.Option("--alpha", help="Override alpha
                                                  rich_help_panel="Law")]
 CoefBeta = Annotated[float | None, typer.Option("--beta", help="Override beta.",
                                                 rich_help_panel="Law")]
-#: ``metavar=""``: a flag takes no value, so help shows no ``<bool>`` after it.
-JsonFlag = Annotated[bool, typer.Option("--json", metavar="",
-                                        help="Print one JSON object instead of tables.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 GpuFile = Annotated[Path | None, typer.Option("--gpu-file", help="TOML/JSON file adding or "
                                               "overriding GPUs in the catalog.")]
 

@@ -81,8 +81,7 @@ _OWN_PARAMS = [
            "sweep's blocks).", default=False),
     inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False,
                       annotation=Annotated[bool, typer.Option(
-                          "--json", metavar="",
-                          help="Print the summary and run figures as JSON.")]),
+                          "--json", help="Print the summary and run figures as JSON.")]),
 ]
 _OWN = tuple(p.name for p in _OWN_PARAMS)
 
