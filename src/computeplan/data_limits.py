@@ -178,15 +178,8 @@ def limited_tokens_for_loss(law: ChinchillaLaw, loss, params, unique_tokens) -> 
     law = get_law(law)
     u = check_unique_tokens(unique_tokens, law)
     n_eff = effective_params(law, params, u)
-    lv = np.asarray(loss, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rest = lv - law.E - law.A * n_eff**-law.alpha
-        d_eff = (law.B / rest) ** (1.0 / law.beta)
-        d = np.where(rest > 0, _inverse_effective(d_eff, u, law.rd_star), np.inf)
-    _check_finite("tokens", d, law, lv, u,
-                  law.E + law.A * n_eff**-law.alpha + law.B * (u * (1.0 + law.rd_star))
-                  ** -law.beta, "these parameters")
-    return d
+    return _for_loss(law, loss, u, law.A * n_eff**-law.alpha, (law.B, law.beta, u, law.rd_star),
+                     "tokens", "these parameters")
 
 
 def limited_params_for_loss(law: ChinchillaLaw, loss, train_tokens, unique_tokens) -> np.ndarray:
@@ -195,16 +188,25 @@ def limited_params_for_loss(law: ChinchillaLaw, loss, train_tokens, unique_token
     law = get_law(law)
     u = check_unique_tokens(unique_tokens, law)
     d_eff = effective_tokens(law, train_tokens, u)
+    return _for_loss(law, loss, u, law.B * d_eff**-law.beta,
+                     (law.A, law.alpha, base_params(law, u), law.rn_star), "params",
+                     "these training tokens")
+
+
+def _for_loss(law, loss, u, fixed_term, term, what, given):
+    """x with E + ``fixed_term`` + c / x'^e = ``loss``, ``term`` = (c, e, base, R*): x' = (c /
+    (l - E - fixed_term))^(1/e), then x from x' (inverse of Muennighoff et al. 2023, eq. 5);
+    InputError naming the lowest reachable loss, E + fixed_term + c / (base (1 + R*))^e, when x
+    is infinite."""
+    coef, exponent, base, star = term
     lv = np.asarray(loss, float)
-    n_o = base_params(law, u)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rest = lv - law.E - law.B * d_eff**-law.beta
-        n_eff = (law.A / rest) ** (1.0 / law.alpha)
-        n = np.where(rest > 0, _inverse_effective(n_eff, n_o, law.rn_star), np.inf)
-    _check_finite("params", n, law, lv, u,
-                  law.E + law.B * d_eff**-law.beta + law.A * (n_o * (1.0 + law.rn_star))
-                  ** -law.alpha, "these training tokens")
-    return n
+        rest = lv - law.E - fixed_term
+        x_eff = (coef / rest) ** (1.0 / exponent)
+        x = np.where(rest > 0, _inverse_effective(x_eff, base, star), np.inf)
+    _check_finite(what, x, law, lv, u,
+                  law.E + fixed_term + coef * (base * (1.0 + star)) ** -exponent, given)
+    return x
 
 
 def _check_finite(what, x, law, loss, u, floor, given):
