@@ -716,6 +716,8 @@ class DataLimit:
     chinchilla_epochs: np.ndarray | None = None  # D / U of the Chinchilla-optimal reference
     rd_star: float | None = None
     rn_star: float | None = None
+    #: A dated plan (:mod:`computeplan.timeline`): ``extra_cost`` is in present value.
+    present_value: bool = False
 
     @property
     def cost_key(self) -> str:
@@ -724,6 +726,8 @@ class DataLimit:
     def to_dict(self) -> dict:
         extra = ({"chinchilla_epochs": self.chinchilla_epochs}
                  if self.chinchilla_epochs is not None else {})
+        if self.present_value:
+            extra["extra_cost_is_present_value"] = True
         return {
             "unique_tokens": self.unique_tokens,
             "binding": self.binding,

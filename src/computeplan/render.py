@@ -330,6 +330,7 @@ def data_limit_lines(result) -> list[str]:
                      f"{fmt(free.loss, 5)} with unlimited unique data, same budget)")
     else:
         extra = usd(dl.extra_cost) if dl.cost_unit == "usd" else f"{flops(dl.extra_cost)} FLOPs"
-        lines.append(f"the limit costs {extra} more over the lifetime "
+        lines.append(f"the limit costs {extra} more "
+                     f"{'in present value ' if dl.present_value else ''}over the lifetime "
                      f"(+{pct(dl.extra_cost_ratio)} over unlimited unique data, same loss)")
     return lines + [floor]

@@ -42,7 +42,7 @@ minimum over the training time too: :func:`dated_compare`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -535,7 +535,7 @@ def _dependent(objective) -> bool:
 
 
 def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand, objective,
-                  timeline: Timeline) -> DatedComparison:
+                  timeline: Timeline, unique_tokens=None) -> DatedComparison:
     """The plans minimising the present value of lifetime cost (module docstring), beside the
     equal-loss (or equal present-value cost) Chinchilla-optimal model.
 
@@ -551,6 +551,12 @@ def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand,
     training, deferring costs nothing in the objective); in inference-heavy plans (inference
     more than about 1 / (k t0) times training) it runs away to ever longer runs. A budget
     plan's present-value cost equals the budget exactly at the fixed point.
+
+    With ``unique_tokens`` U the optimum is the data-limited one (Muennighoff et al. 2023,
+    :func:`computeplan.data_limits.limited_plan`) fed the same effective demand, and
+    ``comparison.data_limit`` compares it with the dated plan without the limit (its own fixed
+    point): the extra cost (or loss given up within a present-value budget) in present value.
+    With the trends off (f = 1) that is the undated data-limited plan exactly.
     """
     from .lifetime import (
         PlanComparison,
@@ -566,25 +572,42 @@ def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand,
     cost = objective if objective.priced else None
 
     def solve(which):
-        """(N, D) of today's optimal (or Chinchilla, within a budget) plan at factor f."""
+        """(N, D) of today's optimal (data-limited, or Chinchilla within a budget) plan at
+        factor f."""
         def run(f):
             effective = scaled(demand, f)
-            if which == "optimal" and loss is not None:
-                plan = _lifetime_optimal(law, loss, effective, objective)
-            elif which == "optimal":
-                plan = _budget_optimal(law, budget, effective, objective)
-            else:
+            if which == "chinchilla":
                 plan = _chinchilla_budget(law, budget, effective, objective)
+            elif loss is not None:
+                plan = _lifetime_optimal(law, loss, effective, objective)
+            else:
+                plan = _budget_optimal(law, budget, effective, objective)
+            if which == "limited":
+                plan = limited_plan(law, unique_tokens, effective, objective, plan.params,
+                                    plan.train_tokens, loss=loss, budget=budget)
             return plan.params, plan.train_tokens
         return run
 
+    limited = unique_tokens is not None
+    if limited:
+        from .data_limits import check_unique_tokens, data_limit, limited_loss, limited_plan
+
+        unique_tokens = check_unique_tokens(unique_tokens, law)
+    opt_loss = None
     if timeline.train_flops_per_second is None or timeline.trends_off:
         f = timeline.service_factor()
-        present = compare(law, loss=loss, budget=budget, demand=scaled(demand, f), cost=cost)
+        present = compare(law, loss=loss, budget=budget, demand=scaled(demand, f), cost=cost,
+                          unique_tokens=unique_tokens)
         chin_n, chin_d = present.chinchilla.params, present.chinchilla.train_tokens
         opt_n, opt_d = present.optimal.params, present.optimal.train_tokens
+        if limited:
+            free = present.data_limit.unlimited
+            free_n, free_d, opt_loss = free.params, free.train_tokens, present.optimal.loss
     else:
-        opt_n, opt_d = consistent_plan(solve("optimal"), timeline)
+        opt_n, opt_d = consistent_plan(solve("limited" if limited else "optimal"), timeline)
+        if limited:
+            free_n, free_d = consistent_plan(solve("optimal"), timeline)
+            opt_loss = limited_loss(law, opt_n, opt_d, unique_tokens)
         if loss is not None:  # the equal-loss Chinchilla model does not depend on the demand
             point = law.compute_optimal(loss=loss)
             chin_n, chin_d = point.params, point.train_tokens
@@ -592,13 +615,22 @@ def dated_compare(law: ChinchillaLaw, *, loss=None, budget=None, demand: Demand,
             chin_n, chin_d = consistent_plan(solve("chinchilla"), timeline)
     inputs = "target, inference demand, prices or timeline"
     raw_chin = evaluate(law, chin_n, chin_d, demand, objective, inputs=inputs)
-    raw_opt = evaluate(law, opt_n, opt_d, demand, objective, inputs=inputs)
+    raw_opt = evaluate(law, opt_n, opt_d, demand, objective, inputs=inputs, loss=opt_loss)
+    dated_opt = _dated(law, raw_opt, demand, objective, timeline)
+    limit = None
+    if limited:  # what the limit costs in present value, beside the dated unlimited plan
+        raw_free = evaluate(law, free_n, free_d, demand, objective, inputs=inputs)
+        free_present = _dated(law, raw_free, demand, objective, timeline).present
+        limit = replace(data_limit(law, unique_tokens, dated_opt.present, free_present,
+                                   objective, raw_chin, at_budget=budget is not None),
+                        unlimited=raw_free, present_value=not timeline.trends_off)
     comparison = PlanComparison(law, demand, objective, chinchilla=raw_chin, optimal=raw_opt,
                                 target_loss=None if loss is None else np.asarray(loss, float),
-                                budget=None if budget is None else np.asarray(budget, float))
+                                budget=None if budget is None else np.asarray(budget, float),
+                                data_limit=limit)
     return DatedComparison(comparison, timeline,
                            chinchilla=_dated(law, raw_chin, demand, objective, timeline),
-                           optimal=_dated(law, raw_opt, demand, objective, timeline))
+                           optimal=dated_opt)
 
 
 def _dated(law, raw, demand, objective, timeline) -> DatedPlan:
@@ -606,7 +638,7 @@ def _dated(law, raw, demand, objective, timeline) -> DatedPlan:
 
     f = timeline.inference_factor(raw.train_flops)
     present = evaluate(law, raw.params, raw.train_tokens, scaled(demand, f), objective,
-                       inputs="target, inference demand, prices or timeline")
+                       inputs="target, inference demand, prices or timeline", loss=raw.loss)
     elasticity = 1.0
     if _dependent(objective) and np.any(demand.total_tokens > 0):
         q = objective.inference_cost(raw.params, demand)

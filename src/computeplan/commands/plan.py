@@ -484,15 +484,12 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
         comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost,
                              unique_tokens=unique_tokens)
         return PlanReport(comparison, tuple(notes), key_assumptions=tuple(key))
-    if unique_tokens is not None:
-        raise InputError(f"{option('unique_tokens')} does not combine with a dated plan (the "
-                         "timeline options) yet; drop one of them")
     from ..objectives import FlopsObjective
     from ..timeline import dated_compare
 
     dated = dated_compare(the_law, loss=loss, budget=budget, demand=demand,
                           objective=cost if cost is not None else FlopsObjective(),
-                          timeline=timeline)
+                          timeline=timeline, unique_tokens=unique_tokens)
     return PlanReport(dated.comparison, tuple(notes), dated, tuple(key))
 
 
