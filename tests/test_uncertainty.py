@@ -212,7 +212,14 @@ def test_budget_mode_collapses_onto_the_point_plan_and_matches_the_scalar_solver
         for stat in ("lo", "median", "hi"):
             assert rel(out["optimal"][name][stat], getattr(point, name)) <= 1e-12, name
     assert out["point_plan"]["target_met_probability"] == 1.0
-    assert out["savings"] is None and out["robust"] is None
+    assert out["savings"] is None
+    robust = out["robust"]  # one law: the most confident loss is the point plan's own
+    assert robust["target_met_probability"] == 1.0 and "premium" not in robust
+    # (the budget solver spends the budget to ~1e-13; the robust plan spends it exactly)
+    for name in ("params", "train_tokens", "loss"):
+        assert rel(robust[name], getattr(point, name)) <= 1e-10, name
+    assert rel(robust["loss_at_confidence"], point.loss) <= 1e-12
+    assert rel(out["point_plan"]["loss_at_confidence"], point.loss) <= 1e-12
     rows = BESIROGLU.replicates[:51]
     u = plan_uncertainty(with_replicates(BESIROGLU, rows), budget=budget, **kw).to_dict()
     losses = [float(cp.budget_optimal(ChinchillaLaw(*row), budget=budget, **kw).loss)
@@ -246,3 +253,76 @@ def test_savings_band_brackets_the_full_ensembles_range_at_one_demand():
     s = plan_uncertainty(BESIROGLU, loss=TARGET, inference_tokens=1e13).to_dict()["savings"]
     assert rel(band["savings_lo"][0], s["lo"]) <= 1e-9
     assert rel(band["savings_hi"][0], s["hi"]) <= 1e-9
+
+
+def _budget_tokens(budget, n, demand):
+    """D(N) that spends a FLOPs budget exactly: 6 N D + 2 N T = X."""
+    return (budget - 2 * demand * n) / (6 * n)
+
+
+def _loss_at_confidence(law, n, d, m):
+    rows = law.replicates
+    return np.sort(rows[:, 0] + rows[:, 1] * n ** -rows[:, 3] + rows[:, 2] * d ** -rows[:, 4]
+                   )[m - 1]
+
+
+budget_scenario = dict(seed=st.integers(0, 2**32 - 1), k=st.integers(5, 120),
+                       eps=st.floats(1e-3, 0.05), confidence=st.floats(0.5, 0.99),
+                       demand=st.floats(1e9, 1e14), budget=st.floats(1e21, 1e25))
+
+
+@settings(max_examples=30, deadline=None)
+@given(**budget_scenario)
+def test_robust_plan_within_a_budget_is_the_best_confident_loss_and_beats_the_point_plan(
+        seed, k, eps, confidence, demand, budget):
+    law = _ensemble(seed, k, eps)
+    u = plan_uncertainty(law, budget=budget, inference_tokens=demand, confidence=confidence)
+    r, m = u.robust, _needed(k, confidence)
+    n, d = float(r.plan.params), float(r.plan.train_tokens)
+    assert float(r.plan.total_flops) <= budget * (1 + 1e-9)  # within the budget
+    assert r.target_met_probability >= confidence
+    assert rel(r.loss_at_confidence, _loss_at_confidence(law, n, d, m)) <= 1e-12
+    # never worse than the point plan under its own criterion (it is within the budget too)
+    point = u.comparison.optimal
+    assert r.loss_at_confidence <= r.point_loss_at_confidence * (1 + 1e-12)
+    assert rel(r.point_loss_at_confidence, _loss_at_confidence(
+        law, float(point.params), float(point.train_tokens), m)) <= 1e-12
+    # and no model that spends the budget does better (brute force along the budget curve)
+    for n_other in n * np.exp(np.linspace(-2.0, 2.0, 81)):
+        d_other = _budget_tokens(budget, n_other, demand)
+        if d_other > 0:
+            assert _loss_at_confidence(law, n_other, d_other, m) >= (
+                r.loss_at_confidence * (1 - 1e-12))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), confidence=st.floats(0.5, 0.99),
+       demand=st.floats(1e9, 1e14))
+def test_robust_plan_within_a_budget_tends_to_the_point_plan_as_the_ensemble_narrows(
+        seed, confidence, demand):
+    gaps = []
+    for eps in (1e-2, 1e-4, 1e-6):
+        u = plan_uncertainty(_ensemble(seed, 40, eps), budget=1e23, inference_tokens=demand,
+                             confidence=confidence)
+        gaps.append(rel(u.robust.plan.params, u.comparison.optimal.params))
+    assert gaps[2] <= 1e-3 and gaps[2] <= gaps[0] + 1e-12
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("confidence", [0.5, 0.9, 0.99])
+def test_replicates_that_differ_only_in_E_give_the_point_plan_within_a_budget(objective,
+                                                                              confidence):
+    """L_k = L + (E_k - E): every replicate ranks every model alike, so the model with the
+    lowest loss at any confidence is the point plan, whatever the confidence."""
+    kw = OBJECTIVES[objective]
+    budget = 1e23 if objective == "flops" else 1e6
+    rows = np.repeat(CENTRAL, 30, axis=0)
+    rows[:, 0] += np.linspace(-0.05, 0.05, 30)
+    u = plan_uncertainty(with_replicates(SARDANA, rows), budget=budget, confidence=confidence,
+                         **kw)
+    point, r = u.comparison.optimal, u.robust
+    assert rel(r.plan.params, point.params) <= 1e-6
+    assert rel(r.plan.loss, point.loss) <= 1e-12
+    m = _needed(30, confidence)
+    assert rel(r.loss_at_confidence, float(point.loss) + np.sort(rows[:, 0] - SARDANA.E)[m - 1]
+               ) <= 1e-12

@@ -136,3 +136,44 @@ def test_report_html_has_the_uncertainty_section():
     html = render_html(rep)
     assert "Under the law&#x27;s uncertainty" in html or "Under the law's uncertainty" in html
     assert "misses the target loss" in html
+
+
+BUDGET = ["plan", "--law", "besiroglu2024", "--budget-flops", "1e24", "--inference-tokens",
+          "1e13", "--uncertainty", "--confidence", "0.8"]
+
+
+def test_robust_plan_within_a_budget_in_the_cli_json_table_and_python():
+    out = run_json(*BUDGET)
+    u = out["uncertainty"]
+    r, pp = u["robust"], u["point_plan"]
+    assert r["target_met_probability"] >= 0.8 and "premium" not in r
+    assert r["loss_at_confidence"] <= pp["loss_at_confidence"]
+    assert r["total_flops"] <= 1e24 * (1 + 1e-9)
+    py = jsonable(plan(law="besiroglu2024", budget_flops=1e24, inference_tokens=1e13,
+                       uncertainty=True, confidence=0.8).to_dict())
+    assert py["uncertainty"] == u
+    result = _run(*BUDGET)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "loss under 80%" in text and "robust plan within the budget:" in text
+    assert "no robust plan" not in text
+
+
+def test_web_api_and_report_give_the_robust_plan_within_a_budget():
+    pytest.importorskip("fastapi")
+    pytest.importorskip("matplotlib")
+    from fastapi.testclient import TestClient
+
+    from computeplan.commands.report import report
+    from computeplan.web.app import create_app
+    from computeplan.web.report import render_html
+
+    body = {"law": "besiroglu2024", "budget_flops": 1e24, "inference_tokens": 1e13,
+            "uncertainty": True, "confidence": 0.8}
+    res = TestClient(create_app()).post("/api/plan", json=body)
+    assert res.status_code == 200, res.text
+    r = res.json()["uncertainty"]["robust"]
+    assert r["loss_at_confidence"] <= res.json()["uncertainty"]["point_plan"][
+        "loss_at_confidence"]
+    html = render_html(report(**body))
+    assert "robust plan within the budget:" in html and "loss under 80%" in html

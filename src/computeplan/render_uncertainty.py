@@ -33,18 +33,26 @@ def uncertainty_rows(plan: dict) -> Rows | None:
                      quantity(key, iv["median"]), quantity(key, iv["hi"]),
                      "" if robust is None else quantity(key, robust[key])])
     pp = u["point_plan"]
+    confidence = f"{100 * u['confidence']:g}%"
+    budget = plan.get("target_loss") is None
+    if budget and robust is not None:  # what the robust plan within a budget minimises
+        rows.append([f"loss under {confidence}", fmt(pp["loss_at_confidence"], 5), "", "", "",
+                     fmt(robust["loss_at_confidence"], 5)])
     rows.append(["P(target met)", pct(pp["target_met_probability"]), "", "",
                  "", "" if robust is None else pct(robust["target_met_probability"])])
     rows.append(["point plan loss", "", fmt(pp["loss"]["lo"], 5),
                  fmt(pp["loss"]["median"], 5), fmt(pp["loss"]["hi"], 5), ""])
-    robust_head = f"Robust ({100 * u['confidence']:g}%)"
-    what = ("each replicate's own optimum within the same budget" if plan.get("target_loss")
-            is None else "each replicate's own optimum for the same loss and demand")
+    robust_head = f"Robust ({confidence})"
+    what = ("each replicate's own optimum within the same budget" if budget
+            else "each replicate's own optimum for the same loss and demand")
+    robust_is = (f"the model within the budget whose loss reached under at least {confidence} "
+                 "of the replicates is lowest (target met: reaching that loss; the point "
+                 "plan's: reaching the loss the central law predicts)" if budget else
+                 f"the cheapest model that reaches the loss under at least {confidence} of the "
+                 "replicates")
     return Rows(f"Under the law's uncertainty ({u['replicates']} coefficient replicates)",
                 ["", "Point plan", "low", "median", "high", robust_head], rows,
-                f"low - high: the {level} range over replicates of {what}; robust: the cheapest "
-                f"model that reaches the loss under at least {100 * u['confidence']:g}% of the "
-                "replicates")
+                f"low - high: the {level} range over replicates of {what}; robust: {robust_is}")
 
 
 def uncertainty_lines(plan: dict) -> list[str]:
@@ -66,7 +74,14 @@ def uncertainty_lines(plan: dict) -> list[str]:
                f"(its loss: {level} range {fmt(u['point_plan']['loss']['lo'], 5)} to "
                f"{fmt(u['point_plan']['loss']['hi'], 5)})")
     r = u["robust"]
-    if r is not None:
+    if r is not None and r.get("loss_at_confidence") is not None:
+        conf = f"{100 * u['confidence']:g}%"
+        out.append(f"robust plan within the budget: {count(r['params'])} parameters on "
+                   f"{count(r['train_tokens'])} tokens reaches loss "
+                   f"{fmt(r['loss_at_confidence'], 5)} under {pct(r['target_met_probability'])}"
+                   f" of the replicates, where the point plan reaches "
+                   f"{fmt(u['point_plan']['loss_at_confidence'], 5)} under {conf}")
+    elif r is not None:
         out.append(f"robust plan: {count(r['params'])} parameters on {count(r['train_tokens'])} "
                    f"tokens reaches the target under {pct(r['target_met_probability'])} of the "
                    f"replicates for {pct(r['premium'])} more lifetime cost than the point plan")

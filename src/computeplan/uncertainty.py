@@ -25,6 +25,11 @@ arrays, no per-replicate loop):
   statistic from below on any interval; see :func:`_branch_and_bound`), exact to 1e-12 in log N
   and exactly at a replicate's own optimum where that is where the minimum lies.
 
+Within a lifetime budget X there is no target: the robust plan is the model within the budget
+whose loss reached under at least c of the replicates (the m-th smallest L_k(N, D)) is lowest,
+the same order-statistic problem with losses for costs, along the budget curve
+D(N) = (X - Q(N)) / (p N) (:func:`_robust_budget`).
+
 The loss of a model counts as meeting the target when it is within ``MET_RTOL`` (relative) of it,
 the precision of the planner's solvers, so that a plan solved for exactly l counts as reaching l.
 """
@@ -189,7 +194,14 @@ class RobustPlan:
 
     plan: LifetimePlan
     target_met_probability: float
-    premium: float
+    #: At a target loss: the lifetime cost over the point plan's, minus 1 (None in a budget).
+    premium: float | None
+    #: Within a budget: the loss reached under at least ``confidence`` of the replicates (the
+    #: m-th smallest replicate loss), the quantity the robust plan minimises, and the point
+    #: plan's (never lower). ``target_met_probability`` is then the share of replicates
+    #: reaching ``loss_at_confidence``.
+    loss_at_confidence: float | None = None
+    point_loss_at_confidence: float | None = None
 
     def to_dict(self, priced: bool) -> dict:
         p = self.plan
@@ -198,8 +210,10 @@ class RobustPlan:
                "total_flops": p.total_flops}
         if priced:
             out["total_cost_usd"] = p.total_cost_usd
-        return out | {"target_met_probability": self.target_met_probability,
-                      "premium": self.premium}
+        out["target_met_probability"] = self.target_met_probability
+        if self.loss_at_confidence is not None:
+            return out | {"loss_at_confidence": self.loss_at_confidence}
+        return out | {"premium": self.premium}
 
 
 @dataclass(frozen=True)
@@ -235,8 +249,9 @@ class PlanUncertainty:
                        "savings are over the others")
         if self.comparison.budget is not None:
             out.append("within a budget there is no target loss: the point plan is judged "
-                       "against the loss the central law predicts for it, and there is no "
-                       "robust plan (give a target loss for one)")
+                       "against the loss the central law predicts for it; the robust plan "
+                       "spends the same budget on the model whose loss reached under "
+                       f"{100 * self.confidence:g}% of the replicates is lowest")
         elif self.robust is None:
             out.append(f"no model reaches the target under {100 * self.confidence:g}% of the "
                        "replicates (too many cannot reach it): no robust plan")
@@ -261,7 +276,9 @@ class PlanUncertainty:
             "replicates": self.replicates, "unreachable": self.unreachable, "level": lv,
             "confidence": self.confidence, "optimal": optimal, "savings": savings,
             "point_plan": {"loss": _interval(self.point_loss, lv),
-                           "target_met_probability": float(np.mean(self.point_met))},
+                           "target_met_probability": float(np.mean(self.point_met))}
+            | ({} if self.robust is None or self.robust.point_loss_at_confidence is None
+               else {"loss_at_confidence": self.robust.point_loss_at_confidence}),
             "robust": None if self.robust is None else self.robust.to_dict(priced),
             "notes": self.notes(),
         }
@@ -288,7 +305,8 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     within the budget, the saving (equal cost by construction) is replaced by nothing, the
     point plan's "target" is the loss the central law predicts for it (so
     ``target_met_probability`` is the share of replicates under which it does at least as well
-    as promised), and there is no robust plan."""
+    as promised), and the robust plan is the model within the budget whose loss reached under
+    at least ``confidence`` of the replicates is lowest (:func:`_robust_budget`)."""
     level = _check_share("level", level)
     confidence = _check_share("confidence", confidence)
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
@@ -307,9 +325,11 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
         chinchilla = _optima_in_blocks(ens, lambda part: _chinchilla_budget(
             part, budget, demand, objective))
         target = float(point.loss)
+        robust = _robust_budget(law, ens, np.asarray(optimal.params, float), float(budget),
+                                demand, objective, confidence, point_loss)
         return PlanUncertainty(comparison, level, confidence, len(ens),
                                np.ones(len(ens), bool), optimal, chinchilla, point_loss,
-                               point_loss <= target * (1.0 + MET_RTOL), None)
+                               point_loss <= target * (1.0 + MET_RTOL), robust)
     target = float(comparison.target_loss)
     reachable = ens.E < target
     sub = ens.take(reachable)
@@ -342,27 +362,41 @@ def _optima_in_blocks(ens: Ensemble, solve) -> LifetimePlan:
                              for f in dataclasses.fields(parts[0])})
 
 
+def _cost_parts(objective, demand: Demand):
+    """(p, Q): the lifetime cost of (N, D) is p N D + Q(N) (Sardana et al. 2024, section 2),
+    with Q(N) = q N for the FLOPs and fixed-MFU objectives and the roofline inference cost
+    otherwise."""
+    if _dependent(objective):
+        def inference(n):
+            return objective.inference_cost(n, demand)
+
+        return objective.train_usd_per_param_token, inference
+    p, q = (float(x) for x in objective.coefficients(demand))
+
+    def linear(n):
+        return q * n
+
+    return p, linear
+
+
+def _needed(confidence: float, k: int) -> int:
+    """The least m with m / k >= ``confidence``: replicates a robust plan must satisfy."""
+    m = math.ceil(confidence * k)
+    if (m - 1) / k >= confidence:
+        m -= 1
+    return m
+
+
 def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
             demand: Demand, objective, confidence: float, point_cost: float
             ) -> RobustPlan | None:
     """The chance-constrained plan (module docstring), or None when fewer than ceil(c K)
     replicates can reach the target at all."""
     k = len(ens)
-    m = math.ceil(confidence * k)  # replicates that must reach the target: least m, m/k >= c
-    if (m - 1) / k >= confidence:
-        m -= 1
+    m = _needed(confidence, k)
     if len(sub) < m:
         return None
-    if _dependent(objective):
-        p = objective.train_usd_per_param_token
-
-        def inference(n):
-            return objective.inference_cost(n, demand)
-    else:
-        p, q = (float(x) for x in objective.coefficients(demand))
-
-        def inference(n):
-            return q * n
+    p, inference = _cost_parts(objective, demand)
 
     def cost_of(t, part: Ensemble):
         """p N D_k(N) + Q(N) of each replicate of ``part`` at log N = t (broadcast (..., L))."""
@@ -371,6 +405,16 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
             out = p * n * part.tokens_for_loss_log(target, t) + inference(n)
         return np.where(np.isfinite(out), out, np.inf)
 
+    def log_tokens(part: Ensemble, t, index):
+        return part.log_tokens_of(target, t, index)
+
+    def prune(part: Ensemble, lo: float, hi: float, j: int):
+        # D_k decreases in N: one with D_k(lo) < D*(hi) is always among the j+1 smallest,
+        # one with D_k(hi) > D*(lo) never
+        d_lo, d_hi = (part.tokens_for_loss_log(target, t) for t in (lo, hi))
+        star_lo, star_hi = np.partition(d_lo, j)[j], np.partition(d_hi, j)[j]
+        return d_lo < star_hi, d_hi > star_lo
+
     reachable = ens.E < target
     own_t = np.full(k, np.inf)  # log N of each replicate's own optimum (inf: unreachable)
     own_t[reachable] = np.log(own_n)
@@ -378,19 +422,82 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
     log_floor = np.log(sub.A / delta) / sub.alpha  # D_k -> infinity as N -> this floor
     t_lo = float(np.partition(log_floor, m - 1)[m - 1])
     t_hi = float(np.max(np.log(sub.chinchilla(delta)[0])))
-    return _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand,
-                             objective, point_cost)
+    found = _branch_and_bound(ens, m, own_t, t_lo, t_hi, cost_of, log_tokens, prune)
+    if found is None:
+        return None
+    best_t = found[0]
+    n = math.exp(best_t)
+    d = float(np.partition(ens.tokens_for_loss_log(target, best_t), m - 1)[m - 1])
+    plan = evaluate(law, n, d, demand, objective,
+                    inputs="loss, inference demand, prices or confidence")
+    met = ens.loss(n, d) <= target * (1.0 + MET_RTOL)
+    premium = float(getattr(plan, _cost_key(objective))) / point_cost - 1.0
+    return RobustPlan(plan, float(np.mean(met)), premium)
 
 
-def _crossing(part: Ensemble, target, k_a, k_b, a, b, iterations=60):
-    """Where log D of replicates ``k_a`` and ``k_b`` cross in (a, b), by the Illinois variant of
-    regula falsi (Dowell & Jarratt 1971), vectorised over intervals; and a mask of the intervals
-    where the two differ and change order between a and b (elsewhere the point is meaningless)."""
-    def g(t):
-        return (part.log_tokens_of(target, t, k_a) - part.log_tokens_of(target, t, k_b))
+def _robust_budget(law, ens: Ensemble, own_n: np.ndarray, budget: float, demand: Demand,
+                   objective, confidence: float, point_loss: np.ndarray) -> RobustPlan:
+    """The model within lifetime cost ``budget`` X whose loss reached under at least
+    ``confidence`` of the replicates is lowest: min over (N, D) with p N D + Q(N) <= X of the
+    m-th smallest L_k(N, D), m = ceil(c K) (a chance-constrained problem, Charnes & Cooper 1959,
+    on the ensemble, Luedtke & Ahmed 2008). Loss decreases in D, so the plan spends the whole
+    budget: D(N) = (X - Q(N)) / (p N), one curve for every replicate, and what remains is 1-D in
+    t = log N. In log space the budget set is convex (p e^(x+y) + Q(e^x) with Q(e^x) convex)
+    and L_k convex, so each L_k(N, D(N)) is unimodal in t with its minimum at replicate k's own
+    budget optimum t_k (Hoffmann et al. 2022, eq. 4 with inference, Sardana et al. 2024): the
+    m-th smallest decreases left of every t_k and increases right of them, so the minimum lies
+    in [min t_k, max t_k], where :func:`_branch_and_bound` finds it globally. The loss reached
+    under ``confidence`` of the replicates is ``loss_at_confidence``; the point plan's is
+    ``point_loss``'s m-th smallest, never lower."""
+    k = len(ens)
+    m = _needed(confidence, k)
+    p, inference = _cost_parts(objective, demand)
+
+    def tokens(t):
+        n = np.exp(t)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            d = (budget - inference(n)) / (p * n)
+        return np.where(d > 0, d, 0.0)
+
+    def loss_of(t, part: Ensemble):
+        """L_k(N, D(N)) of each replicate of ``part`` at log N = t (inf beyond the budget)."""
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            out = part.loss(np.exp(t), tokens(t))
+        return np.where(np.isfinite(out), out, np.inf)
+
+    def loss_at(part: Ensemble, t, index):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return (part.E[index] + part.A[index] * np.exp(-part.alpha[index] * t)
+                    + part.B[index] * tokens(t) ** -part.beta[index])
+
+    own_t = np.log(own_n)
+    t_lo, t_hi = float(own_t.min()), float(own_t.max())
+    found = _branch_and_bound(ens, m, own_t, t_lo, t_hi, loss_of, loss_at, None)
+    if found is None:
+        raise ConvergenceError("the robust plan within the budget was not found")
+    best_t = found[0]
+    n = math.exp(best_t)
+    d = float(tokens(best_t))
+    plan = evaluate(law, n, d, demand, objective,
+                    inputs="budget, inference demand, prices or confidence")
+    losses = ens.loss(n, d)
+    reached = float(np.partition(losses, m - 1)[m - 1])
+    met = losses <= reached * (1.0 + MET_RTOL)
+    point_reached = float(np.partition(point_loss, m - 1)[m - 1])
+    return RobustPlan(plan, float(np.mean(met)), None, loss_at_confidence=reached,
+                      point_loss_at_confidence=point_reached)
+
+
+def _crossing(part: Ensemble, value, k_a, k_b, a, b, iterations=60):
+    """Where ``value`` (per replicate, elementwise: ``value(part, t, index)``) of replicates
+    ``k_a`` and ``k_b`` cross in (a, b), by the Illinois variant of regula falsi (Dowell &
+    Jarratt 1971), vectorised over intervals; and a mask of the intervals where the two differ
+    and change order between a and b (elsewhere the point is meaningless)."""
+    def g(t, ka, kb):
+        return value(part, t, ka) - value(part, t, kb)
 
     x0, x1 = a.astype(float), b.astype(float)
-    g0, g1 = g(x0), g(x1)
+    g0, g1 = g(x0, k_a, k_b), g(x1, k_a, k_b)
     with np.errstate(invalid="ignore"):
         ok = (k_a != k_b) & np.isfinite(g0) & np.isfinite(g1) & (g0 * g1 < 0)
     if not ok.any():
@@ -399,7 +506,7 @@ def _crossing(part: Ensemble, target, k_a, k_b, a, b, iterations=60):
     ka, kb = k_a[ok], k_b[ok]
     for _ in range(iterations):
         c = (x0 * g1 - x1 * g0) / (g1 - g0)
-        gc = part.log_tokens_of(target, c, ka) - part.log_tokens_of(target, c, kb)
+        gc = g(c, ka, kb)
         flip = gc * g1 < 0
         x0, g0 = np.where(flip, x1, x0), np.where(flip, g1, 0.5 * g0)
         x1, g1 = c, gc
@@ -410,34 +517,38 @@ def _crossing(part: Ensemble, target, k_a, k_b, a, b, iterations=60):
     return out, ok
 
 
-def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, objective,
-                      point_cost) -> RobustPlan | None:
-    """Global minimum over t = log N in [t_lo, t_hi] of f(t) = m-th smallest cost_k(t).
+def _branch_and_bound(ens, m, own_t, t_lo, t_hi, value_of, value_at, prune
+                      ) -> tuple[float, float] | None:
+    """Global minimum (t, f(t)) over t = log N in [t_lo, t_hi] of f(t) = m-th smallest
+    value_k(t) (``value_of(t, part)``: each replicate's cost or loss, (G, K') at (G, 1) points),
+    or None where f is infinite everywhere searched.
 
-    Since f(t) = cost_k(t) for the replicate k whose D_k(N) is the m-th smallest, and every
-    cost_k is unimodal in t with its minimum at the replicate's own optimum t_k, a lower bound
-    of f on an interval [a, b] is the m-th smallest of min_[a,b] cost_k, which is cost_k(t_k)
-    when t_k lies in [a, b] and the smaller of cost_k(a), cost_k(b) otherwise: the costs at the
-    interval's ends and at the replicates' own optima (computed once) give every bound, and f
-    at the ends too, so a split costs one evaluation of every replicate at its midpoint.
-    Intervals are dropped when their bound exceeds the best value found, and resolved when f
-    at the point that attains their bound equals the bound (then that point is the interval's
-    exact minimum, e.g. a replicate's own optimum). Intervals narrower than ``ROBUST_XTOL``
-    (kinks where the binding replicate changes) are resolved by their ends. Replicates that
-    cannot be the m-th anywhere in the surviving intervals are pruned on the way (D_k decreases
-    in N: one with D_k(a) < D*(b) is always among the m smallest, one with D_k(b) > D*(a) never).
+    Since f(t) = value_k(t) for the replicate k whose value is the m-th smallest, and every
+    value_k is unimodal in t with its minimum at the replicate's own optimum t_k, a lower bound
+    of f on an interval [a, b] is the m-th smallest of min_[a,b] value_k, which is
+    value_k(t_k) when t_k lies in [a, b] and the smaller of value_k(a), value_k(b) otherwise:
+    the values at the interval's ends and at the replicates' own optima (computed once) give
+    every bound, and f at the ends too, so a split costs one evaluation of every replicate at
+    its midpoint. Intervals are dropped when their bound exceeds the best value found, and
+    resolved when f at the point that attains their bound equals the bound (then that point is
+    the interval's exact minimum, e.g. a replicate's own optimum). Intervals narrower than
+    ``ROBUST_XTOL`` (kinks where the binding replicate changes, found by :func:`_crossing` of
+    ``value_at``, the same values elementwise or a monotone transform of them) are resolved by
+    their ends. With ``prune(part, lo, hi, j)`` (masks of the replicates always and never
+    among the j+1 smallest over [lo, hi]) replicates that cannot be the m-th anywhere in the
+    surviving intervals are dropped on the way.
     """
     part, own, j = ens, own_t, m - 1
     own_cost = np.full(len(own), np.inf)
     finite = np.isfinite(own)
-    own_cost[finite] = cost_of(own[finite], part.take(finite))
+    own_cost[finite] = value_of(own[finite], part.take(finite))
 
     def costs(t):
-        """cost_k at each of the points ``t`` (G,), over the live replicates: (G, K')."""
-        return cost_of(np.asarray(t, float)[:, None], part)
+        """value_k at each of the points ``t`` (G,), over the live replicates: (G, K')."""
+        return value_of(np.asarray(t, float)[:, None], part)
 
     def order(c):
-        """f from the live replicates' costs: the j-th smallest (the pruned ones counted)."""
+        """f from the live replicates' values: the j-th smallest (the pruned ones counted)."""
         return np.partition(c, j, axis=-1)[..., j]
 
     edges = np.linspace(t_lo, t_hi, ROBUST_GRID + 1)
@@ -447,19 +558,18 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
     best_t, best = float(edges[best_i]), float(f_edges[best_i])
     if not np.isfinite(best):
         return None
+    if t_hi - t_lo <= ROBUST_XTOL * max(1.0, abs(t_lo)):
+        return best_t, best
     a, b, ca, cb = edges[:-1], edges[1:], c_edges[:-1], c_edges[1:]
     fa, fb = f_edges[:-1], f_edges[1:]
     tol = 1.0 + 1e-12
     for _ in range(200):
-        # prune replicates on the hull of the live intervals
-        lo, hi = float(a.min()), float(b.max())
-        d_lo, d_hi = (part.tokens_for_loss_log(target, t) for t in (lo, hi))
-        star_lo, star_hi = np.partition(d_lo, j)[j], np.partition(d_hi, j)[j]
-        below, above = d_lo < star_hi, d_hi > star_lo
-        keep = ~below & ~above
-        if not keep.all():
-            part, own, own_cost = part.take(keep), own[keep], own_cost[keep]
-            ca, cb, j = ca[:, keep], cb[:, keep], j - int(below.sum())
+        if prune is not None:  # prune replicates on the hull of the live intervals
+            below, above = prune(part, float(a.min()), float(b.max()), j)
+            keep = ~below & ~above
+            if not keep.all():
+                part, own, own_cost = part.take(keep), own[keep], own_cost[keep]
+                ca, cb, j = ca[:, keep], cb[:, keep], j - int(below.sum())
         # bounds on each interval, the point that attains each, and f there
         inside = (own >= a[:, None]) & (own <= b[:, None])
         lower = np.where(inside, own_cost, np.minimum(ca, cb))
@@ -486,7 +596,7 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
         # split at the midpoint, or tightly around the point where the binding replicate
         # changes when the replicates binding at the two ends cross in between (a kink: the
         # pieces on either side then have one binding replicate and resolve at once)
-        cross, kink = _crossing(part, target, np.argpartition(ca, j, axis=1)[:, j],
+        cross, kink = _crossing(part, value_at, np.argpartition(ca, j, axis=1)[:, j],
                                 np.argpartition(cb, j, axis=1)[:, j], a, b)
         eps = 0.25 * ROBUST_XTOL * np.maximum(1.0, np.abs(cross))
         kink &= (a < cross - eps) & (cross + eps < b)
@@ -510,13 +620,7 @@ def _branch_and_bound(law, ens, m, own_t, t_lo, t_hi, cost_of, target, demand, o
         fb = np.concatenate([f_left, fb[~kink], f_right, fb[kink]])
     else:
         raise ConvergenceError("the robust plan's search did not converge")
-    n = math.exp(best_t)
-    d = float(np.partition(ens.tokens_for_loss_log(target, best_t), m - 1)[m - 1])
-    plan = evaluate(law, n, d, demand, objective,
-                    inputs="loss, inference demand, prices or confidence")
-    met = ens.loss(n, d) <= target * (1.0 + MET_RTOL)
-    premium = float(getattr(plan, _cost_key(objective))) / point_cost - 1.0
-    return RobustPlan(plan, float(np.mean(met)), premium)
+    return best_t, best
 
 
 #: At most this many replicates (evenly spaced) draw the bands of a figure over many demands.

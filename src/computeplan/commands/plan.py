@@ -350,8 +350,9 @@ class UncertaintyOptions(OptionGroup):
     level: float | None = opt("Level of the reported ranges, in (0, 1) [default: 0.95]; needs "
                               "{{uncertainty}}.")
     confidence: float | None = opt(
-        "The robust plan reaches the target loss under at least this share of the replicates, "
-        "in (0, 1) [default: 0.9]; needs {{uncertainty}}.")
+        "The robust plan reaches the target loss under at least this share of the replicates "
+        "(within a budget: has the lowest loss reached under this share), in (0, 1) "
+        "[default: 0.9]; needs {{uncertainty}}.")
 
     def build(self, law, loss, budget, demand, cost) -> PlanUncertainty | None:
         """The plan under every replicate (None without ``uncertainty``); ``level`` and

@@ -344,7 +344,12 @@
     const rows = U_FIELDS.filter(([k]) => o && o[k] && plan.optimal[k] !== undefined)
       .map(([k, label]) => [label, quantity(k, plan.optimal[k]), quantity(k, o[k].lo),
         quantity(k, o[k].median), quantity(k, o[k].hi), r ? quantity(k, r[k]) : ""]);
-    const pp = u.point_plan;
+    const pp = u.point_plan, conf = `${fmt(100 * u.confidence, 3)}%`;
+    const inBudget = r && r.loss_at_confidence !== undefined;
+    if (inBudget) {  // what the robust plan within a budget minimises
+      rows.push([`loss under ${conf}`, fmt(pp.loss_at_confidence, 5), "", "", "",
+        fmt(r.loss_at_confidence, 5)]);
+    }
     rows.push(["P(target met)", pct(pp.target_met_probability), "", "", "",
       r ? pct(r.target_met_probability) : ""]);
     rows.push(["point plan loss", "", fmt(pp.loss.lo, 5), fmt(pp.loss.median, 5),
@@ -362,7 +367,13 @@
     }
     lines.push(`the point plan misses the target loss under ` +
       `${pct(1 - pp.target_met_probability)} of the replicates`);
-    if (r) {
+    if (inBudget) {
+      lines.push(`robust plan within the budget: ${quantity("params", r.params)} parameters ` +
+        `on ${quantity("train_tokens", r.train_tokens)} tokens reaches loss ` +
+        `${fmt(r.loss_at_confidence, 5)} under ${pct(r.target_met_probability)} of the ` +
+        `replicates, where the point plan reaches ${fmt(pp.loss_at_confidence, 5)} under ` +
+        conf);
+    } else if (r) {
       lines.push(`robust plan: ${quantity("params", r.params)} parameters on ` +
         `${quantity("train_tokens", r.train_tokens)} tokens reaches the target under ` +
         `${pct(r.target_met_probability)} of the replicates for ${pct(r.premium)} more ` +
