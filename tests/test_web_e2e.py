@@ -291,3 +291,92 @@ def test_page_with_a_data_limit_shows_the_cli_plan(server, browser):
     for line in limit["summary"]:
         assert line in assumptions
     assert "1T unique tokens bind" in assumptions
+
+
+SPLIT_QUERY = {"loss": "1.947", "requests": "1e10", "input_tokens": "1000",
+               "output_tokens": "250", "objective": "usd"}
+
+
+def test_shared_link_accepts_gpu_aliases_as_the_cli_does(server, browser):
+    """``?train_gpu=a100`` is the catalog's a100-80gb (as ``--train-gpu a100``), in any case;
+    the page says so, and its plan is the CLI's with the aliases. The decode MFU it assumes
+    (the default that moves the dollar saving most) stands beside the headline."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(SPLIT_QUERY | {"train_gpu": "a100",
+                                                      "inference_gpu": "H100"}))
+    ready(page)
+    expected = run_json("plan", "--loss", "1.947", "--requests", "1e10", "--input-tokens",
+                        "1000", "--output-tokens", "250", "--train-gpu", "a100",
+                        "--inference-gpu", "H100")
+    assert expected["assumptions"]["train_gpu"] == "a100-80gb"
+    assert page.input_value("select[name=train_gpu]") == "a100-80gb"
+    assert page.input_value("select[name=inference_gpu]") == "h100-sxm"
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert cell(page, "total_cost_usd", 2) == usd(expected["optimal"]["total_cost_usd"])
+    assert cell(page, "total_cost_usd", 3) == ratio(expected["ratios"]["total_cost_usd"])
+    assumptions = page.inner_text("#assumptions")
+    assert "train_gpu=a100-80gb" in assumptions and "inference_gpu=h100-sxm" in assumptions
+    assert "train_gpu a100 (from the link) is the catalog's a100-80gb" in assumptions
+    assert "inference_gpu H100 (from the link) is the catalog's h100-sxm" in assumptions
+    assert "train_gpu=a100-80gb" in page.evaluate("location.search")  # the link, resolved
+    # key assumptions: the plan JSON's (the API's spelling: fields), shown above the table
+    from computeplan.commands.plan import plan
+
+    key = plan(loss=1.947, requests=1e10, input_tokens=1000, output_tokens=250,
+               train_gpu="a100", inference_gpu="H100").key_assumptions
+    assert len(key) == len(expected["key_assumptions"]) == 1
+    assert key[0].startswith("decode MFU 0.01") and "give decode_mfu or decode_model" in key[0]
+    assert page.is_visible("#key_assumptions")
+    assert page.locator("#key_assumptions li").all_inner_texts() == [f"assumed {k}"
+                                                                      for k in key]
+    top = page.locator("#key_assumptions").bounding_box()["y"]
+    assert top < page.locator("#table").bounding_box()["y"]
+    assert top > page.locator("#headline").bounding_box()["y"]
+    # given a decode MFU, nothing is assumed that moves the answer most: the box goes
+    page.fill("input[name=decode_mfu]", "0.2")
+    page.wait_for_function("document.location.search.includes('decode_mfu=0.2')")
+    ready(page)
+    page.wait_for_function("document.querySelector('#key_assumptions').hidden")
+    assert errors == []
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("train_gpu", "xyz", "train_gpu: unknown GPU 'xyz' in the link; known GPUs: a100-40gb, "
+                         "a100-80gb"),
+    ("inference_gpu", "h100 ", None),  # trimmed, as the CLI: no error
+    ("inference_dtype", "fp4", "inference_dtype: 'fp4' in the link is not one of bf16"),
+    ("law", "nosuchlaw", "law: 'nosuchlaw' in the link is not one of "),
+    ("decode_model", "lookup", "decode_model: 'lookup' in the link is not one of mfu, roofline"),
+])
+def test_shared_link_with_an_unknown_choice_shows_an_error(server, browser, name, value,
+                                                           message):
+    """A value in the link that is not among a field's choices is an error on the page naming
+    the field and the choices; it is kept in the field and the URL, and nothing is computed
+    with a default in its place. Choosing a valid value computes the plan."""
+    page = browser.new_page()
+    computed = []
+    page.on("request", lambda req: computed.append(req.url) if "api/report" in req.url
+            else None)
+    page.goto(server + "?" + urlencode(SPLIT_QUERY | {name: value}))
+    if message is None:
+        ready(page)
+        assert page.input_value(f"select[name={name}]") == "h100-sxm"
+        return
+    page.wait_for_selector("body[data-state=error]", timeout=15000)
+    assert message in page.inner_text("#error")
+    if name.endswith("_gpu"):
+        assert "aliases: " in page.inner_text("#error") and "a100," in page.inner_text("#error")
+    select = f"select[name={name}]"
+    assert page.input_value(select) == value
+    assert page.get_attribute(select, "class").split()[-1] == "invalid"
+    assert f"{name}={value}" in page.evaluate("location.search")
+    assert computed == []
+    # the user chooses: the error goes and the plan is computed
+    valid = page.locator(f"{select} option").nth(1).get_attribute("value")
+    page.select_option(select, valid)
+    ready(page)
+    assert page.is_hidden("#error") and computed
+    assert page.locator(f"{select} option.unknown").count() == 0
+    assert cell(page, "params", 2).endswith("B")

@@ -29,6 +29,21 @@ def test_html_report_is_self_contained(tmp_path):
         assert text in html
 
 
+def test_html_report_shows_the_key_assumptions_before_the_results(tmp_path):
+    """The assumed default that moves the dollar saving most (the fixed decode MFU) heads the
+    results, as in the CLI's table; with a decode MFU given, none is shown."""
+    split = ["--loss", "1.947", "--requests", "1e10", "--input-tokens", "1000",
+             "--output-tokens", "250", "--objective", "usd"]
+    out = tmp_path / "report.html"
+    for extra, shown in (([], True), (["--decode-mfu", "0.2"], False)):
+        result = runner.invoke(app, ["report", *split, *extra, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        html = out.read_text()
+        assert ('<ul class="warn key"><li>assumed decode MFU 0.01' in html) is shown
+        if shown:
+            assert html.index("assumed decode MFU") < html.index("<table")
+
+
 def test_png_format_writes_the_figures(tmp_path):
     result = runner.invoke(app, ["report", "--format", "png", "--out", str(tmp_path / "f.png")])
     assert result.exit_code == 0, result.output

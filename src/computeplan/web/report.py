@@ -272,6 +272,8 @@ def render_html(rep) -> str:
         f'{base64.b64encode(png).decode()}"></figure>' for name, png in pngs.items())
     dated = "" if rep.plan.dated is None else timeline_html(rep.plan.dated, spend)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.plan.notes)
+    # the assumed defaults that move the answer most, before the numbers (as the CLI's header)
+    key = "".join(f"<li>assumed {html.escape(k)}</li>" for k in rep.plan.key_assumptions)
     extra = rep.plan.extrapolation
     if extra is None:
         domain = (f"<p>Law {html.escape(law['name'])} has no domain (the range of the runs it "
@@ -290,6 +292,7 @@ def render_html(rep) -> str:
 (training + inference) at the target (Sardana et al. 2024); the comparison is the
 Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-optimal.</p>
 <h2>Results</h2>
+{f'<ul class="warn key">{key}</ul>' if key else ""}
 {_table(["", "Chinchilla-optimal", "Optimal", "ratio"], _rows(rep))}
 {data_limit_html(c)}
 {uncertainty_html(jsonable(rep.plan.to_dict()))}

@@ -31,6 +31,11 @@
   const UNCERTAINTY = ["level", "confidence"];
   const OPT = "#1b6ac9", CHIN = "#d0582a", ROBUST = "#2e8b57";
   let meta = null, sequence = 0, timer = null;
+  // GPU name or alias (lower case, as the CLI and API match them) -> the catalog's name.
+  let gpuNames = new Map();
+  // Values from the link: the alias resolved ("train_gpu a100 ... is a100-80gb"), and values
+  // that are not among a field's choices (shown as an error, never replaced by a default).
+  const linkNotes = {}, linkErrors = {};
 
   const field = (name) => document.querySelector(`[name="${name}"]`);
   // A number as a number; anything else (and numbers beyond float range, which JSON would send
@@ -80,6 +85,43 @@
       [k, k === "uncertainty" ? v === "true" : TEXT_FIELDS.has(k) ? v : number(v)]));
   }
 
+  // A select set from the link: the value (matched case-insensitively; a GPU alias resolved to
+  // its catalog name), or, when it is not among the choices, kept as a marked option with an
+  // error naming the field and the valid choices.
+  function choose(sel, name, raw) {
+    for (const o of sel.querySelectorAll("option.unknown")) o.remove();
+    delete linkNotes[name];
+    delete linkErrors[name];
+    const text = (raw || "").trim();
+    sel.value = "";
+    if (!text) return;
+    const gpu = sel.classList.contains("gpu");
+    // an option's API value: its value, or data-value for a default ("" = "mfu")
+    const options = [...sel.options].map((o) => [o.dataset.value || o.value, o.value])
+      .filter(([v]) => v);
+    const values = options.map(([v]) => v);
+    const wanted = gpu ? gpuNames.get(text.toLowerCase()) : text.toLowerCase();
+    const match = options.find(([v]) => v.toLowerCase() === wanted);
+    if (match) {
+      const value = match[0];
+      sel.value = match[1];
+      if (gpu && value !== text) {
+        linkNotes[name] = `${name} ${text} (from the link) is the catalog's ${value}`;
+      }
+      return;
+    }
+    const bad = new Option(`${text} (not available)`, text);
+    bad.className = "unknown";
+    sel.add(bad);
+    sel.value = text;
+    const aliases = [...gpuNames.keys()].filter((k) => !values.includes(k));
+    linkErrors[name] = gpu
+      ? `${name}: unknown GPU '${text}' in the link; known GPUs: ${values.join(", ")} ` +
+        `(aliases: ${aliases.join(", ")})`
+      : `${name}: '${text}' in the link is not one of ${values.join(", ")}` +
+        (name.endsWith("_dtype") ? ` (the dtypes of ${gpuOf(name.replace("_dtype", ""))})` : "");
+  }
+
   function restore(params) {
     const kind = TARGETS.find((k) => params.has(k)) || "reference_params";
     $("target_kind").value = kind;
@@ -89,19 +131,20 @@
     for (const name of new Set(Object.values(DEMAND).flat())) {
       field(name).value = params.get(name) || "";
     }
-    if (params.has("law")) $("law").value = params.get("law");
+    if (params.has("law")) choose($("law"), "law", params.get("law"));
     field("unique_tokens").value = params.get("unique_tokens") || "";
     $("uncertainty").checked = params.get("uncertainty") === "true";
     for (const name of UNCERTAINTY) field(name).value = params.get(name) || "";
     const usd = params.get("objective") === "usd" || kind === "budget_usd" ||
       PRICED.some((k) => params.has(k));
     $("objective").value = usd ? "usd" : "flops";
-    for (const name of ["train_gpu", "inference_gpu"]) field(name).value = params.get(name) || "";
+    for (const name of ["train_gpu", "inference_gpu"]) choose(field(name), name, params.get(name));
     refreshDtypes();
-    for (const name of PRICED.filter((k) => !k.endsWith("_gpu"))) {
-      field(name).value = params.get(name) || "";
+    for (const name of [...PRICED.filter((k) => !k.endsWith("_gpu")), ...TIMELINE]) {
+      const input = field(name);
+      if (input.tagName === "SELECT") choose(input, name, params.get(name));
+      else input.value = params.get(name) || "";
     }
-    for (const name of TIMELINE) field(name).value = params.get(name) || "";
     if (!params.toString()) {  // first visit: the published FLOPs example
       $("target_kind").value = "loss";
       $("target_value").value = "1.947";
@@ -174,7 +217,9 @@
     const box = $("error");
     box.hidden = !message;
     box.textContent = message || "";
-    for (const input of document.querySelectorAll("input")) input.classList.remove("invalid");
+    for (const input of document.querySelectorAll("input, select")) {
+      input.classList.remove("invalid");
+    }
     const name = message && message.match(/^([a-z_]+)\b/);
     const bad = name && (field(name[1]) || (TARGETS.includes(name[1]) && $("target_value")));
     if (bad) bad.classList.add("invalid");
@@ -206,6 +251,15 @@
       $("headline").innerHTML = `At equal budget the optimum reaches loss <strong id="savings">` +
         `${fmt(opt.loss, 5)}</strong>, the Chinchilla-optimal model ${fmt(chin.loss, 5)}.`;
     }
+    // The assumed defaults that move the answer most, beside the number they drive (the CLI
+    // prints them first, as "assumed ...").
+    const keyLines = plan.key_assumptions || [];
+    $("key_assumptions").hidden = !keyLines.length;
+    $("key_assumptions").replaceChildren(...keyLines.map((t) => {
+      const li = document.createElement("li");
+      li.textContent = `assumed ${t}`;
+      return li;
+    }));
     $("table").tBodies[0].replaceChildren(...Object.keys(chin).map((key) => {
       const tr = document.createElement("tr");
       tr.dataset.key = key;
@@ -245,6 +299,7 @@
         : [`note: law ${plan.law.name} has no domain: extrapolation not checked`]),
       ...(limit ? limit.summary : []),
       ...plan.notes.map((n) => `note: ${n}`),
+      ...Object.values(linkNotes).map((n) => `note: ${n}`),
     ];
     $("assumptions").replaceChildren(...lines.map((t) => {
       const li = document.createElement("li");
@@ -500,6 +555,8 @@
     history.replaceState(null, "", `${location.pathname}?${qs}`);
     $("share").href = location.href;
     $("report").href = `report.html?${qs}`;
+    const bad = Object.keys(linkErrors).find((name) => name in s);
+    if (bad) { showError(linkErrors[bad]); return; }  // never computed with a default instead
     document.body.dataset.state = "loading";
     try {
       const response = await fetch("api/report", {
@@ -529,13 +586,23 @@
   }
 
   async function start() {
-    meta = await (await fetch("api/meta")).json();
+    const [m, catalog] = await Promise.all(["api/meta", "api/gpus"].map(
+      async (url) => (await fetch(url)).json()));
+    meta = m;
+    gpuNames = new Map(catalog.gpus.flatMap((g) =>
+      [[g.name, g.name], ...g.aliases.map((a) => [a, g.name])]));
     fillMeta();
     restore(new URLSearchParams(location.search));
     syncVisibility();
     const form = $("inputs");
     form.addEventListener("input", schedule);
     form.addEventListener("change", (ev) => {
+      if (ev.target.tagName === "SELECT" && (ev.target.name in linkNotes ||
+          ev.target.name in linkErrors)) {  // the user chose: the link's value is gone
+        delete linkNotes[ev.target.name];
+        delete linkErrors[ev.target.name];
+        for (const o of ev.target.querySelectorAll("option.unknown")) o.remove();
+      }
       if (ev.target.classList.contains("gpu")) refreshDtypes();
       schedule();
     });
