@@ -17,65 +17,88 @@ in blocks, in this process or on a Dask cluster (``computeplan.sweep``, imported
 Subpackages: ``computeplan.fitting`` (fit laws to runs), ``computeplan.tradeoffs`` (technique
 models, frontiers, allocation, overhead), ``computeplan.hardware`` (GPU catalog, training and
 serving cost).
+
+Every public name is imported on first use (PEP 562 module ``__getattr__``), so that
+``import computeplan`` and the CLI's start-up load only what they use: ``cp.fit_runs`` imports
+the fitting subpackage, ``cp.lifetime_optimal`` the planner, and so on.
 """
 
-from . import fitting, hardware, tradeoffs
-from .demand import Demand
-from .errors import ConvergenceError, InputError
-from .fitting import FitResult, filter_runs, fit_runs, read_runs
-from .hardware import GPU, get_gpu, load_catalog
-from .laws import PRESETS, ChinchillaLaw, ModelPoint, get_law
-from .lifetime import (
-    LifetimePlan,
-    PlanComparison,
-    budget_optimal,
-    chinchilla_budget,
-    chinchilla_lifetime,
-    compare,
-    evaluate,
-    lifetime_optimal,
-)
-from .objectives import DollarCost, FlopsObjective, RooflineDollarCost
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+#: Public name -> the submodule (relative to this package) that defines it; a name mapped to
+#: ``None`` is a subpackage itself.
+_LAZY: dict[str, str | None] = {
+    "Demand": ".demand",
+    "ConvergenceError": ".errors",
+    "InputError": ".errors",
+    "FitResult": ".fitting",
+    "filter_runs": ".fitting",
+    "fit_runs": ".fitting",
+    "read_runs": ".fitting",
+    "GPU": ".hardware",
+    "get_gpu": ".hardware",
+    "load_catalog": ".hardware",
+    "PRESETS": ".laws",
+    "ChinchillaLaw": ".laws",
+    "ModelPoint": ".laws",
+    "get_law": ".laws",
+    "LifetimePlan": ".lifetime",
+    "PlanComparison": ".lifetime",
+    "budget_optimal": ".lifetime",
+    "chinchilla_budget": ".lifetime",
+    "chinchilla_lifetime": ".lifetime",
+    "compare": ".lifetime",
+    "evaluate": ".lifetime",
+    "lifetime_optimal": ".lifetime",
+    "DollarCost": ".objectives",
+    "FlopsObjective": ".objectives",
+    "RooflineDollarCost": ".objectives",
+    "fitting": None,
+    "hardware": None,
+    "tradeoffs": None,
+    "sweep": None,  # callable module (it needs pyarrow)
+}
+
+__all__ = sorted(_LAZY)
+
 
 def __getattr__(name: str):
-    if name == "sweep":  # callable module, imported on first use (it needs pyarrow)
-        import importlib
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    if module is None:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return importlib.import_module(".sweep", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
-__all__ = [
-    "GPU",
-    "PRESETS",
-    "ChinchillaLaw",
-    "ConvergenceError",
-    "Demand",
-    "DollarCost",
-    "FitResult",
-    "FlopsObjective",
-    "InputError",
-    "LifetimePlan",
-    "ModelPoint",
-    "PlanComparison",
-    "RooflineDollarCost",
-    "budget_optimal",
-    "chinchilla_budget",
-    "chinchilla_lifetime",
-    "compare",
-    "evaluate",
-    "filter_runs",
-    "fit_runs",
-    "fitting",
-    "get_gpu",
-    "get_law",
-    "hardware",
-    "lifetime_optimal",
-    "load_catalog",
-    "read_runs",
-    "sweep",
-    "tradeoffs",
-]
+if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
+    from . import fitting, hardware, sweep, tradeoffs  # noqa: F401
+    from .demand import Demand  # noqa: F401
+    from .errors import ConvergenceError, InputError  # noqa: F401
+    from .fitting import FitResult, filter_runs, fit_runs, read_runs  # noqa: F401
+    from .hardware import GPU, get_gpu, load_catalog  # noqa: F401
+    from .laws import PRESETS, ChinchillaLaw, ModelPoint, get_law  # noqa: F401
+    from .lifetime import (  # noqa: F401
+        LifetimePlan,
+        PlanComparison,
+        budget_optimal,
+        chinchilla_budget,
+        chinchilla_lifetime,
+        compare,
+        evaluate,
+        lifetime_optimal,
+    )
+    from .objectives import DollarCost, FlopsObjective, RooflineDollarCost  # noqa: F401

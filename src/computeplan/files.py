@@ -20,7 +20,6 @@ does both and prints the note.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -128,6 +127,8 @@ def write_atomic_with(path: str | os.PathLike, write: Callable[[Path], object], 
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {shown}: {_reason(exc)}") from None
     directory = target.parent if str(target.parent) else Path(".")
+    import secrets
+
     tmp = directory / f".computeplan-{secrets.token_hex(8)}.tmp"
     try:  # reserve the name (O_EXCL), so that no other writer can share it
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

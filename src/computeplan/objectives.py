@@ -15,16 +15,19 @@ in N, so it also provides ``inference_cost`` and ``marginal_cost`` (``params_dep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _validate as v
 from .demand import Demand
 from .errors import InputError
-from .hardware.catalog import GPU, get_gpu
 from .laws import INFERENCE_FLOPS_PER_PARAM_TOKEN as FLOPS_INF
 from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN as FLOPS_TRAIN
 from .units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:  # the GPU catalog is read when a dollar objective is made, not on import
+    from .hardware.catalog import GPU
 
 
 def _number(x) -> float | np.ndarray:
@@ -79,6 +82,8 @@ class DollarCost:
     params_dependent: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
+        from .hardware.catalog import get_gpu
+
         set_ = object.__setattr__
         for role in ("train", "inference"):
             gpu = get_gpu(getattr(self, f"{role}_gpu"))

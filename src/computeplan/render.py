@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -92,6 +91,8 @@ def _elementwise(f):
 def _sci(x: float, digits: int) -> tuple[str, int]:
     """Mantissa text with ``digits - 1`` decimals and the decimal exponent of ``x`` (nonzero,
     finite): ``(2.418, 10)``, like JavaScript's ``x.toExponential(digits - 1)``."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext  # on first use (start-up time)
+
     with localcontext(prec=800):
         d = abs(Decimal(x))
         e = d.adjusted()
@@ -105,6 +106,8 @@ def _sci(x: float, digits: int) -> tuple[str, int]:
 
 def _fixed(x: float, decimals: int) -> str:
     """``x`` with ``decimals`` decimals, like JavaScript's ``x.toFixed(decimals)``."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
     with localcontext(prec=800):  # + 0.0: -0.0 prints as 0, as in JavaScript
         return str(Decimal(x + 0.0).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
 

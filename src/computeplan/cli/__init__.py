@@ -1,15 +1,30 @@
 """Command-line interface: parses, calls the numerical core, renders. No numerics here."""
 
 import errno
+import importlib
 import os
 import sys
 
-# isort: off
-# Commands are listed in --help in the order they register: plan, the main job, first.
-from . import plan  # noqa: F401
-from . import model, fit, hardware, sweep, tradeoff, web  # noqa: F401  (register commands)
-# isort: on
 from .app import app
+
+#: Each command and the module of this package that registers it, in the order --help lists
+#: them (they register in this order): plan, the main job, first.
+COMMAND_MODULES = {
+    "plan": "plan", "model": "model", "fit": "fit", "gpus": "hardware", "train": "hardware",
+    "serve": "hardware", "sweep": "sweep", "tradeoff": "tradeoff", "allocate": "tradeoff",
+    "overhead": "tradeoff", "web": "web", "report": "web",
+}
+
+
+def load_commands(names=None) -> None:
+    """Import the modules that register the commands ``names`` (every command when None)."""
+    wanted = COMMAND_MODULES if names is None else names
+    for module in dict.fromkeys(COMMAND_MODULES[n] for n in wanted):
+        importlib.import_module(f".{module}", __name__)
+
+
+#: Typer reads the command list to run or test ``app``: every command registers then.
+app.load_commands = load_commands
 
 #: Errors writing the output (stdout on a full disk or device, a closed pipe).
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EPIPE,
@@ -36,6 +51,12 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
         except (AttributeError, ValueError):
             pass
+    # The command named on the command line alone is registered (start-up time: the others'
+    # modules import numerics for their defaults); --help and unknown names list them all.
+    args = sys.argv[1:]
+    if args and args[0] in COMMAND_MODULES:
+        app.load_commands = None
+        load_commands([args[0]])
     try:
         app()
         code = 0

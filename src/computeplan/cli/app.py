@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand
 
 from ..errors import USER_ERRORS, InputError
 from ..vocabulary import flag, option, render, spelling
+from ._coerce import FastGroup
 
 
 def _flags_without_metavar(params: list) -> list:
@@ -32,14 +33,38 @@ class Command(TyperCommand):
         return _flags_without_metavar(super().get_params(ctx))
 
 
-class Group(TyperGroup):
-    """The top-level ``computeplan``: as :class:`Command`."""
+class Group(FastGroup):
+    """The top-level ``computeplan``: as :class:`Command`; options coerced without pydantic
+    (:class:`~computeplan.cli._coerce.FastGroup`)."""
 
     def get_params(self, ctx):
         return _flags_without_metavar(super().get_params(ctx))
 
 
-app = typer.Typer(
+class LazyTyper(typer.Typer):
+    """A typer application whose commands are registered on first use: reading its list of
+    commands (typer does when it runs or tests the application) first calls
+    :attr:`load_commands`, once, which imports the modules that register them
+    (:func:`computeplan.cli.load_commands`). ``computeplan plan`` thus imports the plan command
+    alone, not the numerics that other commands take their defaults from (fitting, hardware,
+    tradeoffs): :func:`computeplan.cli.main` imports the one command it runs and clears the hook."""
+
+    #: Imports every command's module; None once called (or cleared by ``main``).
+    load_commands: typing.Callable[[], None] | None = None
+
+    @property
+    def registered_commands(self) -> list:
+        load, self.load_commands = self.load_commands, None
+        if load is not None:
+            load()
+        return self.__dict__["_registered_commands"]
+
+    @registered_commands.setter
+    def registered_commands(self, value: list) -> None:
+        self.__dict__["_registered_commands"] = value
+
+
+app = LazyTyper(
     name="computeplan",
     cls=Group,
     help="Split compute between training and inference: inference-aware scaling laws, "
@@ -49,6 +74,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _group() -> None:
+    """(A group callback: the application stays a group of commands when ``main`` registers
+    one command alone.)"""
 
 
 def user_message(exc: BaseException) -> str:

@@ -49,13 +49,13 @@ class TimelineOptions(OptionGroup):
         ``days`` is the horizon. ``train_gpus`` GPUs of the dollar objective's training GPU,
         dtype and MFU (or of their defaults under the FLOPs objective) set the training time,
         after which serving starts."""
+        given = self.given()
+        if not given:
+            return None
         from .. import _validate as v
         from ..render import fmt
         from ..timeline import MAX_HORIZON_DAYS, PRICE_PERFORMANCE_PRESETS, Timeline
 
-        given = self.given()
-        if not given:
-            return None
         notes = [] if notes is None else notes
         horizon = given.pop("horizon_days", None)
         if users is not None:

@@ -1,22 +1,42 @@
-"""Hardware: the GPU catalog, model shape, training cost and the roofline serving model."""
+"""Hardware: the GPU catalog, model shape, training cost and the roofline serving model.
 
-from .catalog import GPU, get_gpu, load_catalog
-from .serving import Hardware, ServingEstimate, estimate_serving
-from .shape import ModelShape, estimate_shape, explicit_shape, model_shape
-from .training import TrainingEstimate, estimate_training, train_flops
+Names are imported from their modules on first use (PEP 562), so that importing one module
+(e.g. the catalog, for a dollar objective) does not import the others.
+"""
 
-__all__ = [
-    "GPU",
-    "Hardware",
-    "ModelShape",
-    "ServingEstimate",
-    "TrainingEstimate",
-    "estimate_serving",
-    "estimate_shape",
-    "estimate_training",
-    "explicit_shape",
-    "get_gpu",
-    "load_catalog",
-    "model_shape",
-    "train_flops",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+#: Public name -> the module of this package that defines it.
+_LAZY = {
+    "GPU": ".catalog", "get_gpu": ".catalog", "load_catalog": ".catalog",
+    "Hardware": ".serving", "ServingEstimate": ".serving", "estimate_serving": ".serving",
+    "ModelShape": ".shape", "estimate_shape": ".shape", "explicit_shape": ".shape",
+    "model_shape": ".shape",
+    "TrainingEstimate": ".training", "estimate_training": ".training", "train_flops": ".training",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from .catalog import GPU, get_gpu, load_catalog  # noqa: F401
+    from .serving import Hardware, ServingEstimate, estimate_serving  # noqa: F401
+    from .shape import ModelShape, estimate_shape, explicit_shape, model_shape  # noqa: F401
+    from .training import TrainingEstimate, estimate_training, train_flops  # noqa: F401
