@@ -212,7 +212,7 @@ def test_trusted_hosts():
         from fastapi.testclient import TestClient
     from computeplan.web import create_app
 
-    with TestClient(create_app(allowed_hosts=("127.0.0.1", "localhost", "testserver"))) as c:
+    with TestClient(create_app(allowed_host=("127.0.0.1", "localhost", "testserver"))) as c:
         assert c.get("/api/meta").status_code == 200
         assert c.get("/api/meta", headers={"host": "evil.example"}).status_code == 400
 

@@ -16,12 +16,20 @@ from ..errors import InputError
 from .app import Output, command, emit, law_input, options_from_cli
 from .plan import plan as plan_cli
 
+#: Bind addresses that mean every interface of this machine (not a name a client sends).
+_WILDCARDS = ("0.0.0.0", "::", "")
+
 
 @command("web")
 def web(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this "
-                                      "machine only).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1 or ::1: "
+                                      "this machine only; 0.0.0.0: every interface, with a "
+                                      "warning).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="A Host header name to accept besides 127.0.0.1, localhost, ::1 "
+        "and the --host address (repeat for more; *.example.org for subdomains, * for any). "
+        "Other names get 400, against DNS rebinding.")] = None,
 ):
     """Start the web calculator and HTTP API (needs the web extra).
 
@@ -36,11 +44,18 @@ def web(
         raise InputError("the web server needs the web extra: pip install 'computeplan[web]'"
                          ) from None
     from ..web.app import create_app
+    from ..web.guard import LOOPBACK_HOSTS, is_loopback
 
-    typer.echo(f"computeplan web: http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    local = ("127.0.0.1", "localhost", "::1")
-    app = create_app(allowed_hosts=local if host in local else None)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    bound = [] if host in _WILDCARDS or host in LOOPBACK_HOSTS else [host.strip("[]")]
+    allowed = (*LOOPBACK_HOSTS, *bound, *(allowed_host or ()))
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    typer.echo(f"computeplan web: http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
+    if not is_loopback(host):
+        typer.echo(f"warning: --host {host} accepts connections from other machines, and the "
+                   "API has no authentication; requests must name an allowed Host ("
+                   + ", ".join(allowed) + "; add names with --allowed-host)", err=True)
+    app = create_app(allowed_host=allowed)
+    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
 
 
 class ReportFormat(StrEnum):

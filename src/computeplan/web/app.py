@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import reprlib
+from collections.abc import Iterable
 from dataclasses import fields
 from importlib import resources
 
@@ -15,30 +17,43 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __name__ as _package
 from ..errors import USER_ERRORS, ConvergenceError
+from .guard import MAX_ECHO_CHARS, BodyLimit, HostCheck, cap, error_body
 from .routes import (
     MAX_BODY_BYTES,
     MAX_CONCURRENT_SLOW,
     MAX_UPLOAD_BYTES,
     api_router,
+    body_limit,
     page_router,
 )
 
 STATIC = resources.files(__name__.rsplit(".", 1)[0]).joinpath("static")
+#: Echoed inputs: a few levels and items of a value, strings cut (never 100 kB of input).
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 3, 4, 4
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = MAX_ECHO_CHARS
+#: The message for a JSON body nested deeper than the parser's recursion limit.
+NESTED_BODY = "body: invalid JSON, nested too deeply (a request is a flat object of fields)"
+
+
 def _error(status: int, message: str, detail=None) -> JSONResponse:
-    body = {"error": message} | ({"detail": detail} if detail is not None else {})
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(error_body(message, detail), status_code=status)
+
+
+def _loc(err: dict) -> list:
+    """The error's location with every name capped (a client may send 100 kB field names)."""
+    return [cap(p) if isinstance(p, str) else p for p in err.get("loc", ())]
 
 
 def _describe(err: dict) -> str:
     if err.get("type") == "json_invalid":
         return f"body: invalid JSON at character {err['loc'][-1]}"
-    loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query")) or "body"
+    loc = ".".join(str(p) for p in _loc(err) if p not in ("body", "query")) or "body"
     if err.get("type") == "missing" and loc == "body":
         return "body: a JSON object of the fields is required ({} for all defaults)"
-    got = repr(err.get("input"))
-    got = got if len(got) <= 60 else got[:57] + "..."
     shown = "input" in err and err.get("type") != "missing"
-    return f"{loc}: {err.get('msg', 'invalid')}" + (f"; got {got}" if shown else "")
+    got = _REPR.repr(err.get("input")) if shown else ""
+    return f"{loc}: {err.get('msg', 'invalid')}" + (f"; got {cap(got)}" if shown else "")
 
 
 def _meta(app: FastAPI) -> dict:
@@ -68,21 +83,22 @@ def _user_message(exc: Exception) -> str:
     return str(exc)  # options are named as fields (computeplan.vocabulary.option)
 
 
-def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
+def create_app(allowed_host: Iterable[str] | None = None) -> FastAPI:
     """The API under ``/api`` (OpenAPI schema at ``/openapi.json``), the calculator page at
     ``/`` and HTML reports at ``/report.html``. Nothing is loaded from the internet.
 
-    ``allowed_hosts`` (e.g. ``("127.0.0.1", "localhost")`` for a server on this machine only)
-    answers 400 to requests naming any other Host, against DNS rebinding."""
-    app = FastAPI(title="computeplan", version=_version(), max_body_size=MAX_BODY_BYTES,
+    ``allowed_host`` (the names ``computeplan web --allowed-host`` adds to the loopback ones,
+    e.g. ``("127.0.0.1", "localhost", "::1")`` for a server on this machine only) answers 400 to
+    requests naming any other Host, against DNS rebinding; None accepts any Host. Request bodies
+    over their limit (``MAX_BODY_BYTES``, ``MAX_UPLOAD_BYTES`` for uploads) are 413."""
+    app = FastAPI(title="computeplan", version=_version(),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="Split compute between training and inference. Each endpoint "
                               "returns the JSON that `computeplan COMMAND --json` prints.")
 
-    if allowed_hosts:
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    app.add_middleware(BodyLimit, limit=body_limit)
+    if allowed_host is not None:
+        app.add_middleware(HostCheck, allowed=tuple(allowed_host))
 
     async def user_error(request: Request, exc: Exception):
         return _error(422, _user_message(exc))
@@ -92,17 +108,16 @@ def create_app(allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        message = (f"request body must be at most {MAX_BODY_BYTES} bytes"
-                   f" ({MAX_UPLOAD_BYTES} for uploads)" if exc.status_code == 413
-                   else str(exc.detail))
-        response = _error(exc.status_code, message)
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            return _error(422, NESTED_BODY)  # like any other invalid JSON body
+        response = _error(exc.status_code, str(exc.detail))
         response.headers.update(exc.headers or {})  # e.g. Allow on 405
         return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         errors = exc.errors()
-        detail = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
+        detail = [{"type": e.get("type"), "loc": _loc(e), "msg": e.get("msg")} for e in errors]
         return _error(422, "; ".join(_describe(e) for e in errors[:5]), jsonable_encoder(detail))
 
     limit = asyncio.Semaphore(MAX_CONCURRENT_SLOW)

@@ -53,6 +53,13 @@ MAX_WEB_GRID_POINTS = 1000
 MAX_WEB_QUERIES = 1000
 #: Slow requests (worker threads) running at once; the others wait their turn.
 MAX_CONCURRENT_SLOW = 2
+#: Endpoints that take a file upload (``MAX_UPLOAD_BYTES``); every other body ``MAX_BODY_BYTES``.
+UPLOAD_PATHS = frozenset({"/api/fit"})
+
+
+def body_limit(path: str) -> int:
+    """The largest request body, in bytes, that ``path`` accepts (413 beyond)."""
+    return MAX_UPLOAD_BYTES if path in UPLOAD_PATHS else MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -174,14 +181,14 @@ def _add_fit(router: APIRouter, limit: asyncio.Semaphore) -> None:
 
     router.add_api_route("/fit", fit, methods=["POST"], name="fit", tags=["commands"],
                          summary="Fit a law to an uploaded CSV of runs (computeplan fit RUNS)",
-                         max_body_size=MAX_UPLOAD_BYTES, response_class=Response,
+                         response_class=Response,
                          responses={200: {"content": {"application/json": {}}},
                                     **ERROR_RESPONSES})
 
 
 def api_router(limit: asyncio.Semaphore) -> APIRouter:
     """``POST /api/<command>`` for every command; slow ones share the slots of ``limit``."""
-    router = APIRouter(prefix="/api", max_body_size=MAX_BODY_BYTES)
+    router = APIRouter(prefix="/api")
     _add_fit(router, limit)
     for ep, fn, model in registered():
         router.add_api_route(f"/{ep.name}", _handler(fn, model, ep.slow, limit), methods=["POST"],
