@@ -326,3 +326,72 @@ def test_replicates_that_differ_only_in_E_give_the_point_plan_within_a_budget(ob
     m = _needed(30, confidence)
     assert rel(r.loss_at_confidence, float(point.loss) + np.sort(rows[:, 0] - SARDANA.E)[m - 1]
                ) <= 1e-12
+
+
+# -- with a timeline: present values, each plan at its own training-time fixed point ---------
+def _timeline(throughput=None, **kw):
+    from computeplan.timeline import Timeline
+
+    return Timeline(**({"horizon_days": 730.0, "price_performance_doubling_years": 2.46,
+                        "discount_rate_per_year": 0.1, "train_flops_per_second": throughput}
+                       | kw))
+
+
+def test_a_timeline_with_the_trends_off_is_the_plan_today():
+    law = with_replicates(BESIROGLU, BESIROGLU.replicates[:60])
+    flat = _timeline(price_performance_doubling_years=None, discount_rate_per_year=0.0)
+    for target in (dict(loss=TARGET), dict(budget=1e23)):
+        today = jsonable(plan_uncertainty(law, inference_tokens=1e13, **target))
+        dated = jsonable(plan_uncertainty(law, inference_tokens=1e13, timeline=flat, **target))
+        assert dated.pop("present_value") and not today.pop("present_value")
+        assert dated == today
+
+
+def test_without_a_training_throughput_the_dated_plan_is_todays_at_the_effective_demand():
+    law = with_replicates(BESIROGLU, BESIROGLU.replicates[:60])
+    t = _timeline()
+    f = float(t.service_factor())
+    dated = plan_uncertainty(law, loss=TARGET, inference_tokens=1e13, timeline=t)
+    today = plan_uncertainty(law, loss=TARGET, inference_tokens=f * 1e13)
+    assert 0 < f < 1
+    for name in ("params", "train_tokens", "total_flops"):
+        assert np.allclose(getattr(dated.optimal, name), getattr(today.optimal, name),
+                           rtol=1e-12, atol=0)
+    assert rel(dated.robust.plan.params, today.robust.plan.params) <= 1e-12
+    assert rel(dated.robust.premium + 1, today.robust.premium + 1) <= 1e-9
+
+
+@pytest.mark.parametrize("target", [dict(loss=2.0), dict(budget=1e23)])
+def test_identical_replicates_collapse_onto_the_dated_point_plan(target):
+    law = with_replicates(SARDANA, np.repeat(CENTRAL, 9, axis=0))
+    u = plan_uncertainty(law, inference_tokens=1e13, timeline=_timeline(1e17), **target)
+    present = u.dated.optimal.present
+    assert float(u.dated.optimal.train_days) > 1  # the training time matters here
+    for name in ("params", "train_tokens", "total_flops"):
+        assert np.allclose(getattr(u.optimal, name), float(getattr(present, name)),
+                           rtol=1e-9, atol=0), name
+    assert rel(u.robust.plan.params, present.params) <= 1e-9
+    assert rel(u.robust.plan.total_flops, present.total_flops) <= 1e-9
+    assert u.robust.target_met_probability == 1.0
+    if "loss" in target:
+        assert abs(u.robust.premium) <= 1e-9
+        assert np.allclose(u.savings, 1 - float(u.dated.ratios["present_value_total_flops"]),
+                           rtol=0, atol=1e-9)
+
+
+def test_each_replicates_dated_optimum_is_its_own_dated_plan():
+    """The median optimum over replicates, recomputed one replicate at a time with the dated
+    planner (its own training-time fixed point)."""
+    from computeplan.objectives import FlopsObjective
+    from computeplan.timeline import dated_compare
+
+    rows = BESIROGLU.replicates[:21]
+    t = _timeline(1e18)
+    u = plan_uncertainty(with_replicates(BESIROGLU, rows), loss=TARGET, inference_tokens=1e13,
+                         timeline=t).to_dict()
+    one = [float(dated_compare(ChinchillaLaw(*row), loss=TARGET, timeline=t,
+                               demand=cp.Demand.from_tokens(1e13),
+                               objective=FlopsObjective()).optimal.present.params)
+           for row in rows]
+    assert rel(u["optimal"]["params"]["median"], np.median(one)) <= 1e-9
+    assert u["present_value"] and u["robust"]["target_met_probability"] >= 0.9

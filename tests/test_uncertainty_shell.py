@@ -177,3 +177,57 @@ def test_web_api_and_report_give_the_robust_plan_within_a_budget():
         "loss_at_confidence"]
     html = render_html(report(**body))
     assert "robust plan within the budget:" in html and "loss under 80%" in html
+
+
+DATED = [*EXAMPLE, "--uncertainty", "--price-performance-doubling-years", "2.46",
+         "--discount-rate-per-year", "0.1", "--horizon-days", "730"]
+
+
+def test_uncertainty_with_a_timeline_in_present_value_in_cli_python_and_table():
+    out = run_json(*DATED)
+    u = out["uncertainty"]
+    assert u["present_value"] is True and "timeline" in out
+    r = u["robust"]
+    pv = out["timeline"]["optimal"]["present_value_total_flops"]
+    assert r["premium"] >= 0 and r["total_flops"] >= pv * (1 - 1e-12)  # both present values
+    py = jsonable(plan(law="besiroglu2024", reference_params=1.3e10, inference_tokens=1e13,
+                       uncertainty=True, price_performance_doubling_years=2.46,
+                       discount_rate_per_year=0.1, horizon_days=730).to_dict())
+    assert py["uncertainty"] == u
+    result = _run(*DATED)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "PV lifetime FLOPs" in text and "PV: present value" in text
+    assert "more present-value lifetime cost than the point plan" in text
+    assert "no --train-gpus given" in text
+
+
+def test_uncertainty_and_unique_tokens_is_a_one_line_error_naming_why():
+    result = _run(*EXAMPLE, "--uncertainty", "--unique-tokens", "1e12")
+    assert result.exit_code == 2
+    assert "--uncertainty does not combine with --unique-tokens" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("throughput", [None, 1000])
+def test_report_and_web_api_with_uncertainty_and_a_timeline(throughput):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("matplotlib")
+    from fastapi.testclient import TestClient
+
+    from computeplan.commands.report import report
+    from computeplan.web.app import create_app
+    from computeplan.web.report import render_html
+
+    body = {"law": "besiroglu2024", "reference_params": 1.3e10, "inference_tokens": 1e13,
+            "uncertainty": True, "price_performance_doubling_years": 2.46,
+            "discount_rate_per_year": 0.1} | ({"train_gpus": throughput} if throughput else {})
+    res = TestClient(create_app()).post("/api/plan", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json()["uncertainty"]["present_value"] is True
+    rep = report(**body)
+    # the savings band is of present values: at F D_inf, or none where each plan's own
+    # training time sets its factor
+    assert ("savings" in rep.bands) == (throughput is None)
+    html = render_html(rep)
+    assert "PV lifetime FLOPs" in html and "present-value lifetime cost than the point" in html

@@ -25,10 +25,16 @@ def uncertainty_rows(plan: dict) -> Rows | None:
     point, robust, optimal = plan["optimal"], u["robust"], u["optimal"]
     level = f"{100 * u['level']:g}%"
     rows = []
+    if u.get("present_value"):  # costs in present value, the point plan's from its timeline
+        pv = plan["timeline"]["optimal"]
+        point = point | {k: pv.get(f"present_value_{k}") for k in ("total_flops",
+                                                                     "total_cost_usd")}
     for key, label in _FIELDS:
         if optimal is None or key not in optimal or point.get(key) is None:
             continue
         iv = optimal[key]
+        if u.get("present_value") and key.startswith("total_"):
+            label = "PV " + label
         rows.append([label, quantity(key, point[key]), quantity(key, iv["lo"]),
                      quantity(key, iv["median"]), quantity(key, iv["hi"]),
                      "" if robust is None else quantity(key, robust[key])])
@@ -52,7 +58,8 @@ def uncertainty_rows(plan: dict) -> Rows | None:
                  "replicates")
     return Rows(f"Under the law's uncertainty ({u['replicates']} coefficient replicates)",
                 ["", "Point plan", "low", "median", "high", robust_head], rows,
-                f"low - high: the {level} range over replicates of {what}; robust: {robust_is}")
+                f"low - high: the {level} range over replicates of {what}; robust: {robust_is}"
+                + ("; PV: present value" if u.get("present_value") else ""))
 
 
 def uncertainty_lines(plan: dict) -> list[str]:
@@ -74,6 +81,7 @@ def uncertainty_lines(plan: dict) -> list[str]:
                f"(its loss: {level} range {fmt(u['point_plan']['loss']['lo'], 5)} to "
                f"{fmt(u['point_plan']['loss']['hi'], 5)})")
     r = u["robust"]
+    cost = "present-value lifetime cost" if u.get("present_value") else "lifetime cost"
     if r is not None and r.get("loss_at_confidence") is not None:
         conf = f"{100 * u['confidence']:g}%"
         out.append(f"robust plan within the budget: {count(r['params'])} parameters on "
@@ -84,7 +92,7 @@ def uncertainty_lines(plan: dict) -> list[str]:
     elif r is not None:
         out.append(f"robust plan: {count(r['params'])} parameters on {count(r['train_tokens'])} "
                    f"tokens reaches the target under {pct(r['target_met_probability'])} of the "
-                   f"replicates for {pct(r['premium'])} more lifetime cost than the point plan")
+                   f"replicates for {pct(r['premium'])} more {cost} than the point plan")
     return out + list(u.get("notes", []))
 
 

@@ -166,11 +166,12 @@ def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
     n, d = np.empty(len(ens)), np.empty(len(ens))
     for start in range(0, len(ens), BLOCK):
         part = ens.take(slice(start, start + BLOCK))
+        dem = _demand_part(demand, slice(start, start + BLOCK))
         delta = loss - part.E
         if _dependent(objective):
-            nk, dk = dependent_fixed_loss(part, delta, objective, demand)
+            nk, dk = dependent_fixed_loss(part, delta, objective, dem)
         else:
-            p, q = objective.coefficients(demand)
+            p, q = objective.coefficients(dem)
             nk, dk = _solve_fixed_loss(part, delta, _ratio(p, q, "inference demand or prices"))
         n[start:start + BLOCK], d[start:start + BLOCK] = nk, dk
     return n, d
@@ -230,6 +231,13 @@ class PlanUncertainty:
     point_loss: np.ndarray  # (K,) loss of the point plan under every replicate
     point_met: np.ndarray  # (K,) bool
     robust: RobustPlan | None
+    #: Under a timeline: the point plans' bills in time (:class:`~computeplan.timeline.
+    #: DatedComparison`); costs, savings and the premium are then present values.
+    dated: object | None = None
+
+    @property
+    def present_value(self) -> bool:
+        return self.dated is not None
 
     @property
     def unreachable(self) -> int:
@@ -280,7 +288,7 @@ class PlanUncertainty:
             | ({} if self.robust is None or self.robust.point_loss_at_confidence is None
                else {"loss_at_confidence": self.robust.point_loss_at_confidence}),
             "robust": None if self.robust is None else self.robust.to_dict(priced),
-            "notes": self.notes(),
+            "present_value": self.present_value, "notes": self.notes(),
         }
 
 
@@ -294,7 +302,7 @@ def _check_share(name: str, value) -> float:
 
 def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
                      demand: Demand | None = None, cost=None, level: float = DEFAULT_LEVEL,
-                     confidence: float = DEFAULT_CONFIDENCE) -> PlanUncertainty:
+                     confidence: float = DEFAULT_CONFIDENCE, timeline=None) -> PlanUncertainty:
     """The plan at target ``loss`` or within a lifetime ``budget`` (a sibling of
     :func:`~computeplan.compare`) and its uncertainty over ``law.replicates``: ``level``
     percentile intervals of every replicate's own optimum and saving, the point plan under
@@ -306,7 +314,16 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     point plan's "target" is the loss the central law predicts for it (so
     ``target_met_probability`` is the share of replicates under which it does at least as well
     as promised), and the robust plan is the model within the budget whose loss reached under
-    at least ``confidence`` of the replicates is lowest (:func:`_robust_budget`)."""
+    at least ``confidence`` of the replicates is lowest (:func:`_robust_budget`).
+
+    With a ``timeline`` (:class:`~computeplan.timeline.Timeline`) every plan minimises the
+    present value of its lifetime cost, as :func:`~computeplan.timeline.dated_compare` plans:
+    today's solvers fed the effective demand f D_inf, f = F e^(-k t0), at the training time t0
+    of the plan itself (the self-consistent plan, :func:`~computeplan.timeline.
+    consistent_plan`; f = F for every plan without a training throughput). Each replicate's own
+    optimum and Chinchilla model, and the robust plan, are each their own fixed point; costs,
+    savings and the premium are in present value (``present_value`` in the JSON), a budget is
+    a present-value budget."""
     level = _check_share("level", level)
     confidence = _check_share("confidence", confidence)
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
@@ -314,47 +331,157 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     if np.ndim(loss) or np.ndim(budget) or np.ndim(demand.total_tokens):
         raise InputError("planning under uncertainty takes one target loss (or budget) and "
                          "one demand")
-    comparison = compare(law, loss=loss, budget=budget, demand=demand, cost=cost)
+    key = _cost_key(objective)
+    dated, at = _Dated(demand, objective, timeline), None
+    if timeline is None:
+        comparison = compare(law, loss=loss, budget=budget, demand=demand, cost=cost)
+        point_cost = float(getattr(comparison.optimal, key))
+    else:
+        from .timeline import dated_compare
+
+        at = dated_compare(law, loss=loss, budget=budget, demand=demand, objective=objective,
+                           timeline=timeline)
+        comparison = at.comparison
+        point_cost = float(getattr(at.optimal.present, key))
     point = comparison.optimal
     point_loss = ens.loss(float(point.params), float(point.train_tokens))
     if budget is not None:
         from .lifetime import _budget_optimal, _chinchilla_budget
 
-        optimal = _optima_in_blocks(ens, lambda part: _budget_optimal(
-            part, budget, demand, objective))
-        chinchilla = _optima_in_blocks(ens, lambda part: _chinchilla_budget(
-            part, budget, demand, objective))
+        def own(dem):
+            plan = _optima_in_blocks(ens, lambda part, d: _budget_optimal(
+                part, budget, d, objective), dem)
+            return plan.params, plan.train_tokens
+
+        def own_chinchilla(dem):
+            plan = _optima_in_blocks(ens, lambda part, d: _chinchilla_budget(
+                part, budget, d, objective), dem)
+            return plan.params, plan.train_tokens
+
+        inputs = "budget, inference demand or prices"
+        n, d = dated.plan(own)
+        optimal = dated.bill(ens, n, d, inputs)
+        chinchilla = dated.bill(ens, *dated.plan(own_chinchilla), inputs)
+        m = _needed(confidence, len(ens))
+
+        def robust_at(dem, own_n=None):
+            if own_n is None:
+                own_n = own(dem)[0]
+            return _robust_budget(law, ens, np.asarray(own_n, float), float(budget), dem,
+                                  objective, m, point_loss)
+
+        robust = dated.robust(robust_at, n)
         target = float(point.loss)
-        robust = _robust_budget(law, ens, np.asarray(optimal.params, float), float(budget),
-                                demand, objective, confidence, point_loss)
         return PlanUncertainty(comparison, level, confidence, len(ens),
                                np.ones(len(ens), bool), optimal, chinchilla, point_loss,
-                               point_loss <= target * (1.0 + MET_RTOL), robust)
+                               point_loss <= target * (1.0 + MET_RTOL), robust, at)
     target = float(comparison.target_loss)
     reachable = ens.E < target
     sub = ens.take(reachable)
     inputs = "loss, inference demand or prices"
+
+    def own(dem):
+        return replicate_optima(sub, target, dem, objective)
+
     if reachable.any():
-        n, d = replicate_optima(sub, target, demand, objective)
-        optimal = evaluate(sub, n, d, demand, objective, inputs=inputs)
-        nc, dc = sub.chinchilla(target - sub.E)
-        chinchilla = evaluate(sub, nc, dc, demand, objective, inputs=inputs)
+        n, d = dated.plan(own)
+        optimal = dated.bill(sub, n, d, inputs)
+        chinchilla = dated.bill(sub, *sub.chinchilla(target - sub.E), inputs)
     else:
         optimal = chinchilla = evaluate(law, np.empty(0), np.empty(0), demand, objective)
         n = np.empty(0)
     point_met = point_loss <= target * (1.0 + MET_RTOL)
-    robust = _robust(law, ens, sub, n, target, demand, objective, confidence,
-                     float(getattr(point, _cost_key(objective))))
+    robust = None
+    m = _needed(confidence, len(ens))
+    if len(sub) >= m:
+        def robust_at(dem, own_n=None):
+            if own_n is None:
+                own_n = own(dem)[0]
+            return _robust(law, ens, sub, own_n, target, dem, objective, m)
+
+        robust = dated.robust(robust_at, n)
+        if robust is not None:
+            robust = RobustPlan(robust.plan, robust.target_met_probability,
+                                float(getattr(robust.plan, key)) / point_cost - 1.0)
     return PlanUncertainty(comparison, level, confidence, len(ens), reachable, optimal,
-                           chinchilla, point_loss, point_met, robust)
+                           chinchilla, point_loss, point_met, robust, at)
 
 
-def _optima_in_blocks(ens: Ensemble, solve) -> LifetimePlan:
-    """``solve`` (a planner solver taking a law) on the replicates, in blocks of at most
-    :data:`~computeplan._solve.BLOCK`, joined into one plan of (K,) arrays."""
+@dataclass(frozen=True)
+class _Dated:
+    """Plans and bills today, or in present value under a ``timeline`` (f D_inf, each plan at
+    the factor f its own training time implies: :mod:`computeplan.timeline`)."""
+
+    demand: Demand
+    objective: object
+    timeline: object | None
+
+    @property
+    def fixed_point(self) -> bool:
+        t = self.timeline
+        return t is not None and t.train_flops_per_second is not None and not t.trends_off
+
+    def effective(self, factor) -> Demand:
+        from .timeline import scaled
+
+        return scaled(self.demand, factor)
+
+    def plan(self, solve):
+        """(N, D) = ``solve(demand)``: at the demand itself, at F D_inf, or each at its own
+        fixed point (:func:`~computeplan.timeline.consistent_plan`, vectorised over plans)."""
+        if self.timeline is None:
+            return solve(self.demand)
+        if not self.fixed_point:
+            return solve(self.effective(self.timeline.service_factor()))
+        from .timeline import consistent_plan
+
+        return consistent_plan(lambda f: solve(self.effective(f)), self.timeline)
+
+    def bill(self, law, n, d, inputs) -> LifetimePlan:
+        """The lifetime bill of (N, D), in present value under a timeline."""
+        demand = self.demand
+        if self.timeline is not None:
+            from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN
+
+            demand = self.effective(self.timeline.inference_factor(
+                TRAIN_FLOPS_PER_PARAM_TOKEN * np.asarray(n) * np.asarray(d)))
+        return evaluate(law, n, d, demand, self.objective, inputs=inputs)
+
+    def robust(self, robust_at, own_n) -> RobustPlan | None:
+        """``robust_at(demand, own_n)`` (the replicates' own optima at that demand, which the
+        search needs, recomputed at every factor of a fixed point), at the demand this plans
+        for; its plan's bill in present value under a timeline."""
+        if not self.fixed_point:
+            dem = self.demand if self.timeline is None else self.effective(
+                self.timeline.service_factor())
+            return robust_at(dem, own_n)
+        from .timeline import consistent_plan
+
+        last = {}
+
+        def solve(f):
+            last["plan"] = r = robust_at(self.effective(float(f)))
+            return r.plan.params, r.plan.train_tokens
+
+        consistent_plan(solve, self.timeline)  # its last call is at the fixed point
+        return last["plan"]
+
+
+def _demand_part(demand: Demand, rows: slice) -> Demand:
+    """The demand of the replicates in ``rows`` (all of it when it is one demand)."""
+    if np.ndim(demand.total_tokens) == 0:
+        return demand
+    return Demand(*(None if x is None else np.asarray(x)[rows] for x in (
+        demand.total_tokens, demand.input_tokens, demand.output_tokens)))
+
+
+def _optima_in_blocks(ens: Ensemble, solve, demand: Demand) -> LifetimePlan:
+    """``solve(law, demand)`` (a planner solver taking a law) on the replicates, in blocks of
+    at most :data:`~computeplan._solve.BLOCK`, joined into one plan of (K,) arrays."""
     import dataclasses
 
-    parts = [solve(ens.take(slice(s, s + BLOCK))) for s in range(0, len(ens), BLOCK)]
+    parts = [solve(ens.take(slice(s, s + BLOCK)), _demand_part(demand, slice(s, s + BLOCK)))
+             for s in range(0, len(ens), BLOCK)]
     if len(parts) == 1:
         return parts[0]
     return type(parts[0])(**{f.name: (None if getattr(parts[0], f.name) is None else
@@ -388,14 +515,11 @@ def _needed(confidence: float, k: int) -> int:
 
 
 def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
-            demand: Demand, objective, confidence: float, point_cost: float
-            ) -> RobustPlan | None:
-    """The chance-constrained plan (module docstring), or None when fewer than ceil(c K)
-    replicates can reach the target at all."""
+            demand: Demand, objective, m: int) -> RobustPlan | None:
+    """The chance-constrained plan meeting the target under ``m`` replicates (module
+    docstring; ``sub``, the replicates that can reach it at all, at least m), its premium
+    left to the caller (NaN)."""
     k = len(ens)
-    m = _needed(confidence, k)
-    if len(sub) < m:
-        return None
     p, inference = _cost_parts(objective, demand)
 
     def cost_of(t, part: Ensemble):
@@ -431,12 +555,11 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
     plan = evaluate(law, n, d, demand, objective,
                     inputs="loss, inference demand, prices or confidence")
     met = ens.loss(n, d) <= target * (1.0 + MET_RTOL)
-    premium = float(getattr(plan, _cost_key(objective))) / point_cost - 1.0
-    return RobustPlan(plan, float(np.mean(met)), premium)
+    return RobustPlan(plan, float(np.mean(met)), math.nan)
 
 
 def _robust_budget(law, ens: Ensemble, own_n: np.ndarray, budget: float, demand: Demand,
-                   objective, confidence: float, point_loss: np.ndarray) -> RobustPlan:
+                   objective, m: int, point_loss: np.ndarray) -> RobustPlan:
     """The model within lifetime cost ``budget`` X whose loss reached under at least
     ``confidence`` of the replicates is lowest: min over (N, D) with p N D + Q(N) <= X of the
     m-th smallest L_k(N, D), m = ceil(c K) (a chance-constrained problem, Charnes & Cooper 1959,
@@ -449,8 +572,6 @@ def _robust_budget(law, ens: Ensemble, own_n: np.ndarray, budget: float, demand:
     in [min t_k, max t_k], where :func:`_branch_and_bound` finds it globally. The loss reached
     under ``confidence`` of the replicates is ``loss_at_confidence``; the point plan's is
     ``point_loss``'s m-th smallest, never lower."""
-    k = len(ens)
-    m = _needed(confidence, k)
     p, inference = _cost_parts(objective, demand)
 
     def tokens(t):

@@ -354,7 +354,7 @@ class UncertaintyOptions(OptionGroup):
         "(within a budget: has the lowest loss reached under this share), in (0, 1) "
         "[default: 0.9]; needs {{uncertainty}}.")
 
-    def build(self, law, loss, budget, demand, cost) -> PlanUncertainty | None:
+    def build(self, law, loss, budget, demand, cost, timeline=None) -> PlanUncertainty | None:
         """The plan under every replicate (None without ``uncertainty``); ``level`` and
         ``confidence`` without it are errors naming it."""
         if not self.uncertainty:
@@ -367,7 +367,7 @@ class UncertaintyOptions(OptionGroup):
         level = DEFAULT_LEVEL if self.level is None else self.level
         confidence = DEFAULT_CONFIDENCE if self.confidence is None else self.confidence
         return plan_uncertainty(law, loss=loss, budget=budget, demand=demand, cost=cost,
-                                level=level, confidence=confidence)
+                                level=level, confidence=confidence, timeline=timeline)
 
 
 #: Each range option and the option whose value it ranges over.
@@ -474,13 +474,14 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     loss, budget = options.target.resolve(the_law, notes)
     d = options.demand
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
-    uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost)
+    if options.uncertainty.uncertainty and unique_tokens is not None:
+        raise InputError(f"{option('uncertainty')} does not combine with "
+                         f"{option('unique_tokens')} yet (the data-limited solvers take one law, "
+                         "not an ensemble of replicates); drop one")
+    uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost, timeline)
     if uncertainty is not None:
-        if timeline is not None or unique_tokens is not None:
-            raise InputError(f"{option('uncertainty')} does not combine with a dated plan (the "
-                             f"timeline options) or {option('unique_tokens')} yet; drop one")
-        return PlanReport(uncertainty.comparison, tuple(notes), key_assumptions=tuple(key),
-                          uncertainty=uncertainty)
+        return PlanReport(uncertainty.comparison, tuple(notes), uncertainty.dated,
+                          key_assumptions=tuple(key), uncertainty=uncertainty)
     if timeline is None:
         comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost,
                              unique_tokens=unique_tokens)

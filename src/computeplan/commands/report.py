@@ -184,8 +184,14 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
 
         level = base.uncertainty.level
         bands = {"isoloss": isoloss_band(law, target, along.data["params"], level)}
-        if c.target_loss is not None:
-            band = savings_band(law, target, swept_demand, c.objective, level)
+        demand, t = swept_demand, base.dated.timeline if base.dated is not None else None
+        if t is not None:  # present values: each demand at F D_inf (no band where the
+            from ..timeline import scaled  # factor depends on each plan's training time)
+
+            fixed = t.train_flops_per_second is not None and not t.trends_off
+            demand = None if fixed else scaled(demand, t.service_factor())
+        if c.target_loss is not None and demand is not None:
+            band = savings_band(law, target, demand, c.objective, level)
             if band is not None:
                 bands["savings"] = {"inference_tokens": sweep.data["inference_tokens"]} | band
     return PlanFigures(

@@ -396,8 +396,13 @@
       th.textContent = h;
       return th;
     }));
-    const rows = U_FIELDS.filter(([k]) => o && o[k] && plan.optimal[k] !== undefined)
-      .map(([k, label]) => [label, quantity(k, plan.optimal[k]), quantity(k, o[k].lo),
+    // under a timeline the costs are present values, the point plan's from its timeline
+    const pv = u.present_value ? plan.timeline.optimal : null;
+    const point = pv ? { ...plan.optimal, total_flops: pv.present_value_total_flops,
+      total_cost_usd: pv.present_value_total_cost_usd } : plan.optimal;
+    const rows = U_FIELDS.filter(([k]) => o && o[k] && point[k] !== undefined)
+      .map(([k, label]) => [pv && k.startsWith("total_") ? `${label} (present value)` : label,
+        quantity(k, point[k]), quantity(k, o[k].lo),
         quantity(k, o[k].median), quantity(k, o[k].hi), r ? quantity(k, r[k]) : ""]);
     const pp = u.point_plan, conf = `${fmt(100 * u.confidence, 3)}%`;
     const inBudget = r && r.loss_at_confidence !== undefined;
@@ -432,7 +437,7 @@
       lines.push(`robust plan: ${quantity("params", r.params)} parameters on ` +
         `${quantity("train_tokens", r.train_tokens)} tokens reaches the target under ` +
         `${pct(r.target_met_probability)} of the replicates for ${pct(r.premium)} more ` +
-        "lifetime cost than the point plan");
+        `${pv ? "present-value " : ""}lifetime cost than the point plan`);
     }
     $("uncertainty_lines").replaceChildren(...lines.concat(u.notes).map((t) => {
       const li = document.createElement("li");
