@@ -28,7 +28,7 @@ LAWS = {
     "kaplan": {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169, "beta": 0.136},
     "beta-of-n": {"E": 0.57, "A": 28.7, "B": 12498.0, "alpha": 0.131, "beta0": 0.4335,
                   "beta1": -0.0166},
-    "farseer": {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3, "b2": 1.0, "beta": 0.1,
+    "farseer": {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3, "b2": 8.62, "beta": 0.1,
                 "a3": 0.25, "b3": 0.6, "gamma": -0.3},
 }
 
@@ -327,3 +327,66 @@ def test_plan_command_plans_with_a_law_of_another_form(tmp_path):
     bad = runner.invoke(app, ["report", "--law", str(path), "--loss", "2.2", "--out",
                               str(tmp_path / "r.html")])
     assert bad.exit_code == 2 and "Chinchilla-form law" in bad.output
+    # Commands whose models need the Chinchilla form say so in one line (exit 2).
+    for extra, why in ((["--unique-tokens", "1e12"], "repeated-data law"),
+                       (["--requests", "1e9", "--input-tokens", "100", "--output-tokens", "100",
+                         "--train-gpu", "h100", "--decode-model", "roofline"], "roofline")):
+        bad = runner.invoke(app, ["plan", "--law", str(path), "--loss", "2.2", *extra])
+        assert bad.exit_code == 2 and why in bad.output and "'kaplan'" in bad.output
+        assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------ presets fitted on over-trained runs
+def _preset_ladders():
+    """scripts/make_form_presets.py's LADDERS (name -> data file, read options, source)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_form_presets.py"
+    spec = importlib.util.spec_from_file_location("make_form_presets", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.LADDERS
+
+
+def test_form_presets_ship_with_provenance_and_are_named_in_help():
+    from computeplan.laws import form_presets
+
+    presets = form_presets()
+    assert set(presets) == set(_preset_ladders()) == {
+        "sardana2024-mpt", "gadre2024-c4", "gadre2024-rpj", "gadre2024-rw"}
+    for name, law in presets.items():
+        assert "fitted by computeplan fit --form auto (chosen: " in law.source
+        assert law.domain is not None and law.replicates is not None
+        assert len(law.replicates) >= 100  # of the 200 bootstrap refits
+        assert get_law(name, any_form=True) is law
+    # sardana2024-mpt spans 10-10,000 tokens per parameter, Gadre's 5-640.
+    assert presets["sardana2024-mpt"].domain["tokens_per_param"] == [10.0, 10000.0]
+    assert presets["gadre2024-c4"].domain["tokens_per_param"] == [5.0, 640.0]
+    for command in ("plan", "model"):
+        text = " ".join(runner.invoke(app, [command, "--help"]).output.split())
+        for name in presets:
+            assert name in text, (command, name)
+    out = runner.invoke(app, ["plan", "--law", "sardana2024-mpt", "--loss", "2.3",
+                              "--inference-tokens", "1e13", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["law"]["form"] == "kaplan"
+
+
+@pytest.mark.skipif(not (SARDANA.is_file() and GADRE.is_file()),
+                    reason="../shared/data/sardana-mpt or gadre-overtraining is absent")
+def test_form_presets_reproduce_their_fits():
+    """Refitting each preset's chosen form to its runs (the script's --check refits with --form
+    auto and the bootstrap as well) gives the shipped law's predictions at every run."""
+    from computeplan.laws import form_presets
+
+    for name, (path, read, _) in _preset_ladders().items():
+        law = form_presets()[name]
+        chosen = law.source.split("(chosen: ")[1].split(")")[0]
+        runs = read_runs(DATA / path, **read)
+        fit = fit_runs(runs, form=chosen)
+        assert fit.ok, (name, fit.warnings)
+        refit = fit.law
+        np.testing.assert_allclose(law.loss(runs.params, runs.train_tokens),
+                                   refit.loss(runs.params, runs.train_tokens), rtol=1e-6,
+                                   err_msg=name)
+        assert law.domain == refit.domain

@@ -154,34 +154,33 @@ def budget(form, coef: dict, log_k, r):
     return point(bracketed_root(slope, t_lo, t_hi))
 
 
+def _balanced(form, coef: dict, cond, lo, hi, what: str):
+    """The root of L_N = L_D (:func:`bracketed_root`) with ``cond(x)`` giving (ln N, ln D) and
+    the sign of the condition for the varied coordinate x in [lo, hi]."""
+    def g(x):
+        ln_n, ln_d, sign = cond(x)
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
+        return _signed(sign * (dd - dn), x, lo, hi)
+
+    _check_bracket(g(lo), g(hi), f"compute-optimal model {what}")
+    return bracketed_root(g, lo, hi)
+
+
 def optimal_at_params(form, coef: dict, ln_n):
     """ln D of the compute-optimal model with e^ln_n parameters: L_N = L_D at fixed N."""
     ln_n = np.asarray(ln_n, float)
-    lo, hi = ln_n - LOG_HALF_WIDTH, ln_n + LOG_HALF_WIDTH
-
-    def cond(t):
-        with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(t))
-        return _signed(dd - dn, t, lo, hi)
-
-    _check_bracket(cond(lo), cond(hi), "compute-optimal model with this many parameters")
-    return bracketed_root(cond, lo, hi)
+    return _balanced(form, coef, lambda t: (ln_n, t, 1.0), ln_n - LOG_HALF_WIDTH,
+                     ln_n + LOG_HALF_WIDTH, "with this many parameters")
 
 
 def optimal_at_tokens(form, coef: dict, ln_d):
     """ln N of the compute-optimal model trained on e^ln_d tokens: L_N = L_D at fixed D."""
     ln_d = np.asarray(ln_d, float)
     n_lo, n_hi = form.log_params_limits(coef)
-    lo = np.maximum(ln_d - LOG_HALF_WIDTH, n_lo + 1e-9)
-    hi = np.minimum(ln_d + LOG_HALF_WIDTH, n_hi - 1e-9)
-
-    def cond(x):
-        with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes(coef, np.exp(x), np.exp(ln_d))
-        return _signed(dn - dd, x, lo, hi)
-
-    _check_bracket(cond(lo), cond(hi), "compute-optimal model on this many tokens")
-    return bracketed_root(cond, lo, hi)
+    return _balanced(form, coef, lambda x: (x, ln_d, -1.0),
+                     np.maximum(ln_d - LOG_HALF_WIDTH, n_lo + 1e-9),
+                     np.minimum(ln_d + LOG_HALF_WIDTH, n_hi - 1e-9), "on this many tokens")
 
 
 def params_for_loss(form, coef: dict, loss, ln_d):

@@ -94,6 +94,11 @@ def check_unique_tokens(unique_tokens, law: ChinchillaLaw | None = None) -> np.n
         raise InputError(f"{option('unique_tokens')} must be a number > 0 (inf for no limit); "
                          f"got {v._first_bad(u, bad)}")
     if law is not None:
+        form = getattr(law, "form", "chinchilla")
+        if form != "chinchilla":
+            raise InputError(f"{option('unique_tokens')} needs a Chinchilla-form law: Muennighoff "
+                             "et al. 2023's repeated-data law puts effective tokens and "
+                             f"parameters into that form; law {law.name!r} has form {form!r}")
         missing = [c for c in ("rd_star", "rn_star") if getattr(law, c) is None]
         if missing:
             raise InputError(f"{option('unique_tokens')} needs the law's repetition coefficients "

@@ -18,11 +18,11 @@ from . import _validate as v
 from ._lawdata import check_domain, extrapolation_oom
 from .errors import InputError
 from .forms import Form, get_form
-from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, ModelPoint
+from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, CompletesModels, ModelPoint
 
 
 @dataclass(frozen=True)
-class FormLaw:
+class FormLaw(CompletesModels):
     """L(N, D) of ``form`` with natural ``coefficients`` (names as in
     :attr:`computeplan.forms.Form.coefficients`). Like :class:`computeplan.ChinchillaLaw`:
     optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``."""
@@ -67,13 +67,16 @@ class FormLaw:
         return self.shape.loss(self.coef, n, d)
 
     def point(self, params, train_tokens) -> ModelPoint:
-        n = v.positive("params", params)
-        d = v.positive("train_tokens", train_tokens)
-        n, d = np.broadcast_arrays(n, d)
-        loss = self.shape.loss(self.coef, n, d)
-        out = dict(params=n, train_tokens=d, train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
-                   loss=loss)
-        v.representable("the model", out, "params or train_tokens", positive=True)
+        return self._point(v.positive("params", params), v.positive("train_tokens", train_tokens),
+                           "params or train_tokens")
+
+    def _point(self, n, d, inputs: str) -> ModelPoint:
+        """The model (N, D), derived from the user's ``inputs`` (as ChinchillaLaw._point)."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            n, d = np.broadcast_arrays(np.asarray(n, float), np.asarray(d, float))
+            out = dict(params=n, train_tokens=d, train_flops=TRAIN_FLOPS_PER_PARAM_TOKEN * n * d,
+                       loss=self.shape.loss(self.coef, n, d))
+        v.representable("the model", out, inputs, positive=True)
         return ModelPoint(**out)
 
     def compute_optimal(self, *, train_flops=None, params=None, train_tokens=None, loss=None
@@ -99,21 +102,6 @@ class FormLaw:
         else:
             ln_n, ln_d = solve.fixed_loss(self.shape, self.coef, loss, 0.0)
         return self.point(np.exp(ln_n), np.exp(ln_d))
-
-    def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
-        """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
-        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens}
-        named = [k for k, val in given.items() if val is not None]
-        if len(named) != 2:
-            raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
-        if train_flops is None:
-            return self.point(params, train_tokens)
-        c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-        if params is None:
-            d = v.positive("train_tokens", train_tokens)
-            return self.point(c6 / d, d)
-        n = v.positive("params", params)
-        return self.point(n, c6 / n)
 
     def tokens_for_loss(self, loss, params) -> np.ndarray:
         """Training tokens for a model of ``params`` to reach ``loss`` (closed form,

@@ -19,10 +19,12 @@ Forms (N parameters, D training tokens, losses in nats/token):
   exponent that varies with model size, the first-order (in ln N) version of Farseer's
   size-dependent data exponent (Li et al. 2025, below).
 - ``farseer``: L = exp(a3 N^gamma + b3) + exp(a2 N^beta + b2) D^(-exp(a1 N^alpha + b1))
-  (Li et al. 2025, "Farseer: A Refined Scaling Law in Large Language Models", arXiv
-  2506.10972, eq. 5): the loss at infinite data, the data-term scale and the data exponent
-  each a stretched exponential of N. Nine coefficients; here N is in billions of parameters
-  and D in billions of tokens (the paper's units), so the coefficients are O(1).
+  (Li et al. 2025, "Predictable Scale: Part II, Farseer: A Refined Scaling Law in Large
+  Language Models", arXiv 2506.10972, eq. 3 of v3): the loss at infinite data, the data-term
+  scale and the data exponent each a stretched exponential of N. Nine coefficients. N is in
+  billions of parameters (any unit of N is the same family: a unit change rescales a1, a2,
+  a3) and D in tokens, as in the authors' fitting code: the unit of D is *not* absorbed (D^-k
+  with k depending on N), so D in billions would be another family of laws.
 
 The fitting coordinates ``x`` are the natural coefficients re-expressed at the centre of the
 runs (ln N - c_N, ln D - c_D) so that the prefactors are nearly uncorrelated with the exponents;
@@ -447,9 +449,9 @@ class Farseer(Form):
     positive = ()
     exponents = ()
     formula = ("L = exp(a3 N^gamma + b3) + exp(a2 N^beta + b2) D^-exp(a1 N^alpha + b1), "
-               "N and D in billions")
-    source = ("Li et al. 2025, Farseer: A Refined Scaling Law in Large Language Models, "
-              "eq. (5) (arXiv 2506.10972)")
+               "N in billions, D in tokens")
+    source = ("Li et al. 2025, Predictable Scale: Part II, Farseer: A Refined Scaling Law in "
+              "Large Language Models, eq. (3) (arXiv 2506.10972v3)")
 
     def irreducible(self, coef):
         # exp(a3 N^gamma + b3) tends to e^b3 for gamma < 0, to 0 or infinity otherwise.
@@ -464,7 +466,7 @@ class Farseer(Form):
         q1 = c["a1"] * np.exp(c["alpha"] * lnb)
         bd = np.exp(q1 + c["b1"])
         t3 = np.exp(p3 + c["b3"])
-        t2 = np.exp(p2 + c["b2"] - bd * (ln_d - LN_1E9))
+        t2 = np.exp(p2 + c["b2"] - bd * ln_d)
         return p3, p2, q1, bd, t3, t2
 
     def _loss(self, c, ln_n, ln_d):
@@ -474,7 +476,7 @@ class Farseer(Form):
     def _slopes(self, c, ln_n, ln_d):
         p3, p2, q1, bd, t3, t2 = self._parts(c, ln_n, ln_d)
         d_n = (t3 * c["gamma"] * p3
-               + t2 * (c["beta"] * p2 - bd * c["alpha"] * q1 * (ln_d - LN_1E9)))
+               + t2 * (c["beta"] * p2 - bd * c["alpha"] * q1 * ln_d))
         return t3 + t2, d_n, -bd * t2
 
     def log_params_range(self, c, loss):
@@ -494,15 +496,13 @@ class Farseer(Form):
         with np.errstate(all="ignore"):
             t3 = np.exp(c["a3"] * np.exp(c["gamma"] * lnb) + c["b3"])
             bd = np.exp(c["a1"] * np.exp(c["alpha"] * lnb) + c["b1"])
-            return LN_1E9 + (c["a2"] * np.exp(c["beta"] * lnb) + c["b2"]
-                             - np.log(loss - t3)) / bd
+            return (c["a2"] * np.exp(c["beta"] * lnb) + c["b2"] - np.log(loss - t3)) / bd
 
     # x: the natural coefficients with N measured at the centre of the runs (n = N / e^cn,
-    # a_i' = a_i (e^cn / 1e9)^(exponent_i)) and ln(D / 1e9) centred (b2' = b2 - e^b1' ... not
-    # separable, so D stays in billions).
+    # a_i' = a_i (e^cn / 1e9)^(exponent_i)); D stays in tokens (its unit is not separable).
     def value_jac(self, x, ln, ld, cn, cd):
         a1, b1, al, a2, b2, be, a3, b3, ga = (x[:, j, None] for j in range(9))
-        lb = ld + cd - LN_1E9
+        lb = ld + cd
         e3 = np.exp(ga * ln)
         e2 = np.exp(be * ln)
         e1 = np.exp(al * ln)
@@ -532,7 +532,7 @@ class Farseer(Form):
                 (0.5, 0.8), (-0.3, -0.6), (0.05, 0.3), (0.2, 0.4), (-0.2, 0.0, 0.2),
                 (-0.3, 0.3), (-0.5, 0.0, 0.5), (-0.3, 0.3)):
             rows.append([a1, np.log(b_exp), al, a2,
-                         np.log(0.3 * loss_min) + b_exp * (cd - LN_1E9), be, a3,
+                         np.log(0.3 * loss_min) + b_exp * cd, be, a3,
                          np.log(e_share * loss_min), g])
         return np.array(rows)
 
@@ -541,7 +541,7 @@ class Farseer(Form):
         t = np.asarray(theta5, float)
         E, A, B, al, be = (t[..., j] for j in range(5))
         a3 = np.exp(np.log(A) - al * cn) / E
-        b2 = np.log(B) - be * LN_1E9
+        b2 = np.log(B)
         z = np.zeros_like(E)
         return np.stack([z, np.log(be), z + 0.1, z, b2, z + 0.1, a3, np.log(E), -al], axis=-1)
 

@@ -59,8 +59,31 @@ class ModelPoint:
         }
 
 
+class CompletesModels:
+    """:meth:`complete` for a law with ``point(N, D)`` and ``_point(N, D, inputs)`` (the model
+    derived from the user's ``inputs``): :class:`ChinchillaLaw` and
+    :class:`computeplan.formlaw.FormLaw`."""
+
+    def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
+        """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
+        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens}
+        named = [k for k, val in given.items() if val is not None]
+        if len(named) != 2:
+            raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
+        if train_flops is None:
+            return self.point(params, train_tokens)
+        c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+        inputs = " and ".join(named)
+        with np.errstate(over="ignore", under="ignore"):
+            if params is None:
+                d = v.positive("train_tokens", train_tokens)
+                return self._point(c6 / d, d, inputs)
+            n = v.positive("params", params)
+            return self._point(n, c6 / n, inputs)
+
+
 @dataclass(frozen=True)
-class ChinchillaLaw:
+class ChinchillaLaw(CompletesModels):
     """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2).
 
     ``E`` is the irreducible loss (nats/token); ``A, alpha`` the model-size term; ``B, beta`` the
@@ -217,23 +240,6 @@ class ChinchillaLaw:
             n = (A * (1.0 + a / b) / delta) ** (1.0 / a)
             d = (B * (1.0 + b / a) / delta) ** (1.0 / b)
         return self._point(n, d, inputs)
-
-    def complete(self, *, train_flops=None, params=None, train_tokens=None) -> ModelPoint:
-        """The third of (C, N, D) from any two, with C = 6 N D, and the model's loss."""
-        given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens}
-        named = [k for k, val in given.items() if val is not None]
-        if len(named) != 2:
-            raise InputError(f"give exactly two of train_flops, params, train_tokens; got {named}")
-        if train_flops is None:
-            return self.point(params, train_tokens)
-        c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-        inputs = " and ".join(named)
-        with np.errstate(over="ignore", under="ignore"):
-            if params is None:
-                d = v.positive("train_tokens", train_tokens)
-                return self._point(c6 / d, d, inputs)
-            n = v.positive("params", params)
-            return self._point(n, c6 / n, inputs)
 
     def tokens_for_loss(self, loss, params) -> np.ndarray:
         """Training tokens for a model of ``params`` to reach ``loss``:

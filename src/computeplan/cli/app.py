@@ -127,7 +127,9 @@ def command(*args, **kwargs):
 
 # ----------------------------------------------------------------------------- law options
 LawName = Annotated[str, typer.Option("--law", help="Preset (hoffmann2022, sardana2024, "
-                                      "besiroglu2024, muennighoff2023) or a law JSON file.",
+                                      "besiroglu2024, muennighoff2023, or one fitted on "
+                                      "over-trained runs: sardana2024-mpt, gadre2024-c4, "
+                                      "gadre2024-rpj, gadre2024-rw) or a law JSON file.",
                                       rich_help_panel="Law")]
 CoefE = Annotated[float | None, typer.Option("--E", help="Override E (irreducible loss).",
                                              rich_help_panel="Law")]

@@ -276,8 +276,9 @@ class LawOptions(OptionGroup):
     """The scaling law: a preset or a law file, with coefficients overridden."""
 
     PANEL = "Law"
-    law: str = opt("Preset (hoffmann2022, sardana2024, besiroglu2024, muennighoff2023) or a "
-                   "law JSON file of any form (computeplan fit --form).",
+    law: str = opt("Preset (hoffmann2022, sardana2024, besiroglu2024, muennighoff2023, or one "
+                   "fitted on over-trained runs: sardana2024-mpt, gadre2024-c4, gadre2024-rpj, "
+                   "gadre2024-rw) or a law JSON file of any form (computeplan fit --form).",
                    "sardana2024")  # computeplan.laws.DEFAULT_LAW
     E: float | None = opt("Override E (irreducible loss).")
     A: float | None = opt("Override A.")
