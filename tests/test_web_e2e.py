@@ -380,3 +380,108 @@ def test_shared_link_with_an_unknown_choice_shows_an_error(server, browser, name
     assert page.is_hidden("#error") and computed
     assert page.locator(f"{select} option.unknown").count() == 0
     assert cell(page, "params", 2).endswith("B")
+
+
+UNCERTAIN_QUERY = {"reference_params": "1.3e10", "inference_tokens": "1e13",
+                   "law": "besiroglu2024", "uncertainty": "true", "confidence": "0.8"}
+
+
+def uncertainty_table(page):
+    return [[td.inner_text() for td in tr.locator("td").all()]
+            for tr in page.locator("#uncertainty_table tbody tr").all()]
+
+
+def test_page_under_uncertainty_shows_the_cli_ranges_robust_plan_and_bands(server, browser):
+    """The uncertainty block: the CLI's ranges and robust plan cell for cell, its sentences,
+    the savings and iso-loss bands, the robust plan marked; unticking hides it all."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(UNCERTAIN_QUERY))
+    ready(page)
+    expected = run_json("plan", "--reference-params", "1.3e10", "--inference-tokens", "1e13",
+                        "--law", "besiroglu2024", "--uncertainty", "--confidence", "0.8")
+    u, point = expected["uncertainty"], expected["optimal"]
+    assert page.is_visible("#uncertainty_block") and page.is_checked("#uncertainty")
+    assert page.input_value("input[name=confidence]") == "0.8"
+    assert page.inner_text("#uncertainty_title") == (
+        "Under the law's uncertainty (1000 coefficient replicates)")
+    heads = page.locator("#uncertainty_table thead th").all_inner_texts()
+    assert heads[-1] == "Robust (80%)" and heads[2] == "low (95%)"
+    rows = {r[0]: r for r in uncertainty_table(page)}
+    for key, label in (("params", "parameters N"), ("train_tokens", "training tokens D"),
+                       ("total_flops", "lifetime FLOPs")):
+        iv = u["optimal"][key]
+        assert rows[label][1:] == [quantity(key, point[key]), quantity(key, iv["lo"]),
+                                   quantity(key, iv["median"]), quantity(key, iv["hi"]),
+                                   quantity(key, u["robust"][key])], label
+    assert rows["P(target met)"][1] == pct(u["point_plan"]["target_met_probability"])
+    assert rows["P(target met)"][5] == pct(u["robust"]["target_met_probability"])
+    lines = page.locator("#uncertainty_lines li").all_inner_texts()
+    r = u["robust"]
+    assert (f"robust plan: {quantity('params', r['params'])} parameters on "
+            f"{quantity('train_tokens', r['train_tokens'])} tokens reaches the target under "
+            f"{pct(r['target_met_probability'])} of the replicates for {pct(r['premium'])} more "
+            "lifetime cost than the point plan") in lines
+    s = u["savings"]
+    assert any(line.startswith("the saving over the Chinchilla-optimal model is positive "
+                               f"under {pct(s['probability_positive'])}") for line in lines)
+    # the bands on both plots, and the robust plan among the iso-loss plot's marks
+    assert page.locator("#plot_savings path.band").count() == 1
+    assert page.locator("#plot_isoloss path.band").count() == 1
+    assert "robust plan" in page.locator("#plot_isoloss").text_content()
+    page.uncheck("#uncertainty")
+    page.wait_for_function("!document.location.search.includes('uncertainty')")
+    ready(page)
+    page.wait_for_function("document.querySelector('#uncertainty_block').hidden")
+    assert page.locator("#plot_savings path.band").count() == 0
+    assert errors == []
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ({"budget_flops": "1e24"}, "robust plan within the budget: "),
+    ({"price_performance_doubling_years": "2.46", "discount_rate_per_year": "0.1",
+      "train_gpus": "1000"}, "more present-value lifetime cost than the point plan"),
+])
+def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, browser, extra,
+                                                                    needle):
+    query = dict(UNCERTAIN_QUERY) | extra
+    if "budget_flops" in extra:
+        query.pop("reference_params")
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(query))
+    ready(page)
+    expected = run_json("plan", *[x for k, v in query.items() if k != "uncertainty"
+                                  for x in ("--" + k.replace("_", "-"), v)], "--uncertainty")
+    u = expected["uncertainty"]
+    lines = page.locator("#uncertainty_lines li").all_inner_texts()
+    assert any(needle in line for line in lines), lines
+    rows = {r[0]: r for r in uncertainty_table(page)}
+    if "budget_flops" in extra:
+        assert rows["loss under 80%"][1:] == [
+            numbers.fmt(u["point_plan"]["loss_at_confidence"], 5), "", "", "",
+            numbers.fmt(u["robust"]["loss_at_confidence"], 5)]
+    else:
+        pv = expected["timeline"]["optimal"]["present_value_total_flops"]
+        assert rows["lifetime FLOPs (present value)"][1] == quantity("total_flops", pv)
+        assert rows["lifetime FLOPs (present value)"][5] == quantity(
+            "total_flops", u["robust"]["total_flops"])
+        assert page.is_visible("#timeline")
+    assert errors == []
+
+
+@pytest.mark.parametrize("query, message", [
+    (UNCERTAIN_QUERY | {"confidence": "1.5"}, "confidence must be in (0, 1)"),
+    (UNCERTAIN_QUERY | {"law": "sardana2024"}, "--bootstrap K --out law.json"),
+    (UNCERTAIN_QUERY | {"unique_tokens": "1e12"}, "does not combine with unique_tokens"),
+])
+def test_page_under_uncertainty_shows_bad_input_as_one_line_errors(server, browser, query,
+                                                                   message):
+    page = browser.new_page()
+    page.goto(server + "?" + urlencode(query))
+    page.wait_for_selector("body[data-state=error]", timeout=15000)
+    text = page.inner_text("#error")
+    assert message in text and "\n" not in text.strip()
+    assert page.is_hidden("#uncertainty_block")
