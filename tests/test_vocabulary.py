@@ -195,6 +195,15 @@ CASES = [
     ("plan", {"unique_tokens": -1.0}),
     ("plan", {"loss": 1.8, "unique_tokens": 1e12}),
     ("plan", {"unique_tokens": 1e12, "rn_star": 4.0}),
+    ("plan", {"level": 0.9}),
+    ("plan", {"confidence": 0.8, "law": "besiroglu2024"}),
+    ("plan", {"uncertainty": True, "law": "besiroglu2024", "confidence": 1.5}),
+    ("plan", {"uncertainty": True, "law": "besiroglu2024", "level": 0.0}),
+    ("plan", {"uncertainty": True, "law": "besiroglu2024", "unique_tokens": 1e12}),
+    ("plan", {"inference_tokens_range": [1e11, 1e12], "budget_flops": 1e24}),
+    ("plan", {"inference_tokens": 1e12, "inference_tokens_range": [1e11, 1e12]}),
+    ("plan", {"users_range": [5.0, 1.0], "requests_per_user_per_day": 1.0, "days": 10.0,
+              "input_tokens": 10.0, "output_tokens": 10.0}),
     ("report", {"loss": 2.0, "inference_tokens": 1e12, "budget_flops": 1e24}),
     ("model", {"chinchilla": True}),
     ("model", {"params": 1e9}),
@@ -233,6 +242,8 @@ def _cli_args(command, fields) -> list[str]:
             args += [x for k, v in value.items() for x in ("--set", f"{k}={v:g}")]
         elif value is True:
             args.append(flag(key))
+        elif isinstance(value, list):  # LO HI of a range option
+            args += [flag(key), *map(str, value)]
         else:
             args += [flag(key), str(value)]
     return [command, *args]

@@ -57,6 +57,7 @@ from .lifetime import (
     compare,
     evaluate,
 )
+from .vocabulary import option
 
 DEFAULT_LEVEL = 0.95
 DEFAULT_CONFIDENCE = 0.9
@@ -294,9 +295,9 @@ class PlanUncertainty:
 
 def _check_share(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise InputError(f"{name} must be a number in (0, 1); got {value!r}")
+        raise InputError(f"{option(name)} must be a number in (0, 1); got {value!r}")
     if not 0.0 < float(value) < 1.0:
-        raise InputError(f"{name} must be in (0, 1); got {float(value):g}")
+        raise InputError(f"{option(name)} must be in (0, 1); got {float(value):g}")
     return float(value)
 
 
