@@ -28,17 +28,24 @@ def make_runs(seed: int = 0) -> dict[str, np.ndarray]:
     return {"params": n, "tokens": d, "flops": 6 * n * d, "loss": loss}
 
 
+def runs_csv_text(seed: int = 0) -> str:
+    """The text of examples/runs.csv (CSV with CRLF line ends, as csv.writer writes them)."""
+    import io
+
+    runs = make_runs(seed)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["name", *runs])
+    for i in range(len(runs["params"])):
+        n = runs["params"][i]
+        w.writerow([f"{n / 1e6:g}M-{runs['tokens'][i] / n:g}x", f"{n:.0f}",
+                    f"{runs['tokens'][i]:.0f}", f"{runs['flops'][i]:.4e}",
+                    f"{runs['loss'][i]:.5f}"])
+    return out.getvalue()
+
+
 def main() -> None:
-    path = Path(__file__).with_name("runs.csv")
-    runs = make_runs()
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", *runs])
-        for i in range(len(runs["params"])):
-            n = runs["params"][i]
-            w.writerow([f"{n / 1e6:g}M-{runs['tokens'][i] / n:g}x", f"{n:.0f}",
-                        f"{runs['tokens'][i]:.0f}", f"{runs['flops'][i]:.4e}",
-                        f"{runs['loss'][i]:.5f}"])
+    Path(__file__).with_name("runs.csv").write_bytes(runs_csv_text().encode())
 
 
 if __name__ == "__main__":

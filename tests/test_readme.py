@@ -29,8 +29,9 @@ README = (ROOT / "README.md").read_text()
 
 #: Commands whose line comment says what they do, not what they print (their digits are inputs
 #: or formulas): ``--holdout`` rules, the attention term ``6 layers context d_attn``, the URL.
-DESCRIBED = ("computeplan fit runs.csv --holdout", "computeplan train --params 7e9 --tokens 1e12 "
-             "--attention", ".venv/bin/computeplan web")
+DESCRIBED = ("computeplan fit examples/runs.csv --holdout",
+             "computeplan train --params 7e9 --tokens 1e12 --attention",
+             ".venv/bin/computeplan web")
 
 #: How many README commands quote numbers (counted in the README of this commit): a parser
 #: that stopped finding them would otherwise pass with nothing checked.
@@ -102,6 +103,64 @@ def test_the_readme_commands_that_quote_numbers_are_found():
                 assert (ROOT / arg).is_file(), (command, arg)
 
 
+#: Arguments naming a file the command writes, not one it reads.
+OUTPUT_FLAGS = ("--out", "--plot")
+
+
+def _resolved(args: list[str]) -> list[str]:
+    return [str((ROOT / a).resolve()) if a.startswith(("examples/", "../shared/")) else a
+            for a in args]
+
+
+#: ``fit`` options naming the columns of the runs CSV (``read_runs`` keywords).
+COLUMN_OPTIONS = {"--params-col": "params_col", "--tokens-col": "tokens_col",
+                  "--flops-col": "flops_col", "--loss-col": "loss_col",
+                  "--weight-col": "weight_col", "--unique-tokens-col": "unique_tokens_col"}
+
+
+def test_readme_commands_on_the_example_files_run(tmp_path, monkeypatch):
+    """Every README command that reads a file of examples/, or a file an earlier one wrote,
+    runs as written (in README order, in one directory) and exits 0. A ``fit`` (seconds each;
+    tests/test_fit_cli.py runs them) reads its CSV with the columns the command names instead,
+    so the files are shipped and fit for purpose without the test taking minutes."""
+    from computeplan.fitting import read_runs
+
+    monkeypatch.chdir(tmp_path)
+    written: set[str] = set()
+    ran, read = [], []
+    for command, _ in readme_commands():
+        args = shlex.split(command)[1:]
+        inputs = [a for i, a in enumerate(args) if i == 0 or args[i - 1] not in OUTPUT_FLAGS]
+        if not any(a.startswith("examples/") or a in written for a in inputs):
+            continue
+        if args[0] == "fit":
+            columns = {COLUMN_OPTIONS[a]: args[i + 1] for i, a in enumerate(args)
+                       if a in COLUMN_OPTIONS}
+            runs = read_runs(_resolved(args[1:2])[0], **columns)
+            assert len(runs.loss) >= 20, command
+            read.append(command)
+            continue
+        result = CliRunner().invoke(app, _resolved(args), env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (command, result.output[-2000:])
+        written |= {a for i, a in enumerate(args) if i and args[i - 1] in OUTPUT_FLAGS}
+        ran.append(command)
+    assert len(ran) >= 5 and len(read) >= 10, (ran, read)
+    assert any("examples/runs-unique.csv --unique-tokens-col" in c for c in read)
+    assert any("--gpu-file examples/gpus.toml" in c for c in ran)
+
+
+def test_example_files_are_what_make_examples_writes():
+    """examples/make_examples.py --check: the shipped files are the generator's output."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_examples",
+                                                  ROOT / "examples" / "make_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0
+    assert set(module.files()) <= {p.name for p in (ROOT / "examples").iterdir()}
+
+
 def test_number_matching():
     """The matcher itself: a number matches the printed ones it rounds to, in any notation."""
     out = numbers("params 24.18B, tokens 2,657,000,000,000 ratio 70.96% 5,939x $1.194M 3.15e23 "
@@ -118,10 +177,7 @@ def test_number_matching():
 
 @pytest.mark.parametrize("command, quoted", QUOTING, ids=[c[:60] for c, _ in QUOTING])
 def test_readme_command_prints_the_numbers_it_quotes(command, quoted, tmp_path, monkeypatch):
-    args = shlex.split(command)[1:]
-    for i, arg in enumerate(args):
-        if arg.startswith(("examples/", "../shared/")):
-            args[i] = str((ROOT / arg).resolve())
+    args = _resolved(shlex.split(command)[1:])
     monkeypatch.chdir(tmp_path)  # files the command writes (--plot, --out) go here
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     status = re.search(r"\bexit (\d+)", quoted)
