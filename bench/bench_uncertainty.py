@@ -9,7 +9,12 @@ replicates, under the FLOPs, fixed-MFU dollar and roofline dollar objectives:
    under 200 ms (roofline);
 2. the same 1,000 optima by a loop of ``lifetime_optimal`` calls, one per replicate (timed on a
    subset and scaled per replicate), and the ratio;
-3. ``computeplan plan --uncertainty --json`` from a cold start (a fresh interpreter), target under
+3. within a lifetime budget (1e24 FLOPs: every replicate's lowest loss and the robust plan
+   within the budget, an exact order-statistic search along the budget curve), against a loop
+   of ``budget_optimal`` calls; and at a target loss with a timeline whose training time sets
+   each plan's present-value factor (every replicate's and the robust plan's own fixed point),
+   against the same plan without the timeline (no targets: figures for the README);
+4. ``computeplan plan --uncertainty --json`` from a cold start (a fresh interpreter), target under
    0.6 s, against ``computeplan plan --json`` in the same run.
 
 Run: .venv/bin/python bench/bench_uncertainty.py [--loop 200] [--repeats 7]
@@ -27,6 +32,7 @@ import numpy as np
 
 import computeplan as cp
 from computeplan.objectives import RooflineDollarCost
+from computeplan.timeline import Timeline
 from computeplan.uncertainty import plan_uncertainty
 
 LAW = cp.get_law("besiroglu2024")
@@ -37,6 +43,7 @@ CASES = {
     "usd (fixed MFU)": (dict(demand=REQUESTS, cost=cp.DollarCost()), 0.020),
     "usd (roofline)": (dict(demand=REQUESTS, cost=RooflineDollarCost(context=1250.0)), 0.200),
 }
+BUDGET = 1e24
 CLI = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
        "--inference-tokens", "1e13", "--json"]
 
@@ -79,6 +86,28 @@ def main() -> None:
               f"{'met' if t_vec < target else 'MISSED'}); per-replicate loop of the optima alone "
               f"{1e3 * t_loop:8.1f} ms; loop / vectorised {t_loop / t_vec:6.1f}x; "
               f"largest relative difference of N {worst:.1e}")
+    kw = CASES["flops"][0]
+    plan_uncertainty(LAW, budget=BUDGET, **kw)
+    t_vec, u = timed(lambda: plan_uncertainty(LAW, budget=BUDGET, **kw), args.repeats)
+    rows = LAW.replicates[:args.loop]
+    t_loop, plans = timed(lambda: [cp.budget_optimal(cp.ChinchillaLaw(*row), budget=BUDGET, **kw)
+                                   for row in rows], max(1, args.repeats // 3))
+    t_loop *= k / len(rows)
+    worst = max(abs(float(p.loss) / g - 1.0) for p, g in zip(
+        plans, np.asarray(u.optimal.loss)[:len(rows)], strict=True))
+    print(f"{'flops, budget':16s} plan_uncertainty {1e3 * t_vec:7.2f} ms (robust plan within "
+          f"the budget included); per-replicate loop of the optima alone {1e3 * t_loop:8.1f} "
+          f"ms; loop / vectorised {t_loop / t_vec:6.1f}x; largest relative difference of the "
+          f"loss {worst:.1e}")
+    dated = Timeline(horizon_days=730.0, price_performance_doubling_years=2.46,
+                     discount_rate_per_year=0.1, train_flops_per_second=1e18)
+    plan_uncertainty(LAW, loss=TARGET, timeline=dated, **kw)
+    t_dated, _ = timed(lambda: plan_uncertainty(LAW, loss=TARGET, timeline=dated, **kw),
+                       args.repeats)
+    t_today, _ = timed(lambda: plan_uncertainty(LAW, loss=TARGET, **kw), args.repeats)
+    print(f"{'flops, dated':16s} plan_uncertainty {1e3 * t_dated:7.2f} ms with a training-time "
+          f"fixed point per plan; {1e3 * t_today:.2f} ms undated; ratio "
+          f"{t_dated / t_today:.1f}x")
     if not args.no_cli:
         base = cold(CLI, args.repeats)
         t = cold([*CLI, "--uncertainty"], args.repeats)

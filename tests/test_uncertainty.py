@@ -395,3 +395,33 @@ def test_each_replicates_dated_optimum_is_its_own_dated_plan():
            for row in rows]
     assert rel(u["optimal"]["params"]["median"], np.median(one)) <= 1e-9
     assert u["present_value"] and u["robust"]["target_met_probability"] >= 0.9
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), rows=st.integers(1, 4),
+       qs=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=4), infs=st.integers(0, 5))
+def test_percentiles_are_numpys_default_bit_for_bit(seed, n, rows, qs, infs):
+    from computeplan.uncertainty import percentiles
+
+    x = np.random.default_rng(seed).lognormal(0.0, 3.0, (rows, n))
+    x[:, :min(infs, n)] = np.inf  # replicates that cannot reach a loss (isoloss_band)
+    with np.errstate(invalid="ignore"):
+        want = np.percentile(x, qs, axis=1)
+    for got, w in zip(percentiles(x, qs, axis=1), want, strict=True):
+        np.testing.assert_array_equal(got, w)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(percentiles(x[0], qs), np.percentile(x[0], qs))
+
+
+def test_plan_under_uncertainty_does_not_import_numpy_ma():
+    """np.percentile imports numpy.ma on first use, which the cold start of plan --uncertainty
+    does without."""
+    import subprocess
+    import sys
+
+    code = ("import sys, computeplan as cp; from computeplan.uncertainty import "
+            "plan_uncertainty; plan_uncertainty('besiroglu2024', loss=2.1, "
+            "inference_tokens=1e13); print('numpy.ma' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

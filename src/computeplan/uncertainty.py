@@ -178,9 +178,29 @@ def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
     return n, d
 
 
+def percentiles(x, qs, axis: int = -1) -> list[np.ndarray]:
+    """The percentiles ``qs`` (in [0, 100]) of ``x`` along ``axis``, as numpy's default
+    ``np.percentile`` (method "linear", Hyndman & Fan 1996 definition 7: the order statistics at
+    h = (n - 1) q / 100, interpolated linearly, written as numpy's lerp so that the results are
+    the same bits), without importing ``numpy.ma`` (which ``np.percentile`` does on first use:
+    the cold start of ``plan --uncertainty``)."""
+    x = np.moveaxis(np.sort(np.asarray(x, float), axis=axis), axis, -1)
+    n = x.shape[-1]
+    out = []
+    for q in qs:
+        h = (n - 1) * (q / 100.0)
+        below = math.floor(h)
+        t = h - below
+        a, b = x[..., below], x[..., min(below + 1, n - 1)]
+        with np.errstate(invalid="ignore"):  # inf - inf where both are infinite: NaN
+            diff = b - a
+            out.append(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)
+    return out
+
+
 def _interval(x: np.ndarray, level: float) -> dict[str, float]:
     tail = 100.0 * (1.0 - level) / 2.0
-    lo, med, hi = np.percentile(x, [tail, 50.0, 100.0 - tail])
+    lo, med, hi = percentiles(x, [tail, 50.0, 100.0 - tail])
     return {"lo": float(lo), "median": float(med), "hi": float(hi)}
 
 
@@ -785,7 +805,7 @@ def savings_band(law, loss: float, demand: Demand, objective, level: float = DEF
             key = _cost_key(objective)
             out[rows] = (1.0 - getattr(opt, key) / getattr(chin, key)).reshape(m, k)
     tail = 100.0 * (1.0 - level) / 2.0
-    lo, hi = np.percentile(out, [tail, 100.0 - tail], axis=1)
+    lo, hi = percentiles(out, [tail, 100.0 - tail], axis=1)
     return {"savings_lo": lo, "savings_hi": hi}
 
 
@@ -798,7 +818,7 @@ def isoloss_band(law, loss: float, params, level: float = DEFAULT_LEVEL
     d = ens.tokens_for_loss(loss, np.asarray(params, float)[:, None])
     tail = 100.0 * (1.0 - level) / 2.0
     with np.errstate(invalid="ignore"):  # inf - inf where replicates cannot reach the loss
-        lo, hi = np.percentile(d, [tail, 100.0 - tail], axis=1)
+        lo, hi = percentiles(d, [tail, 100.0 - tail], axis=1)
     keep = np.isfinite(hi) & np.isfinite(lo)
     return {"params": np.asarray(params, float)[keep], "train_tokens_lo": lo[keep],
             "train_tokens_hi": hi[keep]}
