@@ -503,3 +503,85 @@ def test_scaling_policy_with_a_data_limit():
         lim.check_level(floor - 0.01)
     with pytest.raises(InputError, match="unique_tokens"):
         ScalingPolicy(law=SARDANA, unique_tokens=-1.0)
+
+
+def _noisy_runs(m=80, noise=0.002, seed=3):
+    n, d, u, loss = _repeated_runs(m, seed)
+    return n, d, u, loss * np.exp(np.random.default_rng(seed + 1).normal(0.0, noise, m))
+
+
+def test_repetition_objective_gradient_matches_finite_differences():
+    from computeplan.fitting.repetition import repetition_objective
+
+    n, d, u, loss = _noisy_runs(m=40)
+    coef = {k: getattr(M23, k) for k in ("E", "A", "B", "alpha", "beta", "rd_star", "rn_star")}
+    fitted = ("rd_star", "rn_star")
+    x = np.array([[np.log(10.0), np.log(3.0)], [np.log(30.0), np.log(8.0)]])
+    f, g = repetition_objective(x, fitted, coef, n, d, u, np.log(loss), np.ones_like(n))
+    h = 1e-6
+    for j in range(2):
+        step = np.zeros(2)
+        step[j] = h
+        up = repetition_objective(x + step, fitted, coef, n, d, u, np.log(loss), 1.0)[0]
+        down = repetition_objective(x - step, fitted, coef, n, d, u, np.log(loss), 1.0)[0]
+        assert np.allclose(g[:, j], (up - down) / (2 * h), rtol=1e-5, atol=1e-12)
+    # the prediction is the data-limited law
+    from computeplan.fitting.repetition import predict
+
+    assert np.allclose(predict(coef, n, d, u)[0], limited_loss(M23, n, d, u), rtol=1e-13)
+
+
+def test_repetition_bootstrap_and_holdout():
+    """R_D*, R_N* carry bootstrap intervals: on noise-free runs they collapse onto the truth, on
+    noisy runs they cover it; holding out the runs beyond 10 epochs refits both stages and
+    predicts those runs with the data-limited law."""
+    from computeplan.fitting import Runs, fit_runs
+
+    n, d, u, loss = _repeated_runs(m=60)
+    exact = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), bootstrap=20, seed=0)
+    rb = exact.repetition.bootstrap
+    assert rb.ok.sum() >= 15
+    for k in ("rd_star", "rn_star"):
+        iv = rb.intervals()[k]
+        assert iv["lo"] <= getattr(exact.repetition, k) <= iv["hi"]
+        assert iv["hi"] - iv["lo"] < 1e-3 * getattr(M23, k)
+    n, d, u, loss = _noisy_runs()
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), bootstrap=60, seed=1,
+                      holdout="epochs>10")
+    rep, rb = result.repetition, result.repetition.bootstrap
+    assert rb.ok.sum() >= 40
+    out = result.to_dict()["repetition"]["bootstrap"]
+    assert out["replicates"] == 60 and set(out["intervals"]) == {"rd_star", "rn_star"}
+    for k in ("rd_star", "rn_star"):
+        iv = rb.intervals()[k]
+        assert 0 < iv["se"] and iv["lo"] < getattr(M23, k) < iv["hi"]  # covers the truth
+        assert iv["hi"] - iv["lo"] > 1e-2 * getattr(M23, k)  # and is not a point
+    held = result.holdout
+    epochs = held.held_out.train_tokens / held.held_out.unique_tokens
+    assert np.all(epochs > 10) and len(held.held_out) >= 5
+    assert held.summary()["n_fit"] + len(held.held_out) == len(n)
+    assert held.repetition is not None and "rd_star" in held.repetition.fitted
+    # the data-limited law predicts runs beyond 10 epochs to within the noise, and far better
+    # than the same base law with all tokens unique
+    assert held.summary()["max_abs_relative_error"] < 0.02
+    from computeplan.fitting.core import predict_loss
+
+    unique = predict_loss(held.fit.coefficients, held.held_out.params,
+                          held.held_out.train_tokens)
+    assert np.mean(np.abs(unique / held.held_out.loss - 1)) > 3 * held.summary()[
+        "mean_abs_relative_error"]
+    iv = held.intervals
+    assert 0 < iv["mean_relative_half_width"] and iv["extrapolation_scale"] == 0.0
+    assert "no extrapolation term" in iv["method"]
+    assert "repetition" in result.to_dict()["holdout"]
+    # runs that train on fewer tokens than their unique data are named in one note
+    assert any("train on fewer tokens than their unique tokens (D < U" in note
+               for note in rep.notes)
+
+
+def test_holdout_on_epochs_needs_unique_tokens():
+    from computeplan.fitting import Runs, fit_runs
+
+    n, d, _, loss = _repeated_runs(m=30, seed=1)
+    with pytest.raises(InputError, match="epochs need the unique tokens of each run"):
+        fit_runs(Runs.from_arrays(n, d, M23.loss(n, d)), holdout="epochs>2")

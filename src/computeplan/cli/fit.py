@@ -193,14 +193,25 @@ def _render(console, result) -> None:
     rep = result.repetition
     if rep is not None:
         fitted = set(rep.fitted)
-        console.print(table(
-            "Repetition (Muennighoff et al. 2023)", ["coefficient", "value", ""], [
-                ["rd_star (R_D*)", fmt(rep.rd_star, 5),
-                 "fitted" if "rd_star" in fitted else "kept: not determined"],
-                ["rn_star (R_N*)", fmt(rep.rn_star, 5),
-                 "fitted" if "rn_star" in fitted else "kept: not determined"]],
-            caption=f"{rep.n_repeated} runs repeat data, {rep.n_excess_params} have more "
-                    f"parameters than N_opt(U); objective value {fmt(rep.objective_value, 6)}"))
+        rb = rep.bootstrap
+        rep_ci = rb.intervals() if rb else {}
+        rep_rows = []
+        for key, label in (("rd_star", "rd_star (R_D*)"), ("rn_star", "rn_star (R_N*)")):
+            row = [label, fmt(getattr(rep, key), 5),
+                   "fitted" if key in fitted else "kept: not determined"]
+            if rb:
+                c = rep_ci.get(key)
+                row += ["-", "-"] if c is None else [fmt(c["se"], 3) if c["se"] is not None
+                                                     else "-", _interval(c, 4)]
+            rep_rows.append(row)
+        caption = (f"{rep.n_repeated} runs repeat data, {rep.n_excess_params} have more "
+                   f"parameters than N_opt(U); objective value {fmt(rep.objective_value, 6)}")
+        if rb:
+            caption += (f"; bootstrap: {int(rb.ok.sum())} of {len(rb.ok)} replicates used "
+                        "(base replicate usable, refit converged, R* in [1e-3, 1e6])")
+        console.print(table("Repetition (Muennighoff et al. 2023)",
+                            ["coefficient", "value", ""] + cols[2:] if rb else
+                            ["coefficient", "value", ""], rep_rows, caption=caption))
     if result.holdout:
         h = result.holdout.summary()
         console.print(table(

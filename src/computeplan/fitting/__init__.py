@@ -35,7 +35,8 @@ from .core import (
 )
 from .holdout import HoldoutResult, holdout_mask
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
-from .repetition import RepetitionFit, check_unique_tokens_fit, fit_repetition
+from .repetition import RepetitionFit, bootstrap_repetition, fit_repetition
+from .repetition import predict as predict_limited
 from .runs import Runs, check_identifiable, filter_runs, read_runs
 
 
@@ -187,7 +188,6 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     form give a :class:`.select.FormFitResult` with the same attributes. ``on_progress(done,
     total)`` follows the bootstrap refits of the Chinchilla form (a progress bar).
     """
-    check_unique_tokens_fit(runs, bootstrap, holdout)
     if form != "chinchilla" and runs.unique_tokens is not None:
         raise InputError(f"unique tokens per run (the repetition fit of Muennighoff et al. "
                          f"2023) need the chinchilla form; got form {form!r}")
@@ -206,13 +206,14 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
         raise InputError(f"budgets must be finite FLOP counts > 0; got {budgets.tolist()}")
     check_resampling(bootstrap, seed, len(runs))
     check_level(holdout_level)
-    train = test = None
+    train = test = mask = None
+    repeats = everything.unique_tokens is not None
     if holdout is not None:  # validated before any fitting
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
-        train, test = runs.subset(~mask), runs.subset(mask)
-        check_identifiable(train, what=f"runs left after holding out {holdout!r}")
+        # with unique tokens, both stages are refitted without the runs held out of all runs
+        mask = _held_out(everything if repeats else runs, holdout)
+        if not repeats:
+            train, test = runs.subset(~mask), runs.subset(mask)
+            check_identifiable(train, what=f"runs left after holding out {holdout!r}")
 
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
     n_used = int(np.count_nonzero(runs.weights))
@@ -234,10 +235,101 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
         held = HoldoutResult(holdout, sub, test, pred, intervals)
     rep = None
     if everything.unique_tokens is not None and fit.law is not None:
-        rep = fit_repetition(fit.law, everything.params, everything.train_tokens,
-                             everything.unique_tokens, everything.loss, everything.weights,
-                             delta=delta)
+        rep = _fit_repetition(fit.law, everything, runs, boot, seed=seed, level=level,
+                              delta=delta)
+        if holdout is not None:
+            held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, kw, name)
     return FitResult(fit, runs, budgets, boot, held, repetition=rep)
+
+
+def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, delta):
+    """R_D*, R_N* of the base ``law`` on all runs, with their bootstrap when the base law has
+    one (:mod:`.repetition`), and a note on runs with D < U (they repeat nothing)."""
+    rep = fit_repetition(law, everything.params, everything.train_tokens,
+                         everything.unique_tokens, everything.loss, everything.weights,
+                         delta=delta)
+    below = everything.train_tokens < everything.unique_tokens
+    if below.any():
+        i = int(np.flatnonzero(below)[0])
+        rep = replace(rep, notes=(*rep.notes, (
+            f"{int(below.sum())} of {len(everything)} runs train on fewer tokens than their "
+            f"unique tokens (D < U; first: row {everything.rows[i]}, D = "
+            f"{everything.train_tokens[i]:.4g} < U = {everything.unique_tokens[i]:.4g}): they "
+            "repeat no data and see only D unique tokens; check the unique-tokens column if "
+            "these runs repeat data")))
+    if boot is not None:
+        in_base = np.isin(everything.rows, base.rows)
+        rep = replace(rep, bootstrap=bootstrap_repetition(
+            rep, law, boot.coefficients, boot.ok, everything.params, everything.train_tokens,
+            everything.unique_tokens, everything.loss, everything.weights, in_base,
+            seed=seed, level=level, delta=delta))
+    return rep
+
+
+def _held_out(runs: Runs, rule: str) -> np.ndarray:
+    mask = holdout_mask(runs, rule)
+    if not mask.any():
+        raise InputError(f"holdout {rule!r} selects none of the {len(runs)} runs")
+    return mask
+
+
+def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name):
+    """Both stages (base law, then R_D*, R_N*) refitted without the runs ``rule`` selects; the
+    held-out runs predicted with the data-limited law L(N, D; U) (Muennighoff et al. 2023,
+    eq. 5). Predictive intervals: normal on log loss with the variance of the log predictions
+    over ``HOLDOUT_BOOTSTRAP`` two-stage bootstrap replicates plus the run scatter (rms log
+    residual of the refitted data-limited law on its runs); no extrapolation term (it is not
+    measured for the repetition fit; the intervals say so)."""
+    from statistics import NormalDist
+
+    from ..data_limits import limited_loss
+    from .intervals import HOLDOUT_BOOTSTRAP
+
+    train, test = everything.subset(~mask), everything.subset(mask)
+    base = _unrepeated(train, **kw)
+    check_identifiable(base, what=f"runs without repetition left after holding out {rule!r}")
+    sub, opt, problem = fit_law(base.params, base.train_tokens, base.loss, base.weights,
+                                name=f"{name} (without {rule})", **kw)
+    if sub.law is None:
+        raise InputError(f"the fit without the runs {rule!r} holds out gives no law (a "
+                         "coefficient is not > 0): hold out fewer runs")
+    boot = run_bootstrap(problem, opt, HOLDOUT_BOOTSTRAP, seed=0 if seed is None else seed)
+    rep = _fit_repetition(sub.law, train, base, boot, seed=seed, level=level,
+                          delta=kw["delta"])
+    law = replace(sub.law, rd_star=rep.rd_star, rn_star=rep.rn_star)
+    pred = limited_loss(law, test.params, test.train_tokens, test.unique_tokens)
+    used = train.weights > 0
+    fitted_pred = limited_loss(law, train.params[used], train.train_tokens[used],
+                               train.unique_tokens[used])
+    scatter = float(np.sqrt(np.mean((np.log(fitted_pred) - np.log(train.loss[used])) ** 2)))
+    mu = np.log(pred)
+    var = np.zeros_like(mu)
+    rb = rep.bootstrap
+    if rb is not None and rb.ok.sum() >= 2:
+        ok = rb.ok
+        coef = {c: np.asarray(boot.coefficients[c])[ok][:, None]
+                for c in ("E", "A", "B", "alpha", "beta")}
+        coef |= {"rd_star": rb.rd_star[ok][:, None], "rn_star": rb.rn_star[ok][:, None]}
+        with np.errstate(all="ignore"):
+            spread = np.log(predict_limited(coef, test.params, test.train_tokens,
+                                            test.unique_tokens)[0])
+        var = np.nanvar(spread, axis=0, ddof=1)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    sd = np.sqrt(var + scatter**2)
+    lo, hi = np.exp(mu - z * sd), np.exp(mu + z * sd)
+    inside = (test.loss >= lo) & (test.loss <= hi)
+    intervals = {
+        "level": level, "coverage": float(np.mean(inside)),
+        "mean_relative_half_width": float(np.mean(0.5 * (hi - lo) / pred)),
+        "coverage_without_extrapolation_term": float(np.mean(inside)),
+        "method": "normal on log loss: variance over two-stage bootstrap replicates (base law "
+                  "and R_D*, R_N*) + run scatter^2 of the data-limited law; no extrapolation "
+                  "term (not measured for the repetition fit)",
+        "bootstrap_replicates": int(0 if rb is None else rb.ok.sum()),
+        "run_scatter": scatter, "extrapolation_scale": 0.0, "extrapolation_scale_runs": None,
+        "runs": {"lo": lo, "hi": hi, "inside": inside, "distance": np.zeros_like(mu)},
+    }
+    return HoldoutResult(rule, sub, test, pred, intervals, repetition=rep, n_fit=len(train))
 
 
 __all__ = [

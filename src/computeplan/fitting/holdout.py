@@ -24,6 +24,7 @@ QUANTITIES = {
     "tokens": lambda r: r.train_tokens,
     "tokens_per_param": lambda r: r.tokens_per_param,
     "flops": lambda r: r.train_flops,
+    "epochs": lambda r: r.epochs,
 }
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _RULE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
@@ -61,6 +62,10 @@ class HoldoutResult:
     predicted_loss: np.ndarray
     #: Predictive intervals and their coverage (:mod:`.intervals`), or None.
     intervals: dict | None = None
+    #: With unique tokens per run: R_D*, R_N* refitted without the held-out runs.
+    repetition: object | None = None
+    #: Runs fitted (all stages; by default those of ``fit``).
+    n_fit: int | None = None
 
     @property
     def relative_error(self) -> np.ndarray:
@@ -68,7 +73,8 @@ class HoldoutResult:
 
     def summary(self) -> dict[str, float]:
         e = self.relative_error
-        return {"n_fit": self.fit.n_runs, "n_held_out": len(self.held_out),
+        return {"n_fit": self.fit.n_runs if self.n_fit is None else self.n_fit,
+                "n_held_out": len(self.held_out),
                 "mean_relative_error": float(np.mean(e)),
                 "mean_abs_relative_error": float(np.mean(np.abs(e))),
                 "max_abs_relative_error": float(np.max(np.abs(e))),
@@ -80,6 +86,9 @@ class HoldoutResult:
                 "runs": {"row": h.rows, "params": h.params, "train_tokens": h.train_tokens,
                          "loss": h.loss, "predicted_loss": self.predicted_loss,
                          "relative_error": self.relative_error}}
+        if self.repetition is not None:
+            out["repetition"] = self.repetition.to_dict()
+            out["runs"]["unique_tokens"] = h.unique_tokens
         if self.intervals is not None:
             iv = self.intervals
             out["intervals"] = {k: val for k, val in iv.items() if k != "runs"}

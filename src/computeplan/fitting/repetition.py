@@ -7,6 +7,11 @@ fixed, minimising sum_i w_i Huber_delta(log L(N_i, D_i; U_i) - log L_i) (delta =
 base fit) with L(N, D; U) the data-limited loss of :func:`computeplan.data_limits.limited_loss`.
 The fit runs in log R* by L-BFGS-B from a small grid of starts, keeping the best.
 
+Uncertainty: ``fit --bootstrap K`` refits R_D*, R_N* under each base-law bootstrap replicate on a
+resample of the runs outside the base set (:func:`bootstrap_repetition`); ``fit --holdout RULE``
+(e.g. ``epochs>10``) refits both stages without the held-out runs and predicts them with the
+data-limited law.
+
 R_D* is determined only when some run repeats data (D > U), R_N* only when some run has more
 parameters than N_opt(U), the compute-optimal size for U tokens (R_N > 0); a coefficient the runs
 do not determine keeps the law's value (Muennighoff et al.'s by default), and the result says so.
@@ -18,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
 from ..laws import ChinchillaLaw
 from ._objective import HUBER_DELTA
 
@@ -26,6 +30,40 @@ from ._objective import HUBER_DELTA
 STARTS = (1.0, 4.0, 16.0, 64.0)
 #: Bounds of log R* during the fit (R* in [1e-3, 1e6]).
 LOG_BOUNDS = (np.log(1e-3), np.log(1e6))
+
+
+@dataclass(frozen=True)
+class RepetitionBootstrap:
+    """R_D*, R_N* refitted to ``K`` resamples (see :func:`bootstrap_repetition`): standard
+    errors and percentile intervals of the fitted coefficients over the usable replicates."""
+
+    level: float
+    fitted: tuple[str, ...]
+    rd_star: np.ndarray  # (K,)
+    rn_star: np.ndarray  # (K,)
+    ok: np.ndarray  # (K,) base replicate usable, refit converged, R* inside [1e-3, 1e6]
+
+    def intervals(self) -> dict[str, dict[str, float | None]]:
+        """Standard error and percentile interval of each fitted coefficient (None when fewer
+        than two replicates are usable)."""
+        out = {}
+        tail = 100 * (1 - self.level) / 2
+        for k in self.fitted:
+            x = getattr(self, k)[self.ok]
+            if len(x) < 2:
+                out[k] = {"se": None, "lo": None, "hi": None}
+                continue
+            lo, hi = np.percentile(x, [tail, 100 - tail])
+            out[k] = {"se": float(np.std(x, ddof=1)), "lo": float(lo), "hi": float(hi)}
+        return out
+
+    def to_dict(self) -> dict:
+        return {"replicates": len(self.ok), "used": int(self.ok.sum()),
+                "failed": int((~self.ok).sum()), "level": self.level,
+                "intervals": self.intervals(),
+                "method": "stratified case bootstrap: each replicate pairs a base-law bootstrap "
+                          "replicate with a resample of the runs outside the base set, R_D*, "
+                          "R_N* refitted with that base law held fixed"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +77,14 @@ class RepetitionFit:
     n_excess_params: int  # runs with N > N_opt(U)
     objective_value: float
     notes: tuple[str, ...] = ()
+    #: With ``fit --bootstrap K``: the coefficients' uncertainty.
+    bootstrap: RepetitionBootstrap | None = None
 
     def to_dict(self) -> dict:
         return {"rd_star": self.rd_star, "rn_star": self.rn_star, "fitted": list(self.fitted),
                 "n_repeated": self.n_repeated, "n_excess_params": self.n_excess_params,
                 "objective_value": self.objective_value, "notes": list(self.notes),
+                "bootstrap": self.bootstrap.to_dict() if self.bootstrap else None,
                 "method": "Muennighoff et al. 2023: base law on runs with D <= U, then R_D*, "
                           "R_N* on all runs (Huber on log loss, base held fixed)"}
 
@@ -53,13 +94,63 @@ def _huber(r: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
+def _effective_and_slope(x, base, star):
+    """x' = base_x (1 + R* (1 - e^(-R/R*))) (Muennighoff et al. 2023, eq. 5; base_x = min(x,
+    base), R = max(x / base_x - 1, 0)) and its derivative in log R*,
+    dx'/dlog R* = base_x (R* (1 - e^(-R/R*)) - R e^(-R/R*))."""
+    ux = np.minimum(x, base)
+    rep = np.maximum(x / ux - 1.0, 0.0)
+    e = np.exp(-rep / star)
+    return ux + ux * star * (1.0 - e), ux * (star * (1.0 - e) - rep * e)
+
+
+def predict(coef: dict, n, d, u):
+    """L(N, D; U) = E + A / N'^alpha + B / D'^beta (Muennighoff et al. 2023, eq. 5) for
+    coefficients ``coef`` (E, A, B, alpha, beta, rd_star, rn_star: scalars or arrays that
+    broadcast against the runs), N_opt(U) = (U G)^(beta/alpha) G, G = (alpha A / (beta
+    B))^(1/(alpha+beta)); also (N', dN'/dlog R_N*) and (D', dD'/dlog R_D*)."""
+    a, b = coef["alpha"], coef["beta"]
+    g = (a * coef["A"] / (b * coef["B"])) ** (1.0 / (a + b))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        d_eff = _effective_and_slope(d, u, coef["rd_star"])
+        n_eff = _effective_and_slope(n, (u * g) ** (b / a) * g, coef["rn_star"])
+        pred = coef["E"] + coef["A"] * n_eff[0] ** -a + coef["B"] * d_eff[0] ** -b
+    return pred, n_eff, d_eff
+
+
+def repetition_objective(x, fitted, coef, n, d, u, log_y, w, delta=HUBER_DELTA):
+    """sum_i w_i Huber(log L(N_i, D_i; U_i) - log L_i) and its gradient in x = log R* (module
+    docstring), for every row of ``x`` (K, len(fitted)) at once: ``coef`` holds the base law's
+    E, A, B, alpha, beta and the kept rd_star, rn_star (scalars or (K, 1) arrays), ``w`` the
+    weights (m,) or (K, m) of the runs ``n``, ``d``, ``u``, ``log_y`` (m,)."""
+    x = np.atleast_2d(x)
+    coef = dict(coef)
+    for j, k in enumerate(fitted):
+        coef[k] = np.exp(x[:, j])[:, None]
+    a, b = coef["alpha"], coef["beta"]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        pred, (n_eff, n_slope), (d_eff, d_slope) = predict(coef, n, d, u)
+        r = np.log(pred) - log_y
+        f = np.sum(w * _huber(r, delta), axis=-1)
+        psi = w * np.clip(r, -delta, delta) / pred
+        slopes = {"rd_star": -b * coef["B"] * d_eff ** (-b - 1.0) * d_slope,
+                  "rn_star": -a * coef["A"] * n_eff ** (-a - 1.0) * n_slope}
+        grad = [np.broadcast_to(np.sum(psi * slopes[k], axis=-1), (len(x),)) for k in fitted]
+    return (np.broadcast_to(f, (len(x),)),
+            np.stack(grad, axis=-1) if grad else np.zeros((len(x), 0)))
+
+
+def _coef(law: ChinchillaLaw) -> dict:
+    return {k: getattr(law, k) for k in ("E", "A", "B", "alpha", "beta", "rd_star", "rn_star")}
+
+
 def fit_repetition(law: ChinchillaLaw, params, train_tokens, unique_tokens, loss, weights=None,
                    *, delta: float = HUBER_DELTA) -> RepetitionFit:
     """R_D*, R_N* of ``law`` (its base coefficients held fixed) fitted to runs (arrays) with
     ``unique_tokens`` U each (module docstring)."""
     from scipy.optimize import minimize
 
-    from ..data_limits import base_params, limited_loss
+    from ..data_limits import base_params
 
     n, d, u, y = (np.asarray(x, float) for x in (params, train_tokens, unique_tokens, loss))
     w = np.ones_like(n) if weights is None else np.asarray(weights, float)
@@ -76,20 +167,21 @@ def fit_repetition(law: ChinchillaLaw, params, train_tokens, unique_tokens, loss
                      f"unique tokens: rn_star is not determined; kept {law.rn_star:g}")
     log_y = np.log(y[used])
     n, d, u, w = n[used], d[used], u[used], w[used]
+    coef = _coef(law)
 
     def objective(x):
-        coef = dict(zip(fitted, np.exp(x), strict=True))
-        pred = limited_loss(law.with_overrides(**coef), n, d, u)
-        return float(np.sum(w * _huber(np.log(pred) - log_y, delta)))
+        f, g = repetition_objective(x[None, :], fitted, coef, n, d, u, log_y, w, delta)
+        return float(f[0]), g[0]
 
     if not fitted:
         return RepetitionFit(law.rd_star, law.rn_star, (), repeated, excess,
-                             objective(np.zeros(0)), tuple(notes))
+                             objective(np.zeros(0))[0], tuple(notes))
     grid = np.array(np.meshgrid(*[np.log(STARTS)] * len(fitted), indexing="ij"))
     starts = grid.reshape(len(fitted), -1).T
     best = None
     for x0 in starts:
-        res = minimize(objective, x0, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(fitted),
+        res = minimize(objective, x0, jac=True, method="L-BFGS-B",
+                       bounds=[LOG_BOUNDS] * len(fitted),
                        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
         if best is None or res.fun < best.fun:
             best = res
@@ -103,9 +195,47 @@ def fit_repetition(law: ChinchillaLaw, params, train_tokens, unique_tokens, loss
                          fitted, repeated, excess, float(best.fun), tuple(notes))
 
 
-def check_unique_tokens_fit(runs, bootstrap, holdout) -> None:
-    """The repetition fit takes neither a bootstrap nor a hold-out check (not yet)."""
-    if runs.unique_tokens is not None and (bootstrap or holdout is not None):
-        what = "bootstrap" if bootstrap else "holdout"
-        raise InputError(f"{what} is not available with unique tokens per run (the repetition "
-                         "fit); fit without one of them")
+def bootstrap_repetition(point: RepetitionFit, law: ChinchillaLaw, base: dict, base_ok, params,
+                         train_tokens, unique_tokens, loss, weights, in_base, *, seed=None,
+                         level=0.95, delta: float = HUBER_DELTA) -> RepetitionBootstrap | None:
+    """R_D*, R_N* refitted under each of K base-law bootstrap replicates (``base``: E, A, B,
+    alpha, beta as (K,) arrays; ``base_ok`` the usable ones; the others are refitted under the
+    point base ``law`` and marked unusable), each on its own resample of the
+    runs outside the base set (``in_base`` False): a stratified case bootstrap (Davison &
+    Hinkley 1997, "Bootstrap Methods and their Application", sec. 3.2). The base-set runs (no
+    repetition) hardly enter the R* objective, so pairing the base replicate (a resample of the
+    base runs) with an independent resample of the others resamples every run once. All
+    replicates are refitted together (batched L-BFGS, :mod:`._lbfgs`) from the point estimate.
+    None when the point fit determines no coefficient."""
+    from . import _lbfgs
+    from .bootstrap import resample_counts
+
+    if not point.fitted:
+        return None
+    fitted = point.fitted
+    n, d, u, y, w = (np.asarray(x, float) for x in (params, train_tokens, unique_tokens, loss,
+                                                      weights))
+    base_ok = np.asarray(base_ok, bool)
+    k = len(base_ok)
+    rng = np.random.default_rng(None if seed is None else [int(seed), 12])
+    other = np.flatnonzero(~np.asarray(in_base, bool) & (w > 0))
+    weights_k = np.broadcast_to(w, (k, len(w))).copy()
+    weights_k[:, other] = resample_counts(len(other), k, rng) * w[other]
+    coef = {}
+    for c in ("E", "A", "B", "alpha", "beta"):
+        coef[c] = np.where(base_ok, np.asarray(base[c], float), getattr(law, c))[:, None]
+    coef |= {"rd_star": point.rd_star, "rn_star": point.rn_star}
+    log_y = np.log(y)
+    x0 = np.tile(np.log([getattr(point, c) for c in fitted]), (k, 1))
+
+    def fun(x, rows):
+        sub = {c: (v[rows] if np.ndim(v) else v) for c, v in coef.items()}
+        return repetition_objective(x, fitted, sub, n, d, u, log_y, weights_k[rows], delta)
+
+    res = _lbfgs.minimize(fun, x0, ftol=1e-15, gtol=1e-12, maxiter=2000)
+    inside = np.all((res.x > LOG_BOUNDS[0]) & (res.x < LOG_BOUNDS[1]), axis=1)
+    values = {c: np.full(k, getattr(point, c)) for c in ("rd_star", "rn_star")}
+    for j, c in enumerate(fitted):
+        values[c] = np.exp(res.x[:, j])
+    ok = base_ok & res.converged & inside & np.isfinite(res.f)
+    return RepetitionBootstrap(level, fitted, values["rd_star"], values["rn_star"], ok)

@@ -61,6 +61,14 @@ class Runs:
                        notes=notes, unique_tokens=u)
 
     @property
+    def epochs(self) -> np.ndarray:
+        """Epochs over the unique data, D / U (an InputError without unique tokens)."""
+        if self.unique_tokens is None:
+            raise InputError(f"epochs need the unique tokens of each run "
+                             f"({option('unique_tokens_col')})")
+        return self.train_tokens / self.unique_tokens
+
+    @property
     def repeated(self) -> np.ndarray:
         """Runs trained on more tokens than their unique data (D > U; none without U)."""
         if self.unique_tokens is None:
