@@ -192,3 +192,13 @@ def test_report_and_web_combine_unique_tokens_with_the_timeline(tmp_path):
     assert got["data_limit"]["summary"] == cli["data_limit"]["summary"]
     assert rep.status_code == 200 and "Present value over time" in rep.text
     assert "unique tokens bind" in rep.text
+
+
+def test_loss_given_up_at_a_target_loss_is_plain_zero():
+    # the two plans' losses differ by rounding; the JSON says 0, not -0.0
+    data = run_json("plan", "--loss", "1.947", "--users", "1e6", "--requests-per-user-per-day",
+                    "10", "--days", "365", "--input-tokens", "300", "--output-tokens", "300",
+                    "--unique-tokens", "5e11", "--demand-growth-per-year", "1",
+                    "--discount-rate-per-year", "0.1")
+    assert data["data_limit"]["binding"] is True
+    assert str(data["data_limit"]["loss_given_up"]) == "0.0"

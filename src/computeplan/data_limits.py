@@ -822,7 +822,7 @@ def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
         unlimited_loss_with_limit=limited_loss(law, unlimited.params, unlimited.train_tokens, u),
         extra_cost=lim_cost - unl_cost,
         extra_cost_ratio=lim_cost / unl_cost - 1.0,
-        loss_given_up=(limited.loss - unlimited.loss) * float(at_budget),
+        loss_given_up=np.where(at_budget, limited.loss - unlimited.loss, 0.0),  # no -0.0
         cost_unit="usd" if objective.priced else "flops",
         chinchilla_epochs=None if chinchilla is None else epochs(chinchilla.train_tokens, u),
         rd_star=law.rd_star, rn_star=law.rn_star,
