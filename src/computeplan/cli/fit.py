@@ -73,8 +73,8 @@ def fit(
     seed: Annotated[int | None, _opt("--seed", "Seed of the bootstrap resampling.", _M)] = None,
     holdout: Annotated[str | None, _opt(
         "--holdout", "Fit without the runs matching QUANTITY OP VALUE (QUANTITY: params, "
-        "tokens, tokens_per_param, flops) and report errors predicting them, e.g. "
-        "'tokens_per_param>100'.", _M)] = None,
+        "tokens, tokens_per_param, flops; epochs = D / U with --unique-tokens-col) and report "
+        "errors predicting them, e.g. 'tokens_per_param>100'.", _M)] = None,
     holdout_level: Annotated[float, _opt(
         "--holdout-level", "Level of the predictive intervals of the held-out runs (coefficient "
         "uncertainty, run scatter and an extrapolation term from cross-validation).", _M)]
