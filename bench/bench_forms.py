@@ -3,10 +3,10 @@
 - ``fit --form auto`` on the 240 Chinchilla runs (every form, both cross-validation folds, the
   final fit), against the Chinchilla-form fit alone (target: auto < 10 s on 2 cores);
 - one fit of each other form on the same runs (target: < 2 s each);
-- planning 1e6 scenarios (target loss x inference demand) with a kaplan-form and a beta-of-n law
-  through the first-order-condition solvers (computeplan._formsolve), against the Chinchilla
-  fast path (Newton on the closed-form equation) on the same scenarios (target: within 20x per
-  scenario).
+- planning 1e6 scenarios (target loss x inference demand) with a kaplan-, a beta-of-n- and a
+  farseer-form law through the first-order-condition solvers (computeplan._formsolve), against
+  the Chinchilla fast path (Newton on the closed-form equation) on the same scenarios (target:
+  within 20x per scenario).
 
 CPU time (process time), best of ``--repeat``: the machine is shared.
 
@@ -73,7 +73,10 @@ def main() -> None:
                                           "beta": 0.136}),
             "beta-of-n": make_law("beta-of-n", {"E": 0.57, "A": 28.7, "B": 12498.0,
                                                 "alpha": 0.131, "beta0": 0.4335,
-                                                "beta1": -0.0166})}
+                                                "beta1": -0.0166}),
+            "farseer": make_law("farseer", {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3,
+                                            "b2": 8.62, "beta": 0.1, "a3": 0.25, "b3": 0.6,
+                                            "gamma": -0.3})}
     for name, law in laws.items():
         t = best(lambda lw=law: lifetime_optimal(lw, loss=loss, inference_tokens=demand),
                  args.repeat)

@@ -42,47 +42,96 @@ PRE_GRID = 8
 NEAR_FLOOR = 1e-12
 
 
-def bracketed_root(func, lo, hi, *, xtol: float = 1e-13, maxiter: int = 300,
-                   grid: int = PRE_GRID):
-    """x in [lo, hi] with func(x) = 0 elementwise, where func(lo) < 0 < func(hi) (checked by
-    the caller); stops when every bracket is narrower than ``xtol * max(1, |x|)``. The bracket
-    is first narrowed to one of ``grid`` equal parts (one evaluation per interior point), then
+def _flat(data: dict, shape) -> dict:
+    """``data`` (arrays, or dicts of arrays, broadcastable to ``shape``) as 1-d arrays of the
+    elements of ``shape``; 0-d values stay as they are."""
+    out = {}
+    for key, val in data.items():
+        if isinstance(val, dict):
+            out[key] = _flat(val, shape)
+        else:
+            a = np.asarray(val, float)
+            out[key] = a if a.ndim == 0 else np.broadcast_to(a, shape).ravel()
+    return out
+
+
+def _take(data: dict, keep) -> dict:
+    return {key: _take(val, keep) if isinstance(val, dict) else (val if val.ndim == 0 else
+                                                                   val[keep])
+            for key, val in data.items()}
+
+
+def _shapes(data: dict):
+    for val in data.values():
+        if isinstance(val, dict):
+            yield from _shapes(val)
+        else:
+            yield np.shape(val)
+
+
+def signed(func, x, data, lo, hi):
+    """``func(x, data)`` with any non-finite value replaced by the sign of the nearer end of
+    [lo, hi] (only near the ends, where the sign is known, does a condition overflow)."""
+    g = func(x, data)
+    return np.where(np.isfinite(g), g, np.where(x < 0.5 * (lo + hi), -1.0, 1.0))
+
+
+def bracketed_root(func, lo, hi, data: dict | None = None, *, xtol: float = 1e-13,
+                   maxiter: int = 300, grid: int = PRE_GRID):
+    """x in [lo, hi] with func(x, data) = 0 elementwise, where func < 0 at lo and > 0 at hi
+    (checked by the caller, :func:`signed`); ``data`` holds the per-element arrays (or dicts
+    of them, one level) that ``func`` needs, broadcastable with lo and hi: each call gets them
+    restricted to the elements still unsolved, so converged elements cost nothing more. An
+    element stops when its bracket is narrower than ``xtol * max(1, |x|)``. The bracket is
+    first narrowed to one of ``grid`` equal parts (one evaluation per interior point), then
     refined by Illinois steps."""
-    lo, hi = (np.array(a, dtype=float) for a in np.broadcast_arrays(lo, hi))
-    flo, fhi = func(lo), func(hi)
+    data = {} if data is None else data
+    shape = np.broadcast_shapes(np.shape(lo), np.shape(hi), *_shapes(data))
+    lo, hi = (np.broadcast_to(np.asarray(a, float), shape).ravel().copy() for a in (lo, hi))
+    d = _flat(data, shape)
+    end_lo, end_hi = lo.copy(), hi.copy()
+    flo, fhi = signed(func, lo, d, end_lo, end_hi), signed(func, hi, d, end_lo, end_hi)
     start, step = lo.copy(), (hi - lo) / grid
     for k in range(1, grid):
         x = start + step * k
-        f = func(x)
+        f = signed(func, x, d, end_lo, end_hi)
         below = (f < 0) & (x > lo) & (x < hi)
         lo, flo = np.where(below, x, lo), np.where(below, f, flo)
         above = (f >= 0) & (x > lo) & (x < hi)
         hi, fhi = np.where(above, x, hi), np.where(above, f, fhi)
+    out = np.empty(lo.shape)
+    idx = np.arange(lo.size)
     side = np.zeros(lo.shape, dtype=np.int8)
-    x = 0.5 * (lo + hi)
     for it in range(maxiter):
         with np.errstate(all="ignore"):
             x = (lo * fhi - hi * flo) / (fhi - flo)
         mid = 0.5 * (lo + hi)
         x = np.where(np.isfinite(x) & (x > lo) & (x < hi) & (it % 16 != 15), x, mid)
-        f = func(x)
+        f = signed(func, x, d, end_lo, end_hi)
         neg = f < 0
         # Illinois: halve the value kept at an end that has not moved twice in a row.
         flo = np.where(neg, f, np.where(side == 1, 0.5 * flo, flo))
         fhi = np.where(neg, np.where(side == -1, 0.5 * fhi, fhi), f)
         lo, hi = np.where(neg, x, lo), np.where(neg, hi, x)
         side = np.where(neg, -1, 1).astype(np.int8)
-        if np.all((hi - lo <= xtol * np.maximum(1.0, np.abs(x))) | (f == 0)):
-            return x
+        done = (hi - lo <= xtol * np.maximum(1.0, np.abs(x))) | (f == 0)
+        if done.any():
+            out[idx[done]] = x[done]
+            if done.all():
+                return out.reshape(shape)
+            keep = ~done
+            idx, lo, hi, flo, fhi, side, end_lo, end_hi = (
+                a[keep] for a in (idx, lo, hi, flo, fhi, side, end_lo, end_hi))
+            d = _take(d, keep)
     raise ConvergenceError(f"optimal-model solver did not converge in {maxiter} iterations")
 
 
-def _signed(g, x, lo, hi):
-    """Condition values with any overflow replaced by the sign of the nearer bracket end."""
-    return np.where(np.isfinite(g), g, np.where(x < 0.5 * (lo + hi), -1.0, 1.0))
+def _ends(func, lo, hi, data):
+    return signed(func, lo, data, lo, hi), signed(func, hi, data, lo, hi)
 
 
-def _check_bracket(g_lo, g_hi, what: str) -> None:
+def _check_bracket(ends, what: str) -> None:
+    g_lo, g_hi = ends
     if not (np.all(g_lo < 0) and np.all(g_hi > 0)):
         raise InputError(f"this law has no {what}: its first-order condition does not change "
                          "sign over the searched range (the law's coefficients give a loss that "
@@ -100,21 +149,21 @@ def fixed_loss(form, coef: dict, loss, r):
     if not np.all(span > 0):
         raise InputError("this law has no model that reaches the target loss")
     z_lo, z_hi = np.log(NEAR_FLOOR * span), np.log(span * (1 - 1e-9))
+    data = {"coef": coef, "lo_n": lo_n, "loss": loss, "r": r}
 
-    def point(z):
-        ln_n = lo_n + np.exp(z)
-        return ln_n, form.log_tokens_at_loss(coef, ln_n, loss)
+    def point(z, d):
+        ln_n = d["lo_n"] + np.exp(z)
+        return ln_n, form.log_tokens_at_loss(d["coef"], ln_n, d["loss"])
 
-    def slope(z):
-        ln_n, ln_d = point(z)
+    def slope(z, d):
+        ln_n, ln_d = point(z, d)
         with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
-            s = 1.0 / (1.0 + r * np.exp(-ln_d))
-            g = 1.0 - s * dn / dd
-        return _signed(g, z, z_lo, z_hi)
+            _, dn, dd = form.log_slopes_at(d["coef"], ln_n, ln_d)
+            s = 1.0 / (1.0 + d["r"] * np.exp(-ln_d))
+            return 1.0 - s * dn / dd
 
-    _check_bracket(slope(z_lo), slope(z_hi), "optimal model at this loss")
-    return point(bracketed_root(slope, z_lo, z_hi))
+    _check_bracket(_ends(slope, z_lo, z_hi, data), "optimal model at this loss")
+    return point(bracketed_root(slope, z_lo, z_hi, data), data)
 
 
 def budget(form, coef: dict, log_k, r):
@@ -138,39 +187,39 @@ def budget(form, coef: dict, log_k, r):
         b = log_k - n_lo
         t_hi = np.where(b > log_r,
                         np.minimum(t_hi, b + np.log1p(-np.exp(log_r - b)) - 1e-9), t_hi)
+    data = {"coef": coef, "log_k": log_k, "log_r": log_r}
 
-    def point(t):
-        return log_k - np.logaddexp(t, log_r), t
+    def point(t, d):
+        return d["log_k"] - np.logaddexp(t, d["log_r"]), t
 
-    def slope(t):
-        ln_n, ln_d = point(t)
+    def slope(t, d):
+        ln_n, ln_d = point(t, d)
         with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
-            s = np.exp(ln_d - np.logaddexp(ln_d, log_r))
-            g = dd - s * dn
-        return _signed(g, t, t_lo, t_hi)
+            _, dn, dd = form.log_slopes_at(d["coef"], ln_n, ln_d)
+            return dd - np.exp(ln_d - np.logaddexp(ln_d, d["log_r"])) * dn
 
-    _check_bracket(slope(t_lo), slope(t_hi), "optimal model within this budget")
-    return point(bracketed_root(slope, t_lo, t_hi))
+    _check_bracket(_ends(slope, t_lo, t_hi, data), "optimal model within this budget")
+    return point(bracketed_root(slope, t_lo, t_hi, data), data)
 
 
-def _balanced(form, coef: dict, cond, lo, hi, what: str):
-    """The root of L_N = L_D (:func:`bracketed_root`) with ``cond(x)`` giving (ln N, ln D) and
-    the sign of the condition for the varied coordinate x in [lo, hi]."""
-    def g(x):
-        ln_n, ln_d, sign = cond(x)
+def _balanced(form, coef: dict, fixed, at, lo, hi, what: str):
+    """The root x of L_N = L_D in [lo, hi] (:func:`bracketed_root`), ``at(x, fixed)`` giving
+    (ln N, ln D, sign of the condition in x)."""
+    def cond(x, d):
+        ln_n, ln_d, sign = at(x, d["fixed"])
         with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes(coef, np.exp(ln_n), np.exp(ln_d))
-        return _signed(sign * (dd - dn), x, lo, hi)
+            _, dn, dd = form.log_slopes_at(d["coef"], ln_n, ln_d)
+        return sign * (dd - dn)
 
-    _check_bracket(g(lo), g(hi), f"compute-optimal model {what}")
-    return bracketed_root(g, lo, hi)
+    data = {"coef": coef, "fixed": fixed}
+    _check_bracket(_ends(cond, lo, hi, data), f"compute-optimal model {what}")
+    return bracketed_root(cond, lo, hi, data)
 
 
 def optimal_at_params(form, coef: dict, ln_n):
     """ln D of the compute-optimal model with e^ln_n parameters: L_N = L_D at fixed N."""
     ln_n = np.asarray(ln_n, float)
-    return _balanced(form, coef, lambda t: (ln_n, t, 1.0), ln_n - LOG_HALF_WIDTH,
+    return _balanced(form, coef, ln_n, lambda t, n: (n, t, 1.0), ln_n - LOG_HALF_WIDTH,
                      ln_n + LOG_HALF_WIDTH, "with this many parameters")
 
 
@@ -178,7 +227,7 @@ def optimal_at_tokens(form, coef: dict, ln_d):
     """ln N of the compute-optimal model trained on e^ln_d tokens: L_N = L_D at fixed D."""
     ln_d = np.asarray(ln_d, float)
     n_lo, n_hi = form.log_params_limits(coef)
-    return _balanced(form, coef, lambda x: (x, ln_d, -1.0),
+    return _balanced(form, coef, ln_d, lambda x, t: (x, t, -1.0),
                      np.maximum(ln_d - LOG_HALF_WIDTH, n_lo + 1e-9),
                      np.minimum(ln_d + LOG_HALF_WIDTH, n_hi - 1e-9), "on this many tokens")
 
@@ -190,18 +239,19 @@ def params_for_loss(form, coef: dict, loss, ln_d):
     n_lo, n_hi = form.log_params_limits(coef)
     lo = np.full_like(ln_d, max(0.0, n_lo + 1e-9))
     hi = np.full_like(ln_d, min(80.0, n_hi - 1e-9))
+    data = {"coef": coef, "loss": loss, "ln_d": ln_d}
 
-    def gap(x):
+    def gap(x, d):
         with np.errstate(all="ignore"):
-            g = loss - form.loss(coef, np.exp(x), np.exp(ln_d))
-        return _signed(g, x, lo, hi)
+            return d["loss"] - form.loss_at(d["coef"], x, d["ln_d"])
 
-    if not np.all(gap(hi) > 0):
+    g_lo, g_hi = _ends(gap, lo, hi, data)
+    if not np.all(g_hi > 0):
         raise InputError("loss must be above the best loss this many tokens can reach with "
                          "any model size under this law")
-    if not np.all(gap(lo) < 0):
+    if not np.all(g_lo < 0):
         raise InputError("loss is reached by a model of under one parameter under this law")
-    return bracketed_root(gap, lo, hi)
+    return bracketed_root(gap, lo, hi, data)
 
 
 def chinchilla_budget(form, coef: dict, log_x, log_p, log_q):
@@ -212,13 +262,13 @@ def chinchilla_budget(form, coef: dict, log_x, log_p, log_q):
                                                 for a in (log_x, log_p, log_q)))
     s_hi = log_x - log_p
     s_lo = np.maximum(s_hi - LOG_HALF_WIDTH, MIN_LOG_C6)
+    data = {"coef": coef, "log_x": log_x, "log_p": log_p, "log_q": log_q}
 
-    def gap(s):
-        ln_n, _ = budget(form, coef, s, 0.0)
-        return np.logaddexp(log_p + s, log_q + ln_n) - log_x
+    def gap(s, d):
+        ln_n, _ = budget(form, d["coef"], s, 0.0)
+        return np.logaddexp(d["log_p"] + s, d["log_q"] + ln_n) - d["log_x"]
 
-    g_lo = gap(s_lo)
-    if not np.all(g_lo < 0):
+    if not np.all(gap(s_lo, data) < 0):
         raise InputError("the budget is too small for any compute-optimal model under this law "
                          "(inference alone costs more)")
-    return budget(form, coef, bracketed_root(gap, s_lo, s_hi), 0.0)
+    return budget(form, coef, bracketed_root(gap, s_lo, s_hi, data), 0.0)

@@ -114,9 +114,18 @@ class Form:
 
     def log_slopes(self, coef: dict, params, train_tokens):
         """(L, dL/d ln N, dL/d ln D): what the planner's first-order conditions need."""
-        ln_n, ln_d = np.log(np.asarray(params, float)), np.log(np.asarray(train_tokens, float))
+        return self.log_slopes_at(coef, np.log(np.asarray(params, float)),
+                                  np.log(np.asarray(train_tokens, float)))
+
+    def log_slopes_at(self, coef: dict, ln_n, ln_d):
+        """:meth:`log_slopes` at ln N, ln D (the solvers' coordinates: no exp and log again)."""
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            return self._slopes(coef, ln_n, ln_d)
+            return self._slopes(coef, np.asarray(ln_n, float), np.asarray(ln_d, float))
+
+    def loss_at(self, coef: dict, ln_n, ln_d):
+        """:meth:`loss` at ln N, ln D."""
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return self._loss(coef, np.asarray(ln_n, float), np.asarray(ln_d, float))
 
     def irreducible(self, coef: dict) -> float | None:
         """The loss as N and D grow without bound (E where the form has it)."""
