@@ -202,3 +202,18 @@ def test_loss_given_up_at_a_target_loss_is_plain_zero():
                     "--discount-rate-per-year", "0.1")
     assert data["data_limit"]["binding"] is True
     assert str(data["data_limit"]["loss_given_up"]) == "0.0"
+
+
+@pytest.mark.parametrize("speed", [None, SPEED])
+def test_dated_limited_budget_round_trips_with_the_target_loss(speed):
+    timeline = Timeline(**TRENDS, train_flops_per_second=speed)
+    objective = FlopsObjective()
+    at_loss = dated_compare(LAW, loss=1.947, demand=DEMAND, objective=objective,
+                            timeline=timeline, unique_tokens=U)
+    budget = at_loss.optimal.present.total_flops  # the present-value cost of that plan
+    at_budget = dated_compare(LAW, budget=budget, demand=DEMAND, objective=objective,
+                              timeline=timeline, unique_tokens=U)
+    a, b = at_loss.comparison.optimal, at_budget.comparison.optimal
+    assert np.allclose(b.loss, 1.947, rtol=1e-10)
+    assert np.allclose(b.params, a.params, rtol=1e-9)
+    assert np.allclose(b.train_tokens, a.train_tokens, rtol=1e-9)
