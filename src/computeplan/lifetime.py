@@ -153,12 +153,112 @@ def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
     return LifetimePlan(**plan)
 
 
+def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan | None:
+    """The plan of :func:`lifetime_optimal` under an objective linear in N (FLOPs, dollars at
+    fixed MFUs), computed block by block (:func:`~computeplan._solve.blockwise`) while the block
+    is in the CPU cache: the solve of :func:`_solve_fixed_loss` (the same kernel), the bill of
+    :func:`evaluate` (6 N D, 2 N D_inf, p N D, q N in its order of operations; the loss is
+    E + (l - E), the target to rounding, which L(N, D) equals to the solver's tolerance), and
+    the checks of both fused into one test per block: every log(l - E) finite (l finite and
+    above E), every N and D > 0 and every total finite (so every bill, and r = q / p, is
+    finite). ``None`` when a block fails that test or the law's
+    coefficients are arrays: the caller then takes the step-by-step path, whose checks raise the
+    InputError naming the offending input."""
+    a, b, e = law.alpha, law.beta, law.E
+    if np.ndim(a) or np.ndim(b) or np.ndim(e) or np.ndim(law.A) or np.ndim(law.B):
+        return None
+    p, q = objective.coefficients(demand)
+    priced = objective.priced
+    p_usd = objective.train_usd_per_param_token if priced else 0.0
+    log_nc0, log_dc0 = np.log(law.A * (1.0 + a / b)), np.log(law.B * (1.0 + b / a))
+    stop = np.sqrt(8.0 * b * 1e-15)  # _solve_fixed_loss's tolerance
+    b_ab = b / (a + b)
+
+    class Invalid(Exception):
+        pass
+
+    def solve(loss, p, q, tokens, p_usd):
+        delta = loss - e
+        log_delta = np.log(delta)
+        if not np.isfinite(log_delta).all():  # l not finite or <= E
+            raise Invalid
+        rho_scale = q / p
+        rho_scale *= b_ab
+        n, d = _fixed_loss_kernel(log_delta, rho_scale, a, b, log_nc0, log_dc0, stop)
+        # the bill in evaluate's order of operations (the same numbers bit for bit)
+        train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
+        inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * tokens
+        delta += e  # the loss: the target, to rounding
+        out = [n, d, delta, train, inference, train + inference]
+        check = out[5]
+        if priced:
+            train_usd = p_usd * n * d
+            inference_usd = q * n
+            out += [train_usd, inference_usd, train_usd + inference_usd]
+            check = out[8]
+        if not (np.isfinite(check).all() and (n > 0).all() and (d > 0).all()):
+            raise Invalid
+        return tuple(out)
+
+    shape = np.broadcast_shapes(np.shape(loss), np.shape(p), np.shape(q),
+                                np.shape(demand.total_tokens), np.shape(p_usd))
+    try:
+        with np.errstate(all="ignore"):
+            cols = blockwise(solve, loss, p, q, demand.total_tokens, p_usd)
+    except (Invalid, ConvergenceError, TypeError, ValueError):
+        return None
+    names = ["params", "train_tokens", "loss", "train_flops", "inference_flops", "total_flops"]
+    if priced:
+        names += ["train_cost_usd", "inference_cost_usd", "total_cost_usd"]
+    plan = dict(zip(names, cols, strict=True))
+    if not shape:  # one scenario: the bill in numpy scalars, as evaluate gives it
+        plan |= {k: val[()] for k, val in plan.items() if k not in ("params", "train_tokens")}
+    return LifetimePlan(**plan)
+
+
 def _ratio(p, q, inputs: str) -> np.ndarray:
     """r = q / p, the inference demand in training-token equivalents (module docstring)."""
     with np.errstate(over="ignore"):
         r = q / p
     v.representable("the ratio of inference to training cost", {"q / p": r}, inputs)
     return r
+
+
+def _fixed_loss_kernel(log_delta, rho_scale, a, b, log_nc0, log_dc0, stop, maxiter=60):
+    """N and D of the fixed-loss optimum (module docstring) from log(l - E) and
+    ``rho_scale`` = r beta / (alpha + beta), for one block (:func:`_solve_fixed_loss`).
+
+    Newton's method on g(v) = beta v - log(1 + rho e^-v) from the closed-form guess
+    v0 = log(1 + rho) / (beta + rho / (1 + rho)); it stops once the last step s has
+    s^2 / (8 beta) (the error bound of :func:`_solve_fixed_loss`) under the tolerance.
+    Only exp and log (numpy's vectorised ones; log1p, expm1 and pow are several times slower):
+    log(1 + z) and e^(-beta v) - 1 have absolute errors of one rounding, which is what v, and
+    through D = D_c e^v and N = N_c (1 - (alpha/beta)(e^(-beta v) - 1))^(-1/alpha) the relative
+    errors of D and N, can take (1e-15). N = e^((log N_c0 - log(l - E) - log w) / alpha) and
+    D = e^(log D_c + v) fold the powers into one exp each."""
+    log_dc = (log_dc0 - log_delta) / b
+    rho = rho_scale * np.exp(-log_dc)
+    x = np.log(1.0 + rho)
+    x /= b + rho / (1.0 + rho)
+    for _ in range(maxiter):
+        z = np.exp(-x)
+        z *= rho
+        step = np.log(1.0 + z)
+        step -= b * x
+        step /= b + z / (1.0 + z)
+        x += step
+        if not step.size or np.abs(step).max() <= stop:
+            break
+    else:
+        raise ConvergenceError("inference-aware optimum did not converge")
+    w = np.exp(-b * x)
+    w -= 1.0
+    w *= -(a / b)
+    w += 1.0
+    log_n = (log_nc0 - log_delta) - np.log(w)
+    log_n /= a
+    x += log_dc
+    return np.exp(log_n, out=log_n), np.exp(x, out=x)
 
 
 def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
@@ -177,24 +277,8 @@ def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
     stop = np.sqrt(8.0 * np.min(b) * tol)  # coefficients may be arrays (law replicates)
 
     def solve(delta, r):
-        log_delta = np.log(delta)
-        n_c = np.exp((log_nc0 - log_delta) / a)
-        d_c = np.exp((log_dc0 - log_delta) / b)
-        rho = (b / (a + b)) * r / d_c
-        x = np.log1p(rho)
-        x /= b + rho / (1.0 + rho)
-        for _ in range(maxiter):
-            z = np.exp(-x)
-            z *= rho
-            step = np.log1p(z)
-            step -= b * x
-            step /= b + z / (1.0 + z)
-            x += step
-            if not step.size or np.abs(step).max() <= stop:
-                break
-        else:
-            raise ConvergenceError("inference-aware optimum did not converge")
-        return n_c * (1.0 - (a / b) * np.expm1(-b * x)) ** (-1.0 / a), d_c * np.exp(x)
+        return _fixed_loss_kernel(np.log(delta), (b / (a + b)) * r, a, b, log_nc0, log_dc0,
+                                  stop, maxiter)
 
     return blockwise(solve, delta, r)
 
@@ -232,6 +316,10 @@ def lifetime_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, inferenc
 def _lifetime_optimal(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
     if law.form != "chinchilla":
         return _other_form(law, "lifetime", loss, demand, objective)
+    if not _dependent(objective):
+        plan = _fused_fixed_loss(law, loss, demand, objective)
+        if plan is not None:
+            return plan
     delta = law._reducible(loss)
     if _dependent(objective):
         n, d = dependent_fixed_loss(law, delta, objective, demand)
