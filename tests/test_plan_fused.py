@@ -102,3 +102,24 @@ def test_validation_is_kept(loss, tokens, message):
     with pytest.raises(cp.InputError, match=message):
         law = cp.get_law("sardana2024")
         reference(law, loss, cp.Demand.from_tokens(tokens), cp.FlopsObjective())
+
+
+@given(loss=st.floats(1.6901, 12.0), tokens=st.one_of(st.just(0.0), st.floats(1.0, 1e22)),
+       priced=st.booleans())
+def test_scalar_path_is_the_array_path(loss, tokens, priced):
+    """One scenario (a web plan request) takes the Python-float path: the array path's answers
+    (1e-13) and types."""
+    law = cp.get_law("sardana2024")
+    if priced:
+        demand, cost = cp.Demand.from_split(0.8 * tokens, 0.2 * tokens), cp.DollarCost()
+    else:
+        demand, cost = cp.Demand.from_tokens(tokens), cp.FlopsObjective()
+    one = L._lifetime_optimal(law, loss, demand, cost)
+    many = L._lifetime_optimal(law, np.full(3, loss), cp.Demand(
+        *(None if x is None else np.full(3, x) for x in
+          (demand.total_tokens, demand.input_tokens, demand.output_tokens))), cost)
+    for key in many.to_dict():
+        got, want = getattr(one, key), getattr(many, key)
+        np.testing.assert_allclose(got, want[0], rtol=1e-13, atol=0, err_msg=key)
+    assert isinstance(one.params, np.ndarray) and one.params.ndim == 0
+    assert type(one.total_flops) is np.float64

@@ -25,6 +25,7 @@ Objectives whose inference cost is not linear in N (the roofline serving model) 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,6 +203,9 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
 
     shape = np.broadcast_shapes(np.shape(loss), np.shape(p), np.shape(q),
                                 np.shape(demand.total_tokens), np.shape(p_usd))
+    if not shape:
+        return _fused_one(law, loss, p, q, demand.total_tokens, p_usd, priced, log_nc0,
+                          log_dc0, stop)
     try:
         with np.errstate(all="ignore"):
             cols = blockwise(solve, loss, p, q, demand.total_tokens, p_usd)
@@ -213,6 +217,37 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     plan = dict(zip(names, cols, strict=True))
     if not shape:  # one scenario: the bill in numpy scalars, as evaluate gives it
         plan |= {k: val[()] for k, val in plan.items() if k not in ("params", "train_tokens")}
+    return LifetimePlan(**plan)
+
+
+def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
+    """:func:`_fused_fixed_loss` for one scenario, in Python floats (:func:`_fixed_loss_scalar`)
+    with the same checks; the plan's fields are numpy scalars (0-d arrays for N and D), as the
+    array path gives them. ``None`` when a check fails (the caller's path raises)."""
+    a, b, e = float(law.alpha), float(law.beta), float(law.E)
+    try:
+        loss, p, q, tokens, p_usd = (float(x) for x in (loss, p, q, tokens, p_usd))
+        delta = loss - e
+        if not (0.0 < delta < math.inf):
+            return None
+        n, d = _fixed_loss_scalar(math.log(delta), q / p * (b / (a + b)), a, b,
+                                  float(log_nc0), float(log_dc0), float(stop))
+    except (ConvergenceError, ArithmeticError, ValueError, TypeError):
+        return None  # no convergence, overflow, a NaN: the step-by-step path says which
+    train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
+    inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * tokens
+    plan = dict(params=n, train_tokens=d, loss=e + delta, train_flops=train,
+                inference_flops=inference, total_flops=train + inference)
+    if priced:
+        train_usd = p_usd * n * d
+        inference_usd = q * n
+        plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
+                     total_cost_usd=train_usd + inference_usd)
+    total = plan["total_cost_usd" if priced else "total_flops"]
+    if not (n > 0.0 and d > 0.0 and math.isfinite(total)):
+        return None
+    plan = {k: np.float64(val) for k, val in plan.items()}
+    plan["params"], plan["train_tokens"] = np.array(n), np.array(d)
     return LifetimePlan(**plan)
 
 
@@ -259,6 +294,25 @@ def _fixed_loss_kernel(log_delta, rho_scale, a, b, log_nc0, log_dc0, stop, maxit
     log_n /= a
     x += log_dc
     return np.exp(log_n, out=log_n), np.exp(x, out=x)
+
+
+def _fixed_loss_scalar(log_delta: float, rho_scale: float, a: float, b: float, log_nc0: float,
+                       log_dc0: float, stop: float, maxiter: int = 60) -> tuple[float, float]:
+    """:func:`_fixed_loss_kernel` for one scenario, in Python floats (``math``): the same
+    steps without numpy's per-call overhead (a web plan request is one scenario)."""
+    log_dc = (log_dc0 - log_delta) / b
+    rho = rho_scale * math.exp(-log_dc)
+    x = math.log(1.0 + rho) / (b + rho / (1.0 + rho))
+    for _ in range(maxiter):
+        z = rho * math.exp(-x)
+        step = (math.log(1.0 + z) - b * x) / (b + z / (1.0 + z))
+        x += step
+        if abs(step) <= stop:
+            break
+    else:
+        raise ConvergenceError("inference-aware optimum did not converge")
+    w = 1.0 - (a / b) * (math.exp(-b * x) - 1.0)
+    return math.exp(((log_nc0 - log_delta) - math.log(w)) / a), math.exp(x + log_dc)
 
 
 def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):

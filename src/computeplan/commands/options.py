@@ -13,6 +13,7 @@ field (and its help text) to a group, and using it where the group is turned int
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -51,10 +52,7 @@ class OptionGroup:
 
     @classmethod
     def options(cls, group: str = "") -> list[Option]:
-        hints = typing.get_type_hints(cls)
-        return [Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
-                       f.metadata["aliases"], f.metadata["choices"])
-                for f in dataclasses.fields(cls)]
+        return list(_group_options(cls, group))
 
     def given(self) -> dict[str, Any]:
         """The options that were set (not None)."""
@@ -67,32 +65,27 @@ class OptionSet:
 
     @classmethod
     def groups(cls) -> dict[str, type[OptionGroup]]:
-        hints = typing.get_type_hints(cls)
-        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+        return dict(_set_groups(cls))
 
     @classmethod
     def options(cls) -> list[Option]:
         """Every option of every group, in order; names are unique across the groups."""
-        out = [o for name, group in cls.groups().items() for o in group.options(name)]
-        names = [o.name for o in out]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise TypeError(f"{cls.__name__}: options named twice: {sorted(dup)}")
-        return out
+        return list(_set_options(cls))
 
     @classmethod
     def from_flat(cls, **flat: Any):
         """The groups from flat keyword arguments (option name -> value); an unknown name is an
         :class:`InputError` naming it."""
-        where = {o.name: o.group for o in cls.options()}
+        where = _set_where(cls)
         unknown = sorted(set(flat) - set(where))
         if unknown:
             raise InputError(f"unknown option {unknown[0]!r}; the options are: "
                              + ", ".join(where))
-        parts: dict[str, dict[str, Any]] = {g: {} for g in cls.groups()}
+        groups = _set_groups(cls)
+        parts: dict[str, dict[str, Any]] = {g: {} for g in groups}
         for name, value in flat.items():
             parts[where[name]][name] = value
-        return cls(**{g: tp(**parts[g]) for g, tp in cls.groups().items()})
+        return cls(**{g: tp(**parts[g]) for g, tp in groups.items()})
 
     def flat(self) -> dict[str, Any]:
         """Every option name -> value (None where not set)."""
@@ -106,3 +99,34 @@ class OptionSet:
     def replace(self, **flat: Any):
         """A copy with some options changed (flat names)."""
         return type(self).from_flat(**(self.flat() | flat))
+
+
+# The options of a class are fixed when it is defined: worked out once (typing.get_type_hints
+# evaluates every annotation, which took most of a web plan request's time).
+@functools.cache
+def _group_options(cls: type[OptionGroup], group: str) -> tuple[Option, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
+                        f.metadata["aliases"], f.metadata["choices"])
+                 for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _set_groups(cls: type[OptionSet]) -> dict[str, type[OptionGroup]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _set_options(cls: type[OptionSet]) -> tuple[Option, ...]:
+    out = [o for name, group in _set_groups(cls).items() for o in group.options(name)]
+    names = [o.name for o in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise TypeError(f"{cls.__name__}: options named twice: {sorted(dup)}")
+    return tuple(out)
+
+
+@functools.cache
+def _set_where(cls: type[OptionSet]) -> dict[str, str]:
+    return {o.name: o.group for o in _set_options(cls)}
