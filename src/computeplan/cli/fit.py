@@ -75,6 +75,11 @@ def fit(
         "--holdout", "Fit without the runs matching QUANTITY OP VALUE (QUANTITY: params, "
         "tokens, tokens_per_param, flops; epochs = D / U with --unique-tokens-col) and report "
         "errors predicting them, e.g. 'tokens_per_param>100'.", _M)] = None,
+    full_grid: Annotated[bool, _opt(
+        "--full-grid", "Run L-BFGS from every start of the grid (4,500 for the chinchilla "
+        "form), not only from those with the lowest objective value (the default: 100, and "
+        "every start when their optimum is not usable; same optimum, several times faster).",
+        _M, metavar="")] = False,
     holdout_level: Annotated[float, _opt(
         "--holdout-level", "Level of the predictive intervals of the held-out runs (coefficient "
         "uncertainty, run scatter and an extrapolation term from cross-validation).", _M)]
@@ -97,7 +102,8 @@ def fit(
     """Fit a loss law L(N, D) to your own training runs (default E + A/N^alpha + B/D^beta).
 
     Method: Hoffmann et al. (2022) Approach 3; other forms (--form) the same objective.
-    Huber loss (delta 1e-3) on log loss, L-BFGS from all 4,500 grid points, best kept.
+    Huber loss (delta 1e-3) on log loss, L-BFGS from the 100 best of the 4,500 grid points by
+    objective value (--full-grid: from all of them), best kept.
     Exit status 1 if the fit did not converge or is on a boundary (no law file then).
 
     A folder of CSV files is fitted file by file with the same options (on --workers or
@@ -113,7 +119,7 @@ def fit(
                    min_tokens_per_param=min_tokens_per_param,
                    max_tokens_per_param=max_tokens_per_param, form=form, objective=objective,
                    asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, holdout=holdout,
-                   holdout_level=holdout_level)
+                   holdout_level=holdout_level, full_grid=full_grid)
     if runs.is_dir():
         if plot is not None:
             raise InputError("--plot draws one fit; it cannot be used with a folder of runs")
@@ -169,7 +175,7 @@ def _render(console, result) -> None:
     f = result.fit
     console.print(table(f"Fitted law (form {result.form}, {f.objective}, {result.n_runs} runs)",
                         cols, rows, caption=f"objective value {fmt(f.objective_value, 6)}; "
-                        f"starts: {f.starts['total']}, {f.starts['converged']} converged, "
+                        f"starts: {_starts(f.starts)}, {f.starts['converged']} converged, "
                         f"{f.starts['reaching_best']} reaching the best"))
     r = result.residuals
     console.print(table("Residuals", ["", "value"], [
@@ -236,6 +242,14 @@ def _render(console, result) -> None:
                                else "NOT RELIABLE (see warnings)"))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _starts(starts: dict) -> str:
+    """'4500' or '4500, 100 minimised' (the starts screened by objective value)."""
+    total, minimised = starts["total"], starts.get("minimised")
+    if minimised is None or minimised == total:
+        return f"{total}"
+    return f"{total} screened, {minimised} minimised"
 
 
 def _coverage_rows(iv: dict | None) -> list[list[str]]:

@@ -23,13 +23,14 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
         objective: str = "huber",
         asymmetry: float = DEFAULT_ASYMMETRY, bootstrap: int = 0, seed: int | None = None,
         level: float = 0.95, holdout: str | None = None, holdout_level: float = 0.9,
-        name: str = "fit", on_progress=None) -> FitResult:
+        full_grid: bool = False, name: str = "fit", on_progress=None) -> FitResult:
     """Read, filter and fit runs (Hoffmann et al. 2022 Approach 3 by default); optionally
     bootstrap intervals (``bootstrap`` resamples, ``seed``) and a hold-out check (``holdout``
     rule such as ``tokens_per_param>100``); ``form``: the law form or ``auto``.
     ``unique_tokens_col``: a column of each run's unique tokens; the repetition coefficients are
     then fitted too (:mod:`computeplan.fitting.repetition`). ``on_progress(done, total)``
-    follows the bootstrap refits (a progress bar)."""
+    follows the bootstrap refits (a progress bar). ``full_grid``: L-BFGS from every start of the
+    grid, not only the screened ones (:func:`computeplan.fitting.fit_runs`)."""
     if seed is not None and not bootstrap:
         raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
                          "resampling)")
@@ -42,5 +43,5 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
                       max_tokens_per_param=max_tokens_per_param, form=form,
                       objective=objective,
                       asymmetry=asymmetry, bootstrap=bootstrap, seed=seed, level=level,
-                      holdout=holdout, holdout_level=holdout_level, name=name,
-                      on_progress=on_progress)
+                      holdout=holdout, holdout_level=holdout_level, full_grid=full_grid,
+                      name=name, on_progress=on_progress)

@@ -9,8 +9,9 @@ Python API mirroring ``computeplan fit``::
     result.law, result.objective_value, result.bootstrap.intervals(), result.to_dict()
 
 Method: Hoffmann et al. 2022 Approach 3 (Huber delta 1e-3 on log loss, log-sum-exp form,
-L-BFGS from the 4,500-point grid, best kept), see :mod:`.core`; bootstrap in :mod:`.bootstrap`;
-hold-out in :mod:`.holdout`; reading and filtering in :mod:`.runs`.
+L-BFGS from the 4,500-point grid screened by objective value, best kept), see :mod:`.core`;
+bootstrap in :mod:`.bootstrap`; hold-out in :mod:`.holdout`; reading and filtering in
+:mod:`.runs`.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
              delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
              bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
              holdout: str | None = None, holdout_level: float = DEFAULT_HOLDOUT_LEVEL,
-             budgets=DEFAULT_BUDGETS, name: str = "fit", on_progress=None):
+             budgets=DEFAULT_BUDGETS, name: str = "fit", on_progress=None,
+             full_grid: bool = False):
     """Fit a Chinchilla law to ``runs`` (see :class:`Runs`, :func:`read_runs`).
 
     ``objective``: ``huber`` (Hoffmann et al., threshold ``delta``), ``asymmetric`` (Huber with
@@ -187,6 +189,9 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     chosen by extrapolation cross-validation, :mod:`.select`); other forms than the Chinchilla
     form give a :class:`.select.FormFitResult` with the same attributes. ``on_progress(done,
     total)`` follows the bootstrap refits of the Chinchilla form (a progress bar).
+    ``full_grid``: run L-BFGS from every start of the grid instead of the default screened
+    starts (the best by objective value, falling back to the full grid when their optimum is
+    not usable; :func:`.core.multistart`).
     """
     if form != "chinchilla" and runs.unique_tokens is not None:
         raise InputError(f"unique tokens per run (the repetition fit of Muennighoff et al. "
@@ -196,10 +201,12 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
 
         return fit_form_runs(runs, form, objective=objective, delta=delta, asymmetry=asymmetry,
                              bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
-                             holdout_level=holdout_level, budgets=budgets, name=name)
+                             holdout_level=holdout_level, budgets=budgets, name=name,
+                             full_grid=full_grid)
     everything = runs
     if runs.unique_tokens is not None:
-        runs = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry)
+        runs = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry,
+                           full_grid=full_grid)
     check_identifiable(runs)
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
@@ -215,7 +222,7 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
             train, test = runs.subset(~mask), runs.subset(mask)
             check_identifiable(train, what=f"runs left after holding out {holdout!r}")
 
-    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry, full_grid=full_grid)
     n_used = int(np.count_nonzero(runs.weights))
     source = f"fitted to {n_used} runs from {runs.source} ({objective} objective)"
     fit, optimum, problem = fit_law(runs.params, runs.train_tokens, runs.loss, runs.weights,

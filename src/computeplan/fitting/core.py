@@ -6,11 +6,20 @@ minimise sum_i Huber_1e-3(LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i)
 e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25} (4,500 starts) and keep the best; then
 A = e^a, B = e^b, E = e^e. All starts run together (:mod:`._lbfgs`) with exact gradients
 (:mod:`._objective`); the best few distinct results are polished to a tight tolerance.
+
+Screening (issue 15, the default): the objective is evaluated once at every grid start (one
+vectorised pass) and L-BFGS runs only from the ``SCREEN`` starts with the lowest distinct
+values; when the screened optimum is not a usable law (any warning of :func:`fit_warnings`:
+not converged, on a boundary or implausible) the remaining starts are minimised too, so such
+fits end exactly as with the full grid. ``full_grid=True``
+minimises from every start. tests/test_fit_screening.py checks that both reach the same
+objective on every published dataset and on synthetic ladders.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +57,11 @@ BATCH_MAXITER, POLISH_MAXITER = 300, 5000
 #: coordinates, in which every coordinate is O(1)).
 GRAD_RTOL, GRAD_ATOL = 1e-5, 1e-14
 N_POLISH = 5
+#: Starts minimised after screening the grid: those with the lowest distinct objective values.
+SCREEN = 100
+#: Start values within this relative difference count as one value when screening (grid points
+#: whose differences the data cannot see, e.g. a term far below the loss at every run).
+SCREEN_RTOL = 1e-12
 
 
 def hoffmann_grid() -> np.ndarray:
@@ -172,6 +186,7 @@ class Optimum:
     n_starts_converged: int
     n_starts_at_best: int
     local_optima: np.ndarray  # distinct local optima (natural coords), best first
+    n_starts_minimised: int | None = None  # starts L-BFGS ran from (None: all n_starts)
 
 
 def _distinct(x: np.ndarray, f: np.ndarray, k: int, rtol: float = 1e-4) -> np.ndarray:
@@ -187,17 +202,65 @@ def _distinct(x: np.ndarray, f: np.ndarray, k: int, rtol: float = 1e-4) -> np.nd
     return np.array(chosen, dtype=int)
 
 
-def multistart(problem: Problem, starts: np.ndarray | None = None) -> Optimum:
-    """Run L-BFGS from every start (natural coordinates; default the Hoffmann grid), polish the
-    best few distinct results, and return the best."""
+def screen(f0: np.ndarray, k: int = SCREEN, rtol: float = SCREEN_RTOL) -> np.ndarray:
+    """Indices of the ``k`` starts with the lowest distinct finite values ``f0`` (ties within
+    ``rtol`` keep their first start; ties broken by index, so the choice is deterministic)."""
+    order = np.argsort(f0, kind="stable")
+    order = order[np.isfinite(f0[order])]
+    v = f0[order]
+    fresh = np.ones(len(v), dtype=bool)
+    fresh[1:] = np.diff(v) > rtol * np.maximum(np.abs(v[1:]), 1e-300)
+    return order[fresh][:k]
+
+
+def _concat(a: _lbfgs.BatchResult, b: _lbfgs.BatchResult) -> _lbfgs.BatchResult:
+    return _lbfgs.BatchResult(*(np.concatenate([getattr(a, k), getattr(b, k)])
+                                for k in ("x", "f", "g", "n_iter", "status")))
+
+
+def multistart(problem: Problem, starts: np.ndarray | None = None, *,
+               full_grid: bool = False, usable: Callable[[Optimum], bool] | None = None
+               ) -> Optimum:
+    """Run L-BFGS from the starts (natural coordinates; default the Hoffmann grid), polish the
+    best few distinct results, and return the best. Unless ``full_grid``, only the ``SCREEN``
+    best starts by objective value are minimised first, and the rest only when that optimum is
+    not ``usable`` (default: converged and :func:`is_ok`; :func:`fit_law` asks for no warning
+    at all, :func:`fit_warnings`)."""
+    usable = usable or (lambda o: _usable(problem, o))
     starts = hoffmann_grid() if starts is None else np.asarray(starts, dtype=float)
     x0 = problem.from_natural(starts)
-    batch = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), x0, ftol=BATCH_FTOL,
-                            gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
-    picks = _distinct(batch.x, batch.f, N_POLISH)
-    if not len(picks):
+
+    def run(x):
+        return _lbfgs.minimize(lambda x, rows: problem.value_grad(x), x, ftol=BATCH_FTOL,
+                               gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
+
+    if full_grid or len(x0) <= SCREEN:
+        opt = _polish(problem, run(x0), len(starts))
+    else:
+        f0, _ = problem.value_grad(x0)
+        first = screen(f0)
+        batch = run(x0[first])
+        opt = _polish(problem, batch, len(starts))
+        if opt is None or not usable(opt):  # the full grid, reusing the screened
+            rest = np.setdiff1d(np.arange(len(x0)), first)
+            opt = _polish(problem, _concat(batch, run(x0[rest])), len(starts))
+    if opt is None:
         raise InputError("the fit failed from every starting point: the objective is not finite "
                          "(check that losses are > 0 and of a sensible size)")
+    return opt
+
+
+def _usable(problem: Problem, opt: Optimum) -> bool:
+    """A converged optimum whose coefficients are a usable law (:func:`is_ok`)."""
+    coef = coefficients_from_theta(opt.theta)
+    return opt.converged and bool(is_ok(coef, problem.log_n, problem.log_d))
+
+
+def _polish(problem: Problem, batch: _lbfgs.BatchResult, n_starts: int) -> Optimum | None:
+    """Polish the best few distinct results of ``batch``; None when none is finite."""
+    picks = _distinct(batch.x, batch.f, N_POLISH)
+    if not len(picks):
+        return None
     polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), batch.x[picks],
                              ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
     best = int(np.argmin(polish.f))
@@ -209,10 +272,11 @@ def multistart(problem: Problem, starts: np.ndarray | None = None) -> Optimum:
         theta=problem.to_natural(polish.x[best]),
         value=value,
         converged=done,
-        n_starts=len(starts),
+        n_starts=n_starts,
         n_starts_converged=int(batch.converged.sum()),
         n_starts_at_best=int(at_best),
         local_optima=problem.to_natural(polish.x[order]),
+        n_starts_minimised=len(batch.f),
     )
 
 
@@ -264,6 +328,24 @@ class LawFit:
                 "warnings": list(self.warnings), "starts": self.starts}
 
 
+def fit_warnings(problem: Problem, opt: Optimum) -> list[str]:
+    """Why the optimum is not a usable law: not converged, on a boundary
+    (:func:`boundary_warnings`) or implausible (:func:`.plausible.implausible`); empty when
+    it is one."""
+    coef = coefficients_from_theta(opt.theta)
+    if not all(np.isfinite(coef[k]) for k in COEFFICIENTS):
+        return ["a coefficient is not finite"]
+    warnings = boundary_warnings(coef, problem.log_n, problem.log_d)
+    used = problem.weights > 0
+    if not warnings:  # a boundary solution is already not ok, with one diagnosis per tie
+        warnings += implausible(get_form("chinchilla"), {k: float(v) for k, v in coef.items()},
+                                np.exp(problem.log_n[used]), np.exp(problem.log_d[used]),
+                                np.exp(problem.log_l[used]), starts_at_best=opt.n_starts_at_best)
+    if not opt.converged:
+        warnings.insert(0, "the optimiser did not converge (gradient not small at the best point)")
+    return warnings
+
+
 def check_objective(objective: str, delta: float, asymmetry: float) -> None:
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
@@ -276,14 +358,16 @@ def check_objective(objective: str, delta: float, asymmetry: float) -> None:
 
 def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
             delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
-            starts: np.ndarray | None = None, name: str = "fit", source: str = "",
-            ) -> tuple[LawFit, Optimum, Problem]:
+            starts: np.ndarray | None = None, full_grid: bool = False, name: str = "fit",
+            source: str = "") -> tuple[LawFit, Optimum, Problem]:
     """Fit on validated arrays (see :func:`computeplan.fitting.check_identifiable`). A fit whose
-    coefficients leave double precision (losses of absurd size) is an InputError."""
+    coefficients leave double precision (losses of absurd size) is an InputError.
+    ``full_grid``: minimise from every start instead of the screened ones (:func:`multistart`)."""
     check_objective(objective, delta, asymmetry)
     problem = Problem.build(params, tokens, loss, weights, objective=objective, delta=delta,
                             asymmetry=asymmetry)
-    opt = multistart(problem, starts)
+    opt = multistart(problem, starts, full_grid=full_grid,
+                     usable=lambda o: not fit_warnings(problem, o))
     coef = {k: float(v) for k, v in coefficients_from_theta(opt.theta).items()}
     bad = [k for k in COEFFICIENTS if not np.isfinite(coef[k])]
     if bad:
@@ -292,19 +376,12 @@ def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
             f"from {float(np.exp(problem.log_l.min())):.3g} to "
             f"{float(np.exp(problem.log_l.max())):.3g}); check the loss column: losses must be "
             "of a sensible size (nats per token)")
-    warnings = boundary_warnings(coef, problem.log_n, problem.log_d)
-    used = problem.weights > 0
-    if not warnings:  # a boundary solution is already not ok, with one diagnosis per tie
-        warnings += implausible(get_form("chinchilla"), coef, np.exp(problem.log_n[used]),
-                                np.exp(problem.log_d[used]), np.exp(problem.log_l[used]),
-                                starts_at_best=opt.n_starts_at_best)
-    if not opt.converged:
-        warnings.insert(0, "the optimiser did not converge (gradient not small at the best point)")
+    warnings = fit_warnings(problem, opt)
     fit = LawFit(
         coefficients=coef, objective=objective, objective_value=opt.value,
         n_runs=int(np.count_nonzero(problem.weights)),
         residuals=summarise_residuals(problem, opt.theta), converged=opt.converged,
         warnings=tuple(warnings), name=name, source=source,
-        starts={"total": opt.n_starts, "converged": opt.n_starts_converged,
-                "reaching_best": opt.n_starts_at_best})
+        starts={"total": opt.n_starts, "minimised": opt.n_starts_minimised,
+                "converged": opt.n_starts_converged, "reaching_best": opt.n_starts_at_best})
     return fit, opt, problem

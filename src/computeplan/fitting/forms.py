@@ -114,13 +114,16 @@ class FormProblem:
 
 
 def multistart(problem: FormProblem, warm: np.ndarray | None = None,
-               screen: int = SCREEN) -> Optimum:
+               screen: int | None = SCREEN) -> Optimum:
     """Screen the form's start grid (and ``warm`` starts, fitting coordinates, always kept),
-    minimise the best ``screen`` together, polish the best few distinct; return the best."""
+    minimise the best ``screen`` (None: every start) together, polish the best few distinct;
+    return the best."""
     loss_min = float(np.exp(problem.log_l[problem.weights > 0].min()))
     grid = problem.form.starts(loss_min, problem.cn, problem.cd)
-    f0, _ = problem.value_grad(grid)
-    keep = grid[np.argsort(f0, kind="stable")[:screen]]
+    keep = grid
+    if screen is not None:
+        f0, _ = problem.value_grad(grid)
+        keep = grid[np.argsort(f0, kind="stable")[:screen]]
     if warm is not None and len(warm):
         warm = np.asarray(warm, float)
         keep = np.concatenate([warm[np.isfinite(warm).all(axis=1)], keep])
@@ -142,7 +145,8 @@ def multistart(problem: FormProblem, warm: np.ndarray | None = None,
                                             polish.converged[best])),
                    n_starts=len(grid) + (0 if warm is None else len(warm)),
                    n_starts_converged=int(batch.converged.sum()),
-                   n_starts_at_best=int(at_best), local_optima=polish.x[order])
+                   n_starts_at_best=int(at_best), local_optima=polish.x[order],
+                   n_starts_minimised=len(keep))
 
 
 def summarise(problem: FormProblem, x) -> dict[str, float]:
@@ -231,10 +235,11 @@ def chinchilla_warm(problem: FormProblem, runs: Runs) -> np.ndarray:
 def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
              delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
              name: str = "fit", source: str = "", warm: np.ndarray | None = None,
-             ) -> tuple[FormFit, Optimum, FormProblem]:
+             full_grid: bool = False) -> tuple[FormFit, Optimum, FormProblem]:
     """Fit ``form`` to validated ``runs``. ``warm``: natural Chinchilla-form coefficient rows
     (E, A, B, alpha, beta) to start from as well (default: a Chinchilla-form fit's optima for
-    the forms in ``WARM_FORMS``)."""
+    the forms in ``WARM_FORMS``). ``full_grid``: minimise from every start of the form's grid,
+    not only the ``SCREEN`` best by objective value."""
     form = get_form(form)
     check_objective(objective, delta, asymmetry)
     check_runs_for_form(runs, form)
@@ -245,7 +250,7 @@ def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
     else:
         with np.errstate(all="ignore"):
             x_warm = form.from_chinchilla(np.atleast_2d(warm), problem.cn, problem.cd)
-    opt = multistart(problem, x_warm)
+    opt = multistart(problem, x_warm, screen=None if full_grid else SCREEN)
     theta = problem.natural(opt.theta)
     coef = {c: float(v) for c, v in zip(form.coefficients, theta, strict=True)}
     bad = [c for c, v in coef.items() if not np.isfinite(v)]
@@ -264,7 +269,8 @@ def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
                   objective_value=opt.value, n_runs=int(np.count_nonzero(problem.weights)),
                   residuals=summarise(problem, opt.theta), converged=opt.converged,
                   warnings=tuple(warnings), name=name, source=source,
-                  starts={"total": opt.n_starts, "converged": opt.n_starts_converged,
+                  starts={"total": opt.n_starts, "minimised": opt.n_starts_minimised,
+                          "converged": opt.n_starts_converged,
                           "reaching_best": opt.n_starts_at_best})
     return fit, opt, problem
 

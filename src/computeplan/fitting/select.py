@@ -163,7 +163,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                   bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
                   holdout: str | None = None, holdout_level: float = DEFAULT_HOLDOUT_LEVEL,
                   budgets=DEFAULT_BUDGETS, name: str = "fit",
-                  selection: dict | None = None) -> FormFitResult:
+                  selection: dict | None = None, full_grid: bool = False) -> FormFitResult:
     """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`, or ``auto``: chosen by
     :func:`select_form` on the runs left after ``holdout``) with optional bootstrap and
     hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form."""
@@ -177,7 +177,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
         if not mask.any():
             raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
         train, test = runs.subset(~mask), runs.subset(mask)
-    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry)
+    kw = dict(objective=objective, delta=delta, asymmetry=asymmetry, full_grid=full_grid)
     scale = None
     if form == "auto":
         selection, scales = _cross_validate(train if train is not None else runs, **kw)
@@ -188,7 +188,8 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
 
             res = fit_runs(runs, objective=objective, delta=delta, asymmetry=asymmetry,
                            bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
-                           holdout_level=holdout_level, budgets=budgets, name=name)
+                           holdout_level=holdout_level, budgets=budgets, name=name,
+                           full_grid=full_grid)
             fit = replace(res.fit, warnings=res.fit.warnings + tuple(cv_warning(selection)))
             return replace(res, fit=fit, selection=selection)
     f = get_form(form)
@@ -233,11 +234,11 @@ def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:
 
 
 def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: float = HUBER_DELTA,
-                asymmetry: float = DEFAULT_ASYMMETRY) -> dict:
+                asymmetry: float = DEFAULT_ASYMMETRY, full_grid: bool = False) -> dict:
     """Score every form by extrapolation cross-validation and choose one (module docstring).
     Returns ``{"rule", "folds", "table": [{form, n_coefficients, scores, score}], "chosen"}``."""
     return _cross_validate(runs, forms, objective=objective, delta=delta,
-                           asymmetry=asymmetry)[0]
+                           asymmetry=asymmetry, full_grid=full_grid)[0]
 
 
 def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float]]:
