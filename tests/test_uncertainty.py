@@ -425,3 +425,105 @@ def test_plan_under_uncertainty_does_not_import_numpy_ma():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- with a unique-token limit: every replicate's loss is the data-limited one ---------------
+from computeplan import data_limits as dl  # noqa: E402
+
+MUENNIGHOFF = dict(rd_star=15.39, rn_star=5.31)
+
+
+def limited_law(rows, base=BESIROGLU):
+    return ChinchillaLaw(**base.coefficients(), name="ens", replicates=rows, domain=base.domain,
+                         **MUENNIGHOFF)
+
+
+def test_an_infinite_unique_token_limit_is_no_limit():
+    law = limited_law(BESIROGLU.replicates[:40])
+    for target in (dict(loss=TARGET), dict(budget=1e23)):
+        free = jsonable(plan_uncertainty(law, inference_tokens=1e13, **target))
+        inf = jsonable(plan_uncertainty(law, inference_tokens=1e13, unique_tokens=np.inf,
+                                        **target))
+        assert inf == free
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("target", [dict(loss=2.0), dict(budget="budget")])
+def test_identical_replicates_collapse_onto_the_data_limited_point_plan(objective, target):
+    kw = OBJECTIVES[objective]
+    if "budget" in target:
+        target = dict(budget=1e23 if objective == "flops" else 1e6)
+    law = limited_law(np.repeat(CENTRAL, 9, axis=0), SARDANA)
+    u = plan_uncertainty(law, unique_tokens=2e11, **target, **kw)
+    point = u.comparison.optimal
+    assert float(u.comparison.data_limit.epochs) > 1.5  # the limit binds
+    for name in ("params", "train_tokens", "loss"):
+        assert np.allclose(getattr(u.optimal, name), float(getattr(point, name)), rtol=1e-9,
+                           atol=0), name
+    assert np.all(u.point_met) and u.robust.target_met_probability == 1.0
+    assert rel(u.robust.plan.params, point.params) <= 1e-9
+    if "loss" in target:
+        assert abs(u.robust.premium) <= 1e-9
+    else:
+        assert rel(u.robust.loss_at_confidence, point.loss) <= 1e-12
+
+
+@pytest.mark.parametrize("target", ["loss", "budget"])
+def test_each_replicates_data_limited_optimum_is_its_own_scalar_plan(target):
+    rows = BESIROGLU.replicates[:21]
+    law = limited_law(rows)
+    if target == "loss":
+        u = plan_uncertainty(law, loss=TARGET, inference_tokens=1e13, unique_tokens=3e11)
+        one = [dl.limited_optimal(ChinchillaLaw(*row, **MUENNIGHOFF), loss=TARGET,
+                                  unique_tokens=3e11, inference_tokens=1e13) for row in rows]
+    else:
+        u = plan_uncertainty(law, budget=1e24, inference_tokens=1e13, unique_tokens=3e11)
+        one = [dl.limited_budget_optimal(ChinchillaLaw(*row, **MUENNIGHOFF), budget=1e24,
+                                         unique_tokens=3e11, inference_tokens=1e13)
+               for row in rows]
+    for name in ("params", "train_tokens", "loss"):
+        got = np.asarray(getattr(u.optimal, name))
+        want = np.array([float(getattr(p, name)) for p in one])
+        assert np.allclose(got, want, rtol=1e-9, atol=0), name
+    assert np.all(np.asarray(u.optimal.train_tokens) > 3e11)  # binding for every replicate
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(5, 40), eps=st.floats(1e-3, 0.05),
+       confidence=st.floats(0.5, 0.99), demand=st.floats(1e9, 1e14),
+       unique=st.floats(3e10, 3e12))
+def test_data_limited_robust_plan_meets_the_target_and_is_the_cheapest_that_does(
+        seed, k, eps, confidence, demand, unique):
+    base = _ensemble(seed, k, eps).replicates
+    law = limited_law(base, SARDANA)
+    loss = 2.05
+    if float(dl.lowest_reachable_loss(law, unique)) >= loss:  # not even the point plan
+        with pytest.raises(InputError, match="cannot be reached"):
+            plan_uncertainty(law, loss=loss, inference_tokens=demand, unique_tokens=unique)
+        return
+    u = plan_uncertainty(law, loss=loss, inference_tokens=demand, confidence=confidence,
+                         unique_tokens=unique)
+    laws = [ChinchillaLaw(*row, **MUENNIGHOFF) for row in base]
+    floors = np.array([float(dl.lowest_reachable_loss(lw, unique)) for lw in laws])
+    m = _needed(k, confidence)
+    assert u.unreachable == int(np.sum(floors >= loss))
+    if np.sum(floors < loss) < m:
+        assert u.robust is None
+        return
+    r = u.robust
+    n, d = float(r.plan.params), float(r.plan.train_tokens)
+    losses = np.array([float(dl.limited_loss(lw, n, d, unique)) for lw in laws])
+    assert np.mean(losses <= loss * (1 + 1e-9)) >= confidence
+
+    def required(n_other):
+        ds = []
+        for lw in laws:
+            try:
+                ds.append(float(dl.limited_tokens_for_loss(lw, loss, n_other, unique)))
+            except InputError:
+                ds.append(np.inf)
+        return np.sort(ds)[m - 1]
+
+    cost = float(r.plan.total_flops)
+    for n_other in n * np.exp(np.linspace(-1.5, 1.5, 31)):
+        assert 6 * n_other * required(n_other) + 2 * demand * n_other >= cost * (1 - 1e-9)

@@ -202,11 +202,31 @@ def test_uncertainty_with_a_timeline_in_present_value_in_cli_python_and_table():
     assert "no --train-gpus given" in text
 
 
-def test_uncertainty_and_unique_tokens_is_a_one_line_error_naming_why():
-    result = _run(*EXAMPLE, "--uncertainty", "--unique-tokens", "1e12")
-    assert result.exit_code == 2
-    assert "--uncertainty does not combine with --unique-tokens" in result.output
-    assert "Traceback" not in result.output
+def test_uncertainty_with_a_unique_token_limit_in_cli_python_web_and_report():
+    pytest.importorskip("fastapi")
+    pytest.importorskip("matplotlib")
+    from fastapi.testclient import TestClient
+
+    from computeplan.commands.report import report
+    from computeplan.web.app import create_app
+    from computeplan.web.report import render_html
+
+    out = run_json(*EXAMPLE, "--uncertainty", "--unique-tokens", "3e11")
+    u, limit = out["uncertainty"], out["data_limit"]
+    assert limit["binding"] and u["robust"]["target_met_probability"] >= 0.9
+    assert u["optimal"]["train_tokens"]["lo"] > 3e11  # every replicate repeats data
+    body = {"law": "besiroglu2024", "reference_params": 1.3e10, "inference_tokens": 1e13,
+            "uncertainty": True, "unique_tokens": 3e11}
+    assert jsonable(plan(**body).to_dict())["uncertainty"] == u
+    res = TestClient(create_app()).post("/api/plan", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json()["uncertainty"]["robust"] == u["robust"]
+    rep = report(**body)
+    assert "savings" in rep.bands and "isoloss" not in rep.bands  # drawn curves: no limit
+    assert "robust plan:" in render_html(rep)
+    result = _run(*EXAMPLE, "--uncertainty", "--unique-tokens", "3e11", "--rd-star", "10")
+    assert result.exit_code == 0, result.output  # overriding R_D* keeps the replicates
+    assert "Under the law's uncertainty (1000 coefficient replicates)" in result.output
 
 
 @pytest.mark.parametrize("throughput", [None, 1000])

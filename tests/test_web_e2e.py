@@ -440,6 +440,7 @@ def test_page_under_uncertainty_shows_the_cli_ranges_robust_plan_and_bands(serve
 
 @pytest.mark.parametrize("extra, needle", [
     ({"budget_flops": "1e24"}, "robust plan within the budget: "),
+    ({"unique_tokens": "3e11"}, "robust plan: "),
     ({"price_performance_doubling_years": "2.46", "discount_rate_per_year": "0.1",
       "train_gpus": "1000"}, "more present-value lifetime cost than the point plan"),
 ])
@@ -463,6 +464,13 @@ def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, brow
         assert rows["loss under 80%"][1:] == [
             numbers.fmt(u["point_plan"]["loss_at_confidence"], 5), "", "", "",
             numbers.fmt(u["robust"]["loss_at_confidence"], 5)]
+    elif "unique_tokens" in extra:
+        r = u["robust"]
+        assert rows["parameters N"][1:] == [quantity("params", expected["optimal"]["params"]),
+                                            *(quantity("params", u["optimal"]["params"][k])
+                                              for k in ("lo", "median", "hi")),
+                                            quantity("params", r["params"])]
+        assert cell(page, "epochs", 2) == numbers.fmt(expected["data_limit"]["epochs"], 3)
     else:
         pv = expected["timeline"]["optimal"]["present_value_total_flops"]
         assert rows["lifetime FLOPs (present value)"][1] == quantity("total_flops", pv)
@@ -475,7 +483,6 @@ def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, brow
 @pytest.mark.parametrize("query, message", [
     (UNCERTAIN_QUERY | {"confidence": "1.5"}, "confidence must be in (0, 1)"),
     (UNCERTAIN_QUERY | {"law": "sardana2024"}, "--bootstrap K --out law.json"),
-    (UNCERTAIN_QUERY | {"unique_tokens": "1e12"}, "does not combine with unique_tokens"),
 ])
 def test_page_under_uncertainty_shows_bad_input_as_one_line_errors(server, browser, query,
                                                                    message):

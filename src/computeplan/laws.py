@@ -150,6 +150,8 @@ class ChinchillaLaw(CompletesModels):
             raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {valid}")
         if not changes:
             return self
+        if set(changes) <= set(REPETITION_COEFFICIENTS):  # the replicates are of E..beta
+            return replace(self, **changes)
         # The replicates describe the uncertainty of the original coefficients, not of these.
         return replace(self, name=f"{self.name} (modified)", replicates=None, **changes)
 

@@ -82,6 +82,49 @@ class Ensemble:
     B: np.ndarray
     alpha: np.ndarray
     beta: np.ndarray
+    #: With a limit of U unique tokens: every replicate's loss is the data-limited one
+    #: (Muennighoff et al. 2023, eq. 5; :mod:`computeplan.data_limits`), with the law's
+    #: repetition coefficients R_D*, R_N* (one pair for every replicate).
+    unique_tokens: float | None = None
+    rd_star: float | None = None
+    rn_star: float | None = None
+
+    def limited(self, law, unique_tokens) -> Ensemble:
+        """These replicates under a limit of ``unique_tokens`` (None: none)."""
+        if unique_tokens is None:
+            return self
+        return Ensemble(self.E, self.A, self.B, self.alpha, self.beta, float(unique_tokens),
+                        float(law.rd_star), float(law.rn_star))
+
+    def unlimited(self) -> Ensemble:
+        return Ensemble(self.E, self.A, self.B, self.alpha, self.beta)
+
+    @cached_property
+    def _log_no(self) -> np.ndarray:
+        """log N_opt_k(U), each replicate's compute-optimal size for U tokens (Hoffmann et al.
+        2022, eq. 4; Muennighoff et al. 2023, sec. 3.1)."""
+        from .data_limits import _log_base_params
+
+        return _log_base_params(self, math.log(self.unique_tokens))
+
+    def _log_effective_params(self, log_params, index=None):
+        """log N' (Muennighoff et al. 2023, eq. 5) of every replicate (or of ``index[i]``)."""
+        from .data_limits import _forward
+
+        if self.unique_tokens is None:
+            return log_params
+        log_no = self._log_no if index is None else self._log_no[index]
+        return _forward(log_params, log_no, self.rn_star)[0]
+
+    def floor(self) -> np.ndarray:
+        """The lowest loss each replicate reaches at any N, D: E_k, or with the limit
+        E_k + A_k (N_opt_k(U) (1 + R_N*))^-alpha_k + B_k (U (1 + R_D*))^-beta_k
+        (:func:`computeplan.data_limits.lowest_reachable_loss`)."""
+        if self.unique_tokens is None:
+            return self.E
+        return (self.E + self.A * np.exp(-self.alpha * (self._log_no + math.log1p(self.rn_star)))
+                + self.B * np.exp(-self.beta * (math.log(self.unique_tokens)
+                                                + math.log1p(self.rd_star))))
 
     @classmethod
     def of(cls, law) -> Ensemble:
@@ -108,12 +151,31 @@ class Ensemble:
         return len(self.E)
 
     def take(self, index) -> Ensemble:
-        return Ensemble(*(x[index] for x in (self.E, self.A, self.B, self.alpha, self.beta)))
+        return Ensemble(*(x[index] for x in (self.E, self.A, self.B, self.alpha, self.beta)),
+                        self.unique_tokens, self.rd_star, self.rn_star)
 
     def loss(self, params, train_tokens) -> np.ndarray:
-        """L_k(N, D) = E_k + A_k N^-alpha_k + B_k D^-beta_k (Hoffmann et al. 2022, eq. 2)."""
-        with np.errstate(over="ignore", under="ignore"):
-            return self.E + self.A * params**-self.alpha + self.B * train_tokens**-self.beta
+        """L_k(N, D) = E_k + A_k N^-alpha_k + B_k D^-beta_k (Hoffmann et al. 2022, eq. 2), with
+        N', D' for N, D under a unique-token limit (Muennighoff et al. 2023, eq. 5)."""
+        if self.unique_tokens is None:
+            with np.errstate(over="ignore", under="ignore"):
+                return self.E + self.A * params**-self.alpha + self.B * train_tokens**-self.beta
+        return self.loss_of(np.log(params), train_tokens)
+
+    def loss_of(self, log_params, train_tokens, index=None) -> np.ndarray:
+        """L_k at N = exp(``log_params``) and D = ``train_tokens`` of every replicate (or of
+        replicate ``index[i]`` at element i), the limited loss under a unique-token limit."""
+        from .data_limits import _forward
+
+        sel = (slice(None) if index is None else index)
+        e, a, b = self.E[sel], self.A[sel], self.B[sel]
+        alpha, beta = self.alpha[sel], self.beta[sel]
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            log_d = np.log(train_tokens)
+            if self.unique_tokens is not None:
+                log_d = _forward(log_d, math.log(self.unique_tokens), self.rd_star)[0]
+            log_n = self._log_effective_params(log_params, index)
+            return e + a * np.exp(-alpha * log_n) + b * np.exp(-beta * log_d)
 
     def tokens_for_loss(self, loss, params) -> np.ndarray:
         """D_k(N) = (B_k / (l - E_k - A_k N^-alpha_k))^(1/beta_k), infinite where replicate k
@@ -124,19 +186,30 @@ class Ensemble:
         """:meth:`tokens_for_loss` at N = exp(``log_params``), in logarithms (exp and log are
         cheaper than powers with array exponents)."""
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            room = loss - self.E - np.exp(self._log_A - self.alpha * log_params)
-            d = np.exp((self._log_B - np.log(room)) * self._inv_beta)
-        d[~(room > 0)] = np.inf
+            room = loss - self.E - np.exp(self._log_A - self.alpha
+                                          * self._log_effective_params(log_params))
+            log_d = (self._log_B - np.log(room)) * self._inv_beta
+            if self.unique_tokens is not None:  # D from D' (NaN beyond its cap: infinite)
+                from .data_limits import _inverse
+
+                log_d = _inverse(log_d, math.log(self.unique_tokens), self.rd_star)[0]
+            d = np.exp(log_d)
+        d[~(room > 0) | np.isnan(d)] = np.inf
         return d
 
     def log_tokens_of(self, loss, log_params, index) -> np.ndarray:
         """log D_k(N) of replicate ``index[i]`` at log N = ``log_params[i]`` (elementwise; +inf
         where that replicate cannot reach ``loss`` at N)."""
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            room = loss - self.E[index] - np.exp(self._log_A[index]
-                                                 - self.alpha[index] * log_params)
+            room = loss - self.E[index] - np.exp(
+                self._log_A[index] - self.alpha[index]
+                * self._log_effective_params(log_params, index))
             out = (self._log_B[index] - np.log(room)) * self._inv_beta[index]
-        return np.where(room > 0, out, np.inf)
+            if self.unique_tokens is not None:
+                from .data_limits import _inverse
+
+                out = _inverse(out, math.log(self.unique_tokens), self.rd_star)[0]
+        return np.where((room > 0) & ~np.isnan(out), out, np.inf)
 
     @cached_property
     def _log_A(self) -> np.ndarray:
@@ -164,6 +237,8 @@ def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
     """Each replicate's inference-aware optimum (N_k, D_k) at target ``loss`` (every E_k must be
     below it): the planner's solvers on the (K,) coefficient arrays, in blocks of at most
     :data:`~computeplan._solve.BLOCK` replicates."""
+    if ens.unique_tokens is not None:
+        return _limited_optima(ens, loss, demand, objective)
     n, d = np.empty(len(ens)), np.empty(len(ens))
     for start in range(0, len(ens), BLOCK):
         part = ens.take(slice(start, start + BLOCK))
@@ -196,6 +271,53 @@ def percentiles(x, qs, axis: int = -1) -> list[np.ndarray]:
             diff = b - a
             out.append(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)
     return out
+
+
+def _limited_optima(ens: Ensemble, loss, demand: Demand, objective, budget=None):
+    """Each replicate's data-limited optimum at target ``loss`` (or within ``budget``): the
+    unlimited optimum where its D <= U (the limit does not bind; Muennighoff et al. 2023 and
+    :mod:`computeplan.data_limits`), else the data-limited solvers of that module on the (K,)
+    coefficient arrays (the first-order condition by safeguarded Newton, or bisection for the
+    roofline objective), started from the unlimited optimum."""
+    from .data_limits import dependent_limited_budget, dependent_limited_fixed_loss
+    from .lifetime import _budget_optimal
+
+    free = ens.unlimited()
+    u = ens.unique_tokens
+    if budget is None:
+        n, d = replicate_optima(free, loss, demand, objective)
+    else:
+        plan = _optima_in_blocks(free, lambda part, dem: _budget_optimal(
+            part, budget, dem, objective), demand)
+        n, d = np.array(plan.params, float), np.array(plan.train_tokens, float)
+    bind = np.flatnonzero(d > u)
+    if not bind.size:
+        return n, d
+    part = ens.take(bind)
+    dem = _demand_part(demand, bind) if np.ndim(demand.total_tokens) else demand
+    uu = np.full(bind.size, u)
+    if not _dependent(objective):  # Q(N) = q N: the same solvers with Q'(N) = q
+        objective = _LinearInference(*objective.coefficients(dem))
+    solve = (dependent_limited_fixed_loss if budget is None else dependent_limited_budget)
+    target = loss - part.E if budget is None else float(budget)
+    n[bind], d[bind] = solve(part, target, objective, dem, uu, n[bind], d[bind])
+    return n, d
+
+
+@dataclass(frozen=True)
+class _LinearInference:
+    """An objective whose inference cost is Q(N) = q N (FLOPs, fixed MFU), in the form of the
+    data-limited solvers for any Q(N) (:func:`computeplan.data_limits.
+    dependent_limited_fixed_loss`): those broadcast over the replicates' coefficients."""
+
+    train_usd_per_param_token: np.ndarray
+    q: np.ndarray
+
+    def inference_cost(self, params, demand) -> np.ndarray:
+        return self.q * np.asarray(params, float)
+
+    def marginal_cost(self, params, demand) -> np.ndarray:
+        return self.q + 0.0 * np.asarray(params, float)
 
 
 def _interval(x: np.ndarray, level: float) -> dict[str, float]:
@@ -323,7 +445,8 @@ def _check_share(name: str, value) -> float:
 
 def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
                      demand: Demand | None = None, cost=None, level: float = DEFAULT_LEVEL,
-                     confidence: float = DEFAULT_CONFIDENCE, timeline=None) -> PlanUncertainty:
+                     confidence: float = DEFAULT_CONFIDENCE, timeline=None,
+                     unique_tokens=None) -> PlanUncertainty:
     """The plan at target ``loss`` or within a lifetime ``budget`` (a sibling of
     :func:`~computeplan.compare`) and its uncertainty over ``law.replicates``: ``level``
     percentile intervals of every replicate's own optimum and saving, the point plan under
@@ -344,24 +467,38 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     consistent_plan`; f = F for every plan without a training throughput). Each replicate's own
     optimum and Chinchilla model, and the robust plan, are each their own fixed point; costs,
     savings and the premium are in present value (``present_value`` in the JSON), a budget is
-    a present-value budget."""
+    a present-value budget.
+
+    With ``unique_tokens`` U every replicate's loss is the data-limited one (Muennighoff et
+    al. 2023, with the law's R_D*, R_N*; :mod:`computeplan.data_limits`): each replicate's own
+    optimum is its data-limited optimum, a replicate reaches the target when it lies above its
+    lowest reachable loss, the robust plan's D_k(N) are the data-limited inverses, and the
+    Chinchilla models (the savings' reference) stay those of unlimited data, as in
+    :func:`~computeplan.compare`."""
     level = _check_share("level", level)
     confidence = _check_share("confidence", confidence)
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
     ens = Ensemble.of(law)
-    if np.ndim(loss) or np.ndim(budget) or np.ndim(demand.total_tokens):
-        raise InputError("planning under uncertainty takes one target loss (or budget) and "
-                         "one demand")
+    if np.ndim(loss) or np.ndim(budget) or np.ndim(demand.total_tokens) or np.ndim(
+            unique_tokens):
+        raise InputError("planning under uncertainty takes one target loss (or budget), one "
+                         "demand and one unique-token limit")
+    if unique_tokens is not None:
+        from .data_limits import check_unique_tokens
+
+        unique_tokens = float(check_unique_tokens(unique_tokens, law))
+        ens = ens.limited(law, None if math.isinf(unique_tokens) else unique_tokens)
     key = _cost_key(objective)
     dated, at = _Dated(demand, objective, timeline), None
     if timeline is None:
-        comparison = compare(law, loss=loss, budget=budget, demand=demand, cost=cost)
+        comparison = compare(law, loss=loss, budget=budget, demand=demand, cost=cost,
+                             unique_tokens=unique_tokens)
         point_cost = float(getattr(comparison.optimal, key))
     else:
         from .timeline import dated_compare
 
         at = dated_compare(law, loss=loss, budget=budget, demand=demand, objective=objective,
-                           timeline=timeline)
+                           timeline=timeline, unique_tokens=unique_tokens)
         comparison = at.comparison
         point_cost = float(getattr(at.optimal.present, key))
     point = comparison.optimal
@@ -370,19 +507,21 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
         from .lifetime import _budget_optimal, _chinchilla_budget
 
         def own(dem):
+            if ens.unique_tokens is not None:
+                return _limited_optima(ens, None, dem, objective, budget=budget)
             plan = _optima_in_blocks(ens, lambda part, d: _budget_optimal(
                 part, budget, d, objective), dem)
             return plan.params, plan.train_tokens
 
         def own_chinchilla(dem):
-            plan = _optima_in_blocks(ens, lambda part, d: _chinchilla_budget(
+            plan = _optima_in_blocks(ens.unlimited(), lambda part, d: _chinchilla_budget(
                 part, budget, d, objective), dem)
             return plan.params, plan.train_tokens
 
         inputs = "budget, inference demand or prices"
         n, d = dated.plan(own)
         optimal = dated.bill(ens, n, d, inputs)
-        chinchilla = dated.bill(ens, *dated.plan(own_chinchilla), inputs)
+        chinchilla = dated.bill(ens.unlimited(), *dated.plan(own_chinchilla), inputs)
         m = _needed(confidence, len(ens))
 
         def robust_at(dem, own_n=None):
@@ -397,7 +536,7 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
                                np.ones(len(ens), bool), optimal, chinchilla, point_loss,
                                point_loss <= target * (1.0 + MET_RTOL), robust, at)
     target = float(comparison.target_loss)
-    reachable = ens.E < target
+    reachable = ens.floor() < target
     sub = ens.take(reachable)
     inputs = "loss, inference demand or prices"
 
@@ -407,7 +546,7 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     if reachable.any():
         n, d = dated.plan(own)
         optimal = dated.bill(sub, n, d, inputs)
-        chinchilla = dated.bill(sub, *sub.chinchilla(target - sub.E), inputs)
+        chinchilla = dated.bill(sub.unlimited(), *sub.chinchilla(target - sub.E), inputs)
     else:
         optimal = chinchilla = evaluate(law, np.empty(0), np.empty(0), demand, objective)
         n = np.empty(0)
@@ -488,7 +627,7 @@ class _Dated:
         return last["plan"]
 
 
-def _demand_part(demand: Demand, rows: slice) -> Demand:
+def _demand_part(demand: Demand, rows) -> Demand:
     """The demand of the replicates in ``rows`` (all of it when it is one demand)."""
     if np.ndim(demand.total_tokens) == 0:
         return demand
@@ -560,13 +699,23 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
         star_lo, star_hi = np.partition(d_lo, j)[j], np.partition(d_hi, j)[j]
         return d_lo < star_hi, d_hi > star_lo
 
-    reachable = ens.E < target
+    reachable = ens.floor() < target
     own_t = np.full(k, np.inf)  # log N of each replicate's own optimum (inf: unreachable)
     own_t[reachable] = np.log(own_n)
     delta = target - sub.E
-    log_floor = np.log(sub.A / delta) / sub.alpha  # D_k -> infinity as N -> this floor
+    if sub.unique_tokens is None:
+        log_floor = np.log(sub.A / delta) / sub.alpha  # D_k -> infinity as N -> this floor
+    else:  # D'_k -> its cap U (1 + R_D*) as N' -> this floor; then N from N'
+        from .data_limits import _inverse
+
+        cap = sub.B * np.exp(-sub.beta * (math.log(sub.unique_tokens)
+                                          + math.log1p(sub.rd_star)))
+        log_floor = _inverse(np.log(sub.A / (delta - cap)) / sub.alpha, sub._log_no,
+                             sub.rn_star)[0]
     t_lo = float(np.partition(log_floor, m - 1)[m - 1])
-    t_hi = float(np.max(np.log(sub.chinchilla(delta)[0])))
+    # every cost_k increases beyond the largest own optimum (and, unlimited, beyond the
+    # replicate's Chinchilla size, which is larger)
+    t_hi = max(float(np.max(np.log(sub.chinchilla(delta)[0]))), float(np.max(np.log(own_n))))
     found = _branch_and_bound(ens, m, own_t, t_lo, t_hi, cost_of, log_tokens, prune)
     if found is None:
         return None
@@ -608,9 +757,7 @@ def _robust_budget(law, ens: Ensemble, own_n: np.ndarray, budget: float, demand:
         return np.where(np.isfinite(out), out, np.inf)
 
     def loss_at(part: Ensemble, t, index):
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            return (part.E[index] + part.A[index] * np.exp(-part.alpha[index] * t)
-                    + part.B[index] * tokens(t) ** -part.beta[index])
+        return part.loss_of(t, tokens(t), index)
 
     own_t = np.log(own_n)
     t_lo, t_hi = float(own_t.min()), float(own_t.max())
@@ -776,14 +923,16 @@ def _subsample(ens: Ensemble, k: int) -> Ensemble:
 
 
 def savings_band(law, loss: float, demand: Demand, objective, level: float = DEFAULT_LEVEL,
-                 replicates: int = BAND_REPLICATES) -> dict[str, np.ndarray] | None:
+                 replicates: int = BAND_REPLICATES, unique_tokens=None
+                 ) -> dict[str, np.ndarray] | None:
     """The ``level`` range over replicates of the saving 1 - optimal / Chinchilla lifetime cost
     (each replicate's own optimum and Chinchilla model at ``loss``) for each of S demands
     (``demand`` arrays of shape (S,)), from at most ``replicates`` evenly spaced replicates
     (those that can reach the loss); None when none can. Vectorised over demands x replicates
-    (S x K at most :data:`~computeplan._solve.BLOCK` per solve)."""
-    ens = _subsample(Ensemble.of(law), replicates)
-    ens = ens.take(ens.E < loss)
+    (S x K at most :data:`~computeplan._solve.BLOCK` per solve). With ``unique_tokens`` each
+    replicate's optimum is its data-limited one (as :func:`plan_uncertainty`)."""
+    ens = _subsample(Ensemble.of(law), replicates).limited(law, unique_tokens)
+    ens = ens.take(ens.floor() < loss)
     s = np.size(demand.total_tokens)
     k = len(ens)
     if not k:
@@ -794,14 +943,16 @@ def savings_band(law, loss: float, demand: Demand, objective, level: float = DEF
         for start in range(0, s, per):
             rows = slice(start, min(s, start + per))
             m = rows.stop - rows.start
-            part = Ensemble(*(np.tile(x, m) for x in (ens.E, ens.A, ens.B, ens.alpha, ens.beta)))
+            part = Ensemble(*(np.tile(x, m) for x in (ens.E, ens.A, ens.B, ens.alpha, ens.beta)),
+                            ens.unique_tokens, ens.rd_star, ens.rn_star)
             dem = Demand(*(None if x is None else np.repeat(np.broadcast_to(x, (s,))[rows], k)
                            for x in (demand.total_tokens, demand.input_tokens,
                                      demand.output_tokens)))
             n, d = replicate_optima(part, loss, dem, objective)
             opt = evaluate(part, n, d, dem, objective, inputs="inference demand or prices")
             nc, dc = part.chinchilla(loss - part.E)
-            chin = evaluate(part, nc, dc, dem, objective, inputs="inference demand or prices")
+            chin = evaluate(part.unlimited(), nc, dc, dem, objective,
+                            inputs="inference demand or prices")
             key = _cost_key(objective)
             out[rows] = (1.0 - getattr(opt, key) / getattr(chin, key)).reshape(m, k)
     tail = 100.0 * (1.0 - level) / 2.0

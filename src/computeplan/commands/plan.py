@@ -355,7 +355,8 @@ class UncertaintyOptions(OptionGroup):
         "(within a budget: has the lowest loss reached under this share), in (0, 1) "
         "[default: 0.9]; needs {{uncertainty}}.")
 
-    def build(self, law, loss, budget, demand, cost, timeline=None) -> PlanUncertainty | None:
+    def build(self, law, loss, budget, demand, cost, timeline=None, unique_tokens=None
+              ) -> PlanUncertainty | None:
         """The plan under every replicate (None without ``uncertainty``); ``level`` and
         ``confidence`` without it are errors naming it."""
         if not self.uncertainty:
@@ -368,7 +369,8 @@ class UncertaintyOptions(OptionGroup):
         level = DEFAULT_LEVEL if self.level is None else self.level
         confidence = DEFAULT_CONFIDENCE if self.confidence is None else self.confidence
         return plan_uncertainty(law, loss=loss, budget=budget, demand=demand, cost=cost,
-                                level=level, confidence=confidence, timeline=timeline)
+                                level=level, confidence=confidence, timeline=timeline,
+                                unique_tokens=unique_tokens)
 
 
 #: Each range option and the option whose value it ranges over.
@@ -475,11 +477,8 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     loss, budget = options.target.resolve(the_law, notes)
     d = options.demand
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
-    if options.uncertainty.uncertainty and unique_tokens is not None:
-        raise InputError(f"{option('uncertainty')} does not combine with "
-                         f"{option('unique_tokens')} yet (the data-limited solvers take one law, "
-                         "not an ensemble of replicates); drop one")
-    uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost, timeline)
+    uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost, timeline,
+                                            unique_tokens)
     if uncertainty is not None:
         return PlanReport(uncertainty.comparison, tuple(notes), uncertainty.dated,
                           key_assumptions=tuple(key), uncertainty=uncertainty)

@@ -183,7 +183,11 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
         from ..uncertainty import isoloss_band, savings_band
 
         level = base.uncertainty.level
-        bands = {"isoloss": isoloss_band(law, target, along.data["params"], level)}
+        limit = c.data_limit
+        unique = None if limit is None else float(limit.unique_tokens)
+        # the iso-loss curves drawn are the law's own (no limit): so is their band
+        bands = {} if limit is not None else {
+            "isoloss": isoloss_band(law, target, along.data["params"], level)}
         demand, t = swept_demand, base.dated.timeline if base.dated is not None else None
         if t is not None:  # present values: each demand at F D_inf (no band where the
             from ..timeline import scaled  # factor depends on each plan's training time)
@@ -191,7 +195,7 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
             fixed = t.train_flops_per_second is not None and not t.trends_off
             demand = None if fixed else scaled(demand, t.service_factor())
         if c.target_loss is not None and demand is not None:
-            band = savings_band(law, target, demand, c.objective, level)
+            band = savings_band(law, target, demand, c.objective, level, unique_tokens=unique)
             if band is not None:
                 bands["savings"] = {"inference_tokens": sweep.data["inference_tokens"]} | band
     return PlanFigures(
