@@ -123,3 +123,19 @@ def test_scalar_path_is_the_array_path(loss, tokens, priced):
         np.testing.assert_allclose(got, want[0], rtol=1e-13, atol=0, err_msg=key)
     assert isinstance(one.params, np.ndarray) and one.params.ndim == 0
     assert type(one.total_flops) is np.float64
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (40_000,)])
+def test_bill_is_evaluates_bit_for_bit(shape):
+    """The fused bill (and loss L(N, D)) is evaluate's of the same model, bit for bit: the dated
+    and data-limited plans re-evaluate models and compare them exactly."""
+    law = cp.get_law("sardana2024")
+    rng = np.random.default_rng(2)
+    loss = rng.uniform(1.8, 2.6, shape)
+    tokens = 10 ** rng.uniform(9, 15, shape)
+    for demand, cost in ((cp.Demand.from_tokens(tokens), cp.FlopsObjective()),
+                         (cp.Demand.from_split(0.8 * tokens, 0.2 * tokens), cp.DollarCost())):
+        plan = L._lifetime_optimal(law, loss, demand, cost)
+        again = L.evaluate(law, plan.params, plan.train_tokens, demand, cost)
+        for key in again.to_dict():
+            assert np.array_equal(getattr(plan, key), getattr(again, key)), key

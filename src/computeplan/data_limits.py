@@ -513,13 +513,11 @@ def _fixed_loss_block(law, delta, r, u):
 
 
 def _free_block(law, delta, r):
-    """(N, D, loss): the unlimited optimum (Sardana et al. 2024) with its plain loss, the target
-    E + delta (as :func:`~computeplan.lifetime.lifetime_optimal` reports it; L(N, D) equals it to
-    the solver's tolerance)."""
+    """(N, D, loss): the unlimited optimum (Sardana et al. 2024) with its plain loss."""
     from .lifetime import _solve_fixed_loss
 
     n, d = _solve_fixed_loss(law, delta, r)
-    return n, d, law.E + delta
+    return n, d, law.loss(n, d)
 
 
 def _budget_state(law, d, log_u, log_no, log_xp, r_u):

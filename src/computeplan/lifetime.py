@@ -158,11 +158,10 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     """The plan of :func:`lifetime_optimal` under an objective linear in N (FLOPs, dollars at
     fixed MFUs), computed block by block (:func:`~computeplan._solve.blockwise`) while the block
     is in the CPU cache: the solve of :func:`_solve_fixed_loss` (the same kernel), the bill of
-    :func:`evaluate` (6 N D, 2 N D_inf, p N D, q N in its order of operations; the loss is
-    E + (l - E), the target to rounding, which L(N, D) equals to the solver's tolerance), and
-    the checks of both fused into one test per block: every log(l - E) finite (l finite and
-    above E), every N and D > 0 and every total finite (so every bill, and r = q / p, is
-    finite). ``None`` when a block fails that test or the law's
+    :func:`evaluate` (L(N, D), 6 N D, 2 N D_inf, p N D, q N in its order of operations: the
+    same numbers bit for bit), and the checks of both fused into one test per block: every
+    log(l - E) finite (l finite and above E), every N and D > 0 and every total finite (so every
+    bill, and r = q / p, is finite). ``None`` when a block fails that test or the law's
     coefficients are arrays: the caller then takes the step-by-step path, whose checks raise the
     InputError naming the offending input."""
     a, b, e = law.alpha, law.beta, law.E
@@ -179,8 +178,7 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
         pass
 
     def solve(loss, p, q, tokens, p_usd):
-        delta = loss - e
-        log_delta = np.log(delta)
+        log_delta = np.log(loss - e)
         if not np.isfinite(log_delta).all():  # l not finite or <= E
             raise Invalid
         rho_scale = q / p
@@ -189,8 +187,10 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
         # the bill in evaluate's order of operations (the same numbers bit for bit)
         train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
         inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * tokens
-        delta += e  # the loss: the target, to rounding
-        out = [n, d, delta, train, inference, train + inference]
+        # the loss as evaluate gives it, L(N, D) in law.loss's operations (bit for bit: the
+        # dated and data-limited plans re-evaluate it), while the block is in cache
+        loss_nd = e + law.A * n**-a + law.B * d**-b
+        out = [n, d, loss_nd, train, inference, train + inference]
         check = out[5]
         if priced:
             train_usd = p_usd * n * d
@@ -236,7 +236,9 @@ def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
         return None  # no convergence, overflow, a NaN: the step-by-step path says which
     train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
     inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * tokens
-    plan = dict(params=n, train_tokens=d, loss=e + delta, train_flops=train,
+    # L(N, D) through numpy's power on 0-d arrays, as law.loss computes it (bit for bit)
+    loss_nd = e + law.A * np.power(np.array(n), -a) + law.B * np.power(np.array(d), -b)
+    plan = dict(params=n, train_tokens=d, loss=float(loss_nd), train_flops=train,
                 inference_flops=inference, total_flops=train + inference)
     if priced:
         train_usd = p_usd * n * d
