@@ -527,3 +527,15 @@ def test_data_limited_robust_plan_meets_the_target_and_is_the_cheapest_that_does
     cost = float(r.plan.total_flops)
     for n_other in n * np.exp(np.linspace(-1.5, 1.5, 31)):
         assert 6 * n_other * required(n_other) + 2 * demand * n_other >= cost * (1 - 1e-9)
+
+
+def test_timeline_and_unique_tokens_together_collapse_onto_the_dated_data_limited_plan():
+    law = limited_law(np.repeat(CENTRAL, 9, axis=0), SARDANA)
+    u = plan_uncertainty(law, loss=2.0, inference_tokens=1e13, unique_tokens=2e11,
+                         timeline=_timeline(1e17))
+    present = u.dated.optimal.present
+    assert u.comparison.data_limit is not None and float(u.dated.optimal.train_days) > 1
+    for name in ("params", "train_tokens", "total_flops"):
+        assert np.allclose(getattr(u.optimal, name), float(getattr(present, name)),
+                           rtol=1e-9, atol=0), name
+    assert rel(u.robust.plan.params, present.params) <= 1e-9 and abs(u.robust.premium) <= 1e-9

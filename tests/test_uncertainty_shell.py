@@ -11,7 +11,7 @@ from cli_helpers import run_json
 from computeplan.cli import app
 from computeplan.commands.plan import plan
 from computeplan.errors import InputError
-from computeplan.render import jsonable
+from computeplan.render import fmt, jsonable
 
 EXAMPLE = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
            "--inference-tokens", "1e13"]
@@ -156,6 +156,8 @@ def test_robust_plan_within_a_budget_in_the_cli_json_table_and_python():
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "loss under 80%" in text and "robust plan within the budget:" in text
+    assert ("the point plan misses the loss the central law predicts for it "
+            f"({fmt(out['optimal']['loss'], 5)}) under") in text
     assert "no robust plan" not in text
 
 

@@ -461,6 +461,8 @@ def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, brow
     assert any(needle in line for line in lines), lines
     rows = {r[0]: r for r in uncertainty_table(page)}
     if "budget_flops" in extra:
+        assert (f"the point plan misses the loss the central law predicts for it "
+                f"({numbers.fmt(expected['optimal']['loss'], 5)}) under") in " ".join(lines)
         assert rows["loss under 80%"][1:] == [
             numbers.fmt(u["point_plan"]["loss_at_confidence"], 5), "", "", "",
             numbers.fmt(u["robust"]["loss_at_confidence"], 5)]

@@ -77,7 +77,9 @@ def uncertainty_lines(plan: dict) -> list[str]:
                    f"{pct(s['probability_positive'])} of the replicates ({level} range "
                    f"{pct(s['lo'])} to {pct(s['hi'])}, median {pct(s['median'])})")
     miss = 1.0 - u["point_plan"]["target_met_probability"]
-    out.append(f"the point plan misses the target loss under {pct(miss)} of the replicates "
+    target = ("the target loss" if plan.get("target_loss") is not None else
+              f"the loss the central law predicts for it ({fmt(plan['optimal']['loss'], 5)})")
+    out.append(f"the point plan misses {target} under {pct(miss)} of the replicates "
                f"(its loss: {level} range {fmt(u['point_plan']['loss']['lo'], 5)} to "
                f"{fmt(u['point_plan']['loss']['hi'], 5)})")
     r = u["robust"]

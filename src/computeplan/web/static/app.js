@@ -425,7 +425,9 @@
         `${pct(u.savings.probability_positive)} of the replicates (${level} range ` +
         `${pct(u.savings.lo)} to ${pct(u.savings.hi)}, median ${pct(u.savings.median)})`);
     }
-    lines.push(`the point plan misses the target loss under ` +
+    const target = plan.target_loss !== undefined ? "the target loss"
+      : `the loss the central law predicts for it (${fmt(plan.optimal.loss, 5)})`;
+    lines.push(`the point plan misses ${target} under ` +
       `${pct(1 - pp.target_met_probability)} of the replicates`);
     if (inBudget) {
       lines.push(`robust plan within the budget: ${quantity("params", r.params)} parameters ` +
