@@ -13,7 +13,9 @@ replicates, under the FLOPs, fixed-MFU dollar and roofline dollar objectives:
    within the budget, an exact order-statistic search along the budget curve), against a loop
    of ``budget_optimal`` calls; and at a target loss with a timeline whose training time sets
    each plan's present-value factor (every replicate's and the robust plan's own fixed point),
-   against the same plan without the timeline (no targets: figures for the README);
+   against the same plan without the timeline; and with 3e11 unique tokens (every
+   replicate's data-limited optimum) against the unlimited plan (no targets: figures for the
+   README);
 4. ``computeplan plan --uncertainty --json`` from a cold start (a fresh interpreter), target under
    0.6 s, against ``computeplan plan --json`` in the same run.
 
@@ -44,6 +46,7 @@ CASES = {
     "usd (roofline)": (dict(demand=REQUESTS, cost=RooflineDollarCost(context=1250.0)), 0.200),
 }
 BUDGET = 1e24
+UNIQUE = 3e11
 CLI = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
        "--inference-tokens", "1e13", "--json"]
 
@@ -108,6 +111,13 @@ def main() -> None:
     print(f"{'flops, dated':16s} plan_uncertainty {1e3 * t_dated:7.2f} ms with a training-time "
           f"fixed point per plan; {1e3 * t_today:.2f} ms undated; ratio "
           f"{t_dated / t_today:.1f}x")
+    plan_uncertainty(LAW, loss=TARGET, unique_tokens=UNIQUE, **kw)
+    t_lim, u = timed(lambda: plan_uncertainty(LAW, loss=TARGET, unique_tokens=UNIQUE, **kw),
+                     args.repeats)
+    binding = float(np.mean(np.asarray(u.optimal.train_tokens) > UNIQUE))
+    print(f"{'flops, 300B uniq':16s} plan_uncertainty {1e3 * t_lim:7.2f} ms with "
+          f"{UNIQUE:.0e} unique tokens ({100 * binding:.0f}% of replicates data-limited); "
+          f"{1e3 * t_today:.2f} ms unlimited; ratio {t_lim / t_today:.1f}x")
     if not args.no_cli:
         base = cold(CLI, args.repeats)
         t = cold([*CLI, "--uncertainty"], args.repeats)
