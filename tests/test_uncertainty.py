@@ -539,3 +539,29 @@ def test_timeline_and_unique_tokens_together_collapse_onto_the_dated_data_limite
         assert np.allclose(getattr(u.optimal, name), float(getattr(present, name)),
                            rtol=1e-9, atol=0), name
     assert rel(u.robust.plan.params, present.params) <= 1e-9 and abs(u.robust.premium) <= 1e-9
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(5, 40), eps=st.floats(1e-3, 0.05),
+       confidence=st.floats(0.5, 0.99), demand=st.floats(1e9, 1e14),
+       budget=st.floats(1e22, 1e25), unique=st.floats(3e10, 3e12))
+def test_data_limited_robust_plan_within_a_budget_is_the_best_confident_loss(
+        seed, k, eps, confidence, demand, budget, unique):
+    base = _ensemble(seed, k, eps).replicates
+    law = limited_law(base, SARDANA)
+    u = plan_uncertainty(law, budget=budget, inference_tokens=demand, confidence=confidence,
+                         unique_tokens=unique)
+    r, m = u.robust, _needed(k, confidence)
+    laws = [ChinchillaLaw(*row, **MUENNIGHOFF) for row in base]
+
+    def confident(n, d):
+        return np.sort([float(dl.limited_loss(lw, n, d, unique)) for lw in laws])[m - 1]
+
+    n, d = float(r.plan.params), float(r.plan.train_tokens)
+    assert float(r.plan.total_flops) <= budget * (1 + 1e-9)
+    assert rel(r.loss_at_confidence, confident(n, d)) <= 1e-12
+    assert r.loss_at_confidence <= r.point_loss_at_confidence * (1 + 1e-12)
+    for n_other in n * np.exp(np.linspace(-2.0, 2.0, 41)):
+        d_other = _budget_tokens(budget, n_other, demand)
+        if d_other > 0:
+            assert confident(n_other, d_other) >= r.loss_at_confidence * (1 - 1e-12)
