@@ -182,18 +182,23 @@ def test_web_user_errors_are_the_shared_tuple():
 
 def test_web_slow_endpoints_share_a_semaphore():
     import asyncio
+    import threading
 
     from computeplan.web import routes
+    from computeplan.web.slots import SlowWork
 
     assert routes.MAX_CONCURRENT_SLOW == 2
-    limit = asyncio.Semaphore(1)
-    seen = []
+    slow = SlowWork(1, None)
+    seen, release = [], threading.Event()
 
     async def main():
-        async with limit:  # the only slot is taken: run_slow waits for it
-            task = asyncio.ensure_future(routes.run_slow(limit, seen.append, 1))
-            await asyncio.sleep(0.05)
-            assert not seen
+        first = asyncio.ensure_future(slow.run(None, release.wait, 10))  # takes the only slot
+        await asyncio.sleep(0.05)
+        task = asyncio.ensure_future(slow.run(None, seen.append, 1))  # waits for it
+        await asyncio.sleep(0.05)
+        assert not seen and slow.running == 1
+        release.set()
+        await first
         await task
         assert seen == [1]
 

@@ -132,14 +132,14 @@ def test_host_check_accepts_listed_names_and_refuses_others():
 
 
 def _run_web(monkeypatch, *args):
-    """`computeplan web ARGS` with uvicorn.run replaced: (stderr, the app, uvicorn's host)."""
+    """`computeplan web ARGS` with the server's run replaced: (stderr, the app, the bind)."""
     import uvicorn
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen.update(config=self.config))
     res = CliRunner().invoke(cli_app, ["web", *args])
     assert res.exit_code == 0, res.output
-    return res.stderr, seen["app"], seen["host"]
+    return res.stderr, seen["config"].app, seen["config"].host
 
 
 def test_non_loopback_bind_warns_and_keeps_the_host_check(monkeypatch):
@@ -194,3 +194,13 @@ def test_computeplan_web_answers_on_ipv6_loopback():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("args", [["--max-request-seconds", "0"], ["--max-read-seconds", "-1"],
+                                  ["--max-read-seconds", "inf"]])
+def test_web_time_limits_must_be_positive(args):
+    res = CliRunner().invoke(cli_app, ["web", *args])
+    assert res.exit_code == 2
+    err = res.stderr.strip()
+    assert err.startswith(f"error: {args[0]} must be a finite number of seconds > 0") and \
+        "\n" not in err

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
+from ..web.guard import DEFAULT_MAX_READ_SECONDS, DEFAULT_MAX_REQUEST_SECONDS
 from .app import Output, command, emit, law_input, options_from_cli
 from .plan import plan as plan_cli
 
@@ -30,6 +31,14 @@ def web(
         "--allowed-host", help="A Host header name to accept besides 127.0.0.1, localhost, ::1 "
         "and the --host address (repeat for more; *.example.org for subdomains, * for any). "
         "Other names get 400, against DNS rebinding.")] = None,
+    max_request_seconds: Annotated[float, typer.Option(
+        "--max-request-seconds", help="Time limit of a slow request (fit, "
+        "tradeoff, train, serve, report), waiting for a free worker included: 503 beyond. "
+        "Work is also stopped when its client disconnects.")] = DEFAULT_MAX_REQUEST_SECONDS,
+    max_read_seconds: Annotated[float, typer.Option(
+        "--max-read-seconds", help="Time a client has to send a whole "
+        "request (headers and body): 408 and the connection closed beyond.")
+    ] = DEFAULT_MAX_READ_SECONDS,
 ):
     """Start the web calculator and HTTP API (needs the web extra).
 
@@ -38,6 +47,10 @@ def web(
 
     Example: computeplan web --port 8000
     """
+    for flag, value in (("--max-request-seconds", max_request_seconds),
+                        ("--max-read-seconds", max_read_seconds)):
+        if not value > 0 or value == float("inf"):
+            raise InputError(f"{flag} must be a finite number of seconds > 0; got {value:g}")
     try:
         import uvicorn
     except ImportError:
@@ -45,6 +58,7 @@ def web(
                          ) from None
     from ..web.app import create_app
     from ..web.guard import LOOPBACK_HOSTS, is_loopback
+    from ..web.server import server_config
 
     bound = [] if host in _WILDCARDS or host in LOOPBACK_HOSTS else [host.strip("[]")]
     allowed = (*LOOPBACK_HOSTS, *bound, *(allowed_host or ()))
@@ -54,8 +68,10 @@ def web(
         typer.echo(f"warning: --host {host} accepts connections from other machines, and the "
                    "API has no authentication; requests must name an allowed Host ("
                    + ", ".join(allowed) + "; add names with --allowed-host)", err=True)
-    app = create_app(allowed_host=allowed)
-    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
+    app = create_app(allowed_host=allowed, max_request_seconds=max_request_seconds)
+    config = server_config(app, host=host.strip("[]"), port=port,
+                           max_read_seconds=max_read_seconds)
+    uvicorn.Server(config).run()
 
 
 class ReportFormat(StrEnum):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..work import checkpoint
+
 #: Status codes per row.
 CONVERGED_F, CONVERGED_G, LINE_SEARCH_FAILED, MAX_ITER = 0, 1, 2, 3
 
@@ -97,6 +99,7 @@ def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks, callback=
     for it in range(1, maxiter + 1):
         if not len(rows):
             break
+        checkpoint()  # a bounded caller (the web server) may stop the work here
         p = _direction(g, s_hist, y_hist, rho, gamma)
         gp = np.einsum("ij,ij->i", g, p)
         reset = ~(gp < 0)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..work import checkpoint
+
 OBJECTIVES = ("huber", "asymmetric", "lsq")
 #: Huber threshold on log-loss residuals used by Hoffmann et al. 2022 (Approach 3).
 HUBER_DELTA = 1e-3
@@ -103,6 +105,7 @@ class Problem:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             block = block_rows(self.log_n.size)
             for lo in range(0, len(x), block):
+                checkpoint()  # many starts on many runs: stop between blocks when bounded
                 hi = lo + block
                 w = self.weights if weights is None else weights[lo:hi]
                 f[lo:hi], g[lo:hi] = self._block(x[lo:hi], w)

@@ -21,6 +21,7 @@ import numpy as np
 from .._lawdata import domain_of
 from ..errors import InputError
 from ..forms import Form, get_form
+from ..work import checkpoint
 from . import _lbfgs
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA
 from .bootstrap import resample_counts
@@ -97,6 +98,7 @@ class FormProblem:
         g = np.empty_like(x)
         with np.errstate(all="ignore"):
             for lo in range(0, len(x), _BLOCK):
+                checkpoint()  # stop between blocks when bounded (the web server)
                 hi = lo + _BLOCK
                 w = self.weights if weights is None else weights[lo:hi]
                 val, jac = self.form.value_jac(x[lo:hi], self.ln, self.ld, self.cn, self.cd)

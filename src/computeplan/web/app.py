@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import reprlib
 from collections.abc import Iterable
 from dataclasses import fields
@@ -17,7 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __name__ as _package
 from ..errors import USER_ERRORS, ConvergenceError
-from .guard import MAX_ECHO_CHARS, BodyLimit, HostCheck, cap, error_body
+from .guard import (
+    DEFAULT_MAX_REQUEST_SECONDS,
+    MAX_ECHO_CHARS,
+    BodyLimit,
+    HostCheck,
+    cap,
+    error_body,
+)
 from .routes import (
     MAX_BODY_BYTES,
     MAX_CONCURRENT_SLOW,
@@ -26,6 +32,7 @@ from .routes import (
     body_limit,
     page_router,
 )
+from .slots import SlowWork, WorkStopped, stopped_message
 
 STATIC = resources.files(__name__.rsplit(".", 1)[0]).joinpath("static")
 #: Echoed inputs: a few levels and items of a value, strings cut (never 100 kB of input).
@@ -83,14 +90,21 @@ def _user_message(exc: Exception) -> str:
     return str(exc)  # options are named as fields (computeplan.vocabulary.option)
 
 
-def create_app(allowed_host: Iterable[str] | None = None) -> FastAPI:
+def create_app(allowed_host: Iterable[str] | None = None,
+               max_request_seconds: float | None = DEFAULT_MAX_REQUEST_SECONDS,
+               slow_slots: int = MAX_CONCURRENT_SLOW) -> FastAPI:
     """The API under ``/api`` (OpenAPI schema at ``/openapi.json``), the calculator page at
     ``/`` and HTML reports at ``/report.html``. Nothing is loaded from the internet.
 
     ``allowed_host`` (the names ``computeplan web --allowed-host`` adds to the loopback ones,
     e.g. ``("127.0.0.1", "localhost", "::1")`` for a server on this machine only) answers 400 to
     requests naming any other Host, against DNS rebinding; None accepts any Host. Request bodies
-    over their limit (``MAX_BODY_BYTES``, ``MAX_UPLOAD_BYTES`` for uploads) are 413."""
+    over their limit (``MAX_BODY_BYTES``, ``MAX_UPLOAD_BYTES`` for uploads) are 413.
+
+    Slow requests (fits, tradeoffs, train/serve, reports) run in worker threads, ``slow_slots``
+    at a time, each stopped after ``max_request_seconds`` (waiting for a slot included; None:
+    no limit) or when its client disconnects: 503 (:mod:`.slots`). ``app.state.slow`` is that
+    pool (``running``: the requests working now)."""
     app = FastAPI(title="computeplan", version=_version(),
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   description="Split compute between training and inference. Each endpoint "
@@ -120,9 +134,15 @@ def create_app(allowed_host: Iterable[str] | None = None) -> FastAPI:
         detail = [{"type": e.get("type"), "loc": _loc(e), "msg": e.get("msg")} for e in errors]
         return _error(422, "; ".join(_describe(e) for e in errors[:5]), jsonable_encoder(detail))
 
-    limit = asyncio.Semaphore(MAX_CONCURRENT_SLOW)
-    app.include_router(api_router(limit))
-    app.include_router(page_router(limit))
+    @app.exception_handler(WorkStopped)
+    async def stopped(request: Request, exc: WorkStopped):
+        response = _error(503, stopped_message(exc, max_request_seconds))
+        response.headers["retry-after"] = "30"
+        return response
+
+    slow = app.state.slow = SlowWork(slow_slots, max_request_seconds)
+    app.include_router(api_router(slow))
+    app.include_router(page_router(slow))
 
     meta = _meta(app)
 

@@ -7,7 +7,6 @@ import) and cheap: a header look-up per request, a byte count per body chunk.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Callable, Iterable
 
@@ -15,6 +14,12 @@ from collections.abc import Callable, Iterable
 MAX_ECHO_CHARS = 60
 #: Longest error message the server sends (a safety net over every message it builds).
 MAX_MESSAGE_CHARS = 500
+#: Seconds a slow request may take, waiting for a worker included (503 beyond): ``computeplan
+#: web --max-request-seconds``.
+DEFAULT_MAX_REQUEST_SECONDS = 60.0
+#: Seconds a client has to send a whole request, headers and body (the connection is closed
+#: beyond; against slow clients holding connections): ``computeplan web --max-read-seconds``.
+DEFAULT_MAX_READ_SECONDS = 20.0
 #: The names of this machine that a browser may send as Host to a loopback server.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -52,6 +57,8 @@ def host_name(header: str) -> str:
 
 def is_loopback(host: str) -> bool:
     """Whether a bind address reaches this machine only (``127.0.0.0/8``, ``::1``, localhost)."""
+    import ipaddress
+
     if host.lower() == "localhost":
         return True
     try:

@@ -3,10 +3,10 @@
 The request model is derived from the function's signature (:mod:`.schema`); the answer is
 :func:`computeplan.render.dumps` of the result, i.e. the JSON of ``computeplan <name> --json``.
 Slow work (tradeoff grids, fits, hardware solves, reports) runs in worker threads, at most
-``MAX_CONCURRENT_SLOW`` at a time, so concurrent requests cannot exhaust memory.
+``MAX_CONCURRENT_SLOW`` at a time, so concurrent requests cannot exhaust memory, each within a
+time limit and stopped when its client goes away (:class:`.slots.SlowWork`).
 """
 
-import asyncio
 import importlib
 import os
 import re
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, create_model
 
 from ..errors import InputError
 from ..render import dumps
 from .schema import options_model, request_model
+from .slots import SlowWork
 
 
 class ApiError(BaseModel):
@@ -37,6 +37,8 @@ class ApiError(BaseModel):
 ERROR_RESPONSES = {
     400: {"model": ApiError, "description": "Malformed request body"},
     413: {"model": ApiError, "description": "Request body or upload too large"},
+    503: {"model": ApiError, "description": "Slow work over the server's time limit per "
+                                            "request, or no worker free within it"},
     422: {"model": ApiError, "description": "Invalid input: the message names the field, the "
                                             "value and the valid range"},
 }
@@ -101,12 +103,6 @@ def command_function(name: str):
     return getattr(importlib.import_module(f"computeplan.commands.{name}"), name)
 
 
-async def run_slow(limit: asyncio.Semaphore, fn, *args, **kwargs):
-    """``fn`` in a worker thread once one of the ``limit`` slots is free."""
-    async with limit:
-        return await run_in_threadpool(fn, *args, **kwargs)
-
-
 def json_response(result) -> Response:
     """The CLI's ``--json`` text (compact). A non-finite number in a result is refused, never
     sent as ``NaN``."""
@@ -118,10 +114,10 @@ def json_response(result) -> Response:
     return Response(text, media_type="application/json")
 
 
-def _handler(fn, model, slow: bool, limit: asyncio.Semaphore):
-    if slow:
-        async def handler(body: model):  # type: ignore[valid-type]
-            return await run_slow(limit, lambda: json_response(fn(**body.model_dump())))
+def _handler(fn, model, slow: SlowWork | None):
+    if slow is not None:
+        async def handler(body: model, request: Request):  # type: ignore[valid-type]
+            return await slow.run(request, lambda: json_response(fn(**body.model_dump())))
     else:
         async def handler(body: model):  # type: ignore[valid-type]
             return json_response(fn(**body.model_dump()))
@@ -166,7 +162,7 @@ def _run_fit(fn, data: bytes, filename: str | None, options: dict) -> Response:
         return response
 
 
-def _add_fit(router: APIRouter, limit: asyncio.Semaphore) -> None:
+def _add_fit(router: APIRouter, slow: SlowWork) -> None:
     """``POST /api/fit``: multipart form with the CSV as ``runs`` and the options as fields."""
     fn = command_function("fit")
     bootstrap = Annotated[int, Field(ge=0, le=MAX_WEB_BOOTSTRAP)]
@@ -174,10 +170,10 @@ def _add_fit(router: APIRouter, limit: asyncio.Semaphore) -> None:
     form_model = create_model("FitForm", __base__=options,
                               runs=(UploadFile, Field(description="CSV file of runs")))
 
-    async def fit(form: Annotated[form_model, Form()]):  # type: ignore[valid-type]
+    async def fit(form: Annotated[form_model, Form()], request: Request):  # type: ignore
         data = await form.runs.read()
         fields = form.model_dump(exclude={"runs"})
-        return await run_slow(limit, _run_fit, fn, data, form.runs.filename, fields)
+        return await slow.run(request, _run_fit, fn, data, form.runs.filename, fields)
 
     router.add_api_route("/fit", fit, methods=["POST"], name="fit", tags=["commands"],
                          summary="Fit a law to an uploaded CSV of runs (computeplan fit RUNS)",
@@ -186,12 +182,13 @@ def _add_fit(router: APIRouter, limit: asyncio.Semaphore) -> None:
                                     **ERROR_RESPONSES})
 
 
-def api_router(limit: asyncio.Semaphore) -> APIRouter:
-    """``POST /api/<command>`` for every command; slow ones share the slots of ``limit``."""
+def api_router(slow: SlowWork) -> APIRouter:
+    """``POST /api/<command>`` for every command; slow ones share the slots of ``slow``."""
     router = APIRouter(prefix="/api")
-    _add_fit(router, limit)
+    _add_fit(router, slow)
     for ep, fn, model in registered():
-        router.add_api_route(f"/{ep.name}", _handler(fn, model, ep.slow, limit), methods=["POST"],
+        router.add_api_route(f"/{ep.name}", _handler(fn, model, slow if ep.slow else None),
+                             methods=["POST"],
                              summary=ep.summary, name=ep.name, tags=["commands"],
                              response_class=Response,
                              responses={200: {"content": {"application/json": {}}},
@@ -213,9 +210,9 @@ def _defaults_handler(fn, model):
     return handler
 
 
-def page_router(limit: asyncio.Semaphore) -> APIRouter:
+def page_router(slow: SlowWork) -> APIRouter:
     """``GET /report.html?<plan fields>``: the HTML report of ``computeplan report``, rendered
-    in a worker thread in one of the slots of ``limit``."""
+    in a worker thread in one of the slots of ``slow``."""
     from ..commands.plan import PlanOptions
     from ..commands.report import report
 
@@ -224,12 +221,13 @@ def page_router(limit: asyncio.Semaphore) -> APIRouter:
 
     @router.get("/report.html", response_class=HTMLResponse, responses=ERROR_RESPONSES,
                 summary="Self-contained HTML report of a plan (computeplan report)")
-    async def report_html(query: Annotated[query_model, Query()]):  # type: ignore[valid-type]
+    async def report_html(query: Annotated[query_model, Query()],  # type: ignore[valid-type]
+                          request: Request):
         from .report import render_html
 
         def run() -> str:
             return render_html(report(**query.model_dump()))
 
-        return HTMLResponse(await run_slow(limit, run))
+        return HTMLResponse(await slow.run(request, run))
 
     return router
