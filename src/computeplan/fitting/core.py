@@ -256,8 +256,13 @@ def _usable(problem: Problem, opt: Optimum) -> bool:
     return opt.converged and bool(is_ok(coef, problem.log_n, problem.log_d))
 
 
-def _polish(problem: Problem, batch: _lbfgs.BatchResult, n_starts: int) -> Optimum | None:
-    """Polish the best few distinct results of ``batch``; None when none is finite."""
+def _polish(problem, batch: _lbfgs.BatchResult, n_starts: int, *,
+            natural: bool = True) -> Optimum | None:
+    """Polish the best few distinct results of ``batch``; None when none is finite. ``problem``
+    has ``value_grad`` (and ``to_natural``: the optimum in natural coordinates, unless not
+    ``natural``: a form's fit, :func:`computeplan.fitting.forms.multistart`, keeps its fitting
+    coordinates)."""
+    to_natural = problem.to_natural if natural else (lambda x: x)
     picks = _distinct(batch.x, batch.f, N_POLISH)
     if not len(picks):
         return None
@@ -269,13 +274,13 @@ def _polish(problem: Problem, batch: _lbfgs.BatchResult, n_starts: int) -> Optim
     at_best = np.sum(batch.f <= value * (1 + 1e-6) + 1e-15)
     order = np.argsort(polish.f)
     return Optimum(
-        theta=problem.to_natural(polish.x[best]),
+        theta=to_natural(polish.x[best]),
         value=value,
         converged=done,
         n_starts=n_starts,
         n_starts_converged=int(batch.converged.sum()),
         n_starts_at_best=int(at_best),
-        local_optima=problem.to_natural(polish.x[order]),
+        local_optima=to_natural(polish.x[order]),
         n_starts_minimised=len(batch.f),
     )
 

@@ -30,11 +30,10 @@ from .core import (
     BATCH_MAXITER,
     BOUNDARY,
     GRAD_ATOL,
-    N_POLISH,
     POLISH_FTOL,
     POLISH_MAXITER,
     Optimum,
-    _distinct,
+    _polish,
     check_objective,
     converged,
 )
@@ -131,24 +130,13 @@ def multistart(problem: FormProblem, warm: np.ndarray | None = None,
         keep = np.concatenate([warm[np.isfinite(warm).all(axis=1)], keep])
     batch = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), keep, ftol=BATCH_FTOL,
                             gtol=GRAD_ATOL, maxiter=BATCH_MAXITER)
-    picks = _distinct(batch.x, batch.f, N_POLISH)
-    if not len(picks):
+    n_starts = len(grid) + (0 if warm is None else len(warm))
+    opt = _polish(problem, batch, n_starts, natural=False)
+    if opt is None:
         raise InputError(f"the {problem.form.name}-form fit failed from every starting point: "
                          "the objective is not finite (check that losses are > 0 and of a "
                          "sensible size)")
-    polish = _lbfgs.minimize(lambda x, rows: problem.value_grad(x), batch.x[picks],
-                             ftol=POLISH_FTOL, gtol=GRAD_ATOL, maxiter=POLISH_MAXITER)
-    order = np.argsort(polish.f)
-    best = int(order[0])
-    value = float(polish.f[best])
-    at_best = np.sum(batch.f <= value * (1 + 1e-6) + 1e-15)
-    return Optimum(theta=polish.x[best], value=value,
-                   converged=bool(converged(polish.f[best], polish.g[best],
-                                            polish.converged[best])),
-                   n_starts=len(grid) + (0 if warm is None else len(warm)),
-                   n_starts_converged=int(batch.converged.sum()),
-                   n_starts_at_best=int(at_best), local_optima=polish.x[order],
-                   n_starts_minimised=len(keep))
+    return opt
 
 
 def summarise(problem: FormProblem, x) -> dict[str, float]:
