@@ -102,8 +102,8 @@ def test_model_json_includes_loss():
 @pytest.mark.parametrize("args, message", [
     (["plan", "--loss", "1.5"], "loss must be > E = 1.69"),
     (["plan", "--loss", "nan"], "loss must be a finite number; got nan"),
-    (["plan", "--inference-tokens", "-3"], "inference_tokens must be >= 0; got -3"),
-    (["plan", "--train-mfu", "1.5"], "train_mfu must be in (0, 1]; got 1.5"),
+    (["plan", "--inference-tokens", "-3"], "--inference-tokens must be >= 0; got -3"),
+    (["plan", "--train-mfu", "1.5"], "--train-mfu must be in (0, 1]; got 1.5"),
     (["plan", "--train-gpu", "v100"], "unknown GPU 'v100'; known GPUs:"),
     (["plan", "--inference-gpu", "a100-40gb", "--inference-dtype", "fp8", "--requests", "1",
       "--input-tokens", "1", "--output-tokens", "1"], "has no 'fp8' peak"),

@@ -204,3 +204,44 @@ def test_web_time_limits_must_be_positive(args):
     err = res.stderr.strip()
     assert err.startswith(f"error: {args[0]} must be a finite number of seconds > 0") and \
         "\n" not in err
+
+
+# ------------------------------------------------------- the schema publishes ranges and enums
+def _outside(prop: dict) -> list[float]:
+    """Numbers just outside a property's published range."""
+    out = []
+    if "minimum" in prop:
+        out.append(prop["minimum"] - 0.5)
+    if "exclusiveMinimum" in prop:
+        out.append(prop["exclusiveMinimum"])
+    if "maximum" in prop:
+        out.append(prop["maximum"] + 0.5)
+    if "exclusiveMaximum" in prop:
+        out.append(prop["exclusiveMaximum"])
+    return out
+
+
+def test_openapi_publishes_the_ranges_and_choices_that_are_enforced(client):
+    """Every published range and enum of a plan field is the one the API enforces: a number
+    just outside it, or a string not in the enum, is 422 naming the field and the range."""
+    props = client.get("/openapi.json").json()["components"]["schemas"]["PlanRequest"][
+        "properties"]
+    assert props["train_mfu"]["exclusiveMinimum"] == 0 and props["train_mfu"]["maximum"] == 1
+    assert props["level"]["exclusiveMaximum"] == 1 and props["context"]["minimum"] == 1
+    assert props["objective"]["enum"] == ["flops", "usd", None]
+    assert props["compounding"]["enum"] == ["annual", "continuous", None]
+    ranged = {k: p for k, p in props.items() if _outside(p)}
+    assert len(ranged) >= 15
+    for name, prop in ranged.items():
+        for bad in _outside(prop):
+            response = client.post("/api/plan", json={"loss": 2, name: bad})
+            assert response.status_code == 422, (name, bad)
+            assert one_line_error(response).startswith(f"{name} must be"), (name, bad)
+    for name in [k for k, p in props.items() if "enum" in p and k != "law"]:
+        response = client.post("/api/plan", json={"loss": 2, name: "not-a-choice"})
+        assert response.status_code == 422 and name in one_line_error(response), name
+
+
+def test_the_cli_enforces_the_same_ranges():
+    res = CliRunner().invoke(cli_app, ["plan", "--loss", "2", "--level", "1", "--uncertainty"])
+    assert res.exit_code == 2 and "--level must be in (0, 1); got 1" in res.stderr

@@ -23,7 +23,7 @@ class TimelineOptions(OptionGroup):
     PANEL = "Timeline (present value; any of these dates the plan)"
     horizon_days: float | None = opt(
         "Service life in days, from the end of training [default: 365; with {{users}}: "
-        "{{days}}].")
+        "{{days}}].", bounds="in (0, 36525]")
     demand_ramp_days: float | None = opt(
         "Days of linear ramp from zero to peak demand [default: 0].")
     demand_growth_per_year: float | None = opt(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,12 +23,51 @@ from ..errors import InputError
 
 
 def opt(help: str, default: Any = None, *, aliases: tuple[str, ...] = (),
-        choices: tuple[str, ...] | None = None) -> Any:
+        choices: tuple[str, ...] | None = None, bounds: str | None = None) -> Any:
     """A dataclass field that is an option. ``help`` may mark other options' names as
     ``{{name}}`` (:func:`computeplan.vocabulary.render`); ``aliases`` are old CLI spellings
-    (names with underscores) accepted but not shown; ``choices`` the valid strings."""
+    (names with underscores) accepted but not shown; ``choices`` the valid strings; ``bounds``
+    the valid numbers as the error message says them (``"> 0"``, ``">= 1"``, ``"in (0, 1]"``):
+    checked by :meth:`OptionSet.from_flat` and published in the web API's schema
+    (:func:`bounds_schema`)."""
+    if bounds is not None:
+        bounds_schema(bounds)  # a malformed spec fails at import
     return field(default=default, metadata={"help": help, "aliases": aliases,
-                                            "choices": choices})
+                                            "choices": choices, "bounds": bounds})
+
+
+_BOUND = re.compile(r"^(?:(>=|>) (\S+)|in ([(\[])(\S+), (\S+)([)\]]))$")
+
+
+def bounds_schema(spec: str) -> dict[str, float]:
+    """JSON-schema keywords of a ``bounds`` spec: ``"in (0, 1]"`` ->
+    ``{"exclusiveMinimum": 0, "maximum": 1}``, ``">= 1"`` -> ``{"minimum": 1}``."""
+    m = _BOUND.match(spec)
+    if m is None:
+        raise ValueError(f"bounds {spec!r}: expected '> A', '>= A' or 'in (A, B]' (any brackets)")
+    op, lo, left, lo2, hi, right = m.groups()
+    if op:
+        return {"exclusiveMinimum" if op == ">" else "minimum": float(lo)}
+    return {"exclusiveMinimum" if left == "(" else "minimum": float(lo2),
+            "exclusiveMaximum" if right == ")" else "maximum": float(hi)}
+
+
+def check_bounds(name: str, value: Any, spec: str) -> None:
+    """Raise :class:`InputError` ``"<option> must be <spec>; got <value>"`` unless every number
+    of ``value`` is finite and within ``spec``."""
+    import numpy as np
+
+    from .._validate import _first_bad, finite
+    from ..vocabulary import option
+
+    name = option(name)  # as the running shell spells it
+    arr = finite(name, value)
+    bad = np.zeros(arr.shape, dtype=bool)
+    for key, limit in bounds_schema(spec).items():
+        bad |= {"minimum": arr < limit, "exclusiveMinimum": arr <= limit,
+                "maximum": arr > limit, "exclusiveMaximum": arr >= limit}[key]
+    if bad.any():
+        raise InputError(f"{name} must be {spec}; got {_first_bad(arr, bad)}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +82,7 @@ class Option:
     panel: str
     aliases: tuple[str, ...] = ()
     choices: tuple[str, ...] | None = None
+    bounds: str | None = None
 
 
 class OptionGroup:
@@ -81,6 +122,10 @@ class OptionSet:
         if unknown:
             raise InputError(f"unknown option {unknown[0]!r}; the options are: "
                              + ", ".join(where))
+        bounds = _set_bounds(cls)
+        for name in bounds.keys() & flat.keys():
+            if flat[name] is not None:
+                check_bounds(name, flat[name], bounds[name])
         groups = _set_groups(cls)
         parts: dict[str, dict[str, Any]] = {g: {} for g in groups}
         for name, value in flat.items():
@@ -107,7 +152,7 @@ class OptionSet:
 def _group_options(cls: type[OptionGroup], group: str) -> tuple[Option, ...]:
     hints = typing.get_type_hints(cls)
     return tuple(Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
-                        f.metadata["aliases"], f.metadata["choices"])
+                        f.metadata["aliases"], f.metadata["choices"], f.metadata["bounds"])
                  for f in dataclasses.fields(cls))
 
 
@@ -130,3 +175,8 @@ def _set_options(cls: type[OptionSet]) -> tuple[Option, ...]:
 @functools.cache
 def _set_where(cls: type[OptionSet]) -> dict[str, str]:
     return {o.name: o.group for o in _set_options(cls)}
+
+
+@functools.cache
+def _set_bounds(cls: type[OptionSet]) -> dict[str, str]:
+    return {o.name: o.bounds for o in _set_options(cls) if o.bounds}

@@ -129,8 +129,10 @@ class Target(OptionGroup):
         "Training tokens of the {{reference_params}} model (e.g. 15e12 for a model like "
         "Llama 3 8B): target the loss L(N, D) of that model instead of the Chinchilla-optimal "
         "one.")
-    budget_flops: float | None = opt("Lifetime FLOPs budget: find the lowest reachable loss.")
-    budget_usd: float | None = opt("Lifetime dollar budget: find the lowest reachable loss.")
+    budget_flops: float | None = opt(
+        "Lifetime FLOPs budget: find the lowest reachable loss.", bounds="> 0")
+    budget_usd: float | None = opt(
+        "Lifetime dollar budget: find the lowest reachable loss.", bounds="> 0")
 
     def resolve(self, law: ChinchillaLaw, notes: list[str]) -> tuple[float | None, float | None]:
         """(target loss, budget): exactly one is set. No target: the default reference model.
@@ -176,7 +178,8 @@ class DemandOptions(OptionGroup):
     """Lifetime inference demand, in one of three forms."""
 
     PANEL = "Demand (one form)"
-    inference_tokens: float | None = opt("Lifetime inference tokens (input + output).")
+    inference_tokens: float | None = opt(
+        "Lifetime inference tokens (input + output).", bounds=">= 0")
     requests: float | None = opt("Lifetime requests.")
     users: float | None = opt("Users (with {{requests_per_user_per_day}} and {{days}}).")
     requests_per_user_per_day: float | None = opt("Requests per user per day.")
@@ -231,16 +234,17 @@ class CostOptions(OptionGroup):
     train_gpu: str | None = opt("Training GPU [default: h100-sxm].")
     train_dtype: str | None = opt("Training dtype [default: bf16].")
     train_usd_per_gpu_hour: float | None = opt(
-        "Training $ per GPU-hour [default: catalog price].", aliases=("train_usd_per_hour",))
-    train_mfu: float | None = opt("Training MFU in (0, 1] [default: 0.5].")
+        "Training $ per GPU-hour [default: catalog price].", aliases=("train_usd_per_hour",),
+        bounds="> 0")
+    train_mfu: float | None = opt("Training MFU in (0, 1] [default: 0.5].", bounds="in (0, 1]")
     inference_gpu: str | None = opt("Inference GPU [default: h100-sxm].")
     inference_dtype: str | None = opt(
         "Inference dtype [default: the inference GPU's best: fp8, else int8, bf16, fp16].")
     inference_usd_per_gpu_hour: float | None = opt(
         "Inference $ per GPU-hour [default: catalog price].",
-        aliases=("inference_usd_per_hour",))
-    prefill_mfu: float | None = opt("Prefill MFU [default: 0.5].")
-    decode_mfu: float | None = opt("Decode MFU [default: 0.01].")
+        aliases=("inference_usd_per_hour",), bounds="> 0")
+    prefill_mfu: float | None = opt("Prefill MFU [default: 0.5].", bounds="in (0, 1]")
+    decode_mfu: float | None = opt("Decode MFU [default: 0.01].", bounds="in (0, 1]")
     decode_model: str | None = opt(
         "mfu: fixed prefill/decode MFU; roofline: derive them from the inference GPU's "
         "bandwidth and FLOP/s at {{batch}} and {{context}} [default: mfu].",
@@ -260,15 +264,17 @@ class RooflineOptions(OptionGroup):
     """The roofline serving model that prices decode under ``decode_model="roofline"``."""
 
     PANEL = "Roofline inference cost ({{decode_model}} roofline)"
-    batch: float | None = opt("Concurrent sequences per replica [default: 64].")
+    batch: float | None = opt("Concurrent sequences per replica [default: 64].", bounds="> 0")
     context: float | None = opt(
-        "Tokens per sequence in the KV cache [default: input + output tokens per request].")
+        "Tokens per sequence in the KV cache [default: input + output tokens per request].",
+        bounds=">= 1")
     kv_dtype: str | None = opt("KV-cache dtype [default: {{inference_dtype}}].")
     gqa_ratio: float | None = opt(
         "Query heads per KV head (1 = multi-head attention) [default: 1].")
     bandwidth_fraction: float | None = opt(
-        "Achievable fraction of memory bandwidth [default: 0.7].")
-    compute_fraction: float | None = opt("Achievable fraction of peak FLOP/s [default: 0.5].")
+        "Achievable fraction of memory bandwidth [default: 0.7].", bounds="in (0, 1]")
+    compute_fraction: float | None = opt(
+        "Achievable fraction of peak FLOP/s [default: 0.5].", bounds="in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -349,11 +355,11 @@ class UncertaintyOptions(OptionGroup):
         "ranges of the optimum, the chance that the saving is real and that the plan misses "
         "the target, and the robust plan.")
     level: float | None = opt("Level of the reported ranges, in (0, 1) [default: 0.95]; needs "
-                              "{{uncertainty}}.")
+                              "{{uncertainty}}.", bounds="in (0, 1)")
     confidence: float | None = opt(
         "The robust plan reaches the target loss under at least this share of the replicates "
         "(within a budget: has the lowest loss reached under this share), in (0, 1) "
-        "[default: 0.9]; needs {{uncertainty}}.")
+        "[default: 0.9]; needs {{uncertainty}}.", bounds="in (0, 1)")
 
     def build(self, law, loss, budget, demand, cost, timeline=None, unique_tokens=None
               ) -> PlanUncertainty | None:

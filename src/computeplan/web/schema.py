@@ -8,7 +8,8 @@ type hint of each argument or, for an unannotated argument defaulting to ``None`
 number, and its default), with two web-only rules. Clients never name server files: arguments typed
 as paths or named in ``SERVER_SIDE`` are left out, and ``law`` is a preset name, not a path.
 Range checks stay in the commands layer (one place for them); its :class:`InputError` becomes
-HTTP 422 like a validation error here.
+HTTP 422 like a validation error here. The ranges and choices an option group declares
+(``opt(bounds=..., choices=...)``, checked there) are published in the schema (:func:`published`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
     """The model of ``entries`` (name, type, default, description, where): server-side files,
     and paths, are left out; a required path is a TypeError."""
     fields: dict[str, Any] = {}
-    for field_name, tp, default, description, where in entries:
+    for field_name, tp, default, description, where, *extra in entries:
         if field_name in SERVER_SIDE:
             continue
         if _mentions_path(tp):
@@ -81,8 +82,10 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
             continue
         default = ... if default is inspect.Parameter.empty else default
         tp = _strict_numbers(tp) if strict else tp
-        fields[field_name] = (tp, Field(default, description=description) if description
-                              else default)
+        schema = extra[0] if extra and extra[0] else None
+        fields[field_name] = (tp, Field(default, description=description,
+                                        json_schema_extra=schema)
+                              if description or schema else default)
     return create_model(name, __config__=_CONFIG, **fields)
 
 
@@ -113,5 +116,18 @@ def options_model(option_set, name: str, *, strict: bool = False) -> type[BaseMo
     entries = []
     for o in option_set.options():
         tp = (LawPreset | None if o.default is None else LawPreset) if o.name == "law" else o.type
-        entries.append((o.name, tp, o.default, render(o.help, "field"), option_set.__name__))
+        entries.append((o.name, tp, o.default, render(o.help, "field"), option_set.__name__,
+                        published(o)))
     return _model(name, entries, strict)
+
+
+def published(o) -> dict[str, Any]:
+    """The schema keywords of an option's declared validation: its ``bounds`` (checked by
+    :meth:`~computeplan.commands.options.OptionSet.from_flat`) as ``minimum``/``exclusiveMinimum``
+    /..., and its ``choices`` as an ``enum`` (with null when the option may be left out)."""
+    from ..commands.options import bounds_schema
+
+    out: dict[str, Any] = bounds_schema(o.bounds) if o.bounds else {}
+    if o.choices:
+        out["enum"] = [*o.choices, *([None] if o.default is None else [])]
+    return out
