@@ -169,3 +169,19 @@ def test_full_grid_is_one_option_in_python_json_and_cli(tmp_path):
     assert out[False]["starts"]["minimised"] in (SCREEN, N_GRID)
     a, b = out[False]["objective_value"], out[True]["objective_value"]
     assert abs(a - b) <= REL_GAP * abs(b) + ABS_GAP
+
+
+def test_a_step_exponent_is_implausible_so_screening_falls_back():
+    """A very large exponent (the term acts on the smallest runs only) has no attained optimum:
+    the objective keeps falling as it grows, so screened and full-grid fits stop at different
+    points; it is implausible, hence not ok, hence fitted from every start."""
+    from computeplan.fitting.plausible import MAX_EXPONENT, implausible
+    from computeplan.forms import get_form
+
+    n = np.geomspace(1e7, 1e10, 20)
+    d, loss = 20 * n, np.linspace(3.0, 2.0, 20)
+    coef = {"E": 1.5, "A": 1e163, "B": 425.0, "alpha": 22.6, "beta": 0.4}
+    warnings = implausible(get_form("chinchilla"), coef, n, d, loss, starts_at_best=None)
+    assert any(f"alpha = 22.6 is very large (> {MAX_EXPONENT:g})" in w for w in warnings)
+    assert not any("very large" in w for w in implausible(
+        get_form("chinchilla"), dict(coef, A=400.0, alpha=0.34), n, d, loss, starts_at_best=None))

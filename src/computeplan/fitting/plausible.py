@@ -10,6 +10,9 @@ warnings start with ``implausible:``), in the table, the JSON and the exit statu
   <= 100 tokens per parameter give E = 0.153 with alpha = 0.077 under the Chinchilla form);
 - an exponent is near zero (below ``MIN_EXPONENT``): a power law that barely falls, whose
   prefactor and exponent trade off along a ridge;
+- an exponent far above the start grid's (above ``MAX_EXPONENT``): the term acts on the
+  smallest runs only, a step rather than a power law, and the objective keeps falling as the
+  exponent grows (no optimum is attained, so where the optimiser stops is arbitrary);
 - too few runs per coefficient (fewer than ``RUNS_PER_COEFFICIENT``);
 - the runs cannot separate N from D: ln N and ln D almost collinear (|correlation| above
   ``MAX_CORRELATION``, e.g. every run at D = 20 N);
@@ -27,6 +30,8 @@ import numpy as np
 E_FLOOR_SHARE = 0.2
 #: Exponents below this are implausible (the term is nearly flat).
 MIN_EXPONENT = 0.1
+#: Exponents above this (twice the largest of the Hoffmann start grid) are implausible.
+MAX_EXPONENT = 4.0
 #: Fewest runs (weight > 0) per fitted coefficient.
 RUNS_PER_COEFFICIENT = 3
 #: Largest |correlation| of ln N and ln D across the runs.
@@ -51,6 +56,10 @@ def implausible(form, coef: dict, params, train_tokens, loss, *, starts_at_best:
             out.append(f"implausible: exponent {c} = {coef[c]:.4g} is near zero (< "
                        f"{MIN_EXPONENT:g}): the term barely falls and trades off with its "
                        "prefactor")
+        if coef[c] > MAX_EXPONENT:
+            out.append(f"implausible: exponent {c} = {coef[c]:.4g} is very large (> "
+                       f"{MAX_EXPONENT:g}): the term acts on the smallest runs only, a step "
+                       "rather than a power law")
     n, k = len(loss), form.n_coefficients
     if n < RUNS_PER_COEFFICIENT * k:
         out.append(f"implausible: {n} runs for {k} coefficients (fewer than "
