@@ -229,12 +229,15 @@ def test_technique_names_come_from_the_library_list(monkeypatch):
 
     import typer
 
+    from computeplan import defaults
     from computeplan.tradeoffs import techniques
 
+    # one list: the library's (get_technique's) is the one the CLI reads
+    assert techniques.TECHNIQUES is defaults.TECHNIQUES
     app_module = importlib.import_module("computeplan.cli.app")
     cli_tradeoff = importlib.import_module("computeplan.cli.tradeoff")
     monkeypatch.setattr(app_module, "app", typer.Typer())  # reloading registers commands again
-    monkeypatch.setattr(techniques, "TECHNIQUES", (*techniques.TECHNIQUES, "new-technique"))
+    monkeypatch.setattr(defaults, "TECHNIQUES", (*defaults.TECHNIQUES, "new-technique"))
     try:
         assert "new-technique" in {t.value for t in importlib.reload(cli_tradeoff).TechniqueName}
     finally:

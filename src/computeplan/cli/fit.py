@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
+from ..defaults import DEFAULT_ASYMMETRY
 from ..errors import InputError
-from ..fitting._objective import DEFAULT_ASYMMETRY
 from .app import JsonFlag, Output, command, emit
 from .progress import progress_for
 

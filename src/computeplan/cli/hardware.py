@@ -7,15 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ..hardware.serving import (
+from ..defaults import (
+    ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
+    DEFAULT_ASPECT_RATIO,
     DEFAULT_BANDWIDTH_FRACTION,
     DEFAULT_COMPUTE_FRACTION,
     DEFAULT_CONTEXT,
     DEFAULT_MAX_GPUS,
     DEFAULT_MEMORY_FRACTION,
+    DEFAULT_TRAIN_MFU,
 )
-from ..hardware.shape import DEFAULT_ASPECT_RATIO
-from ..hardware.training import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
 from .app import GpuFile, JsonFlag, Output, command, emit, merge_old, old_spelling
 
 _S = "Model shape (default: estimated from --params)"

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..tradeoffs.frontier import DEFAULT_GRID_POINTS
-from ..tradeoffs.techniques import TECHNIQUES
+from ..defaults import DEFAULT_GRID_POINTS, TECHNIQUES
 from .app import (
     CoefA,
     CoefAlpha,

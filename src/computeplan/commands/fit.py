@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..defaults import DEFAULT_ASYMMETRY
 from ..errors import InputError
 from ..fitting import FitResult, check_resampling
-from ..fitting._objective import DEFAULT_ASYMMETRY
 from ..fitting.ensemble import EnsembleResult, fit_folder, fit_source
 from ..vocabulary import option
 

@@ -26,13 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..defaults import DEFAULT_ASYMMETRY, HUBER_DELTA
 from ..work import checkpoint
 
 OBJECTIVES = ("huber", "asymmetric", "lsq")
-#: Huber threshold on log-loss residuals used by Hoffmann et al. 2022 (Approach 3).
-HUBER_DELTA = 1e-3
-#: Share of the penalty put on over-prediction by the asymmetric loss (0.5 would be symmetric).
-DEFAULT_ASYMMETRY = 0.9
 
 
 @dataclass(frozen=True)

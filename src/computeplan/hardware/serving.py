@@ -35,17 +35,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as v
+from ..defaults import (
+    DEFAULT_BANDWIDTH_FRACTION,
+    DEFAULT_COMPUTE_FRACTION,
+    DEFAULT_CONTEXT,
+    DEFAULT_MAX_GPUS,
+    DEFAULT_MEMORY_FRACTION,
+)
 from ..errors import InputError
 from ..units import SECONDS_PER_HOUR
 from .catalog import GPU
 from .dtypes import bytes_per_value
 from .shape import ModelShape
-
-DEFAULT_BANDWIDTH_FRACTION = 0.7
-DEFAULT_COMPUTE_FRACTION = 0.5
-DEFAULT_MEMORY_FRACTION = 0.9
-DEFAULT_CONTEXT = 2048.0
-DEFAULT_MAX_GPUS = 8  # one node
 
 
 def weight_bytes(params, dtype: str) -> np.ndarray:

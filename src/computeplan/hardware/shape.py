@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as v
+from ..defaults import DEFAULT_ASPECT_RATIO
 from ..errors import InputError
 
 PARAMS_PER_LAYER_WIDTH2 = 12.0  # N = 12 layers d_model^2 (Kaplan et al. 2020, Table 1)
-DEFAULT_ASPECT_RATIO = 128.0
 DEFAULT_HEAD_DIM = 128.0
 #: Accepted aspect ratios d_model / layers (module docstring).
 ASPECT_RATIO_RANGE = (1.0, 1000.0)

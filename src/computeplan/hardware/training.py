@@ -20,13 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as v
+from ..defaults import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
 from ..errors import InputError
 from ..laws import TRAIN_FLOPS_PER_PARAM_TOKEN
 from ..units import SECONDS_PER_HOUR
 from .catalog import GPU
-
-ADAM_MIXED_PRECISION_BYTES_PER_PARAM = 16.0  # 2 + 2 + 12 (Rajbhandari et al. 2020, sec. 3.1)
-DEFAULT_TRAIN_MFU = 0.4  # Llama-2-7B's reported GPU-hours imply ~0.4; PaLM reports 0.462
 
 
 def train_flops(params, tokens, *, layers=None, context=None, attention_width=None) -> np.ndarray:

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .. import _validate as v
+from ..defaults import DEFAULT_GRID_POINTS
 from ..errors import InputError
 from .techniques import Technique
 
-DEFAULT_GRID_POINTS = 1000
 DEFAULT_MIN_EXCHANGE_RATE = 1.0 / 6.0
 #: Largest grid per axis: 3000 x 3000 scores take ~70 MB per array.
 MAX_GRID_POINTS = 3000

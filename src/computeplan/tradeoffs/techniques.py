@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _validate as v
+from ..defaults import TECHNIQUES
 from ..errors import InputError
 from ..laws import (
     INFERENCE_FLOPS_PER_PARAM_TOKEN,
@@ -651,7 +652,6 @@ class LimitedSampling(RepeatedSampling):
     title: ClassVar[str] = "Repeated sampling, limited trials (n@k)"
 
 
-TECHNIQUES = ("scaling-policy", "pruning", "mcts", "pass-at-k", "n-at-k")
 LAW_TECHNIQUES = ("scaling-policy", "pruning")
 
 
