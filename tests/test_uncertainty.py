@@ -565,3 +565,15 @@ def test_data_limited_robust_plan_within_a_budget_is_the_best_confident_loss(
         d_other = _budget_tokens(budget, n_other, demand)
         if d_other > 0:
             assert confident(n_other, d_other) >= r.loss_at_confidence * (1 - 1e-12)
+
+
+def test_data_limited_budget_plans_without_inference_demand_match_the_scalar_plans():
+    """With no demand q N never spends the budget, which the budget solver brackets by."""
+    rows = BESIROGLU.replicates[:11]
+    u = plan_uncertainty(limited_law(rows), budget=1e24, inference_tokens=0.0,
+                         unique_tokens=3e11)
+    want = [float(dl.limited_budget_optimal(ChinchillaLaw(*row, **MUENNIGHOFF), budget=1e24,
+                                            unique_tokens=3e11, inference_tokens=0.0).loss)
+            for row in rows]
+    assert np.allclose(u.optimal.loss, want, rtol=1e-9, atol=0)
+    assert u.robust.loss_at_confidence <= u.robust.point_loss_at_confidence * (1 + 1e-12)

@@ -253,3 +253,15 @@ def test_report_and_web_api_with_uncertainty_and_a_timeline(throughput):
     assert ("savings" in rep.bands) == (throughput is None)
     html = render_html(rep)
     assert "PV lifetime FLOPs" in html and "present-value lifetime cost than the point" in html
+
+
+def test_a_robust_plan_cheaper_than_the_point_plan_says_less():
+    """A robust plan at 50% may cost less than the point plan (the central law is no median):
+    its sentence says less, not a negative more."""
+    args = ["plan", "--law", "besiroglu2024", "--loss", "1.83", "--inference-tokens", "1e13",
+            "--uncertainty", "--confidence", "0.5"]
+    premium = run_json(*args)["uncertainty"]["robust"]["premium"]
+    assert premium < 0
+    text = " ".join(_run(*args).output.split())
+    assert "less lifetime cost than the point plan" in text and "-" not in text.split(
+        "robust plan:")[1].split("\n")[0]

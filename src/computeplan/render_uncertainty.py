@@ -94,7 +94,8 @@ def uncertainty_lines(plan: dict) -> list[str]:
     elif r is not None:
         out.append(f"robust plan: {count(r['params'])} parameters on {count(r['train_tokens'])} "
                    f"tokens reaches the target under {pct(r['target_met_probability'])} of the "
-                   f"replicates for {pct(r['premium'])} more {cost} than the point plan")
+                   f"replicates for {pct(abs(r['premium']))} "
+                   f"{'more' if r['premium'] >= 0 else 'less'} {cost} than the point plan")
     return out + list(u.get("notes", []))
 
 

@@ -297,7 +297,11 @@ def _limited_optima(ens: Ensemble, loss, demand: Demand, objective, budget=None)
     dem = _demand_part(demand, bind) if np.ndim(demand.total_tokens) else demand
     uu = np.full(bind.size, u)
     if not _dependent(objective):  # Q(N) = q N: the same solvers with Q'(N) = q
-        objective = _LinearInference(*objective.coefficients(dem))
+        p, q = objective.coefficients(dem)
+        if budget is not None:  # the budget solver brackets N by Q(N) = X: with no (or an
+            # underflowing) demand q N never gets there; a q of 1e-30 X / N moves no cost
+            q = np.maximum(q, 1e-30 * float(budget) / n[bind])
+        objective = _LinearInference(p, q)
     solve = (dependent_limited_fixed_loss if budget is None else dependent_limited_budget)
     target = loss - part.E if budget is None else float(budget)
     n[bind], d[bind] = solve(part, target, objective, dem, uu, n[bind], d[bind])

@@ -438,7 +438,8 @@
     } else if (r) {
       lines.push(`robust plan: ${quantity("params", r.params)} parameters on ` +
         `${quantity("train_tokens", r.train_tokens)} tokens reaches the target under ` +
-        `${pct(r.target_met_probability)} of the replicates for ${pct(r.premium)} more ` +
+        `${pct(r.target_met_probability)} of the replicates for ${pct(Math.abs(r.premium))} ` +
+        `${r.premium >= 0 ? "more" : "less"} ` +
         `${pv ? "present-value " : ""}lifetime cost than the point plan`);
     }
     $("uncertainty_lines").replaceChildren(...lines.concat(u.notes).map((t) => {
