@@ -76,7 +76,7 @@ def signed(func, x, data, lo, hi):
     return np.where(np.isfinite(g), g, np.where(x < 0.5 * (lo + hi), -1.0, 1.0))
 
 
-def bracketed_root(func, lo, hi, data: dict | None = None, *, xtol: float = 1e-13,
+def bracketed_root(func, lo, hi, data: dict | None = None, *, ends=None, xtol: float = 1e-13,
                    maxiter: int = 300, grid: int = PRE_GRID):
     """x in [lo, hi] with func(x, data) = 0 elementwise, where func < 0 at lo and > 0 at hi
     (checked by the caller, :func:`signed`); ``data`` holds the per-element arrays (or dicts
@@ -84,13 +84,17 @@ def bracketed_root(func, lo, hi, data: dict | None = None, *, xtol: float = 1e-1
     restricted to the elements still unsolved, so converged elements cost nothing more. An
     element stops when its bracket is narrower than ``xtol * max(1, |x|)``. The bracket is
     first narrowed to one of ``grid`` equal parts (one evaluation per interior point), then
-    refined by Illinois steps."""
+    refined by Illinois steps. ``ends``: the signed values at lo and hi when the caller has
+    them (:func:`_ends`)."""
     data = {} if data is None else data
     shape = np.broadcast_shapes(np.shape(lo), np.shape(hi), *_shapes(data))
     lo, hi = (np.broadcast_to(np.asarray(a, float), shape).ravel().copy() for a in (lo, hi))
     d = _flat(data, shape)
     end_lo, end_hi = lo.copy(), hi.copy()
-    flo, fhi = signed(func, lo, d, end_lo, end_hi), signed(func, hi, d, end_lo, end_hi)
+    if ends is None:
+        flo, fhi = signed(func, lo, d, end_lo, end_hi), signed(func, hi, d, end_lo, end_hi)
+    else:
+        flo, fhi = (np.broadcast_to(np.asarray(e, float), shape).ravel() for e in ends)
     start, step = lo.copy(), (hi - lo) / grid
     for k in range(1, grid):
         x = start + step * k
@@ -162,8 +166,9 @@ def fixed_loss(form, coef: dict, loss, r):
             s = 1.0 / (1.0 + d["r"] * np.exp(-ln_d))
             return 1.0 - s * dn / dd
 
-    _check_bracket(_ends(slope, z_lo, z_hi, data), "optimal model at this loss")
-    return point(bracketed_root(slope, z_lo, z_hi, data), data)
+    ends = _ends(slope, z_lo, z_hi, data)
+    _check_bracket(ends, "optimal model at this loss")
+    return point(bracketed_root(slope, z_lo, z_hi, data, ends=ends), data)
 
 
 def budget(form, coef: dict, log_k, r):
@@ -198,8 +203,9 @@ def budget(form, coef: dict, log_k, r):
             _, dn, dd = form.log_slopes_at(d["coef"], ln_n, ln_d)
             return dd - np.exp(ln_d - np.logaddexp(ln_d, d["log_r"])) * dn
 
-    _check_bracket(_ends(slope, t_lo, t_hi, data), "optimal model within this budget")
-    return point(bracketed_root(slope, t_lo, t_hi, data), data)
+    ends = _ends(slope, t_lo, t_hi, data)
+    _check_bracket(ends, "optimal model within this budget")
+    return point(bracketed_root(slope, t_lo, t_hi, data, ends=ends), data)
 
 
 def _balanced(form, coef: dict, fixed, at, lo, hi, what: str):
@@ -212,8 +218,9 @@ def _balanced(form, coef: dict, fixed, at, lo, hi, what: str):
         return sign * (dd - dn)
 
     data = {"coef": coef, "fixed": fixed}
-    _check_bracket(_ends(cond, lo, hi, data), f"compute-optimal model {what}")
-    return bracketed_root(cond, lo, hi, data)
+    ends = _ends(cond, lo, hi, data)
+    _check_bracket(ends, f"compute-optimal model {what}")
+    return bracketed_root(cond, lo, hi, data, ends=ends)
 
 
 def optimal_at_params(form, coef: dict, ln_n):
@@ -251,7 +258,7 @@ def params_for_loss(form, coef: dict, loss, ln_d):
                          "any model size under this law")
     if not np.all(g_lo < 0):
         raise InputError("loss is reached by a model of under one parameter under this law")
-    return bracketed_root(gap, lo, hi, data)
+    return bracketed_root(gap, lo, hi, data, ends=(g_lo, g_hi))
 
 
 def chinchilla_budget(form, coef: dict, log_x, log_p, log_q):
