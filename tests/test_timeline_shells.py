@@ -135,6 +135,19 @@ def test_bad_timeline_input_is_one_line_and_exit_2(args, words):
         assert w in line, (w, line)
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_training_beyond_a_century_is_one_line_not_a_table_of_millions_of_rows(json_flag):
+    """1e30 FLOPs on 10 GPUs train for millions of years: the per-year table would need a row
+    for each (it once grew to gigabytes); an error names the option instead."""
+    words = ["training takes 6.4", "e+06 years", "--train-gpus",
+             "the timeline covers at most 100 years of training"]
+    line = _fail("plan", "--budget-flops", "1e30", "--train-gpus", "10",
+                 "--price-performance-doubling-years", "2", "--inference-tokens", "1e13",
+                 *json_flag)
+    for w in words:
+        assert w in line, (w, line)
+
+
 def test_plot_writes_the_spend_figure(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
     out = tmp_path / "spend.png"

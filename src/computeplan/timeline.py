@@ -56,6 +56,9 @@ DAYS_PER_YEAR = 365.25
 SECONDS_PER_YEAR = DAYS_PER_YEAR * 86400.0
 #: Longest horizon (100 years): the per-year table has one row a year.
 MAX_HORIZON_DAYS = 100 * DAYS_PER_YEAR
+#: Longest training time the per-year table covers (100 years; its rows run from the start of
+#: training, so a plan training for millions of years would need millions of rows).
+MAX_TRAIN_YEARS = 100.0
 #: Years for FLOP/s per dollar to double, with their 95% confidence intervals (Hobbhahn &
 #: Besiroglu 2022, "Trends in GPU price-performance", Epoch, Table 1).
 PRICE_PERFORMANCE_PRESETS = {
@@ -498,8 +501,14 @@ class DatedComparison:
         inference spend, nominal and present value, in FLOPs (raw and FLOP-equivalents) and, when
         priced, dollars."""
         raw = getattr(self.comparison, which)
-        years = int(np.ceil(np.max(self.timeline.horizon_years
-                                   + self.timeline.train_years(raw.train_flops)) - 1e-12))
+        train_years = self.timeline.train_years(raw.train_flops)
+        if np.max(train_years) > MAX_TRAIN_YEARS:
+            raise InputError(
+                f"training takes {np.max(train_years):.4g} years at the training throughput "
+                f"({option('train_gpus')}); the timeline covers at most {MAX_TRAIN_YEARS:g} years "
+                f"of training: give more {option('train_gpus')}, a smaller budget or a higher "
+                "target loss")
+        years = int(np.ceil(np.max(self.timeline.horizon_years + train_years) - 1e-12))
         years = max(years, 1)
         t = self.timeline.yearly(raw.train_flops, years)
         first = (t["year"] == 1.0).astype(float)
