@@ -184,7 +184,8 @@ def test_openapi_lists_commands_and_no_server_paths(client):
     props = spec["components"]["schemas"]["PlanRequest"]["properties"]
     assert "gpu_file" not in props and "loss" in props and "train_usd_per_gpu_hour" in props
     assert set(props["law"]["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024",
-                                         "muennighoff2023"}
+                                         "muennighoff2023", "sardana2024-mpt", "gadre2024-c4",
+                                         "gadre2024-rpj", "gadre2024-rw"}
 
 
 def test_request_model_from_signature():
@@ -329,3 +330,23 @@ def test_405_names_the_allowed_methods(client):
     response = client.get("/api/plan")
     assert response.status_code == 405
     assert response.headers["allow"] == "POST" and "error" in response.json()
+
+
+@pytest.mark.parametrize("law", ["sardana2024-mpt", "gadre2024-c4", "gadre2024-rpj",
+                                 "gadre2024-rw"])
+def test_presets_of_other_forms_plan_on_the_api_as_on_the_cli(client, law):
+    """The presets fitted on over-trained runs (issue 11) are in the API's law choices, and a
+    plan with one is the CLI's; the page lists only the Chinchilla-form ones (its report draws
+    Chinchilla-form iso-loss curves), while meta describes every preset with its formula."""
+    r = client.post("/api/plan", json={"law": law, "loss": 2.3, "inference_tokens": 1e13})
+    assert r.status_code == 200, r.text
+    cli = run_json("plan", "--law", law, "--loss", "2.3", "--inference-tokens", "1e13")
+    for key in ("params", "train_tokens"):
+        assert r.json()["optimal"][key] == cli["optimal"][key]
+    assert law in client.get("/openapi.json").text
+    meta = client.get("/api/meta").json()["laws"][law]
+    assert meta["name"] == law and meta["formula"].startswith("L = ")
+    if law == "sardana2024-mpt":
+        assert meta["form"] == "kaplan"
+        r = client.post("/api/report", json={"law": law, "loss": 2.3})
+        assert r.status_code == 422 and "Chinchilla-form law" in r.json()["error"]

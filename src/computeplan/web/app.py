@@ -64,13 +64,17 @@ def _describe(err: dict) -> str:
 
 
 def _meta(app: FastAPI) -> dict:
+    from ..forms import get_form
     from ..hardware import load_catalog
-    from ..laws import PRESETS
+    from ..laws import PRESETS, form_presets
     from ..objectives import DollarCost
     from ..tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUES
 
+    laws = {**PRESETS, **form_presets()}
     return {
-        "laws": {k: law.to_dict(replicates=False) for k, law in PRESETS.items()},
+        "laws": {k: law.to_dict(replicates=False)
+                 | {"formula": get_form(getattr(law, "form", "chinchilla")).formula}
+                 for k, law in laws.items()},
         "techniques": list(TECHNIQUES), "law_techniques": list(LAW_TECHNIQUES),
         "gpus": {k: {"description": g.description, "dtypes": list(g.peak_flops),
                      "usd_per_gpu_hour": g.usd_per_gpu_hour, "price_date": g.price_date}

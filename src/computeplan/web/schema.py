@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
-from ..laws import PRESETS
+from ..laws import PRESETS, form_presets
 from ..vocabulary import render
 
 #: Arguments that name server-side files: never taken from a client.
@@ -30,7 +30,8 @@ SERVER_SIDE = frozenset({"gpu_file", "path", "csv", "out"})
 #: Longest string accepted in any field (GPU names, dtypes, presets are short).
 MAX_STR_LENGTH = 200
 
-LawPreset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+#: Every preset, the Chinchilla-form ones and those of other forms (as ``--law`` takes them).
+LawPreset = Literal[(*PRESETS, *form_presets())]  # type: ignore[valid-type]
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_STR_LENGTH)
 _GUESSED = {bool: bool, int: int, float: float, str: str}

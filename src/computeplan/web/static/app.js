@@ -197,7 +197,10 @@
   }
 
   function fillMeta() {
-    $("law").replaceChildren(...Object.keys(meta.laws).map((k) => new Option(k, k)));
+    // the page draws the report's iso-loss figures, which need a Chinchilla-form law: laws of
+    // other forms (sardana2024-mpt) are for the API's plan and the CLI
+    const pageLaws = Object.keys(meta.laws).filter((k) => !meta.laws[k].form);
+    $("law").replaceChildren(...pageLaws.map((k) => new Option(k, k)));
     $("law").value = "sardana2024";
     for (const sel of document.querySelectorAll("select.gpu")) {
       const dflt = meta.dollar_defaults[sel.name];
