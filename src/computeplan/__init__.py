@@ -67,21 +67,32 @@ _LAZY: dict[str, str | None] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    if module is None:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+def _lazy_attributes(package: str, names: dict, namespace: dict):
+    """PEP 562 ``__getattr__`` and ``__dir__`` for ``package`` whose public ``names`` map to
+    the module that defines each (relative to the package), or to None for a subpackage of
+    that name; a name is imported on first use and stored in ``namespace`` (the package's
+    globals), so later look-ups skip ``__getattr__``. Used here and by
+    :mod:`computeplan.hardware`."""
+
+    def __getattr__(name: str):
+        try:
+            module = names[name]
+        except KeyError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+        if module is None:
+            value = importlib.import_module(f".{name}", package)
+        else:
+            value = getattr(importlib.import_module(module, package), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
