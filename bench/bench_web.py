@@ -213,9 +213,11 @@ def _fit_upload(rows: int = 40_000) -> bytes:
     """A raw POST /api/fit of synthetic Hoffmann et al. (2022) runs with 2% noise."""
     import numpy as np
 
+    from computeplan import get_law
+
     rng = np.random.default_rng(0)
     n, d = 10 ** rng.uniform(7, 10, rows), 10 ** rng.uniform(8, 11, rows)
-    loss = (1.69 + 406.4 / n**0.34 + 410.7 / d**0.28) * np.exp(rng.normal(0, 0.02, rows))
+    loss = get_law("hoffmann2022").loss(n, d) * np.exp(rng.normal(0, 0.02, rows))
     csv = ("params,tokens,loss\n" + "\n".join(
         f"{a:.6e},{b:.6e},{c:.6f}" for a, b, c in zip(n, d, loss, strict=True))).encode()
     b = "bench-boundary"

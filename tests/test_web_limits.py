@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
+from computeplan import get_law  # noqa: E402
 from computeplan.commands.fit import fit  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from computeplan.web.server import server_config  # noqa: E402
@@ -33,7 +34,7 @@ def big_csv(rows: int = 40_000) -> bytes:
     of it takes far longer than any limit set below."""
     rng = np.random.default_rng(0)
     n, d = 10 ** rng.uniform(7, 10, rows), 10 ** rng.uniform(8, 11, rows)
-    loss = (1.69 + 406.4 / n**0.34 + 410.7 / d**0.28) * np.exp(rng.normal(0, 0.02, rows))
+    loss = get_law("hoffmann2022").loss(n, d) * np.exp(rng.normal(0, 0.02, rows))
     lines = [f"{a:.6e},{b:.6e},{c:.6f}" for a, b, c in zip(n, d, loss, strict=True)]
     return ("params,tokens,loss\n" + "\n".join(lines) + "\n").encode()
 
