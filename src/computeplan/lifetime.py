@@ -214,10 +214,7 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     names = ["params", "train_tokens", "loss", "train_flops", "inference_flops", "total_flops"]
     if priced:
         names += ["train_cost_usd", "inference_cost_usd", "total_cost_usd"]
-    plan = dict(zip(names, cols, strict=True))
-    if not shape:  # one scenario: the bill in numpy scalars, as evaluate gives it
-        plan |= {k: val[()] for k, val in plan.items() if k not in ("params", "train_tokens")}
-    return LifetimePlan(**plan)
+    return LifetimePlan(**dict(zip(names, cols, strict=True)))
 
 
 def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
