@@ -279,3 +279,92 @@ def chinchilla_budget(form, coef: dict, log_x, log_p, log_q):
         raise InputError("the budget is too small for any compute-optimal model under this law "
                          "(inference alone costs more)")
     return budget(form, coef, bracketed_root(gap, s_lo, s_hi, data), 0.0)
+
+
+# ------------------------------------------- inference costs Q(N) that are not linear in N
+def bisect_all(func, lo, hi, *, xtol: float = 1e-13, maxiter: int = 200):
+    """x in [lo, hi] with func(x) = 0 elementwise, func < 0 at lo and > 0 at hi, by bisection
+    on whole arrays (``func`` sees every element at every step: for conditions whose
+    per-scenario inputs, like a roofline objective's, cannot be restricted to the unsolved
+    elements); non-finite values take the sign of the nearer end (:func:`signed`). Stops when
+    every bracket is narrower than ``xtol * max(1, |x|)``."""
+    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
+    lo, hi = lo.copy(), hi.copy()
+    end_lo, end_hi = lo.copy(), hi.copy()
+    for _ in range(maxiter):
+        mid = 0.5 * (lo + hi)
+        neg = signed(lambda x, _: func(x), mid, None, end_lo, end_hi) < 0
+        lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
+        if np.all(hi - lo <= xtol * np.maximum(1.0, np.abs(mid))):
+            return 0.5 * (lo + hi)
+    raise ConvergenceError(f"optimal-model solver did not converge in {maxiter} iterations")
+
+
+def _all_ends(func, lo, hi):
+    return (signed(lambda x, _: func(x), lo, None, lo, hi),
+            signed(lambda x, _: func(x), hi, None, lo, hi))
+
+
+def dependent_fixed_loss(form, coef: dict, loss, marginal):
+    """(ln N, ln D) of the model minimising p N D + Q(N) subject to L(N, D) = ``loss``, Q any
+    increasing inference cost (the roofline serving model, :class:`~computeplan.objectives.
+    RooflineDollarCost`). ``marginal(ln_n, ln_d)`` gives Q'(N) / (p D) on the whole arrays.
+    Along the loss contour (as :func:`fixed_loss`) the cost's derivative in ln N, divided by
+    p N D, is 1 - L_N / L_D + Q'(N) / (p D): -inf where the contour leaves to infinite data,
+    above 1 for large N; its root (Q = q N: Q' / (p D) = r / D, the condition of
+    :func:`fixed_loss`) by :func:`bisect_all` in the variable z of :func:`fixed_loss`."""
+    loss = np.asarray(loss, float)
+    lo_n, hi_n = form.log_params_range(coef, loss)
+    lo_n, hi_n, loss = np.broadcast_arrays(lo_n, hi_n, loss)
+    span = np.minimum(hi_n - lo_n, LOG_SPAN)
+    if not np.all(span > 0):
+        raise InputError("this law has no model that reaches the target loss")
+    z_lo, z_hi = np.log(NEAR_FLOOR * span), np.log(span * (1 - 1e-9))
+
+    def point(z):
+        ln_n = lo_n + np.exp(z)
+        return ln_n, form.log_tokens_at_loss(coef, ln_n, loss)
+
+    def slope(z):
+        ln_n, ln_d = point(z)
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes_at(coef, ln_n, ln_d)
+            return 1.0 - dn / dd + marginal(ln_n, ln_d)
+
+    _check_bracket(_all_ends(slope, z_lo, z_hi), "optimal model at this loss")
+    return point(bisect_all(slope, z_lo, z_hi))
+
+
+def dependent_budget(form, coef: dict, log_x, log_p, inference, marginal):
+    """(ln N, ln D) of the model minimising L subject to p N D + Q(N) = e^``log_x``:
+    ``inference(ln_n)`` gives Q(N) and ``marginal(ln_n)`` Q'(N), on the whole arrays (Q
+    increasing). With D(N) = (X - Q(N)) / (p N), dL/d ln N = L_N - L_D (1 + N Q'(N) / (X - Q(N)))
+    runs from < 0 (small N) to > 0 where D reaches one token (p N + Q(N) = X, found first);
+    its root by :func:`bisect_all` in ln N, at most e^200 below that end and above one
+    parameter (and within the form's limits, :meth:`~computeplan.forms.Form.log_params_limits`).
+    """
+    log_x, log_p = np.broadcast_arrays(np.asarray(log_x, float), np.asarray(log_p, float))
+    x = np.exp(log_x)
+    top = log_x - log_p  # p N = X: D(N) = 1 or less
+    with np.errstate(all="ignore"):
+        t_max = bisect_all(lambda t: inference(t) + np.exp(log_p + t) - x,
+                           top - 200 * np.log(10.0), top)
+    n_lo, n_hi = form.log_params_limits(coef)
+    t_lo = np.maximum(t_max - 200 * np.log(10.0), np.maximum(n_lo + 1e-9, 0.0))
+    t_top = np.minimum(t_max, n_hi - 1e-9)
+
+    def tokens(t):
+        with np.errstate(all="ignore"):
+            return np.log(x - inference(t)) - log_p - t
+
+    def slope(t):
+        ln_d = tokens(t)
+        with np.errstate(all="ignore"):
+            _, dn, dd = form.log_slopes_at(coef, t, ln_d)
+            q_total = inference(t)
+            g = dn - dd * (1.0 + np.exp(t) * marginal(t) / (x - q_total))
+        return np.where(ln_d >= -1e-9, g, np.inf)
+
+    _check_bracket(_all_ends(slope, t_lo, t_top), "optimal model within this budget")
+    t = bisect_all(slope, t_lo, t_top)
+    return t, tokens(t)

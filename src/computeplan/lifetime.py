@@ -93,9 +93,6 @@ def _setup(law, demand, inference_tokens, cost):
     law = get_law(law, any_form=True)
     demand = as_demand(demand, inference_tokens)
     objective = FlopsObjective() if cost is None else cost
-    if law.form != "chinchilla" and _dependent(objective):
-        raise InputError(f"the roofline serving model plans with Chinchilla-form laws only; "
-                         f"law {law.name!r} has form {law.form!r}")
     return law, demand, objective
 
 
@@ -105,7 +102,13 @@ def _other_form(law, kind: str, target, demand: Demand, objective) -> LifetimePl
     budget or chinchilla_budget; ``target`` the loss or the budget)."""
     from . import _formsolve as solve
 
-    p, q = objective.coefficients(demand)
+    if _dependent(objective) and (kind in ("lifetime", "chinchilla") or np.any(
+            demand.total_tokens > 0)):
+        return _other_form_dependent(law, kind, target, demand, objective)
+    if _dependent(objective):  # no inference at all: the linear problem with q = 0
+        p, q = objective.train_usd_per_param_token, np.zeros_like(demand.total_tokens)
+    else:
+        p, q = objective.coefficients(demand)
     if kind in ("lifetime", "chinchilla"):
         inputs = _loss_inputs(objective)
         r = 0.0 if kind == "chinchilla" else _ratio(p, q, inputs)
@@ -121,6 +124,51 @@ def _other_form(law, kind: str, target, demand: Demand, objective) -> LifetimePl
                 ln_n, ln_d = solve.chinchilla_budget(law.shape, law.coef, np.log(x), np.log(p),
                                                      np.log(q))
     with np.errstate(over="ignore", under="ignore"):
+        n, d = np.exp(ln_n), np.exp(ln_d)
+    return evaluate(law, n, d, demand, objective, inputs=inputs)
+
+
+def _other_form_dependent(law, kind: str, target, demand: Demand, objective) -> LifetimePlan:
+    """:func:`_other_form` under an objective whose inference cost Q(N) is not linear in N (the
+    roofline serving model): the first-order conditions of :mod:`computeplan._formsolve` with
+    Q'(N) (``dependent_fixed_loss``, ``dependent_budget``), and the Chinchilla-optimal model
+    within a budget by the fixed point on the average cost Q(N) / N of
+    :mod:`computeplan._nonlinear` (exact at the fixed point, q N = Q(N))."""
+    from . import _formsolve as solve
+
+    p = objective.train_usd_per_param_token
+    shape = np.broadcast_shapes(np.shape(target), np.shape(demand.total_tokens), np.shape(p),
+                                np.shape(law.coef[law.shape.coefficients[0]]))
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):  # no demand: log q = -inf
+        if kind in ("lifetime", "chinchilla"):
+            inputs = _loss_inputs(objective)
+            loss = np.broadcast_to(v.positive("loss", target), shape)
+            if kind == "chinchilla":
+                ln_n, ln_d = solve.fixed_loss(law.shape, law.coef, loss, 0.0)
+            else:
+                def marginal(ln_n, ln_d):
+                    return objective.marginal_cost(np.exp(ln_n), demand) / (p * np.exp(ln_d))
+
+                ln_n, ln_d = solve.dependent_fixed_loss(law.shape, law.coef, loss, marginal)
+        else:
+            inputs = _budget_inputs(objective)
+            log_x = np.broadcast_to(np.log(_budget(target, objective)), shape)
+            log_p = np.log(p)
+            if kind == "budget":
+                ln_n, ln_d = solve.dependent_budget(
+                    law.shape, law.coef, log_x, log_p,
+                    lambda t: objective.inference_cost(np.exp(t), demand),
+                    lambda t: objective.marginal_cost(np.exp(t), demand))
+            else:
+                def step(n):
+                    log_q = np.log(objective.coefficients(demand, n)[1])
+                    ln_n, ln_d = solve.chinchilla_budget(law.shape, law.coef, log_x, log_p,
+                                                         log_q)
+                    return np.exp(ln_n), np.exp(ln_d)
+
+                n0 = np.exp(solve.budget(law.shape, law.coef, log_x - log_p, 0.0)[0])
+                n, d = chinchilla_fixed_point(n0, step)
+                ln_n, ln_d = np.log(n), np.log(d)
         n, d = np.exp(ln_n), np.exp(ln_d)
     return evaluate(law, n, d, demand, objective, inputs=inputs)
 
