@@ -151,3 +151,42 @@ def test_fast_coercion_of_choices_is_typers(value):
 
     slow, fast = _typer_and_fast(Literal["flops", "usd"])
     assert _outcome(fast, value) == _outcome(slow, value)
+
+
+_PATH_INFOS = ({}, {"exists": True}, {"exists": True, "dir_okay": False},
+               {"exists": True, "file_okay": False}, {"resolve_path": True},
+               {"allow_dash": True, "exists": True}, {"writable": True, "exists": True})
+
+
+@given(name=st.one_of(st.sampled_from(["", ".", "-", "a//b/", "./missing.csv", "\x00x",
+                                       "FILE", "DIR", "DIR/", "DIR//FILE"]),
+                      st.text(max_size=8)),
+       as_path=st.booleans(), info=st.sampled_from(_PATH_INFOS))
+def test_fast_coercion_of_paths_is_typers(name, as_path, info, tmp_path_factory):
+    """A Path argument or option (``fit RUNS.csv``, ``--out``): typer's value, or typer's error
+    for a missing file or a folder where a file is wanted, without pydantic."""
+    from pathlib import Path
+
+    from typer.models import OptionInfo
+
+    root = tmp_path_factory.getbasetemp()
+    (root / "DIR").mkdir(exist_ok=True)
+    (root / "DIR" / "FILE").touch()
+    name = name.replace("DIR", str(root / "DIR")).replace("FILE", "FILE")
+    value = Path(name) if as_path and "\x00" not in name else name
+    slow, fast = _typer_and_fast(Path, OptionInfo(**info))
+    assert _outcome(fast, value) == _outcome(slow, value), (value, info)
+
+
+def test_fit_coerces_its_paths_without_pydantic(tmp_path):
+    """`computeplan fit RUNS.csv --out LAW.json` loads no pydantic (its Path argument and
+    option are coerced by :mod:`computeplan.cli._coerce`)."""
+    runs = tmp_path / "runs.csv"
+    runs.write_text("params,tokens,loss\n" + "".join(
+        f"{n:g},{20 * n * k:g},{1.7 + 400 * n**-0.34 + 410 * (20 * n * k)**-0.28:.6f}\n"
+        for n in (1e7, 3e7, 1e8, 3e8, 1e9) for k in (0.5, 1, 2)))
+    modules = loaded(_RUN_CLI.format(args=["fit", str(runs), "--out",
+                                           str(tmp_path / "law.json"), "--json"]))
+    assert "computeplan.cli.fit" in modules
+    assert [m for m in modules if m.startswith("pydantic")] == []
+    assert "scipy" not in modules and "matplotlib" not in modules

@@ -4,9 +4,10 @@ Typer (0.2x and later) coerces every option value, given or default, through a p
 ``TypeAdapter`` built on first use; importing pydantic costs 0.07-0.11 s at start-up, as long as
 the rest of ``computeplan plan``. :class:`FastGroup` gives each option of the command it runs a
 coercer (:class:`FastCoercion`) that returns the value typer would for the plain cases (a value
-already of the option's type, a decimal number, a name among the choices) and hands every other
-value (a malformed number, a path, a bound) to typer's own coercion, built then: the results and
-the error messages are typer's. Other typer versions (no ``typer._coercion``): typer's own.
+already of the option's type, a decimal number, a name among the choices, a path given as text)
+and hands every other value (a malformed number, a bound, a path that fails typer's checks) to
+typer's own coercion, built then: the results and the error messages are typer's. Other typer
+versions (no ``typer._coercion``): typer's own.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import math
 import re
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import typer.core
 
 try:  # typer's private coercion layer (typer >= 0.2x); without it typer does its own
     from typer._coercion import RuntimeParam, build_runtime_param
-    from typer._param_types import coerce_cli_choice
+    from typer._param_types import coerce_cli_choice, coerce_cli_path
 except ImportError:  # pragma: no cover - older or newer typer
     RuntimeParam = None
 
@@ -66,11 +68,35 @@ if RuntimeParam is not None:
         descriptor: typing.Any = None
         _typer: list = field(default_factory=list, compare=False, repr=False)
 
-        def _fast(self, value, ctx):
+        def _path(self, value, param, ctx):
+            """A path as typer's coercion gives it: text becomes ``path_type(text)`` (what
+            pydantic's ``TypeAdapter(Path)`` does with a ``str``), then typer's own checks
+            (exists, file or folder, ...) run on it. Any failure is left to typer's coercion,
+            which repeats it with typer's message (naming the path as typed)."""
+            d = self.descriptor
+            path_type = d.parameter_info.path_type
+            if path_type is None and isinstance(d.annotation, type) \
+                    and issubclass(d.annotation, Path):
+                path_type = d.annotation
+            if not (isinstance(path_type, type) and issubclass(path_type, Path)):
+                return _MISSING
+            if type(value) is str:
+                value = path_type(value)
+            elif not isinstance(value, path_type):
+                return _MISSING
+            try:
+                return coerce_cli_path(value, d.parameter_info, path_type=path_type,
+                                       param=param, ctx=ctx)
+            except Exception:  # noqa: BLE001 - typer's coercion gives its own error
+                return _MISSING
+
+        def _fast(self, value, param, ctx):
             d = self.descriptor
             info = d.parameter_info
-            if info.parser is not None or d.is_file or d.is_datetime or d.is_path:
+            if info.parser is not None or d.is_file or d.is_datetime:
                 return _MISSING
+            if d.is_path:
+                return self._path(value, param, ctx)
             if info.min is not None or info.max is not None:
                 return _MISSING
             if d.is_choice:
@@ -96,7 +122,7 @@ if RuntimeParam is not None:
             return _scalar(d.annotation, value)
 
         def _coerce_value(self, value, param, ctx):
-            out = self._fast(value, ctx)
+            out = self._fast(value, param, ctx)
             if out is not _MISSING:
                 return out
             if not self._typer:
