@@ -151,6 +151,53 @@ def test_batched_lbfgs_minimises_independent_quadratics_and_rosenbrock():
     np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
 
 
+def _two_loop(g, pairs, gamma):
+    """-H g for one row by the textbook two-loop recursion over its (s, y) pairs, oldest first
+    (Nocedal & Wright, algorithm 7.4)."""
+    q, alphas = g.copy(), []
+    for s, y in reversed(pairs):
+        alphas.append(np.dot(s, q) / np.dot(s, y))
+        q -= alphas[-1] * y
+    q *= gamma
+    for (s, y), a in zip(pairs, reversed(alphas), strict=True):
+        q += (a - np.dot(y, q) / np.dot(s, y)) * s
+    return -q
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), memory=st.integers(1, 5), n_rows=st.integers(1, 7),
+       steps=st.lists(st.tuples(st.floats(0.2, 1),
+                                st.sampled_from(["push"] * 6 + ["forget", "keep"])),
+                      min_size=3, max_size=30))
+def test_ring_of_curvature_pairs_is_the_textbook_history(seed, memory, n_rows, steps):
+    """The L-BFGS history (a ring buffer shared by all rows, rows that get no pair rotated)
+    gives, row by row, the direction of the textbook two-loop recursion over that row's own
+    last ``memory`` pairs, whatever rows get pairs, forget them or stop."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    ring = _lbfgs._Pairs(memory, n_rows, k)
+    own = [[] for _ in range(n_rows)]  # each row's pairs, oldest first
+    for share, op in steps:
+        mask = rng.uniform(size=len(own)) < share
+        if op == "push":
+            s = rng.normal(size=(len(own), k))
+            y = s * rng.uniform(0.5, 2.0, size=(len(own), k))  # s'y > 0
+            ring.push(s, y, np.einsum("ij,ij->i", s, y), mask)
+            for r in np.flatnonzero(mask):
+                own[r] = (own[r] + [(s[r], y[r])])[-memory:]
+        elif op == "forget":
+            ring.forget(mask)
+            for r in np.flatnonzero(mask):
+                own[r] = []
+        elif mask.any():
+            ring.keep(mask)
+            own = [o for o, m in zip(own, mask, strict=True) if m]
+        g = rng.normal(size=(len(own), k))
+        gamma = rng.uniform(0.1, 3.0, size=len(own))
+        expected = np.array([_two_loop(g[r], own[r], gamma[r]) for r in range(len(own))])
+        np.testing.assert_allclose(ring.direction(g, gamma), expected, rtol=1e-9, atol=1e-12)
+
+
 # ------------------------------------------------------------------ recovery
 @settings(max_examples=8)
 @given(E=st.floats(1.0, 3.0), A=st.floats(50, 2000), B=st.floats(50, 5000),

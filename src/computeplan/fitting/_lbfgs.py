@@ -5,8 +5,9 @@ eq. (7.20) (initial Hessian scaling gamma = s'y / y'y), algorithm 3.1 (backtrack
 search, here with safeguarded quadratic interpolation, section 3.5). Curvature pairs with
 s'y <= eps |s| |y| are skipped (section 7.2), which keeps every H positive definite without a
 Wolfe search. Rows that have stopped are dropped from the active set, so the cost per iteration
-falls as starts converge. No Python loop runs over rows: loops are over iterations, the memory
-length and line-search trials only.
+falls as starts converge. The pairs live in a ring buffer (:class:`_Pairs`): adding one copies
+no history. No Python loop runs over rows: loops are over iterations, the memory length and
+line-search trials only.
 """
 
 from __future__ import annotations
@@ -35,20 +36,66 @@ class BatchResult:
         return self.status <= CONVERGED_G
 
 
-def _direction(g, s_hist, y_hist, rho, gamma):
-    """-H g by the two-loop recursion; history slots with rho = 0 are empty and skipped."""
-    q = g.copy()
-    m = s_hist.shape[1]
-    alphas = np.empty(rho.shape)
-    for i in range(m - 1, -1, -1):
-        a = rho[:, i] * np.einsum("ij,ij->i", s_hist[:, i], q)
-        alphas[:, i] = a
-        q -= a[:, None] * y_hist[:, i]
-    q *= gamma[:, None]
-    for i in range(m):
-        b = rho[:, i] * np.einsum("ij,ij->i", y_hist[:, i], q)
-        q += (alphas[:, i] - b)[:, None] * s_hist[:, i]
-    return -q
+class _Pairs:
+    """The last ``memory`` curvature pairs (s, y) of every row, with rho = 1 / s'y, and -H g by
+    the two-loop recursion over them (Nocedal & Wright, algorithm 7.4).
+
+    A ring buffer shared by all rows, slot-major (slot i is one contiguous (rows, k) array):
+    the next pair goes to slot ``head``, the newest is at ``head - 1``, and only the ``filled``
+    slots ever written are visited. A new pair costs no copy of the history (the former layout
+    rolled every row's whole history each iteration). Rows that get no pair while others do
+    have their slots rotated by one, so that their own pairs keep their order (rare: s'y too
+    small, or a failed line search). Slots with rho = 0 are empty or forgotten and contribute
+    nothing.
+    """
+
+    def __init__(self, memory: int, n_rows: int, k: int):
+        self.memory, self.head, self.filled = memory, 0, 0
+        self.s = np.zeros((memory, n_rows, k))
+        self.y = np.zeros((memory, n_rows, k))
+        self.rho = np.zeros((memory, n_rows))
+
+    def direction(self, g: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        """-H g, with H0 = gamma I per row (eq. 7.20)."""
+        s_hist, y_hist, rho = self.s, self.y, self.rho
+        slots = [(self.head - 1 - j) % self.memory for j in range(self.filled)]  # newest first
+        q = g.copy()
+        alphas = np.empty((len(slots), len(g)))
+        for j, i in enumerate(slots):
+            a = np.multiply(rho[i], np.einsum("ij,ij->i", s_hist[i], q), out=alphas[j])
+            q -= a[:, None] * y_hist[i]
+        q *= gamma[:, None]
+        for j in range(len(slots) - 1, -1, -1):
+            i = slots[j]
+            b = rho[i] * np.einsum("ij,ij->i", y_hist[i], q)
+            q += (alphas[j] - b)[:, None] * s_hist[i]
+        return np.negative(q, out=q)
+
+    def push(self, s: np.ndarray, y: np.ndarray, sy: np.ndarray, upd: np.ndarray) -> None:
+        """Add the pair (s, y) (rho = 1 / ``sy``) of the rows where ``upd``; the other rows keep
+        their pairs."""
+        head = self.head
+        if upd.all():
+            self.s[head], self.y[head] = s, y
+            np.divide(1.0, sy, out=self.rho[head])
+        elif upd.any():
+            hold = np.flatnonzero(~upd)
+            rotated = np.ix_(np.arange(-1, self.memory - 1), hold)
+            for hist in (self.s, self.y, self.rho):
+                hist[:, hold] = hist[rotated]
+            self.s[head, upd], self.y[head, upd] = s[upd], y[upd]
+            self.rho[head, upd] = 1.0 / sy[upd]
+        else:
+            return
+        self.head, self.filled = (head + 1) % self.memory, min(self.filled + 1, self.memory)
+
+    def forget(self, rows: np.ndarray) -> None:
+        """Empty the history of ``rows`` (a mask)."""
+        self.rho[:, rows] = 0.0
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (a mask), in order."""
+        self.s, self.y, self.rho = self.s[:, rows], self.y[:, rows], self.rho[:, rows]
 
 
 def minimize(
@@ -91,79 +138,87 @@ def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks, callback=
         out_status[rows[bad]] = LINE_SEARCH_FAILED
         out_f[rows[bad]] = np.inf
         rows, x, f, g = rows[~bad], x[~bad], f[~bad], g[~bad]
-    s_hist = np.zeros((len(rows), memory, k))
-    y_hist = np.zeros((len(rows), memory, k))
-    rho = np.zeros((len(rows), memory))
+    pairs = _Pairs(memory, len(rows), k)
     gamma = 1.0 / np.maximum(np.linalg.norm(g, axis=1), 1e-300)
 
     for it in range(1, maxiter + 1):
-        if not len(rows):
+        n = len(rows)
+        if not n:
             break
         checkpoint()  # a bounded caller (the web server) may stop the work here
-        p = _direction(g, s_hist, y_hist, rho, gamma)
+        p = pairs.direction(g, gamma)
         gp = np.einsum("ij,ij->i", g, p)
         reset = ~(gp < 0)
         if reset.any():  # not a descent direction: forget the history, steepest descent
-            rho[reset] = 0.0
+            pairs.forget(reset)
             p[reset] = -g[reset] / np.maximum(np.linalg.norm(g[reset], axis=1), 1e-300)[:, None]
             gp[reset] = np.einsum("ij,ij->i", g[reset], p[reset])
 
-        # Backtracking Armijo line search, all rows together.
-        t = np.ones(len(rows))
-        f_new, g_new = np.empty_like(f), np.empty_like(g)
-        pending = np.arange(len(rows))
-        for _ in range(max_backtracks):
-            xt = x[pending] + t[pending, None] * p[pending]
-            ft, gt = fun(xt, rows[pending])
-            ok = np.isfinite(ft) & (ft <= f[pending] + c1 * t[pending] * gp[pending])
+        # Backtracking Armijo line search, all rows together; the first trial (t = 1) is
+        # taken by every row, so its values are the new ones except where a row backtracks.
+        t = np.ones(n)
+        f_new, g_new = fun(x + p, rows)
+        ok = np.isfinite(f_new) & (f_new <= f + c1 * gp)
+        ok &= np.isfinite(g_new).all(axis=1)
+        pending = np.flatnonzero(~ok)
+        tp, fp = t[pending], f_new[pending]
+        for trial in range(max_backtracks):
+            if not len(pending):
+                break
+            # Minimiser of the quadratic through f(0), f'(0), f(t), kept in [0.1 t, 0.5 t].
+            fq, gq = f[pending], gp[pending]
+            denom = 2.0 * (fp - fq - gq * tp)
+            tq = -gq * tp * tp / denom
+            tq = np.where(np.isfinite(tq), tq, 0.5 * tp)
+            tp = np.clip(tq, 0.1 * tp, 0.5 * tp)
+            t[pending] = tp
+            if trial == max_backtracks - 1:
+                break
+            ft, gt = fun(x[pending] + tp[:, None] * p[pending], rows[pending])
+            ok = np.isfinite(ft) & (ft <= fq + c1 * tp * gq)
             ok &= np.isfinite(gt).all(axis=1)
             done = pending[ok]
             f_new[done], g_new[done] = ft[ok], gt[ok]
-            pending = pending[~ok]
-            if not len(pending):
-                break
-            tp, fp = t[pending], ft[~ok]
-            # Minimiser of the quadratic through f(0), f'(0), f(t), kept in [0.1 t, 0.5 t].
-            denom = 2.0 * (fp - f[pending] - gp[pending] * tp)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                tq = -gp[pending] * tp * tp / denom
-            tq = np.where(np.isfinite(tq), tq, 0.5 * tp)
-            t[pending] = np.clip(tq, 0.1 * tp, 0.5 * tp)
-        failed = np.zeros(len(rows), dtype=bool)
-        failed[pending] = True
-        f_new[failed], g_new[failed] = f[failed], g[failed]
+            pending, tp, fp = pending[~ok], tp[~ok], ft[~ok]
+        failed = np.zeros(n, dtype=bool)
+        if len(pending):
+            failed[pending] = True
+            f_new[pending], g_new[pending] = f[pending], g[pending]
 
         s = t[:, None] * p
         y = g_new - g
         sy = np.einsum("ij,ij->i", s, y)
         upd = ~failed & (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1))
-        if upd.any():
-            s_hist[upd] = np.roll(s_hist[upd], -1, axis=1)
-            y_hist[upd] = np.roll(y_hist[upd], -1, axis=1)
-            rho[upd] = np.roll(rho[upd], -1, axis=1)
-            s_hist[upd, -1], y_hist[upd, -1] = s[upd], y[upd]
-            rho[upd, -1] = 1.0 / sy[upd]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gam = sy[upd] / np.einsum("ij,ij->i", y[upd], y[upd])
+        pairs.push(s, y, sy, upd)
+        if upd.all():
+            gam = sy / np.einsum("ij,ij->i", y, y)
+            gamma = np.where(np.isfinite(gam) & (gam > 0), gam, gamma)
+        elif upd.any():
+            gam = sy[upd] / np.einsum("ij,ij->i", y[upd], y[upd])
             gamma[upd] = np.where(np.isfinite(gam) & (gam > 0), gam, gamma[upd])
 
-        decrease = f - f_new
-        x = np.where(failed[:, None], x, x + s)
-        stop_f = ~failed & (decrease <= ftol * np.maximum(np.abs(f), np.abs(f_new)))
-        stop_g = ~failed & (np.abs(g_new).max(axis=1) <= gtol)
+        stop = np.abs(g_new).max(axis=1) <= gtol  # converged in the gradient
+        stop_f = f - f_new <= ftol * np.maximum(np.abs(f), np.abs(f_new))
+        if len(pending):
+            stop[pending] = False
+            stop_f[pending] = False
+            x[~failed] += s[~failed]
+        else:
+            x += s
         f, g = f_new, g_new
-        status = np.where(stop_g, CONVERGED_G, np.where(stop_f, CONVERGED_F, LINE_SEARCH_FAILED))
-        stop = stop_f | stop_g | failed
+        stop_any = stop | stop_f
+        stop_any |= failed
         if it == maxiter:
-            status = np.where(stop, status, MAX_ITER)
-            stop[:] = True
-        if stop.any():
-            idx = rows[stop]
-            out_x[idx], out_f[idx], out_g[idx] = x[stop], f[stop], g[stop]
-            out_it[idx], out_status[idx] = it, status[stop]
-            keep = ~stop
-            rows, x, f, g = rows[keep], x[keep], f[keep], g[keep]
-            s_hist, y_hist, rho, gamma = s_hist[keep], y_hist[keep], rho[keep], gamma[keep]
+            stop_any[:] = True
+        if stop_any.any():
+            status = np.where(stop, CONVERGED_G, np.where(
+                stop_f, CONVERGED_F, np.where(failed, LINE_SEARCH_FAILED, MAX_ITER)))
+            idx = rows[stop_any]
+            out_x[idx], out_f[idx], out_g[idx] = x[stop_any], f[stop_any], g[stop_any]
+            out_it[idx], out_status[idx] = it, status[stop_any]
+            keep = ~stop_any
+            rows, x, f, g, gamma = rows[keep], x[keep], f[keep], g[keep], gamma[keep]
+            pairs.keep(keep)
         if callback is not None:
             callback(n_rows - len(rows), n_rows)
     return BatchResult(out_x, out_f, out_g, out_it, out_status)
