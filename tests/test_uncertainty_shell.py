@@ -224,7 +224,7 @@ def test_uncertainty_with_a_unique_token_limit_in_cli_python_web_and_report():
     assert res.status_code == 200, res.text
     assert res.json()["uncertainty"]["robust"] == u["robust"]
     rep = report(**body)
-    assert "savings" in rep.bands and "isoloss" not in rep.bands  # drawn curves: no limit
+    assert "savings" in rep.bands and "isoloss" in rep.bands  # the data-limited curves' band
     assert "robust plan:" in render_html(rep)
     result = _run(*EXAMPLE, "--uncertainty", "--unique-tokens", "3e11", "--rd-star", "10")
     assert result.exit_code == 0, result.output  # overriding R_D* keeps the replicates

@@ -494,3 +494,48 @@ def test_page_under_uncertainty_shows_bad_input_as_one_line_errors(server, brows
     text = page.inner_text("#error")
     assert message in text and "\n" not in text.strip()
     assert page.is_hidden("#uncertainty_block")
+
+
+REPORT_PLOTS = ("plot_savings", "plot_isoloss", "plot_cost")
+
+
+@pytest.mark.parametrize("query", [{"loss": "2.3", "inference_tokens": "2e12"},
+                                   {"budget_flops": "1e23", "inference_tokens": "2e12"}])
+def test_page_plans_and_draws_with_a_law_of_another_form(server, browser, query):
+    """Every preset is selectable: with sardana2024-mpt (kaplan form) the page shows the CLI's
+    plan, its form and formula, and draws the report's figures."""
+    query = {"law": "sardana2024-mpt"} | query
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(query))
+    ready(page)
+    options = page.eval_on_selector_all("#law option", "els => els.map((e) => e.value)")
+    assert {"sardana2024", "sardana2024-mpt", "gadre2024-c4"} <= set(options)
+    assert page.input_value("#law") == "sardana2024-mpt"
+    expected = run_json("plan", *[x for k, v in query.items()
+                                  for x in ("--" + k.replace("_", "-"), v)])
+    assert expected["law"]["form"] == "kaplan"
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert cell(page, "params", 1) == count(expected["chinchilla"]["params"])
+    assert "kaplan form: L = E + (A N^(-alpha/beta) + B / D)^beta" in page.inner_text(
+        "#assumptions")
+    assert "kaplan form" in page.inner_text("#law_formula")
+    for warning in expected["extrapolation"]["warnings"]:
+        assert warning in page.inner_text("#assumptions")
+    for plot in REPORT_PLOTS:
+        assert page.locator(f"#{plot} path[stroke]").count() >= 1, plot
+    assert page.locator("#plot_isoloss polygon").count() >= 1  # the optimum's star
+    assert errors == []
+
+
+def test_page_with_a_data_limit_draws_the_data_limited_curves(server, browser):
+    """Under a unique-token limit the iso-loss figure is the data-limited law's, with the law's
+    own curve through the Chinchilla-optimal model beside it."""
+    page = browser.new_page()
+    page.goto(server + "?" + urlencode({"loss": "1.947", "inference_tokens": "2e12",
+                                        "unique_tokens": "1e12"}))
+    ready(page)
+    assert "data-limited" in page.text_content("#plot_isoloss")
+    assert "without the data limit" in page.text_content("#plot_isoloss")
+    assert page.locator("#plot_isoloss path[stroke-dasharray=\"6 4\"]").count() >= 1

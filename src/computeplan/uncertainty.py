@@ -968,12 +968,14 @@ def savings_band(law, loss: float, demand: Demand, objective, level: float = DEF
     return {"savings_lo": lo, "savings_hi": hi}
 
 
-def isoloss_band(law, loss: float, params, level: float = DEFAULT_LEVEL
+def isoloss_band(law, loss: float, params, level: float = DEFAULT_LEVEL, unique_tokens=None
                  ) -> dict[str, np.ndarray]:
     """The ``level`` range over replicates of the training tokens D_k(N) that reach ``loss``
     at each N of ``params``: where the iso-loss curve lies under the law's uncertainty. Only the
-    N at which the upper end is finite (enough replicates reach the loss there) are kept."""
-    ens = Ensemble.of(law)
+    N at which the upper end is finite (enough replicates reach the loss there) are kept. With
+    ``unique_tokens`` each replicate's curve is its data-limited one (Muennighoff et al. 2023,
+    eq. 5: :meth:`Ensemble.tokens_for_loss` of :meth:`Ensemble.limited`)."""
+    ens = Ensemble.of(law).limited(law, unique_tokens)
     d = ens.tokens_for_loss(loss, np.asarray(params, float)[:, None])
     tail = 100.0 * (1.0 - level) / 2.0
     with np.errstate(invalid="ignore"):  # inf - inf where replicates cannot reach the loss

@@ -5,8 +5,11 @@ The same data feeds the HTML/PNG report (:mod:`computeplan.web.report`), the web
 
 * savings versus demand: :func:`~computeplan.commands.plan.plan` re-solved for the demand scaled
   over ``SWEEP_DECADES`` decades either side (one vectorised call);
-* loss iso-curves L(N, D) = l in the (N, D) plane, D = (B / (l - E - A N^-alpha))^(1/beta)
-  (:meth:`~computeplan.laws.ChinchillaLaw.tokens_for_loss`), with both plans marked;
+* loss iso-curves L(N, D) = l in the (N, D) plane of a law of any form, D(N) closed form at
+  fixed N (:class:`computeplan.isoloss.Contours`: D = (B / (l - E - A N^-alpha))^(1/beta) for
+  the Chinchilla form), with both plans marked; under a unique-token limit the curves are the
+  data-limited law's, L(N, D; U) = l (Muennighoff et al. 2023, eq. 5), beside the law's own
+  curve through the Chinchilla-optimal model (which ignores the limit);
 * the lifetime cost along the iso-loss curve of the optimal plan
   (:func:`~computeplan.lifetime.evaluate`): the optimum is its minimum (Sardana et al. 2024,
   section 2), the Chinchilla-optimal model another point on it.
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..isoloss import Contours
 from ..lifetime import evaluate
 from ..vocabulary import option
 from .plan import DEFAULT_INFERENCE_TOKENS, RANGE_OF, PlanOptions, PlanReport, plan
@@ -27,7 +31,8 @@ from .plan import DEFAULT_INFERENCE_TOKENS, RANGE_OF, PlanOptions, PlanReport, p
 SWEEP_DECADES = 3.0
 #: Points per curve.
 POINTS = 61
-#: Iso-loss levels, as multiples of the reducible loss l - E of the optimal plan.
+#: Iso-loss levels, as multiples of the reducible loss l - E of the optimal plan (E: the law's
+#: lowest loss, under a unique-token limit the lowest loss reachable with those tokens).
 ISOLOSS_LEVELS = (0.8, 0.9, 1.0, 1.15, 1.3)
 #: The (N, D) plots span this factor below and above the two plans' sizes (its square above
 #: their training tokens).
@@ -61,6 +66,9 @@ class PlanFigures:
     #: Under ``uncertainty``: ``savings`` (the demand sweep's range over replicates) and
     #: ``isoloss`` (the target curve's range of D at each N), or None.
     bands: dict | None = None
+    #: Under a unique-token limit (``isoloss`` are then the data-limited law's curves): the law's
+    #: own curve through the Chinchilla-optimal model, which ignores the limit; else None.
+    isoloss_unlimited: Curve | None = None
 
     @property
     def priced(self) -> bool:
@@ -74,7 +82,9 @@ class PlanFigures:
                 "demand_sweep": self.demand_sweep.to_dict(),
                 "isoloss": [c.to_dict() for c in self.isoloss],
                 "cost_curve": self.cost_curve.to_dict(),
-            } | ({"bands": self.bands} if self.bands is not None else {}),
+            } | ({"bands": self.bands} if self.bands is not None else {})
+            | ({"isoloss_unlimited": self.isoloss_unlimited.to_dict()}
+               if self.isoloss_unlimited is not None else {}),
         }
 
 
@@ -116,21 +126,33 @@ def _demand_sweep(options: PlanOptions, base: PlanReport) -> Curve:
     return Curve(f"demand sweep ({form} x 10^±{SWEEP_DECADES:g})", data), result.demand
 
 
-def _isoloss(law, loss: float, lo: float, hi: float, tokens_hi: float) -> Curve:
+def _isoloss(contours: Contours, loss: float, lo: float, hi: float, tokens_hi: float
+             ) -> Curve:
     """The iso-loss curve D(N) for N in [lo, hi], starting where D = ``tokens_hi`` (or just
-    above the N that reaches the loss only with infinite data)."""
-    with np.errstate(divide="ignore", over="ignore"):  # checked just below
-        floor_params = FLOOR_MARGIN * (np.float64(law.A) / (loss - law.E)) ** (1.0 / law.alpha)
-    if not (loss > law.E and np.isfinite(floor_params)):
-        raise InputError(f"the report's iso-loss curves need a loss above E = {law.E:.6g} (the "
-                         f"law's irreducible loss) by a representable margin; got {loss:.6g}: "
-                         "use a smaller budget or a higher target loss")
-    if loss > law.E + law.B * tokens_hi**-law.beta:
-        floor_params = max(floor_params, float(law.params_for_loss(loss, tokens_hi)))
+    above the N that reaches the loss only with infinite data); ``contours`` gives the law's
+    curves, or the data-limited law's (:class:`computeplan.isoloss.Contours`)."""
+    floor_n, top_n = contours.params_range(loss)
+    floor_params = FLOOR_MARGIN * floor_n
+    if not (np.isfinite(floor_params) and floor_params < top_n):
+        floor = contours.floor()
+        raise InputError(f"the report's iso-loss curves need a loss above {floor:.6g} (the "
+                         "lowest loss of the law" + (" with these unique tokens"
+                                                     if contours.unique_tokens else "")
+                         + f") by a representable margin; got {loss:.6g}: use a smaller "
+                         "budget or a higher target loss")
+    # within the form's range of N (beta-of-n: where its data exponent is a law)
+    end = min(max(hi, 10.0 * max(lo, floor_params)), top_n * (1.0 - 1e-9))
+    at = contours.params_at(loss, tokens_hi, floor_params, end)
+    if at is not None:
+        floor_params = max(floor_params, at)
     start = max(lo, floor_params)
-    params = np.geomspace(start, max(hi, 10.0 * start), POINTS)
+    if not start < end:
+        raise InputError(f"the report's iso-loss curve of loss {loss:.6g} lies beyond the "
+                         f"largest model of this {contours.form}-form law ({top_n:.4g} "
+                         "parameters); use a higher target loss or a smaller budget")
+    params = np.geomspace(start, end, POINTS)
     return Curve(f"L = {loss:.4g}", {"loss": np.asarray(loss), "params": params,
-                                      "train_tokens": law.tokens_for_loss(loss, params)})
+                                      "train_tokens": contours.tokens(loss, params)})
 
 
 def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
@@ -145,24 +167,34 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
     base = plan(options)
     c = base.comparison
     law, opt, chin = c.law, c.optimal, c.chinchilla
-    if law.form != "chinchilla":
-        raise InputError(f"the report's iso-loss figures need a Chinchilla-form law; law "
-                         f"{law.name!r} has form {law.form!r} (plan works with it)")
+    limit = c.data_limit
+    unique = None if limit is None else float(limit.unique_tokens)
+    # under a unique-token limit the curves are the data-limited law's (the optimum's loss)
+    contours = Contours(law, unique)
     sizes = np.array([float(opt.params), float(chin.params)])
     lo, hi = sizes.min() / SIZE_SPAN, sizes.max() * SIZE_SPAN
     tokens_hi = max(float(opt.train_tokens), float(chin.train_tokens)) * SIZE_SPAN**2
     target = float(opt.loss)
-    if not target > law.E:
+    floor = contours.floor()
+    if floor is None:
+        raise InputError(f"law {law.name!r} ({law.form} form) has no lowest loss that its loss "
+                         "falls towards, so the report has no iso-loss levels to draw")
+    if not target > floor:
         which = next((f"{option(k)} = {given[k]:g}" for k in
                       ("budget_flops", "budget_usd", "loss") if k in given), "the inputs")
-        raise InputError(f"the optimal loss {target:.6g} rounds to E = {law.E:.6g} (the law's "
-                         f"irreducible loss), so the report has no iso-loss curves; got {which}: "
-                         "use a smaller budget (the loss must stay above E)")
-    levels = [law.E + (target - law.E) * k for k in ISOLOSS_LEVELS]
-    if not np.isclose(float(chin.loss), target, rtol=1e-9):  # budget target: unequal losses
-        levels = sorted([*levels, float(chin.loss)])
-    isoloss = tuple(_isoloss(law, lv, lo, hi, tokens_hi) for lv in levels)
-    along = _isoloss(law, target, lo, hi, tokens_hi)
+        what = ("the lowest loss reachable with these unique tokens" if unique is not None
+                else "the law's irreducible loss")
+        raise InputError(f"the optimal loss {target:.6g} rounds to {floor:.6g} ({what}), so the "
+                         f"report has no iso-loss curves; got {which}: use a smaller budget (the "
+                         "loss must stay above it)")
+    levels = [floor + (target - floor) * k for k in ISOLOSS_LEVELS]
+    if unique is None and not np.isclose(float(chin.loss), target, rtol=1e-9):
+        levels = sorted([*levels, float(chin.loss)])  # budget target: unequal losses
+    isoloss = tuple(_isoloss(contours, lv, lo, hi, tokens_hi) for lv in levels)
+    along = _isoloss(contours, target, lo, hi, tokens_hi)
+    # the Chinchilla-optimal reference ignores the limit: its curve is the law's own
+    unlimited = None if unique is None else _isoloss(Contours(law), float(chin.loss), lo, hi,
+                                                     tokens_hi)
     bill = evaluate(law, along.data["params"], along.data["train_tokens"], c.demand, c.objective)
     cost = {"params": bill.params, "train_tokens": bill.train_tokens,
             "total_flops": bill.total_flops}
@@ -183,11 +215,8 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
         from ..uncertainty import isoloss_band, savings_band
 
         level = base.uncertainty.level
-        limit = c.data_limit
-        unique = None if limit is None else float(limit.unique_tokens)
-        # the iso-loss curves drawn are the law's own (no limit): so is their band
-        bands = {} if limit is not None else {
-            "isoloss": isoloss_band(law, target, along.data["params"], level)}
+        bands = {"isoloss": isoloss_band(law, target, along.data["params"], level,
+                                         unique_tokens=unique)}
         demand, t = swept_demand, base.dated.timeline if base.dated is not None else None
         if t is not None:  # present values: each demand at F D_inf (no band where the
             from ..timeline import scaled  # factor depends on each plan's training time)
@@ -200,7 +229,7 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
                 bands["savings"] = {"inference_tokens": sweep.data["inference_tokens"]} | band
     return PlanFigures(
         inputs=given, plan=base, demand_sweep=sweep, isoloss=isoloss,
-        cost_curve=Curve(label, cost), bands=bands)
+        cost_curve=Curve(label, cost), bands=bands, isoloss_unlimited=unlimited)
 
 
 def _present_value_curve(base: PlanReport, along: Curve) -> dict:

@@ -82,6 +82,10 @@ def _isoloss(ax, rep) -> None:
                 lw=1.8 if main else 0.9, label=None)
         ax.annotate(f"L={lv:.3f}", (curve.data["params"][-1], curve.data["train_tokens"][-1]),
                     fontsize=7, color="0.3", xytext=(2, 0), textcoords="offset points")
+    free = rep.isoloss_unlimited
+    if free is not None:  # under a data limit: the law's own curve, the Chinchilla plan's
+        ax.plot(free.data["params"], free.data["train_tokens"], color=_CHIN, ls="--", lw=0.9,
+                label=f"L={float(free.data['loss']):.3f} without the data limit")
     band = (rep.bands or {}).get("isoloss")
     if band is not None:
         ax.fill_between(band["params"], band["train_tokens_lo"], band["train_tokens_hi"],
@@ -92,7 +96,8 @@ def _isoloss(ax, rep) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("parameters N")
     ax.set_ylabel("training tokens D")
-    ax.set_title("Loss iso-curves L(N, D)")
+    ax.set_title("Loss iso-curves L(N, D)" if free is None else
+                 "Loss iso-curves L(N, D; U), data-limited")
     ax.legend(fontsize=8)
 
 
@@ -170,8 +175,23 @@ def data_limit_html(comparison) -> str:
     if not lines:
         return ""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return (f"<h2>Data limit</h2><ul>{items}</ul><p class=\"note\">The iso-loss curves are "
-            "those of the law without the limit (all tokens unique).</p>")
+    return (f"<h2>Data limit</h2><ul>{items}</ul><p class=\"note\">The iso-loss curves and "
+            "the cost along them are those of the data-limited law L(N, D; U) (Muennighoff et al. "
+            "2023, eq. 5); the dashed curve is the law's own (all tokens unique), on which the "
+            "Chinchilla-optimal model lies.</p>")
+
+
+def law_line(law) -> str:
+    """The law's formula and coefficients in one sentence (any form, :mod:`computeplan.forms`)."""
+    from ..forms import get_form
+
+    form = get_form(getattr(law, "form", "chinchilla"))
+    coef = law.coefficients()
+    values = ", ".join(f"{k}={coef[k]:g}" for k in form.coefficients)
+    if form.name == "chinchilla":
+        return f"Law {law.name}: L(N, D) = E + A/N^alpha + B/D^beta with {values}."
+    return (f"Law {law.name} ({form.name} form, {form.source}): {form.formula} with "
+            f"{values}.")
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -301,8 +321,7 @@ Chinchilla-optimal model (Hoffmann et al. 2022). Ratio = optimal / Chinchilla-op
 <h2>Inputs</h2>
 {_table(["option", "value"], _pairs(rep.inputs)) if rep.inputs else "<p>all defaults</p>"}
 <h2>Assumptions</h2>
-<p>Law {html.escape(law["name"])}: L(N, D) = E + A/N^alpha + B/D^beta with E={law["E"]:g},
-A={law["A"]:g}, B={law["B"]:g}, alpha={law["alpha"]:g}, beta={law["beta"]:g}.
+<p>{html.escape(law_line(c.law))}
 Training FLOPs 6ND, inference FLOPs 2N per token.</p>
 {_table(["demand", "value"], _pairs(d["demand"]))}
 {_table(["cost model", "value"], _pairs(d["assumptions"]))}

@@ -172,10 +172,20 @@
     document.querySelector(".roofline").hidden = !roofline();
     document.querySelector(".uncertainty-options").hidden = !$("uncertainty").checked;
     const law = meta && meta.laws[$("law").value];
-    if (law) {
-      $("law_formula").textContent = `L = ${law.E} + ${law.A}/N^${law.alpha} + ` +
-        `${law.B}/D^${law.beta} (${law.source})`;
+    if (law) $("law_formula").textContent = `${lawText(law)} (${law.source})`;
+  }
+
+  // A law's formula and coefficients, for any form (the Chinchilla form written out).
+  const NOT_COEFFICIENTS = new Set(["form", "name", "source", "domain", "replicates", "formula",
+    "rd_star", "rn_star"]);
+  function lawText(law) {
+    if (!law.form || law.form === "chinchilla") {
+      return `L = ${law.E} + ${law.A}/N^${law.alpha} + ${law.B}/D^${law.beta}`;
     }
+    const known = meta.laws[law.name], formula = law.formula || (known && known.formula);
+    const coef = Object.keys(law).filter((k) => !NOT_COEFFICIENTS.has(k))
+      .map((k) => `${k}=${law[k]}`).join(" ");
+    return `${law.form} form${formula ? `: ${formula}` : ""}, ${coef}`;
   }
 
   function gpuOf(role) {
@@ -197,10 +207,10 @@
   }
 
   function fillMeta() {
-    // the page draws the report's iso-loss figures, which need a Chinchilla-form law: laws of
-    // other forms (sardana2024-mpt) are for the API's plan and the CLI
-    const pageLaws = Object.keys(meta.laws).filter((k) => !meta.laws[k].form);
-    $("law").replaceChildren(...pageLaws.map((k) => new Option(k, k)));
+    // every preset, of every form (the report's figures draw any law's iso-loss curves)
+    $("law").replaceChildren(...Object.keys(meta.laws).map((k) => new Option(
+      meta.laws[k].form && meta.laws[k].form !== "chinchilla"
+        ? `${k} (${meta.laws[k].form} form)` : k, k)));
     $("law").value = "sardana2024";
     for (const sel of document.querySelectorAll("select.gpu")) {
       const dflt = meta.dollar_defaults[sel.name];
@@ -291,8 +301,10 @@
       }
     }
     const a = plan.assumptions, lines = [
-      `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
-        `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
+      plan.law.form && plan.law.form !== "chinchilla"
+        ? `law ${plan.law.name}: ${lawText(plan.law)}`
+        : `law ${plan.law.name}: E=${plan.law.E} A=${plan.law.A} B=${plan.law.B} ` +
+          `alpha=${plan.law.alpha} beta=${plan.law.beta}`,
       "demand: " + Object.entries(plan.demand).map(([k, v]) => `${k}=${quantity(k, v)}`)
         .join(", "),
       priced ? "cost model: " + Object.entries(a).filter(([k]) => k !== "objective")
@@ -485,15 +497,17 @@
         hi: f.bands.savings.savings_hi.map((v) => 100 * v), color: OPT,
         label: `saved, ${fmt(100 * plan.uncertainty.level, 3)}% range` }] : [],
     });
-    const target = plan.optimal.loss;
+    const target = plan.optimal.loss, free = f.isoloss_unlimited;  // free: under a data limit
     Plot.draw($("plot_isoloss"), {
-      title: "Loss iso-curves L(N, D)", xlabel: "parameters N", ylabel: "training tokens D",
+      title: free ? "Loss iso-curves L(N, D; U), data-limited" : "Loss iso-curves L(N, D)",
+      xlabel: "parameters N", ylabel: "training tokens D",
       xname: "N", xlog: true, ylog: true, xkind: "count", ykind: "count",
       series: f.isoloss.map((c) => {
         const main = Math.abs(c.loss - target) <= 1e-9 * target;
         return { x: c.params, y: c.train_tokens, label: `L=${fmt(c.loss, 4)}`,
           color: main ? "#222" : "#a3a9b6", width: main ? 2.2 : 1.1, legend: main };
-      }),
+      }).concat(free ? [{ x: free.params, y: free.train_tokens, color: CHIN, dash: "6 4",
+        label: `L=${fmt(free.loss, 4)} without the data limit`, width: 1.1 }] : []),
       marks: planMarks(plan, (p) => p.train_tokens),
       bands: f.bands && f.bands.isoloss ? [{ x: f.bands.isoloss.params,
         lo: f.bands.isoloss.train_tokens_lo, hi: f.bands.isoloss.train_tokens_hi,
