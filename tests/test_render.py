@@ -141,3 +141,58 @@ def test_percentages_of_the_largest_floats_are_finite_text():
     assert pct(1e308) == "1.000e310%"
     assert pct(-1.7e308) == "-1.700e310%"
     assert pct(1e300) == "1.000e302%"
+
+
+# ------------------------------------------- the fast formatter is the exact half-up rounding
+#: Doubles of every kind: any finite float, short decimals (1.947, 2.5e-3) and dyadic numbers
+#: (k / 2^j: 0.125, 2.5), whose exact decimal expansion can end on a tie.
+NUMBERS = (st.floats(allow_nan=False, allow_infinity=False)
+           | st.builds(lambda m, e: float(f"{m}e{e}"), st.integers(-99999, 99999),
+                       st.integers(-12, 20))
+           | st.builds(lambda k, j: k * 2.0**-j, st.integers(-10**9, 10**9), st.integers(0, 40)))
+
+
+@given(NUMBERS, st.integers(1, 7))
+def test_rounding_equals_exact_decimal_half_up(x, digits):
+    """``_sci``/``_fixed`` (Python's correctly rounded formatting, the exact path at ties) give
+    the text of exact decimal arithmetic rounding half up, as JavaScript does."""
+    from computeplan import render
+
+    if x != 0:
+        assert render._sci(x, digits) == render._sci_exact(x, digits)
+    for decimals in range(7):
+        assert render._fixed(x, decimals) == render._fixed_exact(x, decimals)
+
+
+def test_ties_round_half_away_from_zero():
+    from computeplan import render
+
+    assert render._sci(0.125, 2) == ("1.3", -1) and render._sci(-2.5, 1) == ("-3", 0)
+    assert render._fixed(0.125, 2) == "0.13" and render._fixed(-2.5, 0) == "-3"
+    assert render._fixed(1234.5, 0) == "1235" and render._fixed(-0.0, 2) == "0.00"
+
+
+@given(st.floats(1e3, 1e15) | st.floats(-1e15, -1e3), st.integers(1, 6))
+def test_si_suffix_moves_the_decimal_point_of_the_rounded_mantissa(x, digits):
+    """``_si`` equals re-reading the rounded mantissa as a float and printing it with the
+    decimals it has (what it did before)."""
+    from computeplan import render
+
+    m, e = render._sci(x, digits)
+    if not 3 <= e < 15:
+        return
+    power, suffix = next((p, u) for p, u in render._SI if e >= p)
+    assert render._si(m, e) == render._plain(float(f"{m}e{e - power}"), digits,
+                                             e - power) + suffix
+
+
+@pytest.mark.parametrize("f", [fmt, count, integer, usd, flops, pct, ratio])
+@given(x=NUMBERS)
+def test_formatters_equal_their_exact_decimal_versions(f, x):
+    from computeplan import render
+
+    fast = f(x)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(render, "_sci", render._sci_exact)
+        mp.setattr(render, "_fixed", render._fixed_exact)
+        assert f(x) == fast

@@ -4,7 +4,7 @@ import json
 import warnings
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -17,11 +17,11 @@ with warnings.catch_warnings():
 
 from cli_helpers import run_json, web_spelled  # noqa: E402
 from computeplan.commands.plan import plan  # noqa: E402
-from computeplan.render import jsonable  # noqa: E402
+from computeplan.render import dumps, finite_jsonable, jsonable  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from computeplan.web.routes import MAX_BODY_BYTES  # noqa: E402
 from computeplan.web.schema import request_model  # noqa: E402
-from published import SARDANA_DOLLARS, cli_args  # noqa: E402
+from published import SARDANA_DOLLARS, SARDANA_HARDWARE, cli_args  # noqa: E402
 
 runner = CliRunner()
 
@@ -118,6 +118,67 @@ def test_api_equals_commands_layer(client, loss, tokens, law):
     out = api_json(client, "plan", body)
     assert out == json.loads(json.dumps(jsonable(plan(**body))))
     assert out["ratios"]["total_flops"] <= 1 + 1e-12
+
+
+# --------------------------------- the answer's bytes == the straightforward encoding's bytes
+def plain_json(result, indent=None) -> bytes:
+    """The straightforward encoding: :func:`jsonable`'s walk, the non-finite check, json.dumps."""
+    return json.dumps(finite_jsonable(result), indent=indent, allow_nan=False).encode()
+
+
+@settings(max_examples=40, deadline=None)
+@given(loss=st.floats(1.8, 3.5), requests=st.floats(0, 1e13), dollars=st.booleans(),
+       gpu=st.sampled_from(["a100-80gb", "h100-sxm", "a100-40gb"]),
+       decode_mfu=st.none() | st.floats(0.01, 1.0), roofline=st.booleans(),
+       law=st.sampled_from(["hoffmann2022", "sardana2024", "besiroglu2024", "gadre2024-c4"]))
+def test_plan_answers_are_the_plain_data_walk_byte_for_byte(client, loss, requests, dollars,
+                                                            gpu, decode_mfu, roofline, law):
+    """Whatever the web layer and the encoder do to go fast, a plan's answer is byte for byte
+    the JSON of the plain data walk (FLOPs and dollar plans, the roofline decode model)."""
+    body = {"loss": loss, "law": law}
+    if dollars:
+        body |= {"requests": requests, "input_tokens": 1000, "output_tokens": 250,
+                 **SARDANA_HARDWARE, "inference_gpu": gpu}
+        if roofline:
+            body["decode_model"] = "roofline"
+        elif decode_mfu is not None:
+            body["decode_mfu"] = decode_mfu
+    else:
+        body["inference_tokens"] = requests * 1250
+    response = client.post("/api/plan", json=body)
+    if response.status_code == 422:  # e.g. a loss below this law's E
+        with pytest.raises(Exception, match="."):
+            plain_json(plan(**body))
+        return
+    assert response.status_code == 200, response.text
+    assert response.content == plain_json(plan(**body))
+
+
+@pytest.mark.parametrize("name, body", [
+    ("plan", {}),
+    ("plan", {"budget_usd": 1e6, "requests": 1e9, "input_tokens": 100, "output_tokens": 10}),
+    ("plan", {"reference_params": 7e9, "reference_tokens": 2e12, "unique_tokens": 1e11}),
+    ("plan", {"loss": 2.0, "law": "besiroglu2024", "uncertainty": True}),
+    ("plan", {"loss": 2.0, "inference_tokens": 2e12, "horizon_days": 365}),
+    ("plan", {"loss": 2.0, "requests_range": [1e9, 1e11], "input_tokens": 100,
+              "output_tokens": 100, "train_gpu": "h100-sxm"}),
+    ("report", {"loss": 1.947, **SARDANA_DOLLARS}),
+    ("model", {"params": 70e9, "tokens": 1e12}),
+    ("gpus", {}),
+    ("train", {"params": 7e9, "tokens": 2e12, "gpu": "a100-80gb", "gpu_hours": 184320}),
+    ("serve", {"params": 175e9, "gpu": "a100-80gb", "dtype": "fp16"}),
+    ("tradeoff", {"technique": "scaling-policy", "queries": [1e13]}),
+    ("allocate", {"train_oom": 1, "inference_oom": 2, "total": 300}),
+    ("overhead", {"size_fraction": [0.5, 0.25]}),
+])
+def test_every_command_encodes_as_the_plain_data_walk(name, body):
+    """The CLI's indented JSON and the web's compact JSON of every command: the bytes of the
+    plain data walk."""
+    from computeplan.web.routes import command_function
+
+    result = command_function(name)(**body)
+    assert dumps(result).encode() == plain_json(result, indent=2)
+    assert dumps(result, indent=None).encode() == plain_json(result)
 
 
 # ------------------------------------------------------------------------ errors and limits

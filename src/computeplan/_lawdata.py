@@ -10,6 +10,8 @@ measured in orders of magnitude by :func:`extrapolation_oom`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .errors import InputError
@@ -122,5 +124,11 @@ def extrapolation_words(label: str, domain: dict | None, oom: dict | None, value
         side = "beyond" if float(values[key]) > hi else "below"
         how_far = f"{float(dist):.2f}" if float(dist) >= 0.01 else "less than 0.01"
         out.append(f"{label} {verb} {fmt(values[key])} {unit}, {how_far} orders of magnitude "
-                   f"{side} the runs this law was fitted on ({fmt(lo, 3)}-{fmt(hi, 3)})")
+                   f"{side} the runs this law was fitted on ({_span(fmt, lo, hi)})")
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _span(fmt, lo: float, hi: float) -> str:
+    """``57.3M-16.2B``: a range of the domain (a law's constants, so worked out once)."""
+    return f"{fmt(lo, 3)}-{fmt(hi, 3)}"

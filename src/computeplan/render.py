@@ -65,9 +65,30 @@ def finite_jsonable(obj: Any) -> Any:
     return data
 
 
+def _encode(obj: Any) -> Any:
+    """What :func:`json.dumps` calls for the values it cannot encode itself: the same plain data
+    as :func:`jsonable` (``to_dict`` objects, numpy arrays and scalars; NumPy's float64 is a
+    float and is encoded as one)."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, np.ndarray):
+        return obj.item() if obj.ndim == 0 else obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def dumps(obj: Any, *, indent: int | None = 2) -> str:
-    """JSON text; NaN or infinity in a result raises :class:`InputError`, never prints ``NaN``."""
-    return json.dumps(finite_jsonable(obj), indent=indent, allow_nan=False)
+    """JSON text of :func:`jsonable` data in one pass (the encoder converts as it goes); NaN or
+    infinity in a result raises :class:`InputError` naming it (:func:`finite_jsonable`), never
+    prints ``NaN``."""
+    try:
+        return json.dumps(obj, indent=indent, allow_nan=False, default=_encode)
+    except InputError:
+        raise
+    except ValueError:
+        finite_jsonable(obj)  # raises, naming the first NaN or infinity
+        raise
 
 
 def _elementwise(f):
@@ -87,10 +108,26 @@ def _elementwise(f):
 
 
 # Rounding is half away from zero on the exact binary value, as JavaScript's toExponential and
-# toFixed do, so the web page (static/format.js, the same rules) prints the same text.
+# toFixed do, so the web page (static/format.js, the same rules) prints the same text. Python's
+# float formatting rounds the exact binary value correctly too, half to even, which differs only
+# at an exact tie: a value whose exact decimal expansion ends in a 5 just after the last digit
+# kept. Such a tie shows as 5 and fifteen zeros in the 16 digits after it (correctly rounded, so
+# exact); only values showing that take the exact decimal path.
+_TIE = "5" + "0" * 15
+
+
 def _sci(x: float, digits: int) -> tuple[str, int]:
     """Mantissa text with ``digits - 1`` decimals and the decimal exponent of ``x`` (nonzero,
     finite): ``(2.418, 10)``, like JavaScript's ``x.toExponential(digits - 1)``."""
+    a = abs(x)
+    if digits >= 1 and f"{a:.{digits + 15}e}"[digits + 1:digits + 17] != _TIE:
+        m, e = f"{a:.{digits - 1}e}".split("e")
+        return ("-" if x < 0 else "") + m, int(e)
+    return _sci_exact(x, digits)
+
+
+def _sci_exact(x: float, digits: int) -> tuple[str, int]:
+    """:func:`_sci` in exact decimal arithmetic (rounding half up)."""
     from decimal import ROUND_HALF_UP, Decimal, localcontext  # on first use (start-up time)
 
     with localcontext(prec=800):
@@ -106,9 +143,17 @@ def _sci(x: float, digits: int) -> tuple[str, int]:
 
 def _fixed(x: float, decimals: int) -> str:
     """``x`` with ``decimals`` decimals, like JavaScript's ``x.toFixed(decimals)``."""
+    x += 0.0  # -0.0 prints as 0, as in JavaScript
+    if decimals >= 0 and f"{x:.{decimals + 16}f}"[-16:] != _TIE:
+        return f"{x:.{decimals}f}"
+    return _fixed_exact(x, decimals)
+
+
+def _fixed_exact(x: float, decimals: int) -> str:
+    """:func:`_fixed` in exact decimal arithmetic (rounding half up)."""
     from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-    with localcontext(prec=800):  # + 0.0: -0.0 prints as 0, as in JavaScript
+    with localcontext(prec=800):
         return str(Decimal(x + 0.0).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
 
 
@@ -146,11 +191,15 @@ def fmt(x: float, digits: int = 4) -> str:
 _SI = ((12, "T"), (9, "B"), (6, "M"), (3, "k"))
 
 
-def _si(x: float, digits: int, e: int) -> str:
-    """``x`` (decimal exponent ``e`` after rounding, 3 <= e < 15) with an SI-style suffix."""
+def _si(m: str, e: int) -> str:
+    """A number of mantissa text ``m`` and decimal exponent ``e`` (:func:`_sci`, 3 <= e < 15)
+    with an SI-style suffix: ``("3.408", 10)`` -> ``34.08B`` (the decimal point of ``m`` moved,
+    trailing zeros dropped)."""
     power, suffix = next((p, u) for p, u in _SI if e >= p)
-    m, _ = _sci(x, digits)
-    return _plain(float(f"{m}e{e - power}"), digits, e - power) + suffix
+    shift = e - power
+    whole_part, _, frac = m.partition(".")
+    frac = frac.ljust(shift, "0")
+    return _trim(f"{whole_part}{frac[:shift]}.{frac[shift:]}") + suffix
 
 
 @_elementwise
@@ -160,10 +209,10 @@ def count(x: float, digits: int = 4) -> str:
     B = 10^9, T = 10^12), beyond (and below 1) as :func:`fmt`. ``digits`` significant digits."""
     if not math.isfinite(x) or x == 0:
         return fmt(x)
-    _, e = _sci(x, digits)
+    m, e = _sci(x, digits)
     if 0 <= e < 4:
         return _group(_plain(x, digits, e))
-    return _si(x, digits, e) if 4 <= e < 15 else fmt(x, digits)
+    return _si(m, e) if 4 <= e < 15 else fmt(x, digits)
 
 
 @_elementwise
@@ -187,10 +236,10 @@ def usd(x: float, digits: int = 4) -> str:
     cents = _fixed(a, 2)
     if float(cents) < 1000:
         return f"{sign}${cents}"
-    _, e = _sci(a, digits)
+    m, e = _sci(a, digits)
     if e < 4:
         return f"{sign}${_group(_fixed(a, 0))}"
-    return f"{sign}${_si(a, digits, e) if e < 15 else fmt(a, digits)}"
+    return f"{sign}${_si(m, e) if e < 15 else fmt(a, digits)}"
 
 
 @_elementwise
