@@ -19,6 +19,12 @@ import numpy as np
 
 from ..work import checkpoint
 
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products of (rows, k) arrays."""
+    return np.einsum("ij,ij->i", a, b)
+
+
 #: Status codes per row.
 CONVERGED_F, CONVERGED_G, LINE_SEARCH_FAILED, MAX_ITER = 0, 1, 2, 3
 
@@ -51,24 +57,30 @@ class _Pairs:
 
     def __init__(self, memory: int, n_rows: int, k: int):
         self.memory, self.head, self.filled = memory, 0, 0
-        self.s = np.zeros((memory, n_rows, k))
-        self.y = np.zeros((memory, n_rows, k))
-        self.rho = np.zeros((memory, n_rows))
+        self._arrays(np.zeros((memory, n_rows, k)), np.zeros((memory, n_rows, k)),
+                     np.zeros((memory, n_rows)))
+
+    def _arrays(self, s, y, rho):
+        self.s, self.y, self.rho = s, y, rho
+        self._views = [(s[i], y[i], rho[i]) for i in range(self.memory)]  # per slot
 
     def direction(self, g: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         """-H g, with H0 = gamma I per row (eq. 7.20)."""
-        s_hist, y_hist, rho = self.s, self.y, self.rho
-        slots = [(self.head - 1 - j) % self.memory for j in range(self.filled)]  # newest first
-        q = g.copy()
-        alphas = np.empty((len(slots), len(g)))
-        for j, i in enumerate(slots):
-            a = np.multiply(rho[i], np.einsum("ij,ij->i", s_hist[i], q), out=alphas[j])
-            q -= a[:, None] * y_hist[i]
+        views = self._views
+        slots = [views[(self.head - 1 - j) % self.memory] for j in range(self.filled)]
+        q = g.copy()  # newest pair first, then back from the oldest
+        alphas = []
+        for s_i, y_i, rho_i in slots:
+            a = _dot(s_i, q)
+            a *= rho_i
+            alphas.append(a)
+            q -= a[:, None] * y_i
         q *= gamma[:, None]
-        for j in range(len(slots) - 1, -1, -1):
-            i = slots[j]
-            b = rho[i] * np.einsum("ij,ij->i", y_hist[i], q)
-            q += (alphas[j] - b)[:, None] * s_hist[i]
+        for (s_i, y_i, rho_i), a in zip(reversed(slots), reversed(alphas), strict=True):
+            b = _dot(y_i, q)
+            b *= rho_i
+            np.subtract(a, b, out=b)
+            q += b[:, None] * s_i
         return np.negative(q, out=q)
 
     def push(self, s: np.ndarray, y: np.ndarray, sy: np.ndarray, upd: np.ndarray) -> None:
@@ -95,7 +107,7 @@ class _Pairs:
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only ``rows`` (a mask), in order."""
-        self.s, self.y, self.rho = self.s[:, rows], self.y[:, rows], self.rho[:, rows]
+        self._arrays(self.s[:, rows], self.y[:, rows], self.rho[:, rows])
 
 
 def minimize(
@@ -147,72 +159,77 @@ def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks, callback=
             break
         checkpoint()  # a bounded caller (the web server) may stop the work here
         p = pairs.direction(g, gamma)
-        gp = np.einsum("ij,ij->i", g, p)
+        gp = _dot(g, p)
         reset = ~(gp < 0)
         if reset.any():  # not a descent direction: forget the history, steepest descent
             pairs.forget(reset)
             p[reset] = -g[reset] / np.maximum(np.linalg.norm(g[reset], axis=1), 1e-300)[:, None]
-            gp[reset] = np.einsum("ij,ij->i", g[reset], p[reset])
+            gp[reset] = _dot(g[reset], p[reset])
 
         # Backtracking Armijo line search, all rows together; the first trial (t = 1) is
         # taken by every row, so its values are the new ones except where a row backtracks.
-        t = np.ones(n)
         f_new, g_new = fun(x + p, rows)
-        ok = np.isfinite(f_new) & (f_new <= f + c1 * gp)
+        ok = f_new <= f + c1 * gp
+        ok &= np.isfinite(f_new)
         ok &= np.isfinite(g_new).all(axis=1)
-        pending = np.flatnonzero(~ok)
-        tp, fp = t[pending], f_new[pending]
-        for trial in range(max_backtracks):
-            if not len(pending):
-                break
-            # Minimiser of the quadratic through f(0), f'(0), f(t), kept in [0.1 t, 0.5 t].
-            fq, gq = f[pending], gp[pending]
-            denom = 2.0 * (fp - fq - gq * tp)
-            tq = -gq * tp * tp / denom
-            tq = np.where(np.isfinite(tq), tq, 0.5 * tp)
-            tp = np.clip(tq, 0.1 * tp, 0.5 * tp)
-            t[pending] = tp
-            if trial == max_backtracks - 1:
-                break
-            ft, gt = fun(x[pending] + tp[:, None] * p[pending], rows[pending])
-            ok = np.isfinite(ft) & (ft <= fq + c1 * tp * gq)
-            ok &= np.isfinite(gt).all(axis=1)
-            done = pending[ok]
-            f_new[done], g_new[done] = ft[ok], gt[ok]
-            pending, tp, fp = pending[~ok], tp[~ok], ft[~ok]
-        failed = np.zeros(n, dtype=bool)
-        if len(pending):
-            failed[pending] = True
-            f_new[pending], g_new[pending] = f[pending], g[pending]
+        failed = None
+        if ok.all():
+            s = p
+        else:
+            t = np.ones(n)
+            pending = np.flatnonzero(~ok)
+            tp, fp = t[pending], f_new[pending]
+            for trial in range(max_backtracks):
+                # Minimiser of the quadratic through f(0), f'(0), f(t), in [0.1 t, 0.5 t].
+                fq, gq = f[pending], gp[pending]
+                denom = 2.0 * (fp - fq - gq * tp)
+                tq = -gq * tp * tp / denom
+                tq = np.where(np.isfinite(tq), tq, 0.5 * tp)
+                tp = np.clip(tq, 0.1 * tp, 0.5 * tp)
+                t[pending] = tp
+                if trial == max_backtracks - 1:
+                    break
+                ft, gt = fun(x[pending] + tp[:, None] * p[pending], rows[pending])
+                ok = ft <= fq + c1 * tp * gq
+                ok &= np.isfinite(ft)
+                ok &= np.isfinite(gt).all(axis=1)
+                done = pending[ok]
+                f_new[done], g_new[done] = ft[ok], gt[ok]
+                pending, tp, fp = pending[~ok], tp[~ok], ft[~ok]
+                if not len(pending):
+                    break
+            s = t[:, None] * p
+            if len(pending):
+                failed = np.zeros(n, dtype=bool)
+                failed[pending] = True
+                f_new[pending], g_new[pending] = f[pending], g[pending]
 
-        s = t[:, None] * p
         y = g_new - g
-        sy = np.einsum("ij,ij->i", s, y)
-        upd = ~failed & (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1))
+        sy, yy = _dot(s, y), _dot(y, y)
+        upd = sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1)
+        if failed is not None:
+            upd &= ~failed
         pairs.push(s, y, sy, upd)
-        if upd.all():
-            gam = sy / np.einsum("ij,ij->i", y, y)
-            gamma = np.where(np.isfinite(gam) & (gam > 0), gam, gamma)
-        elif upd.any():
-            gam = sy[upd] / np.einsum("ij,ij->i", y[upd], y[upd])
-            gamma[upd] = np.where(np.isfinite(gam) & (gam > 0), gam, gamma[upd])
+        gam = sy / yy
+        gamma = np.where(upd & np.isfinite(gam) & (gam > 0), gam, gamma)
 
         stop = np.abs(g_new).max(axis=1) <= gtol  # converged in the gradient
         stop_f = f - f_new <= ftol * np.maximum(np.abs(f), np.abs(f_new))
-        if len(pending):
-            stop[pending] = False
-            stop_f[pending] = False
-            x[~failed] += s[~failed]
-        else:
+        if failed is None:
             x += s
+            stop_any = stop | stop_f
+        else:
+            stop &= ~failed
+            stop_f &= ~failed
+            x[~failed] += s[~failed]
+            stop_any = stop | stop_f | failed
         f, g = f_new, g_new
-        stop_any = stop | stop_f
-        stop_any |= failed
         if it == maxiter:
             stop_any[:] = True
         if stop_any.any():
-            status = np.where(stop, CONVERGED_G, np.where(
-                stop_f, CONVERGED_F, np.where(failed, LINE_SEARCH_FAILED, MAX_ITER)))
+            status = np.where(stop, CONVERGED_G, np.where(stop_f, CONVERGED_F, MAX_ITER))
+            if failed is not None:
+                status[failed] = LINE_SEARCH_FAILED
             idx = rows[stop_any]
             out_x[idx], out_f[idx], out_g[idx] = x[stop_any], f[stop_any], g[stop_any]
             out_it[idx], out_status[idx] = it, status[stop_any]

@@ -213,8 +213,12 @@ def screen(f0: np.ndarray, k: int = SCREEN, rtol: float = SCREEN_RTOL) -> np.nda
     return order[fresh][:k]
 
 
-def _concat(a: _lbfgs.BatchResult, b: _lbfgs.BatchResult) -> _lbfgs.BatchResult:
-    return _lbfgs.BatchResult(*(np.concatenate([getattr(a, k), getattr(b, k)])
+def _merge(a: _lbfgs.BatchResult, rows_a: np.ndarray, b: _lbfgs.BatchResult,
+           rows_b: np.ndarray) -> _lbfgs.BatchResult:
+    """The results of the starts ``rows_a`` and ``rows_b`` together, in the order of the starts:
+    the batch the full grid gives, so that ties among its optima are broken alike."""
+    order = np.argsort(np.concatenate([rows_a, rows_b]), kind="stable")
+    return _lbfgs.BatchResult(*(np.concatenate([getattr(a, k), getattr(b, k)])[order]
                                 for k in ("x", "f", "g", "n_iter", "status")))
 
 
@@ -243,7 +247,7 @@ def multistart(problem: Problem, starts: np.ndarray | None = None, *,
         opt = _polish(problem, batch, len(starts))
         if opt is None or not usable(opt):  # the full grid, reusing the screened
             rest = np.setdiff1d(np.arange(len(x0)), first)
-            opt = _polish(problem, _concat(batch, run(x0[rest])), len(starts))
+            opt = _polish(problem, _merge(batch, first, run(x0[rest]), rest), len(starts))
     if opt is None:
         raise InputError("the fit failed from every starting point: the objective is not finite "
                          "(check that losses are > 0 and of a sensible size)")
