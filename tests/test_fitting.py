@@ -151,6 +151,24 @@ def test_batched_lbfgs_minimises_independent_quadratics_and_rosenbrock():
     np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
 
 
+@given(sizes=st.lists(st.floats(1e7, 1e10), min_size=1, max_size=6), repeats=st.integers(1, 5),
+       seed=st.integers(0, 2**16))
+def test_objective_shares_the_n_term_over_runs_of_one_size(sizes, repeats, seed):
+    """Runs sharing a model size share the exponentials of the N term (a ladder's sizes x token
+    counts): the same values and gradients as computing them run by run."""
+    rng = np.random.default_rng(seed)
+    n = np.repeat(sizes, repeats)
+    d = n * rng.uniform(5, 200, len(n))
+    loss = (1.8 + 400 * n**-0.34 + 400 * d**-0.28) * np.exp(rng.normal(0, 0.02, len(n)))
+    shared = Problem.build(n, d, loss)
+    per_run = Problem.build(n, d, loss)
+    object.__setattr__(per_run, "_sizes", None)
+    assert (shared._sizes is not None) == (len(set(sizes)) <= 0.75 * len(n))
+    x = shared.from_natural(hoffmann_grid()[::37])
+    for a, b in zip(shared.value_grad(x), per_run.value_grad(x), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+
 def _two_loop(g, pairs, gamma):
     """-H g for one row by the textbook two-loop recursion over its (s, y) pairs, oldest first
     (Nocedal & Wright, algorithm 7.4)."""

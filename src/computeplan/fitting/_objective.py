@@ -62,6 +62,7 @@ class Problem:
         object.__setattr__(self, "_centres", centres)
         object.__setattr__(self, "z_n", (self.log_n - centres[0]) / centres[1])
         object.__setattr__(self, "z_d", (self.log_d - centres[2]) / centres[3])
+        object.__setattr__(self, "_sizes", _distinct_sizes(self.z_n))
 
     def to_natural(self, x: np.ndarray) -> np.ndarray:
         """(a', b', e, alpha', beta') -> (a, b, e, alpha, beta), row-wise."""
@@ -110,9 +111,15 @@ class Problem:
 
     def _block(self, x: np.ndarray, w: np.ndarray):
         zn, zd = self.z_n, self.z_d
-        u1 = np.multiply.outer(x[:, 3], zn)
-        np.subtract(x[:, 0, None], u1, out=u1)
-        np.exp(u1, out=u1)
+        if self._sizes is None:
+            u1 = np.multiply.outer(x[:, 3], zn)
+            np.subtract(x[:, 0, None], u1, out=u1)
+            np.exp(u1, out=u1)
+        else:  # the same exponentials, once per distinct model size (ladders share sizes)
+            sizes, index = self._sizes
+            u1 = np.multiply.outer(x[:, 3], sizes)
+            np.subtract(x[:, 0, None], u1, out=u1)
+            u1 = np.exp(u1, out=u1).take(index, axis=1)
         u2 = np.multiply.outer(x[:, 4], zd)
         np.subtract(x[:, 1, None], u2, out=u2)
         np.exp(u2, out=u2)
@@ -146,6 +153,20 @@ class Problem:
         g[:, 4] = -np.einsum("ij,j->i", u2, zd)
         g[:, 2] = psi.sum(axis=1) * u3
         return f, g
+
+
+def _distinct_sizes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distinct values, index of each run's value) of the standardised log model sizes, or
+    None when they are not much fewer than the runs (the exponentials of the N term are then
+    computed per run). Without np.unique: numpy 2.x imports numpy.ma for it."""
+    order = np.argsort(z, kind="stable")
+    first = np.ones(len(z), dtype=bool)
+    first[1:] = z[order][1:] != z[order][:-1]
+    if first.sum() > 0.75 * len(z):
+        return None
+    index = np.empty(len(z), dtype=np.intp)
+    index[order] = np.cumsum(first) - 1
+    return z[order][first], index
 
 
 #: Numbers per temporary in :meth:`Problem.value_grad`: a block's handful of (rows, runs)
