@@ -180,7 +180,7 @@ def test_fast_coercion_of_paths_is_typers(name, as_path, info, tmp_path_factory)
 
 def test_fit_coerces_its_paths_without_pydantic(tmp_path):
     """`computeplan fit RUNS.csv --out LAW.json` loads no pydantic (its Path argument and
-    option are coerced by :mod:`computeplan.cli._coerce`)."""
+    option are coerced by :mod:`computeplan.cli._coerce`), nor what it does not use."""
     runs = tmp_path / "runs.csv"
     runs.write_text("params,tokens,loss\n" + "".join(
         f"{n:g},{20 * n * k:g},{1.7 + 400 * n**-0.34 + 410 * (20 * n * k)**-0.28:.6f}\n"
@@ -190,3 +190,7 @@ def test_fit_coerces_its_paths_without_pydantic(tmp_path):
     assert "computeplan.cli.fit" in modules
     assert [m for m in modules if m.startswith("pydantic")] == []
     assert "scipy" not in modules and "matplotlib" not in modules
+    # nor what a plain fit does not do: bootstrap, hold-out, repetition (statistics: intervals)
+    for unused in ("computeplan.fitting.bootstrap", "computeplan.fitting.holdout",
+                   "computeplan.fitting.repetition", "statistics"):
+        assert unused not in modules, unused

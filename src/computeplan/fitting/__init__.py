@@ -17,15 +17,15 @@ bootstrap in :mod:`.bootstrap`; hold-out in :mod:`.holdout`; reading and filteri
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import _lazy_attributes
 from .._lawdata import MIN_REPLICATES, domain_of
 from ..errors import InputError
 from ..laws import ChinchillaLaw
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA, OBJECTIVES
-from .bootstrap import BootstrapResult
-from .bootstrap import bootstrap as run_bootstrap
 from .core import (
     DEFAULT_BUDGETS,
     LawFit,
@@ -34,11 +34,13 @@ from .core import (
     optimal_tokens_per_param,
     predict_loss,
 )
-from .holdout import HoldoutResult, holdout_mask
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
-from .repetition import RepetitionFit, bootstrap_repetition, fit_repetition
-from .repetition import predict as predict_limited
 from .runs import Runs, check_identifiable, filter_runs, read_runs
+
+if TYPE_CHECKING:  # imported on use: a plain fit needs neither bootstrap, hold-out nor repetition
+    from .bootstrap import BootstrapResult
+    from .holdout import HoldoutResult
+    from .repetition import RepetitionFit
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,8 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
                                     name=name, source=source, **kw)
     boot = None
     if bootstrap:
+        from .bootstrap import bootstrap as run_bootstrap
+
         boot = run_bootstrap(problem, optimum, int(bootstrap),
                              seed=None if seed is None else int(seed), level=level,
                              budgets=budgets, on_progress=on_progress)
@@ -239,6 +243,8 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
         pred = predict_loss(sub.coefficients, test.params, test.train_tokens)
         intervals = holdout_intervals("chinchilla", train, test, level=holdout_level, seed=seed,
                                       **kw)
+        from .holdout import HoldoutResult
+
         held = HoldoutResult(holdout, sub, test, pred, intervals)
     rep = None
     if everything.unique_tokens is not None and fit.law is not None:
@@ -252,6 +258,8 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
 def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, delta):
     """R_D*, R_N* of the base ``law`` on all runs, with their bootstrap when the base law has
     one (:mod:`.repetition`), and a note on runs with D < U (they repeat nothing)."""
+    from .repetition import bootstrap_repetition, fit_repetition
+
     rep = fit_repetition(law, everything.params, everything.train_tokens,
                          everything.unique_tokens, everything.loss, everything.weights,
                          delta=delta)
@@ -274,6 +282,8 @@ def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, del
 
 
 def _held_out(runs: Runs, rule: str) -> np.ndarray:
+    from .holdout import holdout_mask
+
     mask = holdout_mask(runs, rule)
     if not mask.any():
         raise InputError(f"holdout {rule!r} selects none of the {len(runs)} runs")
@@ -290,7 +300,10 @@ def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name
     from statistics import NormalDist
 
     from ..data_limits import limited_loss
+    from .bootstrap import bootstrap as run_bootstrap
+    from .holdout import HoldoutResult
     from .intervals import HOLDOUT_BOOTSTRAP
+    from .repetition import predict as predict_limited
 
     train, test = everything.subset(~mask), everything.subset(mask)
     base = _unrepeated(train, **kw)
@@ -353,3 +366,9 @@ __all__ = [
     "hoffmann_grid",
     "read_runs",
 ]
+
+
+#: The result classes of bootstrap, hold-out and repetition, imported on first use (PEP 562).
+__getattr__, __dir__ = _lazy_attributes(__name__, {
+    "BootstrapResult": ".bootstrap", "HoldoutResult": ".holdout", "RepetitionFit": ".repetition"},
+    globals())

@@ -169,6 +169,7 @@ def _minimize(fun, x, memory, maxiter, ftol, gtol, c1, max_backtracks, callback=
         # Backtracking Armijo line search, all rows together; the first trial (t = 1) is
         # taken by every row, so its values are the new ones except where a row backtracks.
         f_new, g_new = fun(x + p, rows)
+        f_new, g_new = np.array(f_new, dtype=float), np.array(g_new, dtype=float)  # ours
         ok = f_new <= f + c1 * gp
         ok &= np.isfinite(f_new)
         ok &= np.isfinite(g_new).all(axis=1)

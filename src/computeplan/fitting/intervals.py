@@ -21,8 +21,6 @@ the widening is visible.
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
 
 from ..errors import InputError
@@ -107,6 +105,8 @@ def holdout_intervals(form: str, fitted: Runs, held_out: Runs, *, level: float,
     if scale is None:
         scale, n_cv = distance_scale(fitted, f.name, **kw)
     dist = extrapolation_distance(fitted, held_out.params, held_out.train_tokens)
+    from statistics import NormalDist  # on use: statistics imports decimal and fractions
+
     z = NormalDist().inv_cdf(0.5 + level / 2)
     base = var_boot + scatter**2
     sd = np.sqrt(base + (scale * dist) ** 2)
