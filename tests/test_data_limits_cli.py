@@ -68,7 +68,7 @@ def test_plan_bad_data_limit_inputs():
     one_line_error("plan", *SARDANA, "--unique-tokens", "nan", must=("--unique-tokens",))
     one_line_error("plan", *SARDANA, "--rd-star", "10", must=("--rd-star needs --unique-tokens",))
     one_line_error("plan", *SARDANA, "--unique-tokens", "1e12", "--rn-star", "-1",
-                   must=("rn_star",))
+                   must=("--rn-star must be > 0; got -1",))
 
 
 def test_web_api_plan_with_unique_tokens():

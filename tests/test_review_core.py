@@ -84,7 +84,7 @@ def test_overflowing_results_name_the_inputs(args, names):
      ["state_bytes = inf", "bytes_per_param"]),
     (["serve", "--params", "7e9", "--gpus", "1e300"], ["gpus"]),
     (["serve", "--params", "7e9", "--aspect-ratio", "1e-300"],
-     ["aspect_ratio must be in [1, 1000]; got 1e-300"]),
+     ["--aspect-ratio must be in [1, 1000]; got 1e-300"]),
     (["plan", "--decode-model", "roofline", "--batch", "1e300", "--requests", "1e9",
       "--input-tokens", "10", "--output-tokens", "10"], ["batch"]),
 ])
@@ -120,12 +120,12 @@ def test_explicit_gpus_are_not_capped_by_max_gpus():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--params", "7e9", "--max-gpus", "2.5"], "max_gpus must be a whole number >= 1; got 2.5"),
+    (["--params", "7e9", "--max-gpus", "2.5"], "--max-gpus must be a whole number >= 1; got 2.5"),
     (["--params", "7e9", "--gpus", "0.5"], "gpus must be a whole number >= 1; got 0.5"),
     (["--layers", "32", "--d-model", "4096", "--heads", "1e-300"],
      "heads must be a whole number >= 1; got 1e-300"),
     (["--layers", "32", "--d-model", "4096", "--heads", "32", "--kv-heads", "0.5"],
-     "kv_heads must be a whole number >= 1; got 0.5"),
+     "--kv-heads must be a whole number >= 1; got 0.5"),
 ])
 def test_whole_numbers_in_serving(args, message):
     assert message in cli_error("serve", *args)

@@ -88,7 +88,7 @@ def test_allocate_huge_oom_counts_split_evenly():
 @pytest.mark.parametrize("args, expected", [
     (("tradeoff", "scaling-policy", "--level", "1e300"), "level (loss) must be in (1.69, "),
     (("overhead", "--size-fraction", "0.5", "--critical-overhead", "0"),
-     "critical_overhead must be > 0"),
+     "--critical-overhead must be > 0"),
     (("tradeoff", "scaling-policy", "--set", "reference_train_compute=1e308"),
      "reference_train_compute"),
 ])

@@ -23,6 +23,7 @@ uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed"
 from computeplan import get_law  # noqa: E402
 from computeplan.commands.fit import fit  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
+from computeplan.web.guard import DEFAULT_MAX_CONNECTIONS  # noqa: E402
 from computeplan.web.server import server_config  # noqa: E402
 from computeplan.work import WorkBound, WorkStopped, bounded, checkpoint  # noqa: E402
 
@@ -61,13 +62,15 @@ def wait_for(condition, seconds: float = 60.0, what: str = "condition") -> float
 class Server:
     """``computeplan web``'s app and uvicorn configuration on 127.0.0.1, in a thread."""
 
-    def __init__(self, app, max_read_seconds: float = 20.0):
+    def __init__(self, app, max_read_seconds: float = 20.0,
+                 max_connections: int | None = DEFAULT_MAX_CONNECTIONS):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.app = app
         self.server = uvicorn.Server(server_config(app, host="127.0.0.1", port=self.port,
-                                                   max_read_seconds=max_read_seconds))
+                                                   max_read_seconds=max_read_seconds,
+                                                   max_connections=max_connections))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -225,3 +228,42 @@ def test_the_read_limit_does_not_cut_work_or_keep_alive():
         time.sleep(0.2)
         conn.request("POST", "/api/plan", PLAN, {"content-type": "application/json"})
         assert conn.getresponse().status == 200
+
+
+def plan_request() -> bytes:
+    return (b"POST /api/plan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(PLAN)).encode() + b"\r\n\r\n" + PLAN)
+
+
+def test_connections_over_the_cap_get_503_in_the_error_format():
+    """With --max-connections 2 held by idle clients, a third connection is answered 503 in the
+    API's one-line JSON format (with Retry-After) and closed; once one closes, requests are
+    served again."""
+    with Server(create_app(), max_connections=2) as srv:
+        held = [srv.connect(), srv.connect()]
+        connections = srv.server.server_state.connections
+        wait_for(lambda: len(connections) == 2, 30, "two open connections")
+        for _ in range(3):  # refused connections do not count against the cap
+            with srv.connect() as sock:
+                sock.sendall(plan_request())
+                answer = read_all(sock)  # returns once the server closes the connection
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503"), answer[:200]
+            assert b"retry-after: 1" in head.lower() and b"application/json" in head
+            assert json.loads(body) == {"error": "the server has its limit of 2 connections "
+                                                 "open; try again shortly"}
+        assert len(connections) == 2
+        held.pop().close()
+        wait_for(lambda: len(connections) == 1, 30, "a connection closed")
+        assert srv.post("/api/plan", PLAN)[0] == 200
+        held.pop().close()
+
+
+def test_the_default_cap_is_in_the_help():
+    from typer.testing import CliRunner
+
+    from computeplan.cli import app as cli_app
+
+    res = CliRunner().invoke(cli_app, ["web", "--help"], env={"COLUMNS": "200"})
+    assert "--max-connections" in res.output
+    assert f"[default: {DEFAULT_MAX_CONNECTIONS}]" in res.output

@@ -13,7 +13,11 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ..web.guard import DEFAULT_MAX_READ_SECONDS, DEFAULT_MAX_REQUEST_SECONDS
+from ..web.guard import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_READ_SECONDS,
+    DEFAULT_MAX_REQUEST_SECONDS,
+)
 from .app import Output, command, emit, law_input, options_from_cli
 from .plan import plan as plan_cli
 
@@ -39,6 +43,9 @@ def web(
         "--max-read-seconds", help="Time a client has to send a whole "
         "request (headers and body): 408 and the connection closed beyond.")
     ] = DEFAULT_MAX_READ_SECONDS,
+    max_connections: Annotated[int, typer.Option(
+        "--max-connections", min=1, help="Connections served at once (idle keep-alive ones "
+        "included): a further one gets 503 and is closed.")] = DEFAULT_MAX_CONNECTIONS,
 ):
     """Start the web calculator and HTTP API (needs the web extra).
 
@@ -70,7 +77,7 @@ def web(
                    + ", ".join(allowed) + "; add names with --allowed-host)", err=True)
     app = create_app(allowed_host=allowed, max_request_seconds=max_request_seconds)
     config = server_config(app, host=host.strip("[]"), port=port,
-                           max_read_seconds=max_read_seconds)
+                           max_read_seconds=max_read_seconds, max_connections=max_connections)
     uvicorn.Server(config).run()
 
 

@@ -42,7 +42,7 @@ class TimelineOptions(OptionGroup):
         choices=("annual", "continuous"))
     train_gpus: float | None = opt(
         "Training GPUs: serving starts when training ends, after 6ND / (GPUs x peak x "
-        "{{train_mfu}}) [default: serving starts at once].")
+        "{{train_mfu}}) [default: serving starts at once].", bounds="a whole number >= 1")
 
     def build(self, *, users=None, days=None, cost=None, notes: list[str] | None = None):
         """The Timeline, or ``None`` when no option is given. With ``users`` the demand's

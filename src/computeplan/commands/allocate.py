@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from .options import bounded
 
+
+@bounded(train_oom="> 0", inference_oom="> 0", total="> 0", step_oom="in (0, 3]")
 def allocate(*, train_oom: float, inference_oom: float, total: float | None = None,
              step_oom: float = 0.1):
     """``train_oom`` OOM of training trade for ``inference_oom`` OOM of inference at equal

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from ..laws import ChinchillaLaw, ModelPoint, get_law
 from ..vocabulary import option
+from .options import LAW_BOUNDS, bounded
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ModelReport:
                 "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict() | extra
 
 
+@bounded(compute="> 0", params="> 0", tokens="> 0", **LAW_BOUNDS)
 def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool = False,
           law: str = "sardana2024", E=None, A=None, B=None, alpha=None, beta=None,
           unique_tokens=None, rd_star=None, rn_star=None) -> ModelReport:

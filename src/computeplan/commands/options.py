@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import operator
 import re
 import typing
 from dataclasses import dataclass, field
@@ -27,34 +29,54 @@ def opt(help: str, default: Any = None, *, aliases: tuple[str, ...] = (),
     """A dataclass field that is an option. ``help`` may mark other options' names as
     ``{{name}}`` (:func:`computeplan.vocabulary.render`); ``aliases`` are old CLI spellings
     (names with underscores) accepted but not shown; ``choices`` the valid strings; ``bounds``
-    the valid numbers as the error message says them (``"> 0"``, ``">= 1"``, ``"in (0, 1]"``):
-    checked by :meth:`OptionSet.from_flat` and published in the web API's schema
-    (:func:`bounds_schema`)."""
+    the valid numbers as the error message says them (``"> 0"``, ``">= 1"``, ``"in (0, 1]"``,
+    ``"a whole number >= 1"``): checked by :meth:`OptionSet.from_flat` and published in the web
+    API's schema (:func:`bounds_schema`). Functions that take plain keyword arguments declare
+    theirs with :func:`bounded`."""
     if bounds is not None:
         bounds_schema(bounds)  # a malformed spec fails at import
     return field(default=default, metadata={"help": help, "aliases": aliases,
                                             "choices": choices, "bounds": bounds})
 
 
-_BOUND = re.compile(r"^(?:(>=|>) (\S+)|in ([(\[])(\S+), (\S+)([)\]]))$")
+_BOUND = re.compile(r"^(a whole number )?(?:(>=|>) (\S+)|in ([(\[])(\S+), (\S+)([)\]]))$")
 
 
 def bounds_schema(spec: str) -> dict[str, float]:
     """JSON-schema keywords of a ``bounds`` spec: ``"in (0, 1]"`` ->
-    ``{"exclusiveMinimum": 0, "maximum": 1}``, ``">= 1"`` -> ``{"minimum": 1}``."""
+    ``{"exclusiveMinimum": 0, "maximum": 1}``, ``">= 1"`` -> ``{"minimum": 1}``,
+    ``"a whole number >= 1"`` -> ``{"minimum": 1, "multipleOf": 1}``."""
+    return dict(_limits(spec))
+
+
+@functools.cache
+def _limits(spec: str) -> tuple[tuple[str, float], ...]:
+    """The keywords of ``spec`` (:func:`bounds_schema`), parsed once."""
     m = _BOUND.match(spec)
     if m is None:
-        raise ValueError(f"bounds {spec!r}: expected '> A', '>= A' or 'in (A, B]' (any brackets)")
-    op, lo, left, lo2, hi, right = m.groups()
+        raise ValueError(f"bounds {spec!r}: expected '> A', '>= A' or 'in (A, B]' (any "
+                         "brackets), optionally after 'a whole number '")
+    whole, op, lo, left, lo2, hi, right = m.groups()
     if op:
-        return {"exclusiveMinimum" if op == ">" else "minimum": float(lo)}
-    return {"exclusiveMinimum" if left == "(" else "minimum": float(lo2),
-            "exclusiveMaximum" if right == ")" else "maximum": float(hi)}
+        out = {"exclusiveMinimum" if op == ">" else "minimum": float(lo)}
+    else:
+        out = {"exclusiveMinimum" if left == "(" else "minimum": float(lo2),
+               "exclusiveMaximum" if right == ")" else "maximum": float(hi)}
+    return tuple((out | ({"multipleOf": 1.0} if whole else {})).items())
+
+
+#: For each JSON-schema keyword, whether a number (or each number of an array) breaks it.
+_BREAKS = {"minimum": operator.lt, "exclusiveMinimum": operator.le, "maximum": operator.gt,
+           "exclusiveMaximum": operator.ge, "multipleOf": lambda x, m: x % m != 0}
 
 
 def check_bounds(name: str, value: Any, spec: str) -> None:
     """Raise :class:`InputError` ``"<option> must be <spec>; got <value>"`` unless every number
     of ``value`` is finite and within ``spec``."""
+    limits = _limits(spec)
+    if type(value) in (int, float) and math.isfinite(value) and not any(
+            _BREAKS[key](value, limit) for key, limit in limits):
+        return  # a plain number within range: no arrays needed
     import numpy as np
 
     from .._validate import _first_bad, finite
@@ -63,11 +85,38 @@ def check_bounds(name: str, value: Any, spec: str) -> None:
     name = option(name)  # as the running shell spells it
     arr = finite(name, value)
     bad = np.zeros(arr.shape, dtype=bool)
-    for key, limit in bounds_schema(spec).items():
-        bad |= {"minimum": arr < limit, "exclusiveMinimum": arr <= limit,
-                "maximum": arr > limit, "exclusiveMaximum": arr >= limit}[key]
+    for key, limit in limits:
+        bad |= _BREAKS[key](arr, limit)
     if bad.any():
         raise InputError(f"{name} must be {spec}; got {_first_bad(arr, bad)}")
+
+
+def bounded(**specs: str):
+    """Declare the ranges of a function's keyword arguments (``name="> 0"``, the specs of
+    :func:`opt`): each argument given (not None) is checked on every call
+    (:func:`check_bounds`), and the web API publishes them in its schema (the function's
+    ``bounds``)."""
+    for spec in specs.values():
+        _limits(spec)  # a malformed spec fails at import
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            for name in specs.keys() & kwargs.keys():
+                if kwargs[name] is not None:
+                    check_bounds(name, kwargs[name], specs[name])
+            return fn(*args, **kwargs)
+
+        checked.bounds = dict(specs)
+        return checked
+
+    return decorate
+
+
+#: The law coefficients' range (Hoffmann et al. 2022, eq. 2: every coefficient of
+#: E + A/N^alpha + B/D^beta is positive; Muennighoff et al. 2023's R*_D, R*_N too), for every
+#: command that takes them.
+LAW_BOUNDS = dict.fromkeys(("E", "A", "B", "alpha", "beta", "rd_star", "rn_star"), "> 0")
 
 
 @dataclass(frozen=True)

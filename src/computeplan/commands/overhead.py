@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ..laws import get_law
+from .options import LAW_BOUNDS, bounded
 
 
+@bounded(critical_overhead="> 0", **LAW_BOUNDS)
 def overhead(*, size_fraction, law: str = "sardana2024", E=None, A=None, B=None, alpha=None,
              beta=None, critical_overhead: float = 1.0):
     """Token multiplier and compute overhead of a model ``size_fraction`` times the

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from ..vocabulary import option
 from ._timeline import TimelineOptions
-from .options import OptionGroup, OptionSet, opt
+from .options import LAW_BOUNDS, OptionGroup, OptionSet, opt
 
 if TYPE_CHECKING:  # the option groups are defined without numpy: the CLI builds its flags
     from ..demand import Demand  # from them at start-up
@@ -264,7 +264,7 @@ class RooflineOptions(OptionGroup):
     """The roofline serving model that prices decode under ``decode_model="roofline"``."""
 
     PANEL = "Roofline inference cost ({{decode_model}} roofline)"
-    batch: float | None = opt("Concurrent sequences per replica [default: 64].", bounds="> 0")
+    batch: float | None = opt("Concurrent sequences per replica [default: 64].", bounds=">= 1")
     context: float | None = opt(
         "Tokens per sequence in the KV cache [default: input + output tokens per request].",
         bounds=">= 1")
@@ -286,11 +286,11 @@ class LawOptions(OptionGroup):
                    "fitted on over-trained runs: sardana2024-mpt, gadre2024-c4, gadre2024-rpj, "
                    "gadre2024-rw) or a law JSON file of any form (computeplan fit --form).",
                    "sardana2024")  # computeplan.laws.DEFAULT_LAW
-    E: float | None = opt("Override E (irreducible loss).")
-    A: float | None = opt("Override A.")
-    B: float | None = opt("Override B.")
-    alpha: float | None = opt("Override alpha.")
-    beta: float | None = opt("Override beta.")
+    E: float | None = opt("Override E (irreducible loss).", bounds=LAW_BOUNDS["E"])
+    A: float | None = opt("Override A.", bounds=LAW_BOUNDS["A"])
+    B: float | None = opt("Override B.", bounds=LAW_BOUNDS["B"])
+    alpha: float | None = opt("Override alpha.", bounds=LAW_BOUNDS["alpha"])
+    beta: float | None = opt("Override beta.", bounds=LAW_BOUNDS["beta"])
 
     def build(self):
         """The law (:func:`computeplan.laws.get_law`, of any form)."""
@@ -311,10 +311,11 @@ class DataLimitOptions(OptionGroup):
         "reports epochs, effective tokens and what the limit costs [default: unlimited].")
     rd_star: float | None = opt(
         "Override R_D*, how fast repeated tokens lose value (in epochs) [default: the law's, "
-        "15.39 from Muennighoff et al.]; needs {{unique_tokens}}.")
+        "15.39 from Muennighoff et al.]; needs {{unique_tokens}}.", bounds=LAW_BOUNDS["rd_star"])
     rn_star: float | None = opt(
         "Override R_N*, how fast parameters beyond the compute-optimal size for the unique "
-        "tokens lose value [default: the law's, 5.31]; needs {{unique_tokens}}.")
+        "tokens lose value [default: the law's, 5.31]; needs {{unique_tokens}}.",
+        bounds=LAW_BOUNDS["rn_star"])
 
     def build(self, law: ChinchillaLaw, notes: list[str]):
         """(the law with R_D*, R_N* overridden, U as an array), or (law, None) without a limit

@@ -21,6 +21,7 @@ from ..hardware.serving import (
 )
 from ..hardware.shape import DEFAULT_ASPECT_RATIO, model_shape
 from ..vocabulary import option
+from .options import bounded
 
 #: Concurrent sequences when no batch is given: one at a time, the costliest case per token.
 DEFAULT_SERVE_BATCH = 1.0
@@ -38,6 +39,11 @@ class ServeReport:
                                           "notes": list(self.notes)}
 
 
+@bounded(params="> 0", batch=">= 1", context=">= 1", gpus="a whole number >= 1",
+         max_gpus="a whole number >= 1", layers="> 0", d_model="> 0",
+         heads="a whole number >= 1", kv_heads="a whole number >= 1", vocab="> 0",
+         aspect_ratio="in [1, 1000]", bandwidth_fraction="in (0, 1]",
+         compute_fraction="in (0, 1]", memory_fraction="in (0, 1]", usd_per_gpu_hour="> 0")
 def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str | None = None,
           batch: float | None = None, context: float | None = None, gpus: float | None = None,
           max_gpus: float = DEFAULT_MAX_GPUS, kv_dtype: str | None = None,

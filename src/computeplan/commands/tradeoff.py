@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..laws import COEFFICIENTS, get_law
 from ..tradeoffs.frontier import DEFAULT_GRID_POINTS, DEFAULT_MIN_EXCHANGE_RATE
 from ..vocabulary import option
+from .options import LAW_BOUNDS, bounded
 
 
 def _set() -> str:
@@ -95,6 +96,8 @@ def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, 
     return get_technique(name, law=the_law, **parse_params(params))
 
 
+@bounded(min_exchange_rate="in (0, 1]", train_compute="> 0", inference_compute="> 0",
+         points="in [2, 10000]", **LAW_BOUNDS)
 def tradeoff(
     *,
     technique: str,

@@ -20,6 +20,9 @@ DEFAULT_MAX_REQUEST_SECONDS = 60.0
 #: Seconds a client has to send a whole request, headers and body (the connection is closed
 #: beyond; against slow clients holding connections): ``computeplan web --max-read-seconds``.
 DEFAULT_MAX_READ_SECONDS = 20.0
+#: Connections the server holds open at once (a further one gets 503 and is closed; against
+#: clients exhausting the server's sockets and memory): ``computeplan web --max-connections``.
+DEFAULT_MAX_CONNECTIONS = 100
 #: The names of this machine that a browser may send as Host to a loopback server.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 

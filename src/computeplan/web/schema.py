@@ -7,9 +7,11 @@ option's type, default and help) or from the function's signature (:func:`reques
 type hint of each argument or, for an unannotated argument defaulting to ``None``, an optional
 number, and its default), with two web-only rules. Clients never name server files: arguments typed
 as paths or named in ``SERVER_SIDE`` are left out, and ``law`` is a preset name, not a path.
-Range checks stay in the commands layer (one place for them); its :class:`InputError` becomes
-HTTP 422 like a validation error here. The ranges and choices an option group declares
-(``opt(bounds=..., choices=...)``, checked there) are published in the schema (:func:`published`).
+Callbacks (``on_progress``) are Python-only. Range checks stay in the commands layer (one place
+for them); its :class:`InputError` becomes HTTP 422 like a validation error here. The ranges and
+choices an option group declares (``opt(bounds=..., choices=...)``), and the ranges a function
+declares (:func:`~computeplan.commands.options.bounded`), checked there, are published in the
+schema (:func:`published`, :func:`bounds_schema`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from ..vocabulary import render
 
 #: Arguments that name server-side files: never taken from a client.
 SERVER_SIDE = frozenset({"gpu_file", "path", "csv", "out"})
+#: Arguments that are Python callbacks: no JSON value is one.
+CALLBACKS = frozenset({"on_progress"})
 #: Longest string accepted in any field (GPU names, dtypes, presets are short).
 MAX_STR_LENGTH = 200
 
@@ -74,7 +78,7 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
     and paths, are left out; a required path is a TypeError."""
     fields: dict[str, Any] = {}
     for field_name, tp, default, description, where, *extra in entries:
-        if field_name in SERVER_SIDE:
+        if field_name in SERVER_SIDE or field_name in CALLBACKS:
             continue
         if _mentions_path(tp):
             if default is inspect.Parameter.empty:
@@ -98,7 +102,10 @@ def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
     longer than ``MAX_STR_LENGTH`` are rejected with 422. ``strict`` (JSON bodies; query strings
     and forms are text) accepts only numbers for number fields, never booleans or strings.
     """
+    from ..commands.options import bounds_schema
+
     hints = typing.get_type_hints(fn)
+    bounds = getattr(fn, "bounds", {})
     entries = []
     for param in inspect.signature(fn).parameters.values():
         if param.kind not in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD):
@@ -106,7 +113,9 @@ def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
         if param.name in exclude:
             continue
         tp = (types or {}).get(param.name) or _field_type(param, hints)
-        entries.append((param.name, tp, param.default, None, fn.__qualname__))
+        spec = bounds.get(param.name)
+        entries.append((param.name, tp, param.default, None, fn.__qualname__,
+                        bounds_schema(spec) if spec else None))
     return _model(name, entries, strict)
 
 

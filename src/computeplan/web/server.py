@@ -1,4 +1,5 @@
-"""The uvicorn server of ``computeplan web``, with a time limit on reading each request.
+"""The uvicorn server of ``computeplan web``, with a time limit on reading each request and a
+cap on open connections.
 
 uvicorn times out idle keep-alive connections but not a client that sends its headers or body
 slowly (or connects and sends nothing): such clients could hold connections open for ever. The
@@ -6,6 +7,11 @@ protocol here gives every request ``max_read_seconds`` from the connection's sta
 end of the previous response, to arrive whole; past that the server answers 408 (if it has not
 answered yet) and closes the connection. Work already under way is bounded separately
 (:mod:`.slots`).
+
+At most ``max_connections`` connections are served at once: a further one is answered 503 in the
+API's error format as soon as it opens, without reading it, and closed once the client has read
+the answer (or the read time limit passes). uvicorn's own ``limit_concurrency`` would answer in
+plain text.
 """
 
 from __future__ import annotations
@@ -13,27 +19,64 @@ from __future__ import annotations
 import asyncio
 import json
 
-from .guard import error_body
+from .guard import DEFAULT_MAX_CONNECTIONS, error_body
+
+
+def _error_response(status: str, message: str, headers: bytes = b"") -> bytes:
+    """A whole HTTP/1.1 answer in the API's error format, closing the connection."""
+    body = json.dumps(error_body(message), separators=(",", ":")).encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: "
+            f"{len(body)}\r\nconnection: close\r\n").encode() + headers + b"\r\n" + body
 
 
 def _timeout_response(seconds: float) -> bytes:
-    body = json.dumps(error_body(f"the request did not arrive within the server's limit of "
-                                 f"{seconds:g} s"), separators=(",", ":")).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
-            + body)
+    return _error_response("408 Request Timeout", "the request did not arrive within the "
+                           f"server's limit of {seconds:g} s")
 
 
-def read_timeout_protocol(max_read_seconds: float) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol (httptools or h11) with the read time limit."""
+def _busy_response(max_connections: int) -> bytes:
+    return _error_response("503 Service Unavailable", "the server has its limit of "
+                           f"{max_connections} connections open; try again shortly",
+                           b"retry-after: 1\r\n")
+
+
+def read_timeout_protocol(max_read_seconds: float, max_connections: int | None = None
+                          ) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol (httptools or h11) with the read time limit and, unless None,
+    the cap on open connections."""
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    busy = None if max_connections is None else _busy_response(max_connections)
 
     class ReadTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         _read_timer: asyncio.TimerHandle | None = None
+        _refused = False
 
         def connection_made(self, transport):
             super().connection_made(transport)
+            if busy is not None and len(self.connections) > max_connections:
+                self._refuse(transport)
             self._arm()
+
+        def _refuse(self, transport) -> None:
+            """Answer 503 at once and stop counting this connection; it is closed when the
+            client closes it (having read the answer) or when the read timer fires. Closing at
+            once could reset the connection and lose the answer."""
+            self._refused = True
+            self.connections.discard(self)
+            transport.write(busy)
+            if transport.can_write_eof():
+                transport.write_eof()
+
+        def data_received(self, data: bytes) -> None:
+            if not self._refused:  # a refused connection's request is never read
+                super().data_received(data)
+
+        def eof_received(self):
+            if self._refused:
+                self.transport.close()
+                return None
+            return super().eof_received()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -55,6 +98,9 @@ def read_timeout_protocol(max_read_seconds: float) -> type[asyncio.Protocol]:
 
         def _timed_out(self) -> None:
             self._read_timer = None
+            if self._refused:
+                self.transport.close()
+                return
             cycle = self.cycle
             between = cycle is None or cycle.response_complete  # waiting for headers
             if self.transport.is_closing() or not (between or cycle.more_body):
@@ -66,9 +112,11 @@ def read_timeout_protocol(max_read_seconds: float) -> type[asyncio.Protocol]:
     return ReadTimeoutProtocol
 
 
-def server_config(app, *, host: str, port: int, max_read_seconds: float):
-    """The ``uvicorn.Config`` of ``computeplan web``: quiet, with the read time limit."""
+def server_config(app, *, host: str, port: int, max_read_seconds: float,
+                  max_connections: int | None = DEFAULT_MAX_CONNECTIONS):
+    """The ``uvicorn.Config`` of ``computeplan web``: quiet, with the read time limit and the
+    cap on open connections (None: no cap)."""
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                          http=read_timeout_protocol(max_read_seconds))
+                          http=read_timeout_protocol(max_read_seconds, max_connections))
