@@ -160,9 +160,9 @@ def fixed_loss(form, coef: dict, loss, r):
         return ln_n, form.log_tokens_at_loss(d["coef"], ln_n, d["loss"])
 
     def slope(z, d):
-        ln_n, ln_d = point(z, d)
+        ln_n = d["lo_n"] + np.exp(z)
         with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes_at(d["coef"], ln_n, ln_d)
+            ln_d, dn, dd = form.contour_slopes(d["coef"], ln_n, d["loss"])
             s = 1.0 / (1.0 + d["r"] * np.exp(-ln_d))
             return 1.0 - s * dn / dd
 

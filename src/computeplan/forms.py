@@ -21,10 +21,16 @@ Forms (N parameters, D training tokens, losses in nats/token):
 - ``farseer``: L = exp(a3 N^gamma + b3) + exp(a2 N^beta + b2) D^(-exp(a1 N^alpha + b1))
   (Li et al. 2025, "Predictable Scale: Part II, Farseer: A Refined Scaling Law in Large
   Language Models", arXiv 2506.10972, eq. 3 of v3): the loss at infinite data, the data-term
-  scale and the data exponent each a stretched exponential of N. Nine coefficients. N is in
-  billions of parameters (any unit of N is the same family: a unit change rescales a1, a2,
-  a3) and D in tokens, as in the authors' fitting code: the unit of D is *not* absorbed (D^-k
-  with k depending on N), so D in billions would be another family of laws.
+  scale and the data exponent each a stretched exponential of N. Nine coefficients. Checked
+  against the authors' code (github.com/Farseer-Scaling-Law/Farseer,
+  ``scalinglaw_utils/scaling_law_fiting/non_linear_model.py``, class ``ExpExpExpFit``:
+  exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E), i.e. a3, gamma, b3 = s, q, S;
+  a2, beta, b2 = B, b, Q; a1, alpha, b1 = A, a, E), which takes N in parameters and D in
+  tokens (its fits select runs such as N > 3e9, D > 6e9; its loss is in bits per character).
+  Here N is in *billions* of parameters, the same family of laws (a unit change of N only
+  rescales a1, a2, a3): the authors' coefficients convert as a_i = a_i' 1e9^exponent_i
+  (:func:`farseer_from_authors`). D is in tokens as in their code: the unit of D is *not*
+  absorbed (D^-k with k depending on N), so D in billions would be another family of laws.
 
 The fitting coordinates ``x`` are the natural coefficients re-expressed at the centre of the
 runs (ln N - c_N, ln D - c_D) so that the prefactors are nearly uncorrelated with the exponents;
@@ -146,6 +152,15 @@ class Form:
         """ln D at which a model of e^ln_n parameters reaches ``loss`` (closed form: at fixed N
         every form's data term is invertible); NaN outside :meth:`log_params_range`."""
         raise NotImplementedError  # pragma: no cover
+
+    def contour_slopes(self, coef: dict, ln_n, loss):
+        """(ln D, dL/d ln N, dL/d ln D) on the loss contour L(N, D) = ``loss`` at ln N: what the
+        fixed-loss solver evaluates at every step (:func:`computeplan._formsolve.fixed_loss`).
+        :meth:`log_tokens_at_loss` then :meth:`log_slopes_at`; forms override it to share
+        the terms that depend on N alone and to use the loss itself for the data term."""
+        ln_d = self.log_tokens_at_loss(coef, ln_n, loss)
+        _, d_n, d_d = self.log_slopes_at(coef, ln_n, ln_d)
+        return ln_d, d_n, d_d
 
     def _loss(self, c, ln_n, ln_d):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -312,6 +327,17 @@ class Kaplan(Form):
         t = s ** c["beta"]
         return c["E"] + t, -c["alpha"] * t * u1 / s, -c["beta"] * t * u2 / s
 
+    def contour_slopes(self, c, ln_n, loss):
+        # On the contour the bracket is S = (l - E)^(1/beta) and u2 = S - u1 (one power, one
+        # exp and one log instead of six transcendental calls).
+        with np.errstate(all="ignore"):
+            t = np.maximum(np.asarray(loss, float) - c["E"], 0.0)
+            s = t ** (1.0 / c["beta"])
+            u1 = c["A"] * np.exp(-(c["alpha"] / c["beta"]) * np.asarray(ln_n, float))
+            u2 = s - u1
+            q = t / s
+            return np.log(c["B"]) - np.log(u2), -c["alpha"] * q * u1, -c["beta"] * q * u2
+
     def _bracket_sum(self, c, loss):
         """S = (l - E)^(1/beta): the bracket's value at loss l."""
         delta = _above(loss, c["E"], f"E = {c['E']:g} (the law's irreducible loss)") - c["E"]
@@ -460,7 +486,8 @@ class Farseer(Form):
     formula = ("L = exp(a3 N^gamma + b3) + exp(a2 N^beta + b2) D^-exp(a1 N^alpha + b1), "
                "N in billions, D in tokens")
     source = ("Li et al. 2025, Predictable Scale: Part II, Farseer: A Refined Scaling Law in "
-              "Large Language Models, eq. (3) (arXiv 2506.10972v3)")
+              "Large Language Models, eq. (3) (arXiv 2506.10972v3; the authors' ExpExpExpFit, "
+              "github.com/Farseer-Scaling-Law/Farseer), N in billions")
 
     def irreducible(self, coef):
         # exp(a3 N^gamma + b3) tends to e^b3 for gamma < 0, to 0 or infinity otherwise.
@@ -487,6 +514,21 @@ class Farseer(Form):
         d_n = (t3 * c["gamma"] * p3
                + t2 * (c["beta"] * p2 - bd * c["alpha"] * q1 * ln_d))
         return t3 + t2, d_n, -bd * t2
+
+    def contour_slopes(self, c, ln_n, loss):
+        # On the contour the data term is t2 = l - t3: five exps and one log (the terms in N
+        # computed once) instead of twelve transcendental calls.
+        with np.errstate(all="ignore"):
+            lnb = np.asarray(ln_n, float) - LN_1E9
+            p3 = c["a3"] * np.exp(c["gamma"] * lnb)
+            p2 = c["a2"] * np.exp(c["beta"] * lnb)
+            q1 = c["a1"] * np.exp(c["alpha"] * lnb)
+            bd = np.exp(q1 + c["b1"])
+            t3 = np.exp(p3 + c["b3"])
+            t2 = loss - t3
+            ln_d = (p2 + c["b2"] - np.log(t2)) / bd
+            d_n = t3 * c["gamma"] * p3 + t2 * (c["beta"] * p2 - bd * c["alpha"] * q1 * ln_d)
+            return ln_d, d_n, -bd * t2
 
     def log_params_range(self, c, loss):
         if not (c["gamma"] < 0 and c["a3"] > 0):
@@ -553,6 +595,15 @@ class Farseer(Form):
         b2 = np.log(B)
         z = np.zeros_like(E)
         return np.stack([z, np.log(be), z + 0.1, z, b2, z + 0.1, a3, np.log(E), -al], axis=-1)
+
+
+def farseer_from_authors(coef: dict) -> dict:
+    """Farseer-form coefficients (N in billions) from those of the authors' code (N in
+    parameters, their names: ``ExpExpExpFit``'s s, q, S, B, b, Q, A, a, E; module docstring):
+    a3 = s 1e9^q, a2 = B 1e9^b, a1 = A 1e9^a, the rest unchanged."""
+    return {"a3": coef["s"] * 1e9 ** coef["q"], "gamma": coef["q"], "b3": coef["S"],
+            "a2": coef["B"] * 1e9 ** coef["b"], "beta": coef["b"], "b2": coef["Q"],
+            "a1": coef["A"] * 1e9 ** coef["a"], "alpha": coef["a"], "b1": coef["E"]}
 
 
 FORMS: dict[str, Form] = {f.name: f for f in (Chinchilla(), Tied(), Kaplan(), BetaOfN(),
