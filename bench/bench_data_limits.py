@@ -31,6 +31,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 import computeplan as cp
+from _timing import once
 from computeplan.data_limits import (
     base_params,
     limited_budget_optimal,
@@ -87,12 +88,6 @@ def baseline_solve(law, loss, u, r):
     return curve(d)[0], math.exp(d)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", type=int, default=1_000_000)
@@ -111,18 +106,18 @@ def main() -> None:
     limited_optimal(law, loss=loss[:10], unique_tokens=u[:10], inference_tokens=tokens[:10])
     lim_t, unl_t = [], []
     for _ in range(args.repeats):      # interleaved: both see the same machine load
-        t, plan = timed(lambda: limited_optimal(law, loss=loss, unique_tokens=u,
+        t, plan = once(lambda: limited_optimal(law, loss=loss, unique_tokens=u,
                                                 inference_tokens=tokens))
         lim_t.append(t)
-        t, free = timed(lambda: cp.lifetime_optimal(law, loss=loss, inference_tokens=tokens))
+        t, free = once(lambda: cp.lifetime_optimal(law, loss=loss, inference_tokens=tokens))
         unl_t.append(t)
     ours, unl = statistics.median(lim_t) / m, statistics.median(unl_t) / m
     binding = free.train_tokens > u
 
     budget = plan.total_flops
-    t_lb, _ = timed(lambda: limited_budget_optimal(law, budget=budget, unique_tokens=u,
+    t_lb, _ = once(lambda: limited_budget_optimal(law, budget=budget, unique_tokens=u,
                                                    inference_tokens=tokens))
-    t_ub, _ = timed(lambda: cp.budget_optimal(law, budget=budget, inference_tokens=tokens))
+    t_ub, _ = once(lambda: cp.budget_optimal(law, budget=budget, inference_tokens=tokens))
 
     idx = rng.choice(np.flatnonzero(binding), args.baseline, replace=False)
     t0 = time.perf_counter()

@@ -61,6 +61,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.special import huber, logsumexp, softmax  # noqa: E402
 
+from _timing import cpu_best  # noqa: E402
 from computeplan.fitting import (  # noqa: E402
     _objective,
     filter_runs,
@@ -121,15 +122,6 @@ def synthetic_ladder(n_runs: int, rng):
     d = n * np.exp(rng.uniform(np.log(5), np.log(200), n_runs))
     loss = (1.8 + 400 * n**-0.34 + 400 * d**-0.28) * np.exp(rng.normal(0, 0.01, n_runs))
     return n, d, loss
-
-
-def cpu_best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def scaling(run_counts) -> None:

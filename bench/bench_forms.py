@@ -21,11 +21,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from _timing import cpu_best  # noqa: E402
 from computeplan.fitting import filter_runs, fit_runs, read_runs  # noqa: E402
 from computeplan.fitting.forms import fit_form  # noqa: E402
 from computeplan.formlaw import make_law  # noqa: E402
@@ -34,14 +34,6 @@ from computeplan.lifetime import lifetime_optimal  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-
-def best(fn, repeat: int) -> float:
-    out = []
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        out.append(time.process_time() - t)
-    return min(out)
 
 
 def main() -> None:
@@ -53,12 +45,12 @@ def main() -> None:
     runs = filter_runs(read_runs(DATA / "chinchilla-epoch" / "svg_extracted_data.csv",
                                  params_col="Model Size", flops_col="Training FLOP"),
                        drop_highest_loss=5)
-    base = best(lambda: fit_runs(runs), 1)
-    auto = best(lambda: fit_runs(runs, form="auto"), 1)
+    base = cpu_best(lambda: fit_runs(runs), 1)
+    auto = cpu_best(lambda: fit_runs(runs, form="auto"), 1)
     print(f"fit, 240 Chinchilla runs: chinchilla form {base:.2f} s; --form auto {auto:.2f} s "
           f"({auto / base:.1f}x; target < 10 s)")
     for form in ("tied", "kaplan", "beta-of-n", "farseer"):
-        t = best(lambda f=form: fit_form(runs, f), 1)
+        t = cpu_best(lambda f=form: fit_form(runs, f), 1)
         print(f"  one {form} fit: {t:.2f} s (target < 2 s)")
 
     rng = np.random.default_rng(0)
@@ -66,7 +58,7 @@ def main() -> None:
     chin = get_law("sardana2024")
     loss = rng.uniform(1.9, 2.4, n)
     demand = 10 ** rng.uniform(10, 14, n)
-    t_chin = best(lambda: lifetime_optimal(chin, loss=loss, inference_tokens=demand),
+    t_chin = cpu_best(lambda: lifetime_optimal(chin, loss=loss, inference_tokens=demand),
                   args.repeat)
     print(f"plan, {n:.0e} scenarios: chinchilla fast path {1e9 * t_chin / n:.0f} ns/scenario")
     laws = {"kaplan": make_law("kaplan", {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169,
@@ -78,7 +70,7 @@ def main() -> None:
                                             "b2": 8.62, "beta": 0.1, "a3": 0.25, "b3": 0.6,
                                             "gamma": -0.3})}
     for name, law in laws.items():
-        t = best(lambda lw=law: lifetime_optimal(lw, loss=loss, inference_tokens=demand),
+        t = cpu_best(lambda lw=law: lifetime_optimal(lw, loss=loss, inference_tokens=demand),
                  args.repeat)
         print(f"  {name}: {1e9 * t / n:.0f} ns/scenario ({t / t_chin:.1f}x the Chinchilla "
               "fast path; target <= 20x)")

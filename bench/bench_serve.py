@@ -14,23 +14,14 @@ Run: .venv/bin/python bench/bench_serve.py [--baseline 2000]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
+from _timing import best
 from computeplan import Demand
 from computeplan.hardware import Hardware, estimate_serving, estimate_shape, get_gpu
 from computeplan.lifetime import lifetime_optimal
 from computeplan.objectives import RooflineDollarCost
-
-
-def timed(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def serving(baseline: int, rng) -> None:
@@ -44,7 +35,7 @@ def serving(baseline: int, rng) -> None:
         est = estimate_serving(hw, shape, batch=batch, context=context, max_gpus=1024)
         return est, est.usd_per_million_output_tokens
 
-    t_vec, (est, usd) = timed(vectorised)
+    t_vec, (est, usd) = best(vectorised)
     flat = [np.broadcast_to(x, est.decode_seconds_per_token.shape).ravel()
             for x in (params, batch, context)]
     n_total = flat[0].size
@@ -55,7 +46,7 @@ def serving(baseline: int, rng) -> None:
                                        batch=flat[1][i], context=flat[2][i], max_gpus=1024)
                       .usd_per_million_output_tokens) for i in pick]
 
-    t_loop, out = timed(loop, repeat=1)
+    t_loop, out = best(loop, repeat=1)
     ref = usd.ravel()[pick]
     err = float(np.max(np.abs(np.array(out) / ref - 1)))
     per_vec, per_loop = t_vec / n_total, t_loop / len(pick)
@@ -72,10 +63,10 @@ def planner(baseline: int) -> None:
                               gqa_ratio=8)
     demand = Demand.from_requests(1e10, 1000, 250)
     losses = np.linspace(1.85, 2.6, 10_000)
-    t_vec, opt = timed(lambda: lifetime_optimal("sardana2024", loss=losses, demand=demand,
+    t_vec, opt = best(lambda: lifetime_optimal("sardana2024", loss=losses, demand=demand,
                                                 cost=cost))
     sub = losses[:: max(1, losses.size // baseline)]
-    t_loop, out = timed(lambda: [float(lifetime_optimal("sardana2024", loss=x, demand=demand,
+    t_loop, out = best(lambda: [float(lifetime_optimal("sardana2024", loss=x, demand=demand,
                                                         cost=cost).params) for x in sub],
                         repeat=1)
     ref = opt.params[:: max(1, losses.size // baseline)]

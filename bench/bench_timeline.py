@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 
 import numpy as np
 from scipy.integrate import quad
 
 import computeplan as cp
+from _timing import timed
 from computeplan.timeline import DAYS_PER_YEAR, Timeline, dated_compare
 
 
@@ -33,15 +33,6 @@ def quad_factor(h, ramp, tail, g, k) -> float:
     pts = sorted({p for p in (ramp, h - tail) if 0 < p < h}) or None
     opts = dict(points=pts, epsabs=0.0, epsrel=1e-12, limit=200)
     return quad(lambda s: w(s) * math.exp(-k * s), 0, h, **opts)[0] / quad(w, 0, h, **opts)[0]
-
-
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def main() -> None:

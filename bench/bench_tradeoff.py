@@ -10,23 +10,13 @@ Run by hand: .venv/bin/python bench/bench_tradeoff.py
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from _timing import best
 from computeplan.tradeoffs import frontier, get_technique, pareto_mask
 from computeplan.tradeoffs.frontier import score_grid
 
 N = 1000
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def naive_grid(tech, x, y):
@@ -52,11 +42,11 @@ def main() -> None:
     for name in ("scaling-policy", "pruning", "mcts", "pass-at-k", "n-at-k"):
         tech = get_technique(name)
         level = tech.default_level()
-        t_front, f = best_of(lambda tech=tech, level=level: frontier(tech, level, grid_points=N))
+        t_front, f = best(lambda tech=tech, level=level: frontier(tech, level, grid_points=N))
         x, y = f.grid_log10_train, f.grid_log10_inference
-        t_grid, _ = best_of(lambda tech=tech, x=x, y=y: score_grid(tech, x, y))
+        t_grid, _ = best(lambda tech=tech, x=x, y=y: score_grid(tech, x, y))
         sub_x, sub_y = x[:: N // 100], y[:: N // 100]
-        t_naive_sub, slow = best_of(
+        t_naive_sub, slow = best(
             lambda tech=tech, sx=sub_x, sy=sub_y: naive_grid(tech, sx, sy), repeat=1)
         fast = tech.merit(10.0 ** sub_x[None, :], 10.0 ** sub_y[:, None])
         assert np.allclose(slow, fast, rtol=1e-12, equal_nan=True)
@@ -68,9 +58,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     n = N * N
     cx, cy = rng.random(n), rng.random(n)
-    t_fast, mask = best_of(lambda: pareto_mask(cx, cy))
+    t_fast, mask = best(lambda: pareto_mask(cx, cy))
     m = 2000
-    t_quad_sub, keep = best_of(lambda: quadratic_pareto(cx[:m], cy[:m]), repeat=1)
+    t_quad_sub, keep = best(lambda: quadratic_pareto(cx[:m], cy[:m]), repeat=1)
     assert np.array_equal(keep, pareto_mask(cx[:m], cy[:m]))
     t_quad = t_quad_sub * (n / m) ** 2
     print(f"\nPareto set of {n:.0e} points: sort-based {t_fast:.3f} s; pairwise O(n^2) "

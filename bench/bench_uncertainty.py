@@ -25,14 +25,13 @@ Run: .venv/bin/python bench/bench_uncertainty.py [--loop 200] [--repeats 7]
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 import computeplan as cp
+from _timing import timed
 from computeplan.objectives import RooflineDollarCost
 from computeplan.timeline import Timeline
 from computeplan.uncertainty import plan_uncertainty
@@ -49,15 +48,6 @@ BUDGET = 1e24
 UNIQUE = 3e11
 CLI = ["plan", "--law", "besiroglu2024", "--reference-params", "1.3e10",
        "--inference-tokens", "1e13", "--json"]
-
-
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def loop(kw, rows):

@@ -209,25 +209,6 @@ def cli_baseline(n: int = 10) -> float:
     return 1 / per
 
 
-def _fit_upload(rows: int = 40_000) -> bytes:
-    """A raw POST /api/fit of synthetic Hoffmann et al. (2022) runs with 2% noise."""
-    import numpy as np
-
-    from computeplan import get_law
-
-    rng = np.random.default_rng(0)
-    n, d = 10 ** rng.uniform(7, 10, rows), 10 ** rng.uniform(8, 11, rows)
-    loss = get_law("hoffmann2022").loss(n, d) * np.exp(rng.normal(0, 0.02, rows))
-    csv = ("params,tokens,loss\n" + "\n".join(
-        f"{a:.6e},{b:.6e},{c:.6f}" for a, b, c in zip(n, d, loss, strict=True))).encode()
-    b = "bench-boundary"
-    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"bootstrap\"\r\n\r\n200\r\n"
-            f"--{b}\r\nContent-Disposition: form-data; name=\"runs\"; filename=\"r.csv\"\r\n"
-            "Content-Type: text/csv\r\n\r\n").encode() + csv + f"\r\n--{b}--\r\n".encode()
-    return (f"POST /api/fit HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: multipart/form-data; boundary={b}\r\n\r\n").encode() + body
-
-
 def _cpu_ticks(pid: int) -> int:
     """User + system CPU ticks of a process so far."""
     return sum(int(x) for x in Path(f"/proc/{pid}/stat").read_text().split()[13:15])
@@ -253,7 +234,9 @@ def latency_under_fits(n: int = 20) -> float:
 
     try:
         unloaded = [plan() for _ in range(n)]
-        upload, socks = _fit_upload(), []
+        from computeplan.web.synthetic import fit_request, runs_csv
+
+        upload, socks = fit_request(runs_csv(), host=HOST), []
         for _ in range(2):
             socks.append(socket.create_connection((HOST, port)))
             socks[-1].sendall(upload)

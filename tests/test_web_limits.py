@@ -14,40 +14,19 @@ import statistics
 import threading
 import time
 
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
-from computeplan import get_law  # noqa: E402
 from computeplan.commands.fit import fit  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from computeplan.web.guard import DEFAULT_MAX_CONNECTIONS  # noqa: E402
 from computeplan.web.server import server_config  # noqa: E402
+from computeplan.web.synthetic import fit_request, runs_csv  # noqa: E402
 from computeplan.work import WorkBound, WorkStopped, bounded, checkpoint  # noqa: E402
 
 PLAN = b'{"loss": 1.947, "inference_tokens": 2e12}'
-
-
-def big_csv(rows: int = 40_000) -> bytes:
-    """Synthetic runs from the Hoffmann et al. (2022) law with 2% noise (about 1.4 MB): a fit
-    of it takes far longer than any limit set below."""
-    rng = np.random.default_rng(0)
-    n, d = 10 ** rng.uniform(7, 10, rows), 10 ** rng.uniform(8, 11, rows)
-    loss = get_law("hoffmann2022").loss(n, d) * np.exp(rng.normal(0, 0.02, rows))
-    lines = [f"{a:.6e},{b:.6e},{c:.6f}" for a, b, c in zip(n, d, loss, strict=True)]
-    return ("params,tokens,loss\n" + "\n".join(lines) + "\n").encode()
-
-
-def fit_request(csv: bytes, bootstrap: int = 200) -> bytes:
-    """A raw HTTP/1.1 multipart POST /api/fit of ``csv``."""
-    b = "computeplan-test-boundary"
-    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"bootstrap\"\r\n\r\n{bootstrap}\r\n"
-            f"--{b}\r\nContent-Disposition: form-data; name=\"runs\"; filename=\"big.csv\"\r\n"
-            "Content-Type: text/csv\r\n\r\n").encode() + csv + f"\r\n--{b}--\r\n".encode()
-    return (f"POST /api/fit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: multipart/form-data; boundary={b}\r\n\r\n").encode() + body
 
 
 def wait_for(condition, seconds: float = 60.0, what: str = "condition") -> float:
@@ -120,7 +99,7 @@ def test_checkpoint_stops_bounded_work_only():
 def test_a_fit_stops_at_its_checkpoints(tmp_path):
     """The fit's solver loop checks the bound: a cancelled fit raises instead of finishing."""
     path = tmp_path / "runs.csv"
-    path.write_bytes(big_csv(2_000))
+    path.write_bytes(runs_csv(2_000))
     bound = WorkBound(None)
     calls = []
 
@@ -144,7 +123,7 @@ def test_a_fit_stops_at_its_checkpoints(tmp_path):
 # --------------------------------------------------------------------------- the HTTP server
 def test_slow_work_over_the_time_limit_is_503_and_stopped():
     with Server(create_app(max_request_seconds=1.0)) as srv, srv.connect() as sock:
-        sock.sendall(fit_request(big_csv()))
+        sock.sendall(fit_request(runs_csv()))
         answer = read_all(sock)
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 503"), answer[:300]
@@ -158,7 +137,7 @@ def test_slow_work_over_the_time_limit_is_503_and_stopped():
 def test_work_of_a_client_that_goes_away_is_stopped():
     with Server(create_app()) as srv:
         sock = srv.connect()
-        sock.sendall(fit_request(big_csv()))
+        sock.sendall(fit_request(runs_csv()))
         wait_for(lambda: srv.slow.running == 1, 60, "the fit to start")
         sock.close()
         wait_for(lambda: srv.slow.running == 0, 60, "the abandoned fit to stop")
@@ -178,7 +157,7 @@ def test_a_plan_answers_while_two_fits_hold_both_workers():
             return time.perf_counter() - start
 
         unloaded = statistics.median(latency() for _ in range(5))
-        csv = big_csv()
+        csv = runs_csv()
         socks = [srv.connect() for _ in range(2)]
         try:
             for sock in socks:
