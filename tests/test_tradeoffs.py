@@ -214,3 +214,17 @@ def test_pruning_performance_is_vectorised_and_exact(x, t, i):
     assert big.shape == (101, 101)
     rows = [p.performance(tc[0, j], ic[k, 0]) for j, k in ((0, 0), (50, 50), (100, 3))]
     assert np.allclose([big[0, 0], big[50, 50], big[3, 100]], rows, rtol=1e-12)
+
+
+def test_every_technique_by_its_key():
+    from computeplan.defaults import TECHNIQUES
+    from computeplan.tradeoffs.techniques import LAW_TECHNIQUES, TECHNIQUE_CLASSES, get_technique
+
+    assert tuple(TECHNIQUE_CLASSES) == TECHNIQUES
+    assert LAW_TECHNIQUES == ("scaling-policy", "pruning")
+    for key in TECHNIQUES:
+        assert get_technique(key).key == key
+    with pytest.raises(InputError, match="a law applies only to scaling-policy, pruning"):
+        get_technique("mcts", law="hoffmann2022")
+    with pytest.raises(InputError, match="unknown technique 'nope'"):
+        get_technique("nope")

@@ -652,7 +652,12 @@ class LimitedSampling(RepeatedSampling):
     title: ClassVar[str] = "Repeated sampling, limited trials (n@k)"
 
 
-LAW_TECHNIQUES = ("scaling-policy", "pruning")
+#: Every technique by its key (``computeplan tradeoff TECHNIQUE``).
+TECHNIQUE_CLASSES: dict[str, type[Technique]] = {
+    c.key: c for c in (ScalingPolicy, Pruning, MCTS, RepeatedSampling, LimitedSampling)}
+#: The techniques built on a scaling law (those with a ``law`` parameter).
+LAW_TECHNIQUES = tuple(k for k, c in TECHNIQUE_CLASSES.items()
+                       if "law" in {f.name for f in fields(c)})
 
 
 def get_technique(name: str | Technique, *, law=None, **params) -> Technique:
@@ -660,18 +665,12 @@ def get_technique(name: str | Technique, *, law=None, **params) -> Technique:
     ``n-at-k``) with parameter overrides; ``law`` applies to the law-based ones."""
     if isinstance(name, Technique):
         tech = name
-    elif name in ("scaling-policy", "pruning"):
-        cls = ScalingPolicy if name == "scaling-policy" else Pruning
-        tech = cls(law=get_law(law))
-    elif name == "mcts":
-        tech = MCTS()
-    elif name == "pass-at-k":
-        tech = RepeatedSampling()
-    elif name == "n-at-k":
-        tech = LimitedSampling()
+    elif name in TECHNIQUE_CLASSES:
+        cls = TECHNIQUE_CLASSES[name]
+        tech = cls(law=get_law(law)) if name in LAW_TECHNIQUES else cls()
     else:
         raise InputError(f"unknown technique {name!r}; valid: {', '.join(TECHNIQUES)}")
-    if law is not None and not isinstance(tech, ScalingPolicy | Pruning):
+    if law is not None and tech.key not in LAW_TECHNIQUES:
         raise InputError(f"a law applies only to {', '.join(LAW_TECHNIQUES)}; got technique "
                          f"{tech.key}")
     return tech.with_parameters(**params) if params else tech
