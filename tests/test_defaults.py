@@ -77,7 +77,8 @@ def test_reference_tokens_targets_the_loss_of_that_model():
 
 @pytest.mark.parametrize("args, message", [
     (["--reference-tokens", "15e12"], "--reference-tokens needs --reference-params"),
-    (["--reference-params", "8e9", "--reference-tokens", "0"], "train_tokens must be > 0"),
+    (["--reference-params", "8e9", "--reference-tokens", "0"],
+     "--reference-tokens must be > 0; got 0"),
     (["--loss", "2", "--reference-params", "8e9", "--reference-tokens", "1e12"],
      "give one target; got --loss and --reference-params"),
 ])

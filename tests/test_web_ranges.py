@@ -40,6 +40,13 @@ _USD = {"objective": "usd", "requests": 1e9, "input_tokens": 1000, "output_token
 #: field's value there).
 WITH = {
     ("plan", "budget_flops"): {"budget_flops": 1e23},
+    ("plan", "reference_params"): {"reference_params": 1e9},
+    ("plan", "reference_tokens"): {"reference_params": 1e9, "reference_tokens": 2e10},
+    **{("plan", k): {"loss": 2.5, **_USD} for k in ("requests", "input_tokens", "output_tokens")},
+    **{("plan", k): {"loss": 2.5, "users": 1e6, "requests_per_user_per_day": 10, "days": 365,
+                     "input_tokens": 1000, "output_tokens": 500}
+       for k in ("users", "requests_per_user_per_day", "days")},
+    ("plan", "gqa_ratio"): {"loss": 2.5, "decode_model": "roofline", **_USD},
     ("plan", "budget_usd"): {"budget_usd": 1e7, **_USD},
     ("model", "compute"): {"compute": 1e21, "chinchilla": True},
     ("plan", "train_mfu"): {"loss": 2.5, **_USD},
@@ -77,9 +84,6 @@ UNRANGED = {
     "demand_ramp_days": "in [0, horizon_days]", "demand_tail_days": "in [0, horizon_days]",
     "demand_growth_per_year": "> -1 with annual compounding, any with continuous",
     "discount_rate_per_year": "> -1 with annual compounding, any with continuous",
-    **dict.fromkeys(("reference_params", "reference_tokens", "requests", "users",
-                     "requests_per_user_per_day", "days", "input_tokens", "output_tokens",
-                     "gqa_ratio"), "plan demand and roofline details not yet declared"),
 }
 
 

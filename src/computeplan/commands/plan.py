@@ -124,11 +124,11 @@ class Target(OptionGroup):
     reference_params: float | None = opt(
         "Target the loss of a model of this many parameters: by itself the Chinchilla-optimal "
         "one (trained on its compute-optimal tokens), with {{reference_tokens}} the one "
-        "trained on that many tokens.")
+        "trained on that many tokens.", bounds="> 0")
     reference_tokens: float | None = opt(
         "Training tokens of the {{reference_params}} model (e.g. 15e12 for a model like "
         "Llama 3 8B): target the loss L(N, D) of that model instead of the Chinchilla-optimal "
-        "one.")
+        "one.", bounds="> 0")
     budget_flops: float | None = opt(
         "Lifetime FLOPs budget: find the lowest reachable loss.", bounds="> 0")
     budget_usd: float | None = opt(
@@ -180,12 +180,13 @@ class DemandOptions(OptionGroup):
     PANEL = "Demand (one form)"
     inference_tokens: float | None = opt(
         "Lifetime inference tokens (input + output).", bounds=">= 0")
-    requests: float | None = opt("Lifetime requests.")
-    users: float | None = opt("Users (with {{requests_per_user_per_day}} and {{days}}).")
-    requests_per_user_per_day: float | None = opt("Requests per user per day.")
-    days: float | None = opt("Days of service.")
-    input_tokens: float | None = opt("Input (prompt) tokens per request.")
-    output_tokens: float | None = opt("Output (generated) tokens per request.")
+    requests: float | None = opt("Lifetime requests.", bounds=">= 0")
+    users: float | None = opt("Users (with {{requests_per_user_per_day}} and {{days}}).",
+                              bounds=">= 0")
+    requests_per_user_per_day: float | None = opt("Requests per user per day.", bounds=">= 0")
+    days: float | None = opt("Days of service.", bounds=">= 0")
+    input_tokens: float | None = opt("Input (prompt) tokens per request.", bounds=">= 0")
+    output_tokens: float | None = opt("Output (generated) tokens per request.", bounds=">= 0")
 
     def build(self, notes: list[str] | None = None) -> Demand:
         """One form of demand: total tokens, requests x tokens, or users x rate x days x tokens.
@@ -270,7 +271,7 @@ class RooflineOptions(OptionGroup):
         bounds=">= 1")
     kv_dtype: str | None = opt("KV-cache dtype [default: {{inference_dtype}}].")
     gqa_ratio: float | None = opt(
-        "Query heads per KV head (1 = multi-head attention) [default: 1].")
+        "Query heads per KV head (1 = multi-head attention) [default: 1].", bounds=">= 1")
     bandwidth_fraction: float | None = opt(
         "Achievable fraction of memory bandwidth [default: 0.7].", bounds="in (0, 1]")
     compute_fraction: float | None = opt(
