@@ -7,6 +7,7 @@ without a published range are listed below with the reason."""
 import math
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,9 @@ BASE = {
     "allocate": {"train_oom": 1, "inference_oom": 1},
     "overhead": {"size_fraction": 0.5},
     "tradeoff": {"technique": "pruning", "grid_points": 10},
+    "fit": {"tokens_col": "tokens"},  # a multipart form with examples/runs.csv as the runs
 }
+RUNS = Path(__file__).resolve().parents[1] / "examples" / "runs.csv"
 _SHAPE = {"layers": 32, "d_model": 4096, "heads": 32}
 _LIMITED = {"unique_tokens": 1e12}
 _USD = {"objective": "usd", "requests": 1e9, "input_tokens": 1000, "output_tokens": 500}
@@ -70,6 +73,9 @@ WITH = {
        for k in ("train_compute", "inference_compute")},
     **{("tradeoff", k): {"technique": "scaling-policy", "grid_points": 10, **_LIMITED}
        for k in REPETITION_COEFFICIENTS},
+    ("fit", "asymmetry"): {"tokens_col": "tokens", "objective": "asymmetric"},
+    **{("fit", k): {"tokens_col": "tokens", "bootstrap": 3} for k in ("seed", "level")},
+    ("fit", "holdout_level"): {"tokens_col": "tokens", "holdout": "tokens_per_param>100"},
 }
 #: Numeric fields with no published range, and why.
 UNRANGED = {
@@ -96,6 +102,14 @@ def client():
 @pytest.fixture(scope="module")
 def schemas(client):
     return client.get("/openapi.json").json()["components"]["schemas"]
+
+
+def _post(client, endpoint: str, body: dict):
+    """``POST /api/<endpoint>`` of ``body``: JSON, or for fit a form with the runs file."""
+    if endpoint != "fit":
+        return client.post(f"/api/{endpoint}", json=body)
+    return client.post("/api/fit", files={"runs": ("runs.csv", RUNS.read_bytes())},
+                       data={k: str(v) for k, v in body.items()})
 
 
 def _is_number(prop: dict) -> bool:
@@ -142,7 +156,7 @@ def _outside_inside(prop: dict) -> tuple[list[float], list[float]]:
 
 
 def _ranged_fields(schemas, name):
-    props = schemas[f"{name.capitalize()}Request"]["properties"]
+    props = schemas["FitForm" if name == "fit" else f"{name.capitalize()}Request"]["properties"]
     out = {}
     for field, prop in props.items():
         if not _is_number(prop):
@@ -168,7 +182,7 @@ def test_every_numeric_field_publishes_the_range_it_enforces(client, schemas, en
         base = WITH.get((endpoint, field), BASE[endpoint])
         outside, inside = _outside_inside(prop)
         for bad in outside:
-            response = client.post(f"/api/{endpoint}", json={**base, field: bad})
+            response = _post(client, endpoint, {**base, field: bad})
             assert response.status_code == 422, (endpoint, field, bad, response.text)
             body = response.json()
             msg = body["error"]
@@ -180,13 +194,13 @@ def test_every_numeric_field_publishes_the_range_it_enforces(client, schemas, en
                 any(f"{prop[k]:g}" in msg for k in keys if k in prop)
             assert ours or pydantics, (endpoint, field, bad, spec, msg)
         for good in inside:
-            response = client.post(f"/api/{endpoint}", json={**base, field: good})
+            response = _post(client, endpoint, {**base, field: good})
             msg = response.json().get("error", "") if response.status_code != 200 else ""
             assert not re.match(rf"(\w+ parameter |law coefficient )?{field}(:| must be)", msg), \
                 (endpoint, field, good, msg)
     bases = [WITH.get((endpoint, f), BASE[endpoint]) for f in fields if f not in unranged]
     for base in {repr(b): b for b in bases}.values():  # the requests tried are answers
-        assert client.post(f"/api/{endpoint}", json=base).status_code == 200, (endpoint, base)
+        assert _post(client, endpoint, base).status_code == 200, (endpoint, base)
 
 
 def test_the_report_takes_the_plan_fields(schemas):
