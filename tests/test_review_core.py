@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from computeplan.cli import app
@@ -234,3 +236,30 @@ def test_first_bad_value_and_index():
         v.positive("x", [[1.0], [-2.0]])
     with pytest.raises(InputError, match=r"x must be > 0; got 0$"):
         v.positive("x", 0.0)
+
+
+@given(st.floats() | st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-320, 1e308]))
+def test_scalar_checks_pass_exactly_what_the_array_checks_pass(x):
+    """The single-number shortcut of the boundary checks lets through what the array path lets
+    through, and nothing else (an error is worded by the array path)."""
+    from computeplan import _validate as v
+    from computeplan.errors import InputError
+
+    checks = [lambda a: v.finite("x", a), lambda a: v.positive("x", a),
+              lambda a: v.positive("x", a, allow_zero=True),
+              lambda a: v.in_range("x", a, 0.0, 1.0),
+              lambda a: v.in_range("x", a, 0.0, 1.0, lo_open=False, hi_open=True),
+              lambda a: v.representable("r", {"y": a}, "x"),
+              lambda a: v.representable("r", {"y": a}, "x", positive=True)]
+    for check in checks:
+        try:
+            check(np.array([x]))
+            passes = True
+        except InputError:
+            passes = False
+        if passes:
+            check(x)
+            check(np.float64(x))
+        else:
+            with pytest.raises(InputError):
+                check(x)

@@ -1,6 +1,13 @@
-"""Boundary checks shared by the numerical core: they raise :class:`InputError`, never clamp."""
+"""Boundary checks shared by the numerical core: they raise :class:`InputError`, never clamp.
+
+A single number that passes is let through with Python float tests (a single plan makes dozens
+of checks; numpy's reductions on 0-d arrays cost microseconds each); any other value, and every
+failure, takes the array path, which words the error.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,6 +32,8 @@ def as_float_array(name: str, value) -> np.ndarray:
 
 def finite(name: str, value) -> np.ndarray:
     arr = as_float_array(name, value)
+    if arr.ndim == 0 and math.isfinite(arr):
+        return arr
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(f"{name} must be a finite number; got {_first_bad(arr, bad)}")
@@ -34,6 +43,8 @@ def finite(name: str, value) -> np.ndarray:
 def positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
     """Check ``value`` is finite and > 0 (or >= 0 with ``allow_zero``); return a float array."""
     arr = finite(name, value)
+    if arr.ndim == 0 and (float(arr) >= 0 if allow_zero else float(arr) > 0):
+        return arr
     bad = arr < 0 if allow_zero else arr <= 0
     if bad.any():
         rng = ">= 0" if allow_zero else "> 0"
@@ -53,6 +64,9 @@ def whole(name: str, value) -> np.ndarray:
 def in_range(name: str, value, lo: float, hi: float, *, lo_open=True, hi_open=False) -> np.ndarray:
     """Check ``lo < value <= hi`` (bracket openness configurable); e.g. MFU in (0, 1]."""
     arr = finite(name, value)
+    x = float(arr) if arr.ndim == 0 else math.nan
+    if (lo < x if lo_open else lo <= x) and (x < hi if hi_open else x <= hi):
+        return arr
     bad = (arr <= lo if lo_open else arr < lo) | (arr >= hi if hi_open else arr > hi)
     if bad.any():
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
@@ -79,6 +93,8 @@ def representable(what: str, results: dict, inputs: str, *, positive: bool = Fal
     range``."""
     for name, value in results.items():
         arr = np.asarray(value, dtype=float)
+        if arr.ndim == 0 and math.isfinite(arr) and (not positive or float(arr) > 0):
+            continue
         bad = ~np.isfinite(arr)
         how = "overflows"
         if not bad.any() and positive:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # the GPU catalog is read when a dollar objective is made, no
     from .hardware.catalog import GPU
 
 
+#: The range of a cost per FLOP: normal, finite doubles.
+_TINY, _HUGE = np.finfo(float).tiny, np.finfo(float).max
+
+
 def _number(x) -> float | np.ndarray:
     """A float for a scalar, the array itself for an array (one value per scenario)."""
     arr = np.asarray(x, float)
@@ -109,7 +113,9 @@ class DollarCost:
                     usd = np.asarray(per_flop(), float)
             except OverflowError:
                 usd = np.asarray(np.inf)
-            tiny, huge = np.finfo(float).tiny, np.finfo(float).max
+            tiny, huge = _TINY, _HUGE
+            if usd.ndim == 0 and tiny <= float(usd) <= huge:
+                continue
             bad = ~((usd >= tiny) & (usd <= huge))
             if bad.any():
                 price = np.broadcast_to(getattr(self, f"{role}_usd_per_gpu_hour"), bad.shape)
