@@ -146,8 +146,8 @@ class OptionGroup:
 
     def given(self) -> dict[str, Any]:
         """The options that were set (not None)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) is not None}
+        return {name: value for name in _field_names(type(self))
+                if (value := getattr(self, name)) is not None}
 
 
 class OptionSet:
@@ -183,8 +183,9 @@ class OptionSet:
 
     def flat(self) -> dict[str, Any]:
         """Every option name -> value (None where not set)."""
-        return {f.name: getattr(group, f.name) for group in
-                (getattr(self, g) for g in self.groups()) for f in dataclasses.fields(group)}
+        return {name: getattr(group, name) for group in
+                (getattr(self, g) for g in _set_groups(type(self)))
+                for name in _field_names(type(group))}
 
     def given(self) -> dict[str, Any]:
         """The options that were set (not None)."""
@@ -203,6 +204,11 @@ def _group_options(cls: type[OptionGroup], group: str) -> tuple[Option, ...]:
     return tuple(Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
                         f.metadata["aliases"], f.metadata["choices"], f.metadata["bounds"])
                  for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @functools.cache
