@@ -184,7 +184,8 @@ def report(options: PlanOptions | None = None, /, **flat) -> PlanFigures:
                       ("budget_flops", "budget_usd", "loss") if k in given), "the inputs")
         what = ("the lowest loss reachable with these unique tokens" if unique is not None
                 else "the law's irreducible loss")
-        raise InputError(f"the optimal loss {target:.6g} rounds to {floor:.6g} ({what}), so the "
+        named = f"E = {floor:.6g}" if unique is None and hasattr(law, "E") else f"{floor:.6g}"
+        raise InputError(f"the optimal loss {target:.6g} rounds to {named} ({what}), so the "
                          f"report has no iso-loss curves; got {which}: use a smaller budget (the "
                          "loss must stay above it)")
     levels = [floor + (target - floor) * k for k in ISOLOSS_LEVELS]
