@@ -184,7 +184,7 @@ def budget(form, coef: dict, log_k, r):
     t_lo = np.maximum(0.5 * log_k - LOG_HALF_WIDTH, 0.0)
     t_hi = np.maximum(0.5 * log_k + LOG_HALF_WIDTH, log_r + LOG_HALF_WIDTH)
     n_lo, n_hi = form.log_params_limits(coef)
-    n_lo = max(n_lo, 0.0)
+    n_lo = np.maximum(n_lo, 0.0)
     with np.errstate(all="ignore"):  # ln N = ln K - ln(D + r) below n_hi, above n_lo
         a = log_k - n_hi
         t_lo = np.where(a > log_r, np.maximum(t_lo, a + np.log1p(-np.exp(log_r - a)) + 1e-9),
@@ -244,8 +244,8 @@ def params_for_loss(form, coef: dict, loss, ln_d):
     an InputError when even e^80 parameters (or the form's limit) do not reach it."""
     loss, ln_d = np.broadcast_arrays(np.asarray(loss, float), np.asarray(ln_d, float))
     n_lo, n_hi = form.log_params_limits(coef)
-    lo = np.full_like(ln_d, max(0.0, n_lo + 1e-9))
-    hi = np.full_like(ln_d, min(80.0, n_hi - 1e-9))
+    loss, ln_d, lo, hi = np.broadcast_arrays(loss, ln_d, np.maximum(0.0, n_lo + 1e-9),
+                                             np.minimum(80.0, n_hi - 1e-9))
     data = {"coef": coef, "loss": loss, "ln_d": ln_d}
 
     def gap(x, d):

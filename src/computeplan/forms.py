@@ -51,10 +51,13 @@ from .errors import InputError
 LN_1E9 = math.log(1e9)
 
 
-def _above(loss, floor, what: str) -> np.ndarray:
-    """``loss`` as an array after checking it is above the law's irreducible loss."""
+def _above(loss, floor, name: str) -> np.ndarray:
+    """``loss`` as an array after checking it is above the law's irreducible loss ``floor``
+    (called ``name``; an array of them for law replicates)."""
     from . import _validate as v
 
+    what = (f"{name} = {float(floor):g} (the law's irreducible loss)" if np.ndim(floor) == 0
+            else f"{name} (the law's irreducible loss) of every replicate")
     return v.greater_than("loss", loss, floor, what)
 
 
@@ -218,7 +221,7 @@ class Chinchilla(Form):
         return c["E"] + t1 + t2, -c["alpha"] * t1, -c["beta"] * t2
 
     def log_params_range(self, c, loss):
-        delta = _above(loss, c["E"], f"E = {c['E']:g} (the law's irreducible loss)") - c["E"]
+        delta = _above(loss, c["E"], "E") - c["E"]
         return (np.log(c["A"]) - np.log(delta)) / c["alpha"], np.full(np.shape(delta), np.inf)
 
     def log_tokens_at_loss(self, c, ln_n, loss):
@@ -340,7 +343,7 @@ class Kaplan(Form):
 
     def _bracket_sum(self, c, loss):
         """S = (l - E)^(1/beta): the bracket's value at loss l."""
-        delta = _above(loss, c["E"], f"E = {c['E']:g} (the law's irreducible loss)") - c["E"]
+        delta = _above(loss, c["E"], "E") - c["E"]
         return delta ** (1.0 / c["beta"])
 
     def log_params_range(self, c, loss):
@@ -426,14 +429,22 @@ class BetaOfN(Form):
 
     def log_params_limits(self, c):
         # Searched only where beta(N) >= beta(1e9) / 2: beyond, the data exponent (and with it
-        # the sign of dL/dN at large D) is an artefact of the linear term.
-        if c["beta1"] == 0 or c["beta0"] <= 0:
-            return -np.inf, np.inf
-        edge = LN_1E9 - 0.5 * c["beta0"] / c["beta1"]
-        return (-np.inf, edge) if c["beta1"] < 0 else (edge, np.inf)
+        # the sign of dL/dN at large D) is an artefact of the linear term. Elementwise for
+        # array coefficients (law replicates).
+        b0, b1 = c["beta0"], c["beta1"]
+        if np.ndim(b0) == 0 and np.ndim(b1) == 0:
+            if b1 == 0 or b0 <= 0:
+                return -np.inf, np.inf
+            edge = LN_1E9 - 0.5 * b0 / b1
+            return (-np.inf, edge) if b1 < 0 else (edge, np.inf)
+        b0, b1 = np.broadcast_arrays(np.asarray(b0, float), np.asarray(b1, float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            edge = LN_1E9 - 0.5 * b0 / b1
+        ok = (b1 != 0) & (b0 > 0)
+        return (np.where(ok & (b1 > 0), edge, -np.inf), np.where(ok & (b1 < 0), edge, np.inf))
 
     def log_params_range(self, c, loss):
-        delta = _above(loss, c["E"], f"E = {c['E']:g} (the law's irreducible loss)") - c["E"]
+        delta = _above(loss, c["E"], "E") - c["E"]
         lo = (np.log(c["A"]) - np.log(delta)) / c["alpha"]
         lim_lo, lim_hi = self.log_params_limits(c)
         return np.maximum(lo, lim_lo), np.full(np.shape(delta), lim_hi)
@@ -531,14 +542,13 @@ class Farseer(Form):
             return ln_d, d_n, -bd * t2
 
     def log_params_range(self, c, loss):
-        if not (c["gamma"] < 0 and c["a3"] > 0):
+        if not (np.all(np.asarray(c["gamma"]) < 0) and np.all(np.asarray(c["a3"]) > 0)):
             from .errors import InputError
 
             raise InputError("this farseer-form law's loss at infinite data, exp(a3 N^gamma + "
                              "b3), does not fall with N (needs a3 > 0 and gamma < 0), so it "
                              "has no loss target to plan for")
-        lv = _above(loss, np.exp(c["b3"]), f"exp(b3) = {np.exp(c['b3']):g} (the law's "
-                    "irreducible loss)")
+        lv = _above(loss, np.exp(c["b3"]), "exp(b3)")
         lo = LN_1E9 + np.log((np.log(lv) - c["b3"]) / c["a3"]) / c["gamma"]
         return lo, np.full(np.shape(lv), np.inf)
 

@@ -30,6 +30,13 @@ whose loss reached under at least c of the replicates (the m-th smallest L_k(N, 
 the same order-statistic problem with losses for costs, along the budget curve
 D(N) = (X - Q(N)) / (p N) (:func:`_robust_budget`).
 
+Replicates of another form than the Chinchilla form are a
+:class:`computeplan._formensemble.FormEnsemble` with the same methods: D_k(N) is then the
+inverse of that form's data term at fixed N, each replicate's own optimum the first-order
+condition of :mod:`computeplan._formsolve` on the (K,) coefficient arrays, and the search above
+unchanged (each cost_k is unimodal in log N for every form the planner accepts: its
+first-order condition has one root).
+
 The loss of a model counts as meeting the target when it is within ``MET_RTOL`` (relative) of it,
 the precision of the planner's solvers, so that a plan solved for exactly l counts as reaching l.
 """
@@ -129,14 +136,14 @@ class Ensemble:
     @classmethod
     def of(cls, law) -> Ensemble:
         """The replicates of ``law``; an InputError saying how to get them when it has none."""
-        form = getattr(law, "form", "chinchilla")
-        if form != "chinchilla":
-            raise InputError(f"planning under uncertainty needs a Chinchilla-form law "
-                             f"(E + A/N^alpha + B/D^beta); law {law.name} has the {form} form")
         if law.replicates is None:
             extra = (" (overriding a coefficient drops the replicates)"
                      if law.name.endswith("(modified)") else "")
             raise InputError(NO_REPLICATES.format(name=law.name) + extra)
+        if getattr(law, "form", "chinchilla") != "chinchilla":
+            from ._formensemble import FormEnsemble
+
+            return FormEnsemble.of(law)
         return cls(*(np.ascontiguousarray(law.replicates[:, j]) for j in range(5)))
 
     #: The planner's solvers ask a law for its form; replicates are of the Chinchilla form.
@@ -152,6 +159,12 @@ class Ensemble:
 
     def take(self, index) -> Ensemble:
         return Ensemble(*(x[index] for x in (self.E, self.A, self.B, self.alpha, self.beta)),
+                        self.unique_tokens, self.rd_star, self.rn_star)
+
+    def tile(self, m: int) -> Ensemble:
+        """The replicates repeated ``m`` times (one copy per scenario of a block)."""
+        return Ensemble(*(np.tile(x, m) for x in (self.E, self.A, self.B, self.alpha,
+                                                   self.beta)),
                         self.unique_tokens, self.rd_star, self.rn_star)
 
     def loss(self, params, train_tokens) -> np.ndarray:
@@ -231,6 +244,29 @@ class Ensemble:
         return ((self.A * (1.0 + a / b) / delta) ** (1.0 / a),
                 (self.B * (1.0 + b / a) / delta) ** (1.0 / b))
 
+    def chinchilla_at(self, loss) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`chinchilla` at target ``loss`` (the interface of every form's ensemble,
+        :class:`computeplan._formensemble.FormEnsemble`)."""
+        return self.chinchilla(loss - self.E)
+
+    def log_floor_at(self, loss) -> np.ndarray:
+        """log N below which each replicate cannot reach ``loss`` with any D: N^alpha_k =
+        A_k / (l - E_k) (D_k -> infinity); under a unique-token limit where D'_k reaches its
+        cap U (1 + R_D*), then N from N' (every replicate reaching the loss)."""
+        delta = loss - self.E
+        if self.unique_tokens is None:
+            return np.log(self.A / delta) / self.alpha
+        from .data_limits import _inverse
+
+        cap = self.B * np.exp(-self.beta * (math.log(self.unique_tokens)
+                                            + math.log1p(self.rd_star)))
+        return _inverse(np.log(self.A / (delta - cap)) / self.alpha, self._log_no,
+                        self.rn_star)[0]
+
+    def optima(self, loss, demand, objective) -> tuple[np.ndarray, np.ndarray]:
+        """Each replicate's inference-aware optimum at ``loss`` (:func:`replicate_optima`)."""
+        return replicate_optima(self, loss, demand, objective)
+
 
 def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +275,8 @@ def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
     :data:`~computeplan._solve.BLOCK` replicates."""
     if ens.unique_tokens is not None:
         return _limited_optima(ens, loss, demand, objective)
+    if ens.form != "chinchilla":
+        return ens.optima(loss, demand, objective)
     n, d = np.empty(len(ens)), np.empty(len(ens))
     for start in range(0, len(ens), BLOCK):
         part = ens.take(slice(start, start + BLOCK))
@@ -550,7 +588,7 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
     if reachable.any():
         n, d = dated.plan(own)
         optimal = dated.bill(sub, n, d, inputs)
-        chinchilla = dated.bill(sub.unlimited(), *sub.chinchilla(target - sub.E), inputs)
+        chinchilla = dated.bill(sub.unlimited(), *sub.chinchilla_at(target), inputs)
     else:
         optimal = chinchilla = evaluate(law, np.empty(0), np.empty(0), demand, objective)
         n = np.empty(0)
@@ -706,20 +744,12 @@ def _robust(law, ens: Ensemble, sub: Ensemble, own_n: np.ndarray, target: float,
     reachable = ens.floor() < target
     own_t = np.full(k, np.inf)  # log N of each replicate's own optimum (inf: unreachable)
     own_t[reachable] = np.log(own_n)
-    delta = target - sub.E
-    if sub.unique_tokens is None:
-        log_floor = np.log(sub.A / delta) / sub.alpha  # D_k -> infinity as N -> this floor
-    else:  # D'_k -> its cap U (1 + R_D*) as N' -> this floor; then N from N'
-        from .data_limits import _inverse
-
-        cap = sub.B * np.exp(-sub.beta * (math.log(sub.unique_tokens)
-                                          + math.log1p(sub.rd_star)))
-        log_floor = _inverse(np.log(sub.A / (delta - cap)) / sub.alpha, sub._log_no,
-                             sub.rn_star)[0]
+    log_floor = sub.log_floor_at(target)  # D_k -> infinity (or D'_k -> its cap) there
     t_lo = float(np.partition(log_floor, m - 1)[m - 1])
     # every cost_k increases beyond the largest own optimum (and, unlimited, beyond the
     # replicate's Chinchilla size, which is larger)
-    t_hi = max(float(np.max(np.log(sub.chinchilla(delta)[0]))), float(np.max(np.log(own_n))))
+    t_hi = max(float(np.max(np.log(sub.chinchilla_at(target)[0]))),
+               float(np.max(np.log(own_n))))
     found = _branch_and_bound(ens, m, own_t, t_lo, t_hi, cost_of, log_tokens, prune)
     if found is None:
         return None
@@ -951,14 +981,13 @@ def savings_band(law, loss: float, demand: Demand, objective, level: float = DEF
         for start in range(0, s, per):
             rows = slice(start, min(s, start + per))
             m = rows.stop - rows.start
-            part = Ensemble(*(np.tile(x, m) for x in (ens.E, ens.A, ens.B, ens.alpha, ens.beta)),
-                            ens.unique_tokens, ens.rd_star, ens.rn_star)
+            part = ens.tile(m)
             dem = Demand(*(None if x is None else np.repeat(np.broadcast_to(x, (s,))[rows], k)
                            for x in (demand.total_tokens, demand.input_tokens,
                                      demand.output_tokens)))
             n, d = replicate_optima(part, loss, dem, objective)
             opt = evaluate(part, n, d, dem, objective, inputs="inference demand or prices")
-            nc, dc = part.chinchilla(loss - part.E)
+            nc, dc = part.chinchilla_at(loss)
             chin = evaluate(part.unlimited(), nc, dc, dem, objective,
                             inputs="inference demand or prices")
             key = _cost_key(objective)
