@@ -179,19 +179,7 @@ def budget(form, coef: dict, log_k, r):
     log_k, r = np.broadcast_arrays(log_k, r)
     with np.errstate(divide="ignore"):
         log_r = np.log(r)
-    # At least one token and one parameter: below, ln D and ln N change sign and forms whose
-    # exponents depend on N (beta-of-n) stop being laws.
-    t_lo = np.maximum(0.5 * log_k - LOG_HALF_WIDTH, 0.0)
-    t_hi = np.maximum(0.5 * log_k + LOG_HALF_WIDTH, log_r + LOG_HALF_WIDTH)
-    n_lo, n_hi = form.log_params_limits(coef)
-    n_lo = np.maximum(n_lo, 0.0)
-    with np.errstate(all="ignore"):  # ln N = ln K - ln(D + r) below n_hi, above n_lo
-        a = log_k - n_hi
-        t_lo = np.where(a > log_r, np.maximum(t_lo, a + np.log1p(-np.exp(log_r - a)) + 1e-9),
-                        t_lo)
-        b = log_k - n_lo
-        t_hi = np.where(b > log_r,
-                        np.minimum(t_hi, b + np.log1p(-np.exp(log_r - b)) - 1e-9), t_hi)
+    t_lo, t_hi = budget_bracket(form, coef, log_k, log_r)
     data = {"coef": coef, "log_k": log_k, "log_r": log_r}
 
     def point(t, d):
@@ -206,6 +194,26 @@ def budget(form, coef: dict, log_k, r):
     ends = _ends(slope, t_lo, t_hi, data)
     _check_bracket(ends, "optimal model within this budget")
     return point(bracketed_root(slope, t_lo, t_hi, data, ends=ends), data)
+
+
+def budget_bracket(form, coef: dict, log_k, log_r):
+    """(lo, hi) of t = ln D that :func:`budget` searches on the line N (D + r) = e^log_k
+    (``log_r`` = ln r): D/N within e^+-80 of 1 (or of r), D and N at least one, N within the
+    form's limits (:meth:`~computeplan.forms.Form.log_params_limits`)."""
+    # At least one token and one parameter: below, ln D and ln N change sign and forms whose
+    # exponents depend on N (beta-of-n) stop being laws.
+    t_lo = np.maximum(0.5 * log_k - LOG_HALF_WIDTH, 0.0)
+    t_hi = np.maximum(0.5 * log_k + LOG_HALF_WIDTH, log_r + LOG_HALF_WIDTH)
+    n_lo, n_hi = form.log_params_limits(coef)
+    n_lo = np.maximum(n_lo, 0.0)
+    with np.errstate(all="ignore"):  # ln N = ln K - ln(D + r) below n_hi, above n_lo
+        a = log_k - n_hi
+        t_lo = np.where(a > log_r, np.maximum(t_lo, a + np.log1p(-np.exp(log_r - a)) + 1e-9),
+                        t_lo)
+        b = log_k - n_lo
+        t_hi = np.where(b > log_r,
+                        np.minimum(t_hi, b + np.log1p(-np.exp(log_r - b)) - 1e-9), t_hi)
+    return t_lo, t_hi
 
 
 def _balanced(form, coef: dict, fixed, at, lo, hi, what: str):

@@ -93,12 +93,9 @@ def check_unique_tokens(unique_tokens, law: ChinchillaLaw | None = None) -> np.n
     if bad.any():
         raise InputError(f"{option('unique_tokens')} must be a number > 0 (inf for no limit); "
                          f"got {v._first_bad(u, bad)}")
+    if law is not None and _other(law):
+        return u  # R_D*, R_N* default to Muennighoff et al.'s (:func:`_formlimits.repetition`)
     if law is not None:
-        form = getattr(law, "form", "chinchilla")
-        if form != "chinchilla":
-            raise InputError(f"{option('unique_tokens')} needs a Chinchilla-form law: Muennighoff "
-                             "et al. 2023's repeated-data law puts effective tokens and "
-                             f"parameters into that form; law {law.name!r} has form {form!r}")
         missing = [c for c in ("rd_star", "rn_star") if getattr(law, c) is None]
         if missing:
             raise InputError(f"{option('unique_tokens')} needs the law's repetition coefficients "
@@ -106,6 +103,21 @@ def check_unique_tokens(unique_tokens, law: ChinchillaLaw | None = None) -> np.n
                              f"{law.name!r} lacks; set them in the law file or give "
                              f"{' and '.join(map(option, missing))}")
     return u
+
+
+def _other(law) -> bool:
+    """Whether ``law`` is of another form than the Chinchilla form (:mod:`computeplan.
+    _formlimits` then computes its data limits)."""
+    return getattr(law, "form", "chinchilla") != "chinchilla"
+
+
+def _stars(law) -> tuple[float, float]:
+    """(R_D*, R_N*) of the law (for another form, its own or the assumed ones)."""
+    if _other(law):
+        from ._formlimits import repetition
+
+        return repetition(law)[:2]
+    return law.rd_star, law.rn_star
 
 
 def _log_base_params(law: ChinchillaLaw, log_u):
@@ -119,6 +131,10 @@ def base_params(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
     parameters count as 'repeated' (Muennighoff et al. 2023, sec. 3.1; datablations
     ``D_to_N(U) = (U G)^(beta/alpha) G``)."""
     u = check_unique_tokens(unique_tokens)
+    if _other(law):
+        from . import _formlimits
+
+        return _formlimits.base_params(law, u)
     return (u * law.G) ** (law.beta / law.alpha) * law.G
 
 
@@ -136,7 +152,7 @@ def effective_tokens(law: ChinchillaLaw, train_tokens, unique_tokens) -> np.ndar
     (Muennighoff et al. 2023, eq. 5; datablations ``scaling_law``). Equals D when D <= U."""
     u = check_unique_tokens(unique_tokens, law)
     d = v.positive("train_tokens", train_tokens)
-    return _effective(d, u, law.rd_star)
+    return _effective(d, u, _stars(law)[0])
 
 
 def effective_params(law: ChinchillaLaw, params, unique_tokens) -> np.ndarray:
@@ -144,13 +160,19 @@ def effective_params(law: ChinchillaLaw, params, unique_tokens) -> np.ndarray:
     0) (Muennighoff et al. 2023, eq. 5; datablations ``scaling_law``)."""
     u = check_unique_tokens(unique_tokens, law)
     n = v.positive("params", params)
-    return _effective(n, base_params(law, u), law.rn_star)
+    return _effective(n, base_params(law, u), _stars(law)[1])
 
 
 def limited_loss(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> np.ndarray:
     """L(N, D; U) = E + A / N'^alpha + B / D'^beta (Muennighoff et al. 2023, eq. 5). With
     ``muennighoff2023``: L(6.34e9, 242e9, 25e9) = 2.2256440889984477 (datablations README)."""
-    law = get_law(law)
+    law = get_law(law, any_form=True)
+    if _other(law):
+        from . import _formlimits
+
+        u = check_unique_tokens(unique_tokens, law)
+        return _formlimits.limited_loss(law, v.positive("params", params),
+                                        v.positive("train_tokens", train_tokens), u)
     n_eff = effective_params(law, params, unique_tokens)
     d_eff = effective_tokens(law, train_tokens, unique_tokens)
     # Written as law.loss writes it, so that U = inf gives law.loss bit for bit.
@@ -160,8 +182,12 @@ def limited_loss(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> np.
 def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
     """The infimum of L(N, D; U) over all N, D: E + A / (N_opt(U) (1 + R_N*))^alpha
     + B / (U (1 + R_D*))^beta, approached as N and D go to infinity (D' and N' saturate)."""
-    law = get_law(law)
+    law = get_law(law, any_form=True)
     u = check_unique_tokens(unique_tokens, law)
+    if _other(law):
+        from . import _formlimits
+
+        return _formlimits.lowest_reachable_loss(law, u)
     log_u = np.log(u)
     return (law.E + law.A * np.exp(-law.alpha * (_log_base_params(law, log_u)
                                                  + np.log1p(law.rn_star)))
@@ -180,8 +206,12 @@ def limited_tokens_for_loss(law: ChinchillaLaw, loss, params, unique_tokens) -> 
     """Training tokens D with L(N, D; U) = ``loss`` for ``params`` N: D' = (B / (l - E
     - A N'^-alpha))^(1/beta), then D from D' (inverse of Muennighoff et al. 2023, eq. 5).
     InputError, naming the lowest loss this N reaches with U unique tokens, when none does."""
-    law = get_law(law)
+    law = get_law(law, any_form=True)
     u = check_unique_tokens(unique_tokens, law)
+    if _other(law):
+        from . import _formlimits
+
+        return _formlimits.tokens_for_loss(law, loss, params, u)
     n_eff = effective_params(law, params, u)
     return _for_loss(law, loss, u, law.A * n_eff**-law.alpha, (law.B, law.beta, u, law.rd_star),
                      "tokens", "these parameters")
@@ -190,8 +220,12 @@ def limited_tokens_for_loss(law: ChinchillaLaw, loss, params, unique_tokens) -> 
 def limited_params_for_loss(law: ChinchillaLaw, loss, train_tokens, unique_tokens) -> np.ndarray:
     """Parameters N with L(N, D; U) = ``loss`` for ``train_tokens`` D (as
     :func:`limited_tokens_for_loss`, solving for N' and then N)."""
-    law = get_law(law)
+    law = get_law(law, any_form=True)
     u = check_unique_tokens(unique_tokens, law)
+    if _other(law):
+        from . import _formlimits
+
+        return _formlimits.params_for_loss(law, loss, train_tokens, u)
     d_eff = effective_tokens(law, train_tokens, u)
     return _for_loss(law, loss, u, law.B * d_eff**-law.beta,
                      (law.A, law.alpha, base_params(law, u), law.rn_star), "params",
@@ -574,7 +608,12 @@ def foc_residual(law: ChinchillaLaw, params, train_tokens, unique_tokens, r) -> 
 # ------------------------------------------------------------------ solvers on arrays
 def _binding(law, n, d, u):
     """Where the unlimited optimum (n, d) is changed by the limit U: D > U. (N > N_opt(U) needs
-    D > U there: every optimum has alpha A N^-alpha >= beta B D^-beta, i.e. N <= N_opt(D).)"""
+    D > U there: every optimum has alpha A N^-alpha >= beta B D^-beta, i.e. N <= N_opt(D).)
+    Under a law of another form, D > U or N > N_opt(U)."""
+    if _other(law):
+        from ._formlimits import binding
+
+        return binding(law, n, d, u)
     return np.asarray(d > u)
 
 
@@ -723,6 +762,9 @@ class DataLimit:
     rn_star: float | None = None
     #: A dated plan (:mod:`computeplan.timeline`): ``extra_cost`` is in present value.
     present_value: bool = False
+    #: The repetition coefficients assumed (Muennighoff et al.'s, fitted with the Chinchilla
+    #: form) for a law of another form that sets none (:mod:`computeplan._formlimits`).
+    repetition_assumed: tuple[str, ...] = ()
 
     @property
     def cost_key(self) -> str:
@@ -752,7 +794,7 @@ class DataLimit:
             "rn_star": self.rn_star,
             "definition": "Muennighoff et al. 2023 (arXiv 2305.16264) eq. 5: repeated tokens "
                           "and excess parameters decay with R_D* = rd_star, R_N* = rn_star",
-        }
+        } | _assumed_dict(self.repetition_assumed)
 
 
 @dataclass(frozen=True)
@@ -770,6 +812,7 @@ class ModelLimit:
     lowest_reachable_loss: np.ndarray
     rd_star: float
     rn_star: float
+    repetition_assumed: tuple[str, ...] = ()
 
     @property
     def binding(self) -> np.ndarray:
@@ -783,17 +826,40 @@ class ModelLimit:
                 "loss": self.loss, "unlimited_loss": self.unlimited_loss,
                 "loss_given_up": self.loss - self.unlimited_loss,
                 "lowest_reachable_loss": self.lowest_reachable_loss,
-                "rd_star": self.rd_star, "rn_star": self.rn_star}
+                "rd_star": self.rd_star, "rn_star": self.rn_star
+                } | _assumed_dict(self.repetition_assumed)
+
+
+def _assumed_dict(assumed) -> dict:
+    """The JSON of assumed repetition coefficients (none: nothing)."""
+    if not assumed:
+        return {}
+    return {"repetition_assumed": list(assumed),
+            "repetition_note": ASSUMED_NOTE}
+
+
+#: What an assumed repetition coefficient is (:mod:`computeplan._formlimits`).
+ASSUMED_NOTE = ("Muennighoff et al. 2023's fitted values (R_D* 15.39, R_N* 5.31), fitted with the "
+                "Chinchilla form only, assumed for this law's form; effective tokens and "
+                "parameters enter the form's own loss")
+
+
+def _assumed(law) -> tuple[str, ...]:
+    if _other(law):
+        from ._formlimits import repetition
+
+        return repetition(law)[2]
+    return ()
 
 
 def model_limit(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> ModelLimit:
     """The :class:`ModelLimit` of the model (N, D) with U unique tokens."""
-    law = get_law(law)
+    law = get_law(law, any_form=True)
     u = check_unique_tokens(unique_tokens, law)
     return ModelLimit(u, epochs(train_tokens, u), effective_tokens(law, train_tokens, u),
                       effective_params(law, params, u), base_params(law, u),
                       limited_loss(law, params, train_tokens, u), law.loss(params, train_tokens),
-                      lowest_reachable_loss(law, u), law.rd_star, law.rn_star)
+                      lowest_reachable_loss(law, u), *_stars(law), _assumed(law))
 
 
 def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
@@ -809,11 +875,12 @@ def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
         lim_cost = unl_cost + 0.0 * lim_cost
     unl_epochs = epochs(unlimited.train_tokens, u)
     lim_epochs = epochs(limited.train_tokens, u)
+    rd_star, rn_star = _stars(law)
     return DataLimit(
         unique_tokens=u,
         epochs=lim_epochs,
-        effective_tokens=_effective(limited.train_tokens, u, law.rd_star),
-        effective_params=_effective(limited.params, base_params(law, u), law.rn_star),
+        effective_tokens=_effective(limited.train_tokens, u, rd_star),
+        effective_params=_effective(limited.params, base_params(law, u), rn_star),
         binding=np.asarray(_binding(law, unlimited.params, unlimited.train_tokens, u)),
         lowest_reachable_loss=lowest_reachable_loss(law, u),
         base_params=base_params(law, u),
@@ -825,7 +892,7 @@ def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
         loss_given_up=np.where(at_budget, limited.loss - unlimited.loss, 0.0),  # no -0.0
         cost_unit="usd" if objective.priced else "flops",
         chinchilla_epochs=None if chinchilla is None else epochs(chinchilla.train_tokens, u),
-        rd_star=law.rd_star, rn_star=law.rn_star,
+        rd_star=rd_star, rn_star=rn_star, repetition_assumed=_assumed(law),
     )
 
 
@@ -843,10 +910,9 @@ def limited_optimal(law: str | ChinchillaLaw = "sardana2024", *, loss, unique_to
     from .lifetime import _dependent, _lifetime_optimal, _setup
 
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
-    law = get_law(law)  # the repeated-data law is of the Chinchilla form
     u = check_unique_tokens(unique_tokens, law)
     n = d = None
-    if _dependent(objective):
+    if _dependent(objective) or _other(law):
         plan = _lifetime_optimal(law, loss, demand, objective)
         n, d = plan.params, plan.train_tokens
     return limited_plan(law, u, demand, objective, n, d, loss=loss)
@@ -859,7 +925,6 @@ def limited_budget_optimal(law: str | ChinchillaLaw = "sardana2024", *, budget, 
     from .lifetime import _budget_optimal, _setup
 
     law, demand, objective = _setup(law, demand, inference_tokens, cost)
-    law = get_law(law)  # the repeated-data law is of the Chinchilla form
     u = check_unique_tokens(unique_tokens, law)
     plan = _budget_optimal(law, budget, demand, objective)
     return limited_plan(law, u, demand, objective, plan.params, plan.train_tokens, budget=budget)
@@ -871,6 +936,11 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
     (unused, and may be None, for a target loss with a linear objective)."""
     from .lifetime import _budget_inputs, _dependent, _loss_inputs, _ratio, evaluate
 
+    if _other(law):
+        from . import _formlimits
+
+        return _formlimits.limited_plan(law, u, demand, objective, n_unl, d_unl, loss=loss,
+                                        budget=budget)
     if loss is not None:
         inputs = _loss_inputs(objective)
         delta = law._reducible(loss)

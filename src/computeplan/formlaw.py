@@ -18,14 +18,24 @@ from . import _validate as v
 from ._lawdata import check_domain, extrapolation_oom
 from .errors import InputError
 from .forms import Form, get_form
-from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, CompletesModels, ModelPoint
+from .laws import (
+    REPETITION_COEFFICIENTS,
+    TRAIN_FLOPS_PER_PARAM_TOKEN,
+    CompletesModels,
+    ModelPoint,
+)
 
 
 @dataclass(frozen=True)
 class FormLaw(CompletesModels):
     """L(N, D) of ``form`` with natural ``coefficients`` (names as in
     :attr:`computeplan.forms.Form.coefficients`). Like :class:`computeplan.ChinchillaLaw`:
-    optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``."""
+    optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``.
+
+    ``rd_star``, ``rn_star``: the repetition coefficients R_D*, R_N* of a unique-token limit
+    (Muennighoff et al. 2023, :mod:`computeplan._formlimits`). Nobody has fitted them for these
+    forms: ``None`` (the default) means Muennighoff et al.'s Chinchilla-form values are assumed,
+    and plans say so."""
 
     form: str
     coef: dict
@@ -33,8 +43,12 @@ class FormLaw(CompletesModels):
     source: str = field(default="", compare=False)
     replicates: np.ndarray | None = field(default=None, compare=False, repr=False)
     domain: dict | None = field(default=None, compare=False)
+    rd_star: float | None = None
+    rn_star: float | None = None
 
     def __post_init__(self):
+        from .laws import check_repetition
+
         f = get_form(self.form)
         if f.name in CHINCHILLA_FORMS:
             raise InputError(f"a {f.name}-form law is a ChinchillaLaw (computeplan.ChinchillaLaw)")
@@ -44,6 +58,8 @@ class FormLaw(CompletesModels):
             object.__setattr__(self, "replicates", check_form_replicates(f, self.replicates))
         if self.domain is not None:
             object.__setattr__(self, "domain", check_domain(self.domain))
+        for c in REPETITION_COEFFICIENTS:
+            object.__setattr__(self, c, check_repetition(c, getattr(self, c)))
 
     @property
     def shape(self) -> Form:
@@ -129,6 +145,8 @@ class FormLaw(CompletesModels):
     # ------------------------------------------------------------------ files
     def to_dict(self, *, replicates: bool = True) -> dict:
         out = {"form": self.form, **self.coef, "name": self.name, "source": self.source}
+        out |= {c: getattr(self, c) for c in REPETITION_COEFFICIENTS
+                if getattr(self, c) is not None}
         if self.domain is not None:
             out["domain"] = {k: None if r is None else list(r) for k, r in self.domain.items()}
         if replicates and self.replicates is not None:
@@ -156,25 +174,30 @@ class FormLaw(CompletesModels):
         if not isinstance(data, dict):
             raise InputError("a law must be a JSON object with a form and its coefficients")
         f = get_form(data.get("form", "chinchilla"))
-        known = {"form", "name", "source", "domain", "replicates", *f.coefficients}
+        known = {"form", "name", "source", "domain", "replicates", *f.coefficients,
+                 *REPETITION_COEFFICIENTS}
         extra = sorted(set(data) - known)
         if extra:
             raise InputError(f"law of form {f.name!r} has unknown key(s) {extra}; its "
                              f"coefficients are {list(f.coefficients)}")
         law_name, source = data.get("name"), data.get("source")
+        repetition = {c: data[c] for c in REPETITION_COEFFICIENTS if c in data}
         return make_law(f.name, {c: data[c] for c in f.coefficients if c in data},
             name=name if law_name is None else str(law_name),
             source="" if source is None else str(source),
-            replicates=data.get("replicates"), domain=data.get("domain"))
+            replicates=data.get("replicates"), domain=data.get("domain"), **repetition)
 
     def with_overrides(self, **overrides) -> FormLaw:
         changes = {k: val for k, val in overrides.items() if val is not None}
         if not changes:
             return self
-        unknown = sorted(set(changes) - set(self.shape.coefficients))
+        unknown = sorted(set(changes) - set(self.shape.coefficients)
+                         - set(REPETITION_COEFFICIENTS))
         if unknown:
             raise InputError(f"unknown coefficient(s) {unknown} for a {self.form}-form law; "
                              f"valid: {list(self.shape.coefficients)}")
+        if set(changes) <= set(REPETITION_COEFFICIENTS):  # the replicates are of the form's
+            return replace(self, **changes)
         return replace(self, coef=self.coef | changes,
                        name=f"{self.name} (modified)", replicates=None)
 
@@ -184,22 +207,24 @@ CHINCHILLA_FORMS = ("chinchilla", "tied")
 
 
 def make_law(form: str, coef: dict, *, name: str = "custom", source: str = "",
-             replicates=None, domain=None):
+             replicates=None, domain=None, **repetition):
     """The law of ``form`` with natural coefficients ``coef``: a
     :class:`computeplan.ChinchillaLaw` for the chinchilla and tied (beta = alpha) forms, else a
-    :class:`FormLaw`. ``replicates``: rows in the form's coefficient order."""
+    :class:`FormLaw`. ``replicates``: rows in the form's coefficient order; ``repetition``:
+    ``rd_star``, ``rn_star`` (absent: the law's defaults)."""
     from .laws import ChinchillaLaw
 
     f = get_form(form)
     if f.name not in CHINCHILLA_FORMS:
         return FormLaw(f.name, coef, name=name, source=source, replicates=replicates,
-                       domain=domain)
+                       domain=domain, **repetition)
     c = f.check(coef)
     if replicates is not None and f.name == "tied":
         reps = np.asarray(replicates, dtype=float)
         replicates = np.concatenate([reps, reps[:, 3:4]], axis=1) if reps.ndim == 2 else reps
     return ChinchillaLaw(c["E"], c["A"], c["B"], c["alpha"], c.get("beta", c["alpha"]),
-                         name=name, source=source, replicates=replicates, domain=domain)
+                         name=name, source=source, replicates=replicates, domain=domain,
+                         **repetition)
 
 
 def check_form_replicates(form: Form, value) -> np.ndarray:

@@ -13,7 +13,10 @@ is closed form:
   + B D'^-beta (Muennighoff et al. 2023, eq. 5; :mod:`computeplan.data_limits`): D' from the
   Chinchilla form, then D from D' (:func:`~computeplan.data_limits.limited_tokens_for_loss`).
   D' saturates at U (1 + R_D*), so the curve starts at the N whose N' reaches l with
-  D' = U (1 + R_D*), N' = (A / (l - E - B (U (1 + R_D*))^-beta))^(1/alpha).
+  D' = U (1 + R_D*), N' = (A / (l - E - B (U (1 + R_D*))^-beta))^(1/alpha). Other forms:
+  the form's loss at N', D' (:mod:`computeplan._formlimits`), D' from the form's contour at N'
+  and the curve's start where D' reaches its cap (:func:`~computeplan._formlimits.
+  params_range`, a bracketed root).
 
 The N at which a curve comes down to a given D (to start a plotted curve where D leaves the
 plot) is a bracketed root in ln N along the curve (:meth:`Contours.params_at`).
@@ -31,7 +34,7 @@ from .errors import InputError
 @dataclass(frozen=True)
 class Contours:
     """The iso-loss curves of ``law`` (any form), under a limit of ``unique_tokens`` unique
-    tokens when it is not None (a Chinchilla-form law with repetition coefficients, as
+    tokens when it is not None (a law with repetition coefficients, as
     :func:`computeplan.data_limits.check_unique_tokens` checks)."""
 
     law: object
@@ -63,6 +66,10 @@ class Contours:
                              + (" with these unique tokens" if self.unique_tokens else ""))
         law = self.law
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if self.unique_tokens is not None and self.form != "chinchilla":
+                from ._formlimits import params_range
+
+                return params_range(law, loss, self.unique_tokens)
             if self.unique_tokens is not None:
                 from .data_limits import _inverse_effective, base_params
 

@@ -36,6 +36,18 @@ DEFAULT_RD_STAR = 15.387756
 DEFAULT_RN_STAR = 5.309743
 
 
+def check_repetition(name: str, value) -> float | None:
+    """A repetition coefficient (``rd_star`` or ``rn_star``) as a float, or None; a one-line
+    InputError unless a finite number > 0 or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise InputError(f"law coefficient {name} must be a number or null; got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"law coefficient {name} must be a finite number > 0; got {value}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class ModelPoint:
     """A model: parameter count, training tokens, training FLOPs and its predicted loss."""
@@ -128,14 +140,7 @@ class ChinchillaLaw(CompletesModels):
         if self.domain is not None:
             object.__setattr__(self, "domain", check_domain(self.domain))
         for c in REPETITION_COEFFICIENTS:
-            value = getattr(self, c)
-            if value is None:
-                continue
-            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-                raise InputError(f"law coefficient {c} must be a number or null; got {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
-            object.__setattr__(self, c, float(value))
+            object.__setattr__(self, c, check_repetition(c, getattr(self, c)))
 
     # ------------------------------------------------------------------ basics
     def coefficients(self) -> dict[str, float]:

@@ -378,8 +378,14 @@ def local_exchange_rate(law: ChinchillaLaw, params, train_tokens, inference_elas
     L = E + A N^-alpha + B D^-beta, dlog D/dlog N = -alpha A N^-alpha / (beta B D^-beta), so
     r = e beta B D^-beta / (alpha A N^-alpha - beta B D^-beta). Erdil 2024's rule then puts
     r / (1 + r) = alpha/(alpha+beta) of the spend on training (see
-    :func:`computeplan.tradeoffs.optimal_split`)."""
+    :func:`computeplan.tradeoffs.optimal_split`). A law of another form: r = e L_D / (L_N - L_D)
+    with L_N, L_D its loss's derivatives in ln N, ln D (the same expression for the Chinchilla
+    form)."""
     n, d = np.asarray(params, float), np.asarray(train_tokens, float)
+    if getattr(law, "form", "chinchilla") != "chinchilla":
+        _, l_n, l_d = law.shape.log_slopes(law.coef, n, d)
+        with np.errstate(divide="ignore"):
+            return inference_elasticity * l_d / (l_n - l_d)
     a_term = law.alpha * law.A * n ** -law.alpha
     b_term = law.beta * law.B * d ** -law.beta
     with np.errstate(divide="ignore"):  # at the Chinchilla point (no inference) r = inf

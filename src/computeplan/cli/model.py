@@ -79,3 +79,9 @@ def _render(console, report) -> None:
                       f"{count(dl.base_params)} count less; the lowest loss reachable with "
                       f"{count(dl.unique_tokens)} unique tokens is "
                       f"{fmt(dl.lowest_reachable_loss, 5)}", highlight=False, soft_wrap=True)
+        if dl.repetition_assumed:
+            from ..data_limits import ASSUMED_NOTE
+            from ..vocabulary import option
+
+            console.print(f"note: assumed {' and '.join(map(option, dl.repetition_assumed))}: "
+                          f"{ASSUMED_NOTE}", highlight=False, soft_wrap=True)

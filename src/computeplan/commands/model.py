@@ -46,7 +46,6 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
                          f"{'needs' if len(repetition) == 1 else 'need'} "
                          f"{option('unique_tokens')} (the data limit they describe)")
     if unique_tokens is not None:
-        the_law = get_law(the_law)  # the repeated-data law is of the Chinchilla form
         return _limited_model(the_law, given, flags, chinchilla, unique_tokens, rd_star,
                               rn_star)
     if chinchilla:
@@ -75,9 +74,6 @@ def _limited_model(law, given: dict, flags: str, chinchilla: bool, unique_tokens
 
     from .. import data_limits as dl
 
-    if law.form != "chinchilla":
-        raise InputError(f"{option('unique_tokens')} needs a Chinchilla-form law; law "
-                         f"{law.name!r} has form {law.form!r}")
     law = law.with_overrides(rd_star=rd_star, rn_star=rn_star)
     u = float(dl.check_unique_tokens(unique_tokens, law))
     keys = set(given)

@@ -338,7 +338,23 @@ class DataLimitOptions(OptionGroup):
             notes.append(f"{option('unique_tokens')} = inf: no data limit")
             return law, None
         assumed = [k for k in ("rd_star", "rn_star") if k not in given]
-        if assumed:
+        if assumed and law.form != "chinchilla":
+            from .._formlimits import repetition
+
+            values = dict(zip(("rd_star", "rn_star"), repetition(law)[:2], strict=True))
+            own = [k for k in assumed if getattr(law, k) is not None]
+            fitted = [k for k in assumed if k not in own]
+            if own:
+                notes.append("data limit: assumed " + " and ".join(
+                    f"{option(k)} {values[k]:.4g}" for k in own)
+                    + f" (set in law {law.name})")
+            if fitted:
+                notes.append("data limit: assumed " + " and ".join(
+                    f"{option(k)} {values[k]:.4g}" for k in fitted)
+                    + ", Muennighoff et al. 2023's values, fitted with the Chinchilla form only "
+                    f"(law {law.name} has form {law.form!r}, for which none are fitted); "
+                    "effective tokens and parameters enter that form's own loss")
+        elif assumed:
             notes.append("data limit: assumed " + " and ".join(
                 f"{option(k)} {getattr(law, k):.4g}" for k in assumed)
                 + f" (the repetition coefficients of law {law.name}; Muennighoff et al. 2023 "
