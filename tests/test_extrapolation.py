@@ -38,6 +38,19 @@ def test_grows_monotonically_outside(u, width, step1, step2):
         np.testing.assert_allclose(d, [near, far], rtol=1e-9, atol=1e-12)
 
 
+@given(st.floats(1e3, 1e15), st.floats(1e6, 1e18))
+def test_one_model_is_the_array_path(params, tokens):
+    """One model (a web plan request) takes the Python-float path: the array path's distances
+    (to an ulp of log10), as numpy scalars, zero exactly where the array path is zero."""
+    one = LAW.extrapolation(params, tokens)
+    many = LAW.extrapolation(np.full(2, params), np.full(2, tokens))
+    assert one.keys() == many.keys() == KEYS
+    for key in KEYS:
+        assert type(one[key]) is np.float64
+        np.testing.assert_allclose(one[key], many[key][0], rtol=1e-14, atol=1e-14)
+        assert (one[key] == 0) == (many[key][0] == 0) or abs(many[key][0]) < 1e-14
+
+
 def test_law_extrapolation_broadcasts_and_is_zero_inside():
     n = np.array([1e8, 1e9, 1e12])
     out = LAW.extrapolation(n, 20 * n)

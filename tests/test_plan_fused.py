@@ -139,3 +139,38 @@ def test_bill_is_evaluates_bit_for_bit(shape):
         again = L.evaluate(law, plan.params, plan.train_tokens, demand, cost)
         for key in again.to_dict():
             assert np.array_equal(getattr(plan, key), getattr(again, key)), key
+
+
+@given(loss=st.floats(1.6901, 12.0), tokens=st.one_of(st.just(0.0), st.floats(1.0, 1e22)),
+       priced=st.booleans())
+def test_one_chinchilla_optimal_scenario_is_compute_optimal_bit_for_bit(loss, tokens, priced):
+    """One scenario's Chinchilla-optimal model (a web plan request) takes the Python-float path:
+    compute_optimal's model and evaluate's bill of it, bit for bit, with the same types."""
+    law = cp.get_law("sardana2024")
+    if priced:
+        demand, cost = cp.Demand.from_split(0.8 * tokens, 0.2 * tokens), cp.DollarCost()
+    else:
+        demand, cost = cp.Demand.from_tokens(tokens), cp.FlopsObjective()
+    assert L._chinchilla_one(law, loss, demand, cost) is not None  # the scalar path is taken
+    plan = L._chinchilla_lifetime(law, loss, demand, cost)
+    point = law.compute_optimal(loss=loss)
+    ref = L.evaluate(law, point.params, point.train_tokens, demand, cost)
+    assert plan.to_dict().keys() == ref.to_dict().keys()
+    for key in ref.to_dict():
+        got, want = getattr(plan, key), getattr(ref, key)
+        assert np.array_equal(got, want) and type(got) is type(want), key
+    many = L._chinchilla_lifetime(law, np.full(2, loss), cp.Demand(
+        *(None if x is None else np.full(2, x) for x in
+          (demand.total_tokens, demand.input_tokens, demand.output_tokens))), cost)
+    for key in ref.to_dict():  # the array path: the same model (numpy's vector power, 1e-13)
+        np.testing.assert_allclose(getattr(plan, key), getattr(many, key)[0], rtol=1e-13)
+
+
+@pytest.mark.parametrize("loss, tokens, message", [
+    (1.0, 1e12, r"loss must be > E = 1\.69"),
+    (np.nan, 1e12, "loss must be a finite number"),
+    (2.0, 1e308, "overflows double precision"),
+])
+def test_one_chinchilla_optimal_scenario_keeps_the_checks(loss, tokens, message):
+    with pytest.raises(cp.InputError, match=message):
+        cp.chinchilla_lifetime("sardana2024", loss=loss, inference_tokens=tokens)

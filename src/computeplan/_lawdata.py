@@ -11,6 +11,7 @@ measured in orders of magnitude by :func:`extrapolation_oom`.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -94,12 +95,40 @@ def extrapolation_oom(domain: dict | None, params, train_tokens) -> dict | None:
     ``None`` when there is no domain."""
     if domain is None:
         return None
+    if np.ndim(params) == 0 and np.ndim(train_tokens) == 0:
+        one = _extrapolation_one(domain, float(params), float(train_tokens))
+        if one is not None:
+            return one
     n, d = np.asarray(params, float), np.asarray(train_tokens, float)
     out = {}
     for key, x in zip(DOMAIN_KEYS, (n, d, d / n), strict=True):
         rng = domain.get(key)
         out[f"{key}_oom"] = None if rng is None else oom_outside(x, *rng)
     return out
+
+
+def _extrapolation_one(domain: dict, n: float, d: float) -> dict | None:
+    """:func:`extrapolation_oom` of one model (a web plan request) in Python floats: the same
+    distances (``math.log10``, to an ulp of numpy's), as numpy scalars; ``None`` for a model
+    that is not positive and finite (the array path handles it)."""
+    if not (0.0 < n < math.inf and 0.0 < d < math.inf):
+        return None
+    out = {}
+    for key, x in zip(DOMAIN_KEYS, (n, d, d / n), strict=True):
+        rng = domain.get(key)
+        if rng is None:
+            out[f"{key}_oom"] = None
+            continue
+        log_lo, log_hi = _log10_range(*rng)
+        lx = math.log10(x)
+        out[f"{key}_oom"] = np.float64(max(0.0, log_lo - lx, lx - log_hi))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _log10_range(lo: float, hi: float) -> tuple[float, float]:
+    """log10 of a domain range's ends (a law's constants, so worked out once)."""
+    return math.log10(lo), math.log10(hi)
 
 
 _WORDS = {"params": ("has", "parameters"), "train_tokens": ("trains on", "tokens"),

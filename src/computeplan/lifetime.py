@@ -202,6 +202,10 @@ def evaluate(law: ChinchillaLaw, params, train_tokens, demand: Demand,
     return LifetimePlan(**plan)
 
 
+class _Invalid(Exception):
+    """A block of :func:`_fused_fixed_loss` failed its checks."""
+
+
 def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan | None:
     """The plan of :func:`lifetime_optimal` under an objective linear in N (FLOPs, dollars at
     fixed MFUs), computed block by block (:func:`~computeplan._solve.blockwise`) while the block
@@ -222,13 +226,10 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     stop = np.sqrt(8.0 * b * 1e-15)  # _solve_fixed_loss's tolerance
     b_ab = b / (a + b)
 
-    class Invalid(Exception):
-        pass
-
     def solve(loss, p, q, tokens, p_usd):
         log_delta = np.log(loss - e)
         if not np.isfinite(log_delta).all():  # l not finite or <= E
-            raise Invalid
+            raise _Invalid
         rho_scale = q / p
         rho_scale *= b_ab
         n, d = _fixed_loss_kernel(log_delta, rho_scale, a, b, log_nc0, log_dc0, stop)
@@ -246,7 +247,7 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
             out += [train_usd, inference_usd, train_usd + inference_usd]
             check = out[8]
         if not (np.isfinite(check).all() and (n > 0).all() and (d > 0).all()):
-            raise Invalid
+            raise _Invalid
         return tuple(out)
 
     shape = np.broadcast_shapes(np.shape(loss), np.shape(p), np.shape(q),
@@ -257,7 +258,7 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     try:
         with np.errstate(all="ignore"):
             cols = blockwise(solve, loss, p, q, demand.total_tokens, p_usd)
-    except (Invalid, ConvergenceError, TypeError, ValueError):
+    except (_Invalid, ConvergenceError, TypeError, ValueError):
         return None
     names = ["params", "train_tokens", "loss", "train_flops", "inference_flops", "total_flops"]
     if priced:
@@ -279,9 +280,19 @@ def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
                                   float(log_nc0), float(log_dc0), float(stop))
     except (ConvergenceError, ArithmeticError, ValueError, TypeError):
         return None  # no convergence, overflow, a NaN: the step-by-step path says which
+    return _bill_one(law, n, d, tokens, p_usd, q, priced)
+
+
+def _bill_one(law, n: float, d: float, tokens: float, p_usd: float, q: float, priced: bool
+              ) -> LifetimePlan | None:
+    """:func:`evaluate`'s bill of one model (N, D) in Python floats, bit for bit (the same
+    operations in the same order; the loss L(N, D) through numpy's power on 0-d arrays, as
+    ``law.loss`` computes it), with its checks: N, D > 0 and every total finite. The fields
+    are numpy scalars (0-d arrays for N and D), as evaluate gives them; ``None`` when a check
+    fails (evaluate then raises the InputError naming the input)."""
+    a, b, e = float(law.alpha), float(law.beta), float(law.E)
     train = TRAIN_FLOPS_PER_PARAM_TOKEN * n * d
     inference = INFERENCE_FLOPS_PER_PARAM_TOKEN * n * tokens
-    # L(N, D) through numpy's power on 0-d arrays, as law.loss computes it (bit for bit)
     loss_nd = e + law.A * np.power(np.array(n), -a) + law.B * np.power(np.array(d), -b)
     plan = dict(params=n, train_tokens=d, loss=float(loss_nd), train_flops=train,
                 inference_flops=inference, total_flops=train + inference)
@@ -291,11 +302,41 @@ def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
         plan |= dict(train_cost_usd=train_usd, inference_cost_usd=inference_usd,
                      total_cost_usd=train_usd + inference_usd)
     total = plan["total_cost_usd" if priced else "total_flops"]
-    if not (n > 0.0 and d > 0.0 and math.isfinite(total)):
+    if not (n > 0.0 and d > 0.0 and math.isfinite(total) and math.isfinite(plan["loss"])):
         return None
     plan = {k: np.float64(val) for k, val in plan.items()}
     plan["params"], plan["train_tokens"] = np.array(n), np.array(d)
     return LifetimePlan(**plan)
+
+
+def _chinchilla_one(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan | None:
+    """:func:`_chinchilla_lifetime` for one scenario (a web plan request) under an objective
+    linear in N: ``law.compute_optimal(loss=...)``'s N and D in Python floats (the same
+    operations on numpy scalars there: the same numbers bit for bit) and :func:`_bill_one`.
+    ``None`` for arrays, laws with coefficient arrays, or when a check fails: the caller's
+    path then computes it, or raises the InputError naming the input."""
+    tokens = demand.total_tokens
+    if np.ndim(loss) or np.ndim(tokens) or any(
+            np.ndim(c) for c in (law.E, law.A, law.B, law.alpha, law.beta)):
+        return None
+    with np.errstate(all="ignore"):
+        p, q = objective.coefficients(demand)
+    if np.ndim(p) or np.ndim(q) or not math.isfinite(q):
+        return None
+    a, b, e = float(law.alpha), float(law.beta), float(law.E)
+    delta = float(loss) - e
+    if not (0.0 < delta < math.inf):
+        return None
+    try:  # compute_optimal powers numpy scalars (C's pow, as Python's floats)
+        n = (law.A * (1.0 + a / b) / delta) ** (1.0 / a)
+        d = (law.B * (1.0 + b / a) / delta) ** (1.0 / b)
+    except ArithmeticError:
+        return None
+    if not (0.0 < n < math.inf and 0.0 < d < math.inf and 0.0 < d / n < math.inf
+            and 0.0 < n * d < math.inf):
+        return None  # the model leaves double precision: compute_optimal says which
+    p_usd = float(objective.train_usd_per_param_token) if objective.priced else 0.0
+    return _bill_one(law, n, d, float(tokens), p_usd, float(q), objective.priced)
 
 
 def _ratio(p, q, inputs: str) -> np.ndarray:
@@ -441,6 +482,10 @@ def chinchilla_lifetime(law: str | ChinchillaLaw = "sardana2024", *, loss, infer
 def _chinchilla_lifetime(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan:
     if law.form != "chinchilla":
         return _other_form(law, "chinchilla", loss, demand, objective)
+    if not _dependent(objective):
+        plan = _chinchilla_one(law, loss, demand, objective)
+        if plan is not None:
+            return plan
     point = law.compute_optimal(loss=loss)
     return evaluate(law, point.params, point.train_tokens, demand, objective,
                     inputs=_loss_inputs(objective))

@@ -14,6 +14,7 @@ in N, so it also provides ``inference_cost`` and ``marginal_cost`` (``params_dep
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -104,18 +105,24 @@ class DollarCost:
         self._check_prices()
 
     def _check_prices(self):
-        """Extreme (valid) prices can make the cost per FLOP leave double precision."""
-        for role, per_flop in (("train", self.usd_per_train_flop),
-                               ("inference", self.usd_per_prefill_flop),
-                               ("inference", self.usd_per_decode_flop)):
-            try:
-                with np.errstate(over="ignore", under="ignore"):
-                    usd = np.asarray(per_flop(), float)
-            except OverflowError:
-                usd = np.asarray(np.inf)
-            tiny, huge = _TINY, _HUGE
-            if usd.ndim == 0 and tiny <= float(usd) <= huge:
+        """Work out the cost per FLOP of training, prefill and decode once (the fields are
+        frozen), checking that extreme (valid) prices keep it within double precision."""
+        per_flop = []
+        roles = (("train", self.train_gpu, self.train_dtype, self.train_mfu),
+                 ("inference", self.inference_gpu, self.inference_dtype, self.prefill_mfu),
+                 ("inference", self.inference_gpu, self.inference_dtype, self.decode_mfu))
+        with np.errstate(over="ignore", under="ignore"):
+            for role, gpu, dtype, mfu in roles:
+                try:
+                    per_flop.append(_number(usd_per_flop(
+                        gpu, dtype, getattr(self, f"{role}_usd_per_gpu_hour"), mfu)))
+                except OverflowError:
+                    per_flop.append(math.inf)
+        tiny, huge = _TINY, _HUGE
+        for (role, *_), usd in zip(roles, per_flop, strict=True):
+            if type(usd) is float and tiny <= usd <= huge:
                 continue
+            usd = np.asarray(usd, float)
             bad = ~((usd >= tiny) & (usd <= huge))
             if bad.any():
                 price = np.broadcast_to(getattr(self, f"{role}_usd_per_gpu_hour"), bad.shape)
@@ -124,18 +131,19 @@ class DollarCost:
                     f"{role}_usd_per_gpu_hour {float(price[tuple(i)]):g} (at its MFU) gives "
                     f"{float(usd[tuple(i)]):g} USD per FLOP; the cost per FLOP must lie in "
                     f"[{tiny:.3g}, {huge:.3g}] (double precision)")
+        object.__setattr__(self, "_usd_per_flop", tuple(per_flop))
 
     def usd_per_train_flop(self) -> float | np.ndarray:
-        return _number(usd_per_flop(self.train_gpu, self.train_dtype, self.train_usd_per_gpu_hour,
-                                  self.train_mfu))
+        """USD per training FLOP (:func:`usd_per_flop` of the training GPU at ``train_mfu``)."""
+        return self._usd_per_flop[0]
 
     def usd_per_prefill_flop(self) -> float | np.ndarray:
-        return _number(usd_per_flop(self.inference_gpu, self.inference_dtype,
-                                  self.inference_usd_per_gpu_hour, self.prefill_mfu))
+        """USD per prefill FLOP (the inference GPU at ``prefill_mfu``)."""
+        return self._usd_per_flop[1]
 
     def usd_per_decode_flop(self) -> float | np.ndarray:
-        return _number(usd_per_flop(self.inference_gpu, self.inference_dtype,
-                                  self.inference_usd_per_gpu_hour, self.decode_mfu))
+        """USD per decode FLOP (the inference GPU at ``decode_mfu``)."""
+        return self._usd_per_flop[2]
 
     @property
     def train_usd_per_param_token(self) -> float | np.ndarray:

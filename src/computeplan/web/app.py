@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __name__ as _package
 from ..errors import USER_ERRORS, ConvergenceError
+from .fastlane import FastLane
 from .guard import (
     DEFAULT_MAX_REQUEST_SECONDS,
     MAX_ECHO_CHARS,
@@ -31,6 +32,7 @@ from .routes import (
     api_router,
     body_limit,
     page_router,
+    registered,
 )
 from .slots import SlowWork, WorkStopped, stopped_message
 
@@ -114,6 +116,8 @@ def create_app(allowed_host: Iterable[str] | None = None,
                   description="Split compute between training and inference. Each endpoint "
                               "returns the JSON that `computeplan COMMAND --json` prints.")
 
+    (_, plan, plan_model), = (r for r in registered() if r[0].name == "plan")
+    app.add_middleware(FastLane, path="/api/plan", model=plan_model, fn=plan)  # inside guards
     app.add_middleware(BodyLimit, limit=body_limit)
     if allowed_host is not None:
         app.add_middleware(HostCheck, allowed=tuple(allowed_host))

@@ -7,6 +7,7 @@ Slow work (tradeoff grids, fits, hardware solves, reports) runs in worker thread
 time limit and stopped when its client goes away (:class:`.slots.SlowWork`).
 """
 
+import functools
 import importlib
 import os
 import re
@@ -124,8 +125,10 @@ def _handler(fn, model, slow: SlowWork | None):
     return handler
 
 
-def registered() -> list[tuple[Endpoint, Any, Any]]:
-    """(endpoint, command function, request model) for every command."""
+@functools.cache
+def registered() -> tuple[tuple[Endpoint, Any, Any], ...]:
+    """(endpoint, command function, request model) for every command (built once: the models
+    are the code's)."""
     out = []
     for ep in ENDPOINTS:
         fn = command_function(ep.name)
@@ -138,7 +141,7 @@ def registered() -> list[tuple[Endpoint, Any, Any]]:
             model = request_model(source, model_name, exclude=ep.exclude, types=ep.types,
                                   strict=True)
         out.append((ep, fn, model))
-    return out
+    return tuple(out)
 
 
 def _upload_name(filename: str | None) -> str:
