@@ -138,3 +138,24 @@ def test_other_requests_pass_through_unchanged():
 }))
 def test_any_body_gets_the_routes_answer(body):
     same(json.dumps(body).encode())
+
+
+def test_every_request_default_is_the_commands_own():
+    """A command is called with the fields a client sent (run_command), so every field's
+    default in a request model must be the command's own default for that option."""
+    import inspect
+
+    from computeplan.web.routes import registered
+
+    for ep, fn, model in registered():
+        if ep.options:
+            from computeplan.web.routes import command_function
+
+            module = inspect.getmodule(command_function(ep.fields_from or ep.name))
+            own = {o.name: o.default for o in getattr(module, ep.options).options()}
+        else:
+            own = {k: p.default for k, p in inspect.signature(fn).parameters.items()}
+        for name, info in model.model_fields.items():
+            assert name in own, (ep.name, name)
+            assert info.default == own[name] or (info.is_required() and own[name] is
+                                                 inspect.Parameter.empty), (ep.name, name)

@@ -37,6 +37,8 @@ class Demand:
         """Lifetime prefill (input) and decode (output) token totals."""
         t_in = v.positive("input_tokens", input_tokens, allow_zero=True)
         t_out = v.positive("output_tokens", output_tokens, allow_zero=True)
+        if t_in.ndim == 0 and t_out.ndim == 0:  # one scenario: nothing to broadcast
+            return cls(t_in + t_out, t_in, t_out)
         return cls(t_in + t_out, *np.broadcast_arrays(t_in, t_out))
 
     @classmethod

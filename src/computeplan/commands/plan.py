@@ -199,18 +199,18 @@ class DemandOptions(OptionGroup):
         if len(given) > 1:
             raise InputError(f"give one form of demand; got {' and '.join(map(option, given))}")
         per_request = (self.input_tokens, self.output_tokens)
-        both = f"{option('input_tokens')} and {option('output_tokens')}"
         if given in (["requests"], ["users"]) and None in per_request:
-            raise InputError(f"{option(given[0])} needs both {both} (tokens per request)")
+            raise InputError(f"{option(given[0])} needs both {option('input_tokens')} and "
+                             f"{option('output_tokens')} (tokens per request)")
         if not given and any(x is not None for x in per_request):
             raise InputError(f"{option('input_tokens')}/{option('output_tokens')} need "
                              f"{option('requests')} or {option('users')}")
-        rate = f"{option('requests_per_user_per_day')} and {option('days')}"
-        if self.users is not None and None in (self.requests_per_user_per_day, self.days):
-            raise InputError(f"{option('users')} needs {rate}")
-        if self.users is None and (self.requests_per_user_per_day is not None
-                                   or self.days is not None):
-            raise InputError(f"{rate} need {option('users')}")
+        rate = (self.requests_per_user_per_day, self.days)
+        if (self.users is not None and None in rate) or (
+                self.users is None and rate != (None, None)):
+            rate_options = f"{option('requests_per_user_per_day')} and {option('days')}"
+            raise InputError(f"{option('users')} needs {rate_options}" if self.users is not None
+                             else f"{rate_options} need {option('users')}")
         if self.requests is not None:
             return Demand.from_requests(self.requests, self.input_tokens, self.output_tokens)
         if self.users is not None:

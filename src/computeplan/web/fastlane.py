@@ -7,7 +7,7 @@ limit) and answers a plan request itself when, and only when, that answer is cer
 route's own: a body of content type ``application/json`` that decodes (``json.loads``, as
 FastAPI does) to an object, passes the route's own request model (the same pydantic model,
 validated as FastAPI validates a body) and plans without error; the answer is then the route's
-:func:`~computeplan.web.routes.json_response` of the same command, byte for byte. Every other
+own (:func:`~computeplan.web.routes.run_command`), byte for byte. Every other
 request, and every one of those that fails anywhere (invalid JSON, a schema violation, an input
 error), goes on to the application with its body, so error answers, and everything else, come
 from the one place that words them (tests/test_web_fastlane.py compares the two answers).
@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ValidationError
 
-from .routes import json_response
+from .routes import run_command
 
 #: The one content type the lane takes (FastAPI also parses ``+json`` subtypes and parameters).
 JSON_TYPE = b"application/json"
@@ -57,7 +57,7 @@ class FastLane:
         except (ValueError, RecursionError, ValidationError):
             return None
         try:
-            return json_response(self.fn(**options.model_dump()))
+            return run_command(self.fn, options)
         except Exception:  # noqa: BLE001 - the application's handlers word every error
             return None
 

@@ -115,13 +115,19 @@ def json_response(result) -> Response:
     return Response(text, media_type="application/json")
 
 
+def run_command(fn, body: BaseModel) -> Response:
+    """The command's answer to a validated request: the fields the client sent (the others
+    are the command's own defaults, which the model's are)."""
+    return json_response(fn(**body.model_dump(exclude_unset=True)))
+
+
 def _handler(fn, model, slow: SlowWork | None):
     if slow is not None:
         async def handler(body: model, request: Request):  # type: ignore[valid-type]
-            return await slow.run(request, lambda: json_response(fn(**body.model_dump())))
+            return await slow.run(request, lambda: run_command(fn, body))
     else:
         async def handler(body: model):  # type: ignore[valid-type]
-            return json_response(fn(**body.model_dump()))
+            return run_command(fn, body)
     return handler
 
 
@@ -209,7 +215,7 @@ def api_router(slow: SlowWork) -> APIRouter:
 def _defaults_handler(fn, model):
     """A GET handler: the command with the request model's defaults (an empty body)."""
     async def handler():
-        return json_response(fn(**model().model_dump()))
+        return run_command(fn, model())
     return handler
 
 
