@@ -167,7 +167,7 @@ class OptionSet:
         """The groups from flat keyword arguments (option name -> value); an unknown name is an
         :class:`InputError` naming it."""
         where = _set_where(cls)
-        unknown = sorted(set(flat) - set(where))
+        unknown = sorted(flat.keys() - where.keys())
         if unknown:
             raise InputError(f"unknown option {unknown[0]!r}; the options are: "
                              + ", ".join(where))
@@ -179,7 +179,8 @@ class OptionSet:
         parts: dict[str, dict[str, Any]] = {g: {} for g in groups}
         for name, value in flat.items():
             parts[where[name]][name] = value
-        return cls(**{g: tp(**parts[g]) for g, tp in groups.items()})
+        return cls(**{g: tp(**part) if part else _default(tp)
+                      for (g, tp), part in zip(groups.items(), parts.values(), strict=True)})
 
     def flat(self) -> dict[str, Any]:
         """Every option name -> value (None where not set)."""
@@ -204,6 +205,12 @@ def _group_options(cls: type[OptionGroup], group: str) -> tuple[Option, ...]:
     return tuple(Option(f.name, hints[f.name], f.default, f.metadata["help"], group, cls.PANEL,
                         f.metadata["aliases"], f.metadata["choices"], f.metadata["bounds"])
                  for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _default(cls: type[OptionGroup]) -> OptionGroup:
+    """The group with every option at its default (frozen, so one instance serves)."""
+    return cls()
 
 
 @functools.cache

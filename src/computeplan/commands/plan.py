@@ -252,11 +252,11 @@ class CostOptions(OptionGroup):
         choices=("mfu", "roofline"))
     gpu_file: Path | None = opt("TOML/JSON file adding or overriding GPUs in the catalog.")
 
-    def hardware(self) -> dict:
-        """The hardware and price options that were given, the GPU file (it selects the GPUs
-        that are priced) and the roofline decode model: each one asks for the dollar
-        objective."""
-        return {k: val for k, val in self.given().items()
+    def hardware(self, given: dict | None = None) -> dict:
+        """The hardware and price options that were given (``given``: :meth:`given`, when the
+        caller has it), the GPU file (it selects the GPUs that are priced) and the roofline
+        decode model: each one asks for the dollar objective."""
+        return {k: val for k, val in (self.given() if given is None else given).items()
                 if k != "objective" and not (k == "decode_model" and val == "mfu")}
 
 
@@ -550,23 +550,25 @@ def _cost(options: PlanOptions, notes: list[str], key: list[str]):
     """The dollar objective the options ask for, or None for lifetime FLOPs; assumed defaults
     go to ``notes``, the ones that move the answer most to ``key``."""
     c, target = options.cost, options.target
-    hw_given = {k: val for k, val in c.given().items() if k in HARDWARE_OPTIONS}
+    given = c.given()
+    hw_given = {k: val for k, val in given.items() if k in HARDWARE_OPTIONS}
     roofline_given = options.roofline.given()
     if c.decode_model not in (None, "mfu", "roofline"):
         raise InputError(f"{option('decode_model')} must be 'mfu' or 'roofline'; "
                          f"got {c.decode_model!r}")
     roofline = c.decode_model == "roofline"
-    needs = f"{option('decode_model')} roofline"
     if roofline_given and not roofline:
-        raise InputError(", ".join(map(option, roofline_given)) + f" need {needs}")
+        raise InputError(", ".join(map(option, roofline_given))
+                         + f" need {option('decode_model')} roofline")
     if roofline:
         fixed = [option(k) for k in ("prefill_mfu", "decode_mfu") if k in hw_given]
         if fixed:
-            raise InputError(f"{' and '.join(fixed)} conflict with {needs}, which derives the "
-                             "inference MFU from the hardware; drop them")
+            raise InputError(f"{' and '.join(fixed)} conflict with {option('decode_model')} "
+                             "roofline, which derives the inference MFU from the hardware; "
+                             "drop them")
     if c.objective not in (None, "flops", "usd"):
         raise InputError(f"{option('objective')} must be 'flops' or 'usd'; got {c.objective!r}")
-    hardware = [option(k) for k in c.hardware() | roofline_given]
+    hardware = [option(k) for k in c.hardware(given) | roofline_given]
     priced = (bool(hardware) or target.budget_usd is not None) if c.objective is None else (
         c.objective == "usd")
     if c.objective == "flops" and hardware:
