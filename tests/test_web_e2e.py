@@ -523,9 +523,30 @@ def test_page_plans_and_draws_with_a_law_of_another_form(server, browser, query)
     assert "kaplan form" in page.inner_text("#law_formula")
     for warning in expected["extrapolation"]["warnings"]:
         assert warning in page.inner_text("#assumptions")
-    for plot in REPORT_PLOTS:
+    for plot in PLOTS:  # the tradeoff panel too: its frontier is under the plan's law
         assert page.locator(f"#{plot} path[stroke]").count() >= 1, plot
+    assert page.locator("#plot_tradeoff .message").count() == 0
     assert page.locator("#plot_isoloss polygon").count() >= 1  # the optimum's star
+    assert errors == []
+
+
+def test_page_with_a_data_limit_and_a_law_of_another_form(server, browser):
+    """With sardana2024-mpt (kaplan form) and a unique-token limit the page shows the CLI's
+    data-limited plan, says which repetition coefficients it assumed, and draws every panel."""
+    query = {"law": "sardana2024-mpt", "loss": "2.2", "inference_tokens": "1e13",
+             "unique_tokens": "1e12"}
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(query))
+    ready(page)
+    expected = run_json("plan", *[x for k, v in query.items()
+                                  for x in ("--" + k.replace("_", "-"), v)])
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert "fitted with the Chinchilla form only" in page.inner_text("#assumptions")
+    assert "data-limited" in page.text_content("#plot_isoloss")
+    for plot in PLOTS:
+        assert page.locator(f"#{plot} path[stroke]").count() >= 1, plot
     assert errors == []
 
 

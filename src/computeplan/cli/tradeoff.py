@@ -193,8 +193,8 @@ def _render(console, report, plot) -> None:
     params = ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}"
                        for k, v in tech.parameters().items() if not isinstance(v, dict))
     lines = [f"parameters: {params}" if params else "",
-             f"law {tech.law.name}: " + ", ".join(f"{k}={v:g}" for k, v in
-                                                  tech.law.coefficients().items())
+             f"law {tech.law.name}{_form(tech.law)}: " + ", ".join(
+                 f"{k}={v:g}" for k, v in tech.law.coefficients().items())
              if hasattr(tech, "law") else "",
              f"span: {SPAN_DEFINITION}, min_exchange_rate = {span.min_exchange_rate:.3g}",
              f"source: {tech.source}"]
@@ -292,3 +292,10 @@ def _render_overhead(console, result) -> None:
                  f"law {law.name}: alpha={law.alpha:g}, beta={law.beta:g} (E, A, B do not "
                  "matter)", "source: de Vries 2023, Go smol or go home"):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _form(law) -> str:
+    """" (form NAME: formula)" for a law of another form than the Chinchilla form."""
+    if law.form == "chinchilla":
+        return ""
+    return f" (form {law.form}: {law.shape.formula})"

@@ -92,7 +92,7 @@ def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, 
         raise InputError(f"{option('law')} and law coefficients apply only to "
                          f"{', '.join(LAW_TECHNIQUES)};"
                          f" got technique {name!r}")
-    the_law = get_law(law, **overrides) if name in LAW_TECHNIQUES else None
+    the_law = get_law(law, any_form=True, **overrides) if name in LAW_TECHNIQUES else None
     return get_technique(name, law=the_law, **parse_params(params))
 
 

@@ -100,8 +100,7 @@ class Technique:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = (value.to_dict(replicates=False) if isinstance(value, ChinchillaLaw)
-                           else value)
+            out[f.name] = (value.to_dict(replicates=False) if _is_law(value) else value)
         return out
 
     def to_dict(self) -> dict:
@@ -122,18 +121,84 @@ class Technique:
 
 
 # ---------------------------------------------------------------------------- scaling policy
+def _is_law(value) -> bool:
+    from ..formlaw import FormLaw
+
+    return isinstance(value, ChinchillaLaw | FormLaw)
+
+
+def _other(law) -> bool:
+    """Whether ``law`` is of another form than the Chinchilla form (:mod:`computeplan.forms`):
+    its compute-optimal models then come from the form's first-order conditions
+    (:mod:`computeplan._formsolve`) instead of Hoffmann et al.'s closed forms."""
+    return law.form != "chinchilla"
+
+
+def _log_optimal_params(law, log_c6) -> np.ndarray:
+    """ln N_opt at ln(C/6) = ``log_c6`` under a law of another form: the root of
+    dL/d ln N = dL/d ln D along N D = C/6 (Hoffmann et al. 2022, sec. 3.3;
+    :func:`computeplan._formsolve.budget`), vectorised."""
+    from .. import _formsolve as solve
+
+    return solve.budget(law.shape, law.coef, log_c6, 0.0)[0]
+
+
 def _compute_optimal_params(law: ChinchillaLaw, train_compute) -> np.ndarray:
-    """N_opt = G (C/6)^(beta/(alpha+beta)) (Hoffmann et al. 2022, eq. 4)."""
+    """N_opt = G (C/6)^(beta/(alpha+beta)) (Hoffmann et al. 2022, eq. 4); under a law of
+    another form, :func:`_log_optimal_params`."""
+    if _other(law):
+        return np.exp(_log_optimal_params(
+            law, np.log(np.asarray(train_compute, float) / TRAIN_FLOPS_PER_PARAM_TOKEN)))
     p = law.beta / (law.alpha + law.beta)
     return law.G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
+
+
+def _law_loss(law, n, d) -> np.ndarray:
+    """L(N, D) (the Chinchilla form written as before, bit for bit)."""
+    if _other(law):
+        return law.loss(n, d)
+    return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+
+
+#: Under a law of another form the levels stop where the compute-optimal model has C/6 = 1e6.
+MIN_LEVEL_COMPUTE = TRAIN_FLOPS_PER_PARAM_TOKEN * 1e6
+
+
+def _law_floor(law) -> float:
+    """The loss the law falls towards (E; exp(b3) for a farseer-form law); a one-line
+    InputError when it has none."""
+    if not _other(law):
+        return law.E
+    floor = law.shape.irreducible(law.coef)
+    if floor is None:
+        raise InputError(f"law {law.name!r} ({law.form} form) has no lowest loss that its loss "
+                         "falls towards, so it has no levels to trade compute at")
+    return floor
 
 
 def _law_level_range(law: ChinchillaLaw) -> tuple[float, float]:
     """Losses (E, E + min(A (1 + alpha/beta), B (1 + beta/alpha))): above E, and low enough
     that the compute-optimal model at that loss has at least one parameter and one token
-    (N = (A (1 + alpha/beta) / (l - E))^(1/alpha), D likewise; Hoffmann et al. 2022, eq. 4)."""
+    (N = (A (1 + alpha/beta) / (l - E))^(1/alpha), D likewise; Hoffmann et al. 2022, eq. 4).
+    Under a law of another form: above its floor (:func:`_law_floor`) and below the loss of
+    the compute-optimal model with C/6 = 1e6 (:data:`MIN_LEVEL_COMPUTE`)."""
+    if _other(law):
+        return _law_floor(law), float(law.compute_optimal(train_flops=MIN_LEVEL_COMPUTE).loss)
     a, b = law.alpha, law.beta
     return law.E, law.E + min(law.A * (1.0 + a / b), law.B * (1.0 + b / a))
+
+
+def _floor_text(law) -> str:
+    if _other(law):
+        return f"loss > {_law_floor(law):.6g} (the law's irreducible loss)"
+    return f"loss > E = {law.E:g}"
+
+
+def _smallest_params(law, level) -> float:
+    """The smallest N that reaches ``level`` (with infinite data)."""
+    if _other(law):
+        return float(np.exp(law.shape.log_params_range(law.coef, level)[0]))
+    return (law.A / (level - law.E)) ** (1.0 / law.alpha)
 
 
 def _law_default_level(tech) -> float:
@@ -158,6 +223,10 @@ class ScalingPolicy(Technique):
     N = min(IC / 2, N_opt(TC)): beyond the compute-optimal size extra inference compute does
     not help. Bounds: TC > 0, IC > 0; levels: loss > E.
 
+    A law of any form (:mod:`computeplan.forms`): L = L_form(IC/2, TC / (3 IC)), N_opt(TC) the
+    root of the form's first-order condition along 6 N D = TC (:func:`_log_optimal_params`;
+    the loss is unimodal in log N along it), levels above the form's irreducible loss.
+
     With ``unique_tokens`` U the loss is the data-limited one, L(N, D; U) with repeated tokens
     and excess parameters discounted (Muennighoff et al. 2023, eq. 5;
     :mod:`computeplan.data_limits`), N_opt(TC) the data-limited compute-optimal size (the loss
@@ -180,7 +249,7 @@ class ScalingPolicy(Technique):
     inference_unit: ClassVar[str] = "FLOPs per token"
 
     def __post_init__(self):
-        object.__setattr__(self, "law", get_law(self.law))
+        object.__setattr__(self, "law", get_law(self.law, any_form=True))
         _number(self.key, "reference_train_compute", self.reference_train_compute, 0)
         if self.unique_tokens is not None:
             from ..data_limits import check_unique_tokens
@@ -202,7 +271,7 @@ class ScalingPolicy(Technique):
             return limited_loss(law, n, tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n), u)
         n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, _compute_optimal_params(law, tc))
         d = tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
-        return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+        return _law_loss(law, n, d)
 
     def _floor(self) -> float:
         from ..data_limits import lowest_reachable_loss
@@ -214,7 +283,7 @@ class ScalingPolicy(Technique):
         return (lo, hi) if self.unique_tokens is None else (self._floor(), hi)
 
     def bounds(self) -> dict:
-        level = (f"loss > E = {self.law.E:g}" if self.unique_tokens is None else
+        level = (_floor_text(self.law) if self.unique_tokens is None else
                  f"loss > {self._floor():.6g} (the lowest reachable with "
                  f"{self.unique_tokens:g} unique tokens)")
         return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
@@ -233,7 +302,14 @@ class ScalingPolicy(Technique):
         law = self.law
         if self.unique_tokens is None:
             opt = law.compute_optimal(loss=level)
-            n_min = (law.A / (level - law.E)) ** (1.0 / law.alpha)
+            n_min = _smallest_params(law, level)
+        elif _other(law):
+            from .._formlimits import params_range
+            from ..data_limits import limited_optimal
+
+            opt = limited_optimal(law, loss=level, unique_tokens=self.unique_tokens,
+                                  inference_tokens=0.0)
+            n_min = params_range(law, level, self.unique_tokens)[0]
         else:
             from ..data_limits import _inverse_effective, base_params, limited_optimal
 
@@ -289,6 +365,15 @@ class Pruning(Technique):
     of inference (log10 1/min_density = 1 OOM, less the frontier's trimmed tail): the "~1 / ~1
     OOM" of Villalobos & Atkinson's table is these rounded to whole OOM (10% per round would
     cost 9x, 0.95 OOM of training).
+
+    A law of any form (:mod:`computeplan.forms`): N_opt(C0) is the root of the form's
+    first-order condition (:func:`_log_optimal_params`), increasing in C0, so the best C0 is
+    still where the two budgets cross, TC / m(d) = C_opt(IC / (2 d)): the root in z = ln d of
+    phi(z) = nu(ln(TC/6) - ln m(e^z)) + z = ln(IC / 2), nu = ln N_opt, increasing in z. nu is
+    solved exactly at each training budget and each inference budget of the grid (its ends),
+    and between them read off a cubic spline of exact values every 0.01 in ln C (error ~1e-11;
+    the loss of a compute-optimal model is stationary in its allocation, so the score's error
+    is of second order), phi's root by bracketed Newton (:func:`_bracketed_root`).
     """
 
     law: ChinchillaLaw = field(default_factory=get_law)
@@ -306,7 +391,7 @@ class Pruning(Technique):
     inference_unit: ClassVar[str] = "FLOPs per token"
 
     def __post_init__(self):
-        object.__setattr__(self, "law", get_law(self.law))
+        object.__setattr__(self, "law", get_law(self.law, any_form=True))
         object.__setattr__(self, "fraction_per_round", _number(
             self.key, "fraction_per_round", self.fraction_per_round, 0.0, 1.0))
         object.__setattr__(self, "min_density", _number(
@@ -345,11 +430,52 @@ class Pruning(Technique):
     def performance(self, train_compute, inference_compute) -> np.ndarray:
         tc = v.positive("train_compute", train_compute)
         ic = v.positive("inference_compute", inference_compute)
+        if _other(self.law):
+            return self._other_performance(tc, ic)
         c0 = self._best_c0(tc, ic)
         law = self.law
         n = _compute_optimal_params(law, c0)
         d = c0 / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
         return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+
+    def _other_performance(self, tc, ic) -> np.ndarray:
+        """:meth:`performance` under a law of another form (class docstring)."""
+        from .. import _formsolve as solve
+
+        law, x = self.law, self.fraction_per_round
+        shape = np.broadcast_shapes(np.shape(tc), np.shape(ic))
+        lc6 = np.log(tc / TRAIN_FLOPS_PER_PARAM_TOKEN)      # tc's own shape
+        target = np.log(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN)  # ic's own shape: ln(IC / 2)
+        z_lo, z_hi = math.log(self.min_density), math.log1p(-x)
+        log_m_lo = math.log(max(1.0, (1.0 - self.min_density) / x))
+        nu_tc = _log_optimal_params(law, lc6)               # d >= 1 - x: C0 = TC
+        nu_lo = nu_tc if log_m_lo == 0.0 else _log_optimal_params(law, lc6 - log_m_lo)
+        ic_bound = np.broadcast_to(nu_lo + z_lo >= target, shape)
+        solve_at = ~ic_bound & np.broadcast_to(nu_tc + z_hi > target, shape)
+        ln_n = np.array(np.broadcast_to(nu_tc, shape))
+        ln_d = np.array(np.broadcast_to(lc6 - nu_tc, shape))
+        if ic_bound.any():  # N0 = IC / (2 d_min), its compute-optimal D (exact, per IC)
+            n_ic = target - z_lo
+            d_ic = solve.optimal_at_params(law.shape, law.coef, n_ic)
+            ln_n[ic_bound] = np.broadcast_to(n_ic, shape)[ic_bound]
+            ln_d[ic_bound] = np.broadcast_to(d_ic, shape)[ic_bound]
+        if solve_at.any():
+            s_tc = np.broadcast_to(lc6, shape)[solve_at]
+            t = np.broadcast_to(target, shape)[solve_at]
+            nu = _Hermite.of(lambda q: _log_optimal_params(law, q),
+                             float(s_tc.min()) - log_m_lo, float(s_tc.max()))
+
+            def phi(z, idx):
+                e = np.exp(z)
+                value, slope = nu(s_tc[idx] - np.log((1.0 - e) / x))
+                return value + z, 1.0 + slope * e / (1.0 - e)
+
+            z = _increasing_root(phi, t, z_lo, z_hi)
+            s0 = s_tc - np.log((1.0 - np.exp(z)) / x)
+            n0 = nu(s0)[0]
+            ln_n[solve_at], ln_d[solve_at] = n0, s0 - n0
+        with np.errstate(over="ignore"):
+            return law.loss(np.exp(ln_n), np.exp(ln_d))
 
     def level_range(self) -> tuple[float, float]:
         return _law_level_range(self.law)
@@ -358,7 +484,7 @@ class Pruning(Technique):
         return {"train_compute": "> 0 FLOPs", "inference_compute": "> 0 FLOPs per token",
                 "density": f"in [{self.min_density:g}, 1] (min_density in (0, 1])",
                 "fraction_per_round": "in (0, 1)",
-                "level": f"loss > E = {self.law.E:g}"}
+                "level": _floor_text(self.law)}
 
     def default_level(self) -> float:
         return _law_default_level(self)
@@ -393,6 +519,84 @@ def _solve_increasing(func, target, lo: float, hi: float, *, table: int = 2049):
     bad = np.abs(step) > 1e-12 * np.maximum(1.0, np.abs(z))
     z[bad] = _bracketed_root(func, target[bad], lo, hi)
     return z
+
+
+@dataclass(frozen=True)
+class _Hermite:
+    """A smooth function f on a uniform grid of ``step`` from ``start``: its exact ``values``,
+    derivatives by fourth-order central differences (error ~ step^4 f^(5) / 30), cubic
+    Hermite in between (error ~ step^4 max|f^(4)| / 384): ~1e-11 for ln N_opt(ln C) at a step
+    of 0.01. Evaluates (f, f') elementwise."""
+
+    start: float
+    step: float
+    values: np.ndarray
+    slopes: np.ndarray
+
+    #: Node spacing in ln C, and the extra nodes beyond the range asked for.
+    STEP: ClassVar[float] = 0.01
+    PAD: ClassVar[int] = 4
+
+    @classmethod
+    def of(cls, func, lo: float, hi: float) -> _Hermite:
+        """``func`` tabulated (one vectorised call) to cover [lo, hi]."""
+        h, pad = cls.STEP, cls.PAD
+        count = int(math.ceil((hi - lo) / h)) + 1 + 2 * pad
+        nodes = lo - pad * h + h * np.arange(count)
+        f = np.asarray(func(nodes), float)
+        d = np.full(count, np.nan)
+        d[2:-2] = (f[:-4] - 8.0 * f[1:-3] + 8.0 * f[3:-1] - f[4:]) / (12.0 * h)
+        return cls(float(nodes[0]), h, f, d)
+
+    def __call__(self, q):
+        u = (np.asarray(q, float) - self.start) / self.step
+        i = np.clip(np.floor(u).astype(np.intp), 2, self.values.size - 4)
+        t = u - i
+        f0, f1 = self.values[i], self.values[i + 1]
+        m0, m1 = self.slopes[i] * self.step, self.slopes[i + 1] * self.step
+        t2 = t * t
+        t3 = t2 * t
+        value = ((2 * t3 - 3 * t2 + 1) * f0 + (t3 - 2 * t2 + t) * m0
+                 + (-2 * t3 + 3 * t2) * f1 + (t3 - t2) * m1)
+        slope = ((6 * t2 - 6 * t) * (f0 - f1) + (3 * t2 - 4 * t + 1) * m0
+                 + (3 * t2 - 2 * t) * m1) / self.step
+        return value, slope
+
+
+def _increasing_root(func, target, lo: float, hi: float, *, grid: int = 8, xtol=1e-12,
+                     maxiter=100):
+    """Root z in (lo, hi) of func(z, idx) = target[idx] elementwise, ``func`` increasing in z
+    (value, slope, for the elements ``idx``), its root inside (lo, hi): the bracket narrowed to
+    one of ``grid`` equal parts, then Newton steps that fall back to bisection when they leave
+    it, each step only on the elements not yet converged (step <= xtol max(1, |z|))."""
+    n = target.size
+    lo_a, hi_a = np.full(n, lo), np.full(n, hi)
+    every = np.arange(n)
+    for zk in np.linspace(lo, hi, grid + 1)[1:-1]:
+        below = func(np.full(n, zk), every)[0] < target
+        lo_a = np.where(below, zk, lo_a)
+        hi_a = np.where(below, hi_a, np.minimum(hi_a, zk))
+    z, idx, out = 0.5 * (lo_a + hi_a), every, np.empty(n)
+    for _ in range(maxiter):
+        f, df = func(z, idx)
+        f = f - target[idx]
+        below = f < 0
+        lo_a, hi_a = np.where(below, z, lo_a), np.where(below, hi_a, z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = f / df
+        newton = z - step
+        # a converged step may land on (or by rounding just past) an end of the bracket
+        done = (np.abs(step) <= xtol * np.maximum(1.0, np.abs(z))) | (f == 0)
+        inside = ((newton > lo_a) & (newton < hi_a)) | done
+        z_new = np.where(inside, newton, 0.5 * (lo_a + hi_a))
+        out[idx[done]] = z_new[done]
+        keep = ~done
+        if not keep.any():
+            return out
+        idx, z, lo_a, hi_a = idx[keep], z_new[keep], lo_a[keep], hi_a[keep]
+    from ..errors import ConvergenceError
+
+    raise ConvergenceError(f"pruning density solve did not converge in {maxiter} iterations")
 
 
 def _bracketed_root(func, target, lo: float, hi: float, *, xtol=1e-12, maxiter=100):
@@ -667,7 +871,7 @@ def get_technique(name: str | Technique, *, law=None, **params) -> Technique:
         tech = name
     elif name in TECHNIQUE_CLASSES:
         cls = TECHNIQUE_CLASSES[name]
-        tech = cls(law=get_law(law)) if name in LAW_TECHNIQUES else cls()
+        tech = cls(law=get_law(law, any_form=True)) if name in LAW_TECHNIQUES else cls()
     else:
         raise InputError(f"unknown technique {name!r}; valid: {', '.join(TECHNIQUES)}")
     if law is not None and tech.key not in LAW_TECHNIQUES:
