@@ -355,3 +355,24 @@ def test_local_exchange_rate_of_every_form(name):
                               "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["data_limit"]["extra_cost_is_present_value"] is True
+
+
+def test_sweep_with_a_preset_of_another_form_and_a_unique_tokens_axis(tmp_path):
+    """A sweep over losses and unique tokens under sardana2024-mpt: each row is the plan's own,
+    the unreachable row alone has the error."""
+    import csv
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"axes": {"loss": [1.9, 2.2], "unique_tokens": [3e11, 1e12]},
+                                "defaults": {"inference_tokens": 1e13,
+                                             "law": "sardana2024-mpt"}}))
+    out = tmp_path / "rows.csv"
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    by = {(float(r["loss"]), float(r["unique_tokens"])): r for r in csv.DictReader(out.open())}
+    assert "lowest reachable loss" in by[1.9, 3e11]["error"]
+    one = json.loads(runner.invoke(app, ["plan", "--law", "sardana2024-mpt", "--loss", "2.2",
+                                         "--inference-tokens", "1e13", "--unique-tokens",
+                                         "1e12", "--json"]).stdout)
+    assert float(by[2.2, 1e12]["optimal.params"]) == pytest.approx(one["optimal"]["params"],
+                                                                   rel=1e-12)

@@ -242,11 +242,27 @@ def _plan(scalars: dict, vectors: dict):
 
 def _placeholder(name: str, scalars: dict) -> float:
     if name == "loss":
-        from ..laws import get_law
-
-        coef = {k: scalars[k] for k in ("E", "A", "B", "alpha", "beta") if k in scalars}
-        return get_law(scalars.get("law"), **coef).E + PLACEHOLDER_LOSS_ABOVE_E
+        law = _law(scalars)
+        if law.form != "chinchilla":  # the compute-optimal loss at the placeholder budget
+            return float(law.compute_optimal(train_flops=PLACEHOLDERS["budget_flops"]).loss)
+        return law.E + PLACEHOLDER_LOSS_ABOVE_E
     return PLACEHOLDERS.get(name, 1.0)
+
+
+def _law(scalars: dict):
+    from ..laws import get_law
+
+    coef = {k: scalars[k] for k in ("E", "A", "B", "alpha", "beta") if k in scalars}
+    return get_law(scalars.get("law"), any_form=True, **coef)
+
+
+def _loss_floor(scalars: dict) -> float:
+    """The law's irreducible loss (E; a form's own, or -inf where it has none)."""
+    law = _law(scalars)
+    if law.form != "chinchilla":
+        floor = law.shape.irreducible(law.coef)
+        return -np.inf if floor is None else floor
+    return _placeholder("loss", scalars) - PLACEHOLDER_LOSS_ABOVE_E
 
 
 @lru_cache(maxsize=4096)
@@ -286,7 +302,7 @@ def _screen(name: str, x: np.ndarray, scalars: dict) -> np.ndarray:
     bad = ~np.isfinite(x)
     if name == "loss":
         try:
-            bad |= x <= _placeholder("loss", scalars) - PLACEHOLDER_LOSS_ABOVE_E
+            bad |= x <= _loss_floor(scalars)
         except USER_ERRORS:
             pass
     elif name in ("train_mfu", "prefill_mfu", "decode_mfu"):

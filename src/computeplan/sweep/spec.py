@@ -188,9 +188,9 @@ def _resolve_path(name: str, value: str, base: Path | None) -> str:
     preset names are left alone."""
     if base is None or name not in PATH_OPTIONS:
         return value
-    from ..laws import PRESETS
+    from ..laws import PRESETS, form_presets
 
-    if name == "law" and value in PRESETS:
+    if name == "law" and (value in PRESETS or value in form_presets()):
         return value
     p = Path(value)
     return value if p.is_absolute() else str((base / p).resolve())
