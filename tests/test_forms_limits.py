@@ -269,9 +269,6 @@ def test_plan_cli_with_a_preset_of_another_form():
 
 @pytest.mark.parametrize("extra, why", [
     (["--uncertainty"], "Chinchilla-form law"),
-    (["--decode-model", "roofline", "--requests", "1e10", "--input-tokens", "500",
-      "--output-tokens", "200", "--train-gpu", "h100"], "roofline serving model needs a "
-                                                       "Chinchilla-form law"),
     (["--loss", "1.5"], "lowest reachable loss"),
 ])
 def test_what_is_still_unsupported_is_one_line(extra, why):
@@ -376,3 +373,45 @@ def test_sweep_with_a_preset_of_another_form_and_a_unique_tokens_axis(tmp_path):
                                          "1e12", "--json"]).stdout)
     assert float(by[2.2, 1e12]["optimal.params"]) == pytest.approx(one["optimal"]["params"],
                                                                    rel=1e-12)
+
+
+def _roofline():
+    from computeplan.objectives import RooflineDollarCost
+
+    return RooflineDollarCost(train_gpu="h100-sxm", inference_gpu="h100-sxm")
+
+
+@pytest.mark.parametrize("name", list(LAWS))
+def test_roofline_data_limited_optimum_of_every_form_beats_brute_force(name):
+    """The roofline serving model (inference cost Q(N) not linear in N) with a data limit: the
+    optimum reaches the loss under the limited law, no point of a fine grid of the data-limited
+    contour is cheaper (its neighbours at +-1e-4 in ln N cost more), and the budget inverse at
+    its cost returns it."""
+    from computeplan.demand import Demand
+
+    law = _law(name)
+    loss = _target(law)
+    u = UNIQUE[name][0]
+    cost = _roofline()
+    demand = Demand.from_requests(np.array([0.0, 1e9, 1e10, 1e11]), 500.0, 200.0)
+    res = compare(law, loss=loss, demand=demand, cost=cost, unique_tokens=u)
+    lim = res.optimal
+    assert res.data_limit.binding.all()
+    np.testing.assert_allclose(limited_loss(law, lim.params, lim.train_tokens, u), loss,
+                               rtol=1e-12)
+    lo, _ = fl.params_range(law, loss, u)
+    p = cost.train_usd_per_param_token
+    for i in range(4):
+        di = Demand(*(x[i] for x in (demand.total_tokens, demand.input_tokens,
+                                     demand.output_tokens)))
+
+        def bill(ln, di=di, lo=lo):
+            n = np.exp(ln[np.exp(ln) > lo * (1 + 1e-9)])
+            return p * n * limited_tokens_for_loss(law, loss, n, u) + cost.inference_cost(n, di)
+
+        best = np.log(lim.params[i])
+        assert lim.total_cost_usd[i] <= bill(best + OFFSETS).min() * (1 + 1e-12)
+        assert np.all(bill(best + np.array([-1e-4, 1e-4])) > lim.total_cost_usd[i])
+    back = compare(law, budget=lim.total_cost_usd, demand=demand, cost=cost, unique_tokens=u)
+    np.testing.assert_allclose(back.optimal.params, lim.params, rtol=1e-9)
+    np.testing.assert_allclose(back.optimal.loss, loss, rtol=1e-12)

@@ -331,6 +331,77 @@ def solve_budget(law, log_k, r, log_u, log_no):
     return log_k - np.logaddexp(t, log_r), t
 
 
+def dependent_fixed_loss(law, loss, objective, demand, log_u, log_no):
+    """(ln N, ln D) minimising p N D + Q(N) subject to L_form(N', D') = ``loss``, Q the
+    roofline serving model's inference cost (any increasing Q): along the contour in x = ln N'
+    (module docstring) the cost's slope times eps_N / (p N D) is
+    g = 1 - eps_N L_N / (L_D eps_D) + Q'(N) / (p D), -inf where D' reaches its cap, above 1
+    where N' does; its root by bisection on the whole arrays
+    (:func:`computeplan._formsolve.bisect_all`: Q' is evaluated on the whole demand)."""
+    rd, rn, _ = repetition(law)
+    f, c = law.shape, law.coef
+    x_lo, x_hi, _ = _x_range(law, loss, log_u, log_no)
+    p = objective.train_usd_per_param_token
+
+    def point(x):
+        with np.errstate(all="ignore"):
+            ln_de, dn, dd = f.contour_slopes(c, x, loss)
+            ln_n, _, eps_n, _ = _inverse(x, log_no, rn)
+            ln_d, _, eps_d, _ = _inverse(ln_de, log_u, rd)
+        return ln_n, ln_d, eps_n * dn / (dd * eps_d)
+
+    def slope(x):
+        ln_n, ln_d, ratio = point(x)
+        with np.errstate(all="ignore"):
+            return (1.0 - ratio
+                    + objective.marginal_cost(np.exp(ln_n), demand) / (p * np.exp(ln_d)))
+
+    solve._check_bracket(solve._all_ends(slope, x_lo, x_hi),
+                         "data-limited optimal model at this loss")
+    ln_n, ln_d, _ = point(solve.bisect_all(slope, x_lo, x_hi))
+    return ln_n, ln_d
+
+
+def dependent_budget(law, budget, objective, demand, log_u, log_no):
+    """(ln N, ln D) minimising L_form(N', D') subject to p N D + Q(N) = ``budget`` (Q as in
+    :func:`dependent_fixed_loss`): with D(N) = (X - Q(N)) / (p N),
+    dL/d ln N = L_N eps_N - L_D eps_D (1 + N Q'(N) / (X - Q(N))) runs from < 0 (small N) to
+    > 0 where D reaches one token; its root by bisection in ln N (the bracket of
+    :func:`computeplan._formsolve.dependent_budget`)."""
+    rd, rn, _ = repetition(law)
+    f, c = law.shape, law.coef
+    x = np.asarray(budget, float)
+    log_p = np.log(objective.train_usd_per_param_token)
+    top = np.log(x) - log_p
+    with np.errstate(all="ignore"):
+        t_max = solve.bisect_all(
+            lambda t: objective.inference_cost(np.exp(t), demand) + np.exp(log_p + t) - x,
+            top - 200 * np.log(10.0), top)
+    n_lo, n_hi = f.log_params_limits(c)
+    t_lo = np.maximum(t_max - 200 * np.log(10.0), np.maximum(n_lo + 1e-9, 0.0))
+    t_top = np.minimum(t_max, n_hi - 1e-9)
+
+    def tokens(t):
+        with np.errstate(all="ignore"):
+            return np.log(x - objective.inference_cost(np.exp(t), demand)) - log_p - t
+
+    def slope(t):
+        ln_d = tokens(t)
+        with np.errstate(all="ignore"):
+            ln_ne, _, eps_n, _, _ = _forward(t, log_no, rn)
+            ln_de, _, eps_d, _, _ = _forward(ln_d, log_u, rd)
+            _, dn, dd = f.log_slopes_at(c, ln_ne, ln_de)
+            q = objective.inference_cost(np.exp(t), demand)
+            g = dn * eps_n - dd * eps_d * (
+                1.0 + np.exp(t) * objective.marginal_cost(np.exp(t), demand) / (x - q))
+        return np.where(ln_d >= -1e-9, g, np.inf)
+
+    solve._check_bracket(solve._all_ends(slope, t_lo, t_top),
+                         "data-limited optimal model within this budget")
+    t = solve.bisect_all(slope, t_lo, t_top)
+    return t, tokens(t)
+
+
 def binding(law, params, train_tokens, unique_tokens) -> np.ndarray:
     """Where the model (N, D) is changed by the limit: D > U or N > N_opt(U)."""
     u = np.asarray(unique_tokens, float)
@@ -352,9 +423,8 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
     )
 
     if _dependent(objective):
-        raise InputError(f"{option('unique_tokens')} with the roofline serving model needs a "
-                         f"Chinchilla-form law; law {law.name!r} has form {law.form!r}: drop "
-                         f"{option('decode_model')} roofline or the data limit")
+        return _dependent_plan(law, u, demand, objective, n_unl, d_unl, loss=loss,
+                               budget=budget)
     p, q = objective.coefficients(demand)
     if loss is not None:
         inputs = _loss_inputs(objective)
@@ -388,3 +458,42 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
             n[mask], d[mask] = np.exp(ln_n), np.exp(ln_d)
     lim = limited_loss(law, n, d, uu)
     return evaluate(law, n, d, demand, objective, inputs=inputs, loss=lim)
+
+
+def _dependent_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=None):
+    """:func:`limited_plan` under the roofline serving model (an inference cost Q(N) not
+    linear in N): :func:`dependent_fixed_loss` or :func:`dependent_budget` on the whole
+    arrays, the unlimited optimum kept where the limit does not bind."""
+    from .data_limits import check_reachable as check
+    from .lifetime import _budget_inputs, _loss_inputs, _other_form, evaluate
+
+    if loss is not None:
+        inputs = _loss_inputs(objective)
+        check(law, loss, u)
+        target = v.positive("loss", loss)
+        if n_unl is None:
+            free = _other_form(law, "lifetime", loss, demand, objective)
+            n_unl, d_unl = free.params, free.train_tokens
+    else:
+        inputs = _budget_inputs(objective)
+        target = v.positive("budget_usd", budget)
+    shape = np.broadcast_shapes(np.shape(target), np.shape(u), np.shape(n_unl),
+                                np.shape(d_unl), np.shape(demand.total_tokens))
+    n = np.array(np.broadcast_to(np.asarray(n_unl, float), shape))
+    d = np.array(np.broadcast_to(np.asarray(d_unl, float), shape))
+    uu = np.broadcast_to(np.asarray(u, float), shape)
+    log_u = np.log(uu)
+    log_no = log_base_params(law, log_u)
+    with np.errstate(over="ignore"):
+        mask = (d > uu) | (n > np.exp(log_no))
+    if mask.any():
+        tgt = np.broadcast_to(target, shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if loss is not None:
+                ln_n, ln_d = dependent_fixed_loss(law, tgt, objective, demand, log_u, log_no)
+            else:
+                ln_n, ln_d = dependent_budget(law, tgt, objective, demand, log_u, log_no)
+            n = np.where(mask, np.exp(ln_n), n)
+            d = np.where(mask, np.exp(ln_d), d)
+    return evaluate(law, n, d, demand, objective, inputs=inputs,
+                    loss=limited_loss(law, n, d, uu))
