@@ -268,8 +268,8 @@ def test_plan_cli_with_a_preset_of_another_form():
 
 
 @pytest.mark.parametrize("extra, why", [
-    (["--uncertainty"], "Chinchilla-form law"),
     (["--loss", "1.5"], "lowest reachable loss"),
+    (["--uncertainty", "--loss", "1.5"], "lowest reachable loss"),
 ])
 def test_what_is_still_unsupported_is_one_line(extra, why):
     args = ["plan", "--law", "sardana2024-mpt", "--loss", "2.2", "--unique-tokens", "1e12",
@@ -415,3 +415,84 @@ def test_roofline_data_limited_optimum_of_every_form_beats_brute_force(name):
     back = compare(law, budget=lim.total_cost_usd, demand=demand, cost=cost, unique_tokens=u)
     np.testing.assert_allclose(back.optimal.params, lim.params, rtol=1e-9)
     np.testing.assert_allclose(back.optimal.loss, loss, rtol=1e-12)
+
+
+# ------------------------------------------------------------ planning under uncertainty
+def _with_replicates(name):
+    """The test law of ``name`` with 40 replicates spread around it (tests/test_forms_plan.py)."""
+    from test_forms_plan import _with_replicates as reps
+
+    return reps(name)
+
+
+@pytest.mark.parametrize("name", list(LAWS))
+def test_uncertainty_with_a_data_limit_and_every_form(name):
+    """plan_uncertainty with a unique-token limit under every form: each replicate's own
+    optimum is the data-limited optimum of that replicate alone (to 1e-10), a replicate reaches
+    the target when it lies above its own lowest reachable loss, the point plan's losses are
+    the replicates' data-limited ones, and the robust plan meets the target under the
+    confidence share with no cheaper N on a fine grid (brute force over the m-th smallest
+    data-limited D_k(N)); within a budget each replicate's optimum is its own and the robust
+    plan spends the budget."""
+    from computeplan.uncertainty import plan_uncertainty
+
+    law = _with_replicates(name)
+    target = float(law.compute_optimal(train_flops=1e24).loss)
+    u, tokens = {"kaplan": 1e12, "beta-of-n": 3e12, "farseer": 3e12}[name], 1e12
+    pu = plan_uncertainty(law, loss=target, inference_tokens=tokens, confidence=0.8,
+                          unique_tokens=u)
+    reps = law.replicates
+    laws = [make_law(name, dict(zip(law.shape.coefficients, row, strict=True)), name=f"r{i}")
+            for i, row in enumerate(reps)]
+    floors = np.array([float(lowest_reachable_loss(one, u)) for one in laws])
+    np.testing.assert_array_equal(pu.reachable, floors < target)
+    assert pu.reachable.sum() >= 0.8 * len(reps)
+    reach = np.flatnonzero(pu.reachable)
+    for j in (0, len(reach) // 2, len(reach) - 1):
+        alone = limited_optimal(laws[reach[j]], loss=target, unique_tokens=u,
+                                inference_tokens=tokens)
+        np.testing.assert_allclose(pu.optimal.params[j], alone.params, rtol=1e-10)
+        np.testing.assert_allclose(pu.optimal.train_tokens[j], alone.train_tokens, rtol=1e-10)
+    point = pu.comparison.optimal
+    own = [float(limited_loss(one, float(point.params), float(point.train_tokens), u))
+           for one in laws]
+    np.testing.assert_allclose(pu.point_loss, own, rtol=1e-12)
+    robust = pu.robust
+    assert robust is not None and robust.target_met_probability >= 0.8
+    m = int(np.ceil(0.8 * len(reps)))
+    best = np.log(float(robust.plan.params))
+    grid = np.exp(best + OFFSETS[::20])
+
+    def kth_tokens(n):  # each replicate alone, as a law of scalar coefficients
+        d = np.full((n.size, len(laws)), np.inf)
+        for k, one in enumerate(laws):
+            log_no = float(fl.log_base_params(one, np.log(u)))
+            ln_ne = fl._forward(np.log(n), log_no, fl.repetition(one)[1])[0]
+            with np.errstate(all="ignore"):
+                ln_de = one.shape.log_tokens_at_loss(one.coef, ln_ne, target)
+                ln_d = fl._inverse(ln_de, np.log(u), fl.repetition(one)[0])[0]
+            d[:, k] = np.where(np.isnan(ln_d), np.inf, np.exp(ln_d))
+        return np.partition(d, m - 1, axis=1)[:, m - 1]
+
+    cost = 6 * grid * kth_tokens(grid) + 2 * grid * tokens
+    assert float(robust.plan.total_flops) <= np.nanmin(cost) * (1 + 1e-9)
+    budget = plan_uncertainty(law, budget=float(point.total_flops), inference_tokens=tokens,
+                              confidence=0.8, unique_tokens=u)
+    alone = compare(laws[0], budget=float(point.total_flops), inference_tokens=tokens,
+                    unique_tokens=u).optimal
+    np.testing.assert_allclose(budget.optimal.params[0], alone.params, rtol=1e-10)
+    np.testing.assert_allclose(float(budget.robust.plan.total_flops), float(point.total_flops),
+                               rtol=1e-12)
+
+
+def test_uncertainty_cli_with_a_data_limit_and_a_preset_of_another_form():
+    out = runner.invoke(app, ["plan", "--law", "sardana2024-mpt", "--loss", "2.2",
+                              "--inference-tokens", "1e13", "--unique-tokens", "1e12",
+                              "--uncertainty", "--json"])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.stdout)
+    assert res["data_limit"]["repetition_assumed"] == ["rd_star", "rn_star"]
+    unc = res["uncertainty"]
+    assert unc["robust"]["target_met_probability"] >= 0.9
+    assert unc["optimal"]["params"]["lo"] < res["optimal"]["params"] < unc["optimal"]["params"][
+        "hi"]

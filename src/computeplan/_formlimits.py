@@ -80,10 +80,33 @@ def _inverse(log_xe, log_base, star):
     return inverse(log_xe, log_base, star)
 
 
+def _arrays(coef: dict) -> bool:
+    """Whether some coefficient is an array (law replicates, :mod:`computeplan._formensemble`):
+    every function here then broadcasts the coefficients with its inputs."""
+    return any(np.ndim(val) for val in coef.values())
+
+
+def _take(coef: dict, shape, mask) -> dict:
+    """The coefficients at the elements ``mask`` of ``shape`` (scalars stay scalars)."""
+    return {k: val if np.ndim(val) == 0 else np.broadcast_to(val, shape)[mask]
+            for k, val in coef.items()}
+
+
+def _with(law, coef: dict):
+    """``law`` with other (array) coefficients: what the solvers below read of a law."""
+    from types import SimpleNamespace
+
+    rd, rn, _ = repetition(law)
+    return SimpleNamespace(shape=law.shape, coef=coef, rd_star=rd, rn_star=rn, name=law.name,
+                           form=law.form)
+
+
 def log_base_params(law, log_u) -> np.ndarray:
     """ln N_opt(U): the compute-optimal size for D = U tokens under the law (the root of
     L_N = L_D at D = U; infinite for U = inf)."""
     log_u = np.asarray(log_u, float)
+    if _arrays(law.coef):  # replicates: every replicate's own, U finite
+        return solve.optimal_at_tokens(law.shape, law.coef, log_u)
     flat = np.atleast_1d(log_u).ravel()
     out = np.full(flat.shape, np.inf)
     fin = np.isfinite(flat)
@@ -122,24 +145,30 @@ def _best_params(law, ln_de, x_max):
     exponent depends on N can rise again at large N)."""
     f, c = law.shape, law.coef
     n_lo, n_hi = f.log_params_limits(c)
-    ln_de, x_max = np.broadcast_arrays(np.asarray(ln_de, float), np.asarray(x_max, float))
-    lo = np.broadcast_to(np.maximum(n_lo + 1e-9, 0.0), ln_de.shape)
+    shape = np.broadcast_shapes(np.shape(ln_de), np.shape(x_max), np.shape(n_lo),
+                                np.shape(n_hi), *(np.shape(val) for val in c.values()))
+    ln_de, x_max = (np.broadcast_to(np.asarray(a, float), shape) for a in (ln_de, x_max))
+    lo = np.broadcast_to(np.maximum(n_lo + 1e-9, 0.0), shape)
     hi = np.minimum(x_max, n_hi - 1e-9)
     with np.errstate(all="ignore"):
         _, dn_hi, _ = f.log_slopes_at(c, hi, ln_de)
         rising = dn_hi > 0
         x = np.array(hi, float)
         if rising.any():
-            _, dn_lo, _ = f.log_slopes_at(c, lo[rising], ln_de[rising])
-            inner = np.flatnonzero(rising)[dn_lo < 0]
-            x[np.flatnonzero(rising)[~(dn_lo < 0)]] = lo[rising][~(dn_lo < 0)]
-            if inner.size:
+            sub = _take(c, shape, rising)
+            _, dn_lo, _ = f.log_slopes_at(sub, lo[rising], ln_de[rising])
+            inner = dn_lo < 0
+            x[rising] = np.where(inner, x[rising], lo[rising])
+            if inner.any():
                 def slope(t, d):
                     with np.errstate(all="ignore"):
-                        return f.log_slopes_at(c, t, d["ln_de"])[1]
+                        return f.log_slopes_at(d["coef"], t, d["ln_de"])[1]
 
-                x[inner] = solve.bracketed_root(slope, lo[inner], hi[inner],
-                                                {"ln_de": ln_de[inner]}, xtol=XTOL)
+                at = np.flatnonzero(rising.ravel())[inner.ravel()]
+                x.ravel()[at] = solve.bracketed_root(
+                    slope, lo[rising][inner], hi[rising][inner],
+                    {"ln_de": ln_de[rising][inner], "coef": _take(sub, inner.shape, inner)},
+                    xtol=XTOL)
         return x, f.loss_at(c, x, ln_de)
 
 
@@ -221,17 +250,20 @@ def _loss_root(law, loss, ln_de, x_star, *, rising: bool = False):
     there; ``loss`` above L at x_star), or above it with ``rising`` (up to the form's limit)."""
     f, c = law.shape, law.coef
     n_lo, n_hi = f.log_params_limits(c)
-    loss, ln_de, x_star = np.broadcast_arrays(*(np.asarray(a, float)
-                                                for a in (loss, ln_de, x_star)))
-    lo, hi = ((x_star, np.minimum(np.full(x_star.shape, 80.0), n_hi - 1e-9)) if rising else
-              (np.maximum(np.full(x_star.shape, 0.0), n_lo + 1e-9), x_star))
+    shape = np.broadcast_shapes(np.shape(loss), np.shape(ln_de), np.shape(x_star),
+                                np.shape(n_lo), np.shape(n_hi),
+                                *(np.shape(val) for val in c.values()))
+    loss, ln_de, x_star = (np.broadcast_to(np.asarray(a, float), shape)
+                           for a in (loss, ln_de, x_star))
+    lo, hi = ((x_star, np.minimum(np.full(shape, 80.0), n_hi - 1e-9)) if rising else
+              (np.maximum(np.full(shape, 0.0), n_lo + 1e-9), x_star))
     sign = -1.0 if rising else 1.0
 
     def gap(x, d):
         with np.errstate(all="ignore"):
-            return sign * (d["loss"] - f.loss_at(c, x, d["ln_de"]))
+            return sign * (d["loss"] - f.loss_at(d["coef"], x, d["ln_de"]))
 
-    data = {"loss": loss, "ln_de": ln_de}
+    data = {"loss": loss, "ln_de": ln_de, "coef": c}
     ends = solve._ends(gap, lo, hi, data)
     if not (np.all(ends[0] < 0) and np.all(ends[1] > 0)):
         raise InputError(f"{option('loss')} is reached by a model of under one parameter under "
@@ -266,7 +298,8 @@ def _x_range(law, loss, log_u, log_no=None):
         idx = np.flatnonzero(np.broadcast_to(back, np.shape(hi)))
         hi = np.array(np.broadcast_to(hi, np.shape(back)), float)
         ls, xs, dm = (np.broadcast_to(a, np.shape(back))[back] for a in (loss, x_star, log_dmax))
-        hi.ravel()[idx] = _loss_root(law, ls, dm, xs, rising=True)
+        hi.ravel()[idx] = _loss_root(_with(law, _take(c, np.shape(back), back)), ls, dm, xs,
+                                     rising=True)
     return lo, hi, log_no
 
 
@@ -286,15 +319,15 @@ def solve_fixed_loss(law, loss, r, log_u, log_no):
     x_lo, x_hi, _ = _x_range(law, loss, log_u, log_no)
     with np.errstate(divide="ignore"):
         log_r = np.log(r)
-    data = {"loss": loss, "log_r": log_r, "log_u": log_u, "log_no": log_no}
+    data = {"loss": loss, "log_r": log_r, "log_u": log_u, "log_no": log_no, "coef": c}
 
     def point(x, d):
-        ln_de = f.log_tokens_at_loss(c, x, d["loss"])
+        ln_de = f.log_tokens_at_loss(d["coef"], x, d["loss"])
         return _inverse(x, d["log_no"], rn)[0], _inverse(ln_de, d["log_u"], rd)[0]
 
     def slope(x, d):
         with np.errstate(all="ignore"):
-            ln_de, dn, dd = f.contour_slopes(c, x, d["loss"])
+            ln_de, dn, dd = f.contour_slopes(d["coef"], x, d["loss"])
             eps_n = _inverse(x, d["log_no"], rn)[2]
             ln_d, _, eps_d, _ = _inverse(ln_de, d["log_u"], rd)
             s = np.exp(ln_d - np.logaddexp(ln_d, d["log_r"]))
@@ -314,14 +347,14 @@ def solve_budget(law, log_k, r, log_u, log_no):
     with np.errstate(divide="ignore"):
         log_r = np.log(r)
     t_lo, t_hi = solve.budget_bracket(f, c, log_k, log_r)
-    data = {"log_k": log_k, "log_r": log_r, "log_u": log_u, "log_no": log_no}
+    data = {"log_k": log_k, "log_r": log_r, "log_u": log_u, "log_no": log_no, "coef": c}
 
     def slope(t, d):
         with np.errstate(all="ignore"):
             ln_n = d["log_k"] - np.logaddexp(t, d["log_r"])
             ln_ne, _, eps_n, _, _ = _forward(ln_n, d["log_no"], rn)
             ln_de, _, eps_d, _, _ = _forward(t, d["log_u"], rd)
-            _, dn, dd = f.log_slopes_at(c, ln_ne, ln_de)
+            _, dn, dd = f.log_slopes_at(d["coef"], ln_ne, ln_de)
             s = np.exp(t - np.logaddexp(t, d["log_r"]))
             return dd * eps_d - s * dn * eps_n
 

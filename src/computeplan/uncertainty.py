@@ -273,10 +273,10 @@ def replicate_optima(ens: Ensemble, loss: float, demand: Demand, objective
     """Each replicate's inference-aware optimum (N_k, D_k) at target ``loss`` (every E_k must be
     below it): the planner's solvers on the (K,) coefficient arrays, in blocks of at most
     :data:`~computeplan._solve.BLOCK` replicates."""
+    if ens.form != "chinchilla":  # any form's ensemble, with or without a data limit
+        return ens.optima(loss, demand, objective)
     if ens.unique_tokens is not None:
         return _limited_optima(ens, loss, demand, objective)
-    if ens.form != "chinchilla":
-        return ens.optima(loss, demand, objective)
     n, d = np.empty(len(ens)), np.empty(len(ens))
     for start in range(0, len(ens), BLOCK):
         part = ens.take(slice(start, start + BLOCK))
@@ -549,6 +549,8 @@ def plan_uncertainty(law, *, loss=None, budget=None, inference_tokens=None,
         from .lifetime import _budget_optimal, _chinchilla_budget
 
         def own(dem):
+            if ens.form != "chinchilla" and ens.unique_tokens is not None:
+                return ens.budget_optima(budget, dem, objective)
             if ens.unique_tokens is not None:
                 return _limited_optima(ens, None, dem, objective, budget=budget)
             plan = _optima_in_blocks(ens, lambda part, d: _budget_optimal(
