@@ -149,12 +149,12 @@ class ChinchillaLaw(CompletesModels):
     def with_overrides(self, **overrides: float | None) -> ChinchillaLaw:
         """A copy with some coefficients replaced (``None`` values are ignored)."""
         changes = {k: val for k, val in overrides.items() if val is not None}
+        if not changes:
+            return self
         valid = COEFFICIENTS + REPETITION_COEFFICIENTS
         unknown = set(changes) - set(valid)
         if unknown:
             raise InputError(f"unknown law coefficient(s) {sorted(unknown)}; valid: {valid}")
-        if not changes:
-            return self
         if set(changes) <= set(REPETITION_COEFFICIENTS):  # the replicates are of E..beta
             return replace(self, **changes)
         # The replicates describe the uncertainty of the original coefficients, not of these.

@@ -217,11 +217,13 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     coefficients are arrays: the caller then takes the step-by-step path, whose checks raise the
     InputError naming the offending input."""
     a, b, e = law.alpha, law.beta, law.E
-    if np.ndim(a) or np.ndim(b) or np.ndim(e) or np.ndim(law.A) or np.ndim(law.B):
+    if not _scalars(a, b, e, law.A, law.B):
         return None
     p, q = objective.coefficients(demand)
     priced = objective.priced
     p_usd = objective.train_usd_per_param_token if priced else 0.0
+    if _scalars(loss, p, q, demand.total_tokens, p_usd):
+        return _fused_one(law, loss, p, q, demand.total_tokens, p_usd, priced)
     log_nc0, log_dc0 = np.log(law.A * (1.0 + a / b)), np.log(law.B * (1.0 + b / a))
     stop = np.sqrt(8.0 * b * 1e-15)  # _solve_fixed_loss's tolerance
     b_ab = b / (a + b)
@@ -250,11 +252,6 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
             raise _Invalid
         return tuple(out)
 
-    shape = np.broadcast_shapes(np.shape(loss), np.shape(p), np.shape(q),
-                                np.shape(demand.total_tokens), np.shape(p_usd))
-    if not shape:
-        return _fused_one(law, loss, p, q, demand.total_tokens, p_usd, priced, log_nc0,
-                          log_dc0, stop)
     try:
         with np.errstate(all="ignore"):
             cols = blockwise(solve, loss, p, q, demand.total_tokens, p_usd)
@@ -266,18 +263,27 @@ def _fused_fixed_loss(law: ChinchillaLaw, loss, demand: Demand, objective) -> Li
     return LifetimePlan(**dict(zip(names, cols, strict=True)))
 
 
-def _fused_one(law, loss, p, q, tokens, p_usd, priced, log_nc0, log_dc0, stop):
-    """:func:`_fused_fixed_loss` for one scenario, in Python floats (:func:`_fixed_loss_scalar`)
-    with the same checks; the plan's fields are numpy scalars (0-d arrays for N and D), as the
-    array path gives them. ``None`` when a check fails (the caller's path raises)."""
+def _scalars(*xs) -> bool:
+    """Whether every ``x`` is one number (``np.ndim(x) == 0``; Python floats without numpy's
+    dispatch)."""
+    return all(type(x) is float or np.ndim(x) == 0 for x in xs)
+
+
+def _fused_one(law, loss, p, q, tokens, p_usd, priced):
+    """:func:`_fused_fixed_loss` for one scenario, in Python floats (:func:`_fixed_loss_scalar`,
+    its constants with ``math``: the array path's to an ulp) with the same checks; the plan's
+    fields are numpy scalars (0-d arrays for N and D), as the array path gives them. ``None``
+    when a check fails (the caller's path raises)."""
     a, b, e = float(law.alpha), float(law.beta), float(law.E)
     try:
         loss, p, q, tokens, p_usd = (float(x) for x in (loss, p, q, tokens, p_usd))
         delta = loss - e
         if not (0.0 < delta < math.inf):
             return None
-        n, d = _fixed_loss_scalar(math.log(delta), q / p * (b / (a + b)), a, b,
-                                  float(log_nc0), float(log_dc0), float(stop))
+        log_nc0 = math.log(law.A * (1.0 + a / b))
+        log_dc0 = math.log(law.B * (1.0 + b / a))
+        n, d = _fixed_loss_scalar(math.log(delta), q / p * (b / (a + b)), a, b, log_nc0,
+                                  log_dc0, math.sqrt(8.0 * b * 1e-15))
     except (ConvergenceError, ArithmeticError, ValueError, TypeError):
         return None  # no convergence, overflow, a NaN: the step-by-step path says which
     return _bill_one(law, n, d, tokens, p_usd, q, priced)
@@ -316,12 +322,11 @@ def _chinchilla_one(law: ChinchillaLaw, loss, demand: Demand, objective) -> Life
     ``None`` for arrays, laws with coefficient arrays, or when a check fails: the caller's
     path then computes it, or raises the InputError naming the input."""
     tokens = demand.total_tokens
-    if np.ndim(loss) or np.ndim(tokens) or any(
-            np.ndim(c) for c in (law.E, law.A, law.B, law.alpha, law.beta)):
+    if not _scalars(loss, tokens, law.E, law.A, law.B, law.alpha, law.beta):
         return None
     with np.errstate(all="ignore"):
         p, q = objective.coefficients(demand)
-    if np.ndim(p) or np.ndim(q) or not math.isfinite(q):
+    if not (_scalars(p, q) and math.isfinite(q)):
         return None
     a, b, e = float(law.alpha), float(law.beta), float(law.E)
     delta = float(loss) - e

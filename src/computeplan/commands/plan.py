@@ -427,9 +427,12 @@ class RangeOptions(OptionGroup):
         0 <= LO <= HI (prices > 0), not given together with that option, at a target loss."""
         import math
 
+        ranges = self.given()
+        if not ranges:
+            return {}
         given = options.flat()
         out = {}
-        for name, value in self.given().items():
+        for name, value in ranges.items():
             base = RANGE_OF[name]
             try:
                 lo, hi = (float(x) for x in value)
