@@ -6,11 +6,16 @@
 - planning 1e6 scenarios (target loss x inference demand) with a kaplan-, a beta-of-n- and a
   farseer-form law through the first-order-condition solvers (computeplan._formsolve), against
   the Chinchilla fast path (Newton on the closed-form equation) on the same scenarios (target:
-  within 20x per scenario).
+  within 20x per scenario);
+- planning ``--limited-scenarios`` scenarios with a unique-token limit (Muennighoff et al.'s
+  effective data and parameters in each form's loss, computeplan._formlimits), against the
+  Chinchilla form's data-limited solver (computeplan.data_limits) on scenarios of the same
+  kind (unique tokens 10^11.5..10^13, targets 0.02..0.4 above each law's lowest reachable loss).
 
 CPU time (process time), best of ``--repeat``: the machine is shared.
 
-Run: .venv/bin/python bench/bench_forms.py [--scenarios 1000000] [--repeat 3]
+Run: .venv/bin/python bench/bench_forms.py [--scenarios 1000000] [--limited-scenarios 100000]
+[--repeat 3]
 """
 
 from __future__ import annotations
@@ -39,9 +44,16 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", type=int, default=1_000_000)
+    ap.add_argument("--limited-scenarios", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--plans-only", action="store_true", help="skip the fits")
     args = ap.parse_args()
+    if not args.plans_only:
+        _fits()
+    _plans(args)
 
+
+def _fits() -> None:
     runs = filter_runs(read_runs(DATA / "chinchilla-epoch" / "svg_extracted_data.csv",
                                  params_col="Model Size", flops_col="Training FLOP"),
                        drop_highest_loss=5)
@@ -53,6 +65,8 @@ def main() -> None:
         t = cpu_best(lambda f=form: fit_form(runs, f), 1)
         print(f"  one {form} fit: {t:.2f} s (target < 2 s)")
 
+
+def _plans(args) -> None:
     rng = np.random.default_rng(0)
     n = args.scenarios
     chin = get_law("sardana2024")
@@ -74,6 +88,35 @@ def main() -> None:
                  args.repeat)
         print(f"  {name}: {1e9 * t / n:.0f} ns/scenario ({t / t_chin:.1f}x the Chinchilla "
               "fast path; target <= 20x)")
+    _limited(args, chin, laws)
+
+
+def _limited(args, chin, laws) -> None:
+    from computeplan.data_limits import limited_optimal, lowest_reachable_loss
+
+    rng = np.random.default_rng(1)
+    n = args.limited_scenarios
+    u = 10 ** rng.uniform(11.5, 13.0, n)
+    above = rng.uniform(0.02, 0.4, n)
+    demand = 10 ** rng.uniform(10, 14, n)
+
+    from computeplan import _formlimits
+
+    def once(law, loss):
+        _formlimits._BASE_CACHE.clear()  # N_opt(U) solved inside the timed plan
+        return limited_optimal(law, loss=loss, unique_tokens=u, inference_tokens=demand)
+
+    def run(law):
+        loss = lowest_reachable_loss(law, u) + above
+        return cpu_best(lambda: once(law, loss), args.repeat)
+
+    t_chin = run(chin)
+    print(f"data-limited plan, {n:.0e} scenarios: chinchilla form {1e9 * t_chin / n:.0f} "
+          "ns/scenario")
+    for name, law in laws.items():
+        t = run(law)
+        print(f"  {name}: {1e9 * t / n:.0f} ns/scenario ({t / t_chin:.1f}x the Chinchilla "
+              "form's data-limited solver)")
 
 
 if __name__ == "__main__":

@@ -101,19 +101,36 @@ def _with(law, coef: dict):
                            form=law.form)
 
 
+#: The last few :func:`log_base_params` results (a plan asks for N_opt(U) of the same U in its
+#: solve, its reachability check, its loss and its data-limit summary).
+_BASE_CACHE: dict = {}
+_BASE_CACHE_SIZE = 4
+
+
 def log_base_params(law, log_u) -> np.ndarray:
     """ln N_opt(U): the compute-optimal size for D = U tokens under the law (the root of
     L_N = L_D at D = U; infinite for U = inf)."""
     log_u = np.asarray(log_u, float)
     if _arrays(law.coef):  # replicates: every replicate's own, U finite
         return solve.optimal_at_tokens(law.shape, law.coef, log_u)
+    import hashlib
+
+    key = (law.shape.name, tuple(sorted((k, float(val)) for k, val in law.coef.items())),
+           log_u.shape, hashlib.blake2b(np.ascontiguousarray(log_u).tobytes()).digest())
+    hit = _BASE_CACHE.get(key)
+    if hit is not None:
+        return hit.copy()
     flat = np.atleast_1d(log_u).ravel()
     out = np.full(flat.shape, np.inf)
     fin = np.isfinite(flat)
     if fin.any():
         vals, inv = np.unique(flat[fin], return_inverse=True)  # U is often one number
         out[fin] = solve.optimal_at_tokens(law.shape, law.coef, vals)[inv.ravel()]
-    return out.reshape(log_u.shape)
+    out = out.reshape(log_u.shape)
+    if len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
+        _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+    _BASE_CACHE[key] = out.copy()
+    return out
 
 
 def base_params(law, unique_tokens) -> np.ndarray:
