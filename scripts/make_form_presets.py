@@ -67,7 +67,8 @@ def make(data: Path) -> list[dict]:
                            f"{result.form}) --bootstrap {BOOTSTRAP} --seed {SEED}")
         if "replicates" in entry:
             entry["replicates"] = [[_round(x) for x in row] for row in entry["replicates"]]
-        scores = {r["form"]: round(r["score"], 5) for r in result.selection["table"]}
+        scores = {r["form"]: None if r["score"] is None else round(r["score"], 5)
+                  for r in result.selection["table"]}
         print(f"{name}: form {result.form}, cross-validation scores {scores}, "
               f"{len(entry.get('replicates', []))} replicates", file=sys.stderr)
         out.append(entry)

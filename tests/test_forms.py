@@ -291,20 +291,44 @@ def test_cv_needs_runs_to_hold_out():
         fit_runs(runs, form="auto")
 
 
+def test_cv_scores_a_form_it_cannot_fit_as_none():
+    """14 runs at three levels of D/N (Gadre et al.'s harder split's design): farseer's 9
+    coefficients cannot be fitted on a fold, so its scores are None (JSON null, never chosen),
+    and the deeper D/N fold, which would hold out the same runs, is skipped."""
+    from computeplan.fitting.select import select_form
+
+    n = np.array([1e7, 8e7, 1.5e8, 4e8] * 3 + [1.4e9, 6.9e9])
+    tpp = np.array([5.0] * 4 + [10.0] * 4 + [20.0] * 6)
+    d = n * tpp
+    loss = 1.7 + 400 * n ** -0.3 + 900 * d ** -0.3
+    sel = select_form(Runs.from_arrays(n, d, loss))
+    assert set(sel["folds"]) == {"tokens_per_param", "params"}
+    farseer = next(row for row in sel["table"] if row["form"] == "farseer")
+    assert farseer["score"] is None and farseer["scores"]["tokens_per_param"] is None
+    assert sel["chosen"] != "farseer"
+    json.dumps(sel, allow_nan=False)
+
+
 def _gadre(dataset):
     return read_runs(GADRE, loss_col="loss_c4_val", where=f"train_dataset={dataset}")
 
 
+#: Mean |error| bound per training set: the issue's 1.5% target where it is met; RedPajama
+#: measures 1.62% (README).
+GADRE_BOUNDS = {"c4_original": 0.015, "rpj": 0.0165, "rw_original": 0.015}
+
+
 @needs_gadre
-@pytest.mark.parametrize("dataset", ["c4_original", "rpj", "rw_original"])
+@pytest.mark.parametrize("dataset", list(GADRE_BOUNDS))
 def test_gadre_auto_fit_below_200_predicts_16x_overtraining(dataset):
     """Gadre et al.'s runs, one law per training set, fit at <= 160 tokens per parameter
     (multiplier <= 8), predict multiplier >= 16 (320 and 640 tokens per parameter)."""
     r = fit_runs(_gadre(dataset), form="auto", holdout="tokens_per_param>=320")
+    assert "tokens_per_param_deep" in r.selection["folds"]
     err = np.abs(r.holdout.relative_error)
-    # The issue's target is <= 1.5% on each; measured (README): 1.98% (c4), 1.62% (RedPajama),
-    # 2.36% (RefinedWeb) against the Chinchilla form's 2.45 / 1.35 / 1.85%: not met yet.
-    assert err.mean() <= 0.025
+    # The issue's target is <= 1.5% on each; measured (README): 1.04% (c4, beta-of-n), 1.62%
+    # (RedPajama, tied), 1.49% (RefinedWeb, beta-of-n); the Chinchilla form 2.45 / 1.35 / 1.85%.
+    assert err.mean() <= GADRE_BOUNDS[dataset]
     assert r.holdout.intervals["coverage"] >= 0.8
 
 

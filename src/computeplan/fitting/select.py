@@ -2,18 +2,26 @@
 cross-validation (``computeplan fit --form auto``).
 
 Selection rule (``auto``): every form in :data:`computeplan.forms.FORMS` is fitted to the runs
-twice more, each time without one extrapolation fold, and scored on the held-out fold:
+once more per extrapolation fold, each time without the fold's runs, and scored on them:
 
 - ``tokens_per_param``: the runs at the highest tokens per parameter (whole levels of D/N,
   from the top, until at least ``CV_SHARE`` of the runs are held out);
-- ``params``: the runs of the largest models (whole model sizes, likewise).
+- ``tokens_per_param_deep``: likewise until at least ``CV_DEEP_SHARE`` are held out, so the
+  fitted runs stop at a lower D/N and the held-out runs lie farther beyond them (skipped when
+  it would hold out the same runs as ``tokens_per_param`` or leave fewer than two levels of
+  D/N to fit);
+- ``params``: the runs of the largest models (whole model sizes, until ``CV_SHARE``).
 
-A form's score is the mean over the two folds of the mean absolute relative error of the
-predicted loss on the held-out runs (a fold the form cannot be fitted on scores infinity).
-The form with the lowest score is kept; scores within ``CV_TIE`` (relative) of the best go to
-the form with fewer coefficients. This is the extrapolation the planner needs
-(inference-aware optima sit beyond the runs in D/N, large models beyond them in N), measured
-on the runs themselves, with no use of any run the user holds out with ``--holdout``.
+A form's score is the mean over the folds of the mean absolute relative error of the
+predicted loss on the held-out runs (a fold the form cannot be fitted on, or predicts as
+infinite, makes its score infinite: None in the table and JSON). The form with the lowest
+score is kept; scores within ``CV_TIE`` (relative) of the best go to the form with fewer
+coefficients. This is the extrapolation the planner needs, measured on the
+runs themselves, with no use of any run the user holds out with ``--holdout``: inference-aware
+optima sit far beyond the runs in D/N (hence two nested folds in that direction, the deeper
+one a longer extrapolation: one fold of the nearest 20% rewards a form that bends just right
+over the last factor of two and says little about a factor of four or more), large models
+beyond them in N (one fold).
 """
 
 from __future__ import annotations
@@ -41,12 +49,14 @@ from .runs import Runs
 
 #: Least share of the runs each cross-validation fold holds out.
 CV_SHARE = 0.2
+#: Least share of the runs the deeper tokens-per-parameter fold holds out.
+CV_DEEP_SHARE = 0.4
 #: Relative margin within which a form with fewer coefficients wins a tie of scores.
 CV_TIE = 0.02
 #: A chosen form whose cross-validation error exceeds this is not ok (unsafe to extrapolate).
 CV_MAX_ERROR = 0.03
-#: The two extrapolation folds of ``--form auto``.
-CV_FOLDS = ("tokens_per_param", "params")
+#: The extrapolation folds of ``--form auto``.
+CV_FOLDS = ("tokens_per_param", "tokens_per_param_deep", "params")
 
 
 @dataclass(frozen=True)
@@ -218,17 +228,27 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
 
 
 def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:
-    """The held-out masks of the two extrapolation folds (module docstring)."""
+    """The held-out masks of the extrapolation folds (module docstring): ``tokens_per_param``
+    and ``params`` hold out at least ``share`` of the runs; ``tokens_per_param_deep`` at
+    least ``CV_DEEP_SHARE``, when that is another set of runs and leaves two or more levels of
+    D/N to fit."""
     used = runs.weights > 0
     out = {}
-    for fold, values in (("tokens_per_param", runs.tokens_per_param), ("params", runs.params)):
+    for fold, values, min_share, keep in (
+            ("tokens_per_param", runs.tokens_per_param, share, 1),
+            ("tokens_per_param_deep", runs.tokens_per_param, CV_DEEP_SHARE, 2),
+            ("params", runs.params, share, 1)):
         levels = np.unique(np.round(np.log(values[used]), 6))[::-1]
         mask = np.zeros(len(runs), dtype=bool)
         rounded = np.round(np.log(values), 6)
-        for lv in levels[:-1]:
+        for lv in levels[:len(levels) - keep]:
             mask |= (rounded == lv) & used
-            if mask.sum() >= share * used.sum():
+            if mask.sum() >= min_share * used.sum():
                 break
+        if fold == "tokens_per_param_deep" and (
+                mask.sum() < min_share * used.sum()
+                or np.array_equal(mask, out["tokens_per_param"])):
+            continue
         out[fold] = mask
     return out
 
@@ -280,18 +300,25 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
     table = []
     for name in forms:
         scores = errors[name]
+        score = float(np.mean(list(scores.values())))
+        # A fold the form could not be fitted on (or that it predicts as infinite) is None in
+        # the table and JSON, and so is the form's score: it is never chosen.
         table.append({"form": name, "n_coefficients": get_form(name).n_coefficients,
-                      "scores": scores, "score": float(np.mean(list(scores.values())))})
-    finite = [row for row in table if np.isfinite(row["score"])]
+                      "scores": {k: v if np.isfinite(v) else None for k, v in scores.items()},
+                      "score": score if np.isfinite(score) else None})
+    finite = [row for row in table if row["score"] is not None]
     if not finite:
         raise InputError("no form could be fitted and scored on the cross-validation folds "
                          "(too few runs)")
     best = min(row["score"] for row in finite)
     close = [row for row in finite if row["score"] <= best * (1 + CV_TIE)]
     chosen = min(close, key=lambda row: (row["n_coefficients"], row["score"]))["form"]
-    selection = {"rule": "lowest mean over the folds of the mean |relative error| of the "
-                         f"held-out runs' loss; within {CV_TIE:.0%} the form with fewer "
-                         "coefficients", "folds": fold_info, "table": table, "chosen": chosen}
+    selection = {"rule": "lowest mean over the folds (the highest tokens per parameter, at "
+                         f"least {CV_SHARE:.0%} and {CV_DEEP_SHARE:.0%} of the runs; the "
+                         f"largest models, at least {CV_SHARE:.0%}) of the mean |relative "
+                         f"error| of the held-out runs' loss; within {CV_TIE:.0%} the form "
+                         "with fewer coefficients",
+                 "folds": fold_info, "table": table, "chosen": chosen}
     scales = {k: float(np.sqrt(np.mean(np.square(r)))) if r else 0.0 for k, r in ratios.items()}
     return selection, scales
 
@@ -299,7 +326,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
 def cv_warning(selection: dict) -> list[str]:
     """The ``implausible:`` warning of a chosen form whose cross-validation error is large."""
     score = next(r["score"] for r in selection["table"] if r["form"] == selection["chosen"])
-    if score > CV_MAX_ERROR:
+    if score is not None and score > CV_MAX_ERROR:
         return [f"implausible: the chosen form's extrapolation error in cross-validation is "
                 f"{100 * score:.2f}% (above {100 * CV_MAX_ERROR:g}%)"]
     return []
