@@ -4,6 +4,11 @@ Source: Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (arX
 eq. (5) and section 3; the definitions follow their public code
 (github.com/huggingface/datablations, README "Parametric Fit", ``scaling_law`` and ``D_to_N``).
 
+This module's formulas and solvers are the Chinchilla form's; every public function here also
+takes a law of another form (:mod:`computeplan.forms`) and hands it to
+:mod:`computeplan._formlimits` (D' and N' in that form's loss, its own N_opt(U), R_D* and R_N*
+assumed from Muennighoff et al. unless the law sets them).
+
 With U unique tokens, D total training tokens and N parameters, repeated tokens and excess
 parameters are worth less than fresh ones:
 
