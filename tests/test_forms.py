@@ -332,6 +332,25 @@ def test_gadre_auto_fit_below_200_predicts_16x_overtraining(dataset):
     assert r.holdout.intervals["coverage"] >= 0.8
 
 
+@needs_gadre
+def test_gadre_auto_fit_below_20_predicts_80_and_beyond_pooled():
+    """Gadre et al.'s harder split: one law per training set fitted on the 14 runs at <= 20
+    tokens per parameter (the 40-token runs left out), predicting the runs at >= 80 (4x to 32x
+    the fitted D/N), errors pooled over the three laws. The issue's target is <= 3%; measured
+    (README): 4.50% (C4 1.99% and RedPajama 8.09% with beta-of-n, RefinedWeb 3.28% with
+    kaplan; the Chinchilla form 9.79%): not met. Every split's 90% intervals cover >= 80%."""
+    errors = []
+    for dataset in GADRE_BOUNDS:
+        runs = read_runs(GADRE, loss_col="loss_c4_val",
+                         where=[f"train_dataset={dataset}", "chinchilla_multiplier!=2.0"])
+        r = fit_runs(runs, form="auto", holdout="tokens_per_param>=80")
+        assert r.selection["folds"]["tokens_per_param"]["n_fit"] == 8  # 5 and 10 tokens/param
+        assert r.holdout.intervals["coverage"] >= 0.8
+        errors.extend(np.abs(r.holdout.relative_error))
+    assert len(errors) == 50
+    assert np.mean(errors) <= 0.046
+
+
 def test_plan_command_plans_with_a_law_of_another_form(tmp_path):
     """computeplan plan with a kaplan-form law file: the optimum is cheaper than the equal-loss
     Chinchilla-optimal model, the JSON names the form, and a budget plan round-trips."""
