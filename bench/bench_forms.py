@@ -1,6 +1,6 @@
 """Benchmark: law forms (issue 11). Figures and ratios against baselines measured in the same run.
 
-- ``fit --form auto`` on the 240 Chinchilla runs (every form, both cross-validation folds, the
+- ``fit --form auto`` on the 240 Chinchilla runs (every form, every cross-validation fold, the
   final fit), against the Chinchilla-form fit alone (target: auto < 10 s on 2 cores);
 - one fit of each other form on the same runs (target: < 2 s each);
 - planning 1e6 scenarios (target loss x inference demand) with a kaplan-, a beta-of-n- and a
