@@ -317,8 +317,9 @@ def _bill_one(law, n: float, d: float, tokens: float, p_usd: float, q: float, pr
 
 def _chinchilla_one(law: ChinchillaLaw, loss, demand: Demand, objective) -> LifetimePlan | None:
     """:func:`_chinchilla_lifetime` for one scenario (a web plan request) under an objective
-    linear in N: ``law.compute_optimal(loss=...)``'s N and D in Python floats (the same
-    operations on numpy scalars there: the same numbers bit for bit) and :func:`_bill_one`.
+    linear in N: ``law.compute_optimal(loss=...)``'s N = (A (1 + alpha/beta) / (l - E))^(1/alpha)
+    and D = (B (1 + beta/alpha) / (l - E))^(1/beta) (Hoffmann et al. 2022) in Python floats (the
+    same operations on numpy scalars there: the same numbers bit for bit) and :func:`_bill_one`.
     ``None`` for arrays, laws with coefficient arrays, or when a check fails: the caller's
     path then computes it, or raises the InputError naming the input."""
     tokens = demand.total_tokens
@@ -333,8 +334,9 @@ def _chinchilla_one(law: ChinchillaLaw, loss, demand: Demand, objective) -> Life
     if not (0.0 < delta < math.inf):
         return None
     try:  # compute_optimal powers numpy scalars (C's pow, as Python's floats)
-        n = (law.A * (1.0 + a / b) / delta) ** (1.0 / a)
-        d = (law.B * (1.0 + b / a) / delta) ** (1.0 / b)
+        with np.errstate(all="ignore"):  # a law's numpy-scalar A or B: inf, not an exception
+            n = (law.A * (1.0 + a / b) / delta) ** (1.0 / a)
+            d = (law.B * (1.0 + b / a) / delta) ** (1.0 / b)
     except ArithmeticError:
         return None
     if not (0.0 < n < math.inf and 0.0 < d < math.inf and 0.0 < d / n < math.inf
