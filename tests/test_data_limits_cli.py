@@ -31,7 +31,11 @@ def test_plan_with_unique_tokens():
     assert data["optimal"]["loss"] == pytest.approx(1.947, rel=1e-12)
     assert limit["extra_total_flops"] > 0 and limit["summary"][0].startswith(
         "data limit: 1T unique tokens bind")
-    assert any("--rd-star 15.39 and --rn-star 5.31" in n for n in data["notes"])
+    assert any("--rd-star 15.39 and --rn-star 5.31, Muennighoff et al. 2023's fitted values "
+               "(law sardana2024 sets no others)" in n for n in data["notes"])
+    # a coefficient the law sets is the law's own; the other is the paper's
+    own = run_json("plan", *SARDANA, "--unique-tokens", "1e12", "--rd-star", "10")["notes"]
+    assert not any("--rd-star" in n for n in own if n.startswith("data limit"))
     # the table says it in words
     table = runner.invoke(app, ["plan", *SARDANA, "--unique-tokens", "1e12"]).output
     assert "epochs over unique data" in table and "more over the lifetime" in table
@@ -136,3 +140,17 @@ def test_tradeoff_scaling_policy_with_unique_tokens():
     assert lim != free
     one_line_error("tradeoff", "scaling-policy", "--unique-tokens", "2e12", "--level", "1.8",
                    must=("level",))
+
+
+def test_repetition_coefficients_a_law_file_sets_are_named_as_its_own(tmp_path):
+    import dataclasses
+
+    from computeplan import get_law
+
+    path = tmp_path / "mine.json"
+    dataclasses.replace(get_law("sardana2024"), name="mine", rd_star=12.0).save(path)
+    notes = run_json("plan", "--loss", "1.947", "--inference-tokens", "2e12", "--law",
+                     str(path), "--unique-tokens", "1e12")["notes"]
+    assert any("--rd-star 12 (set in law mine" in n for n in notes)
+    assert any("--rn-star 5.31, Muennighoff et al. 2023's fitted values (law mine sets no "
+               "others)" in n for n in notes)

@@ -355,10 +355,20 @@ class DataLimitOptions(OptionGroup):
                     f"(law {law.name} has form {law.form!r}, for which none are fitted); "
                     "effective tokens and parameters enter that form's own loss")
         elif assumed:
-            notes.append("data limit: assumed " + " and ".join(
-                f"{option(k)} {getattr(law, k):.4g}" for k in assumed)
-                + f" (the repetition coefficients of law {law.name}; Muennighoff et al. 2023 "
-                "fitted 15.39 and 5.31)")
+            from ..laws import DEFAULT_RD_STAR, DEFAULT_RN_STAR
+
+            paper = {"rd_star": DEFAULT_RD_STAR, "rn_star": DEFAULT_RN_STAR}
+            own = [k for k in assumed if getattr(law, k) != paper[k]]
+            if own:
+                notes.append("data limit: assumed " + " and ".join(
+                    f"{option(k)} {getattr(law, k):.4g}" for k in own)
+                    + f" (set in law {law.name}; Muennighoff et al. 2023 fitted 15.39 and "
+                    "5.31)")
+            if len(own) < len(assumed):
+                notes.append("data limit: assumed " + " and ".join(
+                    f"{option(k)} {paper[k]:.4g}" for k in assumed if k not in own)
+                    + f", Muennighoff et al. 2023's fitted values (law {law.name} sets no "
+                    "others)")
         return law, u
 
 
