@@ -23,26 +23,15 @@ from computeplan.formlaw import make_law
 from computeplan.forms import get_form
 from computeplan.laws import get_law
 from computeplan.lifetime import budget_optimal, compare, lifetime_optimal
+from form_laws import LAWS, form_law
 
 runner = CliRunner()
 
-#: One plausible law per form (as tests/test_forms_plan.py).
-LAWS = {
-    "kaplan": {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169, "beta": 0.136},
-    "beta-of-n": {"E": 0.57, "A": 28.7, "B": 12498.0, "alpha": 0.131, "beta0": 0.4335,
-                  "beta1": -0.0166},
-    "farseer": {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3, "b2": 8.62, "beta": 0.1,
-                "a3": 0.25, "b3": 0.6, "gamma": -0.3},
-}
 #: Unique tokens at which the limit binds for the target of each case (about 1.2 to 8 epochs).
 UNIQUE = {"kaplan": (1e12, 3e12), "beta-of-n": (1e12, 3e12), "farseer": (3e12, 1e13)}
 DEMANDS = np.array([0.0, 1e12, 1e13, 1e14])
 #: ln N offsets around the optimum that never contain 0 (the solver's own point).
 OFFSETS = np.linspace(-1.0, 1.0, 20001) + 1e-5 / 3
-
-
-def _law(name):
-    return make_law(name, LAWS[name], name=name)
 
 
 def _target(law):
@@ -54,7 +43,7 @@ def test_data_limited_optimum_of_every_form_beats_brute_force(name):
     """At a target loss: the plan reaches the loss under the limited law, no point of a fine
     grid of the data-limited loss contour (D from the form's contour at N') is cheaper, its
     neighbours at +-1e-4 in ln N cost more, and it is not the unlimited plan (the limit binds)."""
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     for u in UNIQUE[name]:
         plan = lifetime_optimal(law, loss=loss, inference_tokens=DEMANDS)
@@ -83,7 +72,7 @@ def test_data_limited_budget_round_trips_to_1e_10(name):
     FLOPs returns the same model (the fixed-loss solver works in ln N' along the contour: two
     independent solves of dual problems agree to 1e-10), and no point of a fine grid of the
     budget line has a lower data-limited loss."""
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     u = UNIQUE[name][0]
     lim = compare(law, loss=loss, inference_tokens=DEMANDS, unique_tokens=u).optimal
@@ -145,7 +134,7 @@ def test_generic_solver_reproduces_the_chinchilla_forms_own():
 def test_limited_loss_and_its_inverses(name):
     """L_form(N', D') is the form's loss below U and N_opt(U) (bit for bit), above the
     unlimited loss beyond, and the tokens/params for a loss invert it."""
-    law = _law(name)
+    law = form_law(name)
     u = UNIQUE[name][0]
     n0 = float(fl.base_params(law, u))
     n = np.array([0.3, 0.9, 2.0, 8.0]) * n0
@@ -169,7 +158,7 @@ def test_limited_loss_and_its_inverses(name):
 @pytest.mark.parametrize("name", list(LAWS))
 def test_a_limit_that_does_not_bind_keeps_the_plan_bit_for_bit(name):
     """Plenty of unique tokens (or U = inf among them) give the unlimited plan exactly."""
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     free = lifetime_optimal(law, loss=loss, inference_tokens=DEMANDS)
     u = np.array([1e16, np.inf, 1e17, np.inf])
@@ -187,7 +176,7 @@ def test_a_limit_that_does_not_bind_keeps_the_plan_bit_for_bit(name):
 @pytest.mark.parametrize("name", list(LAWS))
 def test_vectorised_over_scenarios(name):
     """Arrays of losses, demands and unique tokens give each scenario's own plan."""
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     losses = loss * np.array([1.0, 1.02, 1.05])
     u = np.array(UNIQUE[name][:1] * 3) * np.array([1.0, 0.8, 1.5])
@@ -204,7 +193,7 @@ def test_dollar_objective_with_a_limit_round_trips():
     from computeplan.demand import Demand
     from computeplan.objectives import DollarCost
 
-    law = _law("kaplan")
+    law = form_law("kaplan")
     cost = DollarCost()
     demand = Demand.from_requests(1e10, 1000.0, 250.0)
     res = compare(law, loss=2.0, demand=demand, unique_tokens=1e12, cost=cost)
@@ -216,7 +205,7 @@ def test_dollar_objective_with_a_limit_round_trips():
 
 
 def test_unreachable_targets_are_one_line_errors():
-    law = _law("kaplan")
+    law = form_law("kaplan")
     floor = float(lowest_reachable_loss(law, 1e11))
     with pytest.raises(InputError, match=f"it must be above {floor:.6g}"):
         compare(law, loss=floor * 0.999, inference_tokens=1e12, unique_tokens=1e11)
@@ -337,7 +326,7 @@ def test_local_exchange_rate_of_every_form(name):
     TC = 6ND), by finite differences on the form's contour; dated plans with a data limit run."""
     from computeplan.timeline import local_exchange_rate
 
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     ln_n = np.log(float(law.compute_optimal(loss=loss).params)) - 0.3
     h = 1e-5
@@ -389,7 +378,7 @@ def test_roofline_data_limited_optimum_of_every_form_beats_brute_force(name):
     its cost returns it."""
     from computeplan.demand import Demand
 
-    law = _law(name)
+    law = form_law(name)
     loss = _target(law)
     u = UNIQUE[name][0]
     cost = _roofline()

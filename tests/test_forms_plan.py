@@ -11,17 +11,10 @@ from typer.testing import CliRunner
 from computeplan.cli import app
 from computeplan.demand import Demand
 from computeplan.formlaw import make_law
+from form_laws import LAWS
 
 runner = CliRunner()
 
-#: One plausible law per form (as tests/test_forms.py).
-LAWS = {
-    "kaplan": {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169, "beta": 0.136},
-    "beta-of-n": {"E": 0.57, "A": 28.7, "B": 12498.0, "alpha": 0.131, "beta0": 0.4335,
-                  "beta1": -0.0166},
-    "farseer": {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3, "b2": 8.62, "beta": 0.1,
-                "a3": 0.25, "b3": 0.6, "gamma": -0.3},
-}
 #: A grid of ln N offsets that never contains 0 (the solver's own point).
 OFFSETS = np.linspace(-1.0, 1.0, 20000) + 1e-5 / 3
 

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from computeplan.cli import app
-from computeplan.formlaw import make_law
 from computeplan.forms import get_form
 from computeplan.laws import get_law
 from computeplan.tradeoffs import frontier
@@ -22,21 +21,10 @@ from computeplan.tradeoffs.techniques import (
     _compute_optimal_params,
     training_multiplier,
 )
+from form_laws import LAWS, form_law
 
 runner = CliRunner()
 
-#: One plausible law per form (as tests/test_forms_plan.py).
-LAWS = {
-    "kaplan": {"E": 1.05, "A": 2.9e12, "B": 1.5e12, "alpha": 0.169, "beta": 0.136},
-    "beta-of-n": {"E": 0.57, "A": 28.7, "B": 12498.0, "alpha": 0.131, "beta0": 0.4335,
-                  "beta1": -0.0166},
-    "farseer": {"a1": -0.1, "b1": -0.9, "alpha": 0.1, "a2": 0.3, "b2": 8.62, "beta": 0.1,
-                "a3": 0.25, "b3": 0.6, "gamma": -0.3},
-}
-
-
-def _law(name):
-    return make_law(name, LAWS[name], name=name)
 
 
 def _generic(law):
@@ -71,7 +59,7 @@ def test_generic_paths_reproduce_the_chinchilla_closed_forms():
 def test_scaling_policy_is_the_best_model_within_both_budgets(name):
     """performance(TC, IC) is the lowest loss over models N <= IC/2 trained on TC = 6 N D
     (brute force over a fine grid of N), reached at N = min(IC/2, N_opt(TC))."""
-    law = _law(name)
+    law = form_law(name)
     tech = ScalingPolicy(law=law)
     for c in (1e21, 1e24):
         n_opt = float(_compute_optimal_params(law, c))
@@ -89,7 +77,7 @@ def test_scaling_policy_frontier_of_every_form_is_its_iso_loss_curve(name):
     """Frontier points are models (N = IC/2, D = TC/(6N)) with the level's loss, above the
     smallest model that reaches it with infinite data; the default level is the loss of the
     compute-optimal model at 1e24 FLOPs; the span is not clipped."""
-    law = _law(name)
+    law = form_law(name)
     tech = ScalingPolicy(law=law)
     f = frontier(tech, grid_points=400)
     assert f.level == pytest.approx(float(law.compute_optimal(train_flops=1e24).loss),
@@ -113,7 +101,7 @@ def test_kaplan_form_span_matches_its_closed_form():
     w_a, w_b = (7 / 6) * b / (a + (7 / 6) * b), 7 * b / (a + 7 * b)
     inference = (b / a) * math.log10(w_b / w_a)
     train = math.log10((1 - w_a) / (1 - w_b)) - inference
-    f = frontier(ScalingPolicy(law=_law("kaplan")))
+    f = frontier(ScalingPolicy(law=form_law("kaplan")))
     assert f.span.inference_oom == pytest.approx(inference, abs=0.015)
     assert f.span.train_oom == pytest.approx(train, abs=0.015)
 
@@ -123,7 +111,7 @@ def test_pruning_of_every_form_against_the_exact_crossing(name):
     """Pruning's best dense budget C0 is where TC / m(d) = C_opt(IC / (2 d)); solved exactly here
     by bisection with exact compute-optimal models (no table), the loss agrees to 1e-11, and no
     density of a fine grid does better (brute force)."""
-    law = _law(name)
+    law = form_law(name)
     p = Pruning(law=law)
     c_ref = 1e24
     n_ref = float(law.compute_optimal(train_flops=c_ref).params)
@@ -167,7 +155,7 @@ def test_pruning_frontier_is_the_same_shape_for_every_form(name):
     """At a fixed level the pruning frontier is (C0 m(d), 2 N0 d) for the level's dense
     compute-optimal model (C0, N0): law-independent in log space, so every form gives the
     paper's ~1 / ~1 OOM (0.65 training = log10 4.5, ~0.9 inference)."""
-    law = _law(name)
+    law = form_law(name)
     p = Pruning(law=law)
     f = frontier(p, grid_points=600)
     dense = law.compute_optimal(loss=f.level)
@@ -184,7 +172,7 @@ def test_scaling_policy_with_a_data_limit_and_another_form():
     data-limited iso-loss curve (computeplan._formlimits), narrower than without the limit."""
     from computeplan.data_limits import limited_loss
 
-    law = _law("kaplan")
+    law = form_law("kaplan")
     tech = ScalingPolicy(law=law, unique_tokens=1e12)
     f = frontier(tech, grid_points=400)
     n = f.inference_compute / 2
