@@ -416,40 +416,27 @@ def dependent_budget(law, budget, objective, demand, log_u, log_no):
     """(ln N, ln D) minimising L_form(N', D') subject to p N D + Q(N) = ``budget`` (Q as in
     :func:`dependent_fixed_loss`): with D(N) = (X - Q(N)) / (p N),
     dL/d ln N = L_N eps_N - L_D eps_D (1 + N Q'(N) / (X - Q(N))) runs from < 0 (small N) to
-    > 0 where D reaches one token; its root by bisection in ln N (the bracket of
-    :func:`computeplan._formsolve.dependent_budget`)."""
+    > 0 where D reaches one token; its root by bisection in ln N, in the bracket of
+    :func:`computeplan._formsolve.dependent_budget` (:func:`~computeplan._formsolve.
+    dependent_budget_root`)."""
     rd, rn, _ = repetition(law)
     f, c = law.shape, law.coef
     x = np.asarray(budget, float)
-    log_p = np.log(objective.train_usd_per_param_token)
-    top = np.log(x) - log_p
-    with np.errstate(all="ignore"):
-        t_max = solve.bisect_all(
-            lambda t: objective.inference_cost(np.exp(t), demand) + np.exp(log_p + t) - x,
-            top - 200 * np.log(10.0), top)
-    n_lo, n_hi = f.log_params_limits(c)
-    t_lo = np.maximum(t_max - 200 * np.log(10.0), np.maximum(n_lo + 1e-9, 0.0))
-    t_top = np.minimum(t_max, n_hi - 1e-9)
 
-    def tokens(t):
-        with np.errstate(all="ignore"):
-            return np.log(x - objective.inference_cost(np.exp(t), demand)) - log_p - t
+    def inference(t):
+        return objective.inference_cost(np.exp(t), demand)
 
-    def slope(t):
-        ln_d = tokens(t)
-        with np.errstate(all="ignore"):
-            ln_ne, _, eps_n, _, _ = _forward(t, log_no, rn)
-            ln_de, _, eps_d, _, _ = _forward(ln_d, log_u, rd)
-            _, dn, dd = f.log_slopes_at(c, ln_ne, ln_de)
-            q = objective.inference_cost(np.exp(t), demand)
-            g = dn * eps_n - dd * eps_d * (
-                1.0 + np.exp(t) * objective.marginal_cost(np.exp(t), demand) / (x - q))
-        return np.where(ln_d >= -1e-9, g, np.inf)
+    def gradient(t, ln_d):
+        ln_ne, _, eps_n, _, _ = _forward(t, log_no, rn)
+        ln_de, _, eps_d, _, _ = _forward(ln_d, log_u, rd)
+        _, dn, dd = f.log_slopes_at(c, ln_ne, ln_de)
+        q = inference(t)
+        return dn * eps_n - dd * eps_d * (
+            1.0 + np.exp(t) * objective.marginal_cost(np.exp(t), demand) / (x - q))
 
-    solve._check_bracket(solve._all_ends(slope, t_lo, t_top),
-                         "data-limited optimal model within this budget")
-    t = solve.bisect_all(slope, t_lo, t_top)
-    return t, tokens(t)
+    return solve.dependent_budget_root(f, c, x, np.log(x),
+                                       np.log(objective.train_usd_per_param_token), inference,
+                                       gradient, "data-limited optimal model within this budget")
 
 
 def binding(law, params, train_tokens, unique_tokens) -> np.ndarray:
@@ -458,24 +445,13 @@ def binding(law, params, train_tokens, unique_tokens) -> np.ndarray:
     return np.asarray((np.asarray(train_tokens) > u) | (np.asarray(params) > base_params(law, u)))
 
 
-def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=None):
-    """The data-limited plan (:func:`computeplan.data_limits.limited_plan`) under a law of
-    another form: the unlimited optimum (n_unl, d_unl) where the limit does not bind, else the
-    solvers above; objectives linear in N (FLOPs, dollars at fixed MFUs)."""
+def _plan_target(law, u, demand, objective, n_unl, d_unl, loss, budget, budget_name):
+    """The opening of a data-limited plan: its inputs and target (the loss, checked reachable
+    under the limit ``u``, or the budget, named ``budget_name`` in errors) and the unlimited
+    optimum (n_unl, d_unl), planned at the loss when not given."""
     from .data_limits import check_reachable as check
-    from .lifetime import (
-        _budget_inputs,
-        _dependent,
-        _loss_inputs,
-        _other_form,
-        _ratio,
-        evaluate,
-    )
+    from .lifetime import _budget_inputs, _loss_inputs, _other_form
 
-    if _dependent(objective):
-        return _dependent_plan(law, u, demand, objective, n_unl, d_unl, loss=loss,
-                               budget=budget)
-    p, q = objective.coefficients(demand)
     if loss is not None:
         inputs = _loss_inputs(objective)
         check(law, loss, u)
@@ -485,10 +461,13 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
             n_unl, d_unl = free.params, free.train_tokens
     else:
         inputs = _budget_inputs(objective)
-        target = v.positive("budget_usd" if objective.priced else "budget_flops", budget)
-    r = _ratio(p, q, inputs)
-    shape = np.broadcast_shapes(np.shape(target), np.shape(r), np.shape(u), np.shape(n_unl),
-                                np.shape(d_unl), np.shape(p))
+        target = v.positive(budget_name, budget)
+    return inputs, target, n_unl, d_unl
+
+
+def _plan_grid(law, u, n_unl, d_unl, shape):
+    """The unlimited optimum (n, d) as writable arrays of the plan's ``shape``, U broadcast to
+    it, ln U, ln N_opt(U) and where the limit binds."""
     n = np.array(np.broadcast_to(np.asarray(n_unl, float), shape))
     d = np.array(np.broadcast_to(np.asarray(d_unl, float), shape))
     uu = np.broadcast_to(np.asarray(u, float), shape)
@@ -496,6 +475,26 @@ def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=N
     log_no = log_base_params(law, log_u)
     with np.errstate(over="ignore"):
         mask = (d > uu) | (n > np.exp(log_no))
+    return n, d, uu, log_u, log_no, mask
+
+
+def limited_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budget=None):
+    """The data-limited plan (:func:`computeplan.data_limits.limited_plan`) under a law of
+    another form: the unlimited optimum (n_unl, d_unl) where the limit does not bind, else the
+    solvers above; objectives linear in N (FLOPs, dollars at fixed MFUs)."""
+    from .lifetime import _dependent, _ratio, evaluate
+
+    if _dependent(objective):
+        return _dependent_plan(law, u, demand, objective, n_unl, d_unl, loss=loss,
+                               budget=budget)
+    p, q = objective.coefficients(demand)
+    inputs, target, n_unl, d_unl = _plan_target(
+        law, u, demand, objective, n_unl, d_unl, loss, budget,
+        "budget_usd" if objective.priced else "budget_flops")
+    r = _ratio(p, q, inputs)
+    shape = np.broadcast_shapes(np.shape(target), np.shape(r), np.shape(u), np.shape(n_unl),
+                                np.shape(d_unl), np.shape(p))
+    n, d, uu, log_u, log_no, mask = _plan_grid(law, u, n_unl, d_unl, shape)
     if mask.any():
         args = [np.broadcast_to(np.asarray(a, float), shape)[mask]
                 for a in (target, r, log_u, log_no, p)]
@@ -514,28 +513,13 @@ def _dependent_plan(law, u, demand, objective, n_unl, d_unl, *, loss=None, budge
     """:func:`limited_plan` under the roofline serving model (an inference cost Q(N) not
     linear in N): :func:`dependent_fixed_loss` or :func:`dependent_budget` on the whole
     arrays, the unlimited optimum kept where the limit does not bind."""
-    from .data_limits import check_reachable as check
-    from .lifetime import _budget_inputs, _loss_inputs, _other_form, evaluate
+    from .lifetime import evaluate
 
-    if loss is not None:
-        inputs = _loss_inputs(objective)
-        check(law, loss, u)
-        target = v.positive("loss", loss)
-        if n_unl is None:
-            free = _other_form(law, "lifetime", loss, demand, objective)
-            n_unl, d_unl = free.params, free.train_tokens
-    else:
-        inputs = _budget_inputs(objective)
-        target = v.positive("budget_usd", budget)
+    inputs, target, n_unl, d_unl = _plan_target(law, u, demand, objective, n_unl, d_unl, loss,
+                                                budget, "budget_usd")
     shape = np.broadcast_shapes(np.shape(target), np.shape(u), np.shape(n_unl),
                                 np.shape(d_unl), np.shape(demand.total_tokens))
-    n = np.array(np.broadcast_to(np.asarray(n_unl, float), shape))
-    d = np.array(np.broadcast_to(np.asarray(d_unl, float), shape))
-    uu = np.broadcast_to(np.asarray(u, float), shape)
-    log_u = np.log(uu)
-    log_no = log_base_params(law, log_u)
-    with np.errstate(over="ignore"):
-        mask = (d > uu) | (n > np.exp(log_no))
+    n, d, uu, log_u, log_no, mask = _plan_grid(law, u, n_unl, d_unl, shape)
     if mask.any():
         tgt = np.broadcast_to(target, shape)
         with np.errstate(over="ignore", invalid="ignore"):

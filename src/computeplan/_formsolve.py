@@ -353,6 +353,22 @@ def dependent_budget(form, coef: dict, log_x, log_p, inference, marginal):
     """
     log_x, log_p = np.broadcast_arrays(np.asarray(log_x, float), np.asarray(log_p, float))
     x = np.exp(log_x)
+
+    def gradient(t, ln_d):
+        _, dn, dd = form.log_slopes_at(coef, t, ln_d)
+        q_total = inference(t)
+        return dn - dd * (1.0 + np.exp(t) * marginal(t) / (x - q_total))
+
+    return dependent_budget_root(form, coef, x, log_x, log_p, inference, gradient,
+                                 "optimal model within this budget")
+
+
+def dependent_budget_root(form, coef: dict, x, log_x, log_p, inference, gradient, what: str):
+    """(ln N, ln D) where ``gradient(ln_n, ln_d)`` (dL/d ln N along the budget, errors ignored)
+    changes sign, with D(N) = (X - Q(N)) / (p N), X = ``x`` = e^``log_x``, p = e^``log_p`` and
+    ``inference(ln_n)`` = Q(N): the bracket and root of :func:`dependent_budget` (shared by
+    :func:`computeplan._formlimits.dependent_budget`). Where D is below one token the slope is
+    +inf; ``what`` names the optimum in the error when the bracket does not hold."""
     top = log_x - log_p  # p N = X: D(N) = 1 or less
     with np.errstate(all="ignore"):
         t_max = bisect_all(lambda t: inference(t) + np.exp(log_p + t) - x,
@@ -368,11 +384,9 @@ def dependent_budget(form, coef: dict, log_x, log_p, inference, marginal):
     def slope(t):
         ln_d = tokens(t)
         with np.errstate(all="ignore"):
-            _, dn, dd = form.log_slopes_at(coef, t, ln_d)
-            q_total = inference(t)
-            g = dn - dd * (1.0 + np.exp(t) * marginal(t) / (x - q_total))
+            g = gradient(t, ln_d)
         return np.where(ln_d >= -1e-9, g, np.inf)
 
-    _check_bracket(_all_ends(slope, t_lo, t_top), "optimal model within this budget")
+    _check_bracket(_all_ends(slope, t_lo, t_top), what)
     t = bisect_all(slope, t_lo, t_top)
     return t, tokens(t)
