@@ -71,6 +71,16 @@ def ready(page):
     page.wait_for_selector("body[data-state=ready]", timeout=15000)
 
 
+def open_page(browser, server, query):
+    """A new page at the URL of ``query``, ready, and the list its uncaught errors go to."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "?" + urlencode(query))
+    ready(page)
+    return page, errors
+
+
 def cell(page, key, column):
     return page.locator(f"#table tr[data-key={key}] td").nth(column).inner_text()
 
@@ -246,13 +256,8 @@ def test_dated_plan_shows_present_values_per_year_spend_and_its_plot(server, bro
     query = {"loss": "1.947", "inference_tokens": "2e13", "horizon_days": "730",
              "price_performance_doubling_years": "all-gpus", "discount_rate_per_year": "0.1",
              "train_gpus": "1024"}
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(query))
-    ready(page)
-    expected = run_json("plan", *[x for k, v in query.items()
-                                  for x in ("--" + k.replace("_", "-"), v)])
+    page, errors = open_page(browser, server, query)
+    expected = run_json("plan", *cli_args(query))
     t = expected["timeline"]
     assert page.is_visible("#timeline") and page.is_visible("#spend_figure")
     pv = page.locator("#timeline_table tbody tr").nth(3).locator("td")
@@ -301,12 +306,8 @@ def test_shared_link_accepts_gpu_aliases_as_the_cli_does(server, browser):
     """``?train_gpu=a100`` is the catalog's a100-80gb (as ``--train-gpu a100``), in any case;
     the page says so, and its plan is the CLI's with the aliases. The decode MFU it assumes
     (the default that moves the dollar saving most) stands beside the headline."""
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(SPLIT_QUERY | {"train_gpu": "a100",
-                                                      "inference_gpu": "H100"}))
-    ready(page)
+    page, errors = open_page(browser, server, SPLIT_QUERY | {"train_gpu": "a100",
+                                                            "inference_gpu": "H100"})
     expected = run_json("plan", "--loss", "1.947", "--requests", "1e10", "--input-tokens",
                         "1000", "--output-tokens", "250", "--train-gpu", "a100",
                         "--inference-gpu", "H100")
@@ -394,11 +395,7 @@ def uncertainty_table(page):
 def test_page_under_uncertainty_shows_the_cli_ranges_robust_plan_and_bands(server, browser):
     """The uncertainty block: the CLI's ranges and robust plan cell for cell, its sentences,
     the savings and iso-loss bands, the robust plan marked; unticking hides it all."""
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(UNCERTAIN_QUERY))
-    ready(page)
+    page, errors = open_page(browser, server, UNCERTAIN_QUERY)
     expected = run_json("plan", "--reference-params", "1.3e10", "--inference-tokens", "1e13",
                         "--law", "besiroglu2024", "--uncertainty", "--confidence", "0.8")
     u, point = expected["uncertainty"], expected["optimal"]
@@ -449,13 +446,9 @@ def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, brow
     query = dict(UNCERTAIN_QUERY) | extra
     if "budget_flops" in extra:
         query.pop("reference_params")
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(query))
-    ready(page)
-    expected = run_json("plan", *[x for k, v in query.items() if k != "uncertainty"
-                                  for x in ("--" + k.replace("_", "-"), v)], "--uncertainty")
+    page, errors = open_page(browser, server, query)
+    expected = run_json("plan", *cli_args({k: v for k, v in query.items()
+                                                if k != "uncertainty"}), "--uncertainty")
     u = expected["uncertainty"]
     lines = page.locator("#uncertainty_lines li").all_inner_texts()
     assert any(needle in line for line in lines), lines
@@ -505,16 +498,11 @@ def test_page_plans_and_draws_with_a_law_of_another_form(server, browser, query)
     """Every preset is selectable: with sardana2024-mpt (kaplan form) the page shows the CLI's
     plan, its form and formula, and draws the report's figures."""
     query = {"law": "sardana2024-mpt"} | query
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(query))
-    ready(page)
+    page, errors = open_page(browser, server, query)
     options = page.eval_on_selector_all("#law option", "els => els.map((e) => e.value)")
     assert {"sardana2024", "sardana2024-mpt", "gadre2024-c4"} <= set(options)
     assert page.input_value("#law") == "sardana2024-mpt"
-    expected = run_json("plan", *[x for k, v in query.items()
-                                  for x in ("--" + k.replace("_", "-"), v)])
+    expected = run_json("plan", *cli_args(query))
     assert expected["law"]["form"] == "kaplan"
     assert cell(page, "params", 2) == count(expected["optimal"]["params"])
     assert cell(page, "params", 1) == count(expected["chinchilla"]["params"])
@@ -535,13 +523,8 @@ def test_page_with_a_data_limit_and_a_law_of_another_form(server, browser):
     data-limited plan, says which repetition coefficients it assumed, and draws every panel."""
     query = {"law": "sardana2024-mpt", "loss": "2.2", "inference_tokens": "1e13",
              "unique_tokens": "1e12"}
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "?" + urlencode(query))
-    ready(page)
-    expected = run_json("plan", *[x for k, v in query.items()
-                                  for x in ("--" + k.replace("_", "-"), v)])
+    page, errors = open_page(browser, server, query)
+    expected = run_json("plan", *cli_args(query))
     assert cell(page, "params", 2) == count(expected["optimal"]["params"])
     assert "fitted with the Chinchilla form only" in page.inner_text("#assumptions")
     assert "data-limited" in page.text_content("#plot_isoloss")
