@@ -165,14 +165,18 @@ def test_robust_plan_costs_at_least_the_point_plan_when_replicates_are_no_better
 @given(seed=st.integers(0, 2**32 - 1), confidence=st.floats(0.5, 0.99),
        demand=st.floats(1e9, 1e14))
 def test_robust_plan_tends_to_the_point_plan_as_the_ensemble_narrows(seed, confidence, demand):
+    """The premium and the model's distance from the point plan shrink like the spread of the
+    replicates (linearly: 100x narrower, at least 50x smaller), to about a hundred times the
+    spread at the highest confidence (2.3 sigma of 40 draws, through ln N in the exponents:
+    up to 1.3e-4 at a spread of 1e-6 over 150 random cases)."""
     premiums, gaps = [], []
     for eps in (1e-2, 1e-4, 1e-6):
         u = plan_uncertainty(_ensemble(seed, 40, eps), loss=2.0, inference_tokens=demand,
                              confidence=confidence)
         premiums.append(abs(u.robust.premium))
         gaps.append(rel(u.robust.plan.params, u.comparison.optimal.params))
-    assert premiums[2] <= 1e-4 and gaps[2] <= 1e-3
-    assert premiums[2] <= premiums[0] + 1e-12 and gaps[2] <= gaps[0] + 1e-12
+    assert premiums[2] <= 1e-3 and gaps[2] <= 1e-3
+    assert premiums[2] <= 0.02 * premiums[1] + 1e-10 and gaps[2] <= 0.02 * gaps[1] + 1e-10
 
 
 def test_unreachable_replicates_are_counted_and_can_rule_out_a_robust_plan():
