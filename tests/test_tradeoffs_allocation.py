@@ -125,3 +125,21 @@ def test_critical_size_at_huge_overhead_is_the_size_limit_without_nan():
     assert np.all(np.isfinite(k))
     assert np.all(k >= min_size_fraction(law) * (1 - 1e-12))
     assert np.all(np.diff(k) <= 0)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_size_limit_below_double_precision_is_an_error_not_zero():
+    """alpha = 0.01, beta = 1e-10: k_min = e^-1842, which would read as 0 (and the critical
+    size with it): a one-line error instead; the CLI exits 2."""
+    law = get_law("sardana2024", alpha=0.01, beta=1e-10)
+    for f in (min_size_fraction, critical_size_fraction):
+        with pytest.raises(InputError, match=r"e\^-1842, is below double precision"):
+            f(law)
+    from typer.testing import CliRunner
+
+    from computeplan.cli import app
+
+    out = CliRunner().invoke(app, ["overhead", "--alpha", "0.01", "--beta", "1e-10",
+                                   "--size-fraction", "0.5"])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert len(out.output.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ the loss); de Vries's *critical model size* is where the overhead reaches ~100%.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,19 @@ from ..laws import ChinchillaLaw, get_law
 
 
 def min_size_fraction(law: ChinchillaLaw) -> float:
-    """k_min = (1 + alpha/beta)^(-1/alpha): below it the compute-optimal loss is unreachable."""
-    return (1.0 + law.alpha / law.beta) ** (-1.0 / law.alpha)
+    """k_min = (1 + alpha/beta)^(-1/alpha): below it the compute-optimal loss is unreachable.
+    An InputError when it is below double precision (e.g. alpha = 0.01, beta = 1e-10: e^-1842),
+    where neither it nor the critical size could be told from 0."""
+    k_min = (1.0 + law.alpha / law.beta) ** (-1.0 / law.alpha)
+    if not k_min > 0.0:
+        from ..errors import InputError
+
+        a, b = float(law.alpha), float(law.beta)
+        log_k = -(math.log(a + b) - math.log(b)) / a  # log1p(a/b) without a/b overflowing
+        raise InputError(f"the smallest model that can reach the compute-optimal loss, (1 + "
+                         f"alpha/beta)^(-1/alpha) = e^{log_k:.4g}, is below double precision "
+                         f"(alpha={law.alpha:g}, beta={law.beta:g}); use less extreme exponents")
+    return k_min
 
 
 def token_multiplier(law: ChinchillaLaw, size_fraction) -> np.ndarray:
