@@ -49,7 +49,10 @@ class FlopsObjective:
     params_dependent = False
 
     def coefficients(self, demand: Demand) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(FLOPS_TRAIN), FLOPS_INF * demand.total_tokens
+        """p = 6 and q = 2 D_inf FLOPs per parameter; a q beyond double precision is inf,
+        which the planners' checks turn into the InputError naming the demand."""
+        with np.errstate(over="ignore"):
+            return np.asarray(FLOPS_TRAIN), FLOPS_INF * demand.total_tokens
 
     def to_dict(self) -> dict:
         return {"objective": "flops"}
@@ -153,8 +156,9 @@ class DollarCost:
     def coefficients(self, demand: Demand) -> tuple[np.ndarray, np.ndarray]:
         demand.require_split()
         p = self.train_usd_per_param_token
-        q = FLOPS_INF * (self.usd_per_prefill_flop() * demand.input_tokens
-                         + self.usd_per_decode_flop() * demand.output_tokens)
+        with np.errstate(over="ignore"):  # inf: the planners' checks name the demand
+            q = FLOPS_INF * (self.usd_per_prefill_flop() * demand.input_tokens
+                             + self.usd_per_decode_flop() * demand.output_tokens)
         return np.asarray(p), q
 
     def to_dict(self) -> dict:
