@@ -338,38 +338,37 @@ class DataLimitOptions(OptionGroup):
             notes.append(f"{option('unique_tokens')} = inf: no data limit")
             return law, None
         assumed = [k for k in ("rd_star", "rn_star") if k not in given]
-        if assumed and law.form != "chinchilla":
-            from .._formlimits import repetition
+        if assumed:
+            notes.extend(_repetition_notes(law, assumed))
+        return law, u
 
-            values = dict(zip(("rd_star", "rn_star"), repetition(law)[:2], strict=True))
-            own = [k for k in assumed if getattr(law, k) is not None]
-            fitted = [k for k in assumed if k not in own]
-            if own:
-                notes.append("data limit: assumed " + " and ".join(
-                    f"{option(k)} {values[k]:.4g}" for k in own)
-                    + f" (set in law {law.name})")
-            if fitted:
-                notes.append("data limit: assumed " + " and ".join(
-                    f"{option(k)} {values[k]:.4g}" for k in fitted)
-                    + ", Muennighoff et al. 2023's values, fitted with the Chinchilla form only "
+
+def _repetition_notes(law, assumed: list[str]) -> list[str]:
+    """The notes of the repetition coefficients ``assumed`` (not given as options): those the
+    law sets as its own, then Muennighoff et al. 2023's fitted values (a Chinchilla-form law
+    that keeps them; a law of another form that sets none, for which none are fitted)."""
+    from ..laws import DEFAULT_RD_STAR, DEFAULT_RN_STAR
+
+    paper = {"rd_star": DEFAULT_RD_STAR, "rn_star": DEFAULT_RN_STAR}
+    chinchilla = law.form == "chinchilla"
+    own = [k for k in assumed if getattr(law, k) is not None
+           and not (chinchilla and getattr(law, k) == paper[k])]
+    rest = [k for k in assumed if k not in own]
+    if chinchilla:
+        own_why = f" (set in law {law.name}; Muennighoff et al. 2023 fitted 15.39 and 5.31)"
+        rest_why = f", Muennighoff et al. 2023's fitted values (law {law.name} sets no others)"
+    else:
+        own_why = f" (set in law {law.name})"
+        rest_why = (", Muennighoff et al. 2023's values, fitted with the Chinchilla form only "
                     f"(law {law.name} has form {law.form!r}, for which none are fitted); "
                     "effective tokens and parameters enter that form's own loss")
-        elif assumed:
-            from ..laws import DEFAULT_RD_STAR, DEFAULT_RN_STAR
-
-            paper = {"rd_star": DEFAULT_RD_STAR, "rn_star": DEFAULT_RN_STAR}
-            own = [k for k in assumed if getattr(law, k) != paper[k]]
-            if own:
-                notes.append("data limit: assumed " + " and ".join(
-                    f"{option(k)} {getattr(law, k):.4g}" for k in own)
-                    + f" (set in law {law.name}; Muennighoff et al. 2023 fitted 15.39 and "
-                    "5.31)")
-            if len(own) < len(assumed):
-                notes.append("data limit: assumed " + " and ".join(
-                    f"{option(k)} {paper[k]:.4g}" for k in assumed if k not in own)
-                    + f", Muennighoff et al. 2023's fitted values (law {law.name} sets no "
-                    "others)")
-        return law, u
+    out = []
+    for keys, value, why in ((own, lambda k: getattr(law, k), own_why),
+                             (rest, paper.get, rest_why)):
+        if keys:
+            out.append("data limit: assumed "
+                       + " and ".join(f"{option(k)} {value(k):.4g}" for k in keys) + why)
+    return out
 
 
 @dataclass(frozen=True)
