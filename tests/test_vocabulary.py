@@ -220,6 +220,7 @@ CASES = [
     ("train", {"params": 7e9, "tokens": 2e12, "layers": 32}),
     ("serve", {"params": 7e9}),
     ("allocate", {"train_oom": 0.01, "inference_oom": 100.0, "step_oom": 3.0}),
+    ("overhead", {"size_fraction": 0.5, "train_flops": 1e21}),
 ]
 
 

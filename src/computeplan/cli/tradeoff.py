@@ -256,6 +256,11 @@ def overhead(
     size_fraction: Annotated[list[float], typer.Option(
         "--size-fraction", help="Model size as a fraction of the compute-optimal size "
         "(repeatable).")],
+    train_flops: Annotated[list[float] | None, typer.Option(
+        "--train-flops", help="Reference training compute C in FLOPs (repeatable): its "
+        "compute-optimal model fixes the loss. Needed for laws whose overhead depends on the "
+        "budget (forms beta-of-n, farseer); shown, not needed, for the chinchilla, tied and "
+        "kaplan forms.")] = None,
     critical_overhead: Annotated[float, typer.Option(
         "--critical-overhead", help="Overhead defining the critical size (1 = 100%).")] = 1.0,
     law: LawName = "sardana2024",
@@ -269,7 +274,10 @@ def overhead(
     """
     from ..commands.overhead import overhead as run
 
-    result = run(size_fraction=size_fraction[0] if len(size_fraction) == 1 else size_fraction,
+    def one(values):
+        return values if values is None or len(values) != 1 else values[0]
+
+    result = run(size_fraction=one(size_fraction), train_flops=one(train_flops),
                  law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
                  critical_overhead=critical_overhead)
     emit(result, as_json, lambda console: _render_overhead(console, result))
@@ -278,19 +286,43 @@ def overhead(
 def _render_overhead(console, result) -> None:
     import numpy as np
 
-    from ..render import fmt, pct, table
+    from ..render import flops, fmt, pct, table
 
-    rows = [[pct(k), fmt(kd), pct(o)] for k, kd, o in zip(
-        np.ravel(result.size_fraction), np.ravel(result.token_multiplier),
-        np.ravel(result.compute_overhead), strict=True)]
+    law, ref = result.law, result.reference
+    k = np.ravel(result.size_fraction)
+    kd = np.reshape(result.token_multiplier, (-1, k.size))
+    over = np.reshape(result.compute_overhead, (-1, k.size))
+    budgets = [None] * len(kd) if ref is None else np.ravel(result.train_flops)
+    columns = ["model size", "token multiplier", "compute overhead"]
+    rows = [([] if c is None else [flops(c)]) + [pct(x), fmt(y), pct(o)]
+            for c, kd_c, o_c in zip(budgets, kd, over, strict=True)
+            for x, y, o in zip(k, kd_c, o_c, strict=True)]
     console.print(table("Over-training overhead (same loss as the compute-optimal model)",
-                        ["model size", "token multiplier", "compute overhead"], rows))
-    law = result.law
-    for line in (f"critical size (overhead {pct(result.critical_overhead)}): "
-                 f"{pct(result.critical_size_fraction)} of the compute-optimal size",
-                 f"smallest size that can reach the loss: {pct(result.min_size_fraction)}",
-                 f"law {law.name}: alpha={law.alpha:g}, beta={law.beta:g} (E, A, B do not "
-                 "matter)", "source: de Vries 2023, Go smol or go home"):
+                        (["reference compute"] if ref is not None else []) + columns, rows))
+    lines = []
+    crit = np.ravel(result.critical_size_fraction)
+    k_min = np.ravel(result.min_size_fraction)
+    if ref is None:
+        lines += [f"critical size (overhead {pct(result.critical_overhead)}): "
+                  f"{pct(crit[0])} of the compute-optimal size",
+                  f"smallest size that can reach the loss: {pct(k_min[0])}"]
+    else:
+        for i, c in enumerate(budgets):
+            n, d, loss = (np.ravel(getattr(ref, a))[i] for a in ("params", "train_tokens",
+                                                                  "loss"))
+            lines += [f"at {flops(c)}: compute-optimal N = {fmt(n)}, D = {fmt(d)}, loss "
+                      f"{fmt(loss, 5)}; critical size (overhead "
+                      f"{pct(result.critical_overhead)}) {pct(crit[i])}, smallest size "
+                      f"{pct(k_min[i])}"]
+    coef = ", ".join(f"{name}={x:g}" for name, x in law.coefficients().items())
+    lines.append(f"law {law.name}{_form(law)}: {coef}" if result.depends_on_budget else
+                 f"law {law.name}{_form(law)}: alpha={law.coefficients()['alpha']:g}, "
+                 f"beta={law.coefficients()['beta']:g} (the other coefficients do not matter)")
+    lines += [f"note: {n}" for n in result.notes]
+    lines.append("source: de Vries 2023, Go smol or go home"
+                 + ("" if law.form == "chinchilla" else "; its definition on this law's "
+                    "iso-loss contour"))
+    for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
 
 
