@@ -218,8 +218,8 @@ class Overhead:
     token_multiplier: np.ndarray
     compute_overhead: np.ndarray
     critical_overhead: float
-    critical_size_fraction: np.ndarray
-    min_size_fraction: np.ndarray
+    critical_size_fraction: float | np.ndarray  # an array of one per reference compute
+    min_size_fraction: float | np.ndarray
     #: The reference compute (training FLOPs) and its compute-optimal model (None without).
     train_flops: np.ndarray | None = None
     reference: ModelPoint | None = None
@@ -265,6 +265,10 @@ def overhead(law=None, size_fraction=0.5, *, critical_overhead: float = 1.0,
     crit = _critical(c, v.positive("critical_overhead", critical_overhead))
     k_min = _checked_min(c)
     flops = None if train_flops is None else np.asarray(train_flops, float)
-    return Overhead(law, k, kd, k * kd - 1.0, float(critical_overhead), crit, k_min, flops,
-                    c.reference)
+
+    def plain(x):  # one budget: numbers, as before budgets were arrays
+        return float(x) if np.ndim(x) == 0 else x
+
+    return Overhead(law, k, kd, k * kd - 1.0, float(critical_overhead), plain(crit),
+                    plain(k_min), flops, c.reference)
 
