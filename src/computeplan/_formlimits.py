@@ -10,9 +10,11 @@ eq. (5), as :mod:`computeplan.data_limits` implements it for the Chinchilla form
   dL/d ln N = dL/d ln D at D = U (:func:`computeplan._formsolve.optimal_at_tokens`; for the
   Chinchilla form this is Hoffmann et al.'s eq. 4 at D = U, datablations ``D_to_N``).
 
-The paper fitted R_D*, R_N* with the Chinchilla form only. A law of another form has no fitted
-values: unless its law file (or ``rd_star``/``rn_star``) sets them, the paper's 15.387756 and
-5.309743 are assumed (:func:`repetition`), and plans say so (``repetition_assumed``).
+The paper fitted R_D*, R_N* with the Chinchilla form only; ``computeplan fit --form FORM
+--unique-tokens-col COL`` fits them for any form, in this module's data-limited loss
+(:mod:`computeplan.fitting.repetition`), and saves them in the law file. A law of another form
+that sets none (no ``rd_star``/``rn_star`` in its file or options) assumes the paper's
+15.387756 and 5.309743 (:func:`repetition`), and plans say so (``repetition_assumed``).
 
 D' saturates at U (1 + R_D*) and N' at N_opt(U) (1 + R_N*): the lowest reachable loss is the
 form's loss there (:func:`lowest_reachable_loss`, the infimum for forms whose loss falls in N

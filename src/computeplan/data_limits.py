@@ -845,8 +845,9 @@ def _assumed_dict(assumed) -> dict:
 
 #: What an assumed repetition coefficient is (:mod:`computeplan._formlimits`).
 ASSUMED_NOTE = ("Muennighoff et al. 2023's fitted values (R_D* 15.39, R_N* 5.31), fitted with the "
-                "Chinchilla form only, assumed for this law's form; effective tokens and "
-                "parameters enter the form's own loss")
+                "Chinchilla form only, assumed for this law, which sets none of its own "
+                "(computeplan fit --unique-tokens-col fits them for any form); effective "
+                "tokens and parameters enter the form's own loss")
 
 
 def _assumed(law) -> tuple[str, ...]:

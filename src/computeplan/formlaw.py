@@ -33,9 +33,11 @@ class FormLaw(CompletesModels):
     optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``.
 
     ``rd_star``, ``rn_star``: the repetition coefficients R_D*, R_N* of a unique-token limit
-    (Muennighoff et al. 2023, :mod:`computeplan._formlimits`). Nobody has fitted them for these
-    forms: ``None`` (the default) means Muennighoff et al.'s Chinchilla-form values are assumed,
-    and plans say so."""
+    (Muennighoff et al. 2023, :mod:`computeplan._formlimits`), the law's own: ``computeplan fit
+    --form FORM --unique-tokens-col COL`` fits them in the form's data-limited loss
+    (:mod:`computeplan.fitting.repetition`) and its law file saves them. ``None`` (the default)
+    means the law has none: Muennighoff et al.'s values, fitted with the Chinchilla form, are
+    assumed, and plans say so."""
 
     form: str
     coef: dict

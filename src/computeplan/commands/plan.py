@@ -346,7 +346,8 @@ class DataLimitOptions(OptionGroup):
 def _repetition_notes(law, assumed: list[str]) -> list[str]:
     """The notes of the repetition coefficients ``assumed`` (not given as options): those the
     law sets as its own, then Muennighoff et al. 2023's fitted values (a Chinchilla-form law
-    that keeps them; a law of another form that sets none, for which none are fitted)."""
+    that keeps them; a law of another form that sets none: ``fit --unique-tokens-col``
+    fits a form's own, and its law file saves them)."""
     from ..laws import DEFAULT_RD_STAR, DEFAULT_RN_STAR
 
     paper = {"rd_star": DEFAULT_RD_STAR, "rn_star": DEFAULT_RN_STAR}
@@ -360,8 +361,9 @@ def _repetition_notes(law, assumed: list[str]) -> list[str]:
     else:
         own_why = f" (set in law {law.name})"
         rest_why = (", Muennighoff et al. 2023's values, fitted with the Chinchilla form only "
-                    f"(law {law.name} has form {law.form!r}, for which none are fitted); "
-                    "effective tokens and parameters enter that form's own loss")
+                    f"(law {law.name}, of form {law.form!r}, sets none of its own: "
+                    "computeplan fit --unique-tokens-col fits them); effective tokens and "
+                    "parameters enter that form's own loss")
     out = []
     for keys, value, why in ((own, lambda k: getattr(law, k), own_why),
                              (rest, paper.get, rest_why)):

@@ -153,17 +153,38 @@ def check_resampling(bootstrap, seed, n_runs: int | None = None) -> None:
 MAX_BASE_REFITS = 4
 
 
-def _unrepeated(runs: Runs, **kw) -> Runs:
+def _check_base(runs: Runs, form: str, what: str) -> None:
+    """Enough runs (and distinct sizes and token counts) to fit the base law of ``form``."""
+    if form == "chinchilla":
+        check_identifiable(runs, what=what)
+    else:
+        from ..forms import get_form
+        from .forms import check_runs_for_form
+
+        check_runs_for_form(runs, get_form(form), what=what)
+
+
+def _fit_base(runs: Runs, form: str, **kw):
+    """(fit, optimum, problem) of a law of ``form`` on ``runs``: Hoffmann et al.'s fit for the
+    Chinchilla form (:func:`.core.fit_law`), :func:`.forms.fit_form` for the others."""
+    if form == "chinchilla":
+        return fit_law(runs.params, runs.train_tokens, runs.loss, runs.weights, **kw)
+    from .forms import fit_form
+
+    return fit_form(runs, form, **kw)
+
+
+def _unrepeated(runs: Runs, form: str = "chinchilla", **kw) -> Runs:
     """The runs that repeat neither data (D <= U) nor parameters (N <= N_opt(U), judged by the
-    base law fitted to the previous such set, starting from D <= U alone)."""
+    base law of ``form`` fitted to the previous such set, starting from D <= U alone)."""
     from ..data_limits import base_params
 
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     keep = ~runs.repeated
     for _ in range(MAX_BASE_REFITS):
         sub = runs.subset(keep)
-        check_identifiable(sub, what=what)
-        law = fit_law(sub.params, sub.train_tokens, sub.loss, sub.weights, **kw)[0].law
+        _check_base(sub, form, what)
+        law = _fit_base(sub, form, **kw)[0].law
         if law is None:
             break
         new = ~runs.repeated & (runs.params <= base_params(law, runs.unique_tokens))
@@ -194,10 +215,11 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     ``full_grid``: run L-BFGS from every start of the grid instead of the default screened
     starts (the best by objective value, falling back to the full grid when their optimum is
     not usable; :func:`.core.multistart`).
+
+    With unique tokens per run (``runs.unique_tokens``, any form): the base law is fitted to
+    the runs repeating neither data nor parameters, then R_D*, R_N* to all runs with it held
+    fixed (:mod:`.repetition`); ``bootstrap`` and ``holdout`` cover both stages.
     """
-    if form != "chinchilla" and runs.unique_tokens is not None:
-        raise InputError(f"unique tokens per run (the repetition fit of Muennighoff et al. "
-                         f"2023) need the chinchilla form; got form {form!r}")
     if form != "chinchilla":
         from .select import fit_form_runs
 
@@ -248,11 +270,38 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
         held = HoldoutResult(holdout, sub, test, pred, intervals)
     rep = None
     if everything.unique_tokens is not None and fit.law is not None:
-        rep = _fit_repetition(fit.law, everything, runs, boot, seed=seed, level=level,
-                              delta=delta)
-        if holdout is not None:
-            held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, kw, name)
+        rep, rep_held = repetition_stage(fit.law, everything, runs, boot, holdout, mask,
+                                         seed=seed, level=level, holdout_level=holdout_level,
+                                         kw=kw, name=name)
+        held = held if rep_held is None else rep_held
     return FitResult(fit, runs, budgets, boot, held, repetition=rep)
+
+
+def repetition_stage(law, everything: Runs, base: Runs, boot, holdout, mask, *, seed, level,
+                     holdout_level, kw, name, form: str = "chinchilla"):
+    """The second stage of a fit with unique tokens, for a base ``law`` of ``form`` fitted to
+    the runs ``base`` of ``everything``: (R_D*, R_N* with their bootstrap under the base
+    law's ``boot``, the two-stage hold-out check of the runs ``mask`` selects by the rule
+    ``holdout``, or None)."""
+    rep = _fit_repetition(law, everything, base, boot, seed=seed, level=level,
+                          delta=kw["delta"])
+    held = None
+    if holdout is not None:
+        held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, kw, name,
+                                   form)
+    return rep, held
+
+
+def _replicates(boot):
+    """(coefficients by name as (K,) arrays, their form or None for the law's own) of a
+    base-law bootstrap of any form (:class:`.bootstrap.BootstrapResult` or
+    :class:`.forms.FormBootstrap`)."""
+    if isinstance(boot.coefficients, dict):
+        return boot.coefficients, None
+    from ..forms import get_form
+
+    form = get_form(boot.form)
+    return form.as_dict(boot.coefficients), form
 
 
 def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, delta):
@@ -274,10 +323,11 @@ def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, del
             "these runs repeat data")))
     if boot is not None:
         in_base = np.isin(everything.rows, base.rows)
+        coef, form = _replicates(boot)
         rep = replace(rep, bootstrap=bootstrap_repetition(
-            rep, law, boot.coefficients, boot.ok, everything.params, everything.train_tokens,
+            rep, law, coef, boot.ok, everything.params, everything.train_tokens,
             everything.unique_tokens, everything.loss, everything.weights, in_base,
-            seed=seed, level=level, delta=delta))
+            seed=seed, level=level, delta=delta, form=form))
     return rep
 
 
@@ -290,7 +340,8 @@ def _held_out(runs: Runs, rule: str) -> np.ndarray:
     return mask
 
 
-def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name):
+def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name,
+                        form: str = "chinchilla"):
     """Both stages (base law, then R_D*, R_N*) refitted without the runs ``rule`` selects; the
     held-out runs predicted with the data-limited law L(N, D; U) (Muennighoff et al. 2023,
     eq. 5). Predictive intervals: normal on log loss with the variance of the log predictions
@@ -306,14 +357,19 @@ def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name
     from .repetition import predict as predict_limited
 
     train, test = everything.subset(~mask), everything.subset(mask)
-    base = _unrepeated(train, **kw)
-    check_identifiable(base, what=f"runs without repetition left after holding out {rule!r}")
-    sub, opt, problem = fit_law(base.params, base.train_tokens, base.loss, base.weights,
-                                name=f"{name} (without {rule})", **kw)
+    base = _unrepeated(train, form, **kw)
+    _check_base(base, form, f"runs without repetition left after holding out {rule!r}")
+    sub, opt, problem = _fit_base(base, form, name=f"{name} (without {rule})", **kw)
     if sub.law is None:
         raise InputError(f"the fit without the runs {rule!r} holds out gives no law (a "
                          "coefficient is not > 0): hold out fewer runs")
-    boot = run_bootstrap(problem, opt, HOLDOUT_BOOTSTRAP, seed=0 if seed is None else seed)
+    boot_seed = 0 if seed is None else seed
+    if form == "chinchilla":
+        boot = run_bootstrap(problem, opt, HOLDOUT_BOOTSTRAP, seed=boot_seed)
+    else:
+        from .forms import bootstrap_form
+
+        boot = bootstrap_form(problem, opt, HOLDOUT_BOOTSTRAP, seed=boot_seed)
     rep = _fit_repetition(sub.law, train, base, boot, seed=seed, level=level,
                           delta=kw["delta"])
     law = replace(sub.law, rd_star=rep.rd_star, rn_star=rep.rn_star)
@@ -327,12 +383,12 @@ def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name
     rb = rep.bootstrap
     if rb is not None and rb.ok.sum() >= 2:
         ok = rb.ok
-        coef = {c: np.asarray(boot.coefficients[c])[ok][:, None]
-                for c in ("E", "A", "B", "alpha", "beta")}
+        reps, rep_form = _replicates(boot)
+        coef = {c: np.asarray(val)[ok][:, None] for c, val in reps.items()}
         coef |= {"rd_star": rb.rd_star[ok][:, None], "rn_star": rb.rn_star[ok][:, None]}
         with np.errstate(all="ignore"):
             spread = np.log(predict_limited(coef, test.params, test.train_tokens,
-                                            test.unique_tokens)[0])
+                                            test.unique_tokens, rep_form)[0])
         var = np.nanvar(spread, axis=0, ddof=1)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     sd = np.sqrt(var + scatter**2)

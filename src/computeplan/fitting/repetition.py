@@ -1,11 +1,16 @@
 """Fit the repetition coefficients R_D*, R_N* of a law to runs that repeat data.
 
 Method (Muennighoff et al. 2023, "Scaling Data-Constrained Language Models", arXiv 2305.16264,
-sec. 3.1 and appendix; datablations "Parametric Fit"): the base law (E, A, B, alpha, beta) is fitted
-to the runs without repetition (D <= U), then R_D* and R_N* to all runs with the base law held
-fixed, minimising sum_i w_i Huber_delta(log L(N_i, D_i; U_i) - log L_i) (delta = 1e-3, as for the
-base fit) with L(N, D; U) the data-limited loss of :func:`computeplan.data_limits.limited_loss`.
-The fit runs in log R* by L-BFGS-B from a small grid of starts, keeping the best.
+sec. 3.1 and appendix; datablations "Parametric Fit"): the base law (of any form,
+:mod:`computeplan.forms`) is fitted to the runs without repetition (D <= U), then R_D* and R_N*
+to all runs with the base law held fixed, minimising sum_i w_i Huber_delta(log L(N_i, D_i; U_i)
+- log L_i) (delta = 1e-3, as for the base fit) with L(N, D; U) = L_form(N', D') the data-limited
+loss of :func:`computeplan.data_limits.limited_loss` (eq. 5: D' = U_D (1 + R_D* (1 -
+e^(-R_D/R_D*))), likewise N' about N_opt(U), the form's compute-optimal size at D = U, as
+:mod:`computeplan._formlimits` plans with it; for the Chinchilla form E + A / N'^alpha + B /
+D'^beta, the paper's own). The fit runs in log R* by L-BFGS-B from a small grid of starts,
+keeping the best; the gradient is exact (the chain rule through the form's slopes
+dL/d ln N', dL/d ln D'; for the Chinchilla form in closed form).
 
 Uncertainty: ``fit --bootstrap K`` refits R_D*, R_N* under each base-law bootstrap replicate on a
 resample of the runs outside the base set (:func:`bootstrap_repetition`); ``fit --holdout RULE``
@@ -23,8 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..forms import get_form
 from ..laws import ChinchillaLaw
 from ._objective import HUBER_DELTA
+
+#: The form of a :class:`computeplan.ChinchillaLaw` (E + A / N^alpha + B / D^beta).
+CHINCHILLA = get_form("chinchilla")
 
 #: Starting values of R_D*, R_N* (the grid's product), around the paper's 15.4 and 5.3.
 STARTS = (1.0, 4.0, 16.0, 64.0)
@@ -104,77 +113,128 @@ def _effective_and_slope(x, base, star):
     return ux + ux * star * (1.0 - e), ux * (star * (1.0 - e) - rep * e)
 
 
-def predict(coef: dict, n, d, u):
-    """L(N, D; U) = E + A / N'^alpha + B / D'^beta (Muennighoff et al. 2023, eq. 5) for
-    coefficients ``coef`` (E, A, B, alpha, beta, rd_star, rn_star: scalars or arrays that
-    broadcast against the runs), N_opt(U) = (U G)^(beta/alpha) G, G = (alpha A / (beta
-    B))^(1/(alpha+beta)); also (N', dN'/dlog R_N*) and (D', dD'/dlog R_D*)."""
-    a, b = coef["alpha"], coef["beta"]
-    g = (a * coef["A"] / (b * coef["B"])) ** (1.0 / (a + b))
+def base_params(form, coef: dict, u) -> np.ndarray:
+    """N_opt(U), the compute-optimal size for D = U tokens under the base law ``coef`` of
+    ``form`` (arrays broadcast with ``u``): for the chinchilla and tied forms Hoffmann et al.
+    2022's eq. 4 at D = U, N_opt(U) = (U G)^(beta/alpha) G, G = (alpha A / (beta B))^(1/(alpha
+    + beta)) (datablations ``D_to_N``); for other forms the root of dL/d ln N = dL/d ln D at
+    D = U (:func:`computeplan._formsolve.optimal_at_tokens`, as the planner's
+    :func:`computeplan._formlimits.log_base_params`)."""
+    from .. import _formsolve
+    from ..formlaw import CHINCHILLA_FORMS
+
+    if form.name in CHINCHILLA_FORMS:
+        a = coef["alpha"]
+        b = coef.get("beta", a)
+        g = (a * coef["A"] / (b * coef["B"])) ** (1.0 / (a + b))
+        return (u * g) ** (b / a) * g
+    base = {k: coef[k] for k in form.coefficients}
+    log_u = np.log(np.asarray(u, float))
+    shape = np.broadcast_shapes(np.shape(log_u), *(np.shape(val) for val in base.values()))
+    with np.errstate(over="ignore"):
+        return np.exp(_formsolve.optimal_at_tokens(form, base, np.broadcast_to(log_u, shape)))
+
+
+def _loss_and_partials(form, coef: dict, n_eff, d_eff):
+    """L_form(N', D') and its partial derivatives dL/dN', dL/dD': for the chinchilla and tied
+    forms in closed form, E + A N'^-alpha + B D'^-beta, -alpha A N'^(-alpha-1), -beta B
+    D'^(-beta-1) (Hoffmann et al. 2022, eq. 2); for other forms from the form's slopes in logs,
+    (dL/d ln N') / N', (dL/d ln D') / D' (:meth:`computeplan.forms.Form.log_slopes_at`)."""
+    from ..formlaw import CHINCHILLA_FORMS
+
+    if form.name in CHINCHILLA_FORMS:
+        a = coef["alpha"]
+        b = coef.get("beta", a)
+        pred = coef["E"] + coef["A"] * n_eff ** -a + coef["B"] * d_eff ** -b
+        return pred, -a * coef["A"] * n_eff ** (-a - 1.0), -b * coef["B"] * d_eff ** (-b - 1.0)
+    pred, l_n, l_d = form.log_slopes_at(coef, np.log(n_eff), np.log(d_eff))
+    return pred, l_n / n_eff, l_d / d_eff
+
+
+def predict(coef: dict, n, d, u, form=None, base=None):
+    """L(N, D; U) = L_form(N', D') (Muennighoff et al. 2023, eq. 5, in the law's form: for the
+    Chinchilla form E + A / N'^alpha + B / D'^beta) for coefficients ``coef`` (the form's and
+    rd_star, rn_star: scalars or arrays that broadcast against the runs); ``form`` the
+    :class:`computeplan.forms.Form` (default the Chinchilla form), ``base`` N_opt(U)
+    (:func:`base_params` when None). Also (N', dN'/dlog R_N*), (D', dD'/dlog R_D*) and
+    (dL/dN', dL/dD')."""
+    form = CHINCHILLA if form is None else form
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if base is None:
+            base = base_params(form, coef, u)
         d_eff = _effective_and_slope(d, u, coef["rd_star"])
-        n_eff = _effective_and_slope(n, (u * g) ** (b / a) * g, coef["rn_star"])
-        pred = coef["E"] + coef["A"] * n_eff[0] ** -a + coef["B"] * d_eff[0] ** -b
-    return pred, n_eff, d_eff
+        n_eff = _effective_and_slope(n, base, coef["rn_star"])
+        pred, l_n, l_d = _loss_and_partials(form, coef, n_eff[0], d_eff[0])
+    return pred, n_eff, d_eff, (l_n, l_d)
 
 
-def repetition_objective(x, fitted, coef, n, d, u, log_y, w, delta=HUBER_DELTA):
+def repetition_objective(x, fitted, coef, n, d, u, log_y, w, delta=HUBER_DELTA, *, form=None,
+                         base=None):
     """sum_i w_i Huber(log L(N_i, D_i; U_i) - log L_i) and its gradient in x = log R* (module
     docstring), for every row of ``x`` (K, len(fitted)) at once: ``coef`` holds the base law's
-    E, A, B, alpha, beta and the kept rd_star, rn_star (scalars or (K, 1) arrays), ``w`` the
-    weights (m,) or (K, m) of the runs ``n``, ``d``, ``u``, ``log_y`` (m,)."""
+    coefficients (of ``form``, default the Chinchilla form) and the kept rd_star, rn_star
+    (scalars or (K, 1) arrays), ``w`` the weights (m,) or (K, m) of the runs ``n``, ``d``,
+    ``u``, ``log_y`` (m,); ``base`` N_opt(U) (fixed with the base law: computed once by the
+    callers). dL/dlog R_D* = (dL/dD') (dD'/dlog R_D*), likewise R_N*."""
     x = np.atleast_2d(x)
     coef = dict(coef)
     for j, k in enumerate(fitted):
         coef[k] = np.exp(x[:, j])[:, None]
-    a, b = coef["alpha"], coef["beta"]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        pred, (n_eff, n_slope), (d_eff, d_slope) = predict(coef, n, d, u)
+        pred, (_, n_slope), (_, d_slope), (l_n, l_d) = predict(coef, n, d, u, form, base)
         r = np.log(pred) - log_y
         f = np.sum(w * _huber(r, delta), axis=-1)
         psi = w * np.clip(r, -delta, delta) / pred
-        slopes = {"rd_star": -b * coef["B"] * d_eff ** (-b - 1.0) * d_slope,
-                  "rn_star": -a * coef["A"] * n_eff ** (-a - 1.0) * n_slope}
+        slopes = {"rd_star": l_d * d_slope, "rn_star": l_n * n_slope}
         grad = [np.broadcast_to(np.sum(psi * slopes[k], axis=-1), (len(x),)) for k in fitted]
     return (np.broadcast_to(f, (len(x),)),
             np.stack(grad, axis=-1) if grad else np.zeros((len(x), 0)))
 
 
-def _coef(law: ChinchillaLaw) -> dict:
-    return {k: getattr(law, k) for k in ("E", "A", "B", "alpha", "beta", "rd_star", "rn_star")}
+def law_form(law) -> tuple:
+    """(form, coefficients with rd_star, rn_star) of a law of any form: a
+    :class:`computeplan.ChinchillaLaw` (the chinchilla and tied forms) in the Chinchilla form;
+    R_D*, R_N* the law's own, else Muennighoff et al.'s
+    (:func:`computeplan._formlimits.repetition`)."""
+    from .._formlimits import repetition
+
+    rd, rn, _ = repetition(law)
+    if isinstance(law, ChinchillaLaw):
+        return CHINCHILLA, law.coefficients() | {"rd_star": rd, "rn_star": rn}
+    return law.shape, dict(law.coef) | {"rd_star": rd, "rn_star": rn}
 
 
-def fit_repetition(law: ChinchillaLaw, params, train_tokens, unique_tokens, loss, weights=None,
+def fit_repetition(law, params, train_tokens, unique_tokens, loss, weights=None,
                    *, delta: float = HUBER_DELTA) -> RepetitionFit:
-    """R_D*, R_N* of ``law`` (its base coefficients held fixed) fitted to runs (arrays) with
-    ``unique_tokens`` U each (module docstring)."""
+    """R_D*, R_N* of ``law`` (a law of any form, its base coefficients held fixed) fitted to
+    runs (arrays) with ``unique_tokens`` U each (module docstring)."""
     from scipy.optimize import minimize
-
-    from ..data_limits import base_params
 
     n, d, u, y = (np.asarray(x, float) for x in (params, train_tokens, unique_tokens, loss))
     w = np.ones_like(n) if weights is None else np.asarray(weights, float)
     used = w > 0
-    repeated = int(np.count_nonzero((d > u) & used))
-    excess = int(np.count_nonzero((n > base_params(law, u)) & used))
+    form, coef = law_form(law)
+    log_y = np.log(y[used])
+    n, d, u, w = n[used], d[used], u[used], w[used]
+    base = base_params(form, coef, u)
+    repeated = int(np.count_nonzero(d > u))
+    excess = int(np.count_nonzero(n > base))
     fitted = tuple(k for k, m in (("rd_star", repeated), ("rn_star", excess)) if m)
     notes = []
     if not repeated:
         notes.append("no run repeats data (D > U): rd_star is not determined; kept "
-                     f"{law.rd_star:g}")
+                     f"{coef['rd_star']:g}")
     if not excess:
         notes.append("no run has more parameters than N_opt(U), the compute-optimal size for its "
-                     f"unique tokens: rn_star is not determined; kept {law.rn_star:g}")
-    log_y = np.log(y[used])
-    n, d, u, w = n[used], d[used], u[used], w[used]
-    coef = _coef(law)
+                     f"unique tokens: rn_star is not determined; kept {coef['rn_star']:g}")
 
     def objective(x):
-        f, g = repetition_objective(x[None, :], fitted, coef, n, d, u, log_y, w, delta)
+        f, g = repetition_objective(x[None, :], fitted, coef, n, d, u, log_y, w, delta,
+                                    form=form, base=base)
         return float(f[0]), g[0]
 
     if not fitted:
-        return RepetitionFit(law.rd_star, law.rn_star, (), repeated, excess,
+        return RepetitionFit(coef["rd_star"], coef["rn_star"], (), repeated, excess,
                              objective(np.zeros(0))[0], tuple(notes))
     grid = np.array(np.meshgrid(*[np.log(STARTS)] * len(fitted), indexing="ij"))
     starts = grid.reshape(len(fitted), -1).T
@@ -191,22 +251,25 @@ def fit_repetition(law: ChinchillaLaw, params, train_tokens, unique_tokens, loss
     if at_bound:
         notes.append(f"{' and '.join(at_bound)} at the edge of [1e-3, 1e6]: the runs barely "
                      "constrain it")
-    return RepetitionFit(values.get("rd_star", law.rd_star), values.get("rn_star", law.rn_star),
+    return RepetitionFit(values.get("rd_star", coef["rd_star"]),
+                         values.get("rn_star", coef["rn_star"]),
                          fitted, repeated, excess, float(best.fun), tuple(notes))
 
 
-def bootstrap_repetition(point: RepetitionFit, law: ChinchillaLaw, base: dict, base_ok, params,
+def bootstrap_repetition(point: RepetitionFit, law, base: dict, base_ok, params,
                          train_tokens, unique_tokens, loss, weights, in_base, *, seed=None,
-                         level=0.95, delta: float = HUBER_DELTA) -> RepetitionBootstrap | None:
-    """R_D*, R_N* refitted under each of K base-law bootstrap replicates (``base``: E, A, B,
-    alpha, beta as (K,) arrays; ``base_ok`` the usable ones; the others are refitted under the
-    point base ``law`` and marked unusable), each on its own resample of the
+                         level=0.95, delta: float = HUBER_DELTA,
+                         form=None) -> RepetitionBootstrap | None:
+    """R_D*, R_N* refitted under each of K base-law bootstrap replicates (``base``: the
+    coefficients of ``form`` (default the law's, :func:`law_form`) as (K,) arrays; ``base_ok``
+    the usable ones; the others are refitted under the point base ``law`` and marked
+    unusable), each on its own resample of the
     runs outside the base set (``in_base`` False): a stratified case bootstrap (Davison &
     Hinkley 1997, "Bootstrap Methods and their Application", sec. 3.2). The base-set runs (no
     repetition) hardly enter the R* objective, so pairing the base replicate (a resample of the
     base runs) with an independent resample of the others resamples every run once. All
-    replicates are refitted together (batched L-BFGS, :mod:`._lbfgs`) from the point estimate.
-    None when the point fit determines no coefficient."""
+    replicates are refitted together (batched L-BFGS, :mod:`._lbfgs`) from the point estimate,
+    each with its own N_opt(U). None when the point fit determines no coefficient."""
     from . import _lbfgs
     from .bootstrap import resample_counts
 
@@ -221,16 +284,21 @@ def bootstrap_repetition(point: RepetitionFit, law: ChinchillaLaw, base: dict, b
     other = np.flatnonzero(~np.asarray(in_base, bool) & (w > 0))
     weights_k = np.broadcast_to(w, (k, len(w))).copy()
     weights_k[:, other] = resample_counts(len(other), k, rng) * w[other]
+    law_shape, law_coef = law_form(law)
+    form = law_shape if form is None else form
     coef = {}
-    for c in ("E", "A", "B", "alpha", "beta"):
-        coef[c] = np.where(base_ok, np.asarray(base[c], float), getattr(law, c))[:, None]
+    for c in form.coefficients:
+        coef[c] = np.where(base_ok, np.asarray(base[c], float), law_coef[c])[:, None]
     coef |= {"rd_star": point.rd_star, "rn_star": point.rn_star}
     log_y = np.log(y)
     x0 = np.tile(np.log([getattr(point, c) for c in fitted]), (k, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        n_opt = np.broadcast_to(base_params(form, coef, u), (k, len(u)))
 
     def fun(x, rows):
         sub = {c: (v[rows] if np.ndim(v) else v) for c, v in coef.items()}
-        return repetition_objective(x, fitted, sub, n, d, u, log_y, weights_k[rows], delta)
+        return repetition_objective(x, fitted, sub, n, d, u, log_y, weights_k[rows], delta,
+                                    form=form, base=n_opt[rows])
 
     res = _lbfgs.minimize(fun, x0, ftol=1e-15, gtol=1e-12, maxiter=2000)
     inside = np.all((res.x > LOG_BOUNDS[0]) & (res.x < LOG_BOUNDS[1]), axis=1)

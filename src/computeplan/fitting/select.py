@@ -27,6 +27,7 @@ beyond them in N (one fold).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,6 +47,9 @@ from .forms import (
 from .holdout import HoldoutResult, holdout_mask
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
 from .runs import Runs
+
+if TYPE_CHECKING:
+    from .repetition import RepetitionFit
 
 #: Least share of the runs each cross-validation fold holds out.
 CV_SHARE = 0.2
@@ -71,8 +75,9 @@ class FormFitResult:
     bootstrap: FormBootstrap | None = None
     holdout: HoldoutResult | None = None
     selection: dict | None = None
-    #: Repetition coefficients are fitted for the Chinchilla form only.
-    repetition = None
+    #: With unique tokens per run: the base law is fitted to the runs without repetition, and
+    #: R_D*, R_N* to all runs (:mod:`.repetition`).
+    repetition: RepetitionFit | None = None
 
     @property
     def form(self) -> str:
@@ -81,7 +86,9 @@ class FormFitResult:
     @property
     def law(self):
         """The fitted law (:func:`computeplan.formlaw.make_law`) with the runs' domain and,
-        after a bootstrap, its usable replicates; None when the coefficients are no law."""
+        after a bootstrap, its usable replicates; with unique tokens, the R_D*, R_N* the runs
+        determine (``rd_star``, ``rn_star``; one they do not determine keeps the law's
+        default); None when the coefficients are no law."""
         from ..formlaw import make_law
 
         if self.fit.law is None:
@@ -89,8 +96,11 @@ class FormFitResult:
         reps = None
         if self.bootstrap is not None and self.bootstrap.ok.sum() >= MIN_REPLICATES:
             reps = self.bootstrap.replicates()
+        rep = self.repetition
+        stars = {} if rep is None else {k: getattr(rep, k) for k in rep.fitted}
         return make_law(self.form, self.coefficients, name=self.fit.name,
-                        source=self.fit.source, replicates=reps, domain=runs_domain(self.runs))
+                        source=self.fit.source, replicates=reps, domain=runs_domain(self.runs),
+                        **stars)
 
     coefficients = property(lambda self: self.fit.coefficients)
     objective_value = property(lambda self: self.fit.objective_value)
@@ -144,6 +154,8 @@ class FormFitResult:
         out["bootstrap"] = boot
         out["holdout"] = self.holdout.to_dict() if self.holdout else None
         out["selection"] = self.selection
+        if self.repetition is not None:
+            out["repetition"] = self.repetition.to_dict()
         return out
 
 
@@ -176,21 +188,44 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                   selection: dict | None = None, full_grid: bool = False) -> FormFitResult:
     """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`, or ``auto``: chosen by
     :func:`select_form` on the runs left after ``holdout``) with optional bootstrap and
-    hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form."""
+    hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form.
+
+    With unique tokens per run, as for the Chinchilla form: the base law is fitted to the runs
+    repeating neither data nor parameters, R_D*, R_N* to all runs with it held fixed
+    (:mod:`.repetition`, the form's own data-limited loss), ``bootstrap`` and ``holdout`` over
+    both stages. ``auto`` then chooses the form on the runs without repetition (the base set
+    of the Chinchilla form: D <= U and N <= N_opt(U) under its base law, after ``holdout``;
+    ``selection["runs"]`` says so), and the chosen form's base law and R_D*, R_N* are fitted
+    as with that form given."""
+    from . import _check_base, _unrepeated, repetition_stage
+
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
     if form != "auto":
         get_form(form)  # an unknown form fails before any fitting
-    train = test = None
+    everything = runs
+    repeats = runs.unique_tokens is not None
+    train = test = mask = None
     if holdout is not None:
         mask = holdout_mask(runs, holdout)
         if not mask.any():
             raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
-        train, test = runs.subset(~mask), runs.subset(mask)
+        if not repeats:  # with unique tokens both stages are refitted without them
+            train, test = runs.subset(~mask), runs.subset(mask)
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry, full_grid=full_grid)
     scale = None
     if form == "auto":
-        selection, scales = _cross_validate(train if train is not None else runs, **kw)
+        pool = runs if mask is None else runs.subset(~mask)
+        if repeats:
+            pool = _unrepeated(pool, "chinchilla", **kw)
+        selection, scales = _cross_validate(pool, **kw)
+        if repeats:
+            selection["runs"] = (
+                f"the {int(np.count_nonzero(pool.weights))} runs without repetition (D <= U, "
+                "N <= N_opt(U) under the Chinchilla-form base law"
+                + ("" if mask is None else f", after holding out {holdout!r}")
+                + "); the chosen form's base law and R_D*, R_N* are then fitted as with "
+                "that form given")
         form = selection["chosen"]
         scale = scales[form]
         if form == "chinchilla":
@@ -203,6 +238,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
             fit = replace(res.fit, warnings=res.fit.warnings + tuple(cv_warning(selection)))
             return replace(res, fit=fit, selection=selection)
     f = get_form(form)
+    if repeats:
+        runs = _unrepeated(everything, f.name, **kw)
+        _check_base(runs, f.name, "runs without repetition (D <= U, N <= N_opt(U))")
     check_runs_for_form(runs, f)
     if train is not None:
         check_runs_for_form(train, f, what=f"runs left after holding out {holdout!r}")
@@ -224,7 +262,12 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                                       scale=scale, sub_fit=sub_fit, **kw)
         held = HoldoutResult(holdout, sub, test, sub.predict(test.params, test.train_tokens),
                              intervals)
-    return FormFitResult(fit, runs, budgets, boot, held, selection)
+    rep = None
+    if repeats and fit.law is not None:
+        rep, held = repetition_stage(fit.law, everything, runs, boot, holdout, mask, seed=seed,
+                                     level=level, holdout_level=holdout_level, kw=kw,
+                                     name=name, form=f.name)
+    return FormFitResult(fit, runs, budgets, boot, held, selection, repetition=rep)
 
 
 def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:

@@ -1,0 +1,213 @@
+"""R_D*, R_N* fitted for laws of every form (Muennighoff et al. 2023, in the form's own
+data-limited loss): recovery from synthetic runs of known laws, the bootstrap and hold-out, the
+law file through the planner, ``--form auto``, and bad input."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli_helpers import run_json
+from computeplan.cli import app
+from computeplan.data_limits import base_params, limited_loss
+from computeplan.errors import InputError
+from computeplan.fitting import Runs, fit_runs
+from form_laws import LAWS, form_law
+
+runner = CliRunner()
+#: The repetition coefficients of the synthetic runs (not Muennighoff et al.'s 15.39, 5.31).
+RD, RN = 12.0, 4.0
+
+
+def _truth(form):
+    return replace(form_law(form), rd_star=RD, rn_star=RN)
+
+
+def _runs(form, noise=0.0, seed=0):
+    """80 runs of the form's test law with R_D* = 12, R_N* = 4: four unique-token budgets U,
+    at 0.1-0.9 N_opt(U) (the runs without repetition, D <= U) and 4 N_opt(U) (excess
+    parameters), D from 0.1 U to 40 epochs."""
+    law = _truth(form)
+    u = np.repeat([1e9, 4e9, 1.6e10, 6.4e10], 20)
+    n = np.tile(np.repeat([0.1, 0.3, 0.9, 4.0], 5), 4) * base_params(law, u)
+    d = np.tile([0.1, 0.3, 1.0, 5.0, 40.0], 16) * u
+    loss = limited_loss(law, n, d, u)
+    if noise:
+        loss = loss * np.exp(np.random.default_rng(seed).normal(0.0, noise, len(u)))
+    return n, d, u, loss
+
+
+def _csv(path, form, **kw):
+    n, d, u, loss = _runs(form, **kw)
+    rows = ["params,tokens,loss,unique_tokens"]
+    rows += [",".join(repr(float(x)) for x in row) for row in zip(n, d, loss, u, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("form", sorted(LAWS))
+def test_fit_recovers_the_repetition_coefficients_of_every_form(form):
+    n, d, u, loss = _runs(form)
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form=form)
+    rep = result.repetition
+    assert result.form == form
+    assert set(rep.fitted) == {"rd_star", "rn_star"}
+    assert rep.n_repeated == 32 and rep.n_excess_params == 20
+    # noise-free runs: the base law and R_D*, R_N* come back (to ~1e-12 here)
+    assert rep.rd_star == pytest.approx(RD, rel=1e-6)
+    assert rep.rn_star == pytest.approx(RN, rel=1e-6)
+    for k, value in LAWS[form].items():
+        assert result.coefficients[k] == pytest.approx(value, rel=1e-5, abs=1e-7), k
+    law = result.law
+    assert (law.form, law.rd_star, law.rn_star) == (form, rep.rd_star, rep.rn_star)
+    out = result.to_dict()
+    assert out["repetition"]["rd_star"] == rep.rd_star
+    assert any("base law fitted to the 36 runs without repetition" in note
+               for note in out["notes"])
+
+
+def test_the_objective_is_the_forms_data_limited_loss_with_exact_gradients():
+    from computeplan.fitting.repetition import law_form, predict, repetition_objective
+
+    law = _truth("beta-of-n")
+    n, d, u, loss = _runs("beta-of-n", noise=0.002)
+    form, coef = law_form(law)
+    assert np.allclose(predict(coef, n, d, u, form)[0], limited_loss(law, n, d, u),
+                       rtol=1e-12, atol=0)
+    fitted = ("rd_star", "rn_star")
+    x = np.log([[5.0, 2.0], [30.0, 9.0]])
+    _, g = repetition_objective(x, fitted, coef, n, d, u, np.log(loss), 1.0, form=form)
+    h = 1e-6
+    for j in range(2):
+        step = np.zeros(2)
+        step[j] = h
+        up = repetition_objective(x + step, fitted, coef, n, d, u, np.log(loss), 1.0,
+                                  form=form)[0]
+        down = repetition_objective(x - step, fitted, coef, n, d, u, np.log(loss), 1.0,
+                                    form=form)[0]
+        assert np.allclose(g[:, j], (up - down) / (2 * h), rtol=1e-5, atol=1e-12)
+
+
+def test_bootstrap_and_holdout_of_another_form():
+    n, d, u, loss = _runs("kaplan")
+    exact = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form="kaplan",
+                     bootstrap=10, seed=0)
+    rb = exact.repetition.bootstrap
+    assert rb.ok.sum() >= 8
+    for k, truth in (("rd_star", RD), ("rn_star", RN)):
+        iv = rb.intervals()[k]  # noise-free: every replicate recovers the truth
+        assert iv["lo"] == pytest.approx(truth, rel=1e-6)
+        assert iv["hi"] == pytest.approx(truth, rel=1e-6)
+    assert exact.to_dict()["repetition"]["bootstrap"]["replicates"] == 10
+
+    n, d, u, loss = _runs("kaplan", noise=0.002, seed=1)
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form="kaplan",
+                      holdout="epochs>10")
+    held = result.holdout
+    epochs = held.held_out.train_tokens / held.held_out.unique_tokens
+    assert np.all(epochs > 10) and len(held.held_out) == 16
+    assert held.summary()["n_fit"] == 64
+    assert held.repetition is not None and set(held.repetition.fitted) == {"rd_star",
+                                                                          "rn_star"}
+    # the data-limited kaplan law predicts the runs at 40 epochs to within the noise, and far
+    # better than its base law with every token unique
+    assert held.summary()["max_abs_relative_error"] < 0.01
+    unique = held.fit.predict(held.held_out.params, held.held_out.train_tokens)
+    assert np.mean(np.abs(unique / held.held_out.loss - 1)) > 3 * held.summary()[
+        "mean_abs_relative_error"]
+    assert "no extrapolation term" in held.intervals["method"]
+    assert "repetition" in result.to_dict()["holdout"]
+
+
+def test_the_law_file_carries_the_fitted_values_into_the_plan(tmp_path):
+    runs = _csv(tmp_path / "runs.csv", "kaplan")
+    out = tmp_path / "law.json"
+    result = runner.invoke(app, ["fit", str(runs), "--unique-tokens-col", "unique_tokens",
+                                 "--form", "kaplan", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Repetition (Muennighoff et al. 2023)" in result.output
+    data = json.loads(out.read_text())
+    assert data["form"] == "kaplan"
+    assert data["rd_star"] == pytest.approx(RD, rel=1e-6)
+    assert data["rn_star"] == pytest.approx(RN, rel=1e-6)
+    from computeplan.laws import load_law
+
+    law = load_law(out)
+    assert (law.form, law.rd_star, law.rn_star) == ("kaplan", data["rd_star"], data["rn_star"])
+    plan = run_json("plan", "--law", str(out), "--loss", "2.7", "--inference-tokens", "1e12",
+                    "--unique-tokens", "1e10")
+    limit = plan["data_limit"]
+    assert (limit["rd_star"], limit["rn_star"]) == (data["rd_star"], data["rn_star"])
+    assert "repetition_assumed" not in limit
+    assert any(note.startswith("data limit: assumed --rd-star 12 and --rn-star 4 (set in law "
+                               "law)") for note in plan["notes"]), plan["notes"]
+    assert not any("Muennighoff et al. 2023's values" in note for note in plan["notes"])
+    # a law file of another form with a bad coefficient is one line, exit 2
+    out.write_text(json.dumps(data | {"rn_star": -1.0}))
+    bad = runner.invoke(app, ["plan", "--law", str(out), "--loss", "2.7", "--unique-tokens",
+                              "1e10"])
+    assert bad.exit_code == 2 and "rn_star" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1, bad.output
+
+
+def test_auto_chooses_the_form_on_the_runs_without_repetition(tmp_path):
+    data = run_json("fit", str(_csv(tmp_path / "runs.csv", "kaplan")), "--unique-tokens-col",
+                    "unique_tokens", "--form", "auto")
+    selection = data["selection"]
+    assert selection["chosen"] == data["form"] == "kaplan"
+    assert selection["runs"].startswith("the 48 runs without repetition (D <= U, N <= N_opt(U) "
+                                        "under the Chinchilla-form base law)")
+    assert all(fold["n_fit"] + fold["n_held_out"] == 48 for fold in selection["folds"].values())
+    rep = data["repetition"]
+    assert rep["rd_star"] == pytest.approx(RD, rel=1e-6)
+    assert rep["rn_star"] == pytest.approx(RN, rel=1e-6)
+
+
+def _one_line_error(*args, must=()):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    for text in must:
+        assert text in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "-1e9", "0"])
+def test_bad_unique_tokens_are_one_line_errors(tmp_path, value):
+    path = _csv(tmp_path / "runs.csv", "kaplan")
+    lines = path.read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:3] + [value])
+    path.write_text("\n".join(lines) + "\n")
+    _one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form", "kaplan",
+                    must=("column 'unique_tokens'",))
+
+
+def test_runs_that_all_repeat_data_leave_no_base_law(tmp_path):
+    n, d, u, loss = _runs("kaplan")
+    with pytest.raises(InputError, match="runs without repetition"):
+        fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=d / 2), form="kaplan")
+    path = tmp_path / "runs.csv"
+    rows = ["params,tokens,loss,unique_tokens"] + [
+        f"{a!r},{b!r},{c!r},{b / 2!r}" for a, b, c in zip(n.tolist(), d.tolist(), loss.tolist(),
+                                                          strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    _one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form",
+                    "beta-of-n", must=("runs without repetition",))
+
+
+def test_no_repeated_runs_keep_the_coefficients_and_say_so():
+    """As for the Chinchilla form: a coefficient no run determines is kept (Muennighoff et
+    al.'s), the result says so, and the law file does not claim it as the law's own."""
+    n, d, _, _ = _runs("kaplan")
+    loss = form_law("kaplan").loss(n, d)
+    plain = fit_runs(Runs.from_arrays(n, d, loss), form="kaplan")
+    big = np.full_like(n, 1e15)  # every run on unique data, every model below N_opt(U)
+    with_u = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=big), form="kaplan")
+    assert with_u.coefficients == plain.coefficients
+    assert with_u.repetition.fitted == ()
+    assert any("rd_star is not determined" in note for note in with_u.repetition.notes)
+    assert any("rn_star is not determined" in note for note in with_u.repetition.notes)
+    assert (with_u.law.rd_star, with_u.law.rn_star) == (None, None)
+    assert "rd_star" not in with_u.law.to_dict()
