@@ -627,5 +627,10 @@ def get_form(name) -> Form:
     if isinstance(name, Form):
         return name
     if name not in FORMS:
-        raise InputError(f"unknown law form {name!r}; valid: {', '.join(FORMS)}")
+        from .formaverage import average_form, is_average
+
+        if is_average(name):
+            return average_form(name)
+        raise InputError(f"unknown law form {name!r}; valid: {', '.join(FORMS)}, or "
+                         "average(f1,f2,...) of two or more of them")
     return FORMS[name]

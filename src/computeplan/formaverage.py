@@ -1,0 +1,224 @@
+"""A weighted average of laws of several forms: the law that ``computeplan fit --form average``
+fits, planned by the same solvers as every form (:mod:`computeplan._formsolve`).
+
+L(N, D) = sum_i w_i L_i(N, D), w_i > 0, sum_i w_i = 1, each L_i a law of another form
+(:mod:`computeplan.forms`). The weights are fixed when the law is fitted (inverse squared
+extrapolation cross-validation error, :mod:`computeplan.fitting.select`): a combination of
+forecasts (Bates & Granger 1969, "The Combination of Forecasts", Operational Research Quarterly
+20(4), weights inversely proportional to each forecast's mean squared error; Stock & Watson
+2004, J. Forecasting 23, the same weights across many series), which is more accurate than the
+one forecast a noisy score picks.
+
+The form ``average(f1,f2,...)`` has the coefficients ``f.weight`` and ``f.<c>`` for each part f
+and each coefficient c of f (a law file holds them as flat keys, and replicates as rows in this
+order). Its loss, slopes in ln N and ln D and lowest loss are the weighted sums of its parts'
+(each a linear functional of the parts); the tokens that reach a loss at N and the smallest N
+that reaches it (closed forms for every single form) are roots of monotone functions, found by
+the planner's bracketed root finder (:func:`computeplan._formsolve.bracketed_root`) inside
+brackets the parts give: at fixed N every L_i falls with D, so the average reaches a loss at a D
+between the smallest and largest of the parts' own D_i at that loss.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from .errors import InputError
+from .forms import FORMS, Form, _above, get_form
+
+#: The prefix of an averaged form's name.
+PREFIX = "average"
+#: Sum of the weights must be 1 to this tolerance.
+WEIGHT_TOLERANCE = 1e-9
+#: The range of ln N searched for the smallest model that reaches a loss (e^-50 to e^250).
+LOG_PARAMS_SEARCH = (-50.0, 250.0)
+#: How far above the largest of the parts' ln D the average's ln D is searched.
+LOG_TOKENS_SPAN = 200.0
+
+
+def average_name(parts) -> str:
+    return f"{PREFIX}({','.join(parts)})"
+
+
+def is_average(name) -> bool:
+    return isinstance(name, str) and name.startswith(PREFIX + "(") and name.endswith(")")
+
+
+@cache
+def average_form(name: str) -> AverageForm:
+    """The averaged form called ``average(f1,f2,...)``: distinct single forms, at least two."""
+    parts = tuple(p.strip() for p in name[len(PREFIX) + 1:-1].split(","))
+    bad = [p for p in parts if p not in FORMS]
+    if bad or len(parts) < 2 or len(set(parts)) != len(parts):
+        raise InputError(f"unknown law form {name!r}; an averaged form is average(f1,f2,...) "
+                         f"with two or more distinct forms of {', '.join(FORMS)}")
+    return AverageForm(parts)
+
+
+class AverageForm(Form):
+    """sum_i w_i L_i(N, D) over ``parts`` (module docstring)."""
+
+    def __init__(self, parts: tuple[str, ...]):
+        self.parts = tuple(get_form(p) for p in parts)
+        self.name = average_name(parts)
+        self.coefficients = tuple(
+            name for f in self.parts
+            for name in (f"{f.name}.weight", *(f"{f.name}.{c}" for c in f.coefficients)))
+        self.positive = tuple(f"{f.name}.weight" for f in self.parts) + tuple(
+            f"{f.name}.{c}" for f in self.parts for c in f.positive)
+        self.exponents = tuple(f"{f.name}.{c}" for f in self.parts for c in f.exponents)
+        self.formula = "L = " + " + ".join(f"w_{f.name} L_{f.name}" for f in self.parts) + (
+            ", the weights summing to 1")
+        self.source = ("a combination of forecasts with fixed weights (Bates & Granger 1969); "
+                       "the parts: " + "; ".join(f"{f.name}: {f.formula}" for f in self.parts))
+
+    # ------------------------------------------------------------ coefficients
+    def split(self, coef: dict) -> list[tuple[object, Form, dict]]:
+        """(w_i, form_i, coefficients of part i) for every part."""
+        return [(coef[f"{f.name}.weight"], f,
+                 {c: coef[f"{f.name}.{c}"] for c in f.coefficients}) for f in self.parts]
+
+    @staticmethod
+    def join(parts) -> dict:
+        """The coefficients of ``(weight, form, coefficients)`` triples (:meth:`split`'s
+        inverse)."""
+        out = {}
+        for w, f, coef in parts:
+            f = get_form(f)
+            out[f"{f.name}.weight"] = w
+            out |= {f"{f.name}.{c}": coef[c] for c in f.coefficients}
+        return out
+
+    def check(self, coef: dict, what: str = "law") -> dict[str, float]:
+        out = super().check(coef, what)
+        total = sum(w for w, _, _ in self.split(out))
+        if not abs(total - 1.0) <= WEIGHT_TOLERANCE:
+            raise InputError(f"{what} weights of form {self.name!r} must sum to 1; got "
+                             f"{total:.12g}")
+        for _, f, c in self.split(out):
+            f.check(c, f"{what} part {f.name}")
+        return out
+
+    # ---------------------------------------------------------------- numerics
+    def _loss(self, c, ln_n, ln_d):
+        return sum(w * f._loss(p, ln_n, ln_d) for w, f, p in self.split(c))
+
+    def _slopes(self, c, ln_n, ln_d):
+        total = [0.0, 0.0, 0.0]
+        for w, f, p in self.split(c):
+            for j, s in enumerate(f._slopes(p, ln_n, ln_d)):
+                total[j] = total[j] + w * s
+        return tuple(total)
+
+    def irreducible(self, coef: dict) -> float | None:
+        """sum_i w_i of the parts' irreducible losses (None when a part has none)."""
+        floors = [(w, f.irreducible(p)) for w, f, p in self.split(coef)]
+        if any(x is None for _, x in floors):
+            return None
+        return float(sum(w * x for w, x in floors))
+
+    def log_params_limits(self, coef: dict):
+        """Where every part is a law: the narrowest of the parts' limits."""
+        lo, hi = -np.inf, np.inf
+        for _, f, p in self.split(coef):
+            a, b = f.log_params_limits(p)
+            lo, hi = np.maximum(lo, a), np.minimum(hi, b)
+        return lo, hi
+
+    def floor(self, coef: dict):
+        """The lowest loss at any N, D: the average's loss at infinite data at the largest N
+        searched (the edge of :meth:`log_params_limits`, else N -> infinity: the weighted sum
+        of the parts' irreducible losses, each part's own limit at infinite N)."""
+        _, hi = self.log_params_limits(coef)
+        hi = np.where(np.isfinite(hi), hi, LOG_PARAMS_SEARCH[1])
+        with np.errstate(all="ignore"):
+            return self.loss_at(coef, hi, np.inf)
+
+    def log_params_range(self, c, loss):
+        """(lo, hi) of ln N between which some D reaches ``loss``: lo the root in ln N of the
+        average's loss at infinite data (falling with N, each part's does) minus ``loss``, in
+        :data:`LOG_PARAMS_SEARCH` within :meth:`log_params_limits`; hi that limit."""
+        from . import _formsolve as solve
+
+        floor = self.floor(c)
+        loss = _above(loss, floor, "the weighted sum of the parts' lowest losses")
+        lim_lo, lim_hi = self.log_params_limits(c)
+        a = np.maximum(lim_lo, LOG_PARAMS_SEARCH[0])
+        b = np.minimum(lim_hi, LOG_PARAMS_SEARCH[1])
+
+        def excess(x, d):  # < 0 at small N (the loss out of reach), > 0 at large N
+            return _finite(d["loss"] - self.loss_at(d["c"], x, np.inf))
+
+        shape = np.broadcast_shapes(np.shape(loss), np.shape(a), np.shape(b),
+                                    *(np.shape(v) for v in c.values()))
+        data = {"loss": loss, "c": c}
+        at_a = excess(np.broadcast_to(a, shape), {"loss": loss, "c": c})
+        lo = np.where(at_a >= 0, a, np.nan)
+        todo = ~(at_a >= 0)
+        if np.any(todo):
+            root = solve.bracketed_root(excess, a, b, data)
+            lo = np.where(todo, root, lo)
+        return lo, np.broadcast_to(lim_hi, shape) + 0.0
+
+    def log_tokens_at_loss(self, c, ln_n, loss):
+        """ln D at which the average reaches ``loss`` at ln N: the root of loss - L(N, D) in
+        ln D, bracketed by the parts' own ln D_i at ``loss`` (module docstring; a part that
+        cannot reach the loss at N does not bound it above, so the bracket then extends
+        :data:`LOG_TOKENS_SPAN` beyond the others'); NaN outside :meth:`log_params_range`."""
+        from . import _formsolve as solve
+
+        ln_n = np.asarray(ln_n, float)
+        loss = np.asarray(loss, float)
+        with np.errstate(all="ignore"):
+            at_inf = self.loss_at(c, ln_n, np.inf)
+            ts = [f.log_tokens_at_loss(p, ln_n, loss) for _, f, p in self.split(c)]
+        t = np.stack(np.broadcast_arrays(*ts))
+        finite = np.isfinite(t)
+        reach = (at_inf < loss) & finite.any(axis=0)
+        lo = np.min(np.where(finite, t, np.inf), axis=0)
+        hi = np.max(np.where(finite, t, -np.inf), axis=0)
+        hi = np.where(finite.all(axis=0), hi, hi + LOG_TOKENS_SPAN)
+        lo, hi = np.where(reach, lo, 0.0), np.where(reach, hi, 1.0)
+        out = np.full(np.broadcast_shapes(lo.shape, np.shape(ln_n), np.shape(loss)), np.nan)
+        if not np.any(reach):
+            return out
+
+        def excess(x, d):  # < 0 at small D (loss above the target), > 0 at large D
+            return _finite(d["loss"] - self.loss_at(d["c"], d["ln_n"], x))
+
+        hi = np.where(lo == hi, hi + 1e-9 * max(1.0, float(np.max(np.abs(hi)))), hi)
+        shape = out.shape
+        keep = np.broadcast_to(reach, shape)
+        sel = {k: (np.broadcast_to(v, shape)[keep] if np.ndim(v) else v) for k, v in c.items()}
+        data = {"loss": np.broadcast_to(loss, shape)[keep], "c": sel,
+                "ln_n": np.broadcast_to(ln_n, shape)[keep]}
+        root = solve.bracketed_root(excess, np.broadcast_to(lo, shape)[keep],
+                                    np.broadcast_to(hi, shape)[keep], data)
+        out[keep] = root
+        return out
+
+    def value_jac(self, x, ln, ld, cn, cd):  # pragma: no cover - fitted part by part
+        raise InputError(f"a law of form {self.name!r} is fitted part by part (fit --form "
+                         "average), not as one form")
+
+    starts = to_natural = from_natural = from_chinchilla = value_jac
+
+    def __repr__(self) -> str:
+        return f"AverageForm({self.name!r})"
+
+
+def _finite(excess):
+    """A target minus a loss that overflowed (a part's loss too large for a double, far inside
+    the bracket) as the largest negative double: the root finder's sign is then right
+    everywhere, not only near the bracket's ends (:func:`computeplan._formsolve.signed`)."""
+    return np.where(np.isnan(excess), -np.finfo(float).max,
+                    np.maximum(excess, -np.finfo(float).max))
+
+
+def parts_of(form) -> tuple[Form, ...]:
+    """The single forms of ``form`` (itself when it is one)."""
+    f = get_form(form)
+    return f.parts if isinstance(f, AverageForm) else (f,)
+
