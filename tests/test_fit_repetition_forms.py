@@ -152,14 +152,20 @@ def test_the_law_file_carries_the_fitted_values_into_the_plan(tmp_path):
     assert len(bad.output.strip().splitlines()) == 1, bad.output
 
 
-def test_auto_chooses_the_form_on_the_runs_without_repetition(tmp_path):
-    data = run_json("fit", str(_csv(tmp_path / "runs.csv", "kaplan")), "--unique-tokens-col",
+@pytest.mark.parametrize("form", ["beta-of-n"])
+def test_auto_chooses_the_form_on_the_runs_without_repetition(tmp_path, form):
+    """The 12 runs with D <= U and 4 N_opt(U) have their loss raised by the excess parameters:
+    chosen on all 48 runs with D <= U the form is farseer (it bends to fit them), on the 36
+    without repetition the true one."""
+    data = run_json("fit", str(_csv(tmp_path / "runs.csv", form)), "--unique-tokens-col",
                     "unique_tokens", "--form", "auto")
     selection = data["selection"]
-    assert selection["chosen"] == data["form"] == "kaplan"
-    assert selection["runs"].startswith("the 48 runs without repetition (D <= U, N <= N_opt(U) "
-                                        "under the Chinchilla-form base law)")
-    assert all(fold["n_fit"] + fold["n_held_out"] == 48 for fold in selection["folds"].values())
+    assert selection["first_round"] == {"runs": 48, "chosen": "farseer",
+                                        "table": selection["first_round"]["table"]}
+    assert selection["chosen"] == data["form"] == form
+    assert selection["runs"].startswith("the 36 runs without repetition (D <= U, N <= N_opt(U) "
+                                        "under the ")
+    assert all(fold["n_fit"] + fold["n_held_out"] == 36 for fold in selection["folds"].values())
     rep = data["repetition"]
     assert rep["rd_star"] == pytest.approx(RD, rel=1e-6)
     assert rep["rn_star"] == pytest.approx(RN, rel=1e-6)
@@ -211,3 +217,34 @@ def test_no_repeated_runs_keep_the_coefficients_and_say_so():
     assert any("rn_star is not determined" in note for note in with_u.repetition.notes)
     assert (with_u.law.rd_star, with_u.law.rn_star) == (None, None)
     assert "rd_star" not in with_u.law.to_dict()
+
+
+#: A farseer-form law fitted to runs it does not describe: no N_opt(U) at these U.
+NO_OPTIMUM = {"a1": -1.6135687412705686, "b1": 0.6938383922740198, "alpha": 0.038022202613408884,
+              "a2": -10.225525456289551, "b2": 18.915329706099985, "beta": 0.019166640448615636,
+              "a3": 7.356870831506245, "b3": -6.4663461439860885, "gamma": -0.01449818024764746}
+
+
+def test_a_base_law_without_a_compute_optimal_size_is_a_one_line_error():
+    from computeplan.fitting.repetition import fit_repetition
+    from computeplan.formlaw import make_law
+
+    n, d, u, loss = _runs("farseer")
+    with pytest.raises(InputError, match="the farseer-form law fitted to the runs without "
+                       "repetition has no compute-optimal size N_opt\\(U\\)"):
+        fit_repetition(make_law("farseer", NO_OPTIMUM), n, d, u, loss)
+
+
+def test_a_bootstrap_replicate_without_a_compute_optimal_size_is_left_out():
+    from computeplan.fitting.repetition import bootstrap_repetition, fit_repetition
+
+    law = _truth("farseer")
+    n, d, u, loss = _runs("farseer")
+    point = fit_repetition(law, n, d, u, loss)
+    rows = [LAWS["farseer"], NO_OPTIMUM, LAWS["farseer"]]
+    base = {c: np.array([r[c] for r in rows]) for c in LAWS["farseer"]}
+    in_base = (d <= u) & (n <= base_params(law, u))
+    rb = bootstrap_repetition(point, law, base, np.ones(3, bool), n, d, u, loss, np.ones_like(n),
+                              in_base, seed=0)
+    assert rb.ok.tolist() == [True, False, True]
+    assert np.allclose(rb.rd_star[rb.ok], RD, rtol=1e-6)

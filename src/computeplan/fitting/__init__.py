@@ -178,16 +178,22 @@ def _unrepeated(runs: Runs, form: str = "chinchilla", **kw) -> Runs:
     """The runs that repeat neither data (D <= U) nor parameters (N <= N_opt(U), judged by the
     base law of ``form`` fitted to the previous such set, starting from D <= U alone)."""
     from ..data_limits import base_params
+    from .repetition import no_base_error
 
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     keep = ~runs.repeated
-    for _ in range(MAX_BASE_REFITS):
+    for i in range(MAX_BASE_REFITS):
         sub = runs.subset(keep)
         _check_base(sub, form, what)
         law = _fit_base(sub, form, **kw)[0].law
         if law is None:
             break
-        new = ~runs.repeated & (runs.params <= base_params(law, runs.unique_tokens))
+        try:
+            n_opt = base_params(law, runs.unique_tokens)
+        except InputError:
+            fitted = "runs with D <= U" if i == 0 else what
+            raise no_base_error(form, f"{int(keep.sum())} {fitted}") from None
+        new = ~runs.repeated & (runs.params <= n_opt)
         if np.array_equal(new, keep):
             break
         keep = new

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..forms import get_form
 from ..laws import ChinchillaLaw
+from ..vocabulary import option
 from ._objective import HUBER_DELTA
 
 #: The form of a :class:`computeplan.ChinchillaLaw` (E + A / N^alpha + B / D^beta).
@@ -151,6 +153,15 @@ def _loss_and_partials(form, coef: dict, n_eff, d_eff):
     return pred, l_n / n_eff, l_d / d_eff
 
 
+def no_base_error(form: str, what: str) -> InputError:
+    """The one-line error of a base law (of ``form``, fitted to ``what``) without N_opt(U) at
+    the runs' unique tokens: R_N (Muennighoff et al. 2023, eq. 5) is not defined under it."""
+    return InputError(f"the {form}-form law fitted to the {what} has no compute-optimal size "
+                      "N_opt(U) for the runs' unique tokens (dL/d ln N = dL/d ln D has no root "
+                      "there), which the repetition fit needs (N' counts parameters beyond "
+                      f"N_opt(U)); fit another {option('form')}")
+
+
 def predict(coef: dict, n, d, u, form=None, base=None):
     """L(N, D; U) = L_form(N', D') (Muennighoff et al. 2023, eq. 5, in the law's form: for the
     Chinchilla form E + A / N'^alpha + B / D'^beta) for coefficients ``coef`` (the form's and
@@ -216,7 +227,10 @@ def fit_repetition(law, params, train_tokens, unique_tokens, loss, weights=None,
     form, coef = law_form(law)
     log_y = np.log(y[used])
     n, d, u, w = n[used], d[used], u[used], w[used]
-    base = base_params(form, coef, u)
+    try:
+        base = base_params(form, coef, u)
+    except InputError:
+        raise no_base_error(form.name, "runs without repetition") from None
     repeated = int(np.count_nonzero(d > u))
     excess = int(np.count_nonzero(n > base))
     fitted = tuple(k for k, m in (("rd_star", repeated), ("rn_star", excess)) if m)
@@ -286,14 +300,29 @@ def bootstrap_repetition(point: RepetitionFit, law, base: dict, base_ok, params,
     weights_k[:, other] = resample_counts(len(other), k, rng) * w[other]
     law_shape, law_coef = law_form(law)
     form = law_shape if form is None else form
-    coef = {}
-    for c in form.coefficients:
-        coef[c] = np.where(base_ok, np.asarray(base[c], float), law_coef[c])[:, None]
+
+    def replicates(ok):
+        return {c: np.where(ok, np.asarray(base[c], float), law_coef[c])[:, None]
+                for c in form.coefficients}
+
+    coef = replicates(base_ok)
+    try:
+        n_opt = base_params(form, coef, u)
+    except InputError:  # some replicate has no N_opt(U): unusable, like a failed base refit
+        def has_base(i):
+            try:
+                base_params(form, {c: v[i] for c, v in coef.items()}, u)
+            except InputError:
+                return False
+            return True
+
+        base_ok = base_ok & np.array([has_base(i) for i in range(k)])
+        coef = replicates(base_ok)
+        n_opt = base_params(form, coef, u)
+    n_opt = np.broadcast_to(n_opt, (k, len(u)))
     coef |= {"rd_star": point.rd_star, "rn_star": point.rn_star}
     log_y = np.log(y)
     x0 = np.tile(np.log([getattr(point, c) for c in fitted]), (k, 1))
-    with np.errstate(over="ignore", invalid="ignore"):
-        n_opt = np.broadcast_to(base_params(form, coef, u), (k, len(u)))
 
     def fun(x, rows):
         sub = {c: (v[rows] if np.ndim(v) else v) for c, v in coef.items()}

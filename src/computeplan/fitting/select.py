@@ -22,6 +22,16 @@ optima sit far beyond the runs in D/N (hence two nested folds in that direction,
 one a longer extrapolation: one fold of the nearest 20% rewards a form that bends just right
 over the last factor of two and says little about a factor of four or more), large models
 beyond them in N (one fold).
+
+With unique tokens per run (the repetition fit, :mod:`.repetition`), the form is chosen on
+the runs without repetition, as the base fit uses them: D <= U and N <= N_opt(U), the second
+depending on a law. A first round on the runs with D <= U (after ``--holdout``) ranks the
+forms; the runs without repetition under the best of them whose base law has N_opt(U) at the
+runs' unique tokens (:func:`computeplan.fitting._unrepeated`) are the folds of the second round,
+whose choice is kept (``selection["runs"]``, ``selection["first_round"]`` in the JSON; runs
+with excess parameters, their loss raised by the repetition, would favour the forms that bend
+most). The chosen form is then fitted as if it were given: its base law on its own runs
+without repetition, then R_D*, R_N* on all runs.
 """
 
 from __future__ import annotations
@@ -193,10 +203,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     With unique tokens per run, as for the Chinchilla form: the base law is fitted to the runs
     repeating neither data nor parameters, R_D*, R_N* to all runs with it held fixed
     (:mod:`.repetition`, the form's own data-limited loss), ``bootstrap`` and ``holdout`` over
-    both stages. ``auto`` then chooses the form on the runs without repetition (the base set
-    of the Chinchilla form: D <= U and N <= N_opt(U) under its base law, after ``holdout``;
-    ``selection["runs"]`` says so), and the chosen form's base law and R_D*, R_N* are fitted
-    as with that form given."""
+    both stages. ``auto`` then chooses the form on the runs that repeat no data (D <= U,
+    after ``holdout``; module docstring), and the chosen form's base law (on its own runs
+    without repetition) and R_D*, R_N* are fitted as with that form given."""
     from . import _check_base, _unrepeated, repetition_stage
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
@@ -217,15 +226,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     if form == "auto":
         pool = runs if mask is None else runs.subset(~mask)
         if repeats:
-            pool = _unrepeated(pool, "chinchilla", **kw)
-        selection, scales = _cross_validate(pool, **kw)
-        if repeats:
-            selection["runs"] = (
-                f"the {int(np.count_nonzero(pool.weights))} runs without repetition (D <= U, "
-                "N <= N_opt(U) under the Chinchilla-form base law"
-                + ("" if mask is None else f", after holding out {holdout!r}")
-                + "); the chosen form's base law and R_D*, R_N* are then fitted as with "
-                "that form given")
+            selection, scales = _select_unrepeated(pool, holdout, **kw)
+        else:
+            selection, scales = _cross_validate(pool, **kw)
         form = selection["chosen"]
         scale = scales[form]
         if form == "chinchilla":
@@ -268,6 +271,39 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                                      level=level, holdout_level=holdout_level, kw=kw,
                                      name=name, form=f.name)
     return FormFitResult(fit, runs, budgets, boot, held, selection, repetition=rep)
+
+
+def _select_unrepeated(pool: Runs, holdout: str | None, **kw) -> tuple[dict, dict]:
+    """:func:`_cross_validate` for runs with unique tokens (module docstring): a first round on
+    the runs that repeat no data (D <= U), then the final one on the runs without repetition
+    (D <= U, N <= N_opt(U)) of the best form of the first round that has them (its base law
+    has N_opt(U) at the runs' unique tokens); the first round's choice when none has."""
+    from . import _unrepeated
+
+    first, scales = _cross_validate(pool.subset(~pool.repeated), **kw)
+    after = "" if holdout is None else f", after holding out {holdout!r}"
+    n_first = int(np.count_nonzero(~pool.repeated & (pool.weights > 0)))
+    ranked = [first["chosen"]] + [row["form"] for row in sorted(
+        (r for r in first["table"] if r["score"] is not None), key=lambda r: r["score"])
+        if row["form"] != first["chosen"]]
+    for name in ranked:
+        try:
+            base = _unrepeated(pool, name, **kw)
+        except InputError:  # this form's law has no N_opt(U) there, or too few runs left
+            continue
+        selection, scales = _cross_validate(base, **kw)
+        selection["first_round"] = {"runs": n_first, "chosen": first["chosen"],
+                                    "table": first["table"]}
+        selection["runs"] = (
+            f"the {int(np.count_nonzero(base.weights))} runs without repetition (D <= U, "
+            f"N <= N_opt(U) under the {name}-form base law, the best of a first round on the "
+            f"{n_first} runs with D <= U{after} that has N_opt(U)); the chosen form's base "
+            "law (on its own runs without repetition) and R_D*, R_N* are then fitted as with "
+            "that form given")
+        return selection, scales
+    first["runs"] = (f"the {n_first} runs with D <= U{after} (no form's base law has N_opt(U) "
+                     "at the runs' unique tokens)")
+    return first, scales
 
 
 def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:
