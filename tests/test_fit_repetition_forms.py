@@ -248,3 +248,22 @@ def test_a_bootstrap_replicate_without_a_compute_optimal_size_is_left_out():
                               in_base, seed=0)
     assert rb.ok.tolist() == [True, False, True]
     assert np.allclose(rb.rd_star[rb.ok], RD, rtol=1e-6)
+
+
+def test_the_tied_form_gives_a_chinchilla_law_with_its_fitted_values():
+    """muennighoff2023 has alpha = beta: its runs fitted with the tied form give its R_D*, R_N*
+    on a ChinchillaLaw (the tied form's laws are)."""
+    from computeplan import ChinchillaLaw, get_law
+
+    m23 = get_law("muennighoff2023")
+    rng = np.random.default_rng(0)
+    n, u = 10 ** rng.uniform(7.5, 10, 60), 10 ** rng.uniform(9, 11, 60)
+    d = np.where(rng.random(60) < 0.4, 1.0, 10 ** rng.uniform(0, 2, 60)) * u * rng.uniform(
+        0.3, 1.0, 60)
+    result = fit_runs(Runs.from_arrays(n, d, limited_loss(m23, n, d, u), unique_tokens=u),
+                      form="tied", bootstrap=5, seed=0)
+    law = result.law
+    assert isinstance(law, ChinchillaLaw) and result.form == "tied"
+    assert law.rd_star == pytest.approx(m23.rd_star, rel=1e-6)
+    assert law.rn_star == pytest.approx(m23.rn_star, rel=1e-6)
+    assert result.repetition.bootstrap.ok.sum() >= 4

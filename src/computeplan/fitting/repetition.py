@@ -149,7 +149,8 @@ def _loss_and_partials(form, coef: dict, n_eff, d_eff):
         b = coef.get("beta", a)
         pred = coef["E"] + coef["A"] * n_eff ** -a + coef["B"] * d_eff ** -b
         return pred, -a * coef["A"] * n_eff ** (-a - 1.0), -b * coef["B"] * d_eff ** (-b - 1.0)
-    pred, l_n, l_d = form.log_slopes_at(coef, np.log(n_eff), np.log(d_eff))
+    own = {k: coef[k] for k in form.coefficients}
+    pred, l_n, l_d = form.log_slopes_at(own, np.log(n_eff), np.log(d_eff))
     return pred, l_n / n_eff, l_d / d_eff
 
 
