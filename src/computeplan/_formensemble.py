@@ -38,7 +38,11 @@ def _floor(form: Form, coef: dict) -> np.ndarray:
     """The lowest loss of each replicate at any N, D: E plus what the form's limits on N leave
     of the parameter term (:meth:`~computeplan.forms.Form.log_params_limits`: beta-of-n), or
     Farseer's exp(b3) where its loss at infinite data falls with N (a3 > 0, gamma < 0; +inf,
-    no target reachable, elsewhere)."""
+    no target reachable, elsewhere); a form's own ``floor`` where it has one (an averaged
+    form's: :meth:`computeplan.formaverage.AverageForm.floor`)."""
+    own = getattr(form, "floor", None)
+    if own is not None:
+        return np.asarray(own(coef), float)
     if "E" in coef:
         _, hi = form.log_params_limits(coef)
         with np.errstate(all="ignore"):
