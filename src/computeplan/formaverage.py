@@ -188,7 +188,7 @@ class AverageForm(Form):
         def excess(x, d):  # < 0 at small D (loss above the target), > 0 at large D
             return _finite(d["loss"] - self.loss_at(d["c"], d["ln_n"], x))
 
-        hi = np.where(lo == hi, hi + 1e-9 * max(1.0, float(np.max(np.abs(hi)))), hi)
+        hi = np.where(lo == hi, hi + 1e-9 * np.maximum(1.0, np.abs(hi)), hi)  # elementwise
         shape = out.shape
         keep = np.broadcast_to(reach, shape)
         sel = {k: (np.broadcast_to(v, shape)[keep] if np.ndim(v) else v) for k, v in c.items()}
