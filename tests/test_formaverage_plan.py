@@ -1,0 +1,604 @@
+"""Every command plans with an averaged law (computeplan.formaverage: L = sum_i w_i L_i): law
+files of average(kaplan,beta-of-n,farseer) and average(chinchilla,tied), with 20 replicates,
+through the CLI (model, plan in FLOPs, dollars and the roofline, fixed loss and budget, dated,
+--unique-tokens, --uncertainty, report, sweep, tradeoff, overhead) and the web API, each checked
+as the tests of the single forms check them: brute-force optimality along the plan's
+constraint, the budget inverse, every replicate planned alone against the vectorised ensemble."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from computeplan import _formlimits as fl
+from computeplan.cli import app
+from computeplan.data_limits import limited_loss, limited_optimal, limited_tokens_for_loss
+from computeplan.demand import Demand
+from computeplan.formaverage import AverageForm
+from computeplan.formlaw import make_law
+from computeplan.forms import get_form
+from computeplan.laws import get_law
+from computeplan.lifetime import budget_optimal, compare, lifetime_optimal
+from form_laws import LAWS
+
+runner = CliRunner()
+
+CHIN = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+TIED = {"E": 1.8, "A": 300.0, "B": 500.0, "alpha": 0.3}
+PARTS = {"chinchilla": CHIN, "tied": TIED, **LAWS}
+MIXES = {"kbf": {"kaplan": 0.5, "beta-of-n": 0.3, "farseer": 0.2},
+         "ct": {"chinchilla": 0.6, "tied": 0.4}}
+NAMES = list(MIXES)
+#: Relative spread of every part's coefficients across the replicates (absolute for the
+#: Farseer coefficients, logs or exponents; the weights stay fixed).
+SPREAD = 0.005
+#: Unique tokens at which the limit binds at the target of :func:`_target` (2-5 epochs).
+UNIQUE = {"kbf": 1e12, "ct": 3e11}
+TOKENS = 1e12
+#: ln N offsets around an optimum that never contain 0 (the solver's own point).
+OFFSETS = np.linspace(-1.0, 1.0, 20000) + 1e-5 / 3
+#: Brute-force and round-trip tolerance (the contour is itself a root to 1e-13 in ln D).
+RTOL = 1e-10
+
+
+def averaged(name, k=0, seed=0):
+    """The averaged law of mix ``name``; ``k`` replicates perturbing every part's
+    coefficients, rows in the form's coefficient order."""
+    mix = MIXES[name]
+    f = get_form("average(" + ",".join(mix) + ")")
+    coef = AverageForm.join([(w, part, PARTS[part]) for part, w in mix.items()])
+    rows = None
+    if k:
+        rng = np.random.default_rng(seed)
+        rows = []
+        for _ in range(k):
+            c = dict(coef)
+            for key in f.coefficients:
+                part, what = key.split(".")
+                z = rng.standard_normal()
+                if what == "weight":
+                    continue
+                c[key] = c[key] + SPREAD * z if part == "farseer" else c[key] * math.exp(
+                    SPREAD * z)
+            rows.append([c[key] for key in f.coefficients])
+    return make_law(f.name, coef, name=f"avg-{name}", replicates=rows)
+
+
+POINT = {name: averaged(name) for name in NAMES}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Law files of every mix, with 20 replicates."""
+    root = tmp_path_factory.mktemp("avg")
+    out = {}
+    for name in NAMES:
+        out[name] = str(root / f"{name}.json")
+        averaged(name, k=20).save(out[name])
+    return out
+
+
+def _target(law):
+    return float(law.compute_optimal(train_flops=1e23).loss)
+
+
+def cli(*args):
+    out = runner.invoke(app, [*map(str, args), "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+def _contour_cost(law, loss, ln, cost_of):
+    """``cost_of(N, D)`` along the loss contour at ln N (only where some D reaches it)."""
+    f = law.shape
+    lo, _ = f.log_params_range(law.coef, loss)
+    ln = ln[ln > lo]
+    d = np.exp(f.log_tokens_at_loss(law.coef, ln, loss))
+    return cost_of(np.exp(ln), d)
+
+
+def _assert_best_on_contour(law, loss, n, own, cost_of):
+    best = math.log(n)
+    assert own <= _contour_cost(law, loss, best + OFFSETS, cost_of).min() * (1 + RTOL)
+    assert np.all(_contour_cost(law, loss, best + np.array([-1e-4, 1e-4]), cost_of) > own)
+
+
+# ------------------------------------------------------------------------ FLOPs, dollars
+@pytest.mark.parametrize("name", NAMES)
+def test_flops_plan_cli_beats_brute_force_and_its_budget_inverse_returns_it(name, files):
+    law = POINT[name]
+    loss = _target(law)
+    res = cli("plan", "--law", files[name], "--loss", loss, "--inference-tokens", TOKENS)
+    assert res["law"]["form"] == law.form
+    opt, chin = res["optimal"], res["chinchilla"]
+    np.testing.assert_allclose([opt["loss"], chin["loss"]], loss, rtol=1e-12)
+    np.testing.assert_allclose(float(law.loss(opt["params"], opt["train_tokens"])), loss,
+                               rtol=1e-12)
+    _assert_best_on_contour(law, loss, opt["params"], opt["total_flops"],
+                            lambda n, d: 6 * n * d + 2 * n * TOKENS)
+    _assert_best_on_contour(law, loss, chin["params"], chin["train_flops"],
+                            lambda n, d: 6 * n * d)
+    assert res["ratios"]["total_flops"] < 1
+    back = cli("plan", "--law", files[name], "--budget-flops", opt["total_flops"],
+               "--inference-tokens", TOKENS)
+    np.testing.assert_allclose(back["optimal"]["params"], opt["params"], rtol=RTOL)
+    np.testing.assert_allclose(back["optimal"]["loss"], loss, rtol=1e-12)
+    np.testing.assert_allclose(back["optimal"]["total_flops"], opt["total_flops"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dollar_plan_cli_beats_brute_force_and_round_trips(name, files):
+    """Dollars at fixed MFUs: the bill 6 N D u_train + 2 N (I u_prefill + O u_decode) with the
+    plan's own prices (its assumptions) is lowest at the plan along the loss contour."""
+    law = POINT[name]
+    loss = _target(law)
+    args = ["--requests", "1e10", "--input-tokens", "500", "--output-tokens", "200",
+            "--train-gpu", "h100"]
+    res = cli("plan", "--law", files[name], "--loss", loss, *args)
+    a, dem = res["assumptions"], res["demand"]
+    assert a["objective"] == "usd"
+
+    def bill(n, d):
+        return (6 * n * d * a["usd_per_train_flop"]
+                + 2 * n * (dem["input_tokens"] * a["usd_per_prefill_flop"]
+                           + dem["output_tokens"] * a["usd_per_decode_flop"]))
+
+    opt = res["optimal"]
+    np.testing.assert_allclose(bill(opt["params"], opt["train_tokens"]), opt["total_cost_usd"],
+                               rtol=1e-12)
+    _assert_best_on_contour(law, loss, opt["params"], opt["total_cost_usd"], bill)
+    back = cli("plan", "--law", files[name], "--budget-usd", opt["total_cost_usd"], *args)
+    np.testing.assert_allclose(back["optimal"]["params"], opt["params"], rtol=RTOL)
+    np.testing.assert_allclose(back["optimal"]["loss"], loss, rtol=1e-12)
+
+
+def _roofline():
+    from computeplan.objectives import RooflineDollarCost
+
+    return RooflineDollarCost(train_gpu="h100-sxm", inference_gpu="h100-sxm")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_roofline_plan_beats_brute_force_and_round_trips(name, files):
+    """The roofline serving model (inference cost not linear in N): vectorised over demands,
+    no point of the loss contour is cheaper, the budget inverse returns the plan; the CLI (its
+    own default prices) plans and round trips."""
+    from computeplan.lifetime import chinchilla_budget
+
+    law = POINT[name]
+    loss = _target(law)
+    cost = _roofline()
+    demand = Demand.from_requests(np.array([0.0, 1e8, 1e10, 1e12]), 500.0, 200.0)
+    plan = lifetime_optimal(law, loss=loss, demand=demand, cost=cost)
+    np.testing.assert_allclose(plan.loss, loss, rtol=1e-12)
+    p = cost.train_usd_per_param_token
+    for i in range(4):
+        di = Demand(*(x[i] for x in (demand.total_tokens, demand.input_tokens,
+                                     demand.output_tokens)))
+        _assert_best_on_contour(law, loss, plan.params[i], plan.total_cost_usd[i],
+                                lambda n, d, di=di: p * n * d + cost.inference_cost(n, di))
+    back = budget_optimal(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
+    np.testing.assert_allclose(back.params, plan.params, rtol=1e-9)
+    np.testing.assert_allclose(back.loss, loss, rtol=1e-12)
+    chin = chinchilla_budget(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
+    np.testing.assert_allclose(chin.total_cost_usd, plan.total_cost_usd, rtol=1e-9)
+    assert np.all(chin.loss[1:] > loss)
+    args = ["--requests", "1e10", "--input-tokens", "500", "--output-tokens", "200",
+            "--train-gpu", "h100", "--decode-model", "roofline"]
+    res = cli("plan", "--law", files[name], "--loss", loss, *args)
+    assert res["assumptions"]["decode_model"] == "roofline"
+    np.testing.assert_allclose(res["optimal"]["loss"], loss, rtol=1e-12)
+    assert res["ratios"]["total_cost_usd"] < 1
+    back = cli("plan", "--law", files[name], "--budget-usd", res["optimal"]["total_cost_usd"],
+               *args)
+    np.testing.assert_allclose(back["optimal"]["loss"], loss, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vectorised_plans_are_each_scenarios_own(name):
+    """Arrays of losses and demands (fixed loss and budget) give each scenario's own plan."""
+    law = POINT[name]
+    loss = _target(law) * np.array([1.0, 1.03, 1.1, 1.2])
+    tokens = np.array([0.0, 1e11, 1e13, 1e14])
+    many = lifetime_optimal(law, loss=loss, inference_tokens=tokens)
+    budget = budget_optimal(law, budget=many.total_flops, inference_tokens=tokens)
+    np.testing.assert_allclose(budget.params, many.params, rtol=RTOL)
+    for i in range(4):
+        one = lifetime_optimal(law, loss=loss[i], inference_tokens=tokens[i])
+        np.testing.assert_allclose(many.params[i], one.params, rtol=1e-12)
+        one = budget_optimal(law, budget=many.total_flops[i], inference_tokens=tokens[i])
+        np.testing.assert_allclose(budget.params[i], one.params, rtol=1e-12)
+
+
+# -------------------------------------------------------------------------------- model
+@pytest.mark.parametrize("name", NAMES)
+def test_model_cli(name, files):
+    law = POINT[name]
+    res = cli("model", "--law", files[name], "--loss", "2.2", "--params", "7e9")
+    np.testing.assert_allclose(float(law.loss(7e9, res["train_tokens"])), 2.2, rtol=1e-12)
+    res = cli("model", "--law", files[name], "--compute", "1e23", "--chinchilla")
+    n = res["params"] * np.exp(OFFSETS)
+    assert res["loss"] <= law.loss(n, 1e23 / (6 * n)).min() * (1 + 1e-13)
+    np.testing.assert_allclose(6 * res["params"] * res["train_tokens"], 1e23, rtol=1e-12)
+    again = cli("model", "--law", files[name], "--loss", res["loss"], "--chinchilla")
+    np.testing.assert_allclose(again["params"], res["params"], rtol=1e-9)
+    u = UNIQUE[name]
+    res = cli("model", "--law", files[name], "--loss", "2.2", "--params", "7e9",
+              "--unique-tokens", u)
+    np.testing.assert_allclose(limited_loss(law, 7e9, res["train_tokens"], u), 2.2, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------- data limits
+@pytest.mark.parametrize("name", NAMES)
+def test_data_limited_plan_beats_brute_force_and_round_trips(name, files):
+    """--unique-tokens: the limited optimum reaches the loss under the data-limited law, no
+    point of its contour is cheaper, the budget inverse returns it, and the CLI's plan is the
+    Python one."""
+    law = POINT[name]
+    loss = _target(law)
+    u = UNIQUE[name]
+    demands = np.array([0.0, 1e12, 1e13])
+    res = compare(law, loss=loss, inference_tokens=demands, unique_tokens=u)
+    lim = res.optimal
+    assert res.data_limit.binding.all()
+    np.testing.assert_allclose(limited_loss(law, lim.params, lim.train_tokens, u), loss,
+                               rtol=1e-12)
+    lo, _ = fl.params_range(law, loss, u)
+    for i, tokens in enumerate(demands):
+        r = tokens / 3.0
+
+        def bill(ln, r=r):
+            n = np.exp(ln[np.exp(ln) > lo * (1 + 1e-9)])
+            return n * (limited_tokens_for_loss(law, loss, n, u) + r)
+
+        best = np.log(lim.params[i])
+        own = lim.params[i] * (lim.train_tokens[i] + r)
+        assert own <= bill(best + OFFSETS).min() * (1 + RTOL)
+        assert np.all(bill(best + np.array([-1e-4, 1e-4])) > own)
+    back = compare(law, budget=lim.total_flops, inference_tokens=demands, unique_tokens=u)
+    np.testing.assert_allclose(back.optimal.params, lim.params, rtol=RTOL)
+    np.testing.assert_allclose(back.optimal.loss, loss, rtol=1e-12)
+    out = cli("plan", "--law", files[name], "--loss", loss, "--inference-tokens", 1e12,
+              "--unique-tokens", u)
+    assert out["data_limit"]["binding"] is True
+    assert out["data_limit"]["repetition_assumed"] == ["rd_star", "rn_star"]
+    np.testing.assert_allclose(out["optimal"]["params"], lim.params[1], rtol=1e-12)
+    # the roofline with a limit, and a dated plan with a limit
+    out = cli("plan", "--law", files[name], "--loss", loss, "--requests", "1e9",
+              "--input-tokens", "500", "--output-tokens", "200", "--train-gpu", "h100",
+              "--decode-model", "roofline", "--unique-tokens", u)
+    np.testing.assert_allclose(limited_loss(law, out["optimal"]["params"],
+                                            out["optimal"]["train_tokens"], u), loss,
+                               rtol=1e-12)
+    out = cli("plan", "--law", files[name], "--loss", loss, "--inference-tokens", 1e13,
+              "--unique-tokens", u, "--horizon-days", "365", "--discount-rate-per-year", "0.1")
+    assert out["data_limit"]["extra_cost_is_present_value"] is True
+
+
+# ------------------------------------------------------------------------- dated plans
+@pytest.mark.parametrize("name", NAMES)
+def test_dated_plan_and_local_exchange_rate(name, files):
+    """The dated plan's exchange rate -dlog IC / dlog TC along the iso-loss curve, by finite
+    differences on the averaged form's contour; a dated plan of the CLI reaches the loss."""
+    from computeplan.timeline import local_exchange_rate
+
+    law = POINT[name]
+    loss = _target(law)
+    ln_n = np.log(float(law.compute_optimal(loss=loss).params)) - 0.3
+    h = 1e-5
+    ln_d = [law.shape.log_tokens_at_loss(law.coef, ln_n + s, loss) for s in (-h, h)]
+    slope = (ln_d[1] - ln_d[0]) / (2 * h)
+    rate = local_exchange_rate(law, np.exp(ln_n),
+                               np.exp(law.shape.log_tokens_at_loss(law.coef, ln_n, loss)))
+    np.testing.assert_allclose(rate, -1.0 / (1.0 + slope), rtol=1e-7)
+    out = cli("plan", "--law", files[name], "--loss", loss, "--requests", "1e10",
+              "--input-tokens", "500", "--output-tokens", "200", "--train-gpu", "h100",
+              "--horizon-days", "365", "--discount-rate-per-year", "0.1")
+    np.testing.assert_allclose(out["optimal"]["loss"], loss, rtol=1e-12)
+
+
+# ------------------------------------------------------------------- under uncertainty
+def _kth(x, m):
+    return np.partition(x, m - 1, axis=-1)[..., m - 1]
+
+
+def _alone(law, row):
+    return make_law(law.form, dict(zip(law.shape.coefficients, row, strict=True)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_replicate_alone_is_the_vectorised_ensemble(name):
+    """Each replicate's own optimum at a target loss and within a budget is the point planner's
+    under that replicate alone; the robust plan meets the target under the confidence share
+    and no N of a fine grid is cheaper at the m-th smallest D_k(N) (brute force); within the
+    budget it spends it and no N along the budget has a lower m-th smallest loss."""
+    from computeplan.uncertainty import plan_uncertainty
+
+    law = averaged(name, k=20)
+    target = _target(law)
+    pu = plan_uncertainty(law, loss=target, inference_tokens=TOKENS, confidence=0.8)
+    assert pu.reachable.all()
+    for i, row in enumerate(law.replicates):
+        alone = lifetime_optimal(_alone(law, row), loss=target, inference_tokens=TOKENS)
+        np.testing.assert_allclose(pu.optimal.params[i], alone.params, rtol=1e-12)
+        np.testing.assert_allclose(pu.optimal.train_tokens[i], alone.train_tokens, rtol=1e-12)
+    robust = pu.robust
+    assert robust is not None and robust.target_met_probability >= 0.8
+    m = int(np.ceil(0.8 * len(law.replicates)))
+    coef, f = law.replicate_coefficients(), law.shape
+
+    def cost(ln):
+        lo, hi = f.log_params_limits(coef)
+        with np.errstate(all="ignore"):
+            ln_d = f.log_tokens_at_loss(coef, ln[:, None], target)
+        ln_d = np.where(np.isnan(ln_d) | (ln[:, None] <= lo) | (ln[:, None] >= hi), np.inf,
+                        ln_d)
+        return 6 * np.exp(ln) * np.exp(_kth(ln_d, m)) + 2 * np.exp(ln) * TOKENS
+
+    best = np.log(float(robust.plan.params))
+    assert float(robust.plan.total_flops) <= cost(best + OFFSETS[::4]).min() * (1 + 1e-12)
+    np.testing.assert_allclose(float(robust.plan.total_flops), cost(np.array([best]))[0],
+                               rtol=1e-12)
+    budget = 3 * float(pu.comparison.optimal.total_flops)
+    pb = plan_uncertainty(law, budget=budget, inference_tokens=TOKENS, confidence=0.8)
+    for i, row in enumerate(law.replicates):
+        alone = budget_optimal(_alone(law, row), budget=budget, inference_tokens=TOKENS)
+        np.testing.assert_allclose(pb.optimal.params[i], alone.params, rtol=1e-12)
+    robust = pb.robust
+    np.testing.assert_allclose(float(robust.plan.total_flops), budget, rtol=1e-12)
+    n = np.exp(np.log(float(robust.plan.params)) + OFFSETS[::4])
+    d = (budget - 2 * n * TOKENS) / (6 * n)
+    n, d = n[d > 0], d[d > 0]
+    grid = _kth(law.shape.loss(coef, n[:, None], d[:, None]), m)
+    assert robust.loss_at_confidence <= grid.min() * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_uncertainty_with_a_data_limit(name):
+    """With a unique-token limit each replicate's own optimum is the data-limited optimum of
+    that replicate alone, and the point plan's losses are the replicates' data-limited ones."""
+    from computeplan.data_limits import lowest_reachable_loss
+    from computeplan.uncertainty import plan_uncertainty
+
+    law = averaged(name, k=20)
+    target, u = _target(law), UNIQUE[name]
+    pu = plan_uncertainty(law, loss=target, inference_tokens=TOKENS, confidence=0.8,
+                          unique_tokens=u)
+    laws = [_alone(law, row) for row in law.replicates]
+    floors = np.array([float(lowest_reachable_loss(one, u)) for one in laws])
+    np.testing.assert_array_equal(pu.reachable, floors < target)
+    reach = np.flatnonzero(pu.reachable)
+    for j, k in enumerate(reach):
+        alone = limited_optimal(laws[k], loss=target, unique_tokens=u, inference_tokens=TOKENS)
+        np.testing.assert_allclose(pu.optimal.params[j], alone.params, rtol=1e-10)
+        np.testing.assert_allclose(pu.optimal.train_tokens[j], alone.train_tokens, rtol=1e-10)
+    point = pu.comparison.optimal
+    own = [float(limited_loss(one, float(point.params), float(point.train_tokens), u))
+           for one in laws]
+    np.testing.assert_allclose(pu.point_loss, own, rtol=1e-12)
+    assert pu.robust is not None and pu.robust.target_met_probability >= 0.8
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_uncertainty_cli(name, files):
+    loss = _target(POINT[name])
+    for extra in ([], ["--unique-tokens", UNIQUE[name]],
+                  ["--horizon-days", "365", "--discount-rate-per-year", "0.1"]):
+        res = cli("plan", "--law", files[name], "--loss", loss, "--inference-tokens", TOKENS,
+                  "--uncertainty", *extra)
+        unc = res["uncertainty"]
+        assert unc["replicates"] == 20 and unc["robust"]["target_met_probability"] >= 0.9
+        lo, med, hi = (unc["optimal"]["params"][k] for k in ("lo", "median", "hi"))
+        assert lo < med < hi
+    res = cli("plan", "--law", files[name], "--budget-flops", "1e24", "--inference-tokens",
+              TOKENS, "--uncertainty")
+    np.testing.assert_allclose(res["uncertainty"]["robust"]["total_flops"], 1e24, rtol=1e-12)
+    text = runner.invoke(app, ["plan", "--law", files[name], "--uncertainty"])
+    assert text.exit_code == 0 and "robust plan" in text.output, text.output
+
+
+# --------------------------------------------------------------------- report, sweep
+@pytest.mark.parametrize("name", NAMES)
+def test_report_curves_lie_on_the_averaged_laws_contours(name, files, tmp_path):
+    from computeplan.commands.report import report
+
+    law = POINT[name]
+    for u in (None, UNIQUE[name]):
+        res = report(law=files[name], loss=2.2, inference_tokens=1e13, unique_tokens=u)
+        assert res.isoloss
+        for curve in res.isoloss:
+            level = float(curve.label.split("= ")[1])
+            n, d = curve.data["params"], curve.data["train_tokens"]
+            got = law.loss(n, d) if u is None else limited_loss(law, n, d, u)
+            np.testing.assert_allclose(got, got[0], rtol=1e-10)
+            assert got[0] == pytest.approx(level, rel=1e-3)
+    out = runner.invoke(app, ["report", "--law", files[name], "--loss", "2.2",
+                              "--inference-tokens", "1e13", "--uncertainty", "--out",
+                              str(tmp_path / "r.html")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "r.html").stat().st_size > 10000
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sweep_rows_are_the_plans(name, files, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"axes": {"loss": [1.5, 2.2], "unique_tokens": [1e12, 1e15]},
+                                "defaults": {"inference_tokens": 1e13, "law": files[name]}}))
+    out = tmp_path / "rows.csv"
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    by = {(float(r["loss"]), float(r["unique_tokens"])): r for r in csv.DictReader(out.open())}
+    # 1.5: below the lowest loss reachable with 1e12 unique tokens (kbf) or below the
+    # averaged law's floor (ct), the row's own one-line error
+    assert ("lowest reachable loss" in by[1.5, 1e12]["error"]
+            or "the weighted sum of the parts' lowest losses" in by[1.5, 1e12]["error"])
+    assert not by[2.2, 1e12]["error"] and not by[2.2, 1e15]["error"]
+    for u in (1e12, 1e15):
+        one = cli("plan", "--law", files[name], "--loss", "2.2", "--inference-tokens", "1e13",
+                  "--unique-tokens", u)
+        assert float(by[2.2, u]["optimal.params"]) == pytest.approx(one["optimal"]["params"],
+                                                                    rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- tradeoffs
+@pytest.mark.parametrize("name", NAMES)
+def test_scaling_policy_is_the_best_model_within_both_budgets(name):
+    from computeplan.tradeoffs import frontier
+    from computeplan.tradeoffs.techniques import ScalingPolicy, _compute_optimal_params
+
+    law = POINT[name]
+    tech = ScalingPolicy(law=law)
+    for c in (1e21, 1e24):
+        n_opt = float(_compute_optimal_params(law, c))
+        np.testing.assert_allclose(n_opt, law.compute_optimal(train_flops=c).params,
+                                   rtol=1e-10)
+        for ic in (2 * n_opt * 0.1, 2 * n_opt * 0.7, 2 * n_opt * 10):
+            n = np.geomspace(n_opt * 1e-3, ic / 2, 20001)
+            brute = law.loss(n, c / (6 * n)).min()
+            assert brute * (1 - 1e-12) <= float(tech.performance(c, ic)) <= brute * (1 + 1e-9)
+    f = frontier(tech, grid_points=400)
+    n = f.inference_compute / 2
+    np.testing.assert_allclose(law.loss(n, f.train_compute / (6 * n)), f.level, rtol=1e-5)
+    assert not f.span.clipped_by_grid and f.span.train_oom > 0 and f.span.inference_oom > 0
+    limited = frontier(ScalingPolicy(law=law, unique_tokens=UNIQUE[name]), grid_points=400)
+    n = limited.inference_compute / 2
+    np.testing.assert_allclose(limited_loss(law, n, limited.train_compute / (6 * n),
+                                            UNIQUE[name]), limited.level, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pruning_against_the_exact_crossing(name):
+    """Pruning's best dense budget C0 solves TC / m(d) = C_opt(IC / (2 d)); solved here by
+    bisection with exact compute-optimal models, the loss agrees to 1e-11; the frontier is the
+    paper's ~0.65 OOM of training."""
+    from computeplan.tradeoffs import frontier
+    from computeplan.tradeoffs.techniques import Pruning
+
+    law = POINT[name]
+    p = Pruning(law=law)
+    n_ref = float(law.compute_optimal(train_flops=1e24).params)
+    x = p.fraction_per_round
+
+    def c_opt(n):
+        return float(law.compute_optimal(params=n).train_flops)
+
+    def best_loss(tc, ic):
+        def gap(z):
+            d = math.exp(z)
+            return c_opt(ic / (2 * d)) - tc / max(1.0, (1 - d) / x)
+
+        lo, hi = math.log(p.min_density), math.log1p(-x)
+        if gap(lo) <= 0:
+            c0 = c_opt(ic / (2 * p.min_density))
+        elif gap(hi) >= 0 and tc <= c_opt(ic / (2 * (1 - x))):
+            c0 = tc
+        else:
+            for _ in range(100):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
+            c0 = tc / ((1 - math.exp(0.5 * (lo + hi))) / x)
+        return float(law.compute_optimal(train_flops=c0).loss)
+
+    points = [(1e24 * k, 2 * n_ref * s) for k in (0.5, 4.0) for s in (0.05, 0.3, 3.0)]
+    got = p.performance(np.array([t for t, _ in points]), np.array([i for _, i in points]))
+    for g, (t, i) in zip(got, points, strict=True):
+        assert g == pytest.approx(best_loss(t, i), rel=1e-11)
+    f = frontier(p, grid_points=600)
+    assert f.span.train_oom == pytest.approx(math.log10(4.5), abs=0.03)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tradeoff_cli(name, files, tmp_path):
+    res = cli("tradeoff", "scaling-policy", "--law", files[name])
+    assert res["technique"]["parameters"]["law"]["form"] == POINT[name].form
+    assert res["span"]["train_oom"] > 0
+    prune = cli("tradeoff", "pruning", "--law", files[name])
+    assert prune["span"]["train_oom"] == pytest.approx(0.65, abs=0.03)
+    cli("tradeoff", "scaling-policy", "--law", files[name], "--unique-tokens", UNIQUE[name])
+    bad = runner.invoke(app, ["tradeoff", "scaling-policy", "--law", files[name],
+                              "--level", "0.5"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1, bad.output
+
+
+# ----------------------------------------------------------------------------- overhead
+@pytest.mark.parametrize("name", NAMES)
+def test_overhead_on_the_averaged_laws_contour(name, files):
+    """overhead --train-flops (the generic path): the point lies on the compute-optimal
+    model's loss contour, the overhead is 0 at k = 1 and positive elsewhere, the critical size
+    has the target overhead; the CLI gives the Python numbers; without --train-flops a
+    one-line error."""
+    from computeplan.tradeoffs import overhead
+    from computeplan.tradeoffs.overhead import (
+        compute_overhead,
+        critical_size_fraction,
+        min_size_fraction,
+        token_multiplier,
+    )
+
+    law = POINT[name]
+    budgets = np.array([1e19, 1e22, 1e25])
+    for c in budgets:
+        ref = law.compute_optimal(train_flops=c)
+        k_min = min_size_fraction(law, c)
+        ks = np.sort(np.append(np.exp(np.linspace(np.log(k_min) + 1e-3, np.log(4.0), 60)),
+                               1.0))
+        kd = token_multiplier(law, ks, c)
+        np.testing.assert_allclose(law.loss(ks * ref.params, kd * ref.train_tokens), ref.loss,
+                                   rtol=1e-10)
+        o = compute_overhead(law, ks, c)
+        one = np.flatnonzero(ks == 1.0)[0]
+        assert abs(o[one]) < 1e-9 and np.all(o[ks != 1.0] > 0)
+        assert np.all(np.diff(o[:one + 1]) < 0) and np.all(np.diff(o[one:]) > 0)
+    k = critical_size_fraction(law, 0.2, budgets)
+    got = [float(compute_overhead(law, ki, c)) for ki, c in zip(k, budgets, strict=True)]
+    np.testing.assert_allclose(got, 0.2, rtol=1e-9)
+    out = cli("overhead", "--size-fraction", "0.5", "--law", files[name], "--train-flops", 1e21)
+    want = overhead(law, 0.5, train_flops=1e21)
+    assert out["compute_overhead"] == pytest.approx(float(want.compute_overhead), rel=1e-12)
+    assert out["depends_on_train_flops"] is True
+    bad = runner.invoke(app, ["overhead", "--size-fraction", "0.5", "--law", files[name]])
+    assert bad.exit_code == 2 and "give --train-flops" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+
+
+# ------------------------------------------------------------------------ vectorisation
+@pytest.mark.parametrize("name", NAMES)
+def test_methods_broadcast_over_replicates_and_scenarios(name):
+    """(K,) replicate coefficients against (G, 1) sizes and losses: every element is the
+    method's value for that replicate and scenario alone (the roots elementwise)."""
+    law = averaged(name, k=20)
+    f, coef = law.shape, law.replicate_coefficients()
+    loss = _target(law) * np.array([1.0, 1.05, 1.3])[:, None]
+    lo, hi = f.log_params_range(coef, loss)
+    assert lo.shape == hi.shape == (3, 20)
+    floor = f.floor(coef)
+    assert floor.shape == (20,)
+    ln_n = lo + 0.7
+    ln_d = f.log_tokens_at_loss(coef, ln_n, loss)
+    assert ln_d.shape == (3, 20)
+    np.testing.assert_allclose(f.loss_at(coef, ln_n, ln_d), np.broadcast_to(loss, (3, 20)),
+                               rtol=1e-12)
+    for i in (0, 2):
+        for k in (0, 7, 19):
+            one = {c: float(v[k]) for c, v in coef.items()}
+            assert f.floor(one) == floor[k]
+            a, b = f.log_params_range(one, float(loss[i, 0]))
+            assert float(a) == lo[i, k] and float(b) == hi[i, k]
+            got = f.log_tokens_at_loss(one, ln_n[i, k], float(loss[i, 0]))
+            assert float(got) == pytest.approx(ln_d[i, k], rel=1e-14)
+    # beyond the smallest model that reaches the loss: NaN, as every form
+    assert np.isnan(f.log_tokens_at_loss(coef, lo - 0.1, loss)).all()
+
+
+def test_law_files_of_an_averaged_form_are_loaded_by_every_command(files):
+    """A law file of an averaged form is a FormLaw of that form (planners take it with
+    any_form); coefficient overrides of the Chinchilla form are a one-line error naming the
+    form's coefficients."""
+    law = get_law(files["kbf"], any_form=True)
+    assert law.form == "average(kaplan,beta-of-n,farseer)" and law.replicates.shape == (20, 23)
+    bad = runner.invoke(app, ["plan", "--law", files["kbf"], "--E", "1.7"])
+    assert bad.exit_code == 2 and "kaplan.weight" in bad.output, bad.output
+    assert len(bad.output.strip().splitlines()) == 1
