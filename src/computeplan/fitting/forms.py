@@ -140,7 +140,11 @@ def multistart(problem: FormProblem, warm: np.ndarray | None = None,
 
 
 def summarise(problem: FormProblem, x) -> dict[str, float]:
-    r = problem.residuals(x)[problem.weights > 0]
+    return summarise_residuals(problem.residuals(x)[problem.weights > 0])
+
+
+def summarise_residuals(r: np.ndarray) -> dict[str, float]:
+    """The residual summary of log predicted - log actual losses ``r`` (the used runs')."""
     rel = np.expm1(r)
     return {"rms_log_residual": float(np.sqrt(np.mean(r * r))),
             "mean_log_residual": float(np.mean(r)),

@@ -4,8 +4,9 @@ The law fitted without the held-out runs predicts each of them with log-loss
 mu_i = ln L_hat(N_i, D_i). Its predictive spread combines three independent parts, added in
 variance on the log scale:
 
-- coefficient uncertainty: the variance over ``HOLDOUT_BOOTSTRAP`` bootstrap refits of the fitted
-  runs (Efron & Tibshirani 1993, ch. 6) of ln L_hat at the held-out run;
+- coefficient uncertainty: the spread over ``HOLDOUT_BOOTSTRAP`` bootstrap refits of the fitted
+  runs (Efron & Tibshirani 1993, ch. 6) of ln L_hat at the held-out run, as a variance from
+  the central 68.3% of the replicates (:func:`replicate_log_variance`);
 - run-to-run scatter: the rms log residual of the fitted runs, s;
 - extrapolation: c d_i, where d_i is how far the run lies outside the fitted runs, in natural
   log units, sqrt(d_N^2 + d_T^2) with d_N the distance of ln N and d_T that of ln(D/N) beyond
@@ -93,17 +94,35 @@ def holdout_intervals(form: str, fitted: Runs, held_out: Runs, *, level: float,
     boot = bootstrap_form(problem, opt, HOLDOUT_BOOTSTRAP, seed=0 if seed is None else seed)
     reps = boot.replicates()
     mu = np.log(fit.predict(held_out.params, held_out.train_tokens))
-    if len(reps) >= 2:
-        coef = {k: v[:, None] for k, v in f.as_dict(reps).items()}
-        with np.errstate(all="ignore"):
-            spread = np.log(f.loss(coef, held_out.params, held_out.train_tokens))
-        var_boot = np.nanvar(spread, axis=0, ddof=1)
-    else:
-        var_boot = np.zeros_like(mu)
-    scatter = fit.residuals["rms_log_residual"]
+    var_boot = replicate_log_variance(f, reps, held_out)
     n_cv = None
     if scale is None:
         scale, n_cv = distance_scale(fitted, f.name, **kw)
+    return predictive_intervals(fitted, held_out, mu, var_boot, fit.residuals["rms_log_residual"],
+                                scale, level=level, n_replicates=len(reps), n_cv=n_cv)
+
+
+def replicate_log_variance(form, reps: np.ndarray, held_out: Runs) -> np.ndarray:
+    """The coefficient part of each held-out run's predictive variance: the squared half-width
+    of the central 68.3% of the bootstrap replicates' log-loss predictions (the variance, for
+    normal replicates; robust to the few wild refits that a resample of few runs can give,
+    which would make a plain variance, and the interval, arbitrarily wide). Zero with fewer
+    than two replicates."""
+    if len(reps) < 2:
+        return np.zeros(len(held_out))
+    coef = {k: v[:, None] for k, v in form.as_dict(reps).items()}
+    with np.errstate(all="ignore"):
+        spread = np.log(form.loss(coef, held_out.params, held_out.train_tokens))
+    lo, hi = np.nanpercentile(spread, [15.865, 84.135], axis=0)
+    return (0.5 * (hi - lo)) ** 2
+
+
+def predictive_intervals(fitted: Runs, held_out: Runs, mu, var_boot, scatter: float,
+                         scale: float, *, level: float, n_replicates: int,
+                         n_cv: int | None = None) -> dict:
+    """The intervals and coverage (module docstring) of the ``held_out`` runs from their
+    predicted log-loss ``mu``, the bootstrap variance ``var_boot`` of it, the run scatter and
+    the extrapolation scale of a law fitted to ``fitted``."""
     dist = extrapolation_distance(fitted, held_out.params, held_out.train_tokens)
     from statistics import NormalDist  # on use: statistics imports decimal and fractions
 
@@ -120,7 +139,7 @@ def holdout_intervals(form: str, fitted: Runs, held_out: Runs, *, level: float,
         "method": "normal on log loss: bootstrap coefficient variance + run scatter^2 + "
                   "(extrapolation scale x distance)^2, the scale from extrapolation "
                   "cross-validation on the fitted runs",
-        "bootstrap_replicates": int(len(reps)), "run_scatter": float(scatter),
+        "bootstrap_replicates": int(n_replicates), "run_scatter": float(scatter),
         "extrapolation_scale": scale, "extrapolation_scale_runs": n_cv,
         "runs": {"lo": lo, "hi": hi, "inside": inside, "distance": dist},
     }

@@ -60,7 +60,18 @@ def implausible(form, coef: dict, params, train_tokens, loss, *, starts_at_best:
             out.append(f"implausible: exponent {c} = {coef[c]:.4g} is very large (> "
                        f"{MAX_EXPONENT:g}): the term acts on the smallest runs only, a step "
                        "rather than a power law")
-    n, k = len(loss), form.n_coefficients
+    out += runs_checks(form, params, train_tokens)
+    if starts_at_best is not None and starts_at_best < MIN_STARTS_AT_BEST:
+        out.append(f"implausible: only {starts_at_best} of the starts reach the best optimum "
+                   f"(fewer than {MIN_STARTS_AT_BEST}): the optimum is fragile")
+    return out
+
+
+def runs_checks(form, params, train_tokens) -> list[str]:
+    """The warnings of :func:`implausible` that are about the runs, not the fitted law: too few
+    runs per coefficient, N and D not separable."""
+    out = []
+    n, k = len(np.asarray(params)), form.n_coefficients
     if n < RUNS_PER_COEFFICIENT * k:
         out.append(f"implausible: {n} runs for {k} coefficients (fewer than "
                    f"{RUNS_PER_COEFFICIENT} per coefficient)")
@@ -70,7 +81,4 @@ def implausible(form, coef: dict, params, train_tokens, loss, *, starts_at_best:
         if abs(corr) > MAX_CORRELATION:
             out.append(f"implausible: the runs cannot separate N from D (correlation of ln N "
                        f"and ln D {corr:.4f}; e.g. all at one tokens-per-parameter ratio)")
-    if starts_at_best is not None and starts_at_best < MIN_STARTS_AT_BEST:
-        out.append(f"implausible: only {starts_at_best} of the starts reach the best optimum "
-                   f"(fewer than {MIN_STARTS_AT_BEST}): the optimum is fragile")
     return out

@@ -210,6 +210,13 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
+    if form == "average":
+        from .average import fit_average
+
+        return fit_average(runs, bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
+                           holdout_level=holdout_level, budgets=budgets, name=name,
+                           objective=objective, delta=delta, asymmetry=asymmetry,
+                           full_grid=full_grid)
     if form != "auto":
         get_form(form)  # an unknown form fails before any fitting
     everything = runs
@@ -228,7 +235,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
         if repeats:
             selection, scales = _select_unrepeated(pool, holdout, **kw)
         else:
-            selection, scales = _cross_validate(pool, **kw)
+            selection, scales, _ = _cross_validate(pool, **kw)
         form = selection["chosen"]
         scale = scales[form]
         if form == "chinchilla":
@@ -280,7 +287,7 @@ def _select_unrepeated(pool: Runs, holdout: str | None, **kw) -> tuple[dict, dic
     has N_opt(U) at the runs' unique tokens); the first round's choice when none has."""
     from . import _unrepeated
 
-    first, scales = _cross_validate(pool.subset(~pool.repeated), **kw)
+    first, scales, _ = _cross_validate(pool.subset(~pool.repeated), **kw)
     after = "" if holdout is None else f", after holding out {holdout!r}"
     n_first = int(np.count_nonzero(~pool.repeated & (pool.weights > 0)))
     ranked = [first["chosen"]] + [row["form"] for row in sorted(
@@ -291,7 +298,7 @@ def _select_unrepeated(pool: Runs, holdout: str | None, **kw) -> tuple[dict, dic
             base = _unrepeated(pool, name, **kw)
         except InputError:  # this form's law has no N_opt(U) there, or too few runs left
             continue
-        selection, scales = _cross_validate(base, **kw)
+        selection, scales, _ = _cross_validate(base, **kw)
         selection["first_round"] = {"runs": n_first, "chosen": first["chosen"],
                                     "table": first["table"]}
         selection["runs"] = (
@@ -340,9 +347,11 @@ def select_form(runs: Runs, *, forms=None, objective: str = "huber", delta: floa
                            asymmetry=asymmetry, full_grid=full_grid)[0]
 
 
-def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float]]:
-    """:func:`select_form`'s selection and, per form, the extrapolation scale of its folds'
-    held-out runs (:func:`.intervals.distance_scale`, from the same fits)."""
+def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float], dict]:
+    """:func:`select_form`'s selection; per form, the extrapolation scale of its folds'
+    held-out runs (:func:`.intervals.distance_scale`, from the same fits); and per fold its
+    fitted and held-out runs and each form's predictions of them (None where the form could
+    not be fitted): ``{fold: (train, test, {form: predicted loss})}``."""
     from .intervals import extrapolation_distance
 
     forms = list(FORMS) if forms is None else [get_form(f).name for f in forms]
@@ -350,6 +359,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
     fold_info = {}
     errors: dict[str, dict[str, float]] = {f: {} for f in forms}
     ratios: dict[str, list[float]] = {f: [] for f in forms}
+    predictions: dict[str, tuple] = {}
     for fold, mask in folds.items():
         train, test = runs.subset(~mask), runs.subset(mask)
         fold_info[fold] = {"n_fit": int(np.count_nonzero(train.weights)),
@@ -358,6 +368,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
             raise InputError(f"too few distinct {fold.replace('_', ' ')} levels among the "
                              f"{len(runs)} runs to hold any out for cross-validation")
         warm = None
+        predictions[fold] = (train, test, dict.fromkeys(forms))
         for name in forms:
             f = get_form(name)
             try:
@@ -369,6 +380,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
             if name == "chinchilla":
                 warm = problem.natural(opt.local_optima)
             pred = fit.predict(test.params, test.train_tokens)
+            predictions[fold][2][name] = pred
             err = np.abs(pred / test.loss - 1.0)
             w = test.weights > 0
             errors[name][fold] = float(np.mean(err[w]))
@@ -399,7 +411,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
                          "with fewer coefficients",
                  "folds": fold_info, "table": table, "chosen": chosen}
     scales = {k: float(np.sqrt(np.mean(np.square(r)))) if r else 0.0 for k, r in ratios.items()}
-    return selection, scales
+    return selection, scales, predictions
 
 
 def cv_warning(selection: dict) -> list[str]:
