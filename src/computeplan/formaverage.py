@@ -200,8 +200,8 @@ class AverageForm(Form):
         return out
 
     def value_jac(self, x, ln, ld, cn, cd):  # pragma: no cover - fitted part by part
-        raise InputError(f"a law of form {self.name!r} is fitted part by part (fit --form "
-                         "average), not as one form")
+        raise InputError(f"a law of form {self.name!r} is fitted part by part (the fit of "
+                         "form average), not as one form")
 
     starts = to_natural = from_natural = from_chinchilla = value_jac
 

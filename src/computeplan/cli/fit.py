@@ -59,8 +59,8 @@ def fit(
     form: Annotated[str, _opt(
         "--form", "Law form: chinchilla (E + A/N^alpha + B/D^beta), tied (alpha = beta), "
         "kaplan (E + (A N^(-alpha/beta) + B/D)^beta), beta-of-n (data exponent beta0 + "
-        "beta1 ln(N/1e9)), farseer, or auto (every form, the best by extrapolation "
-        "cross-validation).", _M)] = "chinchilla",
+        "beta1 ln(N/1e9)), farseer, auto (every form, the best by extrapolation "
+        "cross-validation) or average (every form, weighted by it).", _M)] = "chinchilla",
     objective: Annotated[str, _opt(
         "--objective", "huber (Hoffmann et al., delta 1e-3 on log loss), asymmetric (penalise "
         "over-prediction: lower envelope) or lsq (least squares on log loss).", _M)] = "huber",
@@ -268,15 +268,21 @@ def _render_selection(console, selection: dict) -> None:
     from ..render import table
 
     folds = list(selection["folds"])
+    weights = selection.get("weights")
     rows = []
     for row in selection["table"]:
-        rows.append([row["form"], str(row["n_coefficients"]),
-                     *[_pct(row["scores"].get(k)) for k in folds], _pct(row["score"]),
-                     "chosen" if row["form"] == selection["chosen"] else ""])
+        averaged = weights is not None and row["form"] == selection["chosen"]
+        last = ("chosen" if row["form"] == selection["chosen"] else "") if weights is None else (
+            "" if averaged else _pct(weights.get(row["form"], 0.0)))
+        rows.append(["average" if averaged and len(weights) > 1 else row["form"],
+                     str(row["n_coefficients"]),
+                     *[_pct(row["scores"].get(k)) for k in folds], _pct(row["score"]), last])
     info = "; ".join(f"{k}: {v['n_fit']} fitted, {v['n_held_out']} held out"
                      for k, v in selection["folds"].items())
-    console.print(table("Form selection by extrapolation cross-validation",
-                        ["form", "coefficients", *[f"error ({k})" for k in folds], "score", ""],
+    title = ("Forms weighted by extrapolation cross-validation" if weights is not None
+             else "Form selection by extrapolation cross-validation")
+    console.print(table(title, ["form", "coefficients", *[f"error ({k})" for k in folds],
+                                "score", "" if weights is None else "weight"],
                         rows, caption=f"folds: {info}. Rule: {selection['rule']}"))
 
 

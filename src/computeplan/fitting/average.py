@@ -141,7 +141,7 @@ def fit_average(runs: Runs, *, bootstrap: int = 0, seed: int | None = None, leve
     ``kw``: the objective options of every fit."""
     from ..vocabulary import option
     from .holdout import HoldoutResult, holdout_mask
-    from .select import FormFitResult, _cross_validate
+    from .select import SCORE_RULE, FormFitResult, _cross_validate
 
     if runs.unique_tokens is not None:
         raise InputError(f"{option('form')} {AVERAGE} does not fit repetition coefficients; "
@@ -200,9 +200,10 @@ def fit_average(runs: Runs, *, bootstrap: int = 0, seed: int | None = None, leve
                                "scores": fold_scores, "score": score, "weight": None})
     selection["chosen"] = shape.name
     selection["rule"] = (
-        "weighted average of the forms with a finite score whose fit is ok, weights "
-        "proportional to score^-2 (Bates & Granger 1969); score: " + selection["rule"]
-        + "; the average's own score uses weights from the same folds (optimistic)")
+        "weighted average of the forms with a finite score whose fit is a plausible law (no "
+        "warning but about the runs), weights proportional to score^-2 (Bates & Granger "
+        f"1969); score: the {SCORE_RULE}; the average's own score uses weights from the same "
+        "folds (optimistic)")
     selection["weights"] = weights
     from .select import cv_warning
 

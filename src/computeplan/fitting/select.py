@@ -71,6 +71,10 @@ CV_TIE = 0.02
 CV_MAX_ERROR = 0.03
 #: The extrapolation folds of ``--form auto``.
 CV_FOLDS = ("tokens_per_param", "tokens_per_param_deep", "params")
+#: A form's score in the cross-validation.
+SCORE_RULE = (f"mean over the folds (the highest tokens per parameter, at least {CV_SHARE:.0%} "
+              f"and {CV_DEEP_SHARE:.0%} of the runs; the largest models, at least "
+              f"{CV_SHARE:.0%}) of the mean |relative error| of the held-out runs' loss")
 
 
 @dataclass(frozen=True)
@@ -404,11 +408,8 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
     best = min(row["score"] for row in finite)
     close = [row for row in finite if row["score"] <= best * (1 + CV_TIE)]
     chosen = min(close, key=lambda row: (row["n_coefficients"], row["score"]))["form"]
-    selection = {"rule": "lowest mean over the folds (the highest tokens per parameter, at "
-                         f"least {CV_SHARE:.0%} and {CV_DEEP_SHARE:.0%} of the runs; the "
-                         f"largest models, at least {CV_SHARE:.0%}) of the mean |relative "
-                         f"error| of the held-out runs' loss; within {CV_TIE:.0%} the form "
-                         "with fewer coefficients",
+    selection = {"rule": f"lowest {SCORE_RULE}; within {CV_TIE:.0%} the form with fewer "
+                         "coefficients",
                  "folds": fold_info, "table": table, "chosen": chosen}
     scales = {k: float(np.sqrt(np.mean(np.square(r)))) if r else 0.0 for k, r in ratios.items()}
     return selection, scales, predictions
