@@ -1,0 +1,77 @@
+"""Benchmark (accuracy, not speed): choosing one form (``fit --form auto``) against weighting
+every form (``fit --form average``), out of sample.
+
+Gadre et al.'s runs (../shared/data/gadre-overtraining) carry eight validation losses. The
+selection rule and the deeper fold of ``auto`` were developed on one of them, ``loss_c4_val``;
+the other seven give 21 splits (x three training sets) that neither rule was tuned on. For each
+split, one law per training set is fitted on the runs at <= 160 tokens per parameter
+(``--split easy``) or at <= 20 with the 40-token runs left out (``--split hard``), and the runs
+at >= 320 (resp. >= 80) are predicted. Printed per split: the mean |relative error| of
+``auto``, ``average`` and the Chinchilla form, then their means over the splits and how often
+``average`` beats ``auto``; the baseline is the Chinchilla form fitted in the same run.
+
+Run: .venv/bin/python bench/bench_selection.py [--split easy|hard] [--losses all|dev|new]
+(about 30 s per split on 2 cores; 24 splits with ``--losses all``).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from computeplan.fitting import fit_runs, read_runs  # noqa: E402
+
+GADRE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "gadre-overtraining"
+         / "summary_loss_by_model.csv")
+SETS = ("c4_original", "rpj", "rw_original")
+DEV = "loss_c4_val"
+SPLITS = {"easy": ([], "tokens_per_param>=320"),
+          "hard": (["chinchilla_multiplier!=2.0"], "tokens_per_param>=80")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=list(SPLITS), default="easy")
+    ap.add_argument("--losses", choices=("all", "dev", "new"), default="all")
+    args = ap.parse_args()
+    with open(GADRE, newline="") as fh:
+        columns = [c for c in next(csv.reader(fh)) if c.startswith("loss_")]
+    losses = {"all": columns, "dev": [DEV], "new": [c for c in columns if c != DEV]}[args.losses]
+    where, holdout = SPLITS[args.split]
+    rows = []
+    print(f"split {args.split} (hold out {holdout}); mean |relative error| of the held-out runs")
+    print(f"{'loss':<44} {'set':<12} {'chinchilla':>10} {'auto':>18} {'average':>8}")
+    for loss in losses:
+        for dataset in SETS:
+            runs = read_runs(GADRE, loss_col=loss, where=[f"train_dataset={dataset}", *where])
+            err = {}
+            chosen = ""
+            for form in ("chinchilla", "auto", "average"):
+                r = fit_runs(runs, form=form, holdout=holdout)
+                err[form] = float(np.mean(np.abs(r.holdout.relative_error)))
+                if form == "auto":
+                    chosen = r.form
+            rows.append(err)
+            tag = " (dev)" if loss == DEV else ""
+            print(f"{loss + tag:<44} {dataset:<12} {100 * err['chinchilla']:>9.2f}% "
+                  f"{chosen:>10} {100 * err['auto']:>6.2f}% {100 * err['average']:>7.2f}%",
+                  flush=True)
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    wins = sum(r["average"] < r["auto"] for r in rows)
+    print(f"\nmean over {len(rows)} splits: chinchilla {100 * mean['chinchilla']:.2f}%, auto "
+          f"{100 * mean['auto']:.2f}% ({mean['auto'] / mean['chinchilla']:.2f}x the Chinchilla "
+          f"form), average {100 * mean['average']:.2f}% "
+          f"({mean['average'] / mean['chinchilla']:.2f}x); average better than auto on "
+          f"{wins} of {len(rows)}")
+
+
+if __name__ == "__main__":
+    main()
