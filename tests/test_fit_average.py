@@ -168,3 +168,12 @@ def test_average_on_gadre_meets_the_issue_target_on_each_training_set(dataset):
     r = fit_runs(runs, form="average", holdout="tokens_per_param>=320")
     assert np.abs(r.holdout.relative_error).mean() <= 0.015
     assert r.holdout.intervals["coverage"] >= 0.8
+
+
+def test_named_parts_are_averaged_alone_and_unknown_fit_forms_are_named():
+    r = fit_runs(_runs(), form="average(kaplan,tied)")
+    assert {row["form"] for row in r.selection["table"][:-1]} == {"kaplan", "tied"}
+    assert set(r.selection["weights"]) <= {"kaplan", "tied"}
+    with pytest.raises(InputError, match=r"unknown law form 'cubic' for a fit; valid: .*auto"
+                                         r".*average\(f1,f2,...\)"):
+        fit_runs(_runs(), form="cubic")

@@ -134,11 +134,11 @@ def _cv_scale(weights: dict, predictions: dict) -> tuple[float, list[float], dic
     return scale, ratios, scores
 
 
-def fit_average(runs: Runs, *, bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
-                holdout: str | None = None, holdout_level: float = 0.9, budgets=None,
-                name: str = "fit", **kw):
-    """The average of every form (module docstring) as a :class:`.select.FormFitResult`;
-    ``kw``: the objective options of every fit."""
+def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None = None,
+                level: float = 0.95, holdout: str | None = None, holdout_level: float = 0.9,
+                budgets=None, name: str = "fit", **kw):
+    """The average of every form (module docstring; ``forms``: only these) as a
+    :class:`.select.FormFitResult`; ``kw``: the objective options of every fit."""
     from ..vocabulary import option
     from .holdout import HoldoutResult, holdout_mask
     from .select import SCORE_RULE, FormFitResult, _cross_validate
@@ -154,7 +154,7 @@ def fit_average(runs: Runs, *, bootstrap: int = 0, seed: int | None = None, leve
             raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
         train, test = runs.subset(~mask), runs.subset(mask)
     pool = runs if train is None else train
-    selection, _, predictions = _cross_validate(pool, **kw)
+    selection, _, predictions = _cross_validate(pool, forms, **kw)
     scored = [r["form"] for r in selection["table"] if r["score"] is not None]
     pool_parts = _fit_parts(pool, scored, **kw)
     weights = weights_of(selection, {f: _law_ok(p[0], pool) for f, p in pool_parts.items()})

@@ -43,6 +43,7 @@ import numpy as np
 
 from .._lawdata import MIN_REPLICATES
 from ..errors import InputError
+from ..formaverage import is_average
 from ..forms import FORMS, get_form
 from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA
 from .core import DEFAULT_BUDGETS
@@ -214,15 +215,18 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
-    if form == "average":
+    if form == "average" or is_average(form):
         from .average import fit_average
 
-        return fit_average(runs, bootstrap=bootstrap, seed=seed, level=level, holdout=holdout,
-                           holdout_level=holdout_level, budgets=budgets, name=name,
-                           objective=objective, delta=delta, asymmetry=asymmetry,
+        parts = None if form == "average" else [f.name for f in get_form(form).parts]
+        return fit_average(runs, forms=parts, bootstrap=bootstrap, seed=seed, level=level,
+                           holdout=holdout, holdout_level=holdout_level, budgets=budgets,
+                           name=name, objective=objective, delta=delta, asymmetry=asymmetry,
                            full_grid=full_grid)
-    if form != "auto":
-        get_form(form)  # an unknown form fails before any fitting
+    if form != "auto" and form not in FORMS:  # an unknown form fails before any fitting
+        raise InputError(f"unknown law form {form!r} for a fit; valid: {', '.join(FORMS)}, "
+                         "auto (the best by cross-validation), average (every form weighted "
+                         "by it) or average(f1,f2,...) (those forms weighted by it)")
     everything = runs
     repeats = runs.unique_tokens is not None
     train = test = mask = None
