@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from computeplan import _formlimits as fl
@@ -591,6 +593,35 @@ def test_methods_broadcast_over_replicates_and_scenarios(name):
             assert float(got) == pytest.approx(ln_d[i, k], rel=1e-14)
     # beyond the smallest model that reaches the loss: NaN, as every form
     assert np.isnan(f.log_tokens_at_loss(coef, lo - 0.1, loss)).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30, deadline=None)
+@given(log_gap=st.floats(-23.0, 3.4), excess=st.floats(0.002, 2.0))
+def test_tokens_at_a_loss_are_the_bracketed_root(name, log_gap, excess):
+    """The tokens at a loss (Newton's method, AverageForm._tokens_root) from the smallest model
+    that reaches the loss (gap e^-23) to e^30 times it: the loss there is the target, and the
+    root is the planner's bracketed root finder's on the same bracket."""
+    from computeplan._formsolve import bracketed_root
+
+    law = POINT[name]
+    f, coef = law.shape, law.coef
+    loss = float(f.floor(coef)) + excess
+    lo, hi = f.log_params_range(coef, loss)
+    ln_n = float(lo) + math.exp(log_gap)
+    assume(ln_n < float(hi))
+    got = float(f.log_tokens_at_loss(coef, ln_n, loss))
+    assert abs(float(f.loss_at(coef, ln_n, got)) / loss - 1) < 1e-13
+    parts = [g.log_tokens_at_loss(p, ln_n, loss) for _, g, p in f.split(coef)]
+    a = min(t for t in parts if np.isfinite(t))
+    b = max(t for t in parts if np.isfinite(t)) + (0 if np.all(np.isfinite(parts)) else 200)
+    if a == b:
+        assert got == pytest.approx(a, rel=1e-12)
+        return
+    ref = float(bracketed_root(lambda x, d: loss - f.loss_at(coef, ln_n, x), a, b))
+    # to 1e-12, or to what the loss's rounding leaves of ln D where the loss is flat in it
+    flat = 8 * np.finfo(float).eps * loss / abs(float(f.log_slopes_at(coef, ln_n, got)[2]))
+    assert abs(got - ref) <= 1e-12 * abs(ref) + flat
 
 
 def test_law_files_of_an_averaged_form_are_loaded_by_every_command(files):
