@@ -633,3 +633,68 @@ def test_law_files_of_an_averaged_form_are_loaded_by_every_command(files):
     bad = runner.invoke(app, ["plan", "--law", files["kbf"], "--E", "1.7"])
     assert bad.exit_code == 2 and "kaplan.weight" in bad.output, bad.output
     assert len(bad.output.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------- web
+@pytest.fixture
+def web_with_an_averaged_preset(monkeypatch, files):
+    """The web app with the averaged law of mix kbf among its presets, as a preset of
+    ``computeplan fit --form average`` would be (the API takes presets, never server paths or
+    law files): the preset registry, the request models' law choices and the app built
+    afresh, every change undone afterwards."""
+    pytest.importorskip("fastapi", reason="the web extra is not installed")
+    pytest.importorskip("httpx", reason="the test client needs httpx")
+    from typing import Literal
+
+    from fastapi.testclient import TestClient
+
+    from computeplan import laws
+    from computeplan.laws import PRESETS, form_presets
+    from computeplan.web import create_app, routes, schema
+
+    law = get_law(files["kbf"], any_form=True)
+    presets = {**form_presets(), "avg-kbf": law}
+    monkeypatch.setattr(laws, "_FORM_PRESETS", presets)
+    monkeypatch.setattr(schema, "LawPreset", Literal[(*PRESETS, *presets)])
+    routes.registered.cache_clear()
+    try:
+        with TestClient(create_app()) as client:
+            yield client
+    finally:
+        monkeypatch.undo()
+        routes.registered.cache_clear()
+
+
+def test_web_api_plans_with_an_averaged_preset(web_with_an_averaged_preset):
+    """/api/plan (fixed loss, budget, --unique-tokens, --uncertainty), /api/report and
+    /api/tradeoff with an averaged law are the CLI's answers; /api/meta describes it."""
+    from cli_helpers import web_spelled
+
+    client = web_with_an_averaged_preset
+    meta = client.get("/api/meta").json()["laws"]["avg-kbf"]
+    assert meta["form"] == "average(kaplan,beta-of-n,farseer)" and "w_kaplan" in meta["formula"]
+    for body, args in (
+            ({"loss": 2.2, "inference_tokens": 1e13},
+             ["--loss", "2.2", "--inference-tokens", "1e13"]),
+            ({"budget_flops": 1e24, "inference_tokens": 1e13},
+             ["--budget-flops", "1e24", "--inference-tokens", "1e13"]),
+            ({"loss": 2.2, "inference_tokens": 1e13, "unique_tokens": 1e12},
+             ["--loss", "2.2", "--inference-tokens", "1e13", "--unique-tokens", "1e12"]),
+            ({"loss": 2.2, "inference_tokens": 1e13, "uncertainty": True},
+             ["--loss", "2.2", "--inference-tokens", "1e13", "--uncertainty"])):
+        r = client.post("/api/plan", json={"law": "avg-kbf", **body})
+        assert r.status_code == 200, r.text
+        want = web_spelled(cli("plan", "--law", "avg-kbf", *args))
+        for key in ("law", "optimal", "chinchilla", "ratios", "uncertainty"):
+            assert r.json().get(key) == want.get(key), key
+    r = client.post("/api/plan", json={"law": "avg-kbf", "loss": 1.0})
+    assert r.status_code == 422 and "weighted sum of the parts' lowest losses" in r.json()["error"]
+    r = client.post("/api/report", json={"law": "avg-kbf", "loss": 2.2})
+    assert r.status_code == 200, r.text
+    want = cli("report", "--law", "avg-kbf", "--loss", "2.2")
+    assert r.json()["figures"]["isoloss"] == want["figures"]["isoloss"]
+    r = client.post("/api/tradeoff", json={"technique": "scaling-policy", "law": "avg-kbf",
+                                           "level": 2.2})
+    assert r.status_code == 200, r.text
+    want = cli("tradeoff", "scaling-policy", "--law", "avg-kbf", "--level", "2.2")
+    assert r.json()["span"] == want["span"]
