@@ -4,8 +4,11 @@ extrapolation cross-validation (a law of form ``average(f1,f2,...)``,
 
 Rule: every form of :data:`computeplan.forms.FORMS` is scored by the extrapolation
 cross-validation of :mod:`.select` (the mean over the folds of the held-out runs' mean
-|relative error|, e_f). The forms with a finite score whose fit to the runs is ok take part
-(when none is ok, every form with a finite score does, and the average is not ok), with
+|relative error|, e_f). The forms with a finite score whose fit to the runs is a plausible
+law take part (converged, and no warning but those about the runs, :func:`.plausible.
+runs_checks`: too few per coefficient, N and D inseparable; a part's warnings are the
+average's, prefixed with the part; when no form qualifies, every form with a finite score
+takes part), with
 weights w_f = e_f^-2 / sum_g e_g^-2: a combination of forecasts with weights inversely
 proportional to each one's squared error (Bates & Granger 1969, Operational Research Quarterly
 20(4), 451-468; Stock & Watson 2004, J. Forecasting 23, 405-430). Each part is its own form's
