@@ -1,4 +1,4 @@
-"""`computeplan fit`: fit a Chinchilla law to a CSV file of training runs, or one law per CSV
+"""`computeplan fit`: fit a loss law (any form) to a CSV file of training runs, or one law per CSV
 file of a folder (an ensemble, locally or on a Dask cluster)."""
 
 from __future__ import annotations
@@ -346,26 +346,33 @@ def _fit_folder(folder: Path, out: Path | None, workers, scheduler, as_json: boo
 
 
 def _render_folder(console, result) -> None:
-    from ..laws import COEFFICIENTS
+    """One table of fits and one of their spread per form (one form unless ``--form auto`` or
+    ``average`` chose different forms for different files), then the files not fitted."""
+    from ..fitting.ensemble import CHOOSING_FORMS
     from ..render import fmt, table
 
-    rows = []
-    for r in result.rows:
-        if r["error"] is not None:
-            rows.append([r["file"], "-", *["-"] * len(COEFFICIENTS), "error: " + r["error"]])
-            continue
-        c = r["coefficients"]
-        status = "ok" if r["ok"] else "NOT RELIABLE: " + "; ".join(r["warnings"])
-        rows.append([r["file"], str(r["n_runs"]), *[fmt(c[k], 4) for k in COEFFICIENTS],
-                     status])
-    console.print(table(f"Fitted laws ({len(result.rows)} files in {result.folder})",
-                        ["file", "runs", *COEFFICIENTS, "status"], rows))
-    spread = result.spread()
-    if spread:
-        lo_hi = f"{100 * result.level:g}% range"
-        console.print(table("Spread across the reliable fits", ["coefficient", "median", lo_hi],
-                            [[k, fmt(v["median"], 4), f"{fmt(v['lo'], 4)} - {fmt(v['hi'], 4)}"]
-                             for k, v in spread.items()]))
+    groups = result.by_form()
+    spread = result.spread() or {}
+    lo_hi = f"{100 * result.level:g}% range"
+    for form, fitted in groups.items():
+        names = list(fitted[0]["coefficients"])
+        rows = [[r["file"], str(r["n_runs"]), *[fmt(r["coefficients"][k], 4) for k in names],
+                 "ok" if r["ok"] else "NOT RELIABLE: " + "; ".join(r["warnings"])]
+                for r in fitted]
+        console.print(table(f"Fitted laws, form {form} ({len(fitted)} of {len(result.rows)} "
+                            f"files in {result.folder})", ["file", "runs", *names, "status"],
+                            rows))
+        if form in spread:
+            s = spread[form]
+            console.print(table(
+                f"Spread across the reliable fits (form {form}, {s['fits']} fits)",
+                ["coefficient", "median", lo_hi],
+                [[k, fmt(v["median"], 4), f"{fmt(v['lo'], 4)} - {fmt(v['hi'], 4)}"]
+                 for k, v in s["coefficients"].items()]))
+    errors = [[r["file"], r["error"]] for r in result.rows if r["error"] is not None]
+    if errors:
+        console.print(table(f"Files not fitted ({len(errors)} of {len(result.rows)})",
+                            ["file", "error"], errors))
     reliable = sum(r["ok"] for r in result.rows)
     lines = [f"{reliable} of {len(result.rows)} fits reliable, on {result.backend} "
              f"({result.workers} worker{'s' if result.workers != 1 else ''}) in "
@@ -374,5 +381,12 @@ def _render_folder(console, result) -> None:
         lines.append(f"laws written: {len(result.written)} files in "
                      f"{str(Path(result.written[0]).parent)!r} (a sweep takes them as an axis: "
                      "law: {glob: \"DIR/*.json\"})")
+    if result.form in CHOOSING_FORMS and groups:
+        counts = ", ".join(f"{f}: {len(g)} file{'s' if len(g) != 1 else ''}"
+                           for f, g in groups.items())
+        lines.append(f"note: --form {result.form} chose each file's form from its own runs "
+                     f"({counts})" + ("; each form's spread is over its own reliable fits "
+                                      "(coefficients of different forms are not comparable)"
+                                      if len(groups) > 1 else ""))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

@@ -5,8 +5,13 @@ same options, one fit per task, in this process or on a Dask cluster (``workers`
 local one, ``scheduler`` uses an existing one), through the same
 :mod:`computeplan.sweep.backends` as a sweep, so no fitting code is duplicated for Dask. The
 client reads each file and sends its text, so workers on other machines need no shared disk.
-Each fit is Hoffmann et al. (2022) Approach 3 exactly as for one file (:func:`fit_runs`); a file
-that cannot be read or fitted gets its one-line error and the others are unaffected.
+Each fit is exactly the single file's (:func:`fit_source`: Hoffmann et al. (2022) Approach 3
+for the Chinchilla form, any ``form`` of :func:`fit_runs`); a file that cannot be read or
+fitted gets its one-line error and the others are unaffected.
+
+With ``form`` ``auto`` (or ``average``) each file gets the form its own runs choose, so the
+fits may have different forms: the spread of the coefficients is then taken per form, over the
+reliable fits of that form (coefficients of different forms do not measure the same thing).
 
 The fitted laws (one JSON file per reliable fit, ``NAME.json`` for ``NAME.csv``) form a law
 ensemble that a sweep can take as an axis: ``axes: {law: {glob: "laws/*.json"}}``.
@@ -22,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import USER_ERRORS, InputError
-from ..laws import COEFFICIENTS
 from ..vocabulary import option
 
 #: Options of :func:`read_runs` and of :func:`filter_runs`; every other option goes to
@@ -32,11 +36,14 @@ READ_OPTIONS = ("params_col", "tokens_col", "flops_col", "loss_col", "weight_col
 FILTER_OPTIONS = ("drop_highest_loss", "min_tokens_per_param", "max_tokens_per_param")
 #: Most CSV files one ensemble reads (each is one task).
 MAX_FILES = 100_000
+#: The ``form`` values that choose a form per file (every other one is a form's name).
+CHOOSING_FORMS = ("auto", "average")
 
 
 def fit_source(source: str | Path, text: str | None = None, **options):
     """Read (from ``text`` when given, else the file ``source``), filter and fit one CSV of
-    runs; ``options`` are those of ``computeplan fit``. Returns a :class:`FitResult`."""
+    runs; ``options`` are those of ``computeplan fit``. Returns a :class:`FitResult` (a
+    :class:`.select.FormFitResult` for the other forms)."""
     from . import filter_runs, fit_runs, read_runs
 
     read = {k: options.pop(k) for k in READ_OPTIONS if k in options}
@@ -62,7 +69,7 @@ def _fit_task(options: dict, task: _Task) -> tuple[int, dict]:
         return task.index, row | {"ok": False, "error": str(exc)}
     law = result.law
     return task.index, (row | {
-        "ok": bool(result.ok), "error": None, "n_runs": result.n_runs,
+        "ok": bool(result.ok), "error": None, "form": result.form, "n_runs": result.n_runs,
         "coefficients": result.coefficients, "objective_value": result.objective_value,
         "residuals": result.residuals, "warnings": list(result.warnings),
         "domain": result.domain,
@@ -73,7 +80,8 @@ def _fit_task(options: dict, task: _Task) -> tuple[int, dict]:
 
 @dataclass(frozen=True)
 class EnsembleResult:
-    """The fits of a folder's CSV files (``rows``, in file-name order) and how they ran."""
+    """The fits of a folder's CSV files (``rows``, in file-name order) and how they ran;
+    ``form``: the ``form`` option (a form's name, or one of :data:`CHOOSING_FORMS`)."""
 
     folder: str
     rows: tuple[dict, ...]
@@ -82,29 +90,42 @@ class EnsembleResult:
     seconds: float
     level: float = 0.95
     written: tuple[str, ...] = field(default=())
+    form: str = "chinchilla"
 
     @property
     def ok(self) -> bool:
         """Whether every file was read and fitted reliably."""
         return all(r["ok"] for r in self.rows)
 
-    def spread(self) -> dict[str, dict[str, float]] | None:
-        """Across the reliable fits, each coefficient's median and central ``level`` range
-        (None with fewer than two reliable fits)."""
-        good = [r["coefficients"] for r in self.rows if r["ok"]]
-        if len(good) < 2:
-            return None
+    def by_form(self) -> dict[str, list[dict]]:
+        """The rows of the files fitted (reliably or not), by form, in file-name order (the
+        forms in the order of their first file)."""
+        out: dict[str, list[dict]] = {}
+        for r in self.rows:
+            if r["error"] is None:
+                out.setdefault(r["form"], []).append(r)
+        return out
+
+    def spread(self) -> dict[str, dict] | None:
+        """Per form with at least two reliable fits: ``{"fits": n, "coefficients": {name:
+        {"median", "lo", "hi"}}}``, each coefficient's median and central ``level`` range
+        across the reliable fits of that form (None when no form has two)."""
         tail = 100 * (1 - self.level) / 2
         out = {}
-        for k in COEFFICIENTS:
-            v = np.array([c[k] for c in good])
-            lo, med, hi = np.percentile(v, [tail, 50, 100 - tail])
-            out[k] = {"median": float(med), "lo": float(lo), "hi": float(hi)}
-        return out
+        for form, rows in self.by_form().items():
+            good = [r["coefficients"] for r in rows if r["ok"]]
+            if len(good) < 2:
+                continue
+            v = np.array([[c[k] for k in good[0]] for c in good])
+            lo, med, hi = np.percentile(v, [tail, 50, 100 - tail], axis=0)
+            out[form] = {"fits": len(good), "coefficients": {
+                k: {"median": float(med[j]), "lo": float(lo[j]), "hi": float(hi[j])}
+                for j, k in enumerate(good[0])}}
+        return out or None
 
     def to_dict(self) -> dict:
         rows = [{k: v for k, v in r.items() if k != "law"} for r in self.rows]
-        return {"folder": self.folder, "files": len(self.rows),
+        return {"folder": self.folder, "form": self.form, "files": len(self.rows),
                 "reliable": sum(r["ok"] for r in self.rows),
                 "errors": sum(r["error"] is not None for r in self.rows), "fits": rows,
                 "spread": self.spread(), "level": self.level, "laws_written": list(self.written),
@@ -164,7 +185,8 @@ def fit_folder(folder: str | Path, *, workers: int | None = None, scheduler: str
     finally:
         be.close()
     return EnsembleResult(str(folder), tuple(rows), be.name, be.workers,
-                          time.perf_counter() - t0, level=options.get("level", 0.95))
+                          time.perf_counter() - t0, level=options.get("level", 0.95),
+                          form=options.get("form", "chinchilla"))
 
 
 def _check_options(options: dict) -> None:
@@ -172,6 +194,7 @@ def _check_options(options: dict) -> None:
     depends on a file's runs, such as the filters leaving too few, is that file's error)."""
     import inspect
 
+    from ..forms import get_form
     from . import check_resampling, fit_runs
     from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA
     from .core import check_objective
@@ -189,3 +212,6 @@ def _check_options(options: dict) -> None:
     check_resampling(options.get("bootstrap", 0), options.get("seed"))
     if options.get("holdout") is not None:
         parse_rule(options["holdout"])
+    form = options.get("form", "chinchilla")
+    if form not in CHOOSING_FORMS:
+        get_form(form)

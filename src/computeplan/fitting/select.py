@@ -99,6 +99,12 @@ class FormFitResult:
         return self.fit.form
 
     @property
+    def domain(self) -> dict:
+        """The ranges of params, training tokens and tokens per parameter of the runs fitted
+        (weight > 0)."""
+        return runs_domain(self.runs)
+
+    @property
     def law(self):
         """The fitted law (:func:`computeplan.formlaw.make_law`) with the runs' domain and,
         after a bootstrap, its usable replicates; with unique tokens, the R_D*, R_N* the runs
@@ -114,7 +120,7 @@ class FormFitResult:
         rep = self.repetition
         stars = {} if rep is None else {k: getattr(rep, k) for k in rep.fitted}
         return make_law(self.form, self.coefficients, name=self.fit.name,
-                        source=self.fit.source, replicates=reps, domain=runs_domain(self.runs),
+                        source=self.fit.source, replicates=reps, domain=self.domain,
                         **stars)
 
     coefficients = property(lambda self: self.fit.coefficients)
@@ -158,7 +164,7 @@ class FormFitResult:
         tpp = self.tokens_per_param
         out = self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
-            "domain": runs_domain(self.runs),
+            "domain": self.domain,
             "compute_optimal_tokens_per_param": None if tpp is None else [
                 {"train_flops": float(c), "tokens_per_param": float(t)}
                 for c, t in zip(self.budgets, tpp, strict=True)],
