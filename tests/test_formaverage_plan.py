@@ -32,8 +32,10 @@ CHIN = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 TIED = {"E": 1.8, "A": 300.0, "B": 500.0, "alpha": 0.3}
 PARTS = {"chinchilla": CHIN, "tied": TIED, **LAWS}
 MIXES = {"kbf": {"kaplan": 0.5, "beta-of-n": 0.3, "farseer": 0.2},
-         "ct": {"chinchilla": 0.6, "tied": 0.4}}
-NAMES = list(MIXES)
+         "ct": {"chinchilla": 0.6, "tied": 0.4},
+         "kf": {"kaplan": 0.5, "farseer": 0.5}}
+#: The mixes every command is checked with (kf: tests of its own).
+NAMES = ["kbf", "ct"]
 #: Relative spread of every part's coefficients across the replicates (absolute for the
 #: Farseer coefficients, logs or exponents; the weights stay fixed).
 SPREAD = 0.005
@@ -69,7 +71,7 @@ def averaged(name, k=0, seed=0):
     return make_law(f.name, coef, name=f"avg-{name}", replicates=rows)
 
 
-POINT = {name: averaged(name) for name in NAMES}
+POINT = {name: averaged(name) for name in MIXES}
 
 
 @pytest.fixture(scope="module")
@@ -622,6 +624,42 @@ def test_tokens_at_a_loss_are_the_bracketed_root(name, log_gap, excess):
     # to 1e-12, or to what the loss's rounding leaves of ln D where the loss is flat in it
     flat = 8 * np.finfo(float).eps * loss / abs(float(f.log_slopes_at(coef, ln_n, got)[2]))
     assert abs(got - ref) <= 1e-12 * abs(ref) + flat
+
+
+def test_a_farseer_part_without_a_size_limit(tmp_path):
+    """With no part limiting N (no beta-of-n part) the lowest loss is the weighted sum of the
+    parts' limits at large N, E and Farseer's exp(b3) (Farseer's own terms are 0 x inf at
+    infinite data beyond ln N ~ 110, where its loss has long reached exp(b3)); replicates reach
+    targets above it and plan as each alone; below it, and with a Farseer part whose loss at
+    infinite data does not fall with N, a one-line error naming the problem."""
+    from computeplan.errors import InputError
+    from computeplan.uncertainty import plan_uncertainty
+
+    law = POINT["kf"]
+    floor = 0.5 * LAWS["kaplan"]["E"] + 0.5 * math.exp(LAWS["farseer"]["b3"])
+    assert float(law.shape.floor(law.coef)) == pytest.approx(floor, rel=1e-12)
+    near = floor + 0.05  # 2e16 parameters on 1e27 tokens
+    best = law.compute_optimal(loss=near)
+    np.testing.assert_allclose(float(best.loss), near, rtol=1e-12)
+    back = law.compute_optimal(train_flops=float(best.train_flops))
+    np.testing.assert_allclose(float(back.params), float(best.params), rtol=RTOL)
+    reps = averaged("kf", k=20)
+    target = _target(reps)
+    pu = plan_uncertainty(reps, loss=target, inference_tokens=TOKENS, confidence=0.8)
+    assert pu.reachable.all() and pu.robust.target_met_probability >= 0.8
+    for i in (0, 19):
+        alone = lifetime_optimal(_alone(reps, reps.replicates[i]), loss=target,
+                                 inference_tokens=TOKENS)
+        np.testing.assert_allclose(pu.optimal.params[i], alone.params, rtol=1e-12)
+    path = tmp_path / "kf.json"
+    reps.save(path)
+    out = runner.invoke(app, ["plan", "--law", str(path), "--loss", str(floor * 0.999)])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert "the weighted sum of the parts' lowest losses" in out.output
+    bad = make_law(law.form, law.coef | {"farseer.gamma": 0.3})
+    with pytest.raises(InputError, match="the farseer part of this averaged law: .*does not "
+                                         "fall with N"):
+        bad.compute_optimal(loss=2.5)
 
 
 def test_law_files_of_an_averaged_form_are_loaded_by_every_command(files):

@@ -139,8 +139,24 @@ class AverageForm(Form):
         of the parts' irreducible losses, each part's own limit at infinite N)."""
         _, hi = self.log_params_limits(coef)
         hi = np.where(np.isfinite(hi), hi, LOG_PARAMS_SEARCH[1])
-        with np.errstate(all="ignore"):
-            return self.loss_at(coef, hi, np.inf)
+        return self.loss_at_infinite_data(coef, hi)
+
+    def loss_at_infinite_data(self, coef: dict, ln_n):
+        """L(N, inf) = sum_i w_i L_i(N, inf). Where a part's value is NaN, its limit at large N
+        (:func:`computeplan._formensemble._floor`: E, or Farseer's exp(b3)): only at huge N
+        does that happen, where Farseer's data exponent exp(a1 N^alpha + b1) underflows to 0
+        (beyond ln N ~ 110 for tests/form_laws.py's law) and its data term at infinite data
+        is 0 x inf, while its loss at infinite data has long reached exp(b3)."""
+        from ._formensemble import _floor
+
+        total = 0.0
+        for w, f, p in self.split(coef):
+            with np.errstate(all="ignore"):
+                value = f.loss_at(p, ln_n, np.inf)
+            if np.any(np.isnan(value)):
+                value = np.where(np.isnan(value), _floor(f, p), value)
+            total = total + w * value
+        return total
 
     def log_params_range(self, c, loss):
         """(lo, hi) of ln N between which some D reaches ``loss``: lo the root in ln N of the
@@ -149,13 +165,23 @@ class AverageForm(Form):
         from . import _formsolve as solve
 
         floor = self.floor(c)
+        if not np.all(np.isfinite(floor)):  # a part with no loss target says why
+            from ._formensemble import _floor
+
+            for _, f, p in self.split(c):
+                if not np.all(np.isfinite(_floor(f, p))):
+                    try:
+                        f.log_params_range(p, np.inf)
+                    except InputError as exc:
+                        raise InputError(f"the {f.name} part of this averaged law: "
+                                         f"{exc}") from None
         loss = _above(loss, floor, "the weighted sum of the parts' lowest losses")
         lim_lo, lim_hi = self.log_params_limits(c)
         a = np.maximum(lim_lo, LOG_PARAMS_SEARCH[0])
         b = np.minimum(lim_hi, LOG_PARAMS_SEARCH[1])
 
         def excess(x, d):  # < 0 at small N (the loss out of reach), > 0 at large N
-            return _finite(d["loss"] - self.loss_at(d["c"], x, np.inf))
+            return _finite(d["loss"] - self.loss_at_infinite_data(d["c"], x))
 
         shape = np.broadcast_shapes(np.shape(loss), np.shape(a), np.shape(b),
                                     *(np.shape(v) for v in c.values()))
@@ -177,7 +203,7 @@ class AverageForm(Form):
         ln_n = np.asarray(ln_n, float)
         loss = np.asarray(loss, float)
         with np.errstate(all="ignore"):
-            at_inf = self.loss_at(c, ln_n, np.inf)
+            at_inf = self.loss_at_infinite_data(c, ln_n)
             ts = [f.log_tokens_at_loss(p, ln_n, loss) for _, f, p in self.split(c)]
         t = np.stack(np.broadcast_arrays(*ts))
         finite = np.isfinite(t)
