@@ -135,7 +135,8 @@ def test_cli_writes_a_law_ensemble_that_a_sweep_takes_as_an_axis(folder, tmp_pat
     (["--objective", "nope"], "objective must be one of"),
     (["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer in [2, 10000]"),
     (["--holdout", "size>3"], "holdout must be QUANTITY OP VALUE"),
-    (["--form", "cubic"], "unknown law form 'cubic'"),
+    (["--form", "cubic"], "unknown law form 'cubic' for a fit; valid: chinchilla"),
+    (["--form", "average(kaplan,kaplan)"], "unknown law form 'average(kaplan,kaplan)'"),
 ])
 def test_folder_bad_options_are_one_line_errors_before_any_fit(folder, args, message,
                                                                  monkeypatch):
@@ -233,7 +234,7 @@ def test_cli_kaplan_folder_writes_kaplan_laws_to_plan_and_sweep_with(kaplan_fold
     assert table.exit_code == 0
     assert "Fitted laws, form kaplan (3 of 3 files" in table.stdout
     assert "Spread across the reliable fits (form kaplan, 3 fits)" in table.stdout
-    assert "beta" in table.stdout and "chose each file's form" not in table.stdout
+    assert "beta" in table.stdout and "each file's form comes" not in table.stdout
 
 
 def test_cli_auto_folder_reports_each_files_form(kaplan_folder, tmp_path):
@@ -265,10 +266,6 @@ def _row(name: str, form: str, coef: dict, ok: bool = True) -> dict:
 def test_mixed_forms_get_a_spread_and_a_table_per_form():
     """Files whose fits have different forms (``--form auto``): each form's spread over its
     own reliable fits, none for a form with one; the table says so."""
-    from rich.console import Console
-
-    from computeplan.cli.fit import _render_folder
-
     k, f = LAWS["kaplan"], LAWS["farseer"]
     rows = (_row("a", "kaplan", k), _row("b", "farseer", f),
             _row("c", "kaplan", k | {"E": 1.2}), _row("d", "kaplan", k | {"E": 9.0}, ok=False),
@@ -278,17 +275,42 @@ def test_mixed_forms_get_a_spread_and_a_table_per_form():
     assert list(spread) == ["kaplan"] and spread["kaplan"]["fits"] == 2
     assert spread["kaplan"]["coefficients"]["E"]["median"] == pytest.approx(1.125)
     assert list(result.by_form()) == ["kaplan", "farseer"]
-    console = Console(record=True, width=200)
-    _render_folder(console, result)
-    text = console.export_text()
+    text = _rendered(result)
     assert "Fitted laws, form kaplan (3 of 5 files" in text
     assert "Fitted laws, form farseer (1 of 5 files" in text and "gamma" in text
     assert "Spread across the reliable fits (form kaplan, 2 fits)" in text
     assert "form farseer, " not in text  # one farseer fit: no spread
     assert "Files not fitted (1 of 5)" in text and "cannot read runs file" in text
-    assert "--form auto chose each file's form from its own runs (kaplan: 3 files, farseer: 1 " \
-        "file); each form's spread is over its own reliable fits" in text
+    assert "with --form auto each file's form comes from its own runs (kaplan: 3 files, " \
+        "farseer: 1 file); each form's spread is over its own reliable fits" in text
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def _rendered(result) -> str:
+    from rich.console import Console
+
+    from computeplan.cli.fit import _render_folder
+
+    console = Console(record=True, width=200)
+    _render_folder(console, result)
+    return console.export_text()
+
+
+def test_averaged_fits_show_their_weights_and_the_spread_of_every_coefficient():
+    """``--form average``: the fits table shows the parts' weights (all coefficients do not fit
+    in a row), the spread every coefficient."""
+    def average(w):
+        return ({"kaplan.weight": w} | {f"kaplan.{c}": v for c, v in LAWS["kaplan"].items()}
+                | {"farseer.weight": 1 - w}
+                | {f"farseer.{c}": v for c, v in LAWS["farseer"].items()})
+
+    form = "average(kaplan,farseer)"
+    rows = (_row("a", form, average(0.6)), _row("b", form, average(0.8)))
+    text = _rendered(EnsembleResult("runs", rows, "numpy", 1, 0.1, form="average"))
+    table, spread = text.split("Spread across the reliable fits")
+    assert "kaplan.weight" in table and "farseer.weight" in table and "kaplan.E" not in table
+    assert "the parts' coefficients: in the law files and with --json, their spread below" in table
+    assert "kaplan.E" in spread and "farseer.gamma" in spread and "0.7" in spread
 
 
 @given(st.lists(st.tuples(st.sampled_from(["kaplan", "farseer"]),

@@ -348,7 +348,7 @@ def _fit_folder(folder: Path, out: Path | None, workers, scheduler, as_json: boo
 def _render_folder(console, result) -> None:
     """One table of fits and one of their spread per form (one form unless ``--form auto`` or
     ``average`` chose different forms for different files), then the files not fitted."""
-    from ..fitting.ensemble import CHOOSING_FORMS
+    from ..formaverage import is_average
     from ..render import fmt, table
 
     groups = result.by_form()
@@ -356,12 +356,16 @@ def _render_folder(console, result) -> None:
     lo_hi = f"{100 * result.level:g}% range"
     for form, fitted in groups.items():
         names = list(fitted[0]["coefficients"])
-        rows = [[r["file"], str(r["n_runs"]), *[fmt(r["coefficients"][k], 4) for k in names],
+        # an average's parts have too many coefficients for one row: its weights here
+        shown = [k for k in names if k.endswith(".weight")] if is_average(form) else names
+        rows = [[r["file"], str(r["n_runs"]), *[fmt(r["coefficients"][k], 4) for k in shown],
                  "ok" if r["ok"] else "NOT RELIABLE: " + "; ".join(r["warnings"])]
                 for r in fitted]
-        console.print(table(f"Fitted laws, form {form} ({len(fitted)} of {len(result.rows)} "
-                            f"files in {result.folder})", ["file", "runs", *names, "status"],
-                            rows))
+        console.print(table(
+            f"Fitted laws, form {form} ({len(fitted)} of {len(result.rows)} files in "
+            f"{result.folder})", ["file", "runs", *shown, "status"], rows,
+            caption=None if shown == names else "the parts' coefficients: in the law files and "
+            "with --json" + (", their spread below" if form in spread else "")))
         if form in spread:
             s = spread[form]
             console.print(table(
@@ -381,10 +385,10 @@ def _render_folder(console, result) -> None:
         lines.append(f"laws written: {len(result.written)} files in "
                      f"{str(Path(result.written[0]).parent)!r} (a sweep takes them as an axis: "
                      "law: {glob: \"DIR/*.json\"})")
-    if result.form in CHOOSING_FORMS and groups:
+    if result.chooses_form and groups:
         counts = ", ".join(f"{f}: {len(g)} file{'s' if len(g) != 1 else ''}"
                            for f, g in groups.items())
-        lines.append(f"note: --form {result.form} chose each file's form from its own runs "
+        lines.append(f"note: with --form {result.form} each file's form comes from its own runs "
                      f"({counts})" + ("; each form's spread is over its own reliable fits "
                                       "(coefficients of different forms are not comparable)"
                                       if len(groups) > 1 else ""))

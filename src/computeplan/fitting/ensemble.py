@@ -9,9 +9,10 @@ Each fit is exactly the single file's (:func:`fit_source`: Hoffmann et al. (2022
 for the Chinchilla form, any ``form`` of :func:`fit_runs`); a file that cannot be read or
 fitted gets its one-line error and the others are unaffected.
 
-With ``form`` ``auto`` (or ``average``) each file gets the form its own runs choose, so the
-fits may have different forms: the spread of the coefficients is then taken per form, over the
-reliable fits of that form (coefficients of different forms do not measure the same thing).
+With ``form`` ``auto`` (or ``average``, ``average(f1,f2,...)``) each file gets the form its own
+runs choose, so the fits may have different forms: the spread of the coefficients is then taken
+per form, over the reliable fits of that form (coefficients of different forms do not measure
+the same thing).
 
 The fitted laws (one JSON file per reliable fit, ``NAME.json`` for ``NAME.csv``) form a law
 ensemble that a sweep can take as an axis: ``axes: {law: {glob: "laws/*.json"}}``.
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import USER_ERRORS, InputError
+from ..formaverage import is_average
 from ..vocabulary import option
 
 #: Options of :func:`read_runs` and of :func:`filter_runs`; every other option goes to
@@ -36,8 +38,6 @@ READ_OPTIONS = ("params_col", "tokens_col", "flops_col", "loss_col", "weight_col
 FILTER_OPTIONS = ("drop_highest_loss", "min_tokens_per_param", "max_tokens_per_param")
 #: Most CSV files one ensemble reads (each is one task).
 MAX_FILES = 100_000
-#: The ``form`` values that choose a form per file (every other one is a form's name).
-CHOOSING_FORMS = ("auto", "average")
 
 
 def fit_source(source: str | Path, text: str | None = None, **options):
@@ -81,7 +81,7 @@ def _fit_task(options: dict, task: _Task) -> tuple[int, dict]:
 @dataclass(frozen=True)
 class EnsembleResult:
     """The fits of a folder's CSV files (``rows``, in file-name order) and how they ran;
-    ``form``: the ``form`` option (a form's name, or one of :data:`CHOOSING_FORMS`)."""
+    ``form``: the ``form`` option (a form's name, ``auto``, ``average`` or ``average(...)``)."""
 
     folder: str
     rows: tuple[dict, ...]
@@ -96,6 +96,12 @@ class EnsembleResult:
     def ok(self) -> bool:
         """Whether every file was read and fitted reliably."""
         return all(r["ok"] for r in self.rows)
+
+    @property
+    def chooses_form(self) -> bool:
+        """Whether the ``form`` option lets each file's runs choose its form (``auto``;
+        ``average`` and ``average(...)``, whose parts are the forms whose fit is ok)."""
+        return self.form in ("auto", "average") or is_average(self.form)
 
     def by_form(self) -> dict[str, list[dict]]:
         """The rows of the files fitted (reliably or not), by form, in file-name order (the
@@ -194,11 +200,11 @@ def _check_options(options: dict) -> None:
     depends on a file's runs, such as the filters leaving too few, is that file's error)."""
     import inspect
 
-    from ..forms import get_form
     from . import check_resampling, fit_runs
     from ._objective import DEFAULT_ASYMMETRY, HUBER_DELTA
     from .core import check_objective
     from .holdout import parse_rule
+    from .select import check_fit_form
 
     known = set(READ_OPTIONS) | set(FILTER_OPTIONS) | set(inspect.signature(fit_runs).parameters)
     unknown = sorted((set(options) - known) | ({"runs", "name"} & set(options)))
@@ -212,6 +218,4 @@ def _check_options(options: dict) -> None:
     check_resampling(options.get("bootstrap", 0), options.get("seed"))
     if options.get("holdout") is not None:
         parse_rule(options["holdout"])
-    form = options.get("form", "chinchilla")
-    if form not in CHOOSING_FORMS:
-        get_form(form)
+    check_fit_form(options.get("form", "chinchilla"))

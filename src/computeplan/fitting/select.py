@@ -201,6 +201,17 @@ def _check_common(runs, budgets, bootstrap, seed):
     return budgets
 
 
+def check_fit_form(form: str) -> None:
+    """An InputError unless ``form`` is one a fit takes: a form of :data:`FORMS`, ``auto``,
+    ``average`` or ``average(f1,f2,...)`` (distinct forms of :data:`FORMS`)."""
+    if is_average(form):
+        get_form(form)
+    elif form not in (*FORMS, "auto", "average"):
+        raise InputError(f"unknown law form {form!r} for a fit; valid: {', '.join(FORMS)}, "
+                         "auto (the best by cross-validation), average (every form weighted "
+                         "by it) or average(f1,f2,...) (those forms weighted by it)")
+
+
 def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                   delta: float = HUBER_DELTA, asymmetry: float = DEFAULT_ASYMMETRY,
                   bootstrap: int = 0, seed: int | None = None, level: float = 0.95,
@@ -221,6 +232,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
+    check_fit_form(form)  # an unknown form fails before any fitting
     if form == "average" or is_average(form):
         from .average import fit_average
 
@@ -229,10 +241,6 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                            holdout=holdout, holdout_level=holdout_level, budgets=budgets,
                            name=name, objective=objective, delta=delta, asymmetry=asymmetry,
                            full_grid=full_grid)
-    if form != "auto" and form not in FORMS:  # an unknown form fails before any fitting
-        raise InputError(f"unknown law form {form!r} for a fit; valid: {', '.join(FORMS)}, "
-                         "auto (the best by cross-validation), average (every form weighted "
-                         "by it) or average(f1,f2,...) (those forms weighted by it)")
     everything = runs
     repeats = runs.unique_tokens is not None
     train = test = mask = None
