@@ -3,21 +3,12 @@
 import pytest
 from typer.testing import CliRunner
 
+from brute import one_line_error
 from cli_helpers import run_json
 from computeplan.cli import app
 
 runner = CliRunner()
 SARDANA = ("--loss", "1.947", "--inference-tokens", "2e12", "--law", "sardana2024")
-
-
-def one_line_error(*args, must: tuple[str, ...] = ()):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    for text in must:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 def test_plan_with_unique_tokens():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from brute import one_line_error
 from cli_helpers import run_json
 from computeplan.cli import app
 from computeplan.data_limits import base_params, limited_loss
@@ -171,22 +172,13 @@ def test_auto_chooses_the_form_on_the_runs_without_repetition(tmp_path, form):
     assert rep["rn_star"] == pytest.approx(RN, rel=1e-6)
 
 
-def _one_line_error(*args, must=()):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    for text in must:
-        assert text in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("value", ["nan", "-1e9", "0"])
 def test_bad_unique_tokens_are_one_line_errors(tmp_path, value):
     path = _csv(tmp_path / "runs.csv", "kaplan")
     lines = path.read_text().splitlines()
     lines[3] = ",".join(lines[3].split(",")[:3] + [value])
     path.write_text("\n".join(lines) + "\n")
-    _one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form", "kaplan",
+    one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form", "kaplan",
                     must=("column 'unique_tokens'",))
 
 
@@ -199,7 +191,7 @@ def test_runs_that_all_repeat_data_leave_no_base_law(tmp_path):
         f"{a!r},{b!r},{c!r},{b / 2!r}" for a, b, c in zip(n.tolist(), d.tolist(), loss.tolist(),
                                                           strict=True)]
     path.write_text("\n".join(rows) + "\n")
-    _one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form",
+    one_line_error("fit", str(path), "--unique-tokens-col", "unique_tokens", "--form",
                     "beta-of-n", must=("runs without repetition",))
 
 
@@ -225,7 +217,7 @@ NO_OPTIMUM = {"a1": -1.6135687412705686, "b1": 0.6938383922740198, "alpha": 0.03
               "a3": 7.356870831506245, "b3": -6.4663461439860885, "gamma": -0.01449818024764746}
 
 
-def test_a_base_law_without_a_compute_optimal_size_is_a_one_line_error():
+def test_a_base_law_without_a_compute_optimal_size_is_aone_line_error():
     from computeplan.fitting.repetition import fit_repetition
     from computeplan.formlaw import make_law
 

@@ -15,9 +15,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from brute import (
+    alone,
+    assert_limited_replicates,
+    assert_scaling_policy_is_brute_force,
+    kth,
+    pruning_best_loss,
+    robust_cost,
+)
 from computeplan import _formlimits as fl
 from computeplan.cli import app
-from computeplan.data_limits import limited_loss, limited_optimal, limited_tokens_for_loss
+from computeplan.data_limits import limited_loss, limited_tokens_for_loss
 from computeplan.demand import Demand
 from computeplan.formaverage import AverageForm
 from computeplan.formlaw import make_law
@@ -305,14 +313,6 @@ def test_dated_plan_and_local_exchange_rate(name, files):
 
 
 # ------------------------------------------------------------------- under uncertainty
-def _kth(x, m):
-    return np.partition(x, m - 1, axis=-1)[..., m - 1]
-
-
-def _alone(law, row):
-    return make_law(law.form, dict(zip(law.shape.coefficients, row, strict=True)))
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_every_replicate_alone_is_the_vectorised_ensemble(name):
     """Each replicate's own optimum at a target loss and within a budget is the point planner's
@@ -326,21 +326,13 @@ def test_every_replicate_alone_is_the_vectorised_ensemble(name):
     pu = plan_uncertainty(law, loss=target, inference_tokens=TOKENS, confidence=0.8)
     assert pu.reachable.all()
     for i, row in enumerate(law.replicates):
-        alone = lifetime_optimal(_alone(law, row), loss=target, inference_tokens=TOKENS)
-        np.testing.assert_allclose(pu.optimal.params[i], alone.params, rtol=1e-12)
-        np.testing.assert_allclose(pu.optimal.train_tokens[i], alone.train_tokens, rtol=1e-12)
+        one = lifetime_optimal(alone(law, row), loss=target, inference_tokens=TOKENS)
+        np.testing.assert_allclose(pu.optimal.params[i], one.params, rtol=1e-12)
+        np.testing.assert_allclose(pu.optimal.train_tokens[i], one.train_tokens, rtol=1e-12)
     robust = pu.robust
     assert robust is not None and robust.target_met_probability >= 0.8
     m = int(np.ceil(0.8 * len(law.replicates)))
-    coef, f = law.replicate_coefficients(), law.shape
-
-    def cost(ln):
-        lo, hi = f.log_params_limits(coef)
-        with np.errstate(all="ignore"):
-            ln_d = f.log_tokens_at_loss(coef, ln[:, None], target)
-        ln_d = np.where(np.isnan(ln_d) | (ln[:, None] <= lo) | (ln[:, None] >= hi), np.inf,
-                        ln_d)
-        return 6 * np.exp(ln) * np.exp(_kth(ln_d, m)) + 2 * np.exp(ln) * TOKENS
+    cost = robust_cost(law, target, m, TOKENS)
 
     best = np.log(float(robust.plan.params))
     assert float(robust.plan.total_flops) <= cost(best + OFFSETS[::4]).min() * (1 + 1e-12)
@@ -349,14 +341,14 @@ def test_every_replicate_alone_is_the_vectorised_ensemble(name):
     budget = 3 * float(pu.comparison.optimal.total_flops)
     pb = plan_uncertainty(law, budget=budget, inference_tokens=TOKENS, confidence=0.8)
     for i, row in enumerate(law.replicates):
-        alone = budget_optimal(_alone(law, row), budget=budget, inference_tokens=TOKENS)
-        np.testing.assert_allclose(pb.optimal.params[i], alone.params, rtol=1e-12)
+        one = budget_optimal(alone(law, row), budget=budget, inference_tokens=TOKENS)
+        np.testing.assert_allclose(pb.optimal.params[i], one.params, rtol=1e-12)
     robust = pb.robust
     np.testing.assert_allclose(float(robust.plan.total_flops), budget, rtol=1e-12)
     n = np.exp(np.log(float(robust.plan.params)) + OFFSETS[::4])
     d = (budget - 2 * n * TOKENS) / (6 * n)
     n, d = n[d > 0], d[d > 0]
-    grid = _kth(law.shape.loss(coef, n[:, None], d[:, None]), m)
+    grid = kth(law.shape.loss(law.replicate_coefficients(), n[:, None], d[:, None]), m)
     assert robust.loss_at_confidence <= grid.min() * (1 + 1e-12)
 
 
@@ -364,25 +356,14 @@ def test_every_replicate_alone_is_the_vectorised_ensemble(name):
 def test_uncertainty_with_a_data_limit(name):
     """With a unique-token limit each replicate's own optimum is the data-limited optimum of
     that replicate alone, and the point plan's losses are the replicates' data-limited ones."""
-    from computeplan.data_limits import lowest_reachable_loss
     from computeplan.uncertainty import plan_uncertainty
 
     law = averaged(name, k=20)
     target, u = _target(law), UNIQUE[name]
     pu = plan_uncertainty(law, loss=target, inference_tokens=TOKENS, confidence=0.8,
                           unique_tokens=u)
-    laws = [_alone(law, row) for row in law.replicates]
-    floors = np.array([float(lowest_reachable_loss(one, u)) for one in laws])
-    np.testing.assert_array_equal(pu.reachable, floors < target)
-    reach = np.flatnonzero(pu.reachable)
-    for j, k in enumerate(reach):
-        alone = limited_optimal(laws[k], loss=target, unique_tokens=u, inference_tokens=TOKENS)
-        np.testing.assert_allclose(pu.optimal.params[j], alone.params, rtol=1e-10)
-        np.testing.assert_allclose(pu.optimal.train_tokens[j], alone.train_tokens, rtol=1e-10)
-    point = pu.comparison.optimal
-    own = [float(limited_loss(one, float(point.params), float(point.train_tokens), u))
-           for one in laws]
-    np.testing.assert_allclose(pu.point_loss, own, rtol=1e-12)
+    laws = [alone(law, row) for row in law.replicates]
+    assert_limited_replicates(pu, laws, target, u, TOKENS)
     assert pu.robust is not None and pu.robust.target_met_probability >= 0.8
 
 
@@ -451,18 +432,11 @@ def test_sweep_rows_are_the_plans(name, files, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_scaling_policy_is_the_best_model_within_both_budgets(name):
     from computeplan.tradeoffs import frontier
-    from computeplan.tradeoffs.techniques import ScalingPolicy, _compute_optimal_params
+    from computeplan.tradeoffs.techniques import ScalingPolicy
 
     law = POINT[name]
     tech = ScalingPolicy(law=law)
-    for c in (1e21, 1e24):
-        n_opt = float(_compute_optimal_params(law, c))
-        np.testing.assert_allclose(n_opt, law.compute_optimal(train_flops=c).params,
-                                   rtol=1e-10)
-        for ic in (2 * n_opt * 0.1, 2 * n_opt * 0.7, 2 * n_opt * 10):
-            n = np.geomspace(n_opt * 1e-3, ic / 2, 20001)
-            brute = law.loss(n, c / (6 * n)).min()
-            assert brute * (1 - 1e-12) <= float(tech.performance(c, ic)) <= brute * (1 + 1e-9)
+    assert_scaling_policy_is_brute_force(law, tech)
     f = frontier(tech, grid_points=400)
     n = f.inference_compute / 2
     np.testing.assert_allclose(law.loss(n, f.train_compute / (6 * n)), f.level, rtol=1e-5)
@@ -484,27 +458,7 @@ def test_pruning_against_the_exact_crossing(name):
     law = POINT[name]
     p = Pruning(law=law)
     n_ref = float(law.compute_optimal(train_flops=1e24).params)
-    x = p.fraction_per_round
-
-    def c_opt(n):
-        return float(law.compute_optimal(params=n).train_flops)
-
-    def best_loss(tc, ic):
-        def gap(z):
-            d = math.exp(z)
-            return c_opt(ic / (2 * d)) - tc / max(1.0, (1 - d) / x)
-
-        lo, hi = math.log(p.min_density), math.log1p(-x)
-        if gap(lo) <= 0:
-            c0 = c_opt(ic / (2 * p.min_density))
-        elif gap(hi) >= 0 and tc <= c_opt(ic / (2 * (1 - x))):
-            c0 = tc
-        else:
-            for _ in range(100):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
-            c0 = tc / ((1 - math.exp(0.5 * (lo + hi))) / x)
-        return float(law.compute_optimal(train_flops=c0).loss)
+    best_loss = pruning_best_loss(law, p)
 
     points = [(1e24 * k, 2 * n_ref * s) for k in (0.5, 4.0) for s in (0.05, 0.3, 3.0)]
     got = p.performance(np.array([t for t, _ in points]), np.array([i for _, i in points]))
@@ -648,9 +602,9 @@ def test_a_farseer_part_without_a_size_limit(tmp_path):
     pu = plan_uncertainty(reps, loss=target, inference_tokens=TOKENS, confidence=0.8)
     assert pu.reachable.all() and pu.robust.target_met_probability >= 0.8
     for i in (0, 19):
-        alone = lifetime_optimal(_alone(reps, reps.replicates[i]), loss=target,
-                                 inference_tokens=TOKENS)
-        np.testing.assert_allclose(pu.optimal.params[i], alone.params, rtol=1e-12)
+        one = lifetime_optimal(alone(reps, reps.replicates[i]), loss=target,
+                               inference_tokens=TOKENS)
+        np.testing.assert_allclose(pu.optimal.params[i], one.params, rtol=1e-12)
     path = tmp_path / "kf.json"
     reps.save(path)
     out = runner.invoke(app, ["plan", "--law", str(path), "--loss", str(floor * 0.999)])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from brute import assert_limited_replicates
 from computeplan import _formlimits as fl
 from computeplan.cli import app
 from computeplan.data_limits import (
@@ -433,19 +434,10 @@ def test_uncertainty_with_a_data_limit_and_every_form(name):
     reps = law.replicates
     laws = [make_law(name, dict(zip(law.shape.coefficients, row, strict=True)), name=f"r{i}")
             for i, row in enumerate(reps)]
-    floors = np.array([float(lowest_reachable_loss(one, u)) for one in laws])
-    np.testing.assert_array_equal(pu.reachable, floors < target)
     assert pu.reachable.sum() >= 0.8 * len(reps)
-    reach = np.flatnonzero(pu.reachable)
-    for j in (0, len(reach) // 2, len(reach) - 1):
-        alone = limited_optimal(laws[reach[j]], loss=target, unique_tokens=u,
-                                inference_tokens=tokens)
-        np.testing.assert_allclose(pu.optimal.params[j], alone.params, rtol=1e-10)
-        np.testing.assert_allclose(pu.optimal.train_tokens[j], alone.train_tokens, rtol=1e-10)
+    assert_limited_replicates(pu, laws, target, u, tokens,
+                              picks=lambda k: (0, k // 2, k - 1))
     point = pu.comparison.optimal
-    own = [float(limited_loss(one, float(point.params), float(point.train_tokens), u))
-           for one in laws]
-    np.testing.assert_allclose(pu.point_loss, own, rtol=1e-12)
     robust = pu.robust
     assert robust is not None and robust.target_met_probability >= 0.8
     m = int(np.ceil(0.8 * len(reps)))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from brute import kth, robust_cost
 from computeplan.cli import app
 from computeplan.demand import Demand
 from computeplan.formlaw import make_law
@@ -104,10 +105,6 @@ def _with_replicates(name, k=40, seed=0):
     return make_law(name, LAWS[name], name=f"{name}-reps", replicates=rows)
 
 
-def _kth(x, m):
-    return np.partition(x, m - 1, axis=-1)[..., m - 1]
-
-
 @pytest.mark.parametrize("name", list(LAWS))
 def test_robust_plan_of_every_form_beats_brute_force(name):
     """At a target loss: each replicate's own optimum is the point planner's optimum under
@@ -128,16 +125,7 @@ def test_robust_plan_of_every_form_beats_brute_force(name):
     robust = pu.robust
     assert robust is not None and robust.target_met_probability >= 0.8
     m = int(np.ceil(0.8 * len(law.replicates)))
-    coef = law.replicate_coefficients()
-    f = law.shape
-
-    def cost(ln):
-        lo, hi = f.log_params_limits(coef)
-        with np.errstate(all="ignore"):
-            ln_d = f.log_tokens_at_loss(coef, ln[:, None], target)
-        ln_d = np.where(np.isnan(ln_d) | (ln[:, None] <= lo) | (ln[:, None] >= hi), np.inf,
-                        ln_d)
-        return 6 * np.exp(ln) * np.exp(_kth(ln_d, m)) + 2 * np.exp(ln) * tokens
+    cost = robust_cost(law, target, m, tokens)
 
     best = np.log(float(robust.plan.params))
     assert float(robust.plan.total_flops) <= cost(best + OFFSETS).min() * (1 + 1e-12)
@@ -163,7 +151,7 @@ def test_robust_budget_plan_of_every_form_beats_brute_force(name):
     n = np.exp(ln)
     d = (budget - 2 * n * tokens) / (6 * n)
     n, d = n[d > 0], d[d > 0]
-    grid = _kth(law.shape.loss(coef, n[:, None], d[:, None]), m)
+    grid = kth(law.shape.loss(coef, n[:, None], d[:, None]), m)
     assert robust.loss_at_confidence <= grid.min() * (1 + 1e-12)
     assert robust.loss_at_confidence <= pu.robust.point_loss_at_confidence
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from brute import assert_scaling_policy_is_brute_force, pruning_best_loss
 from computeplan.cli import app
 from computeplan.forms import get_form
 from computeplan.laws import get_law
@@ -60,16 +61,7 @@ def test_scaling_policy_is_the_best_model_within_both_budgets(name):
     """performance(TC, IC) is the lowest loss over models N <= IC/2 trained on TC = 6 N D
     (brute force over a fine grid of N), reached at N = min(IC/2, N_opt(TC))."""
     law = form_law(name)
-    tech = ScalingPolicy(law=law)
-    for c in (1e21, 1e24):
-        n_opt = float(_compute_optimal_params(law, c))
-        np.testing.assert_allclose(n_opt, law.compute_optimal(train_flops=c).params,
-                                   rtol=1e-10)
-        for ic in (2 * n_opt * 0.1, 2 * n_opt * 0.7, 2 * n_opt * 10):
-            n = np.geomspace(n_opt * 1e-3, ic / 2, 20001)
-            brute = law.loss(n, c / (6 * n)).min()
-            got = float(tech.performance(c, ic))
-            assert brute * (1 - 1e-12) <= got <= brute * (1 + 1e-9)
+    assert_scaling_policy_is_brute_force(law, ScalingPolicy(law=law))
 
 
 @pytest.mark.parametrize("name", list(LAWS))
@@ -116,26 +108,7 @@ def test_pruning_of_every_form_against_the_exact_crossing(name):
     c_ref = 1e24
     n_ref = float(law.compute_optimal(train_flops=c_ref).params)
     x = p.fraction_per_round
-
-    def c_opt(n):  # the compute-optimal budget of N parameters
-        return float(law.compute_optimal(params=n).train_flops)
-
-    def best_loss(tc, ic):
-        def gap(z):  # > 0 when the inference budget binds at density e^z
-            d = math.exp(z)
-            return c_opt(ic / (2 * d)) - tc / max(1.0, (1 - d) / x)
-
-        lo, hi = math.log(p.min_density), math.log1p(-x)
-        if gap(lo) <= 0:
-            c0 = c_opt(ic / (2 * p.min_density))
-        elif gap(hi) >= 0 and tc <= c_opt(ic / (2 * (1 - x))):
-            c0 = tc
-        else:
-            for _ in range(200):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
-            c0 = tc / ((1 - math.exp(0.5 * (lo + hi))) / x)
-        return float(law.compute_optimal(train_flops=c0).loss)
+    best_loss = pruning_best_loss(law, p)
 
     points = [(c_ref * k, 2 * n_ref * s) for k in (0.5, 2.0, 4.0, 30.0)
               for s in (0.05, 0.3, 0.8, 3.0)]
