@@ -284,10 +284,3 @@ def _finite(excess):
     everywhere, not only near the bracket's ends (:func:`computeplan._formsolve.signed`)."""
     return np.where(np.isnan(excess), -np.finfo(float).max,
                     np.maximum(excess, -np.finfo(float).max))
-
-
-def parts_of(form) -> tuple[Form, ...]:
-    """The single forms of ``form`` (itself when it is one)."""
-    f = get_form(form)
-    return f.parts if isinstance(f, AverageForm) else (f,)
-

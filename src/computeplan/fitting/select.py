@@ -218,8 +218,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
                   holdout: str | None = None, holdout_level: float = DEFAULT_HOLDOUT_LEVEL,
                   budgets=DEFAULT_BUDGETS, name: str = "fit",
                   selection: dict | None = None, full_grid: bool = False) -> FormFitResult:
-    """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`, or ``auto``: chosen by
-    :func:`select_form` on the runs left after ``holdout``) with optional bootstrap and
+    """Fit a law of ``form`` (a name in :data:`computeplan.forms.FORMS`; ``auto``: chosen by
+    :func:`select_form` on the runs left after ``holdout``; ``average`` or ``average(f1,...)``:
+    the forms weighted by the same cross-validation, :mod:`.average`) with optional bootstrap and
     hold-out check, as :func:`computeplan.fitting.fit_runs` does for the Chinchilla form.
 
     With unique tokens per run, as for the Chinchilla form: the base law is fitted to the runs
