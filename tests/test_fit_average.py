@@ -90,8 +90,10 @@ def test_bootstrap_replicates_keep_the_weights(fitted):
     f = get_form(fitted.form)
     assert reps.shape[1] == f.n_coefficients and len(reps) >= 2
     rows = f.as_dict(reps)
+    iv = fitted.bootstrap.intervals()
     for part, w in fitted.selection["weights"].items():
         assert np.all(rows[f"{part}.weight"] == w)
+        assert iv[f"{part}.weight"] == {"se": 0.0, "lo": w, "hi": w}
     assert fitted.law.replicates is not None
 
 

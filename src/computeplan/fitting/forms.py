@@ -315,8 +315,12 @@ class FormBootstrap:
             if len(v) < 2:
                 out[c] = {"se": None, "lo": None, "hi": None}
                 continue
-            lo, hi = np.percentile(v[:, j], [tail, 100 - tail])
-            out[c] = {"se": float(np.std(v[:, j], ddof=1)), "lo": float(lo), "hi": float(hi)}
+            x = v[:, j]
+            if np.all(x == x[0]):  # held fixed (an average's weights): no rounding noise
+                out[c] = {"se": 0.0, "lo": float(x[0]), "hi": float(x[0])}
+                continue
+            lo, hi = np.percentile(x, [tail, 100 - tail])
+            out[c] = {"se": float(np.std(x, ddof=1)), "lo": float(lo), "hi": float(hi)}
         return out
 
     def to_dict(self) -> dict:
