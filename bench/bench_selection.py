@@ -1,9 +1,10 @@
 """Benchmark (accuracy, not speed): choosing one form (``fit --form auto``) against weighting
-every form (``fit --form average``), out of sample.
+every form (``fit --form average``), on splits that ``auto`` was not developed on.
 
 Gadre et al.'s runs (../shared/data/gadre-overtraining) carry eight validation losses. The
 selection rule and the deeper fold of ``auto`` were developed on one of them, ``loss_c4_val``;
-the other seven give 21 splits (x three training sets) that neither rule was tuned on. For each
+the other seven give 21 splits (x three training sets) that it was not tuned on (``average``
+was adopted after comparing combinations of the forms on all eight, README). For each
 split, one law per training set is fitted on the runs at <= 160 tokens per parameter
 (``--split easy``) or at <= 20 with the 40-token runs left out (``--split hard``), and the runs
 at >= 320 (resp. >= 80) are predicted. Printed per split: the mean |relative error| of
