@@ -38,9 +38,11 @@ from ..forms import get_form
 from .forms import FormBootstrap, FormFit, bootstrap_form, fit_form, summarise_residuals
 from .intervals import (
     HOLDOUT_BOOTSTRAP,
-    extrapolation_distance,
+    distance_ratios,
+    held_out_error,
     predictive_intervals,
     replicate_log_variance,
+    rms,
 )
 from .plausible import runs_checks
 from .runs import Runs
@@ -50,11 +52,14 @@ AVERAGE = "average"
 
 
 def weights_of(selection: dict, ok: dict[str, bool] | None = None) -> dict[str, float]:
-    """w_f = e_f^-2 / sum e_g^-2 over the forms with a finite cross-validation score (and,
-    when any of them is ok by ``ok``, only those): the module docstring's rule."""
+    """w_f = e_f^-2 / sum e_g^-2 over the forms with a finite cross-validation score (the module
+    docstring's rule): with ``ok`` (whether each fitted form's fit is a plausible law), over
+    the forms it names, and only the plausible ones when any is."""
     scored = {r["form"]: r["score"] for r in selection["table"] if r["score"] is not None}
-    if ok is not None and any(ok.get(f, False) for f in scored):
-        scored = {f: e for f, e in scored.items() if ok.get(f, False)}
+    if ok is not None:
+        scored = {f: e for f, e in scored.items() if f in ok}
+        if any(ok[f] for f in scored):
+            scored = {f: e for f, e in scored.items() if ok[f]}
     if not scored:
         raise InputError("no form could be fitted and scored on the cross-validation folds "
                          "(too few runs)")
@@ -63,12 +68,19 @@ def weights_of(selection: dict, ok: dict[str, bool] | None = None) -> dict[str, 
     return {f: v / total for f, v in inv.items()}
 
 
+def shape_of(weights: dict[str, float]):
+    """The form of the average of the parts ``weights`` names: ``average(f1,f2,...)``, or the
+    one form itself."""
+    parts = list(weights)
+    return get_form(average_name(parts) if len(parts) > 1 else parts[0])
+
+
 def combine(weights: dict[str, float], fits: dict[str, FormFit], runs: Runs, problem,
             name: str = "fit", source: str = "") -> FormFit:
     """The average's :class:`.forms.FormFit` from its parts' fits to ``runs`` (``problem``:
     any part's, for the objective)."""
     parts = list(weights)
-    form = get_form(average_name(parts)) if len(parts) > 1 else get_form(parts[0])
+    form = shape_of(weights)
     pred = sum(weights[f] * fits[f].predict(runs.params, runs.train_tokens) for f in parts)
     r = np.log(pred) - np.log(runs.loss)
     rho, _ = problem._rho_psi(r)
@@ -116,7 +128,7 @@ def _bootstrap(weights: dict, parts: dict, k: int, seed, level: float) -> FormBo
     for f in weights:
         blocks += [np.full((k, 1), weights[f]), boots[f].coefficients]
     ok = np.logical_and.reduce([b.ok for b in boots.values()])
-    return FormBootstrap(average_name(list(weights)), seed, level, np.hstack(blocks), ok,
+    return FormBootstrap(shape_of(weights).name, seed, level, np.hstack(blocks), ok,
                          sum(b.starts_per_replicate for b in boots.values()))
 
 
@@ -129,14 +141,9 @@ def _cv_scale(weights: dict, predictions: dict) -> tuple[float, list[float], dic
             scores[fold] = None
             continue
         p = sum(weights[f] * pred[f] for f in weights)
-        used = test.weights > 0
-        scores[fold] = float(np.mean(np.abs(p / test.loss - 1.0)[used]))
-        e = np.log(p / test.loss)[used]
-        d = extrapolation_distance(train, test.params, test.train_tokens)[used]
-        far = (d > 0) & np.isfinite(e)
-        ratios += (e[far] / d[far]).tolist()
-    scale = float(np.sqrt(np.mean(np.square(ratios)))) if ratios else 0.0
-    return scale, ratios, scores
+        scores[fold] = held_out_error(test, p)
+        ratios += distance_ratios(train, test, p)
+    return rms(ratios), ratios, scores
 
 
 def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None = None,
@@ -146,7 +153,7 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
     :class:`.select.FormFitResult`; ``kw``: the objective options of every fit."""
     from ..vocabulary import option
     from .holdout import HoldoutResult, holdout_mask
-    from .select import SCORE_RULE, FormFitResult, _cross_validate
+    from .select import SCORE_RULE, FormFitResult, _cross_validate, cv_warning
 
     if runs.unique_tokens is not None:
         raise InputError(f"{option('form')} {AVERAGE} does not fit repetition coefficients; "
@@ -163,9 +170,6 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
     scored = [r["form"] for r in selection["table"] if r["score"] is not None]
     pool_parts = _fit_parts(pool, scored, **kw)
     weights = weights_of(selection, {f: _law_ok(p[0], pool) for f, p in pool_parts.items()})
-    weights = {f: w for f, w in weights.items() if f in pool_parts}
-    total = sum(weights.values())
-    weights = {f: w / total for f, w in weights.items()}
     scale, ratios, fold_scores = _cv_scale(weights, predictions)
     held = None
     if train is not None:
@@ -190,8 +194,7 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
     else:
         parts = pool_parts
     n_used = int(np.count_nonzero(runs.weights))
-    shape = get_form(average_name(list(weights))) if len(weights) > 1 else get_form(
-        next(iter(weights)))
+    shape = shape_of(weights)
     source = (f"{shape.name} ({', '.join(f'{f} {w:.1%}' for f, w in weights.items())}; "
               f"weights by extrapolation cross-validation) fitted to {n_used} runs from "
               f"{runs.source}")
@@ -210,8 +213,6 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
         f"1969); score: the {SCORE_RULE}; the average's own score uses weights from the same "
         "folds (optimistic)")
     selection["weights"] = weights
-    from .select import cv_warning
-
     fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))
     boot = None
     if bootstrap:

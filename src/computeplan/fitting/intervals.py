@@ -55,6 +55,29 @@ def extrapolation_distance(fitted: Runs, params, train_tokens) -> np.ndarray:
                     _outside(d / n, fitted.tokens_per_param[used]))
 
 
+def held_out_error(test: Runs, predicted) -> float:
+    """Mean |relative error| of ``predicted`` on the held-out runs ``test`` (weight > 0): a
+    cross-validation fold's score."""
+    used = test.weights > 0
+    return float(np.mean(np.abs(np.asarray(predicted) / test.loss - 1.0)[used]))
+
+
+def distance_ratios(fitted: Runs, test: Runs, predicted) -> list[float]:
+    """e_j / d_j for the held-out runs ``test`` (weight > 0) beyond the ``fitted`` runs (d_j >
+    0), e_j the log error of ``predicted``: what the extrapolation scale c is the rms of
+    (module docstring)."""
+    used = test.weights > 0
+    e = np.log(np.asarray(predicted) / test.loss)[used]
+    d = extrapolation_distance(fitted, test.params, test.train_tokens)[used]
+    far = (d > 0) & np.isfinite(e)
+    return (e[far] / d[far]).tolist()
+
+
+def rms(ratios: list[float]) -> float:
+    """The extrapolation scale c from the ratios of :func:`distance_ratios` (0 with none)."""
+    return float(np.sqrt(np.mean(np.square(ratios)))) if ratios else 0.0
+
+
 def distance_scale(runs: Runs, form: str, **kw) -> tuple[float, int]:
     """c (module docstring) from the extrapolation folds of ``runs``, and how many held-out runs
     it rests on; (0, 0) when no fold can be fitted."""
@@ -69,14 +92,8 @@ def distance_scale(runs: Runs, form: str, **kw) -> tuple[float, int]:
             fit, _, _ = fit_form(train, form, **kw)
         except InputError:
             continue
-        used = test.weights > 0
-        e = np.log(fit.predict(test.params, test.train_tokens) / test.loss)[used]
-        d = extrapolation_distance(train, test.params, test.train_tokens)[used]
-        ok = (d > 0) & np.isfinite(e)
-        ratios.extend((e[ok] / d[ok]).tolist())
-    if not ratios:
-        return 0.0, 0
-    return float(np.sqrt(np.mean(np.square(ratios)))), len(ratios)
+        ratios += distance_ratios(train, test, fit.predict(test.params, test.train_tokens))
+    return rms(ratios), len(ratios)
 
 
 def holdout_intervals(form: str, fitted: Runs, held_out: Runs, *, level: float,

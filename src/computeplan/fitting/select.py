@@ -375,7 +375,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
     held-out runs (:func:`.intervals.distance_scale`, from the same fits); and per fold its
     fitted and held-out runs and each form's predictions of them (None where the form could
     not be fitted): ``{fold: (train, test, {form: predicted loss})}``."""
-    from .intervals import extrapolation_distance
+    from .intervals import distance_ratios, held_out_error, rms
 
     forms = list(FORMS) if forms is None else [get_form(f).name for f in forms]
     folds = cv_folds(runs)
@@ -404,13 +404,8 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
                 warm = problem.natural(opt.local_optima)
             pred = fit.predict(test.params, test.train_tokens)
             predictions[fold][2][name] = pred
-            err = np.abs(pred / test.loss - 1.0)
-            w = test.weights > 0
-            errors[name][fold] = float(np.mean(err[w]))
-            log_err = np.log(pred / test.loss)[w]
-            dist = extrapolation_distance(train, test.params, test.train_tokens)[w]
-            far = (dist > 0) & np.isfinite(log_err)
-            ratios[name] += (log_err[far] / dist[far]).tolist()
+            errors[name][fold] = held_out_error(test, pred)
+            ratios[name] += distance_ratios(train, test, pred)
     table = []
     for name in forms:
         scores = errors[name]
@@ -430,7 +425,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
     selection = {"rule": f"lowest {SCORE_RULE}; within {CV_TIE:.0%} the form with fewer "
                          "coefficients",
                  "folds": fold_info, "table": table, "chosen": chosen}
-    scales = {k: float(np.sqrt(np.mean(np.square(r)))) if r else 0.0 for k, r in ratios.items()}
+    scales = {k: rms(r) for k, r in ratios.items()}
     return selection, scales, predictions
 
 
