@@ -50,6 +50,22 @@ def robust_cost(law, target: float, m: int, tokens: float):
     return cost
 
 
+def assert_robust_plan_is_brute_force(law, pu, target: float, tokens: float, offsets,
+                                      confidence: float = 0.8) -> None:
+    """The robust plan of ``pu`` (a plan under ``law``'s replicates at ``target``) reaches the
+    target under at least ``confidence`` of them, and no N of the grid ``offsets`` (in ln N
+    about it) is cheaper at the m-th smallest D_k(N) (:func:`robust_cost`); its cost is that
+    function's at its own N."""
+    robust = pu.robust
+    assert robust is not None and robust.target_met_probability >= confidence
+    m = int(np.ceil(confidence * len(law.replicates)))
+    cost = robust_cost(law, target, m, tokens)
+    best = np.log(float(robust.plan.params))
+    assert float(robust.plan.total_flops) <= cost(best + offsets).min() * (1 + 1e-12)
+    np.testing.assert_allclose(float(robust.plan.total_flops), cost(np.array([best]))[0],
+                               rtol=1e-12)
+
+
 def pruning_best_loss(law, pruning):
     """best_loss(TC, IC): pruning's best loss with exact compute-optimal models, the dense
     budget C0 solving TC / m(d) = C_opt(IC / (2 d)) by bisection in ln d."""

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from brute import (
     alone,
     assert_limited_replicates,
+    assert_robust_plan_is_brute_force,
     assert_scaling_policy_is_brute_force,
     kth,
     pruning_best_loss,
-    robust_cost,
 )
 from computeplan import _formlimits as fl
 from computeplan.cli import app
@@ -329,15 +329,8 @@ def test_every_replicate_alone_is_the_vectorised_ensemble(name):
         one = lifetime_optimal(alone(law, row), loss=target, inference_tokens=TOKENS)
         np.testing.assert_allclose(pu.optimal.params[i], one.params, rtol=1e-12)
         np.testing.assert_allclose(pu.optimal.train_tokens[i], one.train_tokens, rtol=1e-12)
-    robust = pu.robust
-    assert robust is not None and robust.target_met_probability >= 0.8
+    assert_robust_plan_is_brute_force(law, pu, target, TOKENS, OFFSETS[::4])
     m = int(np.ceil(0.8 * len(law.replicates)))
-    cost = robust_cost(law, target, m, TOKENS)
-
-    best = np.log(float(robust.plan.params))
-    assert float(robust.plan.total_flops) <= cost(best + OFFSETS[::4]).min() * (1 + 1e-12)
-    np.testing.assert_allclose(float(robust.plan.total_flops), cost(np.array([best]))[0],
-                               rtol=1e-12)
     budget = 3 * float(pu.comparison.optimal.total_flops)
     pb = plan_uncertainty(law, budget=budget, inference_tokens=TOKENS, confidence=0.8)
     for i, row in enumerate(law.replicates):

@@ -26,7 +26,8 @@ Two forms give k_D in closed form in alpha, beta and k_N alone, whatever the bud
   k_min = (1 + alpha/beta)^(-beta/alpha).
 
 Both are k_D = (1 - (k_N^-p - 1) beta/alpha)^(-1/q) with (p, q) = (alpha, beta) or
-(alpha/beta, 1). The other forms (beta-of-n, farseer) need the reference compute.
+(alpha/beta, 1). The other forms (beta-of-n, farseer, averages of forms) need the reference
+compute.
 """
 
 from __future__ import annotations
