@@ -145,3 +145,23 @@ def test_weight_column_and_ratio_filters(tmp_path):
                                "--weight-col", "w"])
     c = json.loads(ones.stdout)["coefficients"]
     assert c == pytest.approx(a["coefficients"], rel=1e-6)
+
+
+def test_optimal_tokens_per_param_say_how_far_beyond_the_runs():
+    """Each budget's compute-optimal D/N carries how many orders of magnitude of training compute
+    it lies beyond the largest run fitted (0 within), in the JSON and the table."""
+    import numpy as np
+
+    from computeplan.fitting import fit_runs
+    from computeplan.fitting.runs import Runs
+
+    n = np.repeat(np.geomspace(1e7, 1e9, 5), 4)
+    d = n * np.tile([10.0, 20.0, 40.0, 80.0], 5)
+    runs = Runs.from_arrays(n, d, 1.7 + 400 * n ** -0.34 + 410 * d ** -0.28)
+    rows = fit_runs(runs, budgets=[1e17, 6e20, 6e22]).to_dict()[
+        "compute_optimal_tokens_per_param"]
+    largest = 6 * 1e9 * 8e10
+    assert [r["beyond_runs_oom"] for r in rows] == pytest.approx(
+        [0.0, np.log10(6e20 / largest), np.log10(6e22 / largest)], rel=1e-12)
+    res = runner.invoke(app, ["fit", str(EXAMPLE)])
+    assert res.exit_code == 0 and "beyond the runs" in res.output and "3.72 OOM" in res.output

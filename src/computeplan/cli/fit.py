@@ -156,6 +156,7 @@ def fit(
 
 
 def _render(console, result) -> None:
+    from ..fitting.runs import optimal_tokens_per_param_rows
     from ..render import fmt, table
 
     if result.selection is not None:
@@ -184,18 +185,24 @@ def _render(console, result) -> None:
         ["max |relative error|", f"{100 * r['max_abs_relative_error']:.2f}%"],
         ["share of runs over-predicted", f"{100 * r['share_over_predicted']:.1f}%"],
     ]))
-    if result.tokens_per_param is not None:
+    optimal = optimal_tokens_per_param_rows(result.budgets, result.tokens_per_param,
+                                            result.runs)
+    if optimal is not None:
         tpp_rows = []
         boot_tpp = None if not boot else (
             result.tokens_per_param_intervals() if result.form != "chinchilla"
             else boot.tokens_per_param_intervals())
-        for j, (c, t) in enumerate(zip(result.budgets, result.tokens_per_param, strict=True)):
-            row = [fmt(c), fmt(t, 4)]
+        for j, o in enumerate(optimal):
+            row = [fmt(o["train_flops"]), fmt(o["tokens_per_param"], 4)]
             if boot_tpp:
                 row += [fmt(boot_tpp[j]["se"], 3), _interval(boot_tpp[j], 4)]
-            tpp_rows.append(row)
+            beyond = o["beyond_runs_oom"]
+            tpp_rows.append(row + [f"{beyond:.2f} OOM" if beyond > 0 else "within"])
         console.print(table("Compute-optimal tokens per parameter",
-                            ["training FLOPs", "D/N"] + cols[2:], tpp_rows))
+                            ["training FLOPs", "D/N"] + cols[2:] + ["beyond the runs"],
+                            tpp_rows, caption="beyond the runs: orders of magnitude of "
+                            "training compute past the largest run fitted (6 N D), where "
+                            "D/N is an extrapolation of the law"))
     rep = result.repetition
     if rep is not None:
         fitted = set(rep.fitted)

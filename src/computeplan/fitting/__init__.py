@@ -35,7 +35,7 @@ from .core import (
     predict_loss,
 )
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
-from .runs import Runs, check_identifiable, filter_runs, read_runs
+from .runs import Runs, check_identifiable, filter_runs, optimal_tokens_per_param_rows, read_runs
 
 if TYPE_CHECKING:  # imported on use: a plain fit needs neither bootstrap, hold-out nor repetition
     from .bootstrap import BootstrapResult
@@ -124,9 +124,8 @@ class FitResult:
         out = {"form": self.form} | self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
             "domain": self.domain,
-            "compute_optimal_tokens_per_param": None if self.tokens_per_param is None else [
-                {"train_flops": float(c), "tokens_per_param": float(t)}
-                for c, t in zip(self.budgets, self.tokens_per_param, strict=True)],
+            "compute_optimal_tokens_per_param": optimal_tokens_per_param_rows(
+                self.budgets, self.tokens_per_param, self.runs),
         }
         out["bootstrap"] = self.bootstrap.to_dict() if self.bootstrap else None
         out["holdout"] = self.holdout.to_dict() if self.holdout else None

@@ -105,6 +105,18 @@ class Runs:
                    unique_tokens=arrays.get("unique_tokens"))
 
 
+def optimal_tokens_per_param_rows(budgets, tokens_per_param, runs: Runs) -> list[dict] | None:
+    """The JSON rows of a fit's compute-optimal D/N at each training budget, each with
+    ``beyond_runs_oom``: log10 of the budget over the largest training compute among the runs
+    fitted (weight > 0; C = 6 N D), 0 within it: how far the ratio is an extrapolation."""
+    if tokens_per_param is None:
+        return None
+    largest = float(np.max(runs.train_flops[runs.weights > 0]))
+    return [{"train_flops": float(c), "tokens_per_param": float(t),
+             "beyond_runs_oom": max(0.0, float(np.log10(c / largest)))}
+            for c, t in zip(budgets, tokens_per_param, strict=True)]
+
+
 def _check_column(name: str, arr: np.ndarray, rows: np.ndarray, allow_zero: bool = False) -> None:
     for bad, what in ((np.isnan(arr), "NaN"), (np.isinf(arr), "infinite")):
         if bad.any():

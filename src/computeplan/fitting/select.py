@@ -57,7 +57,7 @@ from .forms import (
 )
 from .holdout import HoldoutResult, holdout_mask
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
-from .runs import Runs
+from .runs import Runs, optimal_tokens_per_param_rows
 
 if TYPE_CHECKING:
     from .repetition import RepetitionFit
@@ -165,9 +165,8 @@ class FormFitResult:
         out = self.fit.to_dict() | {
             "source": self.runs.source, "notes": list(self.runs.notes),
             "domain": self.domain,
-            "compute_optimal_tokens_per_param": None if tpp is None else [
-                {"train_flops": float(c), "tokens_per_param": float(t)}
-                for c, t in zip(self.budgets, tpp, strict=True)],
+            "compute_optimal_tokens_per_param": optimal_tokens_per_param_rows(
+                self.budgets, tpp, self.runs),
         }
         boot = self.bootstrap.to_dict() if self.bootstrap else None
         if boot is not None:
