@@ -66,6 +66,20 @@ def assert_robust_plan_is_brute_force(law, pu, target: float, tokens: float, off
                                rtol=1e-12)
 
 
+def assert_dollar_budget_round_trip(law, plan, loss, demand, cost) -> None:
+    """A dollar plan at a target ``loss``: the budget inverse at its cost returns its model, and
+    the Chinchilla-optimal model of the same budget spends it and misses the loss (the first
+    scenario, without inference demand, excepted)."""
+    from computeplan.lifetime import budget_optimal, chinchilla_budget
+
+    back = budget_optimal(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
+    np.testing.assert_allclose(back.params, plan.params, rtol=1e-9)
+    np.testing.assert_allclose(back.loss, loss, rtol=1e-12)
+    chin = chinchilla_budget(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
+    np.testing.assert_allclose(chin.total_cost_usd, plan.total_cost_usd, rtol=1e-9)
+    assert np.all(chin.loss[1:] > loss)
+
+
 def pruning_best_loss(law, pruning):
     """best_loss(TC, IC): pruning's best loss with exact compute-optimal models, the dense
     budget C0 solving TC / m(d) = C_opt(IC / (2 d)) by bisection in ln d."""

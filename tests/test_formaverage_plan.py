@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from brute import (
     alone,
+    assert_dollar_budget_round_trip,
     assert_limited_replicates,
     assert_robust_plan_is_brute_force,
     assert_scaling_policy_is_brute_force,
@@ -178,7 +179,6 @@ def test_roofline_plan_beats_brute_force_and_round_trips(name, files):
     """The roofline serving model (inference cost not linear in N): vectorised over demands,
     no point of the loss contour is cheaper, the budget inverse returns the plan; the CLI (its
     own default prices) plans and round trips."""
-    from computeplan.lifetime import chinchilla_budget
 
     law = POINT[name]
     loss = _target(law)
@@ -192,12 +192,7 @@ def test_roofline_plan_beats_brute_force_and_round_trips(name, files):
                                      demand.output_tokens)))
         _assert_best_on_contour(law, loss, plan.params[i], plan.total_cost_usd[i],
                                 lambda n, d, di=di: p * n * d + cost.inference_cost(n, di))
-    back = budget_optimal(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
-    np.testing.assert_allclose(back.params, plan.params, rtol=1e-9)
-    np.testing.assert_allclose(back.loss, loss, rtol=1e-12)
-    chin = chinchilla_budget(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
-    np.testing.assert_allclose(chin.total_cost_usd, plan.total_cost_usd, rtol=1e-9)
-    assert np.all(chin.loss[1:] > loss)
+    assert_dollar_budget_round_trip(law, plan, loss, demand, cost)
     args = ["--requests", "1e10", "--input-tokens", "500", "--output-tokens", "200",
             "--train-gpu", "h100", "--decode-model", "roofline"]
     res = cli("plan", "--law", files[name], "--loss", loss, *args)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from brute import assert_robust_plan_is_brute_force, kth
+from brute import assert_dollar_budget_round_trip, assert_robust_plan_is_brute_force, kth
 from computeplan.cli import app
 from computeplan.demand import Demand
 from computeplan.formlaw import make_law
@@ -32,7 +32,7 @@ def test_roofline_optimum_of_every_form_beats_brute_force(name):
     """Fixed loss: the roofline optimum reaches the loss and no point of a fine grid of the
     loss contour is cheaper (its neighbours at +-1e-4 in ln N cost more); the budget inverse
     at its cost returns it; the Chinchilla-optimal model within that budget spends it."""
-    from computeplan.lifetime import budget_optimal, chinchilla_budget, lifetime_optimal
+    from computeplan.lifetime import lifetime_optimal
 
     law = make_law(name, LAWS[name])
     cost = _roofline()
@@ -55,12 +55,7 @@ def test_roofline_optimum_of_every_form_beats_brute_force(name):
         best = np.log(plan.params[i])
         assert plan.total_cost_usd[i] <= bill(best + OFFSETS).min() * (1 + 1e-12)
         assert np.all(bill(best + np.array([-1e-4, 1e-4])) > plan.total_cost_usd[i])
-    back = budget_optimal(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
-    np.testing.assert_allclose(back.params, plan.params, rtol=1e-9)
-    np.testing.assert_allclose(back.loss, loss, rtol=1e-12)
-    chin = chinchilla_budget(law, budget=plan.total_cost_usd, demand=demand, cost=cost)
-    np.testing.assert_allclose(chin.total_cost_usd, plan.total_cost_usd, rtol=1e-9)
-    assert np.all(chin.loss[1:] > loss)
+    assert_dollar_budget_round_trip(law, plan, loss, demand, cost)
 
 
 def test_roofline_plan_cli_with_another_form(tmp_path):
