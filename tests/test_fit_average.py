@@ -115,14 +115,6 @@ def test_cli_writes_an_average_law_that_plan_reads(tmp_path):
     assert json.loads(plan.stdout)["law"]["form"] == law.form
 
 
-def test_average_with_unique_tokens_is_a_one_line_error():
-    runs = _runs()
-    limited = Runs.from_arrays(runs.params, runs.train_tokens, runs.loss,
-                               unique_tokens=runs.train_tokens)
-    with pytest.raises(InputError, match="does not fit repetition coefficients"):
-        fit_runs(limited, form="average")
-
-
 def test_one_plausible_form_is_that_form():
     from computeplan.fitting.average import weights_of
 

@@ -15,6 +15,7 @@ from computeplan.cli import app
 from computeplan.data_limits import base_params, limited_loss
 from computeplan.errors import InputError
 from computeplan.fitting import Runs, fit_runs
+from computeplan.forms import get_form
 from form_laws import LAWS, form_law
 
 runner = CliRunner()
@@ -259,3 +260,93 @@ def test_the_tied_form_gives_a_chinchilla_law_with_its_fitted_values():
     assert law.rd_star == pytest.approx(m23.rd_star, rel=1e-6)
     assert law.rn_star == pytest.approx(m23.rn_star, rel=1e-6)
     assert result.repetition.bootstrap.ok.sum() >= 4
+
+
+# --- averages of forms (fit --form average / 'average(f1,f2,...)' with unique tokens) ---
+
+AVERAGE = "average(kaplan,tied)"
+
+
+def test_an_average_recovers_the_repetition_coefficients_of_its_best_part():
+    """Noise-free kaplan runs: the kaplan part's cross-validation error is ~0, so its weight is
+    ~1 and the averaged law's R_D*, R_N* are the truth; the base runs are the 36 without
+    repetition under the averaged law, and the bootstrap keeps the weights fixed."""
+    n, d, u, loss = _runs("kaplan")
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form=AVERAGE,
+                      bootstrap=6, seed=0)
+    assert result.form == AVERAGE
+    assert result.selection["weights"]["kaplan"] > 0.999
+    rep = result.repetition
+    assert set(rep.fitted) == {"rd_star", "rn_star"}
+    assert rep.rd_star == pytest.approx(RD, rel=1e-6)
+    assert rep.rn_star == pytest.approx(RN, rel=1e-6)
+    law = result.law
+    assert (law.form, law.rd_star, law.rn_star) == (AVERAGE, rep.rd_star, rep.rn_star)
+    # the base runs are the fixed point D <= U, N <= N_opt(U) of the averaged base law
+    base = (d <= u) & (n <= base_params(law, u))
+    assert len(result.runs) == base.sum() == 36
+    kept = zip(result.runs.params, result.runs.train_tokens, strict=True)
+    assert set(kept) == set(zip(n[base], d[base], strict=True))
+    boot = result.bootstrap
+    names = list(get_form(AVERAGE).coefficients)
+    weights = boot.coefficients[:, [names.index("kaplan.weight"), names.index("tied.weight")]]
+    assert np.all(weights == weights[0]) and weights[0].sum() == pytest.approx(1.0)
+    assert rep.bootstrap is not None and rep.bootstrap.ok.sum() >= 5
+    assert "the average's base law" in result.selection["runs"]
+
+
+def test_an_averages_repetition_coefficients_minimise_its_data_limited_objective():
+    """Noisy runs: the second stage is the generic one in the averaged law's own data-limited
+    loss (Muennighoff et al. 2023, eq. 5 on each part); its R_D*, R_N* are the optimum of that
+    objective (no better point nearby) and the same as fitting the base law directly."""
+    from computeplan.fitting.repetition import fit_repetition, law_form, repetition_objective
+
+    n, d, u, loss = _runs("kaplan", noise=0.003, seed=2)
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form=AVERAGE)
+    weights = result.selection["weights"]
+    assert 0 < weights["tied"] < weights["kaplan"] < 1
+    law = result.law
+    rep = result.repetition
+    again = fit_repetition(replace(law, rd_star=None, rn_star=None), n, d, u, loss)
+    assert (again.rd_star, again.rn_star) == pytest.approx((rep.rd_star, rep.rn_star), rel=1e-6)
+    form, coef = law_form(law)
+    fitted = ("rd_star", "rn_star")
+    best = np.log([[rep.rd_star, rep.rn_star]])
+    f0 = repetition_objective(best, fitted, coef, n, d, u, np.log(loss), 1.0, form=form)[0]
+    for step in ([0.05, 0], [-0.05, 0], [0, 0.05], [0, -0.05]):
+        f = repetition_objective(best + step, fitted, coef, n, d, u, np.log(loss), 1.0,
+                                 form=form)[0]
+        assert f >= f0 * (1 - 1e-12)
+
+
+def test_an_averages_holdout_refits_both_stages():
+    n, d, u, loss = _runs("kaplan", noise=0.002, seed=1)
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form=AVERAGE,
+                      holdout="epochs>10")
+    held = result.holdout
+    assert np.all(held.held_out.train_tokens / held.held_out.unique_tokens > 10)
+    assert held.summary()["n_fit"] == 64 and len(held.held_out) == 16
+    assert held.repetition is not None
+    # the prediction is the refitted averaged law's data-limited loss, to within the noise
+    sub = replace(held.fit.law, rd_star=held.repetition.rd_star, rn_star=held.repetition.rn_star)
+    test = held.held_out
+    assert np.allclose(held.predicted_loss, limited_loss(sub, test.params, test.train_tokens,
+                                                    test.unique_tokens), rtol=1e-12)
+    assert held.fit.form == AVERAGE
+    assert held.summary()["max_abs_relative_error"] < 0.02
+
+
+def test_the_cli_writes_an_average_law_with_its_repetition_coefficients(tmp_path):
+    out = tmp_path / "law.json"
+    result = runner.invoke(app, ["fit", str(_csv(tmp_path / "runs.csv", "kaplan", noise=0.003)),
+                                 "--unique-tokens-col", "unique_tokens", "--form", AVERAGE,
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Repetition (Muennighoff et al. 2023)" in result.output
+    data = json.loads(out.read_text())
+    assert data["form"] == AVERAGE and data["rd_star"] > 0 and data["rn_star"] > 0
+    plan = run_json("plan", "--law", str(out), "--loss", "2.7", "--inference-tokens", "1e12",
+                    "--unique-tokens", "1e10")
+    limit = plan["data_limit"]
+    assert (limit["rd_star"], limit["rn_star"]) == (data["rd_star"], data["rn_star"])
+    assert plan["law"]["form"] == AVERAGE

@@ -173,25 +173,58 @@ def _fit_base(runs: Runs, form: str, **kw):
     return fit_form(runs, form, **kw)
 
 
-def _unrepeated(runs: Runs, form: str = "chinchilla", **kw) -> Runs:
+@dataclass(frozen=True)
+class BaseFitter:
+    """How the base law of a repetition fit is fitted: as a law of ``form`` with the objective
+    options ``kw`` (:func:`_fit_base`). :class:`.average.FixedWeights` fits an average of forms
+    with fixed weights the same way."""
+
+    form: str
+    kw: dict
+
+    def check(self, runs: Runs, what: str) -> None:
+        """An InputError unless ``runs`` (described as ``what``) can be fitted."""
+        _check_base(runs, self.form, what)
+
+    def fit(self, runs: Runs, name: str = "fit", source: str = ""):
+        """(the base law's fit to ``runs``, ``bootstrap(k, seed, level=0.95)``: its bootstrap
+        of ``k`` resamples)."""
+        fit, opt, problem = _fit_base(runs, self.form, name=name, source=source, **self.kw)
+
+        def bootstrap(k: int, seed, level: float = 0.95):
+            if self.form == "chinchilla":
+                from .bootstrap import bootstrap as run_bootstrap
+
+                return run_bootstrap(problem, opt, k, seed=seed, level=level)
+            from .forms import bootstrap_form
+
+            return bootstrap_form(problem, opt, k, seed=seed, level=level)
+
+        return fit, bootstrap
+
+
+def _unrepeated(runs: Runs, form: str = "chinchilla", *, fitter: BaseFitter | None = None,
+                **kw) -> Runs:
     """The runs that repeat neither data (D <= U) nor parameters (N <= N_opt(U), judged by the
-    base law of ``form`` fitted to the previous such set, starting from D <= U alone)."""
+    base law of ``form`` (or ``fitter``'s) fitted to the previous such set, starting from
+    D <= U alone)."""
     from ..data_limits import base_params
     from .repetition import no_base_error
 
+    fitter = BaseFitter(form, kw) if fitter is None else fitter
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     keep = ~runs.repeated
     for i in range(MAX_BASE_REFITS):
         sub = runs.subset(keep)
-        _check_base(sub, form, what)
-        law = _fit_base(sub, form, **kw)[0].law
+        fitter.check(sub, what)
+        law = fitter.fit(sub)[0].law
         if law is None:
             break
         try:
             n_opt = base_params(law, runs.unique_tokens)
         except InputError:
             fitted = "runs with D <= U" if i == 0 else what
-            raise no_base_error(form, f"{int(keep.sum())} {fitted}") from None
+            raise no_base_error(fitter.form, f"{int(keep.sum())} {fitted}") from None
         new = ~runs.repeated & (runs.params <= n_opt)
         if np.array_equal(new, keep):
             break
@@ -283,17 +316,20 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
 
 
 def repetition_stage(law, everything: Runs, base: Runs, boot, holdout, mask, *, seed, level,
-                     holdout_level, kw, name, form: str = "chinchilla"):
-    """The second stage of a fit with unique tokens, for a base ``law`` of ``form`` fitted to
-    the runs ``base`` of ``everything``: (R_D*, R_N* with their bootstrap under the base
-    law's ``boot``, the two-stage hold-out check of the runs ``mask`` selects by the rule
-    ``holdout``, or None)."""
+                     holdout_level, kw, name, form: str = "chinchilla",
+                     fitter: BaseFitter | None = None):
+    """The second stage of a fit with unique tokens, for a base ``law`` of ``form`` (fitted as
+    ``fitter`` fits, by default as a law of ``form`` with the options ``kw``) to the runs
+    ``base`` of ``everything``: (R_D*, R_N* with their bootstrap under the base law's ``boot``,
+    the two-stage hold-out check of the runs ``mask`` selects by the rule ``holdout``, or
+    None)."""
     rep = _fit_repetition(law, everything, base, boot, seed=seed, level=level,
                           delta=kw["delta"])
     held = None
     if holdout is not None:
-        held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, kw, name,
-                                   form)
+        held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, name,
+                                   BaseFitter(form, kw) if fitter is None else fitter,
+                                   kw["delta"])
     return rep, held
 
 
@@ -345,38 +381,30 @@ def _held_out(runs: Runs, rule: str) -> np.ndarray:
     return mask
 
 
-def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, kw, name,
-                        form: str = "chinchilla"):
-    """Both stages (base law, then R_D*, R_N*) refitted without the runs ``rule`` selects; the
-    held-out runs predicted with the data-limited law L(N, D; U) (Muennighoff et al. 2023,
-    eq. 5). Predictive intervals: normal on log loss with the variance of the log predictions
-    over ``HOLDOUT_BOOTSTRAP`` two-stage bootstrap replicates plus the run scatter (rms log
-    residual of the refitted data-limited law on its runs); no extrapolation term (it is not
-    measured for the repetition fit; the intervals say so)."""
+def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, name,
+                        fitter: BaseFitter, delta: float):
+    """Both stages (base law, as ``fitter`` fits it, then R_D*, R_N*) refitted without the runs
+    ``rule`` selects; the held-out runs predicted with the data-limited law L(N, D; U)
+    (Muennighoff et al. 2023, eq. 5). Predictive intervals: normal on log loss with the
+    variance of the log predictions over ``HOLDOUT_BOOTSTRAP`` two-stage bootstrap replicates
+    plus the run scatter (rms log residual of the refitted data-limited law on its runs); no
+    extrapolation term (it is not measured for the repetition fit; the intervals say so)."""
     from statistics import NormalDist
 
     from ..data_limits import limited_loss
-    from .bootstrap import bootstrap as run_bootstrap
     from .holdout import HoldoutResult
     from .intervals import HOLDOUT_BOOTSTRAP
     from .repetition import predict as predict_limited
 
     train, test = everything.subset(~mask), everything.subset(mask)
-    base = _unrepeated(train, form, **kw)
-    _check_base(base, form, f"runs without repetition left after holding out {rule!r}")
-    sub, opt, problem = _fit_base(base, form, name=f"{name} (without {rule})", **kw)
+    base = _unrepeated(train, fitter=fitter)
+    fitter.check(base, f"runs without repetition left after holding out {rule!r}")
+    sub, bootstrap = fitter.fit(base, name=f"{name} (without {rule})")
     if sub.law is None:
         raise InputError(f"the fit without the runs {rule!r} holds out gives no law (a "
                          "coefficient is not > 0): hold out fewer runs")
-    boot_seed = 0 if seed is None else seed
-    if form == "chinchilla":
-        boot = run_bootstrap(problem, opt, HOLDOUT_BOOTSTRAP, seed=boot_seed)
-    else:
-        from .forms import bootstrap_form
-
-        boot = bootstrap_form(problem, opt, HOLDOUT_BOOTSTRAP, seed=boot_seed)
-    rep = _fit_repetition(sub.law, train, base, boot, seed=seed, level=level,
-                          delta=kw["delta"])
+    boot = bootstrap(HOLDOUT_BOOTSTRAP, 0 if seed is None else seed)
+    rep = _fit_repetition(sub.law, train, base, boot, seed=seed, level=level, delta=delta)
     law = replace(sub.law, rd_star=rep.rd_star, rn_star=rep.rn_star)
     pred = limited_loss(law, test.params, test.train_tokens, test.unique_tokens)
     used = train.weights > 0

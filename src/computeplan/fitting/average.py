@@ -17,6 +17,14 @@ replicate is the parts' replicates of the same resample: one seed, the same resa
 form) and in the hold-out check (parts refitted without the held-out runs, weights from the
 cross-validation of the runs left).
 
+With unique tokens per run (the repetition fit, Muennighoff et al. 2023, :mod:`.repetition`):
+the weights come from the cross-validation on the runs without repetition that ``auto`` chooses
+on (:func:`.select._select_unrepeated`); the base law is the average with those weights fixed
+(:class:`FixedWeights`), fitted to its own runs without repetition (D <= U, N <= N_opt(U) under
+the average); R_D*, R_N* are fitted to all runs in the average's data-limited loss
+sum_f w_f L_f(N', D') with the base law held fixed; ``bootstrap`` and ``holdout`` cover both
+stages, as for one form.
+
 Why average rather than keep the best-scoring form (``--form auto``): with folds of a few dozen
 runs the scores are noisy, and choosing by them is worse, out of sample, than weighting by
 them. Measured on Gadre et al.'s runs with the 21 splits not used in developing the selection
@@ -28,14 +36,22 @@ and every one of eight weightings tried beat choosing there).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import InputError
 from ..formaverage import AverageForm, average_name
 from ..forms import get_form
-from .forms import FormBootstrap, FormFit, bootstrap_form, fit_form, summarise_residuals
+from . import BaseFitter
+from .forms import (
+    FormBootstrap,
+    FormFit,
+    bootstrap_form,
+    check_runs_for_form,
+    fit_form,
+    summarise_residuals,
+)
 from .intervals import (
     HOLDOUT_BOOTSTRAP,
     distance_ratios,
@@ -146,60 +162,55 @@ def _cv_scale(weights: dict, predictions: dict) -> tuple[float, list[float], dic
     return rms(ratios), ratios, scores
 
 
-def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None = None,
-                level: float = 0.95, holdout: str | None = None, holdout_level: float = 0.9,
-                budgets=None, name: str = "fit", **kw):
-    """The average of every form (module docstring; ``forms``: only these) as a
-    :class:`.select.FormFitResult`; ``kw``: the objective options of every fit."""
-    from ..vocabulary import option
-    from .holdout import HoldoutResult, holdout_mask
-    from .select import SCORE_RULE, FormFitResult, _cross_validate, cv_warning
+@dataclass(frozen=True)
+class FixedWeights(BaseFitter):
+    """Fits the base law of a repetition fit as the average of the forms ``weights`` names
+    with those weights fixed: each part its own form's fit (:func:`.forms.fit_form`), the
+    bootstrap the parts' of the same resamples (:func:`_bootstrap`)."""
 
-    if runs.unique_tokens is not None:
-        raise InputError(f"{option('form')} {AVERAGE} does not fit repetition coefficients; "
-                         f"fit one form (e.g. {option('form')} auto) with "
-                         f"{option('unique_tokens_col')}")
-    train = test = None
-    if holdout is not None:
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
-        train, test = runs.subset(~mask), runs.subset(mask)
-    pool = runs if train is None else train
-    selection, _, predictions = _cross_validate(pool, forms, **kw)
-    scored = [r["form"] for r in selection["table"] if r["score"] is not None]
-    pool_parts = _fit_parts(pool, scored, **kw)
-    weights = weights_of(selection, {f: _law_ok(p[0], pool) for f, p in pool_parts.items()})
-    scale, ratios, fold_scores = _cv_scale(weights, predictions)
-    held = None
-    if train is not None:
-        first = pool_parts[next(iter(weights))][2]
-        sub = combine(weights, {f: pool_parts[f][0] for f in weights}, train, first,
-                      name=f"{name} (without {holdout})")
-        pred = sum(weights[f] * pool_parts[f][0].predict(test.params, test.train_tokens)
-                   for f in weights)
-        boot = _bootstrap(weights, pool_parts, HOLDOUT_BOOTSTRAP, 0 if seed is None else seed,
-                          level)
-        reps = boot.replicates()
-        var_boot = replicate_log_variance(get_form(boot.form), reps, test)
-        intervals = predictive_intervals(train, test, np.log(pred), var_boot,
-                                         sub.residuals["rms_log_residual"], scale,
-                                         level=holdout_level, n_replicates=len(reps),
-                                         n_cv=len(ratios))
-        held = HoldoutResult(holdout, sub, test, pred, intervals)
-        parts = _fit_parts(runs, weights, **kw)
-        missing = [f for f in weights if f not in parts]
+    weights: dict = field(default_factory=dict)
+
+    def check(self, runs: Runs, what: str) -> None:
+        for f in self.weights:
+            check_runs_for_form(runs, get_form(f), what=what)
+
+    def fit(self, runs: Runs, name: str = "fit", source: str = "", parts: dict | None = None):
+        """As :meth:`BaseFitter.fit`; ``parts``: the parts' fits to ``runs`` when made already
+        (:func:`_fit_parts`)."""
+        parts = _fit_parts(runs, self.weights, **self.kw) if parts is None else parts
+        missing = [f for f in self.weights if f not in parts]
         if missing:
-            raise InputError(f"form {missing[0]} could not be fitted to all {len(runs)} runs")
-    else:
-        parts = pool_parts
-    n_used = int(np.count_nonzero(runs.weights))
+            raise InputError(f"form {missing[0]} could not be fitted to the "
+                             f"{int(np.count_nonzero(runs.weights))} runs of the base law")
+        fit = combine(self.weights, {f: parts[f][0] for f in self.weights}, runs,
+                      parts[next(iter(self.weights))][2], name=name, source=source)
+
+        def bootstrap(k: int, seed, level: float = 0.95):
+            return _bootstrap(self.weights, parts, k, seed, level)
+
+        return fit, bootstrap
+
+
+def _weights(selection: dict, runs: Runs, kw: dict) -> tuple[dict[str, float], dict]:
+    """The weights of the forms ``selection`` scored, with plausibility judged by each form's
+    fit to ``runs`` (:func:`weights_of`, :func:`_law_ok`), and those fits."""
+    scored = [r["form"] for r in selection["table"] if r["score"] is not None]
+    parts = _fit_parts(runs, scored, **kw)
+    return weights_of(selection, {f: _law_ok(p[0], runs) for f, p in parts.items()}), parts
+
+
+def _source(weights: dict, n_used: int, runs: Runs, what: str = "") -> str:
+    return (f"{shape_of(weights).name} ({', '.join(f'{f} {w:.1%}' for f, w in weights.items())}; "
+            f"weights by extrapolation cross-validation) fitted to {n_used} {what}runs from "
+            f"{runs.source}")
+
+
+def _record(selection: dict, weights: dict, fold_scores: dict) -> dict:
+    """``selection`` with each form's weight, the average's row and rule (module docstring),
+    the average chosen."""
+    from .select import SCORE_RULE
+
     shape = shape_of(weights)
-    source = (f"{shape.name} ({', '.join(f'{f} {w:.1%}' for f, w in weights.items())}; "
-              f"weights by extrapolation cross-validation) fitted to {n_used} runs from "
-              f"{runs.source}")
-    fit = combine(weights, {f: parts[f][0] for f in weights}, runs, parts[next(iter(weights))][2],
-                  name=name, source=source)
     for row in selection["table"]:
         row["weight"] = weights.get(row["form"], 0.0)
     score = (None if any(v is None for v in fold_scores.values())
@@ -213,9 +224,94 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
         f"1969); score: the {SCORE_RULE}; the average's own score uses weights from the same "
         "folds (optimistic)")
     selection["weights"] = weights
+    return selection
+
+
+def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None = None,
+                level: float = 0.95, holdout: str | None = None, holdout_level: float = 0.9,
+                budgets=None, name: str = "fit", **kw):
+    """The average of every form (module docstring; ``forms``: only these) as a
+    :class:`.select.FormFitResult`; ``kw``: the objective options of every fit. With unique
+    tokens per run, :func:`_fit_repeated`."""
+    from .holdout import HoldoutResult, holdout_mask
+    from .select import FormFitResult, _cross_validate, cv_warning
+
+    if runs.unique_tokens is not None:
+        return _fit_repeated(runs, forms=forms, bootstrap=bootstrap, seed=seed, level=level,
+                             holdout=holdout, holdout_level=holdout_level, budgets=budgets,
+                             name=name, **kw)
+    train = test = None
+    if holdout is not None:
+        mask = holdout_mask(runs, holdout)
+        if not mask.any():
+            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        train, test = runs.subset(~mask), runs.subset(mask)
+    pool = runs if train is None else train
+    selection, _, predictions = _cross_validate(pool, forms, **kw)
+    weights, pool_parts = _weights(selection, pool, kw)
+    scale, ratios, fold_scores = _cv_scale(weights, predictions)
+    fitter = FixedWeights(AVERAGE, kw, weights)
+    held = None
+    if train is not None:
+        sub, sub_bootstrap = fitter.fit(train, name=f"{name} (without {holdout})",
+                                        parts=pool_parts)
+        pred = sub.predict(test.params, test.train_tokens)
+        boot = sub_bootstrap(HOLDOUT_BOOTSTRAP, 0 if seed is None else seed, level)
+        reps = boot.replicates()
+        var_boot = replicate_log_variance(get_form(boot.form), reps, test)
+        intervals = predictive_intervals(train, test, np.log(pred), var_boot,
+                                         sub.residuals["rms_log_residual"], scale,
+                                         level=holdout_level, n_replicates=len(reps),
+                                         n_cv=len(ratios))
+        held = HoldoutResult(holdout, sub, test, pred, intervals)
+    fit, run_bootstrap = fitter.fit(runs, name=name, source=_source(
+        weights, int(np.count_nonzero(runs.weights)), runs),
+        parts=pool_parts if train is None else None)
+    selection = _record(selection, weights, fold_scores)
     fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))
     boot = None
     if bootstrap:
-        boot = _bootstrap(weights, parts, int(bootstrap), None if seed is None else int(seed),
-                          level)
+        boot = run_bootstrap(int(bootstrap), None if seed is None else int(seed), level)
     return FormFitResult(fit, runs, budgets, boot, held, selection)
+
+
+def _fit_repeated(runs: Runs, *, forms, bootstrap, seed, level, holdout, holdout_level,
+                  budgets, name, **kw):
+    """The average with unique tokens per run (the repetition fit, :mod:`.repetition`): the
+    weights come from the cross-validation on the runs without repetition that ``auto``
+    chooses on (:func:`.select._select_unrepeated`); the base law is the average with those
+    weights fixed, fitted to its own runs without repetition (D <= U, N <= N_opt(U) under the
+    average); then R_D*, R_N* to all runs with the base law held fixed, in the average's
+    data-limited loss. ``bootstrap`` and ``holdout`` cover both stages, as for one form."""
+    from . import _unrepeated, repetition_stage
+    from .holdout import holdout_mask
+    from .select import FormFitResult, _select_unrepeated, cv_warning
+
+    mask = None
+    if holdout is not None:
+        mask = holdout_mask(runs, holdout)
+        if not mask.any():
+            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+    pool = runs if mask is None else runs.subset(~mask)
+    then = ("the average's base law (its parts with these weights) on its own runs without "
+            "repetition, then R_D*, R_N* on all runs")
+    selection, _, predictions, chosen_on = _select_unrepeated(pool, holdout, forms, then, **kw)
+    weights, _ = _weights(selection, chosen_on, kw)
+    _, _, fold_scores = _cv_scale(weights, predictions)
+    fitter = FixedWeights(AVERAGE, kw, weights)
+    base = _unrepeated(runs, fitter=fitter)
+    what = "runs without repetition (D <= U, N <= N_opt(U))"
+    fitter.check(base, what)
+    fit, run_bootstrap = fitter.fit(base, name=name, source=_source(
+        weights, int(np.count_nonzero(base.weights)), runs, "of its "))
+    selection = _record(selection, weights, fold_scores)
+    fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))
+    boot = None
+    if bootstrap:
+        boot = run_bootstrap(int(bootstrap), None if seed is None else int(seed), level)
+    rep = held = None
+    if fit.law is not None:
+        rep, held = repetition_stage(fit.law, runs, base, boot, holdout, mask, seed=seed,
+                                     level=level, holdout_level=holdout_level, kw=kw,
+                                     name=name, fitter=fitter)
+    return FormFitResult(fit, base, budgets, boot, held, selection, repetition=rep)

@@ -255,7 +255,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     if form == "auto":
         pool = runs if mask is None else runs.subset(~mask)
         if repeats:
-            selection, scales = _select_unrepeated(pool, holdout, **kw)
+            selection, scales, _, _ = _select_unrepeated(pool, holdout, **kw)
         else:
             selection, scales, _ = _cross_validate(pool, **kw)
         form = selection["chosen"]
@@ -302,14 +302,21 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     return FormFitResult(fit, runs, budgets, boot, held, selection, repetition=rep)
 
 
-def _select_unrepeated(pool: Runs, holdout: str | None, **kw) -> tuple[dict, dict]:
-    """:func:`_cross_validate` for runs with unique tokens (module docstring): a first round on
-    the runs that repeat no data (D <= U), then the final one on the runs without repetition
-    (D <= U, N <= N_opt(U)) of the best form of the first round that has them (its base law
-    has N_opt(U) at the runs' unique tokens); the first round's choice when none has."""
+def _select_unrepeated(pool: Runs, holdout: str | None, forms=None,
+                       then: str = "the chosen form's base law (on its own runs without "
+                                   "repetition) and R_D*, R_N* are then fitted as with that "
+                                   "form given",
+                       **kw) -> tuple[dict, dict, dict, Runs]:
+    """:func:`_cross_validate` (of ``forms``, default all) for runs with unique tokens (module
+    docstring): a first round on the runs that repeat no data (D <= U), then the final one on
+    the runs without repetition (D <= U, N <= N_opt(U)) of the best form of the first round
+    that has them (its base law has N_opt(U) at the runs' unique tokens); the first round's
+    choice when none has. Also the final round's fold predictions and the runs it used.
+    ``then``: what the fit does next, for the JSON's ``selection["runs"]``."""
     from . import _unrepeated
 
-    first, scales, _ = _cross_validate(pool.subset(~pool.repeated), **kw)
+    first_runs = pool.subset(~pool.repeated)
+    first, scales, predictions = _cross_validate(first_runs, forms, **kw)
     after = "" if holdout is None else f", after holding out {holdout!r}"
     n_first = int(np.count_nonzero(~pool.repeated & (pool.weights > 0)))
     ranked = [first["chosen"]] + [row["form"] for row in sorted(
@@ -320,19 +327,17 @@ def _select_unrepeated(pool: Runs, holdout: str | None, **kw) -> tuple[dict, dic
             base = _unrepeated(pool, name, **kw)
         except InputError:  # this form's law has no N_opt(U) there, or too few runs left
             continue
-        selection, scales, _ = _cross_validate(base, **kw)
+        selection, scales, predictions = _cross_validate(base, forms, **kw)
         selection["first_round"] = {"runs": n_first, "chosen": first["chosen"],
                                     "table": first["table"]}
         selection["runs"] = (
             f"the {int(np.count_nonzero(base.weights))} runs without repetition (D <= U, "
             f"N <= N_opt(U) under the {name}-form base law, the best of a first round on the "
-            f"{n_first} runs with D <= U{after} that has N_opt(U)); the chosen form's base "
-            "law (on its own runs without repetition) and R_D*, R_N* are then fitted as with "
-            "that form given")
-        return selection, scales
+            f"{n_first} runs with D <= U{after} that has N_opt(U)); {then}")
+        return selection, scales, predictions, base
     first["runs"] = (f"the {n_first} runs with D <= U{after} (no form's base law has N_opt(U) "
                      "at the runs' unique tokens)")
-    return first, scales
+    return first, scales, predictions, first_runs
 
 
 def cv_folds(runs: Runs, share: float = CV_SHARE) -> dict[str, np.ndarray]:
