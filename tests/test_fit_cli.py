@@ -165,3 +165,26 @@ def test_optimal_tokens_per_param_say_how_far_beyond_the_runs():
         [0.0, np.log10(6e20 / largest), np.log10(6e22 / largest)], rel=1e-12)
     res = runner.invoke(app, ["fit", str(EXAMPLE)])
     assert res.exit_code == 0 and "beyond the runs" in res.output and "3.72 OOM" in res.output
+
+
+def test_the_plot_title_of_an_average_law_fits_the_figure():
+    """An average of forms has a dozen coefficients: the title wraps them so that every line
+    lies inside the figure (one line of them overflowed it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from computeplan.plots.fit import title
+
+    coef = {f"{part}.{k}": 1234.5678 for part in ("chinchilla", "tied", "kaplan")
+            for k in ("weight", "E", "A", "B", "alpha", "beta")}
+    text = title("average(chinchilla,tied,kaplan)", coef)
+    assert text.splitlines()[0] == "Fitted law (average(chinchilla,tied,kaplan))"
+    assert " ".join(text.splitlines()[1:]).replace(", ", ",").count("=") == len(coef)
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    artist = ax.set_title(text, fontsize=9)
+    fig.canvas.draw()
+    box, page = artist.get_window_extent(), fig.bbox
+    plt.close(fig)
+    assert page.x0 <= box.x0 and box.x1 <= page.x1

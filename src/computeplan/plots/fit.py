@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,17 @@ from . import pyplot, save
 
 #: Iso-parameter curves drawn (log-spaced over the runs' model sizes).
 N_CURVES = 6
+
+
+#: Characters per line of the title's coefficients (a law of any form fits the figure's width).
+TITLE_WIDTH = 90
+
+
+def title(form: str, coefficients: dict) -> str:
+    """The figure's title: the form, then its coefficients wrapped to ``TITLE_WIDTH`` (an
+    average of forms has a dozen or more)."""
+    values = ", ".join(f"{k}={val:.4g}" for k, val in coefficients.items())
+    return f"Fitted law ({form})\n" + textwrap.fill(values, TITLE_WIDTH)
 
 
 def plot_fit(result, path: str | Path) -> Path:
@@ -41,9 +53,8 @@ def plot_fit(result, path: str | Path) -> Path:
     if held is not None:
         ax.scatter(held.train_flops, held.loss, facecolors="none", edgecolors="red", s=40,
                    lw=0.8, label=f"held out in the check: {result.holdout.rule} ({len(held)})")
-    ax.set(xscale="log", yscale="log", xlabel="training FLOPs C = 6ND", ylabel="loss",
-           title=f"Fitted law ({result.form}): " + ", ".join(
-               f"{k}={val:.4g}" for k, val in law.coefficients().items()))
+    ax.set(xscale="log", yscale="log", xlabel="training FLOPs C = 6ND", ylabel="loss")
+    ax.set_title(title(result.form, law.coefficients()), fontsize=9)
     ax.set_ylim(runs.loss.min() * 0.95, runs.loss.max() * 1.15)
     fig.colorbar(sc, ax=ax, label="parameters N (curves: iso-N)")
     ax.legend(fontsize=8)
