@@ -392,7 +392,9 @@ def test_report_curves_lie_on_the_averaged_laws_contours(name, files, tmp_path):
                               "--inference-tokens", "1e13", "--uncertainty", "--out",
                               str(tmp_path / "r.html")])
     assert out.exit_code == 0, out.output
-    assert (tmp_path / "r.html").stat().st_size > 10000
+    page = (tmp_path / "r.html").read_text()
+    assert len(page) > 10000
+    assert "averaged law (" in page and "each part alone puts the optimum at" in page
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -678,3 +680,79 @@ def test_web_api_plans_with_an_averaged_preset(web_with_an_averaged_preset):
     assert r.status_code == 200, r.text
     want = cli("tradeoff", "scaling-policy", "--law", "avg-kbf", "--level", "2.2")
     assert r.json()["span"] == want["span"]
+
+
+# ----------------------------------------------------- the plan under each part alone
+def _part_file(tmp_path, part):
+    path = tmp_path / f"{part}.json"
+    make_law(part, PARTS[part], name=part).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("target", ["loss", "budget"])
+def test_the_plan_reports_each_parts_own_plan(name, target, files, tmp_path):
+    """JSON law_parts: each part's row is the plan of a law file of that part alone (same
+    target, demand and costs), and the note gives the range of their optima."""
+    law = POINT[name]
+    goal = (["--loss", _target(law)] if target == "loss" else
+            ["--budget-usd", 3e7])
+    common = [*goal, "--requests", "1e10", "--input-tokens", "500", "--output-tokens", "200",
+              "--train-gpu", "h100"]
+    res = cli("plan", "--law", files[name], *common)
+    rows = res["law_parts"]
+    assert [r["form"] for r in rows] == list(MIXES[name])
+    np.testing.assert_allclose([r["weight"] for r in rows], list(MIXES[name].values()),
+                               rtol=1e-15)
+    for row in rows:
+        own = cli("plan", "--law", _part_file(tmp_path, row["form"]), *common)["optimal"]
+        for k in ("params", "tokens_per_param", "loss", "total_cost_usd"):
+            np.testing.assert_allclose(row[k], own[k], rtol=1e-12, err_msg=k)
+    note = next(n for n in res["notes"] if n.startswith("averaged law ("))
+    lo = min(r["params"] for r in rows)
+    hi = max(r["params"] for r in rows)
+    assert lo < hi and "each part alone puts the optimum at" in note
+    assert ("loss " in note) == (target == "budget")
+    assert ("lifetime cost $" in note) == (target == "loss")
+    assert lo < hi and "nan" not in note
+    # the averaged plan's own optimum is the averaged law's, not one of its parts'
+    assert not any(math.isclose(r["params"], res["optimal"]["params"], rel_tol=1e-9)
+                   for r in rows)
+
+
+def test_a_part_that_cannot_reach_the_target_says_so(tmp_path):
+    """A loss the average reaches but one part cannot (below that part's irreducible loss):
+    its row is an error in words, the table says it cannot reach it, the note names it."""
+    law = POINT["ct"]  # E: chinchilla 1.69, tied 1.8
+    loss = 1.79
+    assert float(law.shape.floor(law.coef)) < loss < TIED["E"]
+    path = tmp_path / "ct.json"
+    law.save(path)
+    res = cli("plan", "--law", path, "--loss", loss, "--inference-tokens", TOKENS)
+    tied = next(r for r in res["law_parts"] if r["form"] == "tied")
+    assert "1.8" in tied["error"] and "params" not in tied
+    assert any(n.endswith("tied alone cannot reach it") for n in res["notes"])
+    table = runner.invoke(app, ["plan", "--law", str(path), "--loss", str(loss),
+                                "--inference-tokens", str(TOKENS)])
+    assert table.exit_code == 0
+    assert any(line.startswith("│ tied ") and "cannot reach" in line
+               for line in table.output.splitlines()), table.output
+    assert "The optimum under each part of the averaged law alone" in table.output
+
+
+def test_dated_and_uncertain_plans_report_the_parts_too(files):
+    law = POINT["ct"]
+    loss = _target(law)
+    dated = cli("plan", "--law", files["ct"], "--loss", loss, "--requests", "1e10",
+                "--input-tokens", "500", "--output-tokens", "200", "--train-gpu", "h100",
+                "--horizon-days", "365", "--discount-rate-per-year", "0.1")
+    assert len(dated["law_parts"]) == 2 and "total_cost_usd" in dated["law_parts"][0]
+    uncertain = cli("plan", "--law", files["ct"], "--loss", loss, "--inference-tokens",
+                    TOKENS, "--uncertainty")
+    assert [r["form"] for r in uncertain["law_parts"]] == ["chinchilla", "tied"]
+
+
+def test_a_law_of_one_form_has_no_parts(tmp_path):
+    res = cli("plan", "--law", _part_file(tmp_path, "kaplan"), "--loss", 2.5)
+    assert "law_parts" not in res
+    assert not any(n.startswith("averaged law (") for n in res["notes"])

@@ -55,9 +55,29 @@ def plan(**values):
             console.print(f"assumed {line}", highlight=False, soft_wrap=True)
         _render(console, report.comparison, report.notes, report.serving, report.extrapolation,
                 report.dated)
+        render_parts(console, report)
         render_uncertainty(console, report)
 
     emit(report, as_json, draw)
+
+
+def render_parts(console, report) -> None:
+    """With an averaged law: the optimum under each part alone (JSON ``law_parts``)."""
+    if not report.law_parts:
+        return
+    from ..render import count, flops, fmt, table, usd
+
+    priced = report.comparison.objective.priced
+    cost = "total_cost_usd" if priced else "total_flops"
+    rows = [[r["form"], f"{r['weight']:.1%}"]
+            + (["cannot reach the target", "", "", ""] if "error" in r else
+               [count(r["params"]), count(r["tokens_per_param"]), fmt(r["loss"], 5),
+                usd(r[cost]) if priced else flops(r[cost])]) for r in report.law_parts]
+    console.print(table("The optimum under each part of the averaged law alone",
+                        ["part", "weight", "parameters N", "tokens per parameter", "loss",
+                         "lifetime cost" if priced else "lifetime FLOPs"], rows,
+                        caption="how far apart they lie is uncertainty from the choice of "
+                                "form, which the law's replicates (weights fixed) leave out"))
 
 
 def render_uncertainty(console, report) -> None:

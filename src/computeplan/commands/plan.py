@@ -46,6 +46,9 @@ class PlanReport:
     uncertainty: PlanUncertainty | None = None
     #: With demand or price ranges: the ranges, the chosen (middle) plan and its regret table.
     ranges: dict | None = None
+    #: With an averaged law (form ``average(f1,f2,...)``): the plan under each part alone
+    #: (:func:`part_plans`).
+    law_parts: tuple[dict, ...] | None = None
 
     @property
     def serving(self) -> dict | None:
@@ -75,6 +78,8 @@ class PlanReport:
             extra["uncertainty"] = self.uncertainty.to_dict()
         if self.ranges is not None:
             extra["ranges"] = self.ranges
+        if self.law_parts is not None:
+            extra["law_parts"] = list(self.law_parts)
         out = self.comparison.to_dict()
         if "data_limit" in out and self.comparison.optimal.params.ndim == 0:
             # the same sentences as the table's, for the page and reports (one plan)
@@ -112,6 +117,63 @@ def extrapolation_report(comparison: PlanComparison) -> dict | None:
             warnings += extrapolation_words(label, law.domain, oom, values, count)
     out["warnings"] = warnings
     return out
+
+
+def part_plans(comparison: PlanComparison, solve) -> tuple[tuple[dict, ...], str] | None:
+    """For a plan with an averaged law (L = sum_f w_f L_f, :mod:`computeplan.formaverage`), the
+    plan under each part L_f alone, ``solve(law)`` giving its :class:`PlanComparison` (same
+    target, demand, costs and data limit): rows of form, weight and the optimum (``error``
+    when the part cannot reach the target), and a note with their range. The parts are the
+    forms the average weighs; how far apart their optima lie is the part of the plan's
+    uncertainty that the choice of form carries, which the law's replicates (the weights held
+    fixed) do not. None for other laws or arrays of scenarios."""
+    import numpy as np
+
+    from ..formaverage import AverageForm
+    from ..formlaw import make_law
+    from ..forms import get_form
+    from ..render import count, flops, fmt, usd
+
+    law = comparison.law
+    form = get_form(law.form)
+    if not isinstance(form, AverageForm) or np.ndim(comparison.optimal.params) != 0:
+        return None
+    cost = "total_cost_usd" if comparison.objective.priced else "total_flops"
+    rows = []
+    for weight, part, coef in form.split(law.coefficients()):
+        row = {"form": part.name, "weight": float(weight)}
+        part_law = make_law(part.name, coef, name=f"{law.name} [{part.name}]",
+                            domain=law.domain, rd_star=law.rd_star, rn_star=law.rn_star)
+        try:
+            opt = solve(part_law).optimal
+        except InputError as exc:
+            rows.append(row | {"error": str(exc)})
+            continue
+        rows.append(row | {k: float(getattr(opt, k)) for k in (
+            "params", "train_tokens", "tokens_per_param", "loss", cost)})
+    solved = [r for r in rows if "error" not in r]
+    what = ", ".join(f"{r['form']} {r['weight']:.0%}" for r in rows)
+    if not solved:
+        return tuple(rows), f"averaged law ({what}): no part alone can be planned for"
+    span = {k: (min(r[k] for r in solved), max(r[k] for r in solved))
+            for k in ("params", "tokens_per_param", "loss", cost)}
+    def spread(key, show):
+        return f"{show(span[key][0])}-{show(span[key][1])}"
+
+    parts = [f"{spread('params', count)} parameters",
+             f"{spread('tokens_per_param', count)} tokens per parameter"]
+    if comparison.target_loss is None:
+        parts.append(f"loss {spread('loss', lambda x: fmt(x, 5))}")
+    elif comparison.objective.priced:
+        parts.append(f"lifetime cost {spread(cost, usd)}")
+    else:
+        parts.append(f"lifetime FLOPs {spread(cost, flops)}")
+    unreached = [r["form"] for r in rows if "error" in r]
+    note = (f"averaged law ({what}): each part alone puts the optimum at "
+            f"{', '.join(parts)}; the plan rests on the weighting (JSON law_parts)")
+    if unreached:
+        note += f"; {', '.join(unreached)} alone cannot reach it"
+    return tuple(rows), note
 
 
 # ----------------------------------------------------------------------------- option groups
@@ -517,20 +579,31 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     timeline = options.timeline.build(users=d.users, days=d.days, cost=cost, notes=notes)
     uncertainty = options.uncertainty.build(the_law, loss, budget, demand, cost, timeline,
                                             unique_tokens)
-    if uncertainty is not None:
-        return PlanReport(uncertainty.comparison, tuple(notes), uncertainty.dated,
-                          key_assumptions=tuple(key), uncertainty=uncertainty)
-    if timeline is None:
-        comparison = compare(the_law, loss=loss, budget=budget, demand=demand, cost=cost,
-                             unique_tokens=unique_tokens)
-        return PlanReport(comparison, tuple(notes), key_assumptions=tuple(key))
-    from ..objectives import FlopsObjective
-    from ..timeline import dated_compare
 
-    dated = dated_compare(the_law, loss=loss, budget=budget, demand=demand,
-                          objective=cost if cost is not None else FlopsObjective(),
-                          timeline=timeline, unique_tokens=unique_tokens)
-    return PlanReport(dated.comparison, tuple(notes), dated, tuple(key))
+    def solve(law):
+        if timeline is None:
+            return compare(law, loss=loss, budget=budget, demand=demand, cost=cost,
+                           unique_tokens=unique_tokens)
+        from ..objectives import FlopsObjective
+        from ..timeline import dated_compare
+
+        return dated_compare(law, loss=loss, budget=budget, demand=demand,
+                             objective=cost if cost is not None else FlopsObjective(),
+                             timeline=timeline, unique_tokens=unique_tokens)
+
+    if uncertainty is not None:
+        comparison, dated = uncertainty.comparison, uncertainty.dated
+    elif timeline is None:
+        comparison, dated = solve(the_law), None
+    else:
+        dated = solve(the_law)
+        comparison = dated.comparison
+    parts = part_plans(comparison, solve if timeline is None
+                       else (lambda law: solve(law).comparison))
+    if parts is not None:
+        notes.append(parts[1])
+    return PlanReport(comparison, tuple(notes), dated, tuple(key), uncertainty,
+                      law_parts=None if parts is None else parts[0])
 
 
 def _plan_ranges(options: PlanOptions, ranges: dict[str, tuple[float, float]]) -> PlanReport:
