@@ -63,9 +63,6 @@ from .intervals import (
 from .plausible import runs_checks
 from .runs import Runs
 
-#: The ``--form`` value of this fit.
-AVERAGE = "average"
-
 
 def weights_of(selection: dict, ok: dict[str, bool] | None = None) -> dict[str, float]:
     """w_f = e_f^-2 / sum e_g^-2 over the forms with a finite cross-validation score (the module
@@ -164,9 +161,10 @@ def _cv_scale(weights: dict, predictions: dict) -> tuple[float, list[float], dic
 
 @dataclass(frozen=True)
 class FixedWeights(BaseFitter):
-    """Fits the base law of a repetition fit as the average of the forms ``weights`` names
-    with those weights fixed: each part its own form's fit (:func:`.forms.fit_form`), the
-    bootstrap the parts' of the same resamples (:func:`_bootstrap`)."""
+    """Fits a law (the base law of a repetition fit, the hold-out's, the final one) as the
+    average of the forms ``weights`` names (``form``: its name) with those weights fixed: each
+    part its own form's fit (:func:`.forms.fit_form`), the bootstrap the parts' of the same
+    resamples (:func:`_bootstrap`)."""
 
     weights: dict = field(default_factory=dict)
 
@@ -181,7 +179,7 @@ class FixedWeights(BaseFitter):
         missing = [f for f in self.weights if f not in parts]
         if missing:
             raise InputError(f"form {missing[0]} could not be fitted to the "
-                             f"{int(np.count_nonzero(runs.weights))} runs of the base law")
+                             f"{int(np.count_nonzero(runs.weights))} runs")
         fit = combine(self.weights, {f: parts[f][0] for f in self.weights}, runs,
                       parts[next(iter(self.weights))][2], name=name, source=source)
 
@@ -250,7 +248,7 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
     selection, _, predictions = _cross_validate(pool, forms, **kw)
     weights, pool_parts = _weights(selection, pool, kw)
     scale, ratios, fold_scores = _cv_scale(weights, predictions)
-    fitter = FixedWeights(AVERAGE, kw, weights)
+    fitter = FixedWeights(shape_of(weights).name, kw, weights)
     held = None
     if train is not None:
         sub, sub_bootstrap = fitter.fit(train, name=f"{name} (without {holdout})",
@@ -298,7 +296,7 @@ def _fit_repeated(runs: Runs, *, forms, bootstrap, seed, level, holdout, holdout
     selection, _, predictions, chosen_on = _select_unrepeated(pool, holdout, forms, then, **kw)
     weights, _ = _weights(selection, chosen_on, kw)
     _, _, fold_scores = _cv_scale(weights, predictions)
-    fitter = FixedWeights(AVERAGE, kw, weights)
+    fitter = FixedWeights(shape_of(weights).name, kw, weights)
     base = _unrepeated(runs, fitter=fitter)
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     fitter.check(base, what)
