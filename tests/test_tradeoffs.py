@@ -77,6 +77,33 @@ def test_pruning_keeps_the_dense_quality_down_to_min_density():
     assert p.performance(1e30, 2 * n0 * 0.05) > level
 
 
+@given(st.floats(-7.0, -4.0), st.floats(-10.0, math.log10(0.5)), st.floats(18.0, 26.0))
+def test_pruning_with_a_tiny_beta_is_the_direct_formula_in_high_precision(lg_beta, lg_frac,
+                                                                           lg_tc):
+    """With beta ~ 1e-6 (p = beta/(alpha+beta) ~ 3e-6) the IC-bound dense budget
+    C0 = 6 (N0/G)^(1/p), N0 = IC/(2 d_min), is far below double precision though the model's
+    loss is finite; the score is that loss (it was NaN), computed directly in decimals."""
+    law = get_law(beta=10.0**lg_beta)
+    p = Pruning(law=law)
+    ic = 2 * law.G * p.min_density * 10.0**lg_frac  # N0 < G: C0 underflows double precision
+    got = p.performance(10.0**lg_tc, ic)
+    assert np.isfinite(got)
+    assert float(got) == pytest.approx(_decimal_ic_bound_loss(law, ic, p.min_density), rel=1e-9)
+
+
+def _decimal_ic_bound_loss(law, ic, min_density) -> float:
+    """E + A N0^-alpha + B D0^-beta at N0 = IC / (2 d_min), C0 / 6 = (N0 / G)^(1/p),
+    D0 = C0 / (6 N0) (Hoffmann et al. 2022, eq. 4), in 50-digit decimals of unbounded range."""
+    from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
+
+    with localcontext(prec=50, Emin=MIN_EMIN, Emax=MAX_EMAX):
+        e, a, b, al, be = (Decimal(getattr(law, k)) for k in ("E", "A", "B", "alpha", "beta"))
+        g = (al * a / (be * b)) ** (1 / (al + be))
+        n0 = Decimal(ic) / (2 * Decimal(min_density))
+        c6 = (n0 / g) ** ((al + be) / be)
+        return float(e + a * n0**-al + b * (c6 / n0) ** -be)
+
+
 # ----------------------------------------------------------------------------- scaling policy
 @pytest.mark.parametrize("law", ["hoffmann2022", "sardana2024"])
 def test_scaling_policy_shape_reproduces_villalobos(law):

@@ -408,7 +408,11 @@ class Pruning(Technique):
         d = np.exp(z)
         return z / self._p - np.log((1.0 - d) / x), 1.0 / self._p + d / (1.0 - d)
 
-    def _best_c0(self, tc, ic) -> np.ndarray:
+    def _best_log_c6(self, tc, ic) -> np.ndarray:
+        """ln(C0 / 6) of the best dense budget C0 (class docstring), in logs: where the inference
+        budget binds, ln(C0 / 6) = ln(N0 / G) / p with N0 = IC / (2 d) (Hoffmann et al. 2022,
+        eq. 4 inverted), which for a small p (e.g. beta = 1e-6) is far beyond double precision
+        as C0 itself, though the model it describes and its loss are not."""
         p, x, law = self._p, self.fraction_per_round, self.law
         r = (np.log(ic / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law.G)) / p
              + np.log(TRAIN_FLOPS_PER_PARAM_TOKEN) - np.log(tc))
@@ -416,27 +420,30 @@ class Pruning(Technique):
         z_lo = math.log(self.min_density)
         z_hi = math.log1p(-x)
         g_lo = z_lo / p - math.log((1.0 - self.min_density) / x) if z_lo < z_hi else z_lo / p
-        c0 = np.broadcast_to(tc, r.shape).astype(float, copy=True)  # d >= 1 - x: no retraining
+        lc6 = np.broadcast_to(np.log(tc) - math.log(TRAIN_FLOPS_PER_PARAM_TOKEN), r.shape)
+        out = lc6.astype(float, copy=True)  # d >= 1 - x: no retraining
         ic_limited = r <= g_lo  # even min_density is IC-bound: C0 = N_opt^-1(IC / (2 d_min))
-        c0[ic_limited] = TRAIN_FLOPS_PER_PARAM_TOKEN * np.exp(
-            (np.log(np.broadcast_to(ic, r.shape)[ic_limited]
-                    / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law.G * self.min_density))) / p)
+        out[ic_limited] = np.log(np.broadcast_to(ic, r.shape)[ic_limited]
+                                 / (INFERENCE_FLOPS_PER_PARAM_TOKEN * law.G
+                                    * self.min_density)) / p
         solve = (r > g_lo) & (r < z_hi / p)
         if solve.any():
             z = _solve_increasing(self._g, r[solve], z_lo, z_hi)
-            c0[solve] = np.broadcast_to(tc, r.shape)[solve] / ((1.0 - np.exp(z)) / x)
-        return c0
+            out[solve] = lc6[solve] - np.log((1.0 - np.exp(z)) / x)
+        return out
 
     def performance(self, train_compute, inference_compute) -> np.ndarray:
         tc = v.positive("train_compute", train_compute)
         ic = v.positive("inference_compute", inference_compute)
         if _other(self.law):
             return self._other_performance(tc, ic)
-        c0 = self._best_c0(tc, ic)
         law = self.law
-        n = _compute_optimal_params(law, c0)
-        d = c0 / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
-        return law.E + law.A * n**-law.alpha + law.B * d**-law.beta
+        # In logs (Hoffmann et al. 2022, eq. 4): ln N0 = ln G + p ln(C0/6), ln D0 = ln(C0/6) -
+        # ln N0, L = E + A e^(-alpha ln N0) + B e^(-beta ln D0); C0 itself may not be a double.
+        lc6 = self._best_log_c6(tc, ic)
+        ln_n = math.log(law.G) + self._p * lc6
+        ln_d = lc6 - ln_n
+        return law.E + law.A * np.exp(-law.alpha * ln_n) + law.B * np.exp(-law.beta * ln_d)
 
     def _other_performance(self, tc, ic) -> np.ndarray:
         """:meth:`performance` under a law of another form (class docstring)."""
