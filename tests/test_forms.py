@@ -3,10 +3,13 @@
 models against brute force, plausibility flags, published-data hold-out figures."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from computeplan.cli import app
@@ -126,6 +129,20 @@ def test_compute_optimal_beats_brute_force(name):
         grid = law.loss(n, cj / (6 * n))
         assert opt.loss[j] <= grid.min() * (1 + 1e-12)
         np.testing.assert_allclose(opt.params[j] * opt.train_tokens[j] * 6, cj, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(LAWS))
+@given(c=st.floats(min_value=5e-324, max_value=6.0))
+def test_compute_optimal_below_one_parameter_on_one_token_is_a_clear_error(name, c):
+    """C <= 6 leaves no model of N >= 1 parameters on D >= 1 tokens (C = 6 N D), the least the
+    budget solver searches: a one-line InputError naming train_flops and its range, without
+    C / 6 underflowing to 0 on the way (ln 0 = -inf made the solver's condition NaN)."""
+    law = make_law(name, LAWS[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(InputError, match=r"^no compute-optimal model under a [\w-]+-form law "
+                           r"at train_flops = \S+: it needs train_flops > 6 \(C = 6 N D"):
+            law.compute_optimal(train_flops=c)
 
 
 def _sardana():

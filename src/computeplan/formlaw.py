@@ -101,7 +101,9 @@ class FormLaw(CompletesModels):
                         ) -> ModelPoint:
         """The compute-optimal model fixed by exactly one of C, N, D or target loss: the
         first-order condition dL/d ln N = dL/d ln D (Hoffmann et al. 2022, section 3.3) along
-        C = 6 N D, at fixed N or D, or along the loss contour (:mod:`computeplan._formsolve`)."""
+        C = 6 N D, at fixed N or D, or along the loss contour (:mod:`computeplan._formsolve`).
+        The solver searches models of at least one parameter and one token
+        (:func:`computeplan._formsolve.budget_bracket`), so C <= 6 is a one-line InputError."""
         given = {"train_flops": train_flops, "params": params, "train_tokens": train_tokens,
                  "loss": loss}
         named = [k for k, val in given.items() if val is not None]
@@ -109,7 +111,14 @@ class FormLaw(CompletesModels):
             raise InputError("give exactly one of train_flops, params, train_tokens or loss for "
                              f"a compute-optimal model; got {named or 'none'}")
         if train_flops is not None:
-            c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
+            c = v.positive("train_flops", train_flops)
+            small = c <= TRAIN_FLOPS_PER_PARAM_TOKEN  # C = 6 N D with N >= 1 and D >= 1
+            if np.any(small):
+                raise InputError(f"no compute-optimal model under a {self.form}-form law at "
+                                 f"train_flops = {v._first_bad(np.asarray(c), small)}: it needs "
+                                 f"train_flops > {TRAIN_FLOPS_PER_PARAM_TOKEN:g} (C = 6 N D with "
+                                 "at least one parameter and one token)")
+            c6 = c / TRAIN_FLOPS_PER_PARAM_TOKEN  # > 1: no underflow to 0 (ln 0 = -inf gave NaN)
             ln_n, ln_d = solve.budget(self.shape, self.coef, np.log(c6), 0.0)
         elif params is not None:
             ln_n = np.log(v.positive("params", params))
