@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from brute import assert_scaling_policy_is_brute_force, pruning_best_loss
@@ -181,3 +183,25 @@ def test_tradeoff_cli_and_web_with_a_preset_of_another_form():
     assert ok.status_code == 200, ok.text
     assert ok.json()["level"] == pytest.approx(2.2)
     assert ok.json()["span"]["train_oom"] == pytest.approx(res["span"]["train_oom"], abs=0.05)
+
+
+@pytest.mark.parametrize("name", sorted(LAWS))
+@given(tc=st.floats(min_value=5e-324, max_value=6.0))
+@settings(max_examples=25, deadline=None)
+def test_training_compute_below_one_parameter_on_one_token_is_a_clear_error(name, tc):
+    """Pruning and the scaling policy under a law of another form: a training compute C <= 6
+    leaves no model of N >= 1 on D >= 1 tokens (C = 6 N D), the least the budget solver
+    searches; a one-line InputError names it, without ln(C / 6) = -inf on the way (it gave NaN
+    and 'no optimal model within this budget')."""
+    import warnings
+
+    from computeplan.errors import InputError
+
+    law = form_law(name)
+    message = (r"^no compute-optimal model under a [\w-]+-form law at training compute = \S+: "
+               r"it needs training compute > 6 \(C = 6 N D")
+    for technique in (Pruning(law=law), ScalingPolicy(law=law)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with pytest.raises(InputError, match=message):
+                technique.performance(tc, 1e10)

@@ -26,6 +26,21 @@ from .laws import (
 )
 
 
+def log_c6(form: str, train_flops, name: str = "train_flops") -> np.ndarray:
+    """ln(C / 6) of training budgets C = 6 N D (Kaplan et al. 2020, C ~ 6 N D) for the budget
+    solver of a law of ``form`` (:func:`computeplan._formsolve.budget`), which searches models
+    of at least one parameter and one token: C <= 6 (``name``) is a one-line InputError (and
+    C / 6 > 1 cannot underflow to 0, whose ln = -inf made the solver's condition NaN)."""
+    c = v.positive(name, train_flops)
+    small = c <= TRAIN_FLOPS_PER_PARAM_TOKEN  # C = 6 N D with N >= 1 and D >= 1
+    if np.any(small):
+        raise InputError(f"no compute-optimal model under a {form}-form law at {name} = "
+                         f"{v._first_bad(np.asarray(c), small)}: it needs {name} > "
+                         f"{TRAIN_FLOPS_PER_PARAM_TOKEN:g} (C = 6 N D with at least one "
+                         "parameter and one token)")
+    return np.log(c / TRAIN_FLOPS_PER_PARAM_TOKEN)
+
+
 @dataclass(frozen=True)
 class FormLaw(CompletesModels):
     """L(N, D) of ``form`` with natural ``coefficients`` (names as in
@@ -111,15 +126,8 @@ class FormLaw(CompletesModels):
             raise InputError("give exactly one of train_flops, params, train_tokens or loss for "
                              f"a compute-optimal model; got {named or 'none'}")
         if train_flops is not None:
-            c = v.positive("train_flops", train_flops)
-            small = c <= TRAIN_FLOPS_PER_PARAM_TOKEN  # C = 6 N D with N >= 1 and D >= 1
-            if np.any(small):
-                raise InputError(f"no compute-optimal model under a {self.form}-form law at "
-                                 f"train_flops = {v._first_bad(np.asarray(c), small)}: it needs "
-                                 f"train_flops > {TRAIN_FLOPS_PER_PARAM_TOKEN:g} (C = 6 N D with "
-                                 "at least one parameter and one token)")
-            c6 = c / TRAIN_FLOPS_PER_PARAM_TOKEN  # > 1: no underflow to 0 (ln 0 = -inf gave NaN)
-            ln_n, ln_d = solve.budget(self.shape, self.coef, np.log(c6), 0.0)
+            ln_n, ln_d = solve.budget(self.shape, self.coef, log_c6(self.form, train_flops),
+                                      0.0)
         elif params is not None:
             ln_n = np.log(v.positive("params", params))
             ln_d = solve.optimal_at_params(self.shape, self.coef, ln_n)

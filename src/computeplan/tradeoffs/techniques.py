@@ -147,8 +147,10 @@ def _compute_optimal_params(law: ChinchillaLaw, train_compute) -> np.ndarray:
     """N_opt = G (C/6)^(beta/(alpha+beta)) (Hoffmann et al. 2022, eq. 4); under a law of
     another form, :func:`_log_optimal_params`."""
     if _other(law):
-        return np.exp(_log_optimal_params(
-            law, np.log(np.asarray(train_compute, float) / TRAIN_FLOPS_PER_PARAM_TOKEN)))
+        from ..formlaw import log_c6
+
+        return np.exp(_log_optimal_params(law, log_c6(law.form, train_compute,
+                                                      "training compute")))
     p = law.beta / (law.alpha + law.beta)
     return law.G * (train_compute / TRAIN_FLOPS_PER_PARAM_TOKEN) ** p
 
@@ -448,10 +450,11 @@ class Pruning(Technique):
     def _other_performance(self, tc, ic) -> np.ndarray:
         """:meth:`performance` under a law of another form (class docstring)."""
         from .. import _formsolve as solve
+        from ..formlaw import log_c6
 
         law, x = self.law, self.fraction_per_round
         shape = np.broadcast_shapes(np.shape(tc), np.shape(ic))
-        lc6 = np.log(tc / TRAIN_FLOPS_PER_PARAM_TOKEN)      # tc's own shape
+        lc6 = log_c6(law.form, tc, "training compute")  # tc's own shape
         target = np.log(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN)  # ic's own shape: ln(IC / 2)
         z_lo, z_hi = math.log(self.min_density), math.log1p(-x)
         log_m_lo = math.log(max(1.0, (1.0 - self.min_density) / x))
