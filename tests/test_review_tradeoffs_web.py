@@ -60,6 +60,18 @@ def test_point_evaluation_not_finite_is_an_input_error():
     assert "train_compute = 1e+300" in msg and "inference_compute = 1e-300" in msg
 
 
+@pytest.mark.parametrize("technique", ["pruning", "scaling-policy"])
+@pytest.mark.parametrize("train, inference", [("6", "1e10"), ("1e24", "2"), ("1e24", "1e-300")])
+def test_a_point_below_one_parameter_on_one_token_is_an_input_error(technique, train,
+                                                                    inference):
+    """Under a scaling law C = 6 N D and 2 N FLOPs per token: no model below 6 and 2 FLOPs (the
+    law's loss there, finite since the pruning score is computed in logs, describes none)."""
+    msg = cli_error("tradeoff", technique, "--train-compute", train, "--inference-compute",
+                    inference)
+    assert msg.startswith("error: no model at train_compute = ")
+    assert "--train-compute must exceed 6 and --inference-compute 2 FLOPs" in msg
+
+
 # --------------------------------------------------------------------- 6. queries
 def test_queries_overflowing_total_compute_is_an_input_error():
     msg = cli_error("tradeoff", "scaling-policy", "--queries", "1e308", "--json")

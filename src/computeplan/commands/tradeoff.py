@@ -96,6 +96,25 @@ def build_technique(name: str, *, law=None, E=None, A=None, B=None, alpha=None, 
     return get_technique(name, law=the_law, **parse_params(params))
 
 
+def _check_model_point(technique: str, train_compute: float, inference_compute: float) -> None:
+    """Under a scaling law (the techniques of ``LAW_TECHNIQUES``) the point's computes are the
+    FLOPs of a model of N parameters: C = 6 N D to train, 2 N per token to serve (Kaplan et al.
+    2020); below 6 and 2 FLOPs there is no model of at least one parameter and one token, and
+    the law's loss there is not a number about any model (a one-line InputError)."""
+    from ..laws import INFERENCE_FLOPS_PER_PARAM_TOKEN, TRAIN_FLOPS_PER_PARAM_TOKEN
+    from ..tradeoffs.techniques import LAW_TECHNIQUES
+
+    if technique not in LAW_TECHNIQUES:
+        return
+    if (train_compute <= TRAIN_FLOPS_PER_PARAM_TOKEN
+            or inference_compute <= INFERENCE_FLOPS_PER_PARAM_TOKEN):
+        raise InputError(
+            f"no model at train_compute = {float(train_compute):g}, inference_compute = "
+            f"{float(inference_compute):g}: under a scaling law {option('train_compute')} must "
+            f"exceed {TRAIN_FLOPS_PER_PARAM_TOKEN:g} and {option('inference_compute')} "
+            f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g} FLOPs (one parameter on one token)")
+
+
 @bounded(min_exchange_rate="in (0, 1]", train_compute="> 0", inference_compute="> 0",
          points="in [2, 10000]", **LAW_BOUNDS)
 def tradeoff(
@@ -193,6 +212,7 @@ def tradeoff(
     allocation = None if queries is None else allocate_on_frontier(front, queries)
     point = None
     if train_compute is not None:
+        _check_model_point(technique, train_compute, inference_compute)
         with np.errstate(all="ignore"):  # checked just below
             score = tech.performance(train_compute, inference_compute)
         if not np.all(np.isfinite(score)):
