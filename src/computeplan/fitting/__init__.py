@@ -316,19 +316,17 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
 
 
 def repetition_stage(law, everything: Runs, base: Runs, boot, holdout, mask, *, seed, level,
-                     holdout_level, kw, name, form: str = "chinchilla",
-                     fitter: BaseFitter | None = None):
-    """The second stage of a fit with unique tokens, for a base ``law`` of ``form`` (fitted as
-    ``fitter`` fits, by default as a law of ``form`` with the options ``kw``) to the runs
-    ``base`` of ``everything``: (R_D*, R_N* with their bootstrap under the base law's ``boot``,
-    the two-stage hold-out check of the runs ``mask`` selects by the rule ``holdout``, or
-    None)."""
+                     holdout_level, kw, name, fitter: BaseFitter | None = None):
+    """The second stage of a fit with unique tokens, for a base ``law`` (fitted as ``fitter``
+    fits it; default: a Chinchilla-form law with the options ``kw``) to the runs ``base`` of
+    ``everything``: (R_D*, R_N* with their bootstrap under the base law's ``boot``, the
+    two-stage hold-out check of the runs ``mask`` selects by the rule ``holdout``, or None)."""
     rep = _fit_repetition(law, everything, base, boot, seed=seed, level=level,
                           delta=kw["delta"])
     held = None
     if holdout is not None:
         held = _repetition_holdout(everything, holdout, mask, holdout_level, seed, name,
-                                   BaseFitter(form, kw) if fitter is None else fitter,
+                                   BaseFitter("chinchilla", kw) if fitter is None else fitter,
                                    kw["delta"])
     return rep, held
 

@@ -231,7 +231,8 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
     """The average of every form (module docstring; ``forms``: only these) as a
     :class:`.select.FormFitResult`; ``kw``: the objective options of every fit. With unique
     tokens per run, :func:`_fit_repeated`."""
-    from .holdout import HoldoutResult, holdout_mask
+    from . import _held_out
+    from .holdout import HoldoutResult
     from .select import FormFitResult, _cross_validate, cv_warning
 
     if runs.unique_tokens is not None:
@@ -240,9 +241,7 @@ def fit_average(runs: Runs, *, forms=None, bootstrap: int = 0, seed: int | None 
                              name=name, **kw)
     train = test = None
     if holdout is not None:
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        mask = _held_out(runs, holdout)
         train, test = runs.subset(~mask), runs.subset(mask)
     pool = runs if train is None else train
     selection, _, predictions = _cross_validate(pool, forms, **kw)
@@ -281,15 +280,10 @@ def _fit_repeated(runs: Runs, *, forms, bootstrap, seed, level, holdout, holdout
     weights fixed, fitted to its own runs without repetition (D <= U, N <= N_opt(U) under the
     average); then R_D*, R_N* to all runs with the base law held fixed, in the average's
     data-limited loss. ``bootstrap`` and ``holdout`` cover both stages, as for one form."""
-    from . import _unrepeated, repetition_stage
-    from .holdout import holdout_mask
+    from . import _held_out, _unrepeated, repetition_stage
     from .select import FormFitResult, _select_unrepeated, cv_warning
 
-    mask = None
-    if holdout is not None:
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+    mask = None if holdout is None else _held_out(runs, holdout)
     pool = runs if mask is None else runs.subset(~mask)
     then = ("the average's base law (its parts with these weights) on its own runs without "
             "repetition, then R_D*, R_N* on all runs")

@@ -55,7 +55,7 @@ from .forms import (
     fit_form,
     runs_domain,
 )
-from .holdout import HoldoutResult, holdout_mask
+from .holdout import HoldoutResult
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
 from .runs import Runs, optimal_tokens_per_param_rows
 
@@ -228,7 +228,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     both stages. ``auto`` then chooses the form on the runs that repeat no data (D <= U,
     after ``holdout``; module docstring), and the chosen form's base law (on its own runs
     without repetition) and R_D*, R_N* are fitted as with that form given."""
-    from . import _check_base, _unrepeated, repetition_stage
+    from . import BaseFitter, _check_base, _held_out, _unrepeated, repetition_stage
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
@@ -245,9 +245,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     repeats = runs.unique_tokens is not None
     train = test = mask = None
     if holdout is not None:
-        mask = holdout_mask(runs, holdout)
-        if not mask.any():
-            raise InputError(f"holdout {holdout!r} selects none of the {len(runs)} runs")
+        mask = _held_out(runs, holdout)
         if not repeats:  # with unique tokens both stages are refitted without them
             train, test = runs.subset(~mask), runs.subset(mask)
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry, full_grid=full_grid)
@@ -298,7 +296,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     if repeats and fit.law is not None:
         rep, held = repetition_stage(fit.law, everything, runs, boot, holdout, mask, seed=seed,
                                      level=level, holdout_level=holdout_level, kw=kw,
-                                     name=name, form=f.name)
+                                     name=name, fitter=BaseFitter(f.name, kw))
     return FormFitResult(fit, runs, budgets, boot, held, selection, repetition=rep)
 
 
