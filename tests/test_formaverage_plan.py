@@ -708,7 +708,9 @@ def test_the_plan_reports_each_parts_own_plan(name, target, files, tmp_path):
         own = cli("plan", "--law", _part_file(tmp_path, row["form"]), *common)["optimal"]
         for k in ("params", "tokens_per_param", "loss", "total_cost_usd"):
             np.testing.assert_allclose(row[k], own[k], rtol=1e-12, err_msg=k)
+    assert all(r["beyond_runs_oom"] is None for r in rows)  # these laws have no domain
     note = next(n for n in res["notes"] if n.startswith("averaged law ("))
+    assert "beyond the runs" not in note
     lo = min(r["params"] for r in rows)
     hi = max(r["params"] for r in rows)
     assert lo < hi and "each part alone puts the optimum at" in note
@@ -718,6 +720,31 @@ def test_the_plan_reports_each_parts_own_plan(name, target, files, tmp_path):
     # the averaged plan's own optimum is the averaged law's, not one of its parts'
     assert not any(math.isclose(r["params"], res["optimal"]["params"], rel_tol=1e-9)
                    for r in rows)
+
+
+def test_each_parts_optimum_says_how_far_it_lies_beyond_the_runs(tmp_path):
+    """With a domain (the runs a law was fitted on), each part's row gives the most orders of
+    magnitude its optimum lies outside them (N, D or D/N), the table a column, the note the
+    largest."""
+    from dataclasses import replace
+
+    from computeplan._lawdata import domain_of, extrapolation_oom
+
+    law = replace(POINT["ct"], domain=domain_of([1e7, 1e9], [2e8, 2e10]))
+    path = tmp_path / "ct.json"
+    law.save(path)
+    res = cli("plan", "--law", path, "--loss", _target(law), "--inference-tokens", TOKENS)
+    for row in res["law_parts"]:
+        oom = extrapolation_oom(law.domain, row["params"], row["train_tokens"])
+        assert row["beyond_runs_oom"] == pytest.approx(max(oom.values()), rel=1e-12)
+        assert row["beyond_runs_oom"] > 1  # the 1e23-FLOP optimum: far beyond 1e9 params
+    top = max(r["beyond_runs_oom"] for r in res["law_parts"])
+    assert any(n.startswith("averaged law (") and n.endswith(
+        f"those optima lie up to {top:.2f} orders of magnitude beyond the runs the law was "
+        "fitted on") for n in res["notes"])
+    table = runner.invoke(app, ["plan", "--law", str(path), "--loss", str(_target(law)),
+                                "--inference-tokens", str(TOKENS)])
+    assert f"{top:.2f} OOM" in table.output
 
 
 def test_a_part_that_cannot_reach_the_target_says_so(tmp_path):
@@ -735,8 +762,11 @@ def test_a_part_that_cannot_reach_the_target_says_so(tmp_path):
     table = runner.invoke(app, ["plan", "--law", str(path), "--loss", str(loss),
                                 "--inference-tokens", str(TOKENS)])
     assert table.exit_code == 0
-    assert any(line.startswith("│ tied ") and "cannot reach" in line
-               for line in table.output.splitlines()), table.output
+    lines = table.output.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("│ tied "))
+    row = [line.split("│")[3].strip() for line in lines[first:]
+           if line.startswith("│ ") and (line.startswith("│ tied ") or line.startswith("│  "))]
+    assert " ".join(x for x in row if x) == "cannot reach the target", table.output
     assert "The optimum under each part of the averaged law alone" in table.output
 
 

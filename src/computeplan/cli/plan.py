@@ -69,15 +69,22 @@ def render_parts(console, report) -> None:
 
     priced = report.comparison.objective.priced
     cost = "total_cost_usd" if priced else "total_flops"
+    def beyond(oom):
+        return "no domain" if oom is None else "inside" if oom == 0 else f"{oom:.2f} OOM"
+
     rows = [[r["form"], f"{r['weight']:.1%}"]
-            + (["cannot reach the target", "", "", ""] if "error" in r else
+            + (["cannot reach the target"] + [""] * 4 if "error" in r else
                [count(r["params"]), count(r["tokens_per_param"]), fmt(r["loss"], 5),
-                usd(r[cost]) if priced else flops(r[cost])]) for r in report.law_parts]
+                usd(r[cost]) if priced else flops(r[cost]), beyond(r["beyond_runs_oom"])])
+            for r in report.law_parts]
     console.print(table("The optimum under each part of the averaged law alone",
                         ["part", "weight", "parameters N", "tokens per parameter", "loss",
-                         "lifetime cost" if priced else "lifetime FLOPs"], rows,
+                         "lifetime cost" if priced else "lifetime FLOPs", "beyond the runs"],
+                        rows,
                         caption="how far apart they lie is uncertainty from the choice of "
-                                "form, which the law's replicates (weights fixed) leave out"))
+                                "form, which the law's replicates (weights fixed) leave out; "
+                                "beyond the runs: the most orders of magnitude the optimum "
+                                "lies outside the runs the law was fitted on (N, D or D/N)"))
 
 
 def render_uncertainty(console, report) -> None:

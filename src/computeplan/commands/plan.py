@@ -150,13 +150,15 @@ def part_plans(comparison: PlanComparison, solve) -> tuple[tuple[dict, ...], str
             rows.append(row | {"error": str(exc)})
             continue
         rows.append(row | {k: float(getattr(opt, k)) for k in (
-            "params", "train_tokens", "tokens_per_param", "loss", cost)})
+            "params", "train_tokens", "tokens_per_param", "loss", cost)}
+            | {"beyond_runs_oom": _beyond_runs(law.domain, opt)})
     solved = [r for r in rows if "error" not in r]
     what = ", ".join(f"{r['form']} {r['weight']:.0%}" for r in rows)
     if not solved:
         return tuple(rows), f"averaged law ({what}): no part alone can be planned for"
     span = {k: (min(r[k] for r in solved), max(r[k] for r in solved))
             for k in ("params", "tokens_per_param", "loss", cost)}
+
     def spread(key, show):
         return f"{show(span[key][0])}-{show(span[key][1])}"
 
@@ -171,9 +173,25 @@ def part_plans(comparison: PlanComparison, solve) -> tuple[tuple[dict, ...], str
     unreached = [r["form"] for r in rows if "error" in r]
     note = (f"averaged law ({what}): each part alone puts the optimum at "
             f"{', '.join(parts)}; the plan rests on the weighting (JSON law_parts)")
+    beyond = [r["beyond_runs_oom"] for r in solved if r["beyond_runs_oom"]]
+    if beyond:
+        note += (f"; those optima lie up to {max(beyond):.2f} orders of magnitude beyond the "
+                 "runs the law was fitted on")
     if unreached:
         note += f"; {', '.join(unreached)} alone cannot reach it"
     return tuple(rows), note
+
+
+def _beyond_runs(domain: dict | None, model) -> float | None:
+    """The most orders of magnitude ``model`` lies outside the law's ``domain`` in params,
+    training tokens or tokens per parameter (:func:`computeplan._lawdata.extrapolation_oom`;
+    0 inside, None without a domain)."""
+    from .._lawdata import extrapolation_oom
+
+    oom = extrapolation_oom(domain, model.params, model.train_tokens)
+    if oom is None:
+        return None
+    return max(float(x) for x in oom.values() if x is not None)
 
 
 # ----------------------------------------------------------------------------- option groups
@@ -581,25 +599,23 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
                                             unique_tokens)
 
     def solve(law):
+        """(the plan's comparison, its dated plans or None) under ``law``."""
         if timeline is None:
             return compare(law, loss=loss, budget=budget, demand=demand, cost=cost,
-                           unique_tokens=unique_tokens)
+                           unique_tokens=unique_tokens), None
         from ..objectives import FlopsObjective
         from ..timeline import dated_compare
 
-        return dated_compare(law, loss=loss, budget=budget, demand=demand,
-                             objective=cost if cost is not None else FlopsObjective(),
-                             timeline=timeline, unique_tokens=unique_tokens)
+        dated = dated_compare(law, loss=loss, budget=budget, demand=demand,
+                              objective=cost if cost is not None else FlopsObjective(),
+                              timeline=timeline, unique_tokens=unique_tokens)
+        return dated.comparison, dated
 
     if uncertainty is not None:
         comparison, dated = uncertainty.comparison, uncertainty.dated
-    elif timeline is None:
-        comparison, dated = solve(the_law), None
     else:
-        dated = solve(the_law)
-        comparison = dated.comparison
-    parts = part_plans(comparison, solve if timeline is None
-                       else (lambda law: solve(law).comparison))
+        comparison, dated = solve(the_law)
+    parts = part_plans(comparison, lambda law: solve(law)[0])
     if parts is not None:
         notes.append(parts[1])
     return PlanReport(comparison, tuple(notes), dated, tuple(key), uncertainty,
