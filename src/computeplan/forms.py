@@ -626,7 +626,7 @@ def get_form(name) -> Form:
     """The form called ``name``; a one-line InputError naming the valid forms otherwise."""
     if isinstance(name, Form):
         return name
-    if name not in FORMS:
+    if not isinstance(name, str) or name not in FORMS:
         from .formaverage import average_form, is_average
 
         if is_average(name):
