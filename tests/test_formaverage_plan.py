@@ -621,9 +621,9 @@ def test_law_files_of_an_averaged_form_are_loaded_by_every_command(files):
 @pytest.fixture
 def web_with_an_averaged_preset(monkeypatch, files):
     """The web app with the averaged law of mix kbf among its presets, as a preset of
-    ``computeplan fit --form average`` would be (the API takes presets, never server paths or
-    law files): the preset registry, the request models' law choices and the app built
-    afresh, every change undone afterwards."""
+    ``computeplan fit --form average`` would be (never a server path; an averaged law inline:
+    tests/test_web_inline_law.py): the preset registry, the request models' law choices and
+    the app built afresh, every change undone afterwards."""
     pytest.importorskip("fastapi", reason="the web extra is not installed")
     pytest.importorskip("httpx", reason="the test client needs httpx")
     from typing import Literal

@@ -244,9 +244,11 @@ def test_openapi_lists_commands_and_no_server_paths(client):
     assert {"/api/plan", "/api/model", "/api/report"} <= set(spec["paths"])
     props = spec["components"]["schemas"]["PlanRequest"]["properties"]
     assert "gpu_file" not in props and "loss" in props and "train_usd_per_gpu_hour" in props
-    assert set(props["law"]["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024",
-                                         "muennighoff2023", "sardana2024-mpt", "gadre2024-c4",
-                                         "gadre2024-rpj", "gadre2024-rw"}
+    presets, inline = props["law"]["anyOf"]  # a preset's name or a law file's object
+    assert set(presets["enum"]) == {"hoffmann2022", "sardana2024", "besiroglu2024",
+                                    "muennighoff2023", "sardana2024-mpt", "gadre2024-c4",
+                                    "gadre2024-rpj", "gadre2024-rw"}
+    assert inline["type"] == "object"
 
 
 def test_request_model_from_signature():

@@ -543,3 +543,54 @@ def test_page_with_a_data_limit_draws_the_data_limited_curves(server, browser):
     assert "data-limited" in page.text_content("#plot_isoloss")
     assert "without the data limit" in page.text_content("#plot_isoloss")
     assert page.locator("#plot_isoloss path[stroke-dasharray=\"6 4\"]").count() >= 1
+
+
+def test_page_plans_with_your_own_law_from_the_link_and_as_pasted(server, browser, tmp_path):
+    """"your own law": a law file's JSON in the link (the kaplan-form preset's, its 186
+    replicates included) plans as ``--law FILE`` under uncertainty, draws every panel, and its
+    report link renders; pasted text that is not JSON, or a law file's error, is a one-line
+    error marking the text box; a pasted law file plans as the CLI does."""
+    import json
+
+    from computeplan.laws import form_presets
+
+    law = form_presets()["sardana2024-mpt"].to_dict()
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(law))
+    query = {"law": json.dumps(law), "loss": "2.2", "inference_tokens": "1e13",
+             "uncertainty": "true"}
+    page, errors = open_page(browser, server, query)
+    assert page.input_value("#law") == "own" and page.is_visible("#law_json")
+    assert json.loads(page.input_value("#law_json")) == law
+    expected = run_json("plan", "--loss", "2.2", "--inference-tokens", "1e13", "--uncertainty",
+                        "--law", str(path))
+    assert cell(page, "params", 2) == count(expected["optimal"]["params"])
+    assert cell(page, "params", 1) == count(expected["chinchilla"]["params"])
+    assert "kaplan form" in page.inner_text("#law_formula")
+    assert "186 coefficient replicates" in page.inner_text("body")
+    for plot in PLOTS:  # the tradeoff panel too: its frontier is under your law
+        assert page.locator(f"#{plot} path[stroke]").count() >= 1, plot
+    assert page.locator("#plot_tradeoff .message").count() == 0
+    report = page.request.get(server + page.get_attribute("#report", "href"))
+    assert report.status == 200 and "inline law sardana2024-mpt" in report.text()
+
+    page.fill("#law_json", "{oops")
+    page.wait_for_selector("body[data-state=error]", timeout=15000)
+    assert page.inner_text("#error").startswith("law: your law is not valid JSON")
+    assert "invalid" in page.get_attribute("#law_json", "class")
+    page.fill("#law_json", '{"E": 1.9, "A": 420, "alpha": 0.33, "beta": 0.35}')
+    page.wait_for_function("document.querySelector('#error').textContent.includes('missing')")
+    assert "law is missing coefficient(s) ['B']" in page.inner_text("#error")
+    assert "invalid" in page.get_attribute("#law_json", "class")
+
+    example = Path(__file__).parent.parent / "examples" / "law.json"  # no replicates
+    page.uncheck("#uncertainty")
+    page.fill("#law_json", example.read_text())
+    ready(page)
+    expected = run_json("plan", "--loss", "2.2", "--inference-tokens", "1e13",
+                        "--law", str(example))
+    page.wait_for_function(
+        "document.querySelector('#table tr[data-key=params] td:nth-child(3)').textContent"
+        f" === {json.dumps(count(expected['optimal']['params']))}")
+    assert "law example: E=1.9" in page.inner_text("#assumptions")
+    assert errors == []

@@ -417,7 +417,9 @@ DEFAULT_LAW = "sardana2024"
 
 
 def get_law(spec=None, *, any_form: bool = False, **overrides):
-    """Resolve a law from a preset name, a JSON file path or a law object, then apply overrides.
+    """Resolve a law from a preset name, a JSON file path, a law object or a law file's JSON
+    object (a dict, as the web API takes an inline law: :func:`law_from_dict`), then apply
+    overrides.
 
     A law of another form than the Chinchilla form (:class:`computeplan.formlaw.FormLaw`) is
     returned only with ``any_form=True`` (callers that plan with every form); otherwise it is a
@@ -443,6 +445,8 @@ def _resolve(spec):
 
     if isinstance(spec, ChinchillaLaw | FormLaw):
         return spec
+    if isinstance(spec, dict):
+        return law_from_dict(spec)
     if isinstance(spec, str | Path) and str(spec) in PRESETS:
         return PRESETS[str(spec)]
     if isinstance(spec, str | Path) and str(spec) in form_presets():

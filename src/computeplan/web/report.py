@@ -258,6 +258,8 @@ def _pairs(mapping: dict) -> list[list[str]]:
     def shown(k, v):
         if isinstance(v, str):
             return v
+        if isinstance(v, dict):  # an inline law (shown in full under the plan)
+            return f"inline law {v.get('name') or 'custom'!s}"
         if isinstance(v, list):  # a range LO HI
             return " to ".join(quantity(k.removesuffix("_range"), x) for x in v)
         return quantity(k, v)

@@ -6,7 +6,8 @@ is built with :func:`pydantic.create_model` from the command's option groups
 option's type, default and help) or from the function's signature (:func:`request_model`: the
 type hint of each argument or, for an unannotated argument defaulting to ``None``, an optional
 number, and its default), with two web-only rules. Clients never name server files: arguments typed
-as paths or named in ``SERVER_SIDE`` are left out, and ``law`` is a preset name, not a path.
+as paths or named in ``SERVER_SIDE`` are left out, and ``law`` is a preset name or an inline
+law (:data:`LawObject`), never a path.
 Callbacks (``on_progress``) are Python-only. Range checks stay in the commands layer (one place
 for them); its :class:`InputError` becomes HTTP 422 like a validation error here. The ranges and
 choices an option group declares (``opt(bounds=..., choices=...)``), and the ranges a function
@@ -22,7 +23,8 @@ from pathlib import PurePath
 from types import UnionType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic import BaseModel, ConfigDict, Field, Json, Strict, WrapValidator, create_model
+from pydantic_core import PydanticCustomError
 
 from ..laws import PRESETS, form_presets
 from ..vocabulary import render
@@ -36,6 +38,12 @@ MAX_STR_LENGTH = 200
 
 #: Every preset, the Chinchilla-form ones and those of other forms (as ``--law`` takes them).
 LawPreset = Literal[(*PRESETS, *form_presets())]  # type: ignore[valid-type]
+#: An inline law: the JSON object of a law file of any form (what ``computeplan fit --out``
+#: writes and ``GET /api/meta`` lists), checked by :func:`computeplan.laws.law_from_dict`
+#: (its one-line errors are 422). In a JSON body it is an object; in a query string (the
+#: ``/report.html`` link) the object's JSON text.
+LawObject = typing.Annotated[dict[str, Any], Field(
+    description="A law file's JSON object, of any form (as computeplan fit writes it)")]
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_STR_LENGTH)
 _GUESSED = {bool: bool, int: int, float: float, str: str}
@@ -62,9 +70,31 @@ def _mentions_path(tp: Any) -> bool:
     return any(_mentions_path(arg) for arg in typing.get_args(tp))
 
 
-def _field_type(param: inspect.Parameter, hints: dict) -> Any:
+def law_type(default: Any, strict: bool) -> Any:
+    """The type of a ``law`` field: a preset or an inline :data:`LawObject` (an object in JSON
+    bodies, ``strict``; its JSON text in query strings), None allowed when it is the default.
+    A value that is neither is one error naming both (not one per branch of the union)."""
+    inline = LawObject if strict else Json[LawObject]
+    tp = typing.Annotated[LawPreset | inline, WrapValidator(_one_law_error(strict))]
+    return tp | None if default is None else tp
+
+
+def _one_law_error(strict: bool):
+    what = "a law file's JSON object" if strict else "a law file's JSON object as text"
+
+    def check(value, handler):
+        try:
+            return handler(value)
+        except ValueError:  # pydantic's ValidationError
+            raise PydanticCustomError(
+                "law", f"Input should be a preset ({', '.join(typing.get_args(LawPreset))}) or "
+                f"{what} (of any form)") from None
+    return check
+
+
+def _field_type(param: inspect.Parameter, hints: dict, strict: bool) -> Any:
     if param.name == "law":
-        return LawPreset | None if param.default is None else LawPreset
+        return law_type(param.default, strict)
     if param.name in hints:
         return hints[param.name]
     default = param.default
@@ -87,6 +117,10 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
             continue
         default = ... if default is inspect.Parameter.empty else default
         tp = _strict_numbers(tp) if strict else tp
+        if field_name == "law":  # the web's kinds of law, not the CLI's (a file's path)
+            description = (f"A preset ({', '.join(typing.get_args(LawPreset))}) or, inline, "
+                           "a law file's JSON object of any form"
+                           + ("" if strict else " as JSON text"))
         schema = extra[0] if extra and extra[0] else None
         fields[field_name] = (tp, Field(default, description=description,
                                         json_schema_extra=schema)
@@ -112,7 +146,7 @@ def request_model(fn, name: str, *, exclude: tuple[str, ...] = (),
             continue
         if param.name in exclude:
             continue
-        tp = (types or {}).get(param.name) or _field_type(param, hints)
+        tp = (types or {}).get(param.name) or _field_type(param, hints, strict)
         spec = bounds.get(param.name)
         entries.append((param.name, tp, param.default, None, fn.__qualname__,
                         bounds_schema(spec) if spec else None))
@@ -125,7 +159,7 @@ def options_model(option_set, name: str, *, strict: bool = False) -> type[BaseMo
     rules as :func:`request_model`."""
     entries = []
     for o in option_set.options():
-        tp = (LawPreset | None if o.default is None else LawPreset) if o.name == "law" else o.type
+        tp = law_type(o.default, strict) if o.name == "law" else o.type
         entries.append((o.name, tp, o.default, render(o.help, "field"), option_set.__name__,
                         published(o)))
     return _model(name, entries, strict)

@@ -53,7 +53,8 @@
       const text = field(name).value.trim();
       if (text) out[name] = text;
     }
-    out.law = $("law").value || "sardana2024";
+    out.law = $("law").value === OWN_LAW ? $("law_json").value.trim()
+      : $("law").value || "sardana2024";
     const unique = field("unique_tokens").value.trim();
     if (unique) out.unique_tokens = unique;
     if ($("uncertainty").checked) {
@@ -77,12 +78,26 @@
     return out;
   }
 
-  const TEXT_FIELDS = new Set(["law", "objective", "train_gpu", "train_dtype", "inference_gpu",
+  const TEXT_FIELDS = new Set(["objective", "train_gpu", "train_dtype", "inference_gpu",
     "inference_dtype", "decode_model", "kv_dtype", "compounding"]);
 
   function body(s) {
     return Object.fromEntries(Object.entries(s).map(([k, v]) =>
-      [k, k === "uncertainty" ? v === "true" : TEXT_FIELDS.has(k) ? v : number(v)]));
+      [k, k === "uncertainty" ? v === "true" : k === "law" ? lawValue(v)
+        : TEXT_FIELDS.has(k) ? v : number(v)]));
+  }
+
+  // The law field: a preset's name, or (the text of a law file, which starts with "{") the
+  // law file's JSON object, as the API takes an inline law; text that is not JSON is an error
+  // naming the field.
+  const OWN_LAW = "own";
+  function lawValue(text) {
+    if (!text.startsWith("{")) return text;
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error(`law: your law is not valid JSON (${err.message})`);
+    }
   }
 
   // A select set from the link: the value (matched case-insensitively; a GPU alias resolved to
@@ -131,7 +146,10 @@
     for (const name of new Set(Object.values(DEMAND).flat())) {
       field(name).value = params.get(name) || "";
     }
-    if (params.has("law")) choose($("law"), "law", params.get("law"));
+    const law = (params.get("law") || "").trim();
+    $("law_json").value = law.startsWith("{") ? law : "";
+    if (law.startsWith("{")) $("law").value = OWN_LAW;
+    else if (params.has("law")) choose($("law"), "law", law);
     field("unique_tokens").value = params.get("unique_tokens") || "";
     $("uncertainty").checked = params.get("uncertainty") === "true";
     for (const name of UNCERTAINTY) field(name).value = params.get(name) || "";
@@ -171,8 +189,20 @@
     document.querySelector(".mfu").hidden = roofline();
     document.querySelector(".roofline").hidden = !roofline();
     document.querySelector(".uncertainty-options").hidden = !$("uncertainty").checked;
-    const law = meta && meta.laws[$("law").value];
-    if (law) $("law_formula").textContent = `${lawText(law)} (${law.source})`;
+    const own = $("law").value === OWN_LAW;
+    document.querySelector(".own-law").hidden = !own;
+    const law = meta && (own ? ownLaw() : meta.laws[$("law").value]);
+    $("law_formula").textContent = law ? `${lawText(law)}${law.source ? ` (${law.source})` : ""}`
+      : own ? "paste a law file's JSON above" : "";
+  }
+
+  function ownLaw() {  // the pasted law, or null while it is not a JSON object
+    try {
+      const law = JSON.parse($("law_json").value);
+      return law && typeof law === "object" && !Array.isArray(law) ? law : null;
+    } catch {
+      return null;
+    }
   }
 
   // A law's formula and coefficients, for any form (the Chinchilla form written out).
@@ -210,7 +240,8 @@
     // every preset, of every form (the report's figures draw any law's iso-loss curves)
     $("law").replaceChildren(...Object.keys(meta.laws).map((k) => new Option(
       meta.laws[k].form && meta.laws[k].form !== "chinchilla"
-        ? `${k} (${meta.laws[k].form} form)` : k, k)));
+        ? `${k} (${meta.laws[k].form} form)` : k, k)),
+      new Option("your own law (a law file's JSON)", OWN_LAW));
     $("law").value = "sardana2024";
     for (const sel of document.querySelectorAll("select.gpu")) {
       const dflt = meta.dollar_defaults[sel.name];
@@ -230,11 +261,13 @@
     const box = $("error");
     box.hidden = !message;
     box.textContent = message || "";
-    for (const input of document.querySelectorAll("input, select")) {
+    for (const input of document.querySelectorAll("input, select, textarea")) {
       input.classList.remove("invalid");
     }
     const name = message && message.match(/^([a-z_]+)\b/);
-    const bad = name && (field(name[1]) || (TARGETS.includes(name[1]) && $("target_value")));
+    const own = name && name[1] === "law" && $("law").value === OWN_LAW;  // your law's error
+    const bad = name && (own ? $("law_json") : field(name[1]) ||
+      (TARGETS.includes(name[1]) && $("target_value")));
     if (bad) bad.classList.add("invalid");
     document.body.dataset.state = message ? "error" : "ready";
   }
@@ -533,12 +566,12 @@
   }
 
   // A tradeoff frontier (computeplan tradeoff): the law-based techniques at the plan's loss.
-  async function drawTradeoff(plan, mine) {
+  async function drawTradeoff(plan, law, mine) {
     const technique = $("technique").value, svg = $("plot_tradeoff");
     const b = { technique };
     Plot.message(svg, technique, "computing the frontier…");
     if (meta.law_techniques.includes(technique)) {
-      b.law = plan.law.name in meta.laws ? plan.law.name : "sardana2024";
+      b.law = law;  // the plan's own: a preset or your law
       if (technique === "scaling-policy") b.level = plan.optimal.loss;
     }
     const response = await fetch("api/tradeoff", {
@@ -576,12 +609,19 @@
 
   // ---------------------------------------------------------------------------- the request
   async function update() {
-    const s = state(), b = body(s), qs = query(s), mine = ++sequence;
+    const s = state(), qs = query(s), mine = ++sequence;
     history.replaceState(null, "", `${location.pathname}?${qs}`);
     $("share").href = location.href;
     $("report").href = `report.html?${qs}`;
     const bad = Object.keys(linkErrors).find((name) => name in s);
     if (bad) { showError(linkErrors[bad]); return; }  // never computed with a default instead
+    let b;
+    try {
+      b = body(s);
+    } catch (err) {
+      showError(err.message);
+      return;
+    }
     document.body.dataset.state = "loading";
     try {
       const response = await fetch("api/report", {
@@ -593,7 +633,7 @@
       render(data);
       if (meta.techniques.length) {
         try {
-          await drawTradeoff(data.plan, mine);
+          await drawTradeoff(data.plan, b.law, mine);
         } catch (err) {
           $("tradeoff_caption").textContent = `tradeoff failed: ${err}`;
         }
