@@ -110,11 +110,12 @@ _BASE_CACHE_SIZE = 4
 
 
 def log_base_params(law, log_u) -> np.ndarray:
-    """ln N_opt(U): the compute-optimal size for D = U tokens under the law (the root of
-    L_N = L_D at D = U; infinite for U = inf)."""
+    """ln N_opt(U): the compute-optimal size for D = U tokens under the law
+    (:func:`computeplan._formsolve.log_base_params`: the root of L_N = L_D at D = U; infinite
+    for U = inf), the last few answers kept."""
     log_u = np.asarray(log_u, float)
-    if _arrays(law.coef):  # replicates: every replicate's own, U finite
-        return solve.optimal_at_tokens(law.shape, law.coef, log_u)
+    if _arrays(law.coef):  # replicates: every replicate's own
+        return solve.log_base_params(law.shape, law.coef, log_u)
     import hashlib
 
     key = (law.shape.name, tuple(sorted((k, float(val)) for k, val in law.coef.items())),
@@ -122,13 +123,8 @@ def log_base_params(law, log_u) -> np.ndarray:
     hit = _BASE_CACHE.get(key)
     if hit is not None:
         return hit.copy()
-    flat = np.atleast_1d(log_u).ravel()
-    out = np.full(flat.shape, np.inf)
-    fin = np.isfinite(flat)
-    if fin.any():
-        vals, inv = np.unique(flat[fin], return_inverse=True)  # U is often one number
-        out[fin] = solve.optimal_at_tokens(law.shape, law.coef, vals)[inv.ravel()]
-    out = out.reshape(log_u.shape)
+    vals, inv = np.unique(log_u, return_inverse=True)  # U is often one number
+    out = solve.log_base_params(law.shape, law.coef, vals)[inv.ravel()].reshape(log_u.shape)
     if len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
         _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
     _BASE_CACHE[key] = out.copy()

@@ -247,6 +247,40 @@ def optimal_at_tokens(form, coef: dict, ln_d):
                      np.minimum(ln_d + LOG_HALF_WIDTH, n_hi - 1e-9), "on this many tokens")
 
 
+def log_base_params(form, coef: dict, log_u):
+    """ln N_opt(U): ln N of the compute-optimal model trained on D = U = e^log_u tokens under the
+    law ``coef`` of ``form`` (arrays broadcast with ``log_u``; infinite for U = inf), beyond
+    which parameters count as repeated (Muennighoff et al. 2023, sec. 3.1). For the chinchilla
+    and tied forms Hoffmann et al. 2022's eq. 4 at D = U, N_opt(U) = (U G)^(beta/alpha) G,
+    G = (alpha A / (beta B))^(1/(alpha+beta)), in logs:
+    ln N_opt(U) = (ln(alpha A / (beta B)) + beta ln U) / alpha (datablations ``D_to_N``); for
+    other forms the root of dL/d ln N = dL/d ln D at D = U (:func:`optimal_at_tokens`; an
+    InputError where it has none)."""
+    from .formlaw import CHINCHILLA_FORMS
+
+    log_u = np.asarray(log_u, float)
+    if form.name in CHINCHILLA_FORMS:
+        a = coef["alpha"]
+        b = coef.get("beta", a)
+        return (np.log(a * coef["A"] / (b * coef["B"])) + b * log_u) / a
+    own = {k: coef[k] for k in form.coefficients}
+    shape = np.broadcast_shapes(log_u.shape, *(np.shape(val) for val in own.values()))
+    log_u = np.broadcast_to(log_u, shape)
+    fin = np.isfinite(log_u)
+    if fin.all():
+        return optimal_at_tokens(form, own, log_u)
+    out = np.full(shape, np.inf)
+    if fin.any():
+        out[fin] = optimal_at_tokens(form, _take(_flat(own, shape), fin.ravel()), log_u[fin])
+    return out
+
+
+def base_params(form, coef: dict, u):
+    """N_opt(U) = e^(:func:`log_base_params`) for U = ``u`` tokens."""
+    with np.errstate(over="ignore"):
+        return np.exp(log_base_params(form, coef, np.log(np.asarray(u, float))))
+
+
 def params_for_loss(form, coef: dict, loss, ln_d):
     """ln N at which a model trained on e^ln_d tokens reaches ``loss`` (the loss falls with N);
     an InputError when even e^80 parameters (or the form's limit) do not reach it."""

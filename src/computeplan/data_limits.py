@@ -127,20 +127,31 @@ def _stars(law) -> tuple[float, float]:
 
 def _log_base_params(law: ChinchillaLaw, log_u):
     """log N_opt(U) = log(alpha A / (beta B)) / alpha + (beta / alpha) log U (Hoffmann et al.
-    2022, eq. 4 at D = U; datablations ``D_to_N``)."""
-    return (np.log(law.alpha * law.A / (law.beta * law.B)) + law.beta * log_u) / law.alpha
+    2022, eq. 4 at D = U; datablations ``D_to_N``): :func:`computeplan._formsolve.log_base_params`
+    of the Chinchilla form."""
+    from ._formsolve import log_base_params
+    from .forms import FORMS
+
+    return log_base_params(FORMS["chinchilla"], _chinchilla_coef(law), log_u)
+
+
+def _chinchilla_coef(law: ChinchillaLaw) -> dict:
+    return {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
 
 
 def base_params(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
     """N_opt(U): the compute-optimal parameter count for D = U tokens, beyond which extra
     parameters count as 'repeated' (Muennighoff et al. 2023, sec. 3.1; datablations
-    ``D_to_N(U) = (U G)^(beta/alpha) G``)."""
+    ``D_to_N(U) = (U G)^(beta/alpha) G``; :func:`computeplan._formsolve.base_params`)."""
     u = check_unique_tokens(unique_tokens)
     if _other(law):
         from . import _formlimits
 
         return _formlimits.base_params(law, u)
-    return (u * law.G) ** (law.beta / law.alpha) * law.G
+    from ._formsolve import base_params as of_form
+    from .forms import FORMS
+
+    return of_form(FORMS["chinchilla"], _chinchilla_coef(law), u)
 
 
 def _effective(x, base, star):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _formsolve
 from ..errors import InputError
 from ..forms import get_form
 from ..laws import ChinchillaLaw
@@ -115,28 +116,6 @@ def _effective_and_slope(x, base, star):
     return ux + ux * star * (1.0 - e), ux * (star * (1.0 - e) - rep * e)
 
 
-def base_params(form, coef: dict, u) -> np.ndarray:
-    """N_opt(U), the compute-optimal size for D = U tokens under the base law ``coef`` of
-    ``form`` (arrays broadcast with ``u``): for the chinchilla and tied forms Hoffmann et al.
-    2022's eq. 4 at D = U, N_opt(U) = (U G)^(beta/alpha) G, G = (alpha A / (beta B))^(1/(alpha
-    + beta)) (datablations ``D_to_N``); for other forms the root of dL/d ln N = dL/d ln D at
-    D = U (:func:`computeplan._formsolve.optimal_at_tokens`, as the planner's
-    :func:`computeplan._formlimits.log_base_params`)."""
-    from .. import _formsolve
-    from ..formlaw import CHINCHILLA_FORMS
-
-    if form.name in CHINCHILLA_FORMS:
-        a = coef["alpha"]
-        b = coef.get("beta", a)
-        g = (a * coef["A"] / (b * coef["B"])) ** (1.0 / (a + b))
-        return (u * g) ** (b / a) * g
-    base = {k: coef[k] for k in form.coefficients}
-    log_u = np.log(np.asarray(u, float))
-    shape = np.broadcast_shapes(np.shape(log_u), *(np.shape(val) for val in base.values()))
-    with np.errstate(over="ignore"):
-        return np.exp(_formsolve.optimal_at_tokens(form, base, np.broadcast_to(log_u, shape)))
-
-
 def _loss_and_partials(form, coef: dict, n_eff, d_eff):
     """L_form(N', D') and its partial derivatives dL/dN', dL/dD': for the chinchilla and tied
     forms in closed form, E + A N'^-alpha + B D'^-beta, -alpha A N'^(-alpha-1), -beta B
@@ -173,7 +152,7 @@ def predict(coef: dict, n, d, u, form=None, base=None):
     form = CHINCHILLA if form is None else form
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if base is None:
-            base = base_params(form, coef, u)
+            base = _formsolve.base_params(form, coef, u)
         d_eff = _effective_and_slope(d, u, coef["rd_star"])
         n_eff = _effective_and_slope(n, base, coef["rn_star"])
         pred, l_n, l_d = _loss_and_partials(form, coef, n_eff[0], d_eff[0])
@@ -229,7 +208,7 @@ def fit_repetition(law, params, train_tokens, unique_tokens, loss, weights=None,
     log_y = np.log(y[used])
     n, d, u, w = n[used], d[used], u[used], w[used]
     try:
-        base = base_params(form, coef, u)
+        base = _formsolve.base_params(form, coef, u)
     except InputError:
         raise no_base_error(form.name, "runs without repetition") from None
     repeated = int(np.count_nonzero(d > u))
@@ -308,18 +287,18 @@ def bootstrap_repetition(point: RepetitionFit, law, base: dict, base_ok, params,
 
     coef = replicates(base_ok)
     try:
-        n_opt = base_params(form, coef, u)
+        n_opt = _formsolve.base_params(form, coef, u)
     except InputError:  # some replicate has no N_opt(U): unusable, like a failed base refit
         def has_base(i):
             try:
-                base_params(form, {c: v[i] for c, v in coef.items()}, u)
+                _formsolve.base_params(form, {c: v[i] for c, v in coef.items()}, u)
             except InputError:
                 return False
             return True
 
         base_ok = base_ok & np.array([has_base(i) for i in range(k)])
         coef = replicates(base_ok)
-        n_opt = base_params(form, coef, u)
+        n_opt = _formsolve.base_params(form, coef, u)
     n_opt = np.broadcast_to(n_opt, (k, len(u)))
     coef |= {"rd_star": point.rd_star, "rn_star": point.rn_star}
     log_y = np.log(y)
