@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 
+from computeplan.laws import form_presets  # noqa: E402
 from computeplan.web import create_app  # noqa: E402
 from computeplan.web.fastlane import FastLane  # noqa: E402
 
@@ -90,6 +91,8 @@ def answered(monkeypatch):
     {"reference_params": 7e9, "inference_tokens": 1e13, "law": "hoffmann2022"},
     {"budget_usd": 1e7, "requests": 1e9, "input_tokens": 500, "output_tokens": 100},
     {"loss": 2.2, "inference_tokens": 1e13, "law": "sardana2024-mpt"},
+    {"loss": 2.2, "inference_tokens": 1e13, "uncertainty": True,  # an inline law
+     "law": form_presets()["sardana2024-mpt"].to_dict()},
     {"loss": 2.0, "requests": 1e9, "input_tokens": 800, "output_tokens": 200,
      "decode_model": "roofline"},
 ])
@@ -106,6 +109,8 @@ def test_valid_plans_are_the_routes_answer_byte_for_byte(body, answered):
     b'{"loss": 2, "los": 3}',               # unknown field
     b'{"loss": NaN}', b'{"loss": Infinity}',
     b'{"loss": 2.0, "law": "nope"}',
+    b'{"loss": 2.0, "law": {"E": 1.9}}',     # an inline law missing coefficients
+    b'{"loss": 2.0, "law": {"form": []}}',
     b'{"loss": 2.0, "inference_tokens": -1}',
     b'[1, 2]', b'"plan"', b'{"loss": ', b'', b'\xff\xfe',
     b'[' * 100_000 + b']' * 100_000,        # nested too deeply (over the body limit too)
