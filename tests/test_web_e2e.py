@@ -574,8 +574,11 @@ def test_page_plans_with_your_own_law_from_the_link_and_as_pasted(server, browse
     report = page.request.get(server + page.get_attribute("#report", "href"))
     assert report.status == 200 and "inline law sardana2024-mpt" in report.text()
 
-    page.fill("#law_json", "{oops")
+    page.fill("#law_json", "")
     page.wait_for_selector("body[data-state=error]", timeout=15000)
+    assert page.inner_text("#error").startswith("law: paste a law file's JSON into the box")
+    page.fill("#law_json", "{oops")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('JSON (')")
     assert page.inner_text("#error").startswith("law: your law is not valid JSON")
     assert "invalid" in page.get_attribute("#law_json", "class")
     page.fill("#law_json", '{"E": 1.9, "A": 420, "alpha": 0.33, "beta": 0.35}')

@@ -92,6 +92,7 @@
   // naming the field.
   const OWN_LAW = "own";
   function lawValue(text) {
+    if (!text) throw new Error("law: paste a law file's JSON into the box, or choose a preset");
     if (!text.startsWith("{")) return text;
     try {
       return JSON.parse(text);
