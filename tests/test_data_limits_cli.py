@@ -68,7 +68,7 @@ def test_plan_bad_data_limit_inputs():
 
 def test_web_api_plan_with_unique_tokens():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

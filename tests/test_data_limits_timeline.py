@@ -176,7 +176,7 @@ def test_report_and_web_combine_unique_tokens_with_the_timeline(tmp_path):
     text = page.read_text()
     assert "Present value over time" in text and "1T unique tokens bind" in text
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

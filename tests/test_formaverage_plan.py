@@ -625,7 +625,7 @@ def web_with_an_averaged_preset(monkeypatch, files):
     tests/test_web_inline_law.py): the preset registry, the request models' law choices and
     the app built afresh, every change undone afterwards."""
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from typing import Literal
 
     from fastapi.testclient import TestClient

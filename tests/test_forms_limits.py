@@ -300,7 +300,7 @@ def test_report_curves_are_the_data_limited_laws():
 
 def test_web_api_plan_with_a_limit_and_another_form():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

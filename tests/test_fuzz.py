@@ -224,7 +224,7 @@ def _endpoints():
 
 try:
     import fastapi  # noqa: F401
-    import httpx  # noqa: F401
+    import httpx2  # noqa: F401
 
     ENDPOINTS = {f"{m} {p}": (m, p, f) for m, p, f in _endpoints()}
 except ImportError:  # the web extra is not installed
@@ -237,7 +237,7 @@ CSV_BODIES = [EXAMPLE_RUNS.read_bytes(), b"", b"\xff\xfe\x00", b"params,tokens,l
 @pytest.fixture(scope="module")
 def web_client():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient

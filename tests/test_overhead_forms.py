@@ -234,7 +234,7 @@ def test_cli_chinchilla_with_train_flops_is_today_s_numbers():
 
 def test_web_overhead_takes_train_flops():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from cli_helpers import web_spelled

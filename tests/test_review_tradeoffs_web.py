@@ -129,7 +129,7 @@ def test_pass_at_k_grid_starts_strictly_above_zero_slope():
 # ------------------------------------------------------------------------------- web
 def _client():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient

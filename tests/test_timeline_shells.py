@@ -186,7 +186,7 @@ def test_report_has_the_present_value_section_and_figure(tmp_path):
 
 def test_web_api_matches_the_cli():
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

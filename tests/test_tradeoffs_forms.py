@@ -172,7 +172,7 @@ def test_tradeoff_cli_and_web_with_a_preset_of_another_form():
                               "--level", "0.5"])
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1, bad.output
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

@@ -272,7 +272,7 @@ def test_names_in_messages_exist_in_both_shells(command, fields):
 @pytest.mark.parametrize("command, fields", CASES)
 def test_web_messages_name_fields_not_flags(command, fields):
     pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx", reason="the test client needs httpx")
+    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
     from fastapi.testclient import TestClient
 
     from computeplan.web import create_app

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
-pytest.importorskip("httpx", reason="the test client needs httpx")
+pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
