@@ -211,3 +211,12 @@ def test_any_json_object_as_a_law_plans_or_is_a_one_line_422(client, base, chang
     assert response.status_code in (200, 422)
     if response.status_code == 422:
         assert "\n" not in response.json()["error"]
+
+
+def test_an_averaged_law_whose_domain_bounds_nothing_plans_with_no_distance_beyond_runs(client):
+    """``"domain": {}`` (found by the fuzz test above): each part's plan has no distance
+    beyond the runs, as without a domain, instead of a server error."""
+    out = ok(client.post("/api/plan", json={"loss": 2.3, "inference_tokens": 1e12,
+                                            "law": AVERAGE | {"domain": {}}}))
+    assert [p["beyond_runs_oom"] for p in out["law_parts"]] == [None, None]
+    assert "beyond the runs" not in " ".join(out["notes"])

@@ -185,13 +185,12 @@ def part_plans(comparison: PlanComparison, solve) -> tuple[tuple[dict, ...], str
 def _beyond_runs(domain: dict | None, model) -> float | None:
     """The most orders of magnitude ``model`` lies outside the law's ``domain`` in params,
     training tokens or tokens per parameter (:func:`computeplan._lawdata.extrapolation_oom`;
-    0 inside, None without a domain)."""
+    0 inside, None without a domain or one that bounds none of them)."""
     from .._lawdata import extrapolation_oom
 
     oom = extrapolation_oom(domain, model.params, model.train_tokens)
-    if oom is None:
-        return None
-    return max(float(x) for x in oom.values() if x is not None)
+    known = [float(x) for x in (oom or {}).values() if x is not None]
+    return max(known) if known else None  # a domain that bounds none of the three: none
 
 
 # ----------------------------------------------------------------------------- option groups
