@@ -87,9 +87,14 @@ def _one_law_error(strict: bool):
             return handler(value)
         except ValueError:  # pydantic's ValidationError
             raise PydanticCustomError(
-                "law", f"Input should be a preset ({', '.join(typing.get_args(LawPreset))}) or "
-                f"{what} (of any form)") from None
+                "law", f"Input should be a {_presets()} or {what} (of any form)") from None
     return check
+
+
+def _presets() -> str:
+    """'preset (name, name, ...)': every law preset, as the messages and schema list them
+    (read when called: tests add presets)."""
+    return f"preset ({', '.join(typing.get_args(LawPreset))})"
 
 
 def _field_type(param: inspect.Parameter, hints: dict, strict: bool) -> Any:
@@ -118,9 +123,8 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
         default = ... if default is inspect.Parameter.empty else default
         tp = _strict_numbers(tp) if strict else tp
         if field_name == "law":  # the web's kinds of law, not the CLI's (a file's path)
-            description = (f"A preset ({', '.join(typing.get_args(LawPreset))}) or, inline, "
-                           "a law file's JSON object of any form"
-                           + ("" if strict else " as JSON text"))
+            description = (f"A {_presets()} or, inline, a law file's JSON object "
+                           "of any form" + ("" if strict else " as JSON text"))
         schema = extra[0] if extra and extra[0] else None
         fields[field_name] = (tp, Field(default, description=description,
                                         json_schema_extra=schema)
