@@ -135,7 +135,10 @@ def _log_base_params(law: ChinchillaLaw, log_u):
     return log_base_params(FORMS["chinchilla"], _chinchilla_coef(law), log_u)
 
 
-def _chinchilla_coef(law: ChinchillaLaw) -> dict:
+def _chinchilla_coef(law) -> dict:
+    """The five coefficients of a :class:`ChinchillaLaw` or of a
+    :class:`computeplan.uncertainty.Ensemble` of its replicates (arrays; it has no
+    ``coefficients()``, hence the attributes)."""
     return {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
 
 
