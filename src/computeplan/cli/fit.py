@@ -156,6 +156,7 @@ def fit(
 
 
 def _render(console, result) -> None:
+    from ..fitting.outliers import off_law_note
     from ..fitting.runs import optimal_tokens_per_param_rows
     from ..render import fmt, table
 
@@ -237,6 +238,9 @@ def _render(console, result) -> None:
                 *_coverage_rows(result.holdout.intervals),
             ], caption="relative error = predicted / actual loss - 1 on the held-out runs"))
     lines = [f"runs: {result.runs.source}"] + [f"note: {n}" for n in result.runs.notes]
+    far = off_law_note(result.outliers)
+    if far:
+        lines.append(f"note: {far}")
     if rep is not None:
         lines += [f"note: {n}" for n in rep.notes]
     if boot:
@@ -392,6 +396,12 @@ def _render_folder(console, result) -> None:
         lines.append(f"laws written: {len(result.written)} files in "
                      f"{str(Path(result.written[0]).parent)!r} (a sweep takes them as an axis: "
                      "law: {glob: \"DIR/*.json\"})")
+    far = [r["file"] for r in result.rows if r.get("outliers")]
+    if far:
+        lines.append(f"note: {len(far)} file{'s have' if len(far) > 1 else ' has'} runs far off "
+                     f"{'their' if len(far) > 1 else 'its'} fitted law ({', '.join(far[:5])}"
+                     f"{', ...' if len(far) > 5 else ''}; JSON: fits[].outliers, and each "
+                     "file's own fit names them)")
     if result.chooses_form and groups:
         counts = ", ".join(f"{f}: {len(g)} file{'s' if len(g) != 1 else ''}"
                            for f, g in groups.items())

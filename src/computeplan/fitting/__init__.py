@@ -35,6 +35,7 @@ from .core import (
     predict_loss,
 )
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
+from .outliers import fit_outliers
 from .runs import Runs, check_identifiable, filter_runs, optimal_tokens_per_param_rows, read_runs
 
 if TYPE_CHECKING:  # imported on use: a plain fit needs neither bootstrap, hold-out nor repetition
@@ -112,6 +113,9 @@ class FitResult:
     def warnings(self) -> tuple[str, ...]:
         return self.fit.warnings
 
+    #: The fitted runs far off the fitted law (:func:`.outliers.off_law`), worst first.
+    outliers = property(fit_outliers)
+
     @property
     def tokens_per_param(self) -> np.ndarray | None:
         """Compute-optimal tokens per parameter at each of ``budgets`` (Hoffmann et al. eq. 4);
@@ -127,6 +131,7 @@ class FitResult:
             "compute_optimal_tokens_per_param": optimal_tokens_per_param_rows(
                 self.budgets, self.tokens_per_param, self.runs),
         }
+        out["outliers"] = self.outliers
         out["bootstrap"] = self.bootstrap.to_dict() if self.bootstrap else None
         out["holdout"] = self.holdout.to_dict() if self.holdout else None
         out["selection"] = self.selection

@@ -72,7 +72,7 @@ def _fit_task(options: dict, task: _Task) -> tuple[int, dict]:
         "ok": bool(result.ok), "error": None, "form": result.form, "n_runs": result.n_runs,
         "coefficients": result.coefficients, "objective_value": result.objective_value,
         "residuals": result.residuals, "warnings": list(result.warnings),
-        "domain": result.domain,
+        "outliers": result.outliers, "domain": result.domain,
         "holdout": result.holdout.summary() if result.holdout else None,
         "law": law.to_json() if (law is not None and result.ok) else None,
     })

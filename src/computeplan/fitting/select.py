@@ -57,6 +57,7 @@ from .forms import (
 )
 from .holdout import HoldoutResult
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
+from .outliers import fit_outliers
 from .runs import Runs, optimal_tokens_per_param_rows
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class FormFitResult:
                         **stars)
 
     coefficients = property(lambda self: self.fit.coefficients)
+    #: The fitted runs far off the fitted law (:func:`.outliers.off_law`), worst first.
+    outliers = property(fit_outliers)
     objective_value = property(lambda self: self.fit.objective_value)
     n_runs = property(lambda self: self.fit.n_runs)
     residuals = property(lambda self: self.fit.residuals)
@@ -171,6 +174,7 @@ class FormFitResult:
         boot = self.bootstrap.to_dict() if self.bootstrap else None
         if boot is not None:
             boot["tokens_per_param"] = self.tokens_per_param_intervals()
+        out["outliers"] = self.outliers
         out["bootstrap"] = boot
         out["holdout"] = self.holdout.to_dict() if self.holdout else None
         out["selection"] = self.selection

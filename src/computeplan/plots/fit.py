@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..fitting.outliers import Z_CUTOFF
 from . import pyplot, save
 
 #: Iso-parameter curves drawn (log-spaced over the runs' model sizes).
@@ -27,7 +28,7 @@ def title(form: str, coefficients: dict) -> str:
 
 def plot_fit(result, path: str | Path) -> Path:
     """Scatter the runs (loss against C = 6 N D, coloured by model size; runs held out in the
-    hold-out check ringed),
+    hold-out check ringed, runs far off the law crossed, :mod:`..fitting.outliers`),
     draw the fitted law along iso-parameter lines L(N, C / 6N) (Hoffmann et al. 2022, fig. 4
     style) and the compute-optimal frontier (eq. 4), and save to ``path``."""
     plt = pyplot()
@@ -53,6 +54,11 @@ def plot_fit(result, path: str | Path) -> Path:
     if held is not None:
         ax.scatter(held.train_flops, held.loss, facecolors="none", edgecolors="red", s=40,
                    lw=0.8, label=f"held out in the check: {result.holdout.rule} ({len(held)})")
+    far = result.outliers
+    if far:
+        ax.scatter([6 * o["params"] * o["train_tokens"] for o in far], [o["loss"] for o in far],
+                   marker="x", color="black", s=36, lw=1.0,
+                   label=f"far off the law (|modified z| > {Z_CUTOFF:g}, {len(far)})")
     ax.set(xscale="log", yscale="log", xlabel="training FLOPs C = 6ND", ylabel="loss")
     ax.set_title(title(result.form, law.coefficients()), fontsize=9)
     ax.set_ylim(runs.loss.min() * 0.95, runs.loss.max() * 1.15)
