@@ -172,13 +172,13 @@ def test_fit_with_absurd_losses_is_an_input_error(tmp_path):
 
 def test_residual_summary_ignores_weight_zero_runs():
     from computeplan.fitting._objective import Problem
-    from computeplan.fitting.core import summarise_residuals
+    from computeplan.fitting.core import summarise
 
     theta = np.array([np.log(400.0), np.log(400.0), np.log(1.7), 0.34, 0.28])
     n, d = np.array([1e8, 1e9, 1e10]), np.array([1e10, 1e11, 1e12])
     law_loss = 1.7 + 400 * n**-0.34 + 400 * d**-0.28
     loss = law_loss * np.array([1.0, 1.0, 5.0])  # the last run is an outlier with weight 0
-    s = summarise_residuals(Problem.build(n, d, loss, [1.0, 1.0, 0.0]), theta)
+    s = summarise(Problem.build(n, d, loss, [1.0, 1.0, 0.0]), theta)
     assert s["max_abs_log_residual"] == pytest.approx(0.0, abs=1e-12)
 
 

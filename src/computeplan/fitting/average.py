@@ -44,13 +44,13 @@ from ..errors import InputError
 from ..formaverage import AverageForm, average_name
 from ..forms import get_form
 from . import BaseFitter
+from .core import summarise_residuals
 from .forms import (
     FormBootstrap,
     FormFit,
     bootstrap_form,
     check_runs_for_form,
     fit_form,
-    summarise_residuals,
 )
 from .intervals import (
     HOLDOUT_BOOTSTRAP,

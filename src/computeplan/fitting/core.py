@@ -289,10 +289,15 @@ def _polish(problem, batch: _lbfgs.BatchResult, n_starts: int, *,
     )
 
 
-def summarise_residuals(problem: Problem, theta: np.ndarray) -> dict[str, float]:
-    """Residuals of log loss (log predicted - log actual) and relative loss errors, over the
-    runs with weight > 0 (those fitted)."""
-    r = problem.residuals(theta)[problem.weights > 0]
+def summarise(problem, x) -> dict[str, float]:
+    """:func:`summarise_residuals` of the runs with weight > 0 (those fitted) of ``problem``
+    (a :class:`._objective.Problem` or a :class:`.forms.FormProblem`) at its parameters ``x``."""
+    return summarise_residuals(problem.residuals(x)[problem.weights > 0])
+
+
+def summarise_residuals(r: np.ndarray) -> dict[str, float]:
+    """The residual summary of log predicted - log actual losses ``r`` (the used runs'): log
+    residuals and relative loss errors."""
     rel = np.expm1(r)
     return {"rms_log_residual": float(np.sqrt(np.mean(r * r))),
             "mean_log_residual": float(np.mean(r)),
@@ -389,7 +394,7 @@ def fit_law(params, tokens, loss, weights=None, *, objective: str = "huber",
     fit = LawFit(
         coefficients=coef, objective=objective, objective_value=opt.value,
         n_runs=int(np.count_nonzero(problem.weights)),
-        residuals=summarise_residuals(problem, opt.theta), converged=opt.converged,
+        residuals=summarise(problem, opt.theta), converged=opt.converged,
         warnings=tuple(warnings), name=name, source=source,
         starts={"total": opt.n_starts, "minimised": opt.n_starts_minimised,
                 "converged": opt.n_starts_converged, "reaching_best": opt.n_starts_at_best})

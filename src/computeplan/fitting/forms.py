@@ -36,6 +36,7 @@ from .core import (
     _polish,
     check_objective,
     converged,
+    summarise,
 )
 from .plausible import implausible
 from .runs import Runs
@@ -137,21 +138,6 @@ def multistart(problem: FormProblem, warm: np.ndarray | None = None,
                          "the objective is not finite (check that losses are > 0 and of a "
                          "sensible size)")
     return opt
-
-
-def summarise(problem: FormProblem, x) -> dict[str, float]:
-    return summarise_residuals(problem.residuals(x)[problem.weights > 0])
-
-
-def summarise_residuals(r: np.ndarray) -> dict[str, float]:
-    """The residual summary of log predicted - log actual losses ``r`` (the used runs')."""
-    rel = np.expm1(r)
-    return {"rms_log_residual": float(np.sqrt(np.mean(r * r))),
-            "mean_log_residual": float(np.mean(r)),
-            "max_abs_log_residual": float(np.max(np.abs(r))),
-            "median_abs_relative_error": float(np.median(np.abs(rel))),
-            "max_abs_relative_error": float(np.max(np.abs(rel))),
-            "share_over_predicted": float(np.mean(r > 0))}
 
 
 def form_warnings(form: Form, coef: dict) -> list[str]:
