@@ -7,9 +7,7 @@ Optimal models come from the vectorised first-order-condition solvers of
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +20,7 @@ from .laws import (
     REPETITION_COEFFICIENTS,
     TRAIN_FLOPS_PER_PARAM_TOKEN,
     CompletesModels,
+    LawFile,
     ModelPoint,
 )
 
@@ -42,7 +41,7 @@ def log_c6(form: str, train_flops, name: str = "train_flops") -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class FormLaw(CompletesModels):
+class FormLaw(CompletesModels, LawFile):
     """L(N, D) of ``form`` with natural ``coefficients`` (names as in
     :attr:`computeplan.forms.Form.coefficients`). Like :class:`computeplan.ChinchillaLaw`:
     optional ``replicates`` ((K, k) coefficient rows in the form's order) and ``domain``.
@@ -171,20 +170,6 @@ class FormLaw(CompletesModels):
         if replicates and self.replicates is not None:
             out["replicates"] = self.replicates.tolist()
         return out
-
-    def to_json(self) -> str:
-        data = self.to_dict()
-        rows = data.pop("replicates", None)
-        text = json.dumps(data, indent=2)
-        if rows is not None:
-            text = (text[:-2] + ',\n  "replicates": [\n'
-                    + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
-        return text + "\n"
-
-    def save(self, path: str | Path, *, flag: str = "law file") -> bool:
-        from .files import write_atomic
-
-        return write_atomic(path, self.to_json(), flag=flag)
 
     @classmethod
     def from_dict(cls, data: dict, *, name: str = "custom"):

@@ -94,8 +94,31 @@ class CompletesModels:
             return self._point(n, c6 / n, inputs)
 
 
+class LawFile:
+    """A law file's text and its writing, for a law with ``to_dict()``: :class:`ChinchillaLaw`
+    and :class:`computeplan.formlaw.FormLaw`."""
+
+    def to_json(self) -> str:
+        """The law file's text (what :func:`load_law` reads): indented JSON, one line per
+        replicate."""
+        data = self.to_dict()
+        rows = data.pop("replicates", None)
+        text = json.dumps(data, indent=2)
+        if rows is not None:
+            text = (text[:-2] + ',\n  "replicates": [\n'
+                    + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
+        return text + "\n"
+
+    def save(self, path: str | Path, *, flag: str = "law file") -> bool:
+        """Write the law file atomically (:func:`computeplan.files.write_atomic`: a failed write
+        leaves an existing file intact); return whether an existing file was replaced."""
+        from .files import write_atomic
+
+        return write_atomic(path, self.to_json(), flag=flag)
+
+
 @dataclass(frozen=True)
-class ChinchillaLaw(CompletesModels):
+class ChinchillaLaw(CompletesModels, LawFile):
     """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2).
 
     ``E`` is the irreducible loss (nats/token); ``A, alpha`` the model-size term; ``B, beta`` the
@@ -306,24 +329,6 @@ class ChinchillaLaw(CompletesModels):
                    name=name if law_name is None else str(law_name),
                    source="" if source is None else str(source),
                    replicates=data.get("replicates"), domain=data.get("domain"), **repetition)
-
-    def to_json(self) -> str:
-        """The law file's text (what :meth:`load` reads): indented JSON, one line per
-        replicate."""
-        data = self.to_dict()
-        rows = data.pop("replicates", None)
-        text = json.dumps(data, indent=2)
-        if rows is not None:
-            text = (text[:-2] + ',\n  "replicates": [\n'
-                    + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]\n}")
-        return text + "\n"
-
-    def save(self, path: str | Path, *, flag: str = "law file") -> bool:
-        """Write the law file atomically (:func:`computeplan.files.write_atomic`: a failed write
-        leaves an existing file intact); return whether an existing file was replaced."""
-        from .files import write_atomic
-
-        return write_atomic(path, self.to_json(), flag=flag)
 
     @classmethod
     def load(cls, path: str | Path) -> ChinchillaLaw:
