@@ -9,7 +9,9 @@ split, one law per training set is fitted on the runs at <= 160 tokens per param
 (``--split easy``) or at <= 20 with the 40-token runs left out (``--split hard``), and the runs
 at >= 320 (resp. >= 80) are predicted. Printed per split: the mean |relative error| of
 ``auto``, ``average`` and the Chinchilla form, then their means over the splits and how often
-``average`` beats ``auto``; the baseline is the Chinchilla form fitted in the same run.
+``average`` beats ``auto``; the baseline is the Chinchilla form fitted in the same run. Then
+each form's own mean over the splits, fitted as given (``--form NAME``), and the mean of the
+best form per split (an oracle no rule can beat when it keeps one form).
 
 Run: .venv/bin/python bench/bench_selection.py [--split easy|hard] [--losses all|dev|new]
 (about 30 s per split on 2 cores; 24 splits with ``--losses all``).
@@ -29,10 +31,13 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from computeplan.fitting import fit_runs, read_runs  # noqa: E402
+from computeplan.forms import FORMS  # noqa: E402
 
 GADRE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "gadre-overtraining"
          / "summary_loss_by_model.csv")
 SETS = ("c4_original", "rpj", "rw_original")
+#: The forms other than the Chinchilla form (its column comes first).
+OTHERS = tuple(f for f in FORMS if f != "chinchilla")
 DEV = "loss_c4_val"
 SPLITS = {"easy": ([], "tokens_per_param>=320"),
           "hard": (["chinchilla_multiplier!=2.0"], "tokens_per_param>=80")}
@@ -49,13 +54,14 @@ def main() -> None:
     where, holdout = SPLITS[args.split]
     rows = []
     print(f"split {args.split} (hold out {holdout}); mean |relative error| of the held-out runs")
-    print(f"{'loss':<44} {'set':<12} {'chinchilla':>10} {'auto':>18} {'average':>8}")
+    print(f"{'loss':<44} {'set':<12} {'chinchilla':>10} {'auto':>18} {'average':>8}   "
+          + " ".join(f"{f:>10}" for f in OTHERS))
     for loss in losses:
         for dataset in SETS:
             runs = read_runs(GADRE, loss_col=loss, where=[f"train_dataset={dataset}", *where])
             err = {}
             chosen = ""
-            for form in ("chinchilla", "auto", "average"):
+            for form in (*FORMS, "auto", "average"):
                 r = fit_runs(runs, form=form, holdout=holdout)
                 err[form] = float(np.mean(np.abs(r.holdout.relative_error)))
                 if form == "auto":
@@ -63,8 +69,8 @@ def main() -> None:
             rows.append(err)
             tag = " (dev)" if loss == DEV else ""
             print(f"{loss + tag:<44} {dataset:<12} {100 * err['chinchilla']:>9.2f}% "
-                  f"{chosen:>10} {100 * err['auto']:>6.2f}% {100 * err['average']:>7.2f}%",
-                  flush=True)
+                  f"{chosen:>10} {100 * err['auto']:>6.2f}% {100 * err['average']:>7.2f}%   "
+                  + " ".join(f"{100 * err[f]:>9.2f}%" for f in OTHERS), flush=True)
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     wins = sum(r["average"] < r["auto"] for r in rows)
     print(f"\nmean over {len(rows)} splits: chinchilla {100 * mean['chinchilla']:.2f}%, auto "
@@ -72,6 +78,9 @@ def main() -> None:
           f"form), average {100 * mean['average']:.2f}% "
           f"({mean['average'] / mean['chinchilla']:.2f}x); average better than auto on "
           f"{wins} of {len(rows)}")
+    print("each form as given: " + ", ".join(f"{f} {100 * mean[f]:.2f}%" for f in FORMS)
+          + "; the best form per split (oracle) "
+          f"{100 * np.mean([min(r[f] for f in FORMS) for r in rows]):.2f}%")
 
 
 if __name__ == "__main__":
