@@ -14,7 +14,8 @@ each form's own mean over the splits, fitted as given (``--form NAME``), and the
 best form per split (an oracle no rule can beat when it keeps one form).
 
 Run: .venv/bin/python bench/bench_selection.py [--split easy|hard] [--losses all|dev|new]
-(about 30 s per split on 2 cores; 24 splits with ``--losses all``).
+(about a minute per split of the easy design and half that of the hard one, measured with the
+two designs run side by side on 2 cores; 24 splits with ``--losses all``).
 """
 
 from __future__ import annotations
