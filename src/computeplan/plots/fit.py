@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fitting.outliers import Z_CUTOFF
+from ..laws import TRAIN_FLOPS_PER_PARAM_TOKEN
 from . import pyplot, save
 
 #: Iso-parameter curves drawn (log-spaced over the runs' model sizes).
@@ -56,7 +57,8 @@ def plot_fit(result, path: str | Path) -> Path:
                    lw=0.8, label=f"held out in the check: {result.holdout.rule} ({len(held)})")
     far = result.outliers
     if far:
-        ax.scatter([6 * o["params"] * o["train_tokens"] for o in far], [o["loss"] for o in far],
+        ax.scatter([TRAIN_FLOPS_PER_PARAM_TOKEN * o["params"] * o["train_tokens"] for o in far],
+                   [o["loss"] for o in far],
                    marker="x", color="black", s=36, lw=1.0,
                    label=f"far off the law (|modified z| > {Z_CUTOFF:g}, {len(far)})")
     ax.set(xscale="log", yscale="log", xlabel="training FLOPs C = 6ND", ylabel="loss")
