@@ -422,7 +422,11 @@ def test_bad_input_messages(tmp_path):
     one_line_error(lambda: read_runs(good, tokens_col="tokens", flops_col="x"), "not both")
     one_line_error(lambda: read_runs(tmp_path / "missing.csv"), "cannot read")
     runs = read_runs(good)
-    one_line_error(lambda: fit_runs(runs.subset(np.arange(6) < 4)), "at least 5", "got 4")
+    one_line_error(lambda: fit_runs(runs.subset(np.arange(6) < 4)), "more than 5", "got 4")
+    # one rule for every form: more runs than coefficients (five runs fit five exactly)
+    for form in ("chinchilla", "kaplan"):
+        one_line_error(lambda: fit_runs(runs.subset(np.arange(6) < 5), form=form),
+                       "more than 5", f"form {form!r}", "got 5")
     same = write(tmp_path, [(1e8, d, loss) for _, d, loss in GOOD])
     one_line_error(lambda: fit_runs(read_runs(same)), "same model size", "not identifiable")
     one_line_error(lambda: filter_runs(runs, drop_highest_loss=6), "drop_highest_loss")
@@ -431,7 +435,7 @@ def test_bad_input_messages(tmp_path):
     one_line_error(lambda: fit_runs(runs, objective="l1"), "objective", "huber")
     one_line_error(lambda: fit_runs(runs, objective="asymmetric", asymmetry=0.3), "asymmetry")
     one_line_error(lambda: fit_runs(runs, holdout="params>1e12"), "selects none")
-    one_line_error(lambda: fit_runs(runs, holdout="params>2e8"), "at least 5")
+    one_line_error(lambda: fit_runs(runs, holdout="params>2e8"), "more than 5")
     one_line_error(lambda: Runs.from_arrays([1, 2], [1, 2, 3], [1, 2]), "equal lengths")
 
 

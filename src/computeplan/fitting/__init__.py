@@ -159,13 +159,7 @@ MAX_BASE_REFITS = 4
 
 def _check_base(runs: Runs, form: str, what: str) -> None:
     """Enough runs (and distinct sizes and token counts) to fit the base law of ``form``."""
-    if form == "chinchilla":
-        check_identifiable(runs, what=what)
-    else:
-        from ..forms import get_form
-        from .forms import check_runs_for_form
-
-        check_runs_for_form(runs, get_form(form), what=what)
+    check_identifiable(runs, form, what=what)
 
 
 def _fit_base(runs: Runs, form: str, **kw):

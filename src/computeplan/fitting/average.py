@@ -49,7 +49,6 @@ from .forms import (
     FormBootstrap,
     FormFit,
     bootstrap_form,
-    check_runs_for_form,
     fit_form,
 )
 from .intervals import (
@@ -61,7 +60,7 @@ from .intervals import (
     rms,
 )
 from .plausible import runs_checks
-from .runs import Runs
+from .runs import Runs, check_identifiable
 
 
 def weights_of(selection: dict, ok: dict[str, bool] | None = None) -> dict[str, float]:
@@ -170,7 +169,7 @@ class FixedWeights(BaseFitter):
 
     def check(self, runs: Runs, what: str) -> None:
         for f in self.weights:
-            check_runs_for_form(runs, get_form(f), what=what)
+            check_identifiable(runs, f, what=what)
 
     def fit(self, runs: Runs, name: str = "fit", source: str = "", parts: dict | None = None):
         """As :meth:`BaseFitter.fit`; ``parts``: the parts' fits to ``runs`` when made already

@@ -39,7 +39,7 @@ from .core import (
     summarise,
 )
 from .plausible import implausible
-from .runs import Runs
+from .runs import Runs, check_identifiable
 
 #: Starts kept after evaluating the whole grid once (the rest are far worse to begin with).
 SCREEN = 48
@@ -222,7 +222,7 @@ def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
     not only the ``SCREEN`` best by objective value."""
     form = get_form(form)
     check_objective(objective, delta, asymmetry)
-    check_runs_for_form(runs, form)
+    check_identifiable(runs, form)
     problem = FormProblem.build(form, runs.params, runs.train_tokens, runs.loss, runs.weights,
                                 objective=objective, delta=delta, asymmetry=asymmetry)
     if warm is None:  # the other forms' own grids reach their optima (tested)
@@ -253,22 +253,6 @@ def fit_form(runs: Runs, form: str | Form, *, objective: str = "huber",
                           "converged": opt.n_starts_converged,
                           "reaching_best": opt.n_starts_at_best})
     return fit, opt, problem
-
-
-def check_runs_for_form(runs: Runs, form: Form, what: str = "runs") -> None:
-    """More runs with weight > 0 than the form has coefficients, and at least two model sizes
-    and token counts; a one-line InputError otherwise."""
-    used = runs.weights > 0
-    n = int(used.sum())
-    k = form.n_coefficients
-    if n <= k:
-        raise InputError(f"need more than {k} {what} with weight > 0 to fit the {k} "
-                         f"coefficients of form {form.name!r} ({', '.join(form.coefficients)}); "
-                         f"got {n}")
-    for label, arr in (("model size (params)", runs.params), ("token count", runs.train_tokens)):
-        if len(np.unique(arr[used])) == 1:
-            raise InputError(f"all {what} have the same {label}: the law is not identifiable; "
-                             "include runs at 3 or more different values")
 
 
 # ------------------------------------------------------------------------------ bootstrap

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..forms import get_form
-from .runs import Runs
+from .runs import Runs, check_identifiable
 
 #: Bootstrap refits of the fitted runs behind each interval.
 HOLDOUT_BOOTSTRAP = 100
@@ -81,14 +81,14 @@ def rms(ratios: list[float]) -> float:
 def distance_scale(runs: Runs, form: str, **kw) -> tuple[float, int]:
     """c (module docstring) from the extrapolation folds of ``runs``, and how many held-out runs
     it rests on; (0, 0) when no fold can be fitted."""
-    from .forms import check_runs_for_form, fit_form
+    from .forms import fit_form
     from .select import cv_folds
 
     ratios = []
     for mask in cv_folds(runs).values():
         train, test = runs.subset(~mask), runs.subset(mask)
         try:
-            check_runs_for_form(train, get_form(form), what="runs in a cross-validation fold")
+            check_identifiable(train, form, what="runs in a cross-validation fold")
             fit, _, _ = fit_form(train, form, **kw)
         except InputError:
             continue

@@ -18,8 +18,6 @@ import numpy as np
 from ..errors import InputError
 from ..vocabulary import option
 
-N_COEFFICIENTS = 5
-
 
 def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
     shown = ", ".join(str(int(r)) for r in rows[:limit])
@@ -265,13 +263,20 @@ def filter_runs(runs: Runs, *, drop_highest_loss: int = 0, min_tokens_per_param=
     return runs
 
 
-def check_identifiable(runs: Runs, what: str = "runs") -> None:
-    """Enough runs and enough distinct model sizes and token counts to fit five coefficients."""
-    n = int(np.count_nonzero(runs.weights))
-    if n < N_COEFFICIENTS:
-        raise InputError(f"need at least {N_COEFFICIENTS} {what} with weight > 0 to fit the "
-                         f"{N_COEFFICIENTS} coefficients E, A, B, alpha, beta; got {n}")
+def check_identifiable(runs: Runs, form="chinchilla", what: str = "runs") -> None:
+    """More runs with weight > 0 than ``form`` (a name or :class:`computeplan.forms.Form`) has
+    coefficients, and more than one model size and token count among them: a one-line
+    InputError otherwise. The one rule for every form, fit, fold and hold-out."""
+    from ..forms import get_form
+
+    form = get_form(form)
     used = runs.weights > 0
+    n = int(used.sum())
+    k = form.n_coefficients
+    if n <= k:
+        raise InputError(f"need more than {k} {what} with weight > 0 to fit the {k} "
+                         f"coefficients of form {form.name!r} ({', '.join(form.coefficients)}); "
+                         f"got {n}")
     for label, arr in (("model size (params)", runs.params), ("token count", runs.train_tokens)):
         values = arr[used]  # not np.unique: numpy 2.x imports numpy.ma for it (10 ms at start-up)
         if np.all(values == values[0]):

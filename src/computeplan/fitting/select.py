@@ -51,14 +51,13 @@ from .forms import (
     FormBootstrap,
     FormFit,
     bootstrap_form,
-    check_runs_for_form,
     fit_form,
     runs_domain,
 )
 from .holdout import HoldoutResult
 from .intervals import DEFAULT_HOLDOUT_LEVEL, check_level, holdout_intervals
 from .outliers import fit_outliers
-from .runs import Runs, optimal_tokens_per_param_rows
+from .runs import Runs, check_identifiable, optimal_tokens_per_param_rows
 
 if TYPE_CHECKING:
     from .repetition import RepetitionFit
@@ -275,9 +274,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     if repeats:
         runs = _unrepeated(everything, f.name, **kw)
         _check_base(runs, f.name, "runs without repetition (D <= U, N <= N_opt(U))")
-    check_runs_for_form(runs, f)
+    check_identifiable(runs, f)
     if train is not None:
-        check_runs_for_form(train, f, what=f"runs left after holding out {holdout!r}")
+        check_identifiable(train, f, what=f"runs left after holding out {holdout!r}")
     n_used = int(np.count_nonzero(runs.weights))
     source = (f"{f.name} form ({f.formula}) fitted to {n_used} runs from {runs.source} "
               f"({objective} objective)")
@@ -401,7 +400,7 @@ def _cross_validate(runs: Runs, forms=None, **kw) -> tuple[dict, dict[str, float
         for name in forms:
             f = get_form(name)
             try:
-                check_runs_for_form(train, f, what="runs left in a cross-validation fold")
+                check_identifiable(train, f, what="runs left in a cross-validation fold")
                 fit, opt, problem = fit_form(train, f, warm=warm, **kw)
             except InputError:
                 errors[name][fold] = float("inf")
