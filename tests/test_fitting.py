@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from computeplan.errors import InputError
@@ -153,6 +153,7 @@ def test_batched_lbfgs_minimises_independent_quadratics_and_rosenbrock():
 
 @given(sizes=st.lists(st.floats(1e7, 1e10), min_size=1, max_size=6), repeats=st.integers(1, 5),
        seed=st.integers(0, 2**16))
+@example(sizes=[1e7, 10000000.000000002], repeats=1, seed=0)  # one log, two floats
 def test_objective_shares_the_n_term_over_runs_of_one_size(sizes, repeats, seed):
     """Runs sharing a model size share the exponentials of the N term (a ladder's sizes x token
     counts): the same values and gradients as computing them run by run."""
@@ -163,7 +164,8 @@ def test_objective_shares_the_n_term_over_runs_of_one_size(sizes, repeats, seed)
     shared = Problem.build(n, d, loss)
     per_run = Problem.build(n, d, loss)
     object.__setattr__(per_run, "_sizes", None)
-    assert (shared._sizes is not None) == (len(set(sizes)) <= 0.75 * len(n))
+    # distinct as the objective sees them: sizes a few ulps apart share one log
+    assert (shared._sizes is not None) == (len(set(shared.z_n.tolist())) <= 0.75 * len(n))
     x = shared.from_natural(hoffmann_grid()[::37])
     for a, b in zip(shared.value_grad(x), per_run.value_grad(x), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
