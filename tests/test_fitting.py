@@ -427,7 +427,7 @@ def test_bad_input_messages(tmp_path):
     one_line_error(lambda: fit_runs(runs.subset(np.arange(6) < 4)), "more than 5", "got 4")
     # one rule for every form: more runs than coefficients (five runs fit five exactly)
     for form in ("chinchilla", "kaplan"):
-        one_line_error(lambda: fit_runs(runs.subset(np.arange(6) < 5), form=form),
+        one_line_error(lambda form=form: fit_runs(runs.subset(np.arange(6) < 5), form=form),
                        "more than 5", f"form {form!r}", "got 5")
     same = write(tmp_path, [(1e8, d, loss) for _, d, loss in GOOD])
     one_line_error(lambda: fit_runs(read_runs(same)), "same model size", "not identifiable")

@@ -322,6 +322,21 @@ def _gadre(dataset):
     return read_runs(GADRE, loss_col="loss_c4_val", where=f"train_dataset={dataset}")
 
 
+@needs_gadre
+@needs_sardana
+def test_chinchilla_form_holdout_reproduces_the_recorded_baseline():
+    """REFERENCES.md section 9: the default Chinchilla-form fit's hold-out errors as recorded
+    there (fit <= 160 tokens per parameter, predict >= 320, ``loss_c4_val``: c4 2.45%, RedPajama
+    1.35%, RefinedWeb 1.85%; Sardana's runs, fit <= 100, predict >= 250: 5.76% mean, 15.0% max),
+    to the digits given: the baseline every other form is measured against."""
+    recorded = {"c4_original": 2.45, "rpj": 1.35, "rw_original": 1.85}
+    for dataset, pct in recorded.items():
+        r = fit_runs(_gadre(dataset), holdout="tokens_per_param>=320")
+        assert round(100 * np.abs(r.holdout.relative_error).mean(), 2) == pct, dataset
+    err = np.abs(fit_runs(_sardana(), holdout="tokens_per_param>=250").holdout.relative_error)
+    assert (round(100 * err.mean(), 2), round(100 * err.max(), 1)) == (5.76, 15.0)
+
+
 #: Mean |error| bound per training set: the issue's 1.5% target where it is met; RedPajama
 #: measures 1.62% (README).
 GADRE_BOUNDS = {"c4_original": 0.015, "rpj": 0.0165, "rw_original": 0.015}
