@@ -188,3 +188,18 @@ def test_the_plot_title_of_an_average_law_fits_the_figure():
     box, page = artist.get_window_extent(), fig.bbox
     plt.close(fig)
     assert page.x0 <= box.x0 and box.x1 <= page.x1
+
+
+def test_status_names_a_repetition_coefficient_on_its_edge():
+    """The example's runs with U = D repeat no data, and those with N > N_opt(U) fit the base
+    law as well as it: R_N* runs to the edge of [1e-3, 1e6]. The base law is ok (exit 0), and
+    the status line says which coefficient is on its edge instead of "not on a boundary"."""
+    args = ["fit", str(EXAMPLE), "--unique-tokens-col", "tokens"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    status = [line for line in result.output.splitlines() if line.startswith("status:")]
+    assert status == ["status: ok (the base law converged, not on a boundary; rn_star at the "
+                      "edge of its range, see the note)"]
+    out = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert out["repetition"]["at_bound"] == ["rn_star"]
+    assert out["repetition"]["rn_star"] == pytest.approx(1e6)

@@ -104,7 +104,8 @@ def fit(
     Method: Hoffmann et al. (2022) Approach 3; other forms (--form) the same objective.
     Huber loss (delta 1e-3) on log loss, L-BFGS from the 100 best of the 4,500 grid points by
     objective value (--full-grid: from all of them), best kept.
-    Exit status 1 if the fit did not converge or is on a boundary (no law file then).
+    Exit status 1 if the fit (with unique tokens: the base law) did not converge or is on a
+    boundary (no law file then).
 
     A folder of CSV files is fitted file by file with the same options (on --workers or
     --scheduler when given); exit status 1 if any file failed or is not reliable.
@@ -249,7 +250,10 @@ def _render(console, result) -> None:
     if result.holdout:
         lines += [f"warning (hold-out fit): {w}" for w in result.holdout.fit.warnings]
     lines += [f"warning: {w}" for w in result.warnings]
-    lines.append("status: " + ("ok (converged, not on a boundary)" if result.ok
+    edge = "" if rep is None or not rep.at_bound else (
+        f"; {' and '.join(rep.at_bound)} at the edge of its range, see the note")
+    lines.append("status: " + (f"ok ({'the base law ' if rep else ''}converged, not on a "
+                               f"boundary{edge})" if result.ok
                                else "NOT RELIABLE (see warnings)"))
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

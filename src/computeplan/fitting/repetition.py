@@ -91,11 +91,15 @@ class RepetitionFit:
     notes: tuple[str, ...] = ()
     #: With ``fit --bootstrap K``: the coefficients' uncertainty.
     bootstrap: RepetitionBootstrap | None = None
+    #: The fitted coefficients that ended on an edge of [1e-3, 1e6] (the runs barely
+    #: constrain them).
+    at_bound: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"rd_star": self.rd_star, "rn_star": self.rn_star, "fitted": list(self.fitted),
                 "n_repeated": self.n_repeated, "n_excess_params": self.n_excess_params,
                 "objective_value": self.objective_value, "notes": list(self.notes),
+                "at_bound": list(self.at_bound),
                 "bootstrap": self.bootstrap.to_dict() if self.bootstrap else None,
                 "method": "Muennighoff et al. 2023: base law on runs with D <= U, then R_D*, "
                           "R_N* on all runs (Huber on log loss, base held fixed)"}
@@ -247,7 +251,8 @@ def fit_repetition(law, params, train_tokens, unique_tokens, loss, weights=None,
                      "constrain it")
     return RepetitionFit(values.get("rd_star", coef["rd_star"]),
                          values.get("rn_star", coef["rn_star"]),
-                         fitted, repeated, excess, float(best.fun), tuple(notes))
+                         fitted, repeated, excess, float(best.fun), tuple(notes),
+                         at_bound=tuple(at_bound))
 
 
 def bootstrap_repetition(point: RepetitionFit, law, base: dict, base_ok, params,
