@@ -326,6 +326,19 @@ def test_train_needs_its_fields(client):
     assert response.json()["error"] == "tokens: Field required"
 
 
+def test_train_warns_when_the_gpus_cannot_hold_the_state(client):
+    """7B parameters need 112 GB of Adam state: one 80 GB H100 cannot hold it. The warning the
+    CLI table prints is in the CLI's --json and the API's JSON too; four GPUs hold it."""
+    needs(client, "train")
+    body = {"params": 7e9, "tokens": 1e12}
+    out = api_json(client, "train", body)
+    assert out["min_gpus_for_state"] == 2
+    assert out["warnings"] == ["1 GPUs cannot hold the training state; at least 2 are needed "
+                               "without offloading"]
+    assert out == web_spelled(run_json("train", "--params", "7e9", "--tokens", "1e12"))
+    assert api_json(client, "train", body | {"gpus": 4})["warnings"] == []
+
+
 def test_fit_upload_matches_cli(client, monkeypatch):
     needs(client, "fit")
     from pathlib import Path

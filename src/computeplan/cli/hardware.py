@@ -117,10 +117,8 @@ def _render_train(console, r) -> None:
     console.print(f"assumed: peak {r.gpu.peak(r.dtype) / 1e12:g} TFLOP/s per GPU, "
                   f"${r.usd_per_gpu_hour:g}/GPU-hour; activations not counted in the memory",
                   highlight=False, soft_wrap=True)
-    if (r.gpus < r.min_gpus_for_state).any():
-        console.print(f"warning: {integer(r.gpus)} GPUs cannot hold the training state; at least "
-                      f"{integer(r.min_gpus_for_state)} are needed without offloading",
-                      highlight=False, soft_wrap=True)
+    for w in r.warnings:
+        console.print(f"warning: {w}", highlight=False, soft_wrap=True)
 
 
 @command("serve")

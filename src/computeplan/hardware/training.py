@@ -86,6 +86,16 @@ class TrainingEstimate:
     implied_mfu: np.ndarray | None = None
     attention: bool = False
 
+    @property
+    def warnings(self) -> list[str]:
+        """The GPUs cannot hold the training state (Adam, :func:`min_gpus_for_state`)."""
+        from ..render import integer
+
+        if not (self.gpus < self.min_gpus_for_state).any():
+            return []
+        return [f"{integer(self.gpus)} GPUs cannot hold the training state; at least "
+                f"{integer(self.min_gpus_for_state)} are needed without offloading"]
+
     def to_dict(self) -> dict:
         from ..render import whole
 
@@ -101,7 +111,7 @@ class TrainingEstimate:
         }
         if self.implied_mfu is not None:
             out["implied_mfu"] = self.implied_mfu
-        return out
+        return out | {"warnings": self.warnings}
 
 
 def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", mfu=None,
