@@ -133,6 +133,22 @@ def test_csv_rows_each_get_their_own_error_or_plan(tmp_path, scenarios):
     assert result.summary["first_error"]["index"] == 2
 
 
+@pytest.mark.parametrize("cell", ["NaN", "nan", "-nan", "NA", "null", "N/A", "#N/A", "None"])
+def test_nan_like_cells_are_row_errors_not_the_default(tmp_path, cell):
+    """Only an empty cell is "not given" (the default); NaN and its spellings are refused in
+    their row, like inf, whichever column they are in, and with a default given too."""
+    path = tmp_path / "s.csv"
+    path.write_text(f"loss,inference_tokens\n{cell},1e12\n1.95,{cell}\n,1e12\n2.0,1e12\n")
+    result = cp.sweep(scenarios=path, out=tmp_path / "rows.parquet", loss=2.1)
+    rows = pq.read_table(result.out).to_pylist()
+    for i, name in ((0, "loss"), (1, "inference_tokens")):
+        assert rows[i]["error"].startswith(f"s.csv row {i + 1}: {name} must be a "), rows[i]
+        assert repr(cell) in rows[i]["error"] and rows[i]["optimal.params"] is None
+    assert rows[2]["error"] is None and rows[2]["target_loss"] == 2.1  # empty: the default
+    assert rows[3]["error"] is None and rows[3]["target_loss"] == 2.0
+    assert result.summary["ok"] == 2 and result.summary["errors"] == 2
+
+
 def test_bad_rows_do_not_change_the_others(tmp_path, scenarios):
     """The same good scenarios, with and without bad neighbours in their block and group."""
     good = [line for i, line in enumerate(CSV.splitlines()) if i == 0 or i - 1 in (0, 1, 6, 8)]

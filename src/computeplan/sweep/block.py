@@ -81,24 +81,28 @@ def user_message(exc: BaseException) -> str:
 
 
 def _csv_numbers(name: str, arr) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """A CSV column of numbers (empty cells are not given: NaN); cells that are not numbers are
-    reported as ``(row, message)``."""
+    """A CSV column of numbers (empty cells are not given: NaN); cells that are not numbers,
+    or are NaN, are reported as ``(row, message)``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), []
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    values = np.full(len(arr), np.nan)
     bad = []
-    for i, cell in enumerate(arr.to_pylist()):
-        if cell is None:
-            continue
-        try:
-            values[i] = float(cell)
-        except ValueError:
-            bad.append((i, f"{name} must be a number; got {cell!r}"))
+    try:
+        values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = np.full(len(arr), np.nan)
+        for i, cell in enumerate(arr.to_pylist()):
+            if cell is None:
+                continue
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                bad.append((i, f"{name} must be a number; got {cell!r}"))
+    refused = {i for i, _ in bad}
+    for i in np.flatnonzero(np.isnan(values) & ~arr.is_null().to_numpy(zero_copy_only=False)):
+        if i not in refused:
+            bad.append((int(i), f"{name} must be a finite number; got {arr[int(i)].as_py()!r} "
+                                "(an empty cell takes the default)"))
     return values, bad
 
 

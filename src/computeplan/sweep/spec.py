@@ -303,7 +303,8 @@ def _convert_options(columns):
     from pyarrow import csv
 
     types = {} if columns is None else {c: pa.string() for c in columns}
-    return csv.ConvertOptions(column_types=types, strings_can_be_null=True,
+    # only an empty cell is "not given": NaN, NA, null, ... are values, refused row by row
+    return csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                               quoted_strings_can_be_null=True)
 
 
