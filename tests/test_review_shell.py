@@ -197,6 +197,9 @@ NEW_GPU = 'memory_gb = 1\nbandwidth_gb_per_s = 1\nusd_per_gpu_hour = 1\n'
     ("peak_tflops = {bf16 = inf}", "peak_tflops.bf16 must be a finite number > 0; got inf"),
     ("peak_tflops = {bf16 = nan}", "peak_tflops.bf16 must be a finite number > 0; got nan"),
     ("peak_tflops = {bf16 = 1e300}", "peak_tflops.bf16 must be a finite number > 0 and < "),
+    ("usd_per_hour = 1.0", "unknown field 'usd_per_hour'; valid fields: description, memory_gb, "),
+    ("peak_tflops = {bf16 = 1, weird = 5}",
+     "peak_tflops has an unknown dtype 'weird'; valid dtypes: fp32, tf32, bf16, "),
 ])
 def test_bad_gpu_file_fields(tmp_path, line, message):
     from computeplan.hardware import load_catalog
@@ -209,12 +212,41 @@ def test_bad_gpu_file_fields(tmp_path, line, message):
     assert "error: GPU 'my-gpu': " in cli_error("gpus", "--gpu-file", str(f))
 
 
+@pytest.mark.parametrize("text", [
+    "[h100]\nusd_per_hour = 1.0\n",                 # a typo: not silently the catalog price
+    "[h100-sxm]\npeak_tflops = {fp9 = 1}\n",
+])
+def test_gpu_file_override_with_an_unknown_field_or_dtype_is_refused(tmp_path, text):
+    f = tmp_path / "g.toml"
+    f.write_text(text)
+    message = cli_error("train", "--params", "1e9", "--tokens", "1e10", "--gpu", "h100",
+                        "--gpu-file", str(f))
+    assert message.startswith("error: GPU 'h100-sxm': ") and "valid " in message
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[a100-80gb]\naliases = ['h100']\n", "GPU 'a100-80gb': alias 'h100' already names GPU "
+                                          "'h100-sxm'; choose another alias"),
+    (f"[my-gpu]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['A100-80GB']\n",
+     "GPU 'my-gpu': alias 'a100-80gb' already names GPU 'a100-80gb'"),
+    (f"[a]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['x']\n"
+     f"[b]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['x']\n",
+     "GPU 'b': alias 'x' already names GPU 'a'"),
+])
+def test_gpu_file_alias_cannot_take_another_gpus_name(tmp_path, text, message):
+    f = tmp_path / "g.toml"
+    f.write_text(text)
+    assert message in cli_error("train", "--params", "1e9", "--tokens", "1e10", "--gpu", "h100",
+                                "--gpu-file", str(f))
+
+
 def test_gpu_file_override_merges_peaks_and_resolves_aliases(tmp_path):
     from computeplan.hardware import get_gpu, load_catalog
 
     f = tmp_path / "g.toml"
     f.write_text("[h100-sxm]\npeak_tflops = {FP8 = 2000}\n[H100]\nusd_per_gpu_hour = 2.1\n"
-                 f"[my-gpu]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['Mine']\n")
+                 f"[my-gpu]\n{NEW_GPU}peak_tflops = {{bf16 = 1}}\naliases = ['Mine']\n"
+                 "[h100-pcie]\naliases = ['h100-pcie', 'h100_pcie', 'my-pcie']\n")
     builtin = get_gpu("h100-sxm")
     cat = load_catalog(f)
     h100 = cat["h100-sxm"]
@@ -222,6 +254,7 @@ def test_gpu_file_override_merges_peaks_and_resolves_aliases(tmp_path):
     assert h100.peak("fp8") == 2000e12 and h100.peak("bf16") == builtin.peak("bf16")
     assert h100.usd_per_gpu_hour == 2.1 and h100.aliases == builtin.aliases
     assert get_gpu("mine", cat).name == "my-gpu"
+    assert get_gpu("my-pcie", cat).name == "h100-pcie"  # its own name and aliases: no clash
 
 
 def test_technique_names_come_from_the_library_list(monkeypatch):

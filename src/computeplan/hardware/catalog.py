@@ -15,10 +15,14 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import InputError
+from .dtypes import BYTES_PER_VALUE
 
 #: Inference dtypes by preference (fastest first, as Sardana et al.'s cost calculator serves in
 #: fp8 and their A100 example in int8): a GPU's default inference dtype is the first it supports.
 INFERENCE_DTYPE_PREFERENCE = ("fp8", "int8", "bf16", "fp16")
+#: The fields of a catalog entry (``gpus.toml``, a ``--gpu-file``), in the file's units.
+ENTRY_FIELDS = ("description", "memory_gb", "bandwidth_gb_per_s", "peak_tflops",
+                "usd_per_gpu_hour", "price_date", "price_source", "aliases", "datasheet")
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,17 @@ class GPU:
         def num(key: str, scale: float = 1.0) -> float:
             return _positive(name, key, entry.get(key), scale)
 
+        unknown = [str(k) for k in entry if k not in ENTRY_FIELDS]
+        if unknown:
+            raise InputError(f"GPU {name!r}: unknown field {unknown[0]!r}; valid fields: "
+                             + ", ".join(ENTRY_FIELDS))
         peaks = entry.get("peak_tflops")
         if not isinstance(peaks, dict) or not peaks:
             raise InputError(f"GPU {name!r}: peak_tflops must be a table of dtype = TFLOP/s")
+        unknown = [str(k) for k in peaks if str(k).lower() not in BYTES_PER_VALUE]
+        if unknown:
+            raise InputError(f"GPU {name!r}: peak_tflops has an unknown dtype {unknown[0]!r}; "
+                             f"valid dtypes: {', '.join(BYTES_PER_VALUE)}")
         aliases = entry.get("aliases", ())
         if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
             raise InputError(f"GPU {name!r}: aliases must be a list of strings; got {aliases!r}")
@@ -129,7 +141,8 @@ def load_catalog(gpu_file: str | Path | None = None) -> dict[str, GPU]:
     """The built-in catalog, updated with the entries of ``gpu_file`` (TOML or JSON) if given.
 
     An entry naming a known GPU (or one of its aliases) changes only the fields it names;
-    ``peak_tflops`` is merged dtype by dtype. Other entries add GPUs."""
+    ``peak_tflops`` is merged dtype by dtype. Other entries add GPUs. An unknown field or
+    dtype, or an alias that names another GPU, is an InputError."""
     catalog = dict(_builtin())
     if gpu_file is not None:
         for name, entry in _read_table(Path(gpu_file)).items():
@@ -143,7 +156,13 @@ def load_catalog(gpu_file: str | Path | None = None) -> dict[str, GPU]:
                     merged["peak_tflops"] = _entry_of(base)["peak_tflops"] | {
                         str(k).lower(): val for k, val in entry["peak_tflops"].items()}
             key = base.name if base is not None else name.strip().lower()
-            catalog[key] = GPU.from_entry(key, merged)
+            gpu = GPU.from_entry(key, merged)
+            for alias in gpu.aliases:
+                other = _find(alias, catalog)
+                if other is not None and other.name != key:
+                    raise InputError(f"GPU {key!r}: alias {alias!r} already names GPU "
+                                     f"{other.name!r}; choose another alias")
+            catalog[key] = gpu
     return catalog
 
 
