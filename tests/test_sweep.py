@@ -384,6 +384,38 @@ def test_cli_bad_input_exits_2(tmp_path, scenarios):
     assert result.exit_code == 2 and "not both" in result.output
 
 
+SINGLE_PLAN = {"uncertainty": [], "level": ["0.9"], "confidence": ["0.9"],
+               "inference_tokens_range": ["1", "2"], "requests_range": ["1", "2"],
+               "users_range": ["1", "2"], "train_usd_per_gpu_hour_range": ["1", "2"],
+               "inference_usd_per_gpu_hour_range": ["1", "2"]}
+
+
+def test_options_of_one_plan_are_not_in_sweeps_help_and_are_refused_by_name(scenarios):
+    """uncertainty and the ranges are plan options a sweep does not take: hidden from its help,
+    and refused as not supported by sweep (not as 'not a plan option'), spelled per shell."""
+    from computeplan.commands.plan import SINGLE_PLAN_OPTIONS
+    from computeplan.vocabulary import flag
+
+    assert set(SINGLE_PLAN) == set(SINGLE_PLAN_OPTIONS)
+    import typer
+
+    params = {p.name: p for p in typer.main.get_command(app).commands["sweep"].params}
+    assert not params["loss"].hidden
+    assert all(params[name].hidden for name in SINGLE_PLAN)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["sweep", "--help"], terminal_width=200).output
+    assert "--loss" in shown and "--confidence" not in shown and "-range" not in shown
+    for name, values in SINGLE_PLAN.items():
+        result = runner.invoke(app, ["sweep", "--scenarios", str(scenarios), flag(name), *values])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert result.stderr.startswith(f"error: option '{flag(name)}' is not supported by "
+                                        "sweep (it is an option of one plan): "), result.stderr
+    with pytest.raises(InputError, match="^option 'requests_range' is not supported by sweep"):
+        cp.sweep(scenarios=scenarios, requests_range=(1, 2))
+    with pytest.raises(InputError, match="^spec axis 'level' is not supported by sweep"):
+        cp.sweep({"axes": {"level": [0.9]}})
+
+
 def test_import_computeplan_stays_light():
     code = ("import sys, computeplan; print(sorted(m for m in ('pyarrow', 'dask', 'distributed',"
             " 'yaml', 'computeplan.sweep') if m in sys.modules))")

@@ -1,18 +1,21 @@
 """`computeplan sweep`: one plan per scenario, streamed in blocks, on one machine or a Dask cluster.
 
 Every `plan` option is also an option here, a default for every row (a row's own value wins);
-the options are taken from the `plan` command itself, so the two never drift apart.
+the options are taken from the `plan` command itself, so the two never drift apart. Those of one
+plan only (--uncertainty, --level, --confidence, the --*-range options) are hidden and refused.
 """
 
 from __future__ import annotations
 
 import inspect
+import typing
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..commands.plan import PlanOptions
+from ..commands.plan import SINGLE_PLAN_OPTIONS, PlanOptions
+from ..vocabulary import flag
 from . import plan as plan_cli
 from .app import command, emit, options_from_cli
 from .progress import progress_for
@@ -30,7 +33,8 @@ def sweep(**options):
     Rows go to --out (Parquet or CSV, one per scenario, in order: the inputs, an error column
     and the plan JSON fields flattened with dots); reductions from the spec (counts, means,
     quantiles, argmin over an axis, probability of a saving) are merged per block and printed
-    or written to --summary. Any plan option is a default for every row.
+    or written to --summary. Any plan option is a default for every row (but those of one plan:
+    --uncertainty and the ranges; a replicate axis plans every coefficient replicate).
 
     Example: computeplan sweep --scenarios scenarios.csv --out plans.parquet --law hoffmann2022
     """
@@ -87,10 +91,16 @@ _OWN = tuple(p.name for p in _OWN_PARAMS)
 
 
 def _plan_params() -> list[inspect.Parameter]:
-    """The plan command's options, each defaulting to 'not given'."""
+    """The plan command's options, each defaulting to 'not given'; those of one plan only
+    (uncertainty, ranges) are hidden, and refused with a message saying so."""
     params = inspect.signature(plan_cli.plan, eval_str=True).parameters.values()
-    return [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=None)
+    return [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=None,
+                      annotation=_hidden(p) if p.name in SINGLE_PLAN_OPTIONS else p.annotation)
             for p in params if p.name not in plan_cli.CLI_ONLY]
+
+
+def _hidden(p: inspect.Parameter):
+    return Annotated[typing.get_args(p.annotation)[0], typer.Option(flag(p.name), hidden=True)]
 
 
 sweep.__signature__ = inspect.Signature(_OWN_PARAMS + _plan_params())

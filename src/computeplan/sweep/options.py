@@ -1,7 +1,8 @@
 """The plan options a sweep varies: their names, kinds, and how the sweep vectorises them.
 
-Every option of :func:`computeplan.commands.plan.plan` can be a sweep axis, a CSV column or a
-default for every row, under its API name. The names and types are read from the plan's option
+Every option of :func:`computeplan.commands.plan.plan` but those of one plan only (uncertainty,
+ranges: see :func:`plan_options`) can be a sweep axis, a CSV column or a default for every row,
+under its API name. The names and types are read from the plan's option
 groups (:class:`~computeplan.commands.plan.PlanOptions`), so the sweep follows the plan command
 wherever it goes.
 """

@@ -204,9 +204,17 @@ def _scalar(name: str, value, where: str, base: Path | None):
     return _number(where, value)
 
 
-def check_option(name: str, where: str) -> None:
+def check_option(name: str, where: str, shown: str | None = None) -> None:
+    """Refuse ``name`` unless a sweep takes it, naming it as ``shown`` (default: ``name``)."""
+    from ..commands.plan import SINGLE_PLAN_OPTIONS
+
+    shown = shown or name
+    if name in SINGLE_PLAN_OPTIONS:
+        raise InputError(f"{where} {shown!r} is not supported by sweep (it is an option of one "
+                         "plan): vary a value with an axis or a CSV column, and a law's "
+                         "coefficients with the axis replicate: all")
     if name not in plan_options():
-        raise InputError(f"{where} {name!r} is not a plan option; valid: "
+        raise InputError(f"{where} {shown!r} is not a plan option; valid: "
                          + ", ".join(plan_options()))
 
 
@@ -385,7 +393,7 @@ def build_spec(spec: str | Path | dict | None = None, *, scenarios: str | Path |
     for k, val in (defaults or {}).items():
         if val is None:
             continue
-        check_option(k, "option")
+        check_option(k, "option", option(k))
         merged[k] = _scalar(k, val, f"option {k!r}", Path.cwd() if k in PATH_OPTIONS else None)
 
     if scenarios is not None and data.get("scenarios") is not None:
