@@ -186,6 +186,18 @@ def test_non_utf8_gpu_file_is_a_one_line_error(tmp_path):
     assert "not UTF-8" in cli_error("gpus", "--gpu-file", str(bad))
 
 
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("runs.csv", "a,b\n1,2\n", "GPU file '{}' is not valid TOML (a GPU file is TOML, or JSON with "
+                              "a .json name): "),
+    ("g.toml", "[x\n", "GPU file '{}' is not valid TOML: "),
+    ("g.json", "{", "GPU file '{}' is not valid JSON: "),
+])
+def test_gpu_file_syntax_error_names_the_format_it_was_read_as(tmp_path, name, text, message):
+    f = tmp_path / name
+    f.write_text(text)
+    assert cli_error("gpus", "--gpu-file", str(f)).startswith("error: " + message.format(f))
+
+
 # ----------------------------------------------------------------------------- 6. GPU files
 NEW_GPU = 'memory_gb = 1\nbandwidth_gb_per_s = 1\nusd_per_gpu_hour = 1\n'
 

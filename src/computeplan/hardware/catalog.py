@@ -118,11 +118,14 @@ def _read_table(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise InputError(f"GPU file {str(path)!r} is not UTF-8 text: byte {exc.start} is "
                          f"{exc.object[exc.start:exc.start + 1]!r}") from None
+    is_json = path.suffix.lower() == ".json"
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if is_json else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"GPU file {str(path)!r} is not valid {path.suffix[1:].upper() or 'TOML'}:"
-                         f" {exc}") from None
+        hint = "" if path.suffix.lower() in (".json", ".toml") else (
+            " (a GPU file is TOML, or JSON with a .json name)")
+        raise InputError(f"GPU file {str(path)!r} is not valid {'JSON' if is_json else 'TOML'}"
+                         f"{hint}: {exc}") from None
     except RecursionError:
         raise InputError(f"GPU file {str(path)!r} is nested too deeply (a GPU file is a table "
                          "of GPU tables)") from None
