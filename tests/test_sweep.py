@@ -416,6 +416,22 @@ def test_options_of_one_plan_are_not_in_sweeps_help_and_are_refused_by_name(scen
         cp.sweep({"axes": {"level": [0.9]}})
 
 
+def test_cli_exits_1_when_no_scenario_was_planned(tmp_path):
+    """Some rows with an error: exit 0; every row: exit 1, the rows written all the same."""
+    runner = CliRunner()
+    path = tmp_path / "s.csv"
+    for losses, code in (("2.0\n1.0\n", 0), ("1.0\n-1\nNaN\n", 1)):
+        path.write_text("loss\n" + losses)
+        out = tmp_path / "rows.csv"
+        for args in ([], ["--json"]):
+            result = runner.invoke(app, ["sweep", "--scenarios", str(path), "--out", str(out),
+                                         "--overwrite", *args])
+            assert result.exit_code == code, result.output
+            warned = "warning: no scenario was planned; 3 with an error\n" in result.stderr
+            assert warned == (code == 1), result.stderr
+            assert len(out.read_text().splitlines()) == 1 + losses.count("\n")
+
+
 def test_import_computeplan_stays_light():
     code = ("import sys, computeplan; print(sorted(m for m in ('pyarrow', 'dask', 'distributed',"
             " 'yaml', 'computeplan.sweep') if m in sys.modules))")

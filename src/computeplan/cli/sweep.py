@@ -8,6 +8,7 @@ plan only (--uncertainty, --level, --confidence, the --*-range options) are hidd
 from __future__ import annotations
 
 import inspect
+import sys
 import typing
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,7 @@ def sweep(**options):
     quantiles, argmin over an axis, probability of a saving) are merged per block and printed
     or written to --summary. Any plan option is a default for every row (but those of one plan:
     --uncertainty and the ranges; a replicate axis plans every coefficient replicate).
+    Exit status 1 if no scenario was planned (every one has an error; the rows are written).
 
     Example: computeplan sweep --scenarios scenarios.csv --out plans.parquet --law hoffmann2022
     """
@@ -56,7 +58,10 @@ def sweep(**options):
         if progress:
             progress.stop()
     emit(result, own["as_json"], lambda console: _render(console, result))
-
+    if result.summary["ok"] == 0:
+        print(f"warning: no scenario was planned; {result.summary['errors']:,} with an error",
+              file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _param(name: str, annotation, flag: str, help_: str, default=None) -> inspect.Parameter:
