@@ -101,7 +101,7 @@ def test_boundary_fit_exits_1_and_writes_no_law(tmp_path):
     ([*GOOD, (1e8, "inf", 2.0)], [], "'tokens' is infinite in row 7"),
     (GOOD[:4], [], "need more than 5 runs"),
     ([(1e8, d, loss) for _, d, loss in GOOD], [], "not identifiable"),
-    (GOOD, ["--drop-highest-loss", "9"], "drop_highest_loss must be an integer in [0, 5]"),
+    (GOOD, ["--drop-highest-loss", "9"], "--drop-highest-loss must be an integer in [0, 5]"),
     (GOOD, ["--min-tokens-per-param", "1e6"], "need more than 5 runs"),
     (GOOD, ["--objective", "l1"], "objective must be one of huber, asymmetric, lsq"),
     (GOOD, ["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer in [2, 10000]"),

@@ -83,7 +83,7 @@ def test_overflowing_results_name_the_inputs(args, names):
 
 @pytest.mark.parametrize("args, names", [
     (["train", "--params", "7e9", "--tokens", "2e12", "--bytes-per-param", "1e300"],
-     ["state_bytes = inf", "bytes_per_param"]),
+     ["state_bytes = inf", "--bytes-per-param"]),
     (["serve", "--params", "7e9", "--gpus", "1e300"], ["gpus"]),
     (["serve", "--params", "7e9", "--aspect-ratio", "1e-300"],
      ["--aspect-ratio must be in [1, 1000]; got 1e-300"]),

@@ -221,6 +221,16 @@ CASES = [
     ("serve", {"params": 7e9}),
     ("allocate", {"train_oom": 0.01, "inference_oom": 100.0, "step_oom": 3.0}),
     ("overhead", {"size_fraction": 0.5, "train_flops": 1e21}),
+    # errors that once spelled options as field names on the CLI
+    ("plan", {"decode_model": "roofline", "kv_dtype": "foo"}),
+    ("serve", {"params": 7e9, "kv_dtype": "nope"}),
+    ("serve", {}),
+    ("serve", {"params": 1e15}),
+    ("serve", {"params": 7e9, "layers": 32, "d_model": 4096, "heads": 32, "kv_heads": 128}),
+    ("train", {"params": 1e9, "tokens": 1e10, "gpu_hours": 1.0}),
+    ("train", {"params": 1e9, "tokens": 1e10, "gpu_hours": 1000.0, "mfu": 0.4}),
+    ("train", {"params": 1e9, "tokens": 1e10, "bytes_per_param": 1e300}),
+    ("train", {"params": 1e9, "tokens": 1e10, "attention": True, "layers": 32}),
 ]
 
 

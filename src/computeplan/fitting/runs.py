@@ -241,7 +241,8 @@ def filter_runs(runs: Runs, *, drop_highest_loss: int = 0, min_tokens_per_param=
     then keep runs with tokens per parameter in [min, max]."""
     if isinstance(drop_highest_loss, bool) or int(drop_highest_loss) != drop_highest_loss \
             or not 0 <= drop_highest_loss < len(runs):
-        raise InputError(f"drop_highest_loss must be an integer in [0, {len(runs) - 1}] (fewer "
+        raise InputError(f"{option('drop_highest_loss')} must be an integer in "
+                         f"[0, {len(runs) - 1}] (fewer "
                          f"than the {len(runs)} runs); got {drop_highest_loss}")
     k = int(drop_highest_loss)
     if k:
@@ -251,10 +252,10 @@ def filter_runs(runs: Runs, *, drop_highest_loss: int = 0, min_tokens_per_param=
     lo, hi = min_tokens_per_param, max_tokens_per_param
     for name, val in (("min_tokens_per_param", lo), ("max_tokens_per_param", hi)):
         if val is not None and not (np.isfinite(val) and val > 0):
-            raise InputError(f"{name} must be a finite number > 0; got {val}")
+            raise InputError(f"{option(name)} must be a finite number > 0; got {val}")
     if lo is not None and hi is not None and lo > hi:
-        raise InputError(f"min_tokens_per_param ({lo:g}) must be <= max_tokens_per_param "
-                         f"({hi:g})")
+        raise InputError(f"{option('min_tokens_per_param')} ({lo:g}) must be <= "
+                         f"{option('max_tokens_per_param')} ({hi:g})")
     if lo is not None or hi is not None:
         tpp = runs.tokens_per_param
         keep = (tpp >= (lo or 0)) & (tpp <= (hi or np.inf))

@@ -8,6 +8,7 @@ formats).
 from __future__ import annotations
 
 from ..errors import InputError
+from ..vocabulary import option
 
 BYTES_PER_VALUE: dict[str, float] = {
     "fp32": 4.0,
@@ -21,10 +22,12 @@ BYTES_PER_VALUE: dict[str, float] = {
 }
 
 
-def bytes_per_value(dtype: str, name: str = "dtype") -> float:
-    """Bytes one value of ``dtype`` occupies; an InputError lists the known formats."""
+def bytes_per_value(dtype: str, name: str | None = None) -> float:
+    """Bytes one value of ``dtype`` occupies; an InputError lists the known formats, naming
+    option ``name`` (e.g. ``kv_dtype``) when the dtype was given as that option."""
     try:
         return BYTES_PER_VALUE[str(dtype).lower()]
     except KeyError:
-        raise InputError(f"{name} must be one of {', '.join(BYTES_PER_VALUE)}; "
+        label = "dtype" if name is None else option(name)
+        raise InputError(f"{label} must be one of {', '.join(BYTES_PER_VALUE)}; "
                          f"got {dtype!r}") from None

@@ -44,6 +44,7 @@ from ..defaults import (
 )
 from ..errors import InputError
 from ..units import SECONDS_PER_HOUR
+from ..vocabulary import option
 from .catalog import GPU
 from .dtypes import bytes_per_value
 from .shape import ModelShape
@@ -280,10 +281,11 @@ def _estimate_serving(hw: Hardware, shape: ModelShape, batch, context, gpus, max
         i = np.unravel_index(np.argmax(min_gpus - cap), np.shape(min_gpus))
         pick = lambda x: float(np.broadcast_to(x, np.shape(min_gpus))[i])  # noqa: E731
         raise InputError(
-            f"the model does not fit on max_gpus {pick(cap):g} x {hw.gpu.name}: "
+            f"the model does not fit on {option('max_gpus')} {pick(cap):g} x {hw.gpu.name}: "
             f"{pick(w) / 1e9:.4g} GB of {hw.dtype} weights plus one {pick(s):g}-token KV cache "
-            f"need {pick(min_gpus):g} GPUs at memory_fraction {hw.memory_fraction:g} (raise "
-            "max_gpus, use a smaller dtype or a bigger GPU)")
+            f"need {pick(min_gpus):g} GPUs at {option('memory_fraction')} "
+            f"{hw.memory_fraction:g} (raise {option('max_gpus')}, use a smaller "
+            f"{option('dtype')} or a bigger {option('gpu')})")
     if gpus is None:
         g = needed
         if np.any(g > cap):

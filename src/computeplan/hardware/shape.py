@@ -27,6 +27,7 @@ import numpy as np
 from .. import _validate as v
 from ..defaults import DEFAULT_ASPECT_RATIO
 from ..errors import InputError
+from ..vocabulary import option
 
 PARAMS_PER_LAYER_WIDTH2 = 12.0  # N = 12 layers d_model^2 (Kaplan et al. 2020, Table 1)
 DEFAULT_HEAD_DIM = 128.0
@@ -126,7 +127,8 @@ def explicit_shape(*, layers, d_model, heads, kv_heads=None, params=None, vocab=
 def _kv_heads(kv_heads, heads) -> np.ndarray:
     kv = v.whole("kv_heads", kv_heads)
     if np.any(kv > heads):
-        raise InputError(f"kv_heads must be <= heads ({float(np.max(heads)):g}); "
+        raise InputError(f"{option('kv_heads')} must be <= {option('heads')} "
+                         f"({float(np.max(heads)):g}); "
                          f"got {float(np.max(kv)):g}")
     return kv
 
@@ -139,14 +141,15 @@ def model_shape(params=None, *, layers=None, d_model=None, heads=None, kv_heads=
     given = {k: x for k, x in dict(layers=layers, d_model=d_model, heads=heads).items()
              if x is not None}
     if given and len(given) < 3:
-        missing = sorted({"layers", "d_model", "heads"} - set(given))
-        raise InputError("an explicit shape needs layers, d_model and heads; missing "
-                         + ", ".join(missing))
+        missing = [k for k in ("layers", "d_model", "heads") if k not in given]
+        raise InputError(f"an explicit shape needs {option('layers')}, {option('d_model')} and "
+                         f"{option('heads')}; missing " + ", ".join(map(option, missing)))
     if given:
         return explicit_shape(layers=layers, d_model=d_model, heads=heads, kv_heads=kv_heads,
                               params=params, vocab=vocab, context=context)
     if params is None:
-        raise InputError("give params, or layers, d_model and heads")
+        raise InputError(f"give {option('params')}, or {option('layers')}, "
+                         f"{option('d_model')} and {option('heads')}")
     est = estimate_shape(params, aspect_ratio=aspect_ratio, head_dim=head_dim, kv_heads=kv_heads)
     if vocab is None and context is None:
         return est

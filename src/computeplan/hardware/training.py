@@ -24,6 +24,7 @@ from ..defaults import ADAM_MIXED_PRECISION_BYTES_PER_PARAM, DEFAULT_TRAIN_MFU
 from ..errors import InputError
 from ..laws import TRAIN_FLOPS_PER_PARAM_TOKEN
 from ..units import SECONDS_PER_HOUR
+from ..vocabulary import option
 from .catalog import GPU
 
 
@@ -124,8 +125,8 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
     the MFU they imply (which must be <= 1: more would beat the GPU's peak). Arrays broadcast.
     """
     if mfu is not None and hours is not None:
-        raise InputError("give mfu (to predict GPU-hours) or gpu_hours (to infer the MFU), "
-                         "not both")
+        raise InputError(f"give {option('mfu')} (to predict GPU-hours) or "
+                         f"{option('gpu_hours')} (to infer the MFU), not both")
     peak = gpu.peak(dtype)
     price = gpu.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
     price = float(v.positive("usd_per_gpu_hour", price))
@@ -134,7 +135,7 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
         flops = train_flops(params, tokens, layers=layers, context=context,
                             attention_width=attention_width)
         v.representable("the training estimate", {"train_flops": flops},
-                        "params, tokens or the attention shape")
+                        f"{option('params')}, {option('tokens')} or the attention shape")
         implied = None
         if hours is not None:
             used_hours = v.positive("gpu_hours", hours) * np.ones_like(flops)
@@ -144,8 +145,8 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
                 i = np.unravel_index(np.argmax(bad), np.shape(bad))
                 h, u = float(np.broadcast_to(used_hours, bad.shape)[i]), float(implied[i])
                 raise InputError(
-                    f"gpu_hours {h:g} is too {'few' if u > 1 else 'many'}: it implies MFU "
-                    f"{u:.3g} {'> 1' if u > 1 else 'not > 0'} on {gpu.name} {dtype} "
+                    f"{option('gpu_hours')} {h:g} is too {'few' if u > 1 else 'many'}: it "
+                    f"implies MFU {u:.3g} {'> 1' if u > 1 else 'not > 0'} on {gpu.name} {dtype} "
                     f"(peak {peak / 1e12:g} TFLOP/s); the MFU must be in (0, 1]")
             used_mfu = implied
         else:
@@ -164,6 +165,7 @@ def estimate_training(gpu: GPU, params, tokens, *, gpus=1, dtype: str = "bf16", 
     v.representable("the training estimate",
                     {k: out[k] for k in ("gpu_hours", "wall_clock_days", "cost_usd",
                                          "state_bytes", "min_gpus_for_state")},
-                    "params, tokens, gpu_hours, usd_per_gpu_hour or bytes_per_param",
+                    ", ".join(map(option, ("params", "tokens", "gpu_hours", "usd_per_gpu_hour")))
+                    + f" or {option('bytes_per_param')}",
                     positive=True)
     return TrainingEstimate(**out)
