@@ -130,5 +130,5 @@ def test_real_process_error_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "computeplan", "plan", "--loss", "1.0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: loss must be > E") and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: --loss must be > E") and "Traceback" not in proc.stderr
     assert proc.stdout == ""

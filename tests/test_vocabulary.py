@@ -231,6 +231,12 @@ CASES = [
     ("train", {"params": 1e9, "tokens": 1e10, "gpu_hours": 1000.0, "mfu": 0.4}),
     ("train", {"params": 1e9, "tokens": 1e10, "bytes_per_param": 1e300}),
     ("train", {"params": 1e9, "tokens": 1e10, "attention": True, "layers": 32}),
+    ("plan", {"loss": 1.5}),
+    ("plan", {"A": 1e-320}),
+    ("model", {"chinchilla": True, "tokens": 1e300}),
+    ("model", {"params": 1e300, "tokens": 1e300}),
+    ("model", {"compute": 1e300, "tokens": 1e-300}),
+    ("tradeoff", {"technique": "scaling-policy", "unique_tokens": 1e9}),
 ]
 
 
@@ -293,6 +299,39 @@ def test_web_messages_name_fields_not_flags(command, fields):
     text = body.get("error") or " ".join(body.get("notes", []) +
                                          body.get("plan", {}).get("notes", []))
     assert text and "--" not in text, text
+
+
+def test_core_arguments_are_spelled_as_the_options_bound_to_them():
+    from computeplan.vocabulary import argument, called
+
+    assert argument("train_tokens") == "train_tokens"  # a Python caller's keyword
+    with spelling("cli"):
+        assert argument("train_tokens") == "train_tokens"
+        with called(train_tokens="tokens", loss="level"):
+            assert argument("train_tokens") == "--tokens" and option("loss") == "--level"
+            assert argument("params") == "params"
+        assert option("loss") == "--loss"
+    with called(train_tokens="tokens"):
+        assert argument("train_tokens") == "tokens"
+
+
+#: CLI command lines (some need files, which the web cases above cannot give) whose error
+#: names options: every flag it prints is one of its command's.
+CLI_ERRORS = [
+    ["fit", "examples/runs.csv", "--drop-highest-loss", "100"],
+    ["fit", "examples/runs.csv", "--min-tokens-per-param", "50", "--max-tokens-per-param", "10"],
+]
+
+
+@pytest.mark.parametrize("args", CLI_ERRORS)
+def test_cli_errors_name_only_flags_of_their_command(args, monkeypatch):
+    monkeypatch.chdir(SRC.parents[1])  # examples/ are relative to the repository root
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    printed = set(FLAG.findall(result.stderr))
+    assert printed, result.stderr
+    assert {f"--{n}" for n in printed} <= visible_flags(args[0]), result.stderr
+    assert "_" not in "".join(printed), result.stderr
 
 
 def test_old_cli_spellings_are_hidden_aliases():

@@ -23,6 +23,7 @@ from .laws import (
     LawFile,
     ModelPoint,
 )
+from .vocabulary import argument
 
 
 def log_c6(form: str, train_flops, name: str = "train_flops") -> np.ndarray:
@@ -100,7 +101,7 @@ class FormLaw(CompletesModels, LawFile):
 
     def point(self, params, train_tokens) -> ModelPoint:
         return self._point(v.positive("params", params), v.positive("train_tokens", train_tokens),
-                           "params or train_tokens")
+                           f"{argument('params')} or {argument('train_tokens')}")
 
     def _point(self, n, d, inputs: str) -> ModelPoint:
         """The model (N, D), derived from the user's ``inputs`` (as ChinchillaLaw._point)."""
@@ -144,7 +145,8 @@ class FormLaw(CompletesModels, LawFile):
         ln_n = np.log(v.positive("params", params))
         lo, hi = self.shape.log_params_range(self.coef, loss)
         if not np.all((ln_n > lo) & (ln_n < hi)):
-            raise InputError("loss must be above the best loss this many parameters can reach "
+            raise InputError(f"{argument('loss')} must be above the best loss this many "
+                             "parameters can reach "
                              f"under this {self.form}-form law")
         return np.exp(self.shape.log_tokens_at_loss(self.coef, ln_n, loss))
 

@@ -20,6 +20,7 @@ from . import _validate as v
 from ._lawdata import DOMAIN_KEYS as DOMAIN_KEYS
 from ._lawdata import check_domain, check_replicates, extrapolation_oom
 from .errors import InputError
+from .vocabulary import argument
 
 #: FLOPs per parameter per training token (forward + backward), Kaplan et al. 2020.
 TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
@@ -85,7 +86,7 @@ class CompletesModels:
         if train_flops is None:
             return self.point(params, train_tokens)
         c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
-        inputs = " and ".join(named)
+        inputs = " and ".join(map(argument, named))
         with np.errstate(over="ignore", under="ignore"):
             if params is None:
                 d = v.positive("train_tokens", train_tokens)
@@ -203,7 +204,8 @@ class ChinchillaLaw(CompletesModels, LawFile):
 
     def _reducible(self, loss, name: str = "loss") -> np.ndarray:
         """l - E, after checking the target is above the irreducible loss E."""
-        lv = v.greater_than(name, loss, self.E, f"E = {self.E:g} (the law's irreducible loss)")
+        lv = v.greater_than(argument(name), loss, self.E,
+                            f"E = {self.E:g} (the law's irreducible loss)")
         return lv - self.E
 
     # ---------------------------------------------------- compute-optimal models
@@ -224,7 +226,7 @@ class ChinchillaLaw(CompletesModels, LawFile):
     def point(self, params, train_tokens) -> ModelPoint:
         """The model (N, D) with its training FLOPs and predicted loss."""
         return self._point(v.positive("params", params), v.positive("train_tokens", train_tokens),
-                           "params or train_tokens")
+                           f"{argument('params')} or {argument('train_tokens')}")
 
     def _point(self, n, d, inputs: str) -> ModelPoint:
         """The model (N, D), derived from the user's ``inputs``; an InputError naming them when
@@ -254,7 +256,7 @@ class ChinchillaLaw(CompletesModels, LawFile):
                 f"compute-optimal model; got {named or 'none'}"
             )
         a, b, A, B = self.alpha, self.beta, self.A, self.B
-        inputs = f"{named[0]} or the law coefficients"
+        inputs = f"{argument(named[0])} or the law coefficients"
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             if train_flops is not None:
                 c6 = v.positive("train_flops", train_flops) / TRAIN_FLOPS_PER_PARAM_TOKEN
@@ -276,11 +278,12 @@ class ChinchillaLaw(CompletesModels, LawFile):
         D = (B / (l - E - A N^-alpha))^(1/beta). Needs l > E + A N^-alpha (the N-limited floor)."""
         n = v.positive("params", params)
         floor = self.E + self.A * n**-self.alpha
-        lv = v.greater_than("loss", loss, floor,
+        lv = v.greater_than(argument("loss"), loss, floor,
                             "E + A/N^alpha, the best loss this many parameters can reach")
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
             d = (self.B / (lv - floor)) ** (1.0 / self.beta)
-        v.representable("the model", {"train_tokens": d}, "loss or params", positive=True)
+        v.representable("the model", {"train_tokens": d},
+                        f"{argument('loss')} or {argument('params')}", positive=True)
         return d
 
     def params_for_loss(self, loss, train_tokens) -> np.ndarray:
@@ -288,11 +291,12 @@ class ChinchillaLaw(CompletesModels, LawFile):
         N = (A / (l - E - B D^-beta))^(1/alpha). Needs l > E + B D^-beta."""
         d = v.positive("train_tokens", train_tokens)
         floor = self.E + self.B * d**-self.beta
-        lv = v.greater_than("loss", loss, floor,
+        lv = v.greater_than(argument("loss"), loss, floor,
                             "E + B/D^beta, the best loss this many tokens can reach")
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
             n = (self.A / (lv - floor)) ** (1.0 / self.alpha)
-        v.representable("the model", {"params": n}, "loss or train_tokens", positive=True)
+        v.representable("the model", {"params": n},
+                        f"{argument('loss')} or {argument('train_tokens')}", positive=True)
         return n
 
     # ------------------------------------------------------------------ files

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..laws import ChinchillaLaw, ModelPoint, get_law
-from ..vocabulary import option
+from ..vocabulary import called, option
 from .options import LAW_BOUNDS, bounded
 
 
@@ -35,6 +35,19 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
     With ``unique_tokens`` (and ``rd_star``/``rn_star`` overrides) the loss is the data-limited
     one (Muennighoff et al. 2023): the tokens or parameters for a loss, and the compute-optimal
     model for a budget or a loss, account for repeated epochs."""
+    with called(**MODEL_ARGUMENTS):  # errors of the law name model's options
+        return _model(compute=compute, params=params, tokens=tokens, loss=loss,
+                      chinchilla=chinchilla, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
+                      unique_tokens=unique_tokens, rd_star=rd_star, rn_star=rn_star)
+
+
+#: The law's arguments (ChinchillaLaw.point, compute_optimal, ...) -> model's options.
+MODEL_ARGUMENTS = dict(train_flops="compute", params="params", train_tokens="tokens",
+                       loss="loss")
+
+
+def _model(*, compute, params, tokens, loss, chinchilla, law, E, A, B, alpha, beta,
+           unique_tokens, rd_star, rn_star) -> ModelReport:
     the_law = get_law(law, any_form=True, E=E, A=A, B=B, alpha=alpha, beta=beta)
     given = {k: val for k, val in dict(compute=compute, params=params, tokens=tokens,
                                        loss=loss).items() if val is not None}

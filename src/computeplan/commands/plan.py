@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..vocabulary import option
+from ..vocabulary import called, option
 from ._timeline import TimelineOptions
 from .options import LAW_BOUNDS, OptionGroup, OptionSet, opt
 
@@ -228,7 +228,8 @@ class Target(OptionGroup):
             import numpy as np
 
             try:
-                loss = law.loss(reference_params, self.reference_tokens)
+                with called(params="reference_params", train_tokens="reference_tokens"):
+                    loss = law.loss(reference_params, self.reference_tokens)
             except InputError as exc:
                 raise InputError(f"{option('reference_params')}/{option('reference_tokens')}: "
                                  f"{exc}") from None
@@ -243,7 +244,8 @@ class Target(OptionGroup):
             import numpy as np
 
             try:  # arrays (one value per scenario, as in sweeps) broadcast
-                loss = law.compute_optimal(params=reference_params).loss
+                with called(params="reference_params"):
+                    loss = law.compute_optimal(params=reference_params).loss
             except InputError as exc:
                 shown = f" {reference_params:g}" if np.ndim(reference_params) == 0 else ""
                 raise InputError(f"{option('reference_params')}{shown}: {exc}") from None
@@ -576,6 +578,11 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
     ``decode_model="roofline"`` prices prefill and decode with the roofline serving model
     (``batch``, ``context``, ...) instead of the fixed ``prefill_mfu``/``decode_mfu``.
     """
+    with called(loss="loss"):  # the law's check of a target loss names plan's option
+        return _plan(options, **flat)
+
+
+def _plan(options: PlanOptions | None, /, **flat) -> PlanReport:
     from ..lifetime import compare
 
     if options is None:

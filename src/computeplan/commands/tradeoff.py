@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import InputError
 from ..laws import COEFFICIENTS, get_law
 from ..tradeoffs.frontier import DEFAULT_GRID_POINTS, DEFAULT_MIN_EXCHANGE_RATE
-from ..vocabulary import option
+from ..vocabulary import called, option
 from .options import LAW_BOUNDS, bounded
 
 
@@ -183,8 +183,9 @@ def tradeoff(
         raise InputError(f"{' and '.join(map(option, repetition))} "
                          f"{'needs' if len(repetition) == 1 else 'need'} "
                          f"{option('unique_tokens')} (the data limit they describe)")
-    tech = build_technique(technique, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
-                           params=extra, **repetition)
+    with called(loss="level"):  # scaling-policy's target loss is its level
+        tech = build_technique(technique, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
+                               params=extra, **repetition)
     fitted = None
     if fit is not None:
         from ..tradeoffs.fitting import FAMILIES
@@ -197,9 +198,10 @@ def tradeoff(
         fitted = fit_file(technique, fit)
         tech = (fitted.technique.with_parameters(**parse_params(params)) if params
                 else fitted.technique)
-    front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
-                     inference_range=inference_range, min_exchange_rate=min_exchange_rate,
-                     on_progress=on_progress)
+    with called(loss="level"):
+        front = frontier(tech, level, grid_points=grid_points, train_range=train_range,
+                         inference_range=inference_range, min_exchange_rate=min_exchange_rate,
+                         on_progress=on_progress)
     combination = None
     if combine is not None:
         from ..tradeoffs.techniques import LAW_TECHNIQUES
