@@ -97,8 +97,8 @@ def test_tradeoff_fit_csv(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["tradeoff", "scaling-policy", "--level", "1.5"], "level (loss) must be in (1.69, 758.307)"),
     (["tradeoff", "pass-at-k", "--level", "1.2"], "level (solve rate) must be in (0, 1)"),
-    (["tradeoff", "pruning", "--min-density", "1.5"], "min_density must be in (0, 1]"),
-    (["tradeoff", "pruning", "--min-density", "0"], "min_density must be in (0, 1]"),
+    (["tradeoff", "pruning", "--min-density", "1.5"], "--min-density must be in (0, 1]"),
+    (["tradeoff", "pruning", "--min-density", "0"], "--min-density must be in (0, 1]"),
     (["tradeoff", "pass-at-k", "--train-compute", "1e22", "--inference-compute", "0.5"],
      "samples = inference_compute / flops_per_sample must be >= 1"),
     (["tradeoff", "scaling-policy", "--train-compute", "-1e22", "--inference-compute", "1e9"],
@@ -108,8 +108,8 @@ def test_tradeoff_fit_csv(tmp_path):
     (["allocate", "--train-oom", "-1", "--inference-oom", "2"], "--train-oom must be > 0"),
     (["allocate", "--train-oom", "1", "--inference-oom", "2", "--total", "-300"],
      "total must be > 0"),
-    (["overhead", "--size-fraction", "0.05"], "size_fraction must be > 0.09736"),
-    (["overhead", "--size-fraction", "-0.5"], "size_fraction must be > 0"),
+    (["overhead", "--size-fraction", "0.05"], "--size-fraction must be > 0.09736"),
+    (["overhead", "--size-fraction", "-0.5"], "--size-fraction must be > 0"),
 ])
 def test_bad_input_one_line_exit_2(args, message):
     result = runner.invoke(app, args)
@@ -122,5 +122,5 @@ def test_real_process_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "computeplan", "tradeoff", "pruning",
                            "--min-density", "2"], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: pruning parameter min_density must be in (0, 1]")
+    assert proc.stderr.startswith("error: pruning parameter --min-density must be in (0, 1]")
     assert "Traceback" not in proc.stderr

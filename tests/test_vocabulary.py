@@ -237,6 +237,13 @@ CASES = [
     ("model", {"params": 1e300, "tokens": 1e300}),
     ("model", {"compute": 1e300, "tokens": 1e-300}),
     ("tradeoff", {"technique": "scaling-policy", "unique_tokens": 1e9}),
+    ("tradeoff", {"technique": "scaling-policy", "grid_points": 0}),
+    ("tradeoff", {"technique": "scaling-policy", "train_range": [25.0, 20.0]}),
+    ("tradeoff", {"technique": "scaling-policy", "inference_range": [5.0, 1.0]}),
+    ("tradeoff", {"technique": "pruning", "fraction_per_round": 0.0}),
+    ("tradeoff", {"technique": "pruning", "min_density": 0.0}),
+    ("tradeoff", {"technique": "n-at-k", "level": 0.999999}),
+    ("overhead", {"size_fraction": 0.0}),
 ]
 
 

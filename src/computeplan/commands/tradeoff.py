@@ -208,8 +208,9 @@ def tradeoff(
 
         coefficients = dict(law=law, E=E, A=A, B=B, alpha=alpha, beta=beta)
         other = build_technique(combine, **(coefficients if combine in LAW_TECHNIQUES else {}))
-        other_front = frontier(other, combine_level, grid_points=grid_points,
-                               min_exchange_rate=min_exchange_rate)
+        with called(level="combine_level"):
+            other_front = frontier(other, combine_level, grid_points=grid_points,
+                                   min_exchange_rate=min_exchange_rate)
         combination = combine_frontiers(front, other_front)
     allocation = None if queries is None else allocate_on_frontier(front, queries)
     point = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..vocabulary import option
 from .frontier import Frontier, Span, local_exchange_rate, measure_span, pareto_mask
 
 
@@ -87,7 +88,7 @@ def combine(first: Frontier, second: Frontier, *, max_points: int = 500) -> Comb
                      "overstates what the pair can achieve (Villalobos & Atkinson 2023)")
     if span.clipped_by_grid:
         notes.append("a part's span is clipped by its grid, so the combined span is a lower "
-                     "bound; widen train_range/inference_range")
+                     f"bound; widen {option('train_range')}/{option('inference_range')}")
     notes.append("combined frontier assumes independent mechanisms whose compute multipliers "
                  "multiply; it is anchored at the low-training end of "
                  f"{first.technique.key}'s span")

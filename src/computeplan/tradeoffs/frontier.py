@@ -34,6 +34,7 @@ import numpy as np
 from .. import _validate as v
 from ..defaults import DEFAULT_GRID_POINTS
 from ..errors import InputError
+from ..vocabulary import option
 from .techniques import Technique
 
 DEFAULT_MIN_EXCHANGE_RATE = 1.0 / 6.0
@@ -198,6 +199,7 @@ MAX_LOG10_COMPUTE = 300.0
 
 
 def _grid_axis(name: str, rng, n: int) -> np.ndarray:
+    name = option(name)
     lo, hi = (float(a) for a in v.finite(name, rng))
     if not -MAX_LOG10_COMPUTE <= lo < hi <= MAX_LOG10_COMPUTE:
         raise InputError(f"{name} must be an increasing (low, high) pair of log10 FLOPs with "
@@ -232,7 +234,7 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
     level = technique.default_level() if level is None else technique.check_level(level)
     if isinstance(grid_points, bool) or not isinstance(grid_points, int | np.integer) \
             or not 10 <= grid_points <= MAX_GRID_POINTS:
-        raise InputError(f"grid_points must be an integer in [10, {MAX_GRID_POINTS}]; "
+        raise InputError(f"{option('grid_points')} must be an integer in [10, {MAX_GRID_POINTS}]; "
                          f"got {grid_points!r}")
     r_min = float(v.in_range("min_exchange_rate", min_exchange_rate, 0.0, 1.0))
     default_t, default_i = technique.grid_range(level)
@@ -269,7 +271,7 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
         grown += 1
     if any(touches) and not result.span.clipped_by_grid:
         span = replace(result.span, clipped_by_grid=True)
-        result = replace(result, span=span, notes=(_CLIPPED_NOTE, *result.notes))
+        result = replace(result, span=span, notes=(_clipped_note(), *result.notes))
     if grown:
         result = replace(result, notes=(*result.notes, (
             f"the default grid grew {grown} time{'s' if grown > 1 else ''} by "
@@ -279,8 +281,13 @@ def frontier(technique: Technique, level=None, *, grid_points: int = DEFAULT_GRI
     return result
 
 
-_CLIPPED_NOTE = ("the frontier reaches the edge of the grid: the span is a lower bound; "
-                 "widen train_range/inference_range")
+def _widen() -> str:
+    """The advice to widen the grid, in the running shell's spelling."""
+    return f"widen {option('train_range')}/{option('inference_range')}"
+
+
+def _clipped_note() -> str:
+    return "the frontier reaches the edge of the grid: the span is a lower bound; " + _widen()
 
 
 def _frontier_on_grid(technique, level, train_range, inference_range, grid_points, r_min,
@@ -295,9 +302,9 @@ def _frontier_on_grid(technique, level, train_range, inference_range, grid_point
     feasible = ok[-1]
     if not feasible.any():
         raise InputError(
-            f"level {level:.6g} ({technique.score_name}) is not reached on the grid (training "
-            f"1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, inference 1e{y[0]:.2f}..1e{y[-1]:.2f}); "
-            "widen train_range/inference_range")
+            f"{option('level')} {level:.6g} ({technique.score_name}) is not reached on the grid "
+            f"(training 1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, inference 1e{y[0]:.2f}..1e{y[-1]:.2f}); "
+            + _widen())
     cols = np.flatnonzero(feasible)
     first = np.argmax(ok[:, cols], axis=0)
     below = np.maximum(first - 1, 0)
@@ -323,7 +330,7 @@ def _frontier_on_grid(technique, level, train_range, inference_range, grid_point
                        or (cols[eff][-1] == x.size - 1 and not at_max))
     span = measure_span(fx, fy, rate, r_min, clipped_start, clipped_end)
     if span.clipped_by_grid:
-        notes.append(_CLIPPED_NOTE)
+        notes.append(_clipped_note())
     if fx.size >= 3 and span.end - span.start < 2:
         notes.append("no part of the frontier has a local exchange rate between "
                      f"min_exchange_rate = {r_min:.3g} and its inverse: the span is (nearly) 0")

@@ -140,7 +140,7 @@ def min_size_fraction(law, train_flops=None):
 def _sizes(c: _Contour, size_fraction) -> np.ndarray:
     """``size_fraction`` checked against (k_min, k_max) of every reference (a one-line
     InputError naming the range), as an array of shape reference + size fractions."""
-    k = v.positive("size_fraction", size_fraction)
+    k = v.positive(option("size_fraction"), size_fraction)
     pad = (1,) * k.ndim
     k_min = np.reshape(_checked_min(c), np.shape(c.log_min) + pad)
     if c.closed is not None:
@@ -151,12 +151,12 @@ def _sizes(c: _Contour, size_fraction) -> np.ndarray:
               "loss" + (f" (at each {option('train_flops')})" if k_min.size > 1 else "")
     floor = f"{float(np.min(k_min)):.4g}" if np.ptp(k_min) == 0 else \
         f"{float(np.min(k_min)):.4g} to {float(np.max(k_min)):.4g}"
-    v.greater_than("size_fraction", k, k_min, f"{floor}, {why}")
+    v.greater_than(option("size_fraction"), k, k_min, f"{floor}, {why}")
     k_max = np.reshape(np.exp(c.log_max), np.shape(c.log_max) + pad)
     bad = np.broadcast_to(k >= k_max, np.broadcast_shapes(k.shape, k_max.shape))
     if bad.any():
-        raise InputError(f"size_fraction must be < {float(np.min(k_max)):.4g}, the largest "
-                         f"model the {c.law.form} form covers; got "
+        raise InputError(f"{option('size_fraction')} must be < {float(np.min(k_max)):.4g}, "
+                         f"the largest model the {c.law.form} form covers; got "
                          f"{float(np.broadcast_to(k, bad.shape)[bad][0]):g}")
     return np.broadcast_to(k, np.broadcast_shapes(k.shape, k_min.shape))
 
@@ -261,7 +261,7 @@ def overhead(law=None, size_fraction=0.5, *, critical_overhead: float = 1.0,
     array of them gives results of shape train_flops + size_fraction)."""
     law = get_law(law, any_form=True)
     c = _contour(law, train_flops)
-    k = v.positive("size_fraction", size_fraction)
+    k = v.positive(option("size_fraction"), size_fraction)
     kd = _token_multiplier(c, k)
     crit = _critical(c, v.positive("critical_overhead", critical_overhead))
     k_min = _checked_min(c)

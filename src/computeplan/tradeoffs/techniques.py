@@ -33,9 +33,11 @@ from .curves import ramp_from_zero, smooth_ramp
 _VS = "Villalobos & Atkinson 2023, Trading off compute in training and inference (Epoch)"
 
 
-def _number(owner: str, name: str, value, lo=None, hi=None, *, lo_open=True, hi_open=True):
-    """Validate a scalar model parameter; a one-line InputError names it and its range."""
-    label = f"{owner} parameter {name}"
+def _number(owner: str, name: str, value, lo=None, hi=None, *, lo_open=True, hi_open=True,
+            flag: bool = False):
+    """Validate a scalar model parameter; a one-line InputError names it and its range (as the
+    option ``name`` when ``flag``: one the command also takes by itself)."""
+    label = f"{owner} parameter {option(name) if flag else name}"
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise InputError(f"{label} must be a number; got {value!r}")
     value = float(value)
@@ -395,9 +397,9 @@ class Pruning(Technique):
     def __post_init__(self):
         object.__setattr__(self, "law", get_law(self.law, any_form=True))
         object.__setattr__(self, "fraction_per_round", _number(
-            self.key, "fraction_per_round", self.fraction_per_round, 0.0, 1.0))
+            self.key, "fraction_per_round", self.fraction_per_round, 0.0, 1.0, flag=True))
         object.__setattr__(self, "min_density", _number(
-            self.key, "min_density", self.min_density, 0.0, 1.0, hi_open=False))
+            self.key, "min_density", self.min_density, 0.0, 1.0, hi_open=False, flag=True))
         _number(self.key, "reference_train_compute", self.reference_train_compute, 0)
 
     @property
