@@ -192,7 +192,13 @@ def test_unreachable_replicates_are_counted_and_can_rule_out_a_robust_plan():
 
 
 def test_a_law_without_replicates_says_how_to_get_them():
-    with pytest.raises(InputError, match=r"--bootstrap K --out law.json.*besiroglu2024"):
+    from computeplan.vocabulary import spelling
+
+    with pytest.raises(InputError, match=r"bootstrap option.*as law, or .*besiroglu2024") as exc:
+        plan_uncertainty(SARDANA, loss=2.0, inference_tokens=1e12)
+    assert "--" not in str(exc.value)  # no command line outside the CLI
+    with spelling("cli"), pytest.raises(InputError,
+                                        match=r"--bootstrap K --out law.json.*besiroglu2024"):
         plan_uncertainty(SARDANA, loss=2.0, inference_tokens=1e12)
     with pytest.raises(InputError, match="overriding a coefficient drops"):
         plan_uncertainty(cp.get_law("besiroglu2024", E=1.8), loss=2.0, inference_tokens=1e12)

@@ -244,6 +244,9 @@ CASES = [
     ("tradeoff", {"technique": "pruning", "min_density": 0.0}),
     ("tradeoff", {"technique": "n-at-k", "level": 0.999999}),
     ("overhead", {"size_fraction": 0.0}),
+    ("plan", {"inference_tokens_range": [1e12, 1e13], "requests_range": [1e9, 1e10],
+              "input_tokens": 100.0, "output_tokens": 10.0}),
+    ("plan", {"requests_range": [1e9, 1e10]}),
 ]
 
 
@@ -320,6 +323,21 @@ def test_core_arguments_are_spelled_as_the_options_bound_to_them():
         assert option("loss") == "--loss"
     with called(train_tokens="tokens"):
         assert argument("train_tokens") == "tokens"
+
+
+def test_range_errors_write_a_range_as_the_shell_does():
+    from computeplan.commands.plan import plan
+    from computeplan.errors import InputError
+
+    fields = dict(users_range=[5.0, 1.0], requests_per_user_per_day=1.0, days=10.0,
+                  input_tokens=10.0, output_tokens=10.0)
+    with pytest.raises(InputError, match=r"^users_range must be finite numbers \[lo, hi\] "
+                                         r"with 0 <= lo <= hi; got \[5, 1\]$"):
+        plan(**fields)
+    with spelling("cli"), pytest.raises(InputError, match=r"^--users-range must be finite "
+                                                          r"numbers LO HI with 0 <= LO <= HI; "
+                                                          r"got 5 1$"):
+        plan(**fields)
 
 
 #: CLI command lines (some need files, which the web cases above cannot give) whose error

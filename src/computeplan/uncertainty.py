@@ -78,6 +78,19 @@ ROBUST_XTOL = 1e-12
 NO_REPLICATES = ("law {name} has no replicates to plan under uncertainty: fit your runs with "
                  "`computeplan fit RUNS.csv --bootstrap K --out law.json` and plan with it "
                  "(`computeplan plan --law law.json`), or use the besiroglu2024 preset")
+#: :data:`NO_REPLICATES` outside the CLI (the web API, Python): no command lines to run.
+NO_REPLICATES_FIELDS = ("law {name} has no replicates to plan under uncertainty: fit your runs "
+                        "with bootstrap replicates (fit's bootstrap option, e.g. 200) and give "
+                        "the fitted law as {law}, or use the besiroglu2024 preset")
+
+
+def no_replicates(name: str) -> str:
+    """How to get replicates for law ``name``, in the running shell's terms."""
+    from .vocabulary import on_cli, option
+
+    if on_cli():
+        return NO_REPLICATES.format(name=name)
+    return NO_REPLICATES_FIELDS.format(name=name, law=option("law"))
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,7 @@ class Ensemble:
         if law.replicates is None:
             extra = (" (overriding a coefficient drops the replicates)"
                      if law.name.endswith("(modified)") else "")
-            raise InputError(NO_REPLICATES.format(name=law.name) + extra)
+            raise InputError(no_replicates(law.name) + extra)
         if getattr(law, "form", "chinchilla") != "chinchilla":
             from ._formensemble import FormEnsemble
 

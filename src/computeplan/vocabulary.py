@@ -55,6 +55,13 @@ def option(name: str, *, cli: str | None = None) -> str:
     return name
 
 
+def on_cli() -> bool:
+    """Whether the running shell is the command line: for text other than option names that the
+    shells write differently (a range ``LO HI`` on the CLI, ``[lo, hi]`` in JSON; a command line
+    to run)."""
+    return _STYLE.get() == "cli"
+
+
 def argument(name: str) -> str:
     """A core function's argument ``name`` as the running command calls it: the option bound to
     it by :func:`called`, spelled by :func:`option`; unbound, ``name`` itself (the keyword a

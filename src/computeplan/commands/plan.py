@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..vocabulary import called, option
+from ..vocabulary import called, on_cli, option
 from ._timeline import TimelineOptions
 from .options import LAW_BOUNDS, OptionGroup, OptionSet, opt
 
@@ -524,18 +524,21 @@ class RangeOptions(OptionGroup):
             return {}
         given = options.flat()
         out = {}
+        pair, low_high = ("LO HI", "{lo:g} {hi:g}") if on_cli() else (
+            "[lo, hi]", "[{lo:g}, {hi:g}]")
         for name, value in ranges.items():
             base = RANGE_OF[name]
             try:
                 lo, hi = (float(x) for x in value)
             except (TypeError, ValueError):
-                raise InputError(f"{option(name)} must be two numbers LO HI; got {value!r}"
+                raise InputError(f"{option(name)} must be two numbers {pair}; got {value!r}"
                                  ) from None
             floor = 0.0 if "usd" not in name else math.nextafter(0.0, 1.0)
             if not (math.isfinite(lo) and math.isfinite(hi) and floor <= lo <= hi):
-                low = "0 < LO" if floor else "0 <= LO"
-                raise InputError(f"{option(name)} must be finite numbers LO HI with {low} <= HI;"
-                                 f" got {lo:g} {hi:g}")
+                lo_name, hi_name = pair.strip("[]").replace(",", "").split()
+                low = f"0 < {lo_name}" if floor else f"0 <= {lo_name}"
+                raise InputError(f"{option(name)} must be finite numbers {pair} with {low} <= "
+                                 f"{hi_name}; got " + low_high.format(lo=lo, hi=hi))
             if given.get(base) is not None:
                 raise InputError(f"give one of {option(base)} and {option(name)}")
             out[base] = (lo, hi)
@@ -640,9 +643,12 @@ def _plan_ranges(options: PlanOptions, ranges: dict[str, tuple[float, float]]) -
 
     scenarios, mid = range_points(ranges)
     cleared = options.replace(**dict.fromkeys(RANGE_OF))
-    middle = plan(cleared.replace(**scenarios[mid]["values"]))
-    swept = plan(cleared.replace(uncertainty=None, level=None, confidence=None, **{
-        k: np.array([s["values"][k] for s in scenarios]) for k in ranges})).comparison
+    # the plans' errors name the range options the user gave, not the options they range over
+    given = {base: name for name, base in RANGE_OF.items() if base in ranges}
+    with called(**given):
+        middle = plan(cleared.replace(**scenarios[mid]["values"]))
+        swept = plan(cleared.replace(uncertainty=None, level=None, confidence=None, **{
+            k: np.array([s["values"][k] for s in scenarios]) for k in ranges})).comparison
     table = regret(swept, mid)
     chosen = middle.comparison.optimal
     out = {"ranges": {k: list(v) for k, v in ranges.items()},
