@@ -247,6 +247,10 @@ CASES = [
     ("plan", {"inference_tokens_range": [1e12, 1e13], "requests_range": [1e9, 1e10],
               "input_tokens": 100.0, "output_tokens": 10.0}),
     ("plan", {"requests_range": [1e9, 1e10]}),
+    ("plan", {"train_gpus": 1e300}),
+    ("plan", {"train_gpus": 1e300, "train_gpu": "h100", "train_mfu": 0.5}),
+    ("plan", {"budget_usd": 1e300, "requests": 1e9, "input_tokens": 100.0,
+              "output_tokens": 200.0}),
 ]
 
 

@@ -434,8 +434,12 @@ def _solve_fixed_loss(law: ChinchillaLaw, delta, r, *, tol=1e-15, maxiter=60):
 
 def _inputs(target: str, objective) -> str:
     """The user-level inputs a plan derives from, for overflow messages."""
+    from .vocabulary import option
+
+    target = option(target)
     if _dependent(objective):
-        return f"{target}, inference demand, prices or roofline batch/context"
+        return (f"{target}, inference demand, prices or roofline "
+                f"{option('batch')}/{option('context')}")
     return f"{target}, inference demand or prices" if objective.priced else (
         f"{target} or inference demand")
 

@@ -88,6 +88,8 @@ class TimelineOptions(OptionGroup):
 
 def _train_throughput(gpus, cost, notes: list[str]):
     """S = GPUs x peak FLOP/s in the training dtype x MFU (FLOP/s)."""
+    import numpy as np
+
     from .. import _validate as v
     from ..hardware import get_gpu
     from ..objectives import DollarCost
@@ -102,4 +104,13 @@ def _train_throughput(gpus, cost, notes: list[str]):
         dtype, mfu = fields["train_dtype"].default, fields["train_mfu"].default
         notes.append(f"training time on {option('train_gpus')} {fmt(k)} x {gpu.name} {dtype} "
                      f"at MFU {fmt(mfu)} (the dollar objective's defaults)")
-    return k * gpu.peak(dtype) * mfu
+    per_gpu = gpu.peak(dtype) * mfu
+    most = float(np.finfo(float).max) / per_gpu
+    if float(np.max(k)) > most:  # S overflows double precision
+        hardware = (f"{option('train_gpu')} {gpu.name}, {option('train_dtype')} {dtype}, "
+                    f"{option('train_mfu')} {fmt(mfu)}" if cost is not None and cost.priced
+                    else f"{gpu.name} {dtype} at MFU {fmt(mfu)}")
+        raise InputError(f"{option('train_gpus')} must be a whole number in [1, {most:.3g}] "
+                         f"(the training FLOP/s, {option('train_gpus')} x peak x MFU on "
+                         f"{hardware}, must be a finite number); got {float(np.max(k)):g}")
+    return k * per_gpu
