@@ -391,3 +391,12 @@ def test_usd_per_hour_is_a_hidden_alias_of_usd_per_gpu_hour(command, args):
     assert new != run_json(command, *args)
     help_text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
     assert "--usd-per-gpu-hour" in help_text and "--usd-per-hour " not in help_text
+
+
+def test_sweep_names_a_mistyped_law_preset_as_given(monkeypatch):
+    pytest.importorskip("pyarrow", reason="sweep needs the sweep extra")
+    monkeypatch.chdir(SRC.parents[1])
+    result = runner.invoke(app, ["sweep", "--scenarios", "examples/scenarios.csv", "--law",
+                                 "nope"])
+    assert result.exit_code == 2, result.output
+    assert "unknown law 'nope'" in result.stderr and "/nope" not in result.stderr

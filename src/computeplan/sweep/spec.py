@@ -193,7 +193,12 @@ def _resolve_path(name: str, value: str, base: Path | None) -> str:
     if name == "law" and (value in PRESETS or value in form_presets()):
         return value
     p = Path(value)
-    return value if p.is_absolute() else str((base / p).resolve())
+    if p.is_absolute():
+        return value
+    full = (base / p).resolve()
+    # a bare name that is no file (a mistyped preset) stays as given, for the error to name it
+    return value if name == "law" and p.name == value and not p.suffix and not full.exists() \
+        else str(full)
 
 
 def _scalar(name: str, value, where: str, base: Path | None):
