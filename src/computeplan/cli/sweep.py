@@ -34,8 +34,8 @@ def sweep(**options):
     Rows go to --out (Parquet or CSV, one per scenario, in order: the inputs, an error column
     and the plan JSON fields flattened with dots); reductions from the spec (counts, means,
     quantiles, argmin over an axis, probability of a saving) are merged per block and printed
-    or written to --summary. Any plan option is a default for every row (but those of one plan:
-    --uncertainty and the ranges; a replicate axis plans every coefficient replicate).
+    or written to --summary. Any plan option is a default for every row (but those of one plan,
+    its uncertainty and ranges: a replicate axis plans every coefficient replicate).
     Exit status 1 if no scenario was planned (every one has an error; the rows are written).
 
     Example: computeplan sweep --scenarios scenarios.csv --out plans.parquet --law hoffmann2022
