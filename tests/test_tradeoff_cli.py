@@ -39,7 +39,7 @@ def test_overhead_de_vries():
 def test_tradeoff_scaling_policy_json_and_allocation():
     out = run_json("tradeoff", "scaling-policy", "--queries", "1e13", "--grid-points", "600")
     span = out["span"]
-    assert span["train_oom"] == pytest.approx(1.2, abs=0.1)
+    assert span["train_oom"] == pytest.approx(1.2, abs=0.05)
     assert span["inference_oom"] == pytest.approx(0.7, abs=0.05)
     assert "definition" in span and span["min_exchange_rate"] == pytest.approx(1 / 6)
     assert out["technique"]["technique"] == "scaling-policy"

@@ -109,7 +109,7 @@ def _decimal_ic_bound_loss(law, ic, min_density) -> float:
 def test_scaling_policy_shape_reproduces_villalobos(law):
     """~1.2 OOM of extra training buys ~0.7 OOM less inference near the compute-optimal point."""
     f = frontier(ScalingPolicy(law=get_law(law)))
-    assert f.span.train_oom == pytest.approx(1.2, abs=0.1)
+    assert f.span.train_oom == pytest.approx(1.2, abs=0.05)  # to the published digits
     assert f.span.inference_oom == pytest.approx(0.7, abs=0.05)
     assert not f.span.clipped_by_grid
     start = f.span_points()["start"]
@@ -146,12 +146,14 @@ def test_span_does_not_depend_on_level_for_the_scaling_policy():
 
 
 # ----------------------------------------------------------------------- search techniques
-@pytest.mark.parametrize("name, train, inference", [
-    ("mcts", 1.6, 1.6), ("pass-at-k", 3.0, 6.0), ("n-at-k", 1.0, 1.45)])
-def test_default_spans_reproduce_the_published_table(name, train, inference):
+@pytest.mark.parametrize("name, train, inference, inference_abs", [
+    ("mcts", 1.6, 1.6, 0.05), ("pass-at-k", 3.0, 6.0, 0.1), ("n-at-k", 1.0, 1.45, 0.005)])
+def test_default_spans_reproduce_the_published_table(name, train, inference, inference_abs):
+    """The spans to the published digits (half a unit of the last one: 1.45 +- 0.005), or
+    tighter where that would allow more than 0.05 / 0.1 OOM (3 / 6)."""
     f = frontier(get_technique(name))
     assert f.span.train_oom == pytest.approx(train, abs=0.05)
-    assert f.span.inference_oom == pytest.approx(inference, abs=0.1)
+    assert f.span.inference_oom == pytest.approx(inference, abs=inference_abs)
     assert not f.span.clipped_by_grid
 
 
