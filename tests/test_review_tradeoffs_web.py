@@ -80,12 +80,14 @@ def test_queries_overflowing_total_compute_is_an_input_error():
 
 # ------------------------------------------------------------------ 7. grid ranges
 @pytest.mark.parametrize("args, name", [
-    (("scaling-policy", "--train-range", "-400", "400"), "train_range"),
-    (("scaling-policy", "--inference-range", "300", "310"), "inference_range"),
-    (("mcts", "--set", "train_x1=1e300"), "train_range"),
-    (("mcts", "--set", "flops_per_node=1e306"), "inference_range"),
+    (("scaling-policy", "--train-range", "-400", "400"), "--train-range"),
+    (("scaling-policy", "--inference-range", "300", "310"), "--inference-range"),
+    (("mcts", "--set", "train_x1=1e300"), "--train-range"),
+    (("mcts", "--set", "flops_per_node=1e306"), "--inference-range"),
 ])
 def test_grid_range_beyond_float_range(args, name):
+    """The grid range the technique's default or --set puts beyond floating point, named as
+    the CLI spells it."""
     msg = cli_error("tradeoff", *args)
     assert msg.startswith(f"error: {name} must be") and "-300 <= low < high <= 300" in msg
 

@@ -477,7 +477,9 @@ def test_page_under_uncertainty_within_a_budget_and_with_a_timeline(server, brow
 
 @pytest.mark.parametrize("query, message", [
     (UNCERTAIN_QUERY | {"confidence": "1.5"}, "confidence must be in (0, 1)"),
-    (UNCERTAIN_QUERY | {"law": "sardana2024"}, "--bootstrap K --out law.json"),
+    # the page names the fit's field and the law field, not the CLI's command lines
+    (UNCERTAIN_QUERY | {"law": "sardana2024"}, "fit's bootstrap option, e.g. 200) and give the "
+                                                "fitted law as law"),
 ])
 def test_page_under_uncertainty_shows_bad_input_as_one_line_errors(server, browser, query,
                                                                    message):
