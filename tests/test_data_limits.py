@@ -115,6 +115,67 @@ def test_lowest_reachable_loss_is_the_infimum():
     assert float(lowest_reachable_loss(SARDANA, np.inf)) == SARDANA.E
 
 
+
+# ------------------------------------------------------------------ a large R_D*, R_N*
+#: Repetition coefficients up to the largest finite ones: 1 - exp(-R / R*) cancels for R << R*.
+large_star = st.floats(1.0, 1e308)
+
+
+@settings(max_examples=200, deadline=None)
+@given(large_star, large_star, st.floats(1.0, 1e6), st.floats(0.0, 1.0))
+def test_effective_data_never_exceed_the_data_and_grow_with_the_star(s1, s2, epochs, which):
+    """D' <= D and N' <= N, non-decreasing (to rounding) in R_D*, R_N* (Muennighoff et al.
+    2023, eq. 5), for every R* (with 1 - exp(-R / R*) computed as -expm1: it cancelled for
+    R* >> R, giving D' > D at R_D* = 1e16 and D' = U at 1e20)."""
+    lo, hi = sorted((s1, s2))
+    u = 1e6
+    d = epochs * u
+    n = float(base_params(M23, u)) * (1.0 + which * epochs)
+    laws = [M23.with_overrides(rd_star=x, rn_star=x) for x in (lo, hi)]
+    d_eff = [float(effective_tokens(law, d, u)) for law in laws]
+    n_eff = [float(effective_params(law, n, u)) for law in laws]
+    ulps = 1.0 + 4 * np.finfo(float).eps   # monotone to rounding
+    assert d_eff[0] <= d_eff[1] * ulps and d_eff[1] <= d
+    assert n_eff[0] <= n_eff[1] * ulps and n_eff[1] <= n
+
+
+@pytest.mark.parametrize("star", [1e12, 1e16, 1e20, 1e300])
+def test_a_large_star_loses_what_the_series_says(star):
+    """For R << R*, D' = D - U R^2 / (2 R*) to first order in R / R*: the model of the issue
+    (N = D = 1e9, U = 1e6, 999 repetitions), whose D' read 9.99999994e8, 1.0002e9 and 1e6."""
+    u, d = 1e6, 1e9
+    law = M23.with_overrides(rd_star=star, rn_star=star)
+    rep = d / u - 1.0
+    assert float(effective_tokens(law, d, u)) == pytest.approx(d - u * rep**2 / (2.0 * star),
+                                                              rel=1e-15, abs=0.0)
+    assert float(limited_loss(law, d, d, u)) == pytest.approx(float(law.loss(d, d)), rel=1e-9)
+
+
+def test_forward_and_inverse_round_trip_for_a_large_star():
+    """The solvers' log-space D' and its inverse (and the fitter's D') agree with eq. 5 for
+    R* >> R, where 1 - exp(-R / R*) and log(1 - y / R*) cancel without expm1 and log1p."""
+    from computeplan.data_limits import _forward, _inverse
+    from computeplan.fitting.repetition import _effective_and_slope
+
+    u, d = 1e6, np.array([2e6, 1e9, 1e12])
+    for star in (1e12, 1e20, 1e300):
+        law = M23.with_overrides(rd_star=star)
+        exact = effective_tokens(law, d, u)
+        log_de = _forward(np.log(d), np.log(u), star)[0]
+        assert np.allclose(np.exp(log_de), exact, rtol=1e-14)
+        assert np.allclose(np.exp(_inverse(log_de, np.log(u), star)[0]), d, rtol=1e-9)
+        assert np.allclose(_effective_and_slope(d, u, star)[0], exact, rtol=1e-14)
+
+
+@pytest.mark.parametrize("star", [1e12, 1e300])
+def test_plans_with_a_large_star(star):
+    """A data-limited plan with R_D* = 1e300 converges (it did not) and, as R_D* grows, its
+    optimum nears the one whose repeated tokens are as good as fresh ones."""
+    law = SARDANA.with_overrides(rd_star=star)
+    plan = limited_optimal(law, loss=2.0, unique_tokens=1e12, inference_tokens=2e12)
+    assert np.isfinite(plan.params) and np.isfinite(plan.train_tokens)
+    assert float(plan.loss) == pytest.approx(2.0, rel=1e-9)
+
 # ------------------------------------------------------------------ the law as a coefficient set
 def test_law_files_round_trip_repetition_coefficients(tmp_path):
     law = SARDANA.with_overrides(rd_star=10.0, rn_star=3.0)

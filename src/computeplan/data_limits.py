@@ -159,11 +159,13 @@ def base_params(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
 
 def _effective(x, base, star):
     """base_x = min(x, base), R = max(x / base_x - 1, 0), x' = base_x + base_x R* (1 - e^(-R/R*))
-    (Muennighoff et al. 2023, eq. 5)."""
+    (Muennighoff et al. 2023, eq. 5), with 1 - e^(-R/R*) = -expm1(-R/R*): exact for R << R*
+    (a large R*), where 1 - e^(-R/R*) would cancel."""
     with np.errstate(invalid="ignore", over="ignore"):
         ux = np.minimum(x, base)
         r = np.maximum(x / ux - 1.0, 0.0)
-        return ux + ux * star * (1.0 - np.exp(-1.0 * r / star))
+        # min: x' <= x (eq. 5), which rounding could break by an ulp for a large R*
+        return np.minimum(x, ux * (1.0 - star * np.expm1(r / -star)))
 
 
 def effective_tokens(law: ChinchillaLaw, train_tokens, unique_tokens) -> np.ndarray:
@@ -215,10 +217,11 @@ def lowest_reachable_loss(law: ChinchillaLaw, unique_tokens) -> np.ndarray:
 
 def _inverse_effective(x_eff, base, star):
     """x from x' = base_x (1 + R* (1 - e^(-R/R*))) (inverse of eq. 5 below its cap
-    base (1 + R*); infinite at or beyond it)."""
+    base (1 + R*); infinite at or beyond it): R = -R* log(1 - y / R*), y = x' / base - 1, with
+    log1p (exact for y << R*)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        w = 1.0 - np.maximum(x_eff / base - 1.0, 0.0) / star
-        return np.where(w > 0, np.minimum(x_eff, base) * (1.0 - star * np.log(w)), np.inf)
+        z = np.maximum(x_eff / base - 1.0, 0.0) / star
+        return np.where(z < 1.0, np.minimum(x_eff, base) * (1.0 - star * np.log1p(-z)), np.inf)
 
 
 def limited_tokens_for_loss(law: ChinchillaLaw, loss, params, unique_tokens) -> np.ndarray:
@@ -291,12 +294,14 @@ def epochs(train_tokens, unique_tokens) -> np.ndarray:
 def _forward(log_x, log_base, star):
     """x' = base_x (1 + R* (1 - e^(-R/R*))) in logs: log x', log eps, eps = dlog x'/dlog x,
     g = dlog eps/dlog x and x / base (module docstring). Three transcendental calls (exp and log
-    only: the solvers' cost is dominated by them)."""
+    only: the solvers' cost is dominated by them; expm1 for 1 - e^(-R/R*), which would cancel
+    for R << R*)."""
     with np.errstate(over="ignore", invalid="ignore"):
         x = np.exp(log_x - log_base)                          # x / base
         rep = np.maximum(x - 1.0, 0.0)                        # R
-        e = np.exp(rep / -star)
-        ratio = 1.0 + star * (1.0 - e)                        # x' / base_x
+        em1 = np.expm1(rep / -star)                           # e^(-R/R*) - 1
+        e = 1.0 + em1
+        ratio = 1.0 - star * em1                              # x' / base_x
         log_ratio = np.log(ratio)
         log_xe = np.minimum(log_x, log_base) + log_ratio
         eps = (1.0 + rep) * e / ratio
@@ -307,11 +312,11 @@ def _forward(log_x, log_base, star):
 
 def _inverse(log_xe, log_base, star):
     """Inverse of :func:`_forward` for x' below its cap base (1 + R*): log x, log eps, eps and g
-    (NaN at or beyond the cap, where x is infinite)."""
+    (NaN at or beyond the cap, where x is infinite; log1p and expm1 keep y << R* exact)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        y = np.maximum(np.exp(log_xe - log_base) - 1.0, 0.0)  # x' / base - 1, in [0, R*)
+        y = np.maximum(np.expm1(log_xe - log_base), 0.0)      # x' / base - 1, in [0, R*)
         w = 1.0 - y / star                                     # e^(-R/R*)
-        log_w = np.log(w)
+        log_w = np.log1p(-y / star)
         rep = -star * log_w                                    # R
         log_1r = np.log(1.0 + rep)
         log_x = np.minimum(log_xe, log_base) + log_1r
@@ -400,8 +405,9 @@ def _fixed_loss_state(law, d, log_u, log_no, log_bd, log_adn, r_u):
         x = np.exp(t)                                          # D / U
         mx = np.maximum(x, 1.0)                                # 1 + R_D
         rep = mx - 1.0                                         # R_D
-        e = np.exp(rep * (-1.0 / rd))
-        ratio = (1.0 + rd) - rd * e                            # D' / U_D
+        em1 = np.expm1(rep / -rd)                              # e^(-R_D/R_D*) - 1
+        e = 1.0 + em1
+        ratio = 1.0 - rd * em1                                 # D' / U_D (exact for a large R_D*)
         log_ratio = np.log(ratio)
         log_de = np.minimum(d, log_u) + log_ratio              # log D'
         log_s = log_bd - b * log_de                            # s = B D'^-beta / delta
@@ -409,20 +415,21 @@ def _fixed_loss_state(law, d, log_u, log_no, log_bd, log_adn, r_u):
         om = 1.0 - s
         log_1s = np.log(om)
         log_y1 = log_adn - log_1s * (1.0 / a)                  # log N' / N_opt(U)
-        y1 = np.maximum(np.exp(log_y1), 1.0)                   # 1 + y
-        w = (1.0 + 1.0 / rn) - y1 * (1.0 / rn)                 # e^(-R_N / R_N*)
-        log_w = np.log(w)
+        y = np.maximum(np.expm1(log_y1), 0.0)                  # y = N' / N_opt(U) - 1
+        y1 = 1.0 + y
+        w = 1.0 - y / rn                                       # e^(-R_N / R_N*)
+        log_w = np.log1p(-y / rn)
         np1 = 1.0 - rn * log_w                                 # 1 + R_N
         r_d = r_u / x                                          # r / D
         opr = 1.0 + r_d
         # log(alpha/beta) + log(1 - s) - log s + log eps_N - log eps_D - log(1 + r / D)
         val = (np.log(a / b) + log_1s - log_s + np.log(np1 / (opr * y1)) + log_w
-               - (np.maximum(t, 0.0) - log_ratio) + rep * (1.0 / rd))
+               - (np.maximum(t, 0.0) - log_ratio) + rep / rd)
         eps_d = mx * e / ratio
         eps_n = np1 * w / y1
-        g_d = (1.0 - mx * (1.0 / rd) - eps_d) * (x > 1.0)      # dlog eps_D / dlog D
+        g_d = (1.0 - mx / rd - eps_d) * (x > 1.0)              # dlog eps_D / dlog D
         dnp = (y1 > 1.0)
-        g_n = (1.0 - np1 * (1.0 / rn) - eps_n) * dnp
+        g_n = (1.0 - np1 / rn - eps_n) * dnp
         dn = (-b / a) * s * eps_d / (om * eps_n)               # dlog N / dlog D on the curve
         dval = (g_n - a * eps_n) * dn + r_d / opr + b * eps_d - g_d
         aux = (log_y1, np1, log_de)

@@ -113,11 +113,12 @@ def _huber(r: np.ndarray, delta: float) -> np.ndarray:
 def _effective_and_slope(x, base, star):
     """x' = base_x (1 + R* (1 - e^(-R/R*))) (Muennighoff et al. 2023, eq. 5; base_x = min(x,
     base), R = max(x / base_x - 1, 0)) and its derivative in log R*,
-    dx'/dlog R* = base_x (R* (1 - e^(-R/R*)) - R e^(-R/R*))."""
+    dx'/dlog R* = base_x (R* (1 - e^(-R/R*)) - R e^(-R/R*)); 1 - e^(-R/R*) = -expm1(-R/R*), which
+    does not cancel for R << R*."""
     ux = np.minimum(x, base)
     rep = np.maximum(x / ux - 1.0, 0.0)
-    e = np.exp(-rep / star)
-    return ux + ux * star * (1.0 - e), ux * (star * (1.0 - e) - rep * e)
+    em1 = np.expm1(rep / -star)
+    return ux * (1.0 - star * em1), -ux * (star * em1 + rep * (1.0 + em1))
 
 
 def _loss_and_partials(form, coef: dict, n_eff, d_eff):
