@@ -125,3 +125,37 @@ def test_bad_law_files(tmp_path, text, match):
 def test_missing_law_file():
     with pytest.raises(InputError, match="cannot read law file"):
         get_law("/nonexistent/law.json")
+
+
+@pytest.mark.parametrize("data, coef", [
+    ({"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 1e-17, "beta": 0.283}, "alpha"),
+    ({"form": "kaplan", "E": 1.0, "A": 1e12, "B": 1e12, "alpha": 0.17, "beta": 0.01}, "beta"),
+    ({"form": "beta-of-n", "E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336, "beta0": -0.2,
+      "beta1": 0.0}, "beta0"),
+    ({"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336, "beta": 0.283,
+      "replicates": [[1.69, 406.4, 410.7, 0.336, 0.283], [1.69, 406.4, 410.7, 0.336, 0.005]]},
+     "beta"),
+])
+def test_exponents_at_or_below_the_fitters_boundary_are_rejected(data, coef):
+    """Every form's exponents must exceed MIN_EXPONENT = 0.01, the fitter's BOUNDARY (at or
+    below it a term is flat, and the closed forms' powers 1/alpha, 1/beta cancel): a one-line
+    error naming the coefficient and the range, for the law and for its replicates."""
+    from computeplan._lawdata import MIN_EXPONENT
+    from computeplan.fitting.core import BOUNDARY
+    from computeplan.laws import law_from_dict
+
+    assert MIN_EXPONENT == BOUNDARY == 0.01
+    with pytest.raises(InputError, match=rf"\b{coef} must be a finite number > 0\.01 \(") as e:
+        law_from_dict(data)
+    assert "\n" not in str(e.value)
+
+
+def test_no_shipped_law_has_an_exponent_at_the_floor():
+    from computeplan.laws import form_presets
+
+    for law in [*PRESETS.values(), *form_presets().values()]:
+        coef = law.coefficients() if law.form == "chinchilla" else law.coef
+        rows = [coef] + ([] if law.replicates is None else
+                         [dict(zip(coef, row, strict=True)) for row in law.replicates])
+        for c in ("alpha", "beta", "beta0"):
+            assert all(r[c] > 0.01 for r in rows if c in r), (law.name, c)

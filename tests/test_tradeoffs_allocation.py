@@ -129,17 +129,30 @@ def test_critical_size_at_huge_overhead_is_the_size_limit_without_nan():
 
 @pytest.mark.filterwarnings("error")
 def test_a_size_limit_below_double_precision_is_an_error_not_zero():
-    """alpha = 0.01, beta = 1e-10: k_min = e^-1842, which would read as 0 (and the critical
-    size with it): a one-line error instead; the CLI exits 2."""
-    law = get_law("sardana2024", alpha=0.01, beta=1e-10)
-    for f in (min_size_fraction, critical_size_fraction):
-        with pytest.raises(InputError, match=r"e\^-1842, is below double precision"):
-            f(law)
+    """k_min = e^-1842 (what alpha = 0.01, beta = 1e-10 gave before exponents had a floor) would
+    read as 0, and the critical size with it: a one-line error instead."""
+    from dataclasses import replace
+
+    from computeplan.tradeoffs.overhead import _checked_min, _contour
+
+    tiny = replace(_contour(get_law("sardana2024")), log_min=np.array(-1842.0))
+    with pytest.raises(InputError, match=r"e\^-1842, is below double precision"):
+        _checked_min(tiny)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("coef, value", [("alpha", 0.01), ("beta", 1e-10), ("beta", 1e-17)])
+def test_an_exponent_at_or_below_the_floor_is_a_one_line_error(coef, value):
+    """An exponent at or below 0.01 (the fitter's boundary) is rejected, not turned into an
+    overhead of -0.5 (beta = 1e-17: the closed form's powers 1/beta cancel); the CLI exits 2."""
+    with pytest.raises(InputError, match=rf"^law coefficient {coef} must be a finite number "
+                                         r"> 0\.01 \("):
+        get_law("sardana2024", **{coef: value})
     from typer.testing import CliRunner
 
     from computeplan.cli import app
 
-    out = CliRunner().invoke(app, ["overhead", "--alpha", "0.01", "--beta", "1e-10",
-                                   "--size-fraction", "0.5"])
+    out = CliRunner().invoke(app, ["overhead", f"--{coef}", str(value), "--size-fraction", "0.5"])
     assert out.exit_code == 2 and "Traceback" not in out.output
-    assert len(out.output.strip().splitlines()) == 1
+    assert out.output.strip() == f"error: --{coef} must be > 0.01; got {value:g}"
+    assert 0.09 < float(compute_overhead(get_law("sardana2024", beta=0.0100001), 0.5)) < 0.1

@@ -225,3 +225,26 @@ def test_a_bounds_spec_is_its_schema_and_its_check(spec, schema, ok, bad):
     for value in bad:
         with pytest.raises(InputError, match=r"^x must be "):
             check_bounds("x", value, spec)
+
+
+@pytest.mark.parametrize("endpoint, body", [
+    ("overhead", {"size_fraction": 0.5, "beta": 1e-17}),
+    ("plan", {"alpha": 1e-17}),
+    ("model", {"params": 1e9, "tokens": 2e10, "alpha": 1e-17}),
+    ("model", {"params": 1e9, "tokens": 2e10, "beta": 0.01}),
+])
+def test_an_exponent_at_or_below_the_floor_is_a_422(client, endpoint, body):
+    """alpha, beta must exceed 0.01 (the fitter's boundary), as in the CLI and law files: below
+    it an overhead of -0.5, a Chinchilla-optimal model of 4.4e9 parameters (not 7e10) and one
+    of 1.2e-36 parameters came back with status 200."""
+    coef = "alpha" if "alpha" in body else "beta"
+    r = client.post(f"/api/{endpoint}", json=body)
+    assert r.status_code == 422
+    assert r.json()["error"] == f"{coef} must be > 0.01; got {body[coef]:g}"
+    law = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336, "beta": 0.283, coef: body[coef]}
+    r = client.post(f"/api/{endpoint}", json={**body, coef: None, "law": law})
+    assert r.status_code == 422 and "\n" not in r.json()["error"]
+    assert r.json()["error"].startswith(f"law coefficient {coef} must be a finite number > 0.01")
+    for name, spec in LAW_BOUNDS.items():
+        assert spec == ("> 0.01" if name in ("alpha", "beta") else "> 0")
+

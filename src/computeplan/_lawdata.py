@@ -21,11 +21,20 @@ REPLICATE_COLUMNS = ("E", "A", "B", "alpha", "beta")
 DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
 #: Fewest replicates a law may carry (a distribution needs at least two points).
 MIN_REPLICATES = 2
+#: A law's exponents (alpha, beta; each form's ``exponents``) must exceed this: at or below it
+#: the fitter calls an exponent a boundary solution (:data:`computeplan.fitting.core.BOUNDARY`,
+#: this value), its term flat, and the planner's closed forms (powers 1/alpha, 1/beta) cancel
+#: catastrophically as it goes to 0 (e.g. alpha = 1e-17 put the Chinchilla-optimal model at
+#: 4.4e9 parameters instead of 7e10).
+MIN_EXPONENT = 1e-2
+#: The valid range of an exponent, as the one-line errors say it.
+EXPONENT_RANGE = (f"a finite number > {MIN_EXPONENT:g} (at or below {MIN_EXPONENT:g} an "
+                  "exponent is the fitter's boundary, its term flat)")
 
 
 def check_replicates(value) -> np.ndarray:
-    """A read-only (K, 5) float array of finite coefficient sets with E, A, B, alpha, beta > 0,
-    K >= 2; an InputError naming the problem otherwise."""
+    """A read-only (K, 5) float array of finite coefficient sets with E, A, B > 0 and alpha, beta
+    > MIN_EXPONENT, K >= 2; an InputError naming the problem otherwise."""
     what = "law replicates (rows of [E, A, B, alpha, beta])"
     try:
         arr = np.array(value, dtype=float)
@@ -38,10 +47,12 @@ def check_replicates(value) -> np.ndarray:
         raise InputError(f"{what} must have at least {MIN_REPLICATES} rows; got {arr.shape[0]}")
     for j, name in enumerate(REPLICATE_COLUMNS):
         col = arr[:, j]
-        bad = ~np.isfinite(col) | (col <= 0)
+        exponent = name in ("alpha", "beta")
+        bad = ~np.isfinite(col) | (col <= (MIN_EXPONENT if exponent else 0))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"law replicates: {name} must be a finite number > 0 in every row; "
+            valid = EXPONENT_RANGE if exponent else "a finite number > 0"
+            raise InputError(f"law replicates: {name} must be {valid} in every row; "
                              f"got {col[row]:g} in row {row}")
     arr.setflags(write=False)
     return arr

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _formsolve as solve
 from . import _validate as v
-from ._lawdata import check_domain, extrapolation_oom
+from ._lawdata import EXPONENT_RANGE, MIN_EXPONENT, check_domain, extrapolation_oom
 from .errors import InputError
 from .forms import Form, get_form
 from .laws import (
@@ -248,6 +248,8 @@ def check_form_replicates(form: Form, value) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise InputError(f"{what} must be finite numbers")
     for j, c in enumerate(form.coefficients):
+        if c in form.exponents and not (arr[:, j] > MIN_EXPONENT).all():
+            raise InputError(f"law replicates: {c} must be {EXPONENT_RANGE} in every row")
         if c in form.positive and not (arr[:, j] > 0).all():
             raise InputError(f"law replicates: {c} must be > 0 in every row")
     arr.setflags(write=False)

@@ -45,6 +45,7 @@ import numbers
 
 import numpy as np
 
+from ._lawdata import EXPONENT_RANGE, MIN_EXPONENT
 from .errors import InputError
 
 #: ln(1e9): beta-of-n's reference size and Farseer's unit (billions).
@@ -84,7 +85,8 @@ class Form:
     # ---------------------------------------------------------------- coefficients
     def check(self, coef: dict, what: str = "law") -> dict[str, float]:
         """Validated natural coefficients: exactly this form's names, finite numbers, the
-        ``positive`` ones > 0; a one-line InputError otherwise."""
+        ``positive`` ones > 0, the ``exponents`` > MIN_EXPONENT (the fitter's boundary); a
+        one-line InputError otherwise."""
         if not isinstance(coef, dict):
             raise InputError(f"{what} coefficients must be an object with keys "
                              f"{', '.join(self.coefficients)}")
@@ -100,6 +102,9 @@ class Form:
             value = float(value)
             if not math.isfinite(value):
                 raise InputError(f"{what} coefficient {c} must be finite; got {value}")
+            if c in self.exponents and value <= MIN_EXPONENT:
+                raise InputError(f"{what} coefficient {c} must be {EXPONENT_RANGE} for form "
+                                 f"{self.name!r}; got {value:g}")
             if c in self.positive and value <= 0:
                 raise InputError(f"{what} coefficient {c} must be > 0 for form "
                                  f"{self.name!r}; got {value:g}")

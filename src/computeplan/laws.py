@@ -18,7 +18,13 @@ import numpy as np
 
 from . import _validate as v
 from ._lawdata import DOMAIN_KEYS as DOMAIN_KEYS
-from ._lawdata import check_domain, check_replicates, extrapolation_oom
+from ._lawdata import (
+    EXPONENT_RANGE,
+    MIN_EXPONENT,
+    check_domain,
+    check_replicates,
+    extrapolation_oom,
+)
 from .errors import InputError
 from .vocabulary import argument
 
@@ -28,6 +34,8 @@ TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
 
 COEFFICIENTS = ("E", "A", "B", "alpha", "beta")
+#: The exponents among them, which must exceed :data:`MIN_EXPONENT` (0.01, the fitter's boundary).
+EXPONENTS = ("alpha", "beta")
 #: Repeated-data coefficients R_D*, R_N* (Muennighoff et al. 2023; :mod:`computeplan.data_limits`).
 REPETITION_COEFFICIENTS = ("rd_star", "rn_star")
 #: Their fitted values (Muennighoff et al. 2023, arXiv 2305.16264, sec. 3 and appendix; the
@@ -156,6 +164,8 @@ class ChinchillaLaw(CompletesModels, LawFile):
             value = getattr(self, c)
             if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
                 raise InputError(f"law coefficient {c} must be a number; got {value!r}")
+            if c in EXPONENTS and not (math.isfinite(value) and value > MIN_EXPONENT):
+                raise InputError(f"law coefficient {c} must be {EXPONENT_RANGE}; got {value}")
             if not math.isfinite(value) or value <= 0:
                 raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
             object.__setattr__(self, c, float(value))

@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._lawdata import MIN_EXPONENT
 from ..errors import InputError
 
 
@@ -114,9 +115,11 @@ def bounded(**specs: str):
 
 
 #: The law coefficients' range (Hoffmann et al. 2022, eq. 2: every coefficient of
-#: E + A/N^alpha + B/D^beta is positive; Muennighoff et al. 2023's R*_D, R*_N too), for every
-#: command that takes them.
-LAW_BOUNDS = dict.fromkeys(("E", "A", "B", "alpha", "beta", "rd_star", "rn_star"), "> 0")
+#: E + A/N^alpha + B/D^beta is positive; Muennighoff et al. 2023's R*_D, R*_N too; the exponents
+#: above the fitter's boundary, :data:`computeplan._lawdata.MIN_EXPONENT`), for every command
+#: that takes them.
+LAW_BOUNDS = (dict.fromkeys(("E", "A", "B", "rd_star", "rn_star"), "> 0")
+              | dict.fromkeys(("alpha", "beta"), f"> {MIN_EXPONENT:g}"))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._lawdata import MIN_EXPONENT
 from ..errors import InputError
 from ..forms import get_form
 from ..laws import COEFFICIENTS, ChinchillaLaw
@@ -43,8 +44,9 @@ GRID_AXES = {
 #: Compute budgets (FLOPs) at which the fitted law's compute-optimal tokens per parameter are
 #: reported.
 DEFAULT_BUDGETS = (1e21, 1e23, 1e25)
-#: Exponents at or below this, or E below this, count as a boundary solution.
-BOUNDARY = 1e-2
+#: Exponents at or below this, or E below this, count as a boundary solution; a law's exponents
+#: must exceed it (:data:`computeplan._lawdata.MIN_EXPONENT`, this value).
+BOUNDARY = MIN_EXPONENT
 #: A term whose spread across the runs is below this share of every run's predicted loss is not
 #: determined by the data (it is indistinguishable from a constant absorbed into E).
 NEGLIGIBLE_TERM = 1e-3

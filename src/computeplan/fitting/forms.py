@@ -148,7 +148,7 @@ def form_warnings(form: Form, coef: dict) -> list[str]:
         if not coef[c] > 0:
             out.append(f"boundary: {c} = {coef[c]:.4g} is not > 0")
     for c in form.exponents:
-        if coef[c] > 0 and not coef[c] > BOUNDARY:
+        if (coef[c] > 0 or c not in form.positive) and not coef[c] > BOUNDARY:
             out.append(f"boundary: exponent {c} = {coef[c]:.4g} is at or below {BOUNDARY:g}, "
                        "so its term is flat across the runs and not determined")
     if "E" in coef and coef["E"] > 0 and not coef["E"] > BOUNDARY:
