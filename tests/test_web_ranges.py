@@ -248,3 +248,30 @@ def test_an_exponent_at_or_below_the_floor_is_a_422(client, endpoint, body):
     for name, spec in LAW_BOUNDS.items():
         assert spec == ("> 0.01" if name in ("alpha", "beta") else "> 0")
 
+
+@pytest.mark.parametrize("endpoint, body, field", [
+    ("overhead", {"size_fraction": 0.5, "train_flops": []}, "train_flops"),  # was a 500
+    ("overhead", {"size_fraction": []}, "size_fraction"),                    # was a 200
+    ("tradeoff", {"technique": "pruning", "grid_points": 10, "queries": []}, "queries"),
+])
+def test_an_empty_array_is_a_one_line_422(client, endpoint, body, field):
+    """Array fields need at least one number (the CLI's repeatable options cannot be empty):
+    an empty one crashed inside numpy (500) or answered empty arrays."""
+    r = client.post(f"/api/{endpoint}", json=body)
+    assert r.status_code == 422
+    message = r.json()["error"]
+    assert message.startswith(f"{field}: ") and message.endswith("got []") and "\n" not in message
+    assert "at least 1" in message or "non-empty" in message
+
+
+def test_every_array_field_needs_a_number(schemas):
+    """No request field takes an empty array: each array is non-empty (minItems) or a range of
+    exactly two numbers."""
+    for name, schema in schemas.items():
+        if not name.endswith(("Request", "Form")):
+            continue
+        for field, prop in schema.get("properties", {}).items():
+            for branch in prop.get("anyOf", [prop]):
+                numbers = branch.get("items", {}).get("type") != "string"
+                if branch.get("type") == "array" and numbers:
+                    assert branch.get("minItems", 0) >= 1, (name, field)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, create_model
 
 from ..errors import InputError
 from ..render import dumps
-from .schema import options_model, request_model
+from .schema import Numbers, options_model, request_model
 from .slots import SlowWork
 
 
@@ -89,12 +89,12 @@ ENDPOINTS = (
     Endpoint("tradeoff", "Training/inference tradeoff frontiers (computeplan tradeoff)",
              slow=True, types={
                  "params": dict[str, float] | None,
-                 "queries": Annotated[list[float], Field(max_length=MAX_WEB_QUERIES)] | None,
+                 "queries": Annotated[list[float], Field(min_length=1,
+                                                         max_length=MAX_WEB_QUERIES)] | None,
                  "grid_points": Annotated[int, Field(ge=10, le=MAX_WEB_GRID_POINTS)]}),
     Endpoint("allocate", "Optimal training/inference split of a budget (computeplan allocate)"),
     Endpoint("overhead", "Over-training overhead (computeplan overhead)",
-             types={"size_fraction": float | list[float],
-                    "train_flops": float | list[float] | None}),
+             types={"size_fraction": Numbers, "train_flops": Numbers | None}),
     Endpoint("gpus", "The GPU catalog (computeplan gpus)", get=True),
     Endpoint("train", "Training time, GPUs and memory (computeplan train)", slow=True),
     Endpoint("serve", "Serving memory, latency and cost (computeplan serve)", slow=True),

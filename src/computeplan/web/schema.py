@@ -91,6 +91,20 @@ def _one_law_error(strict: bool):
     return check
 
 
+def _one_numbers_error(value, handler):
+    try:
+        return handler(value)
+    except ValueError:  # pydantic's ValidationError: one error, not one per branch
+        raise PydanticCustomError("numbers", "Input should be a number or a non-empty list of "
+                                  "numbers") from None
+
+
+#: A field that takes a number or an array of them (the CLI's repeatable options): at least one
+#: number, as an empty array has nothing to compute (and the CLI cannot give one).
+Numbers = typing.Annotated[float | typing.Annotated[list[float], Field(min_length=1)],
+                           WrapValidator(_one_numbers_error)]
+
+
 def _presets() -> str:
     """'preset (name, name, ...)': every law preset, as the messages and schema list them
     (read when called: tests add presets)."""
