@@ -145,3 +145,13 @@ def test_repetition_coefficients_a_law_file_sets_are_named_as_its_own(tmp_path):
     assert any("--rd-star 12 (set in law mine" in n for n in notes)
     assert any("--rn-star 5.31, Muennighoff et al. 2023's fitted values (law mine sets no "
                "others)" in n for n in notes)
+
+
+def test_model_with_unlimited_unique_tokens_is_the_plain_model():
+    """--unique-tokens inf means no data limit in model as in plan (it was an error: 'result
+    data_limit.unique_tokens is not finite (inf)'), with or without --rd-star."""
+    base = ["model", "--params", "1e9", "--tokens", "1e9"]
+    plain = run_json(*base)
+    assert run_json(*base, "--unique-tokens", "inf") == plain
+    assert run_json(*base, "--unique-tokens", "inf", "--rd-star", "3") == plain
+    assert "data_limit" not in plain

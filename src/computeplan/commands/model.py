@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import InputError
 from ..laws import ChinchillaLaw, ModelPoint, get_law
 from ..vocabulary import called, option
@@ -58,6 +60,8 @@ def _model(*, compute, params, tokens, loss, chinchilla, law, E, A, B, alpha, be
         raise InputError(f"{' and '.join(map(option, repetition))} "
                          f"{'needs' if len(repetition) == 1 else 'need'} "
                          f"{option('unique_tokens')} (the data limit they describe)")
+    if unique_tokens is not None and _no_limit(unique_tokens):
+        unique_tokens = None  # inf: no data limit, as in plan (the law's plain loss)
     if unique_tokens is not None:
         return _limited_model(the_law, given, flags, chinchilla, unique_tokens, rd_star,
                               rn_star)
@@ -78,6 +82,13 @@ def _model(*, compute, params, tokens, loss, chinchilla, law, E, A, B, alpha, be
                          f"{option('loss')} with {option('params')} or {option('tokens')}; "
                          f"got {flags}")
     return ModelReport(the_law, point, chinchilla)
+
+
+def _no_limit(unique_tokens) -> bool:
+    """Whether ``unique_tokens`` (checked: > 0, not NaN) is infinite, i.e. no data limit."""
+    from ..data_limits import check_unique_tokens
+
+    return bool(np.all(np.isinf(check_unique_tokens(unique_tokens))))
 
 
 def _limited_model(law, given: dict, flags: str, chinchilla: bool, unique_tokens, rd_star,
