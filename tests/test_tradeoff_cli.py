@@ -124,3 +124,15 @@ def test_real_process_no_traceback():
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: pruning parameter --min-density must be in (0, 1]")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("rate", ["1", "0.99"])
+def test_an_empty_span_is_shown_not_an_error(rate):
+    """--min-exchange-rate 1 (the top of its documented range (0, 1]) trims the span to one
+    point: an empty span, whose exchange rate is undefined, shown as such (it exited 2, 'a shown
+    value is not finite (nan)'); JSON has null there, as it had."""
+    out = runner.invoke(app, ["tradeoff", "scaling-policy", "--min-exchange-rate", rate])
+    assert out.exit_code == 0, out.output
+    assert "none: the span is empty" in out.output
+    data = run_json("tradeoff", "scaling-policy", "--min-exchange-rate", rate)
+    assert data["span"]["exchange_rate"] is None and data["span"]["train_oom"] == 0

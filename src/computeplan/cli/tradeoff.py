@@ -146,10 +146,12 @@ def _render(console, report, plot) -> None:
 
     f = report.frontier
     tech, span, ends = f.technique, f.span, f.span_points()
-    rate = span.exchange_rate
+    rate = span.exchange_rate  # NaN for an empty span (JSON: null), e.g. min_exchange_rate 1
     rows = [["span, training", f"{span.train_oom:.2f} OOM"],
             ["span, inference", f"{span.inference_oom:.2f} OOM"],
-            ["exchange rate over the span", fmt(rate, 3) + " OOM inference per OOM training"]]
+            ["exchange rate over the span",
+             fmt(rate, 3) + " OOM inference per OOM training" if span.train_oom > 0
+             else "none: the span is empty"]]
     for name in ("start", "end"):
         p = ends[name]
         rows.append([f"span {name}: training / inference / local rate",
