@@ -106,6 +106,7 @@ def test_boundary_fit_exits_1_and_writes_no_law(tmp_path):
     (GOOD, ["--objective", "l1"], "objective must be one of huber, asymmetric, lsq"),
     (GOOD, ["--bootstrap", "1"], "bootstrap must be 0 (none) or an integer in [2, 10000]"),
     (GOOD, ["--seed", "3"], "--seed needs --bootstrap"),
+    (GOOD, ["--asymmetry", "0.7"], "--asymmetry needs --objective asymmetric"),
     (GOOD, ["--bootstrap", "4", "--seed", "-1"], "--seed must be a whole number >= 0; got -1"),
     (GOOD, ["--holdout", "size>3"], "holdout must be QUANTITY OP VALUE"),
     (GOOD, ["--tokens-col", "tokens", "--flops-col", "tokens"], "not both"),

@@ -147,6 +147,10 @@ def test_mha_long_context_never_compute_bound():
      "the model does not fit on max_gpus 8 x a100-40gb: 350 GB of fp16 weights"),
     (lambda: estimate_serving(hw(), estimate_shape(7e9), batch=1e6, gpus=1),
      r"batch must be <= \d+ to fit beside the weights on gpus 1"),
+    # the weights and one sequence's KV cache do not fit on the GPUs given: no batch would
+    (lambda: estimate_serving(hw("a100-40gb"), estimate_shape(70e9), gpus=1),
+     r"the model does not fit on gpus 1 x a100-40gb: 140 GB of fp16 weights .* need 5 GPUs "
+     r"at memory_fraction 0.9 \(give gpus >= 5"),
     (lambda: hw(bandwidth_fraction=1.2), r"bandwidth_fraction must be in \(0, 1\]"),
 ])
 def test_serving_bad_input(call, message):

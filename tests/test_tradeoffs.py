@@ -77,12 +77,14 @@ def test_pruning_keeps_the_dense_quality_down_to_min_density():
     assert p.performance(1e30, 2 * n0 * 0.05) > level
 
 
-@given(st.floats(-7.0, -4.0), st.floats(-10.0, math.log10(0.5)), st.floats(18.0, 26.0))
+@given(st.floats(math.log10(0.0101), math.log10(0.03)), st.floats(-60.0, -30.0),
+       st.floats(18.0, 26.0))
 def test_pruning_with_a_tiny_beta_is_the_direct_formula_in_high_precision(lg_beta, lg_frac,
                                                                            lg_tc):
-    """With beta ~ 1e-6 (p = beta/(alpha+beta) ~ 3e-6) the IC-bound dense budget
-    C0 = 6 (N0/G)^(1/p), N0 = IC/(2 d_min), is far below double precision though the model's
-    loss is finite; the score is that loss (it was NaN), computed directly in decimals."""
+    """With beta near its floor 0.01 (p = beta/(alpha+beta) <= 0.081) and N0 = IC/(2 d_min) at
+    most 1e-30 G, the IC-bound dense budget C0 = 6 (N0/G)^(1/p) is below 1e-308, far below
+    double precision, though the model's loss is finite; the score is that loss (it was NaN),
+    computed directly in decimals."""
     law = get_law(beta=10.0**lg_beta)
     p = Pruning(law=law)
     ic = 2 * law.G * p.min_density * 10.0**lg_frac  # N0 < G: C0 underflows double precision

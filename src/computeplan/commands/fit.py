@@ -38,6 +38,10 @@ def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None 
     if seed is not None and not bootstrap:
         raise InputError(f"{option('seed')} needs {option('bootstrap')} K (it seeds the "
                          "resampling)")
+    if asymmetry != DEFAULT_ASYMMETRY and objective != "asymmetric":
+        raise InputError(f"{option('asymmetry')} needs {option('objective')} asymmetric (it "
+                         f"weights that objective's penalty); got {option('objective')} "
+                         f"{objective}")
     check_resampling(bootstrap, seed)  # before the runs are read
     return fit_source(path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
                       loss_col=loss_col, weight_col=weight_col, where=where,

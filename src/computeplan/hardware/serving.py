@@ -291,17 +291,26 @@ def _estimate_serving(hw: Hardware, shape: ModelShape, batch, context, gpus, max
         if np.any(g > cap):
             fit = max_batch_beside_weights(cap * mem, w, per_seq)
             raise InputError(
-                f"batch must be <= {float(np.min(fit)):g}"
-                f" to fit beside the weights on max_gpus {float(np.max(cap)):g} x {hw.gpu.name};"
-                f" got {float(np.max(b)):g}")
+                f"{option('batch')} must be <= {float(np.min(fit)):g} to fit beside the "
+                f"weights on {option('max_gpus')} {float(np.max(cap)):g} x {hw.gpu.name}; got "
+                f"{float(np.max(b)):g}")
     else:
         g = v.whole("gpus", gpus)
+        if np.any(g < min_gpus):
+            i = np.unravel_index(np.argmax(min_gpus - g), np.shape(min_gpus))
+            pick = lambda x: float(np.broadcast_to(x, np.shape(min_gpus))[i])  # noqa: E731
+            raise InputError(
+                f"the model does not fit on {option('gpus')} {pick(g):g} x {hw.gpu.name}: "
+                f"{pick(w) / 1e9:.4g} GB of {hw.dtype} weights plus one {pick(s):g}-token KV "
+                f"cache need {pick(min_gpus):g} GPUs at {option('memory_fraction')} "
+                f"{hw.memory_fraction:g} (give {option('gpus')} >= {pick(min_gpus):g}, use a "
+                f"smaller {option('dtype')} or a bigger {option('gpu')})")
         if np.any(g < needed):
             fit = max_batch_beside_weights(g * mem, w, per_seq)
             raise InputError(
-                f"batch must be <= {float(np.min(fit)):g} to fit beside the weights on gpus "
-                f"{float(np.min(g)):g} x {hw.gpu.name} at context {float(np.max(s)):g}; "
-                f"got {float(np.max(b)):g}")
+                f"{option('batch')} must be <= {float(np.min(fit)):g} to fit beside the weights "
+                f"on {option('gpus')} {float(np.min(g)):g} x {hw.gpu.name} at "
+                f"{option('context')} {float(np.max(s)):g}; got {float(np.max(b)):g}")
     bw, pk = g * hw.bandwidth, g * hw.peak
     moved, flops = step_bytes_and_flops(hw, shape, b, s)
     mem_time, flop_time = moved / bw, flops / pk

@@ -316,10 +316,10 @@ def _frontier_on_grid(technique, level, train_range, inference_range, grid_point
     fx, fy = iso_x[eff], iso_y[eff]
     if fx.size < 2:
         raise InputError(
-            f"level {level:.6g} ({technique.score_name}) reached at only one grid point: no "
-            f"tradeoff on the grid (training 1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, inference "
-            f"1e{y[0]:.2f}..1e{y[-1]:.2f}): choose another level, widen "
-            "train_range/inference_range or check the technique parameters")
+            f"{option('level')} {level:.6g} ({technique.score_name}) reached at only one grid "
+            f"point: no tradeoff on the grid (training 1e{x[0]:.2f}..1e{x[-1]:.2f} FLOPs, "
+            f"inference 1e{y[0]:.2f}..1e{y[-1]:.2f}): choose another {option('level')}, "
+            f"{_widen()} or check the technique parameters")
     rate = local_exchange_rate(fx, fy)
     notes = []
     clipped_start = bool(cols[0] == 0 or first[0] == y.size - 1)
