@@ -15,18 +15,19 @@ import math
 
 import numpy as np
 
+from .defaults import MIN_EXPONENT
 from .errors import InputError
 
 REPLICATE_COLUMNS = ("E", "A", "B", "alpha", "beta")
 DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
 #: Fewest replicates a law may carry (a distribution needs at least two points).
 MIN_REPLICATES = 2
-#: A law's exponents (alpha, beta; each form's ``exponents``) must exceed this: at or below it
-#: the fitter calls an exponent a boundary solution (:data:`computeplan.fitting.core.BOUNDARY`,
-#: this value), its term flat, and the planner's closed forms (powers 1/alpha, 1/beta) cancel
-#: catastrophically as it goes to 0 (e.g. alpha = 1e-17 put the Chinchilla-optimal model at
-#: 4.4e9 parameters instead of 7e10).
-MIN_EXPONENT = 1e-2
+# MIN_EXPONENT (in computeplan.defaults, numpy-free, as --help shows it): a law's exponents
+# (alpha, beta; each form's ``exponents``) must exceed it: at or below it the fitter calls an
+# exponent a boundary solution (:data:`computeplan.fitting.core.BOUNDARY`, this value), its
+# term flat, and the planner's closed forms (powers 1/alpha, 1/beta) cancel
+# catastrophically as it goes to 0 (e.g. alpha = 1e-17 put the Chinchilla-optimal model at
+# 4.4e9 parameters instead of 7e10).
 #: The valid range of an exponent, as the one-line errors say it.
 EXPONENT_RANGE = (f"a finite number > {MIN_EXPONENT:g} (at or below {MIN_EXPONENT:g} an "
                   "exponent is the fitter's boundary, its term flat)")

@@ -11,6 +11,10 @@ HUBER_DELTA = 1e-3
 #: Share of the penalty put on over-prediction by the asymmetric loss (0.5 would be symmetric).
 DEFAULT_ASYMMETRY = 0.9
 
+# Laws (computeplan._lawdata.MIN_EXPONENT, where its reason is given)
+#: A law's exponents must exceed this (the fitter's boundary).
+MIN_EXPONENT = 1e-2
+
 # Serving and training on real GPUs (computeplan.hardware.serving, .shape, .training)
 DEFAULT_BANDWIDTH_FRACTION = 0.7
 DEFAULT_COMPUTE_FRACTION = 0.5

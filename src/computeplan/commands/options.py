@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._lawdata import MIN_EXPONENT
+from ..defaults import MIN_EXPONENT
 from ..errors import InputError
 
 
