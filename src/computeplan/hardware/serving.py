@@ -277,15 +277,19 @@ def _estimate_serving(hw: Hardware, shape: ModelShape, batch, context, gpus, max
     mem = hw.usable_memory
     needed = gpus_to_hold(w + b * per_seq, mem)
     min_gpus = gpus_to_hold(w + per_seq, mem)
-    if gpus is None and np.any(min_gpus > cap):
-        i = np.unravel_index(np.argmax(min_gpus - cap), np.shape(min_gpus))
+    given = None if gpus is None else v.whole("gpus", gpus)
+    have, name = (cap, "max_gpus") if given is None else (given, "gpus")
+    if np.any(min_gpus > have):
+        i = np.unravel_index(np.argmax(min_gpus - have), np.shape(min_gpus))
         pick = lambda x: float(np.broadcast_to(x, np.shape(min_gpus))[i])  # noqa: E731
+        remedy = (f"raise {option(name)}" if given is None
+                  else f"give {option(name)} >= {pick(min_gpus):g}")
         raise InputError(
-            f"the model does not fit on {option('max_gpus')} {pick(cap):g} x {hw.gpu.name}: "
+            f"the model does not fit on {option(name)} {pick(have):g} x {hw.gpu.name}: "
             f"{pick(w) / 1e9:.4g} GB of {hw.dtype} weights plus one {pick(s):g}-token KV cache "
             f"need {pick(min_gpus):g} GPUs at {option('memory_fraction')} "
-            f"{hw.memory_fraction:g} (raise {option('max_gpus')}, use a smaller "
-            f"{option('dtype')} or a bigger {option('gpu')})")
+            f"{hw.memory_fraction:g} ({remedy}, use a smaller {option('dtype')} or a bigger "
+            f"{option('gpu')})")
     if gpus is None:
         g = needed
         if np.any(g > cap):
@@ -295,16 +299,7 @@ def _estimate_serving(hw: Hardware, shape: ModelShape, batch, context, gpus, max
                 f"weights on {option('max_gpus')} {float(np.max(cap)):g} x {hw.gpu.name}; got "
                 f"{float(np.max(b)):g}")
     else:
-        g = v.whole("gpus", gpus)
-        if np.any(g < min_gpus):
-            i = np.unravel_index(np.argmax(min_gpus - g), np.shape(min_gpus))
-            pick = lambda x: float(np.broadcast_to(x, np.shape(min_gpus))[i])  # noqa: E731
-            raise InputError(
-                f"the model does not fit on {option('gpus')} {pick(g):g} x {hw.gpu.name}: "
-                f"{pick(w) / 1e9:.4g} GB of {hw.dtype} weights plus one {pick(s):g}-token KV "
-                f"cache need {pick(min_gpus):g} GPUs at {option('memory_fraction')} "
-                f"{hw.memory_fraction:g} (give {option('gpus')} >= {pick(min_gpus):g}, use a "
-                f"smaller {option('dtype')} or a bigger {option('gpu')})")
+        g = given
         if np.any(g < needed):
             fit = max_batch_beside_weights(g * mem, w, per_seq)
             raise InputError(
