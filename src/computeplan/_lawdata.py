@@ -19,6 +19,8 @@ from .defaults import MIN_EXPONENT
 from .errors import InputError
 
 REPLICATE_COLUMNS = ("E", "A", "B", "alpha", "beta")
+#: The exponents among them, which must exceed MIN_EXPONENT (below).
+EXPONENTS = ("alpha", "beta")
 DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
 #: Fewest replicates a law may carry (a distribution needs at least two points).
 MIN_REPLICATES = 2
@@ -48,7 +50,7 @@ def check_replicates(value) -> np.ndarray:
         raise InputError(f"{what} must have at least {MIN_REPLICATES} rows; got {arr.shape[0]}")
     for j, name in enumerate(REPLICATE_COLUMNS):
         col = arr[:, j]
-        exponent = name in ("alpha", "beta")
+        exponent = name in EXPONENTS
         bad = ~np.isfinite(col) | (col <= (MIN_EXPONENT if exponent else 0))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

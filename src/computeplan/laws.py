@@ -20,6 +20,7 @@ from . import _validate as v
 from ._lawdata import DOMAIN_KEYS as DOMAIN_KEYS
 from ._lawdata import (
     EXPONENT_RANGE,
+    EXPONENTS,
     MIN_EXPONENT,
     check_domain,
     check_replicates,
@@ -34,8 +35,6 @@ TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
 
 COEFFICIENTS = ("E", "A", "B", "alpha", "beta")
-#: The exponents among them, which must exceed :data:`MIN_EXPONENT` (0.01, the fitter's boundary).
-EXPONENTS = ("alpha", "beta")
 #: Repeated-data coefficients R_D*, R_N* (Muennighoff et al. 2023; :mod:`computeplan.data_limits`).
 REPETITION_COEFFICIENTS = ("rd_star", "rn_star")
 #: Their fitted values (Muennighoff et al. 2023, arXiv 2305.16264, sec. 3 and appendix; the
