@@ -126,6 +126,26 @@ def test_bad_input_exit_2_one_line(args, message):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["plan", "--loss", "abc"], "invalid value for '--loss': "),
+    (["plan", "--nope"], "no such option: --nope (see 'computeplan plan --help')"),
+    (["plan", "--objective", "x"], "'x' is not one of 'flops', 'usd'"),
+    (["plan", "extra"], "unexpected extra argument"),
+    (["nope"], "no such command 'nope' (see 'computeplan --help')"),
+    (["fit"], "missing argument 'runs' (see 'computeplan fit --help')"),
+    (["tradeoff", "nope"], "'nope' is not one of 'scaling-policy'"),
+    (["tradeoff", "scaling-policy", "--nope"], "no such option: --nope"),
+])
+def test_usage_errors_are_one_line(args, message):
+    """A value that does not parse, an unknown option, command or choice, a missing argument:
+    one line, exit status 2, as every other user error (typer draws a box under the usage)."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert "Usage:" not in result.output and "Value error" not in result.stderr
+
+
 def test_real_process_error_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "computeplan", "plan", "--loss", "1.0"],
                           capture_output=True, text=True)

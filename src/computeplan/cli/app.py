@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -15,6 +16,11 @@ from typer.core import TyperCommand
 from ..errors import USER_ERRORS, InputError
 from ..vocabulary import flag, option, render, spelling
 from ._coerce import FastGroup
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer, on click
+    from click.exceptions import UsageError
 
 
 def _flags_without_metavar(params: list) -> list:
@@ -33,12 +39,43 @@ class Command(TyperCommand):
         return _flags_without_metavar(super().get_params(ctx))
 
 
+def usage_message(exc: UsageError) -> str:
+    """One line for a usage error (an unknown option or command, a value that does not parse, a
+    missing argument): click's message, lines joined, and where the valid ones are listed."""
+    text = "; ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+    text = text.replace("Value error, ", "")  # pydantic's prefix to a validator's message
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    where = exc.ctx.command_path if exc.ctx is not None else "computeplan"
+    return f"{text.rstrip('.')} (see '{where} --help')"
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    """Print a usage error as one line, ``error: ...``, and exit with its status (2), as every
+    other user error does (typer draws it in a box of several lines under the usage)."""
+    try:
+        yield
+    except UsageError as exc:
+        print(f"error: {usage_message(exc)}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+
+
 class Group(FastGroup):
     """The top-level ``computeplan``: as :class:`Command`; options coerced without pydantic
-    (:class:`~computeplan.cli._coerce.FastGroup`)."""
+    (:class:`~computeplan.cli._coerce.FastGroup`); usage errors, its own and those of the
+    command it runs, one line each (:func:`usage_message`)."""
 
     def get_params(self, ctx):
         return _flags_without_metavar(super().get_params(ctx))
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
 
 
 class LazyTyper(typer.Typer):
