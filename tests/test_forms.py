@@ -94,6 +94,47 @@ def test_unknown_form_and_mismatched_coefficients_are_one_line_errors():
         ChinchillaLaw.from_dict({"form": "kaplan", **LAWS["kaplan"]})
 
 
+COEFFICIENT_SETS = {"chinchilla": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.336,
+                                    "beta": 0.283},
+                     "tied": {"E": 1.8, "A": 400.0, "B": 900.0, "alpha": 0.33}, **LAWS}
+
+
+def _error(call) -> str | None:
+    try:
+        call()
+    except InputError as e:
+        return str(e)
+    return None
+
+
+@given(form=st.sampled_from(sorted(COEFFICIENT_SETS)), data=st.data(),
+       value=st.sampled_from([0.0, 0.01, -0.3, float("nan"), float("inf"), -float("inf")])
+       | st.floats(-1.0, 1.0))
+def test_a_coefficient_and_its_replicates_pass_the_same_range_check(form, data, value):
+    """One check of a coefficient's range (Form.check_range) for the law and for every row of
+    its replicates, in every form (the Chinchilla form's laws are ChinchillaLaw objects): a
+    value is refused in a replicate row exactly when it is refused as the law's coefficient,
+    with the same range in the one-line message (exponents > 0.01, positive ones > 0, the rest
+    finite)."""
+    base = COEFFICIENT_SETS[form]
+    name = data.draw(st.sampled_from(sorted(base)))
+    row = list(base.values())
+    row[list(base).index(name)] = value
+    as_law = _error(lambda: make_law(form, base | {name: value}))
+    in_rows = _error(lambda: make_law(form, base, replicates=[list(base.values()), row]))
+    assert (as_law is None) == (in_rows is None), (as_law, in_rows)
+    f = get_form(form)
+    floor = 0.01 if name in f.exponents else 0.0 if name in f.positive else -np.inf
+    assert (as_law is None) == (floor < value < np.inf)
+    if as_law is not None:
+        valid = as_law.split(" must be ")[1].split("; got ")[0]
+        assert as_law == f"law coefficient {name} must be {valid}; got {value}"
+        assert in_rows == (f"law replicates: {name} must be {valid} in every row; got {value} "
+                           "in row 1")
+        assert valid.startswith(("a finite number > 0.01 (", "a finite number > 0 for",
+                                 "a finite number for"))
+
+
 @pytest.mark.parametrize("name", list(LAWS))
 def test_law_file_round_trip(tmp_path, name):
     law = make_law(name, LAWS[name], name="x", domain={"params": [1e8, 1e10],

@@ -92,7 +92,8 @@ def test_broadcasting():
     (lambda: LAW.tokens_for_loss(1.75, 1e9), r"best loss this many parameters can reach"),
     (lambda: LAW.params_for_loss(1.70, 1e9), r"best loss this many tokens can reach"),
     (lambda: get_law("chinchilla"), r"unknown law 'chinchilla'; valid presets"),
-    (lambda: ChinchillaLaw(1.69, -1, 410.7, 0.3, 0.3), r"coefficient A must be .*> 0; got -1"),
+    (lambda: ChinchillaLaw(1.69, -1, 410.7, 0.3, 0.3),
+     r"coefficient A must be .*> 0 for form 'chinchilla'; got -1\.0$"),
     (lambda: LAW.with_overrides(gamma=1.0), r"unknown law coefficient"),
 ])
 def test_bad_input_is_one_line_input_error(call, match):

@@ -149,7 +149,8 @@ def test_python_plan_takes_a_law_files_object_as_the_web_does():
     ({"form": "nope", "E": 1.9}, "unknown law form 'nope'"),
     ({"form": "kaplan", **MPT.coef, "gamma": 1.0}, "unknown key(s) ['gamma']"),
     (EXAMPLE_LAW | {"alpha": "x"}, "law coefficient alpha must be a number; got 'x'"),
-    (EXAMPLE_LAW | {"E": -1.0}, "law coefficient E must be a finite number > 0; got -1.0"),
+    (EXAMPLE_LAW | {"E": -1.0},
+     "law coefficient E must be a finite number > 0 for form 'chinchilla'; got -1.0"),
 ])
 def test_a_bad_inline_law_is_the_law_files_one_line_error(client, tmp_path, law, message):
     response = client.post("/api/plan", json={"loss": 2.5, "law": law})

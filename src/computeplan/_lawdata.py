@@ -1,8 +1,11 @@
-"""What a law carries besides its five coefficients: coefficient replicates and its domain.
+"""What a law carries besides its coefficients: coefficient replicates and its domain.
 
-Replicates are a (K, 5) array of coefficient sets (columns E, A, B, alpha, beta), e.g. the
-bootstrap refits of Efron & Tibshirani (1993, ch. 6) that Besiroglu et al. (2024) used for the
-Chinchilla fit; they carry the law's uncertainty into plans (:mod:`computeplan.uncertainty`).
+Replicates are a (K, k) array of coefficient sets in the order of the law's form (columns E,
+A, B, alpha, beta for the Chinchilla form), e.g. the bootstrap refits of Efron & Tibshirani
+(1993, ch. 6) that Besiroglu et al. (2024) used for the Chinchilla fit; they carry the law's
+uncertainty into plans (:mod:`computeplan.uncertainty`). A law's form checks its coefficients
+and their replicates against the same ranges (:meth:`computeplan.forms.Form.check`,
+:meth:`~computeplan.forms.Form.check_replicates`; an exponent's is :data:`EXPONENT_RANGE`).
 The domain is the range of the runs a law was fitted on (``params``, ``train_tokens``,
 ``tokens_per_param``, each ``[lo, hi]`` or ``None``); a plan outside it is an extrapolation,
 measured in orders of magnitude by :func:`extrapolation_oom`.
@@ -18,9 +21,6 @@ import numpy as np
 from .defaults import MIN_EXPONENT
 from .errors import InputError
 
-REPLICATE_COLUMNS = ("E", "A", "B", "alpha", "beta")
-#: The exponents among them, which must exceed MIN_EXPONENT (below).
-EXPONENTS = ("alpha", "beta")
 DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
 #: Fewest replicates a law may carry (a distribution needs at least two points).
 MIN_REPLICATES = 2
@@ -33,32 +33,6 @@ MIN_REPLICATES = 2
 #: The valid range of an exponent, as the one-line errors say it.
 EXPONENT_RANGE = (f"a finite number > {MIN_EXPONENT:g} (at or below {MIN_EXPONENT:g} an "
                   "exponent is the fitter's boundary, its term flat)")
-
-
-def check_replicates(value) -> np.ndarray:
-    """A read-only (K, 5) float array of finite coefficient sets with E, A, B > 0 and alpha, beta
-    > MIN_EXPONENT, K >= 2; an InputError naming the problem otherwise."""
-    what = "law replicates (rows of [E, A, B, alpha, beta])"
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a list of rows of 5 numbers") from None
-    if arr.ndim != 2 or arr.shape[1] != len(REPLICATE_COLUMNS):
-        raise InputError(f"{what} must be a list of rows of 5 numbers; got shape "
-                         f"{arr.shape}")
-    if arr.shape[0] < MIN_REPLICATES:
-        raise InputError(f"{what} must have at least {MIN_REPLICATES} rows; got {arr.shape[0]}")
-    for j, name in enumerate(REPLICATE_COLUMNS):
-        col = arr[:, j]
-        exponent = name in EXPONENTS
-        bad = ~np.isfinite(col) | (col <= (MIN_EXPONENT if exponent else 0))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            valid = EXPONENT_RANGE if exponent else "a finite number > 0"
-            raise InputError(f"law replicates: {name} must be {valid} in every row; "
-                             f"got {col[row]:g} in row {row}")
-    arr.setflags(write=False)
-    return arr
 
 
 def check_domain(value) -> dict[str, list[float] | None]:

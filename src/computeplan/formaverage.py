@@ -103,8 +103,6 @@ class AverageForm(Form):
         if not abs(total - 1.0) <= WEIGHT_TOLERANCE:
             raise InputError(f"{what} weights of form {self.name!r} must sum to 1; got "
                              f"{total:.12g}")
-        for _, f, c in self.split(out):
-            f.check(c, f"{what} part {f.name}")
         return out
 
     # ---------------------------------------------------------------- numerics

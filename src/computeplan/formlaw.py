@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _formsolve as solve
 from . import _validate as v
-from ._lawdata import EXPONENT_RANGE, MIN_EXPONENT, check_domain, extrapolation_oom
+from ._lawdata import check_domain, extrapolation_oom
 from .errors import InputError
 from .forms import Form, get_form
 from .laws import (
@@ -72,7 +72,7 @@ class FormLaw(CompletesModels, LawFile):
         object.__setattr__(self, "form", f.name)
         object.__setattr__(self, "coef", f.check(self.coef))
         if self.replicates is not None:
-            object.__setattr__(self, "replicates", check_form_replicates(f, self.replicates))
+            object.__setattr__(self, "replicates", f.check_replicates(self.replicates))
         if self.domain is not None:
             object.__setattr__(self, "domain", check_domain(self.domain))
         for c in REPETITION_COEFFICIENTS:
@@ -225,32 +225,10 @@ def make_law(form: str, coef: dict, *, name: str = "custom", source: str = "",
         return FormLaw(f.name, coef, name=name, source=source, replicates=replicates,
                        domain=domain, **repetition)
     c = f.check(coef)
-    if replicates is not None and f.name == "tied":
-        reps = np.asarray(replicates, dtype=float)
-        replicates = np.concatenate([reps, reps[:, 3:4]], axis=1) if reps.ndim == 2 else reps
+    if replicates is not None and f.name == "tied":  # rows of [E, A, B, alpha]: beta = alpha
+        reps = f.check_replicates(replicates)
+        replicates = np.concatenate([reps, reps[:, 3:4]], axis=1)
     return ChinchillaLaw(c["E"], c["A"], c["B"], c["alpha"], c.get("beta", c["alpha"]),
                          name=name, source=source, replicates=replicates, domain=domain,
                          **repetition)
 
-
-def check_form_replicates(form: Form, value) -> np.ndarray:
-    """A read-only (K, k) float array of ``form``'s coefficient rows, K >= 2, each row a valid
-    coefficient set; a one-line InputError otherwise."""
-    k = form.n_coefficients
-    what = f"law replicates (rows of [{', '.join(form.coefficients)}])"
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a list of rows of {k} numbers") from None
-    if arr.ndim != 2 or arr.shape[1] != k or arr.shape[0] < 2:
-        raise InputError(f"{what} must be a list of at least 2 rows of {k} numbers; got shape "
-                         f"{arr.shape}")
-    if not np.isfinite(arr).all():
-        raise InputError(f"{what} must be finite numbers")
-    for j, c in enumerate(form.coefficients):
-        if c in form.exponents and not (arr[:, j] > MIN_EXPONENT).all():
-            raise InputError(f"law replicates: {c} must be {EXPONENT_RANGE} in every row")
-        if c in form.positive and not (arr[:, j] > 0).all():
-            raise InputError(f"law replicates: {c} must be > 0 in every row")
-    arr.setflags(write=False)
-    return arr

@@ -45,7 +45,7 @@ import numbers
 
 import numpy as np
 
-from ._lawdata import EXPONENT_RANGE, MIN_EXPONENT
+from ._lawdata import EXPONENT_RANGE, MIN_EXPONENT, MIN_REPLICATES
 from .errors import InputError
 
 #: ln(1e9): beta-of-n's reference size and Farseer's unit (billions).
@@ -84,9 +84,8 @@ class Form:
 
     # ---------------------------------------------------------------- coefficients
     def check(self, coef: dict, what: str = "law") -> dict[str, float]:
-        """Validated natural coefficients: exactly this form's names, finite numbers, the
-        ``positive`` ones > 0, the ``exponents`` > MIN_EXPONENT (the fitter's boundary); a
-        one-line InputError otherwise."""
+        """Validated natural coefficients: exactly this form's names, each a real number in its
+        range (:meth:`check_range`); a one-line InputError otherwise."""
         if not isinstance(coef, dict):
             raise InputError(f"{what} coefficients must be an object with keys "
                              f"{', '.join(self.coefficients)}")
@@ -97,19 +96,52 @@ class Form:
         out = {}
         for c in self.coefficients:
             value = coef[c]
-            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            if type(value) is not float and (isinstance(value, bool | np.bool_)
+                                             or not isinstance(value, numbers.Real)):
                 raise InputError(f"{what} coefficient {c} must be a number; got {value!r}")
-            value = float(value)
-            if not math.isfinite(value):
-                raise InputError(f"{what} coefficient {c} must be finite; got {value}")
-            if c in self.exponents and value <= MIN_EXPONENT:
-                raise InputError(f"{what} coefficient {c} must be {EXPONENT_RANGE} for form "
-                                 f"{self.name!r}; got {value:g}")
-            if c in self.positive and value <= 0:
-                raise InputError(f"{what} coefficient {c} must be > 0 for form "
-                                 f"{self.name!r}; got {value:g}")
-            out[c] = value
+            out[c] = self.check_range(c, float(value), what)
         return out
+
+    def check_replicates(self, value) -> np.ndarray:
+        """A read-only (K, k) float array of coefficient rows in this form's order (e.g. the
+        bootstrap refits of :mod:`computeplan._lawdata`), K >= MIN_REPLICATES, every column in
+        its coefficient's range (:meth:`check_range`); a one-line InputError otherwise."""
+        k = self.n_coefficients
+        what = f"law replicates (rows of [{', '.join(self.coefficients)}])"
+        try:
+            arr = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"{what} must be a list of rows of {k} numbers") from None
+        if arr.ndim != 2 or arr.shape[1] != k or arr.shape[0] < MIN_REPLICATES:
+            raise InputError(f"{what} must be a list of at least {MIN_REPLICATES} rows of {k} "
+                             f"numbers; got shape {arr.shape}")
+        for j, c in enumerate(self.coefficients):
+            self.check_range(c, arr[:, j])
+        arr.setflags(write=False)
+        return arr
+
+    def check_range(self, name: str, x, what: str = "law"):
+        """``x`` (a coefficient's value, or an array of it: a column of replicates) after the one
+        check of a coefficient's range: finite; > MIN_EXPONENT for the ``exponents`` (the
+        fitter's boundary, :data:`computeplan._lawdata.EXPONENT_RANGE`), > 0 for the
+        ``positive`` ones. A one-line InputError naming the coefficient, the form and the
+        range (and for an array the first row outside it) otherwise."""
+        if name in self.exponents:
+            floor, valid = MIN_EXPONENT, EXPONENT_RANGE
+        elif name in self.positive:
+            floor, valid = 0.0, "a finite number > 0"
+        else:
+            floor, valid = -math.inf, "a finite number"
+        ok = (floor < x) & (x < math.inf)  # NaN fails both
+        if not isinstance(x, np.ndarray):
+            if not ok:
+                raise InputError(f"{what} coefficient {name} must be {valid} for form "
+                                 f"{self.name!r}; got {float(x)}")
+        elif not ok.all():
+            row = int(np.argmin(ok))
+            raise InputError(f"{what} replicates: {name} must be {valid} for form {self.name!r} "
+                             f"in every row; got {float(x[row])} in row {row}")
+        return x
 
     def as_dict(self, theta) -> dict[str, np.ndarray]:
         """(..., k) array -> {name: (...) array} in coefficient order."""

@@ -18,15 +18,9 @@ import numpy as np
 
 from . import _validate as v
 from ._lawdata import DOMAIN_KEYS as DOMAIN_KEYS
-from ._lawdata import (
-    EXPONENT_RANGE,
-    EXPONENTS,
-    MIN_EXPONENT,
-    check_domain,
-    check_replicates,
-    extrapolation_oom,
-)
+from ._lawdata import check_domain, extrapolation_oom
 from .errors import InputError
+from .forms import get_form
 from .vocabulary import argument
 
 #: FLOPs per parameter per training token (forward + backward), Kaplan et al. 2020.
@@ -130,7 +124,9 @@ class ChinchillaLaw(CompletesModels, LawFile):
     """L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, eq. 2).
 
     ``E`` is the irreducible loss (nats/token); ``A, alpha`` the model-size term; ``B, beta`` the
-    data term. All five must be finite and positive.
+    data term. All five must be finite and positive, and alpha, beta above the fitter's
+    boundary (:meth:`computeplan.forms.Form.check` of the chinchilla form, which also checks
+    the replicates).
 
     Optional: ``replicates``, a (K, 5) array of coefficient sets (columns E, A, B, alpha, beta),
     e.g. bootstrap refits, that carries the law's uncertainty into plans
@@ -159,17 +155,11 @@ class ChinchillaLaw(CompletesModels, LawFile):
     form: ClassVar[str] = "chinchilla"
 
     def __post_init__(self):
-        for c in COEFFICIENTS:
-            value = getattr(self, c)
-            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-                raise InputError(f"law coefficient {c} must be a number; got {value!r}")
-            if c in EXPONENTS and not (math.isfinite(value) and value > MIN_EXPONENT):
-                raise InputError(f"law coefficient {c} must be {EXPONENT_RANGE}; got {value}")
-            if not math.isfinite(value) or value <= 0:
-                raise InputError(f"law coefficient {c} must be a finite number > 0; got {value}")
-            object.__setattr__(self, c, float(value))
+        form = get_form(self.form)  # the form's one check of every coefficient's range
+        for c, value in form.check({c: getattr(self, c) for c in COEFFICIENTS}).items():
+            object.__setattr__(self, c, value)
         if self.replicates is not None:
-            object.__setattr__(self, "replicates", check_replicates(self.replicates))
+            object.__setattr__(self, "replicates", form.check_replicates(self.replicates))
         if self.domain is not None:
             object.__setattr__(self, "domain", check_domain(self.domain))
         for c in REPETITION_COEFFICIENTS:
