@@ -496,6 +496,22 @@ RANGE_OF = {"inference_tokens_range": "inference_tokens", "requests_range": "req
 
 
 @dataclass(frozen=True)
+class RangeSpelling:
+    """How a shell's messages write a range's two ends: their names, the pair, the pair's
+    values (a format of ``lo`` and ``hi``)."""
+
+    lo: str
+    hi: str
+    pair: str
+    values: str
+
+
+#: The command line's spelling (``--users-range LO HI``) and the JSON and Python one.
+CLI_RANGE = RangeSpelling("LO", "HI", "LO HI", "{lo:g} {hi:g}")
+FIELD_RANGE = RangeSpelling("lo", "hi", "[lo, hi]", "[{lo:g}, {hi:g}]")
+
+
+@dataclass(frozen=True)
 class RangeOptions(OptionGroup):
     """Demand and prices known only as ranges: the plan for the middle of every range (it
     minimises the expected lifetime cost, which is linear in demand and prices) and its regret
@@ -524,21 +540,20 @@ class RangeOptions(OptionGroup):
             return {}
         given = options.flat()
         out = {}
-        pair, low_high = ("LO HI", "{lo:g} {hi:g}") if on_cli() else (
-            "[lo, hi]", "[{lo:g}, {hi:g}]")
+        spell = CLI_RANGE if on_cli() else FIELD_RANGE
         for name, value in ranges.items():
             base = RANGE_OF[name]
             try:
                 lo, hi = (float(x) for x in value)
             except (TypeError, ValueError):
-                raise InputError(f"{option(name)} must be two numbers {pair}; got {value!r}"
-                                 ) from None
+                raise InputError(f"{option(name)} must be two numbers {spell.pair}; got "
+                                 f"{value!r}") from None
             floor = 0.0 if "usd" not in name else math.nextafter(0.0, 1.0)
             if not (math.isfinite(lo) and math.isfinite(hi) and floor <= lo <= hi):
-                lo_name, hi_name = pair.strip("[]").replace(",", "").split()
-                low = f"0 < {lo_name}" if floor else f"0 <= {lo_name}"
-                raise InputError(f"{option(name)} must be finite numbers {pair} with {low} <= "
-                                 f"{hi_name}; got " + low_high.format(lo=lo, hi=hi))
+                low = f"0 < {spell.lo}" if floor else f"0 <= {spell.lo}"
+                raise InputError(f"{option(name)} must be finite numbers {spell.pair} with "
+                                 f"{low} <= {spell.hi}; got "
+                                 + spell.values.format(lo=lo, hi=hi))
             if given.get(base) is not None:
                 raise InputError(f"give one of {option(base)} and {option(name)}")
             out[base] = (lo, hi)
