@@ -13,9 +13,11 @@ from brute import one_line_error
 from cli_helpers import run_json
 from computeplan.cli import app
 from computeplan.data_limits import base_params, limited_loss
+from computeplan.defaults import DEFAULT_ASYMMETRY, HUBER_DELTA
 from computeplan.errors import InputError
 from computeplan.fitting import Runs, fit_runs
 from computeplan.forms import get_form
+from computeplan.laws import get_law
 from form_laws import LAWS, form_law
 
 runner = CliRunner()
@@ -24,7 +26,8 @@ RD, RN = 12.0, 4.0
 
 
 def _truth(form):
-    return replace(form_law(form), rd_star=RD, rn_star=RN)
+    law = get_law("sardana2024") if form == "chinchilla" else form_law(form)
+    return replace(law, rd_star=RD, rn_star=RN)
 
 
 def _runs(form, noise=0.0, seed=0):
@@ -121,6 +124,38 @@ def test_bootstrap_and_holdout_of_another_form():
         "mean_abs_relative_error"]
     assert "no extrapolation term" in held.intervals["method"]
     assert "repetition" in result.to_dict()["holdout"]
+
+
+@pytest.mark.parametrize("form", ["chinchilla", "kaplan"])
+def test_the_base_law_is_fitted_once_to_each_set_of_runs(form, monkeypatch):
+    """The refits of the base law while the set of runs without repetition changes end with a
+    fit of the final set: that fit is the base law's (the final set is not fitted again), the
+    same as a fit of the set alone (its name and source only label it)."""
+    import computeplan.fitting as fitting
+    from computeplan.fitting import core, forms
+
+    fitted = []  # each multi-start fit: (its form, the runs' log losses)
+
+    def counting(real):
+        def multistart(problem, *args, **kw):
+            fitted.append((getattr(problem, "form", None), problem.log_l.tobytes()))
+            return real(problem, *args, **kw)
+        return multistart
+
+    for module in (core, forms):
+        monkeypatch.setattr(module, "multistart", counting(module.multistart))
+    n, d, u, loss = _runs(form, noise=0.002, seed=1)
+    result = fit_runs(Runs.from_arrays(n, d, loss, unique_tokens=u), form=form, bootstrap=4,
+                      seed=1)
+    assert len(fitted) >= 2 and len(set(fitted)) == len(fitted)
+    assert fitted[-1][1] == np.log(result.runs.loss).tobytes()
+    monkeypatch.undo()
+    alone = fitting._fit_base(result.runs, form, objective="huber", delta=HUBER_DELTA,
+                              asymmetry=DEFAULT_ASYMMETRY, full_grid=False)[0]
+    assert result.fit.coefficients == alone.coefficients
+    assert result.fit.objective_value == alone.objective_value
+    assert result.fit.name == "fit" and "fitted to 36 runs" in result.fit.source
+    assert result.bootstrap is not None and result.bootstrap.ok.sum() >= 2
 
 
 def test_the_law_file_carries_the_fitted_values_into_the_plan(tmp_path):

@@ -186,15 +186,16 @@ class BaseFitter:
         _check_base(runs, self.form, what)
 
     def fit(self, runs: Runs, name: str = "fit", source: str = ""):
-        """(the base law's fit to ``runs``, ``bootstrap(k, seed, level=0.95)``: its bootstrap
-        of ``k`` resamples)."""
+        """(the base law's fit to ``runs``, ``bootstrap(k, seed, level=0.95, **options)``: its
+        bootstrap of ``k`` resamples; ``options`` (the Chinchilla form's ``budgets``,
+        ``on_progress``) go to :func:`.bootstrap.bootstrap`)."""
         fit, opt, problem = _fit_base(runs, self.form, name=name, source=source, **self.kw)
 
-        def bootstrap(k: int, seed, level: float = 0.95):
+        def bootstrap(k: int, seed, level: float = 0.95, **options):
             if self.form == "chinchilla":
                 from .bootstrap import bootstrap as run_bootstrap
 
-                return run_bootstrap(problem, opt, k, seed=seed, level=level)
+                return run_bootstrap(problem, opt, k, seed=seed, level=level, **options)
             from .forms import bootstrap_form
 
             return bootstrap_form(problem, opt, k, seed=seed, level=level)
@@ -203,32 +204,46 @@ class BaseFitter:
 
 
 def _unrepeated(runs: Runs, form: str = "chinchilla", *, fitter: BaseFitter | None = None,
-                **kw) -> Runs:
+                **kw) -> tuple[Runs, tuple | None]:
     """The runs that repeat neither data (D <= U) nor parameters (N <= N_opt(U), judged by the
     base law of ``form`` (or ``fitter``'s) fitted to the previous such set, starting from
-    D <= U alone)."""
+    D <= U alone), and ``fitter.fit``'s result on them when the last refit was of that set
+    (:func:`_labelled` names it; None when :data:`MAX_BASE_REFITS` ran out first): the base
+    law's fit, which the caller need not repeat."""
     from ..data_limits import base_params
     from .repetition import no_base_error
 
     fitter = BaseFitter(form, kw) if fitter is None else fitter
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     keep = ~runs.repeated
+    fitted = None
     for i in range(MAX_BASE_REFITS):
         sub = runs.subset(keep)
         fitter.check(sub, what)
-        law = fitter.fit(sub)[0].law
+        fitted = fitter.fit(sub)
+        law = fitted[0].law
         if law is None:
             break
         try:
             n_opt = base_params(law, runs.unique_tokens)
         except InputError:
-            fitted = "runs with D <= U" if i == 0 else what
-            raise no_base_error(fitter.form, f"{int(keep.sum())} {fitted}") from None
+            fitted_to = "runs with D <= U" if i == 0 else what
+            raise no_base_error(fitter.form, f"{int(keep.sum())} {fitted_to}") from None
         new = ~runs.repeated & (runs.params <= n_opt)
         if np.array_equal(new, keep):
             break
-        keep = new
-    return runs.subset(keep, f"base law fitted to the {int(keep.sum())} {what}")
+        keep, fitted = new, None
+    return runs.subset(keep, f"base law fitted to the {int(keep.sum())} {what}"), fitted
+
+
+def _labelled(fitted, base: Runs, fitter: BaseFitter, name: str = "fit", source: str = ""):
+    """``fitter.fit(base, name, source)``: ``fitted`` (:func:`_unrepeated`'s fit to ``base``)
+    named so, or a fit of ``base`` when there is none. The fit depends on the runs alone; the
+    name and source only label it."""
+    if fitted is None:
+        return fitter.fit(base, name=name, source=source)
+    fit, bootstrap = fitted
+    return replace(fit, name=name, source=source), bootstrap
 
 
 def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
@@ -265,9 +280,10 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
                              holdout_level=holdout_level, budgets=budgets, name=name,
                              full_grid=full_grid)
     everything = runs
+    fitted = None
     if runs.unique_tokens is not None:
-        runs = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry,
-                           full_grid=full_grid)
+        runs, fitted = _unrepeated(runs, objective=objective, delta=delta, asymmetry=asymmetry,
+                                   full_grid=full_grid)
     check_identifiable(runs)
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not (budgets.ndim == 1 and np.all(np.isfinite(budgets)) and np.all(budgets > 0)):
@@ -286,14 +302,10 @@ def fit_runs(runs: Runs, *, form: str = "chinchilla", objective: str = "huber",
     kw = dict(objective=objective, delta=delta, asymmetry=asymmetry, full_grid=full_grid)
     n_used = int(np.count_nonzero(runs.weights))
     source = f"fitted to {n_used} runs from {runs.source} ({objective} objective)"
-    fit, optimum, problem = fit_law(runs.params, runs.train_tokens, runs.loss, runs.weights,
-                                    name=name, source=source, **kw)
+    fit, run_bootstrap = _labelled(fitted, runs, BaseFitter("chinchilla", kw), name, source)
     boot = None
     if bootstrap:
-        from .bootstrap import bootstrap as run_bootstrap
-
-        boot = run_bootstrap(problem, optimum, int(bootstrap),
-                             seed=None if seed is None else int(seed), level=level,
+        boot = run_bootstrap(int(bootstrap), None if seed is None else int(seed), level,
                              budgets=budgets, on_progress=on_progress)
     held = None
     if train is not None:
@@ -394,9 +406,9 @@ def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, name,
     from .repetition import predict as predict_limited
 
     train, test = everything.subset(~mask), everything.subset(mask)
-    base = _unrepeated(train, fitter=fitter)
+    base, fitted = _unrepeated(train, fitter=fitter)
     fitter.check(base, f"runs without repetition left after holding out {rule!r}")
-    sub, bootstrap = fitter.fit(base, name=f"{name} (without {rule})")
+    sub, bootstrap = _labelled(fitted, base, fitter, name=f"{name} (without {rule})")
     if sub.law is None:
         raise InputError(f"the fit without the runs {rule!r} holds out gives no law (a "
                          "coefficient is not > 0): hold out fewer runs")

@@ -279,7 +279,7 @@ def _fit_repeated(runs: Runs, *, forms, bootstrap, seed, level, holdout, holdout
     weights fixed, fitted to its own runs without repetition (D <= U, N <= N_opt(U) under the
     average); then R_D*, R_N* to all runs with the base law held fixed, in the average's
     data-limited loss. ``bootstrap`` and ``holdout`` cover both stages, as for one form."""
-    from . import _held_out, _unrepeated, repetition_stage
+    from . import _held_out, _labelled, _unrepeated, repetition_stage
     from .select import FormFitResult, _select_unrepeated, cv_warning
 
     mask = None if holdout is None else _held_out(runs, holdout)
@@ -290,10 +290,10 @@ def _fit_repeated(runs: Runs, *, forms, bootstrap, seed, level, holdout, holdout
     weights, _ = _weights(selection, chosen_on, kw)
     _, _, fold_scores = _cv_scale(weights, predictions)
     fitter = FixedWeights(shape_of(weights).name, kw, weights)
-    base = _unrepeated(runs, fitter=fitter)
+    base, fitted = _unrepeated(runs, fitter=fitter)
     what = "runs without repetition (D <= U, N <= N_opt(U))"
     fitter.check(base, what)
-    fit, run_bootstrap = fitter.fit(base, name=name, source=_source(
+    fit, run_bootstrap = _labelled(fitted, base, fitter, name=name, source=_source(
         weights, int(np.count_nonzero(base.weights)), runs, "of its "))
     selection = _record(selection, weights, fold_scores)
     fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))

@@ -50,7 +50,6 @@ from .core import DEFAULT_BUDGETS
 from .forms import (
     FormBootstrap,
     FormFit,
-    bootstrap_form,
     fit_form,
     runs_domain,
 )
@@ -231,7 +230,7 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     both stages. ``auto`` then chooses the form on the runs that repeat no data (D <= U,
     after ``holdout``; module docstring), and the chosen form's base law (on its own runs
     without repetition) and R_D*, R_N* are fitted as with that form given."""
-    from . import BaseFitter, _check_base, _held_out, _unrepeated, repetition_stage
+    from . import BaseFitter, _check_base, _held_out, _labelled, _unrepeated, repetition_stage
 
     budgets = _check_common(runs, budgets, bootstrap, seed)
     check_level(holdout_level)
@@ -271,8 +270,9 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
             fit = replace(res.fit, warnings=res.fit.warnings + tuple(cv_warning(selection)))
             return replace(res, fit=fit, selection=selection)
     f = get_form(form)
+    fitted = None
     if repeats:
-        runs = _unrepeated(everything, f.name, **kw)
+        runs, fitted = _unrepeated(everything, f.name, **kw)
         _check_base(runs, f.name, "runs without repetition (D <= U, N <= N_opt(U))")
     check_identifiable(runs, f)
     if train is not None:
@@ -280,13 +280,12 @@ def fit_form_runs(runs: Runs, form: str = "kaplan", *, objective: str = "huber",
     n_used = int(np.count_nonzero(runs.weights))
     source = (f"{f.name} form ({f.formula}) fitted to {n_used} runs from {runs.source} "
               f"({objective} objective)")
-    fit, opt, problem = fit_form(runs, f, name=name, source=source, **kw)
+    fit, run_bootstrap = _labelled(fitted, runs, BaseFitter(f.name, kw), name, source)
     if selection is not None:
         fit = replace(fit, warnings=fit.warnings + tuple(cv_warning(selection)))
     boot = None
     if bootstrap:
-        boot = bootstrap_form(problem, opt, int(bootstrap),
-                              seed=None if seed is None else int(seed), level=level)
+        boot = run_bootstrap(int(bootstrap), None if seed is None else int(seed), level)
     held = None
     if train is not None:
         sub_fit = fit_form(train, f, name=f"{name} (without {holdout})", **kw)
@@ -325,7 +324,7 @@ def _select_unrepeated(pool: Runs, holdout: str | None, forms=None,
         if row["form"] != first["chosen"]]
     for name in ranked:
         try:
-            base = _unrepeated(pool, name, **kw)
+            base, _ = _unrepeated(pool, name, **kw)
         except InputError:  # this form's law has no N_opt(U) there, or too few runs left
             continue
         selection, scales, predictions = _cross_validate(base, forms, **kw)
