@@ -142,7 +142,9 @@ def test_plan_cli_roofline_json():
     (["--batch", "8"], "--batch need --decode-model roofline"),
     (["--decode-model", "roofline", "--decode-mfu", "0.1"],
      "--decode-mfu conflict with --decode-model roofline"),
-    (["--decode-model", "roofline", "--batch", "0"], "batch must be >= 1; got 0"),
+    (["--decode-model", "roofline", "--batch", "0"], "--batch must be a whole number >= 1; got 0"),
+    (["--decode-model", "roofline", "--batch", "2.5"],
+     "--batch must be a whole number >= 1; got 2.5"),
 ])
 def test_plan_cli_roofline_errors(args, message):
     res = runner.invoke(app, ["plan", *SARDANA_ARGS, *args])

@@ -95,7 +95,7 @@ def test_serve_table_and_plot(tmp_path):
      "the model does not fit on --max-gpus 8 x a100-40gb"),
     (["serve", "--params", "70e9", "--gpu", "h100", "--dtype", "bf16", "--max-gpus", "1"],
      "the model does not fit on --max-gpus 1 x h100-sxm"),
-    (["serve", "--params", "7e9", "--batch", "0"], "batch must be >= 1; got 0"),
+    (["serve", "--params", "7e9", "--batch", "0"], "--batch must be a whole number >= 1; got 0"),
     (["serve", "--params", "7e9", "--context", "0.5"], "context must be >= 1; got 0.5"),
     (["train", "--params", "7e9", "--tokens", "1e12", "--mfu", "1.2"],
      r"mfu must be in (0, 1]; got 1.2"),

@@ -346,7 +346,8 @@ class RooflineOptions(OptionGroup):
     """The roofline serving model that prices decode under ``decode_model="roofline"``."""
 
     PANEL = "Roofline inference cost ({{decode_model}} roofline)"
-    batch: float | None = opt("Concurrent sequences per replica [default: 64].", bounds=">= 1")
+    batch: float | None = opt("Concurrent sequences per replica [default: 64].",
+                              bounds="a whole number >= 1")
     context: float | None = opt(
         "Tokens per sequence in the KV cache [default: input + output tokens per request].",
         bounds=">= 1")

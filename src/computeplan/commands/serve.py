@@ -39,9 +39,10 @@ class ServeReport:
                                           "notes": list(self.notes)}
 
 
-@bounded(params="> 0", batch=">= 1", context=">= 1", gpus="a whole number >= 1",
-         max_gpus="a whole number >= 1", layers="> 0", d_model="> 0",
-         heads="a whole number >= 1", kv_heads="a whole number >= 1", vocab="> 0",
+@bounded(params="> 0", batch="a whole number >= 1", context=">= 1", gpus="a whole number >= 1",
+         max_gpus="a whole number >= 1", layers="a whole number >= 1",
+         d_model="a whole number >= 1", heads="a whole number >= 1",
+         kv_heads="a whole number >= 1", vocab="a whole number >= 1",
          aspect_ratio="in [1, 1000]", bandwidth_fraction="in (0, 1]",
          compute_fraction="in (0, 1]", memory_fraction="in (0, 1]", usd_per_gpu_hour="> 0")
 def serve(*, params: float | None = None, gpu: str = "h100-sxm", dtype: str | None = None,

@@ -17,8 +17,8 @@ from .options import bounded
 
 
 @bounded(params="> 0", tokens="> 0", gpus="a whole number >= 1", mfu="in (0, 1]",
-         gpu_hours="> 0", usd_per_gpu_hour="> 0", context="> 0", layers="> 0", d_model="> 0",
-         heads="a whole number >= 1", bytes_per_param="> 0")
+         gpu_hours="> 0", usd_per_gpu_hour="> 0", context="> 0", layers="a whole number >= 1",
+         d_model="a whole number >= 1", heads="a whole number >= 1", bytes_per_param="> 0")
 def train(*, params: float, tokens: float, gpu: str = "h100-sxm", gpus: float = 1,
           mfu: float | None = None, gpu_hours: float | None = None, dtype: str = "bf16",
           usd_per_gpu_hour: float | None = None, attention: bool = False,

@@ -110,8 +110,8 @@ def explicit_shape(*, layers, d_model, heads, kv_heads=None, params=None, vocab=
                    context=None) -> ModelShape:
     """A shape given by its hyper-parameters; ``params`` defaults to 12 layers d_model^2
     (non-embedding, Kaplan et al. 2020) and ``kv_heads`` to ``heads``."""
-    n_layers = v.positive("layers", layers)
-    width = v.positive("d_model", d_model)
+    n_layers = v.whole("layers", layers)
+    width = v.whole("d_model", d_model)
     n_heads = v.whole("heads", heads)
     kv = n_heads if kv_heads is None else _kv_heads(kv_heads, n_heads)
     with np.errstate(over="ignore"):
@@ -120,7 +120,7 @@ def explicit_shape(*, layers, d_model, heads, kv_heads=None, params=None, vocab=
     v.representable("the shape", {"params": n}, "layers or d_model")
     return ModelShape(
         n, n_layers, width, n_heads, kv * 1.0, estimated=False,
-        vocab=None if vocab is None else v.positive("vocab", vocab),
+        vocab=None if vocab is None else v.whole("vocab", vocab),
         context=None if context is None else v.positive("context", context))
 
 
@@ -154,5 +154,5 @@ def model_shape(params=None, *, layers=None, d_model=None, heads=None, kv_heads=
     if vocab is None and context is None:
         return est
     return ModelShape(est.params, est.layers, est.d_model, est.heads, est.kv_heads, True,
-                      None if vocab is None else v.positive("vocab", vocab),
+                      None if vocab is None else v.whole("vocab", vocab),
                       None if context is None else v.positive("context", context))
