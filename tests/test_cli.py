@@ -117,6 +117,23 @@ def test_model_json_includes_loss():
     (["model", "--params", "1e9"], "give --chinchilla with one of"),
     (["model", "--chinchilla", "--params", "1e9", "--tokens", "1e9"], "exactly one of"),
     (["model", "--params", "1e9", "--loss", "1.7"], "best loss this many parameters can reach"),
+    # counts are whole numbers
+    (["serve", "--params", "7e9", "--layers", "3.5", "--d-model", "4096", "--heads", "32"],
+     "--layers must be a whole number >= 1; got 3.5"),
+    (["serve", "--params", "7e9", "--layers", "32", "--d-model", "4096.5", "--heads", "32"],
+     "--d-model must be a whole number >= 1; got 4096.5"),
+    (["serve", "--params", "7e9", "--batch", "2.5"], "--batch must be a whole number >= 1"),
+    (["serve", "--params", "7e9", "--vocab", "3.5"], "--vocab must be a whole number >= 1"),
+    (["train", "--params", "7e9", "--tokens", "1e12", "--attention", "--layers", "3.5",
+      "--d-model", "4096", "--heads", "32"], "--layers must be a whole number >= 1; got 3.5"),
+    (["plan", "--decode-model", "roofline", "--batch", "2.5"],
+     "--batch must be a whole number >= 1; got 2.5"),
+    # numbers as the CLI spells them, in text options too
+    (["tradeoff", "scaling-policy", "--set", "fraction_per_round=0_2"],
+     "--set fraction_per_round must be a number (digits with an optional point and exponent, "
+     "e.g. 2, 0.5 or 1.5e21); got '0_2'"),
+    (["plan", "--price-performance-doubling-years", "2_5"],
+     "--price-performance-doubling-years must be a number of years > 0 or one of"),
 ])
 def test_bad_input_exit_2_one_line(args, message):
     result = runner.invoke(app, args)
@@ -135,6 +152,25 @@ def test_bad_input_exit_2_one_line(args, message):
     (["fit"], "missing argument 'runs' (see 'computeplan fit --help')"),
     (["tradeoff", "nope"], "'nope' is not one of 'scaling-policy'"),
     (["tradeoff", "scaling-policy", "--nope"], "no such option: --nope"),
+    (["plan", "--loss"], "option '--loss' requires an argument (see 'computeplan plan --help')"),
+    (["tradeoff"], "missing argument 'technique'. Choose from: scaling-policy, pruning, mcts, "
+                   "pass-at-k, n-at-k (see 'computeplan tradeoff --help')"),
+    # numbers: digits, point and exponent only (Python's float reads '2_0' as 20, '２' as 2)
+    (["plan", "--loss", "2_0"], "invalid value for '--loss': '2_0' is not a number; write digits "
+                                "with an optional point and exponent, e.g. 2, 0.5 or 1.5e21 "
+                                "(see 'computeplan plan --help')"),
+    (["plan", "--loss", "２"], "'２' is not a number"),
+    (["plan", "--loss", "abc"], "'abc' is not a number"),
+    (["tradeoff", "scaling-policy", "--train-range", "1_0", "20"],
+     "invalid value for '--train-range': '1_0' is not a number"),
+    (["tradeoff", "scaling-policy", "--queries", "1e3", "--queries", "1_0"],
+     "invalid value for '--queries': '1_0' is not a number"),
+    (["fit", "runs.csv", "--bootstrap", "2.5"],
+     "invalid value for '--bootstrap': '2.5' is not a whole number; write digits, e.g. 0, 3 or "
+     "1000"),
+    (["fit", "runs.csv", "--seed", "1_0"], "invalid value for '--seed': '1_0' is not a whole"),
+    (["tradeoff", "scaling-policy", "--grid-points", "1_000"],
+     "invalid value for '--grid-points': '1_000' is not a whole number"),
 ])
 def test_usage_errors_are_one_line(args, message):
     """A value that does not parse, an unknown option, command or choice, a missing argument:
@@ -144,6 +180,14 @@ def test_usage_errors_are_one_line(args, message):
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "Usage:" not in result.output and "Value error" not in result.stderr
+
+
+def test_whole_numbers_may_be_written_as_decimals(tmp_path):
+    """'2.0' and '1e1' are whole numbers: an integer option takes them (the error is then the
+    missing file's, not the number's)."""
+    for text in ("2.0", "1e1", "10"):
+        result = runner.invoke(app, ["fit", str(tmp_path / "none.csv"), "--bootstrap", text])
+        assert result.exit_code == 2 and "cannot read runs file" in result.stderr, result.output
 
 
 def test_real_process_error_has_no_traceback():

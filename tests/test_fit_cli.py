@@ -96,6 +96,8 @@ def test_boundary_fit_exits_1_and_writes_no_law(tmp_path):
     (GOOD, ["--params-col", "Model Size"], "columns are: 'params', 'tokens', 'loss'"),
     (GOOD, ["--flops-col", "C"], "column 'C' (set by --flops-col) not found"),
     ([*GOOD[:2], (1e9, "x", 2.5)], [], "non-numeric values in row 3"),
+    ([*GOOD, (1e9, "2_0e9", 2.5)], [], "non-numeric values in row 7 (e.g. '2_0e9'); write "
+                                       "numbers as digits with an optional point and exponent"),
     ([*GOOD[:3], (0, 2e9, 2.5)], [], "must be > 0; got 0 in row 4"),
     ([(1e8, 2e9, "nan"), *GOOD], [], "'loss' is NaN in row 1"),
     ([*GOOD, (1e8, "inf", 2.0)], [], "'tokens' is infinite in row 7"),

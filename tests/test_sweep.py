@@ -123,7 +123,9 @@ def test_csv_rows_each_get_their_own_error_or_plan(tmp_path, scenarios):
             expected = _plan_row(options)
             assert all(_same(row[k], v) for k, v in expected.items() if k in row)
         elif i == 3:
-            assert row["error"] == "scenarios.csv row 4: loss must be a number; got 'abc'"
+            assert row["error"] == ("scenarios.csv row 4: loss must be a number (digits with an "
+                                    "optional point and exponent, e.g. 2, 0.5 or 1.5e21); got "
+                                    "'abc'")
         else:
             assert row["error"] == _error(options)
             assert row["optimal.params"] is None
@@ -357,11 +359,29 @@ def test_yaml_spec_and_human_output(tmp_path):
     ({"axes": {"loss": [2.0]}, "reductions": {"argmin": {"axis": "law", "of": "optimal.params"}}},
      "no axis 'law'"),
     ({}, "a sweep needs axes in a spec, a scenarios CSV, or both"),
+    ({"axes": {"loss": ["2_0"]}}, "spec axis 'loss' value must be a number (digits with an "
+                                  "optional point and exponent, e.g. 2, 0.5 or 1.5e21); got '2_0'"),
+    ({"axes": {"loss": {"start": "2", "stop": "3", "num": "1_0"}}},
+     "spec axis 'loss' num must be a number"),
 ])
 def test_bad_specs_are_one_line_errors(spec, message):
     with pytest.raises(InputError) as exc:
         cp.sweep(spec)
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("cells", [["2_0"], ["2_0", "abc"], ["２"]])
+def test_csv_numbers_are_read_as_the_cli_reads_them(tmp_path, cells):
+    """A cell Python's float reads but the CLI refuses ('2_0' is 20 to float) is an error row,
+    whether or not another cell of the column is malformed too."""
+    path = tmp_path / "scenarios.csv"
+    path.write_text("loss\n" + "".join(f"{c}\n" for c in cells) + "2.0\n")
+    out = tmp_path / "rows.parquet"
+    cp.sweep(scenarios=path, out=out)
+    rows = pq.read_table(out).to_pylist()
+    assert [r["error"] for r in rows] == [
+        f"scenarios.csv row {i + 1}: loss must be a number (digits with an optional point and "
+        f"exponent, e.g. 2, 0.5 or 1.5e21); got {c!r}" for i, c in enumerate(cells)] + [None]
 
 
 def test_cli_bad_input_exits_2(tmp_path, scenarios):

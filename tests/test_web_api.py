@@ -366,6 +366,26 @@ def test_fit_errors_name_the_upload_not_a_server_path(client):
     assert response.status_code == 422 and "less than or equal to 200" in response.text
 
 
+@pytest.mark.parametrize("text", ["2_0", "\uff12", "abc", "0x10"])
+def test_numbers_in_text_are_spelt_as_the_cli_spells_them(client, text):
+    """A query string or form field is text: its numbers are read as the CLI reads them
+    (pydantic's lax mode reads '2_0' as 20), an integer field's as whole numbers."""
+    bad = client.get("/report.html", params={"loss": text})
+    assert bad.status_code == 422
+    assert bad.json()["error"] == ("loss: Input should be a number written as digits with an "
+                                   "optional point and exponent, e.g. 2, 0.5 or 1.5e21; got "
+                                   f"{text!r}")
+    needs(client, "fit")
+    runs = {"runs": ("x.csv", b"params,tokens,loss\n1e9,2e10,2.5\n", "text/csv")}
+    for whole in (text, "2.5"):
+        bad = client.post("/api/fit", files=runs, data={"bootstrap": whole})
+        assert bad.status_code == 422
+        assert bad.json()["error"] == ("bootstrap: Input should be a whole number written as "
+                                       f"digits, e.g. 0, 3 or 1000; got {whole!r}")
+    fine = client.post("/api/fit", files=runs, data={"bootstrap": "3"})
+    assert fine.status_code == 422 and "need more than 5 runs" in fine.json()["error"]
+
+
 def test_computeplan_web_serves_the_page_and_api():
     """`computeplan web` in a real process on 127.0.0.1: the page and a plan answer."""
     import socket

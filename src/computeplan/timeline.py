@@ -50,6 +50,7 @@ from . import _validate as v
 from .demand import Demand
 from .errors import ConvergenceError, InputError
 from .laws import TRAIN_FLOPS_PER_PARAM_TOKEN, ChinchillaLaw
+from .numbertext import parse_number
 from .vocabulary import option
 
 DAYS_PER_YEAR = 365.25
@@ -82,13 +83,13 @@ def doubling_years(spec) -> tuple[float | None, str | None]:
         key = spec.strip().lower()
         if key in PRICE_PERFORMANCE_PRESETS:
             return PRICE_PERFORMANCE_PRESETS[key][0], key
-        try:
-            spec = float(key)
-        except ValueError:
+        number = parse_number(key)
+        if number is None:
             raise InputError(
                 f"{option('price_performance_doubling_years')} must be a number of years > 0 or "
                 f"one of "
-                f"{', '.join(PRICE_PERFORMANCE_PRESETS)}; got {spec!r}") from None
+                f"{', '.join(PRICE_PERFORMANCE_PRESETS)}; got {spec!r}")
+        spec = number
     if isinstance(spec, bool):
         raise InputError(f"{option('price_performance_doubling_years')} must be a number; got "
                          f"{spec!r}")

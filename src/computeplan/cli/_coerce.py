@@ -20,7 +20,10 @@ from pathlib import Path
 
 import typer.core
 
+from ..numbertext import not_a_number, not_whole, parse_number, parse_whole
+
 try:  # typer's private coercion layer (typer >= 0.2x); without it typer does its own
+    from typer._click.exceptions import BadParameter
     from typer._coercion import RuntimeParam, build_runtime_param
     from typer._param_types import coerce_cli_choice, coerce_cli_path
 except ImportError:  # pragma: no cover - older or newer typer
@@ -31,6 +34,23 @@ except ImportError:  # pragma: no cover - older or newer typer
 _FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _INT = re.compile(r"[+-]?\d{1,18}")
 _MISSING = object()
+
+
+def _number_text(annotation, value):
+    """``value`` checked as :mod:`computeplan.numbertext` spells numbers when it is the text of
+    a number option (typer's pydantic reads ``'2_0'`` as 20 and ``'3.0'`` as the integer 3):
+    the value to coerce (a whole number's digits for an ``int``), or a ``ValueError`` saying
+    how to write one."""
+    if type(value) is not str or annotation not in (float, int):
+        return value
+    if annotation is float:
+        if parse_number(value) is None:
+            raise ValueError(not_a_number(value))
+        return value
+    whole = parse_whole(value)
+    if whole is None:
+        raise ValueError(not_whole(value))
+    return str(whole)
 
 
 def _scalar(annotation, value):
@@ -121,7 +141,24 @@ if RuntimeParam is not None:
                 return _MISSING if _MISSING in out else out
             return _scalar(d.annotation, value)
 
+        def _checked(self, value, param, ctx):
+            """``value`` with each number's text checked (:func:`_number_text`); a malformed
+            one is click's ``BadParameter``, a one-line usage error."""
+            d = self.descriptor
+            if d.parameter_info.parser is not None:
+                return value
+            args = typing.get_args(d.annotation)
+            try:
+                if d.is_tuple and isinstance(value, (list, tuple)) and len(value) == len(args):
+                    return tuple(_number_text(a, x) for a, x in zip(args, value, strict=True))
+                if d.is_list and len(args) == 1 and isinstance(value, (list, tuple)):
+                    return [_number_text(args[0], x) for x in value]
+                return _number_text(d.annotation, value)
+            except ValueError as exc:
+                raise BadParameter(str(exc), ctx=ctx, param=param) from None
+
         def _coerce_value(self, value, param, ctx):
+            value = self._checked(value, param, ctx)
             out = self._fast(value, param, ctx)
             if out is not _MISSING:
                 return out

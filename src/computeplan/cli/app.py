@@ -33,16 +33,34 @@ def _flags_without_metavar(params: list) -> list:
 
 
 class Command(TyperCommand):
-    """Every command: its help shows no ``<bool>`` after a flag (``--help`` included)."""
+    """Every command: its help shows no ``<bool>`` after a flag (``--help`` included); its
+    usage errors name it (click leaves some, e.g. an option without its value, unplaced)."""
 
     def get_params(self, ctx):
         return _flags_without_metavar(super().get_params(ctx))
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+
+def _joined(lines: list[str]) -> str:
+    """Lines as one: a list that follows a colon, one item a line ending in a comma (``Choose
+    from:``), stays a list; other lines are joined by semicolons."""
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        text += (" " if text.endswith((":", ",")) else "; ") + line
+    return text
 
 
 def usage_message(exc: UsageError) -> str:
     """One line for a usage error (an unknown option or command, a value that does not parse, a
     missing argument): click's message, lines joined, and where the valid ones are listed."""
-    text = "; ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+    text = _joined([line.strip() for line in exc.format_message().splitlines() if line.strip()])
     text = text.replace("Value error, ", "")  # pydantic's prefix to a validator's message
     if text[:1].isupper() and text[1:2].islower():
         text = text[0].lower() + text[1:]

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..laws import COEFFICIENTS, get_law
+from ..numbertext import NUMBER_FORM, parse_number
 from ..tradeoffs.frontier import DEFAULT_GRID_POINTS, DEFAULT_MIN_EXCHANGE_RATE
 from ..vocabulary import called, option
 from .options import LAW_BOUNDS, bounded
@@ -68,11 +69,11 @@ def parse_params(params) -> dict:
             if not sep or not key.strip():
                 raise InputError(f"{_set()} takes KEY=VALUE (a technique parameter); got "
                                  f"{item!r}")
-            try:
-                out[key.strip()] = float(value)
-            except ValueError:
-                raise InputError(f"{_set()} {key.strip()} must be a number; got {value!r}"
-                                 ) from None
+            number = parse_number(value)
+            if number is None:
+                raise InputError(f"{_set()} {key.strip()} must be a number ({NUMBER_FORM}); "
+                                 f"got {value!r}")
+            out[key.strip()] = number
     if "law" in out:
         raise InputError(f"{_set()} law is not a number parameter; got {out['law']!r}: choose "
                          f"the law with {option('law')} and its coefficients with "

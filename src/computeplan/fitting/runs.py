@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..numbertext import NUMBER_FORM, parse_number
 from ..vocabulary import option
 
 
@@ -131,23 +132,14 @@ def _column(table: list[dict], header: list[str], col: str, by: str, path: str) 
         raise InputError(f"column {col!r} (set by {by}) not found in {path}; columns are: "
                          + ", ".join(repr(h) for h in header))
     raw = [r[col] if r[col] is not None else "" for r in table]
-    try:
-        return np.array(raw, dtype=float)
-    except ValueError:
-        pass
-    bad = [i for i, text in enumerate(raw) if not _is_number(text)]  # only to name the rows
-    if not bad:  # text Python reads as a number but numpy does not (e.g. '1_000')
-        return np.array([float(t) for t in raw])
+    # as computeplan.numbertext reads numbers (numpy, like float, reads '1_000' as 1000)
+    numbers = [parse_number(text) for text in raw]
+    bad = [i for i, x in enumerate(numbers) if x is None]
+    if not bad:
+        return np.array(numbers, dtype=float)
     raise InputError(f"column {col!r} has non-numeric values in "
-                     f"{_rows_text(np.array(bad) + 1)} (e.g. {raw[bad[0]]!r})")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+                     f"{_rows_text(np.array(bad) + 1)} (e.g. {raw[bad[0]]!r}); write numbers as "
+                     f"{NUMBER_FORM}")
 
 
 def read_runs(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..commands import plan as plan_command
 from ..errors import USER_ERRORS
+from ..numbertext import NUMBER_FORM, parse_number
 from .options import (
     PLACEHOLDER_LOSS_ABOVE_E,
     PLACEHOLDERS,
@@ -94,10 +95,11 @@ def _csv_numbers(name: str, arr) -> tuple[np.ndarray, list[tuple[int, str]]]:
         for i, cell in enumerate(arr.to_pylist()):
             if cell is None:
                 continue
-            try:
-                values[i] = float(cell)
-            except ValueError:
-                bad.append((i, f"{name} must be a number; got {cell!r}"))
+            number = parse_number(cell)
+            if number is None:
+                bad.append((i, f"{name} must be a number ({NUMBER_FORM}); got {cell!r}"))
+            else:
+                values[i] = number
     refused = {i for i, _ in bad}
     for i in np.flatnonzero(np.isnan(values) & ~arr.is_null().to_numpy(zero_copy_only=False)):
         if i not in refused:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..numbertext import NUMBER_FORM, parse_number
 from ..vocabulary import option
 from .options import plan_options, string_options
 
@@ -174,10 +175,14 @@ def read_spec_file(path: str | Path) -> dict:
 def _number(where: str, value) -> float:
     if isinstance(value, bool) or value is None:
         raise InputError(f"{where} must be a number; got {value!r}")
+    # YAML 1.1 reads 1e12 as a string: accept it (as a number is spelled, no underscores)
+    out = parse_number(value) if isinstance(value, str) else value
+    if not isinstance(out, int | float):
+        raise InputError(f"{where} must be a number ({NUMBER_FORM}); got {value!r}")
     try:
-        out = float(value)  # YAML 1.1 reads 1e12 as a string: accept it
-    except (TypeError, ValueError):
-        raise InputError(f"{where} must be a number; got {value!r}") from None
+        out = float(out)
+    except OverflowError:  # an integer beyond float range
+        out = math.inf
     if not math.isfinite(out):
         raise InputError(f"{where} must be a finite number; got {value!r}")
     return out

@@ -23,10 +23,20 @@ from pathlib import PurePath
 from types import UnionType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json, Strict, WrapValidator, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Json,
+    Strict,
+    WrapValidator,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from ..laws import PRESETS, form_presets
+from ..numbertext import NUMBER_FORM, WHOLE_FORM, parse_number, parse_whole
 from ..vocabulary import render
 
 #: Arguments that name server-side files: never taken from a client.
@@ -49,19 +59,47 @@ _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_STR
 _GUESSED = {bool: bool, int: int, float: float, str: str}
 
 
+def _map_numbers(tp: Any, leaf) -> Any:
+    """``tp`` with every ``int``/``float`` in it (in unions, lists, ...) replaced by
+    ``leaf(int)``/``leaf(float)``."""
+    if tp in (int, float):
+        return leaf(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return typing.Annotated[(_map_numbers(args[0], leaf), *tp.__metadata__)]
+    if origin in (typing.Union, UnionType):
+        return typing.Union[tuple(_map_numbers(a, leaf) for a in args)]  # noqa: UP007
+    if origin in (list, tuple, dict) and args:
+        return origin[tuple(a if a is Ellipsis else _map_numbers(a, leaf) for a in args)]
+    return tp
+
+
 def _strict_numbers(tp: Any) -> Any:
     """``tp`` with every ``int``/``float`` strict: JSON ``true``/``false`` and strings are not
     numbers (pydantic's lax mode takes them), while an integer is still a valid float."""
-    if tp in (int, float):
-        return typing.Annotated[tp, Strict()]
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Annotated:
-        return typing.Annotated[(_strict_numbers(args[0]), *tp.__metadata__)]
-    if origin in (typing.Union, UnionType):
-        return typing.Union[tuple(_strict_numbers(a) for a in args)]  # noqa: UP007
-    if origin in (list, tuple, dict) and args:
-        return origin[tuple(a if a is Ellipsis else _strict_numbers(a) for a in args)]
-    return tp
+    return _map_numbers(tp, lambda t: typing.Annotated[t, Strict()])
+
+
+def _number_text(kind: type):
+    """A validator of the text of a number of type ``kind`` (query strings, form fields): as
+    :mod:`computeplan.numbertext` spells numbers (pydantic reads ``'2_0'`` as 20)."""
+    parse, what = ((parse_number, f"a number written as {NUMBER_FORM}") if kind is float
+                   else (parse_whole, f"a whole number written as {WHOLE_FORM}"))
+
+    def check(value):
+        if not isinstance(value, str):
+            return value
+        number = parse(value)
+        if number is None:  # the message gets '; got <value>' (web.app)
+            raise PydanticCustomError("number_text", "Input should be {what}", {"what": what})
+        return number
+    return BeforeValidator(check)
+
+
+def _text_numbers(tp: Any) -> Any:
+    """``tp`` with every ``int``/``float`` read from text as the CLI reads it
+    (:func:`_number_text`)."""
+    return _map_numbers(tp, lambda t: typing.Annotated[t, _number_text(t)])
 
 
 def _mentions_path(tp: Any) -> bool:
@@ -135,7 +173,7 @@ def _model(name: str, entries, strict: bool) -> type[BaseModel]:
                                 "API never takes server paths from clients")
             continue
         default = ... if default is inspect.Parameter.empty else default
-        tp = _strict_numbers(tp) if strict else tp
+        tp = _strict_numbers(tp) if strict else _text_numbers(tp)
         if field_name == "law":  # the web's kinds of law, not the CLI's (a file's path)
             description = (f"A {_presets()} or, inline, a law file's JSON object "
                            "of any form" + ("" if strict else " as JSON text"))
