@@ -148,6 +148,15 @@ def test_python_plan_takes_a_law_files_object_as_the_web_does():
     ({"E": 1.9, "A": 420.0}, "law is missing coefficient(s) ['B', 'alpha', 'beta']"),
     ({"form": "nope", "E": 1.9}, "unknown law form 'nope'"),
     ({"form": "kaplan", **MPT.coef, "gamma": 1.0}, "unknown key(s) ['gamma']"),
+    # a misspelt key beside the others was ignored (the Chinchilla form's file had no check)
+    (EXAMPLE_LAW | {"alhpa": 0.3}, "law of form 'chinchilla' has unknown key(s) ['alhpa'] (did "
+     "you mean 'alpha'?); valid keys: E, A, B, alpha, beta, form, name, source, rd_star, "
+     "rn_star, domain, replicates"),
+    (EXAMPLE_LAW | {"form": "chinchilla", "metadata": {}}, "unknown key(s) ['metadata']"),
+    (AVERAGE | {"kaplan.wieght": 0.5}, "unknown key(s) ['kaplan.wieght'] (did you mean "
+     "'kaplan.weight'?); valid keys: kaplan.weight, kaplan.E,"),
+    ({"form": "tied", **{k: EXAMPLE_LAW[k] for k in ("E", "A", "B", "alpha")}, "beta": 0.3},
+     "law of form 'tied' has unknown key(s) ['beta']; valid keys: E, A, B, alpha, form,"),
     (EXAMPLE_LAW | {"alpha": "x"}, "law coefficient alpha must be a number; got 'x'"),
     (EXAMPLE_LAW | {"E": -1.0},
      "law coefficient E must be a finite number > 0 for form 'chinchilla'; got -1.0"),

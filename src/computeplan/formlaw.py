@@ -22,6 +22,7 @@ from .laws import (
     CompletesModels,
     LawFile,
     ModelPoint,
+    check_law_keys,
 )
 from .vocabulary import argument
 
@@ -180,12 +181,7 @@ class FormLaw(CompletesModels, LawFile):
         if not isinstance(data, dict):
             raise InputError("a law must be a JSON object with a form and its coefficients")
         f = get_form(data.get("form", "chinchilla"))
-        known = {"form", "name", "source", "domain", "replicates", *f.coefficients,
-                 *REPETITION_COEFFICIENTS}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise InputError(f"law of form {f.name!r} has unknown key(s) {extra}; its "
-                             f"coefficients are {list(f.coefficients)}")
+        check_law_keys(data, f)
         law_name, source = data.get("name"), data.get("source")
         repetition = {c: data[c] for c in REPETITION_COEFFICIENTS if c in data}
         return make_law(f.name, {c: data[c] for c in f.coefficients if c in data},

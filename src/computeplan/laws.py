@@ -50,6 +50,29 @@ def check_repetition(name: str, value) -> float | None:
     return float(value)
 
 
+#: A law file's keys besides its form's coefficients: what :meth:`LawFile.to_json` writes
+#: (``form`` is left out for the Chinchilla form, ``rd_star``/``rn_star`` at the paper's values).
+LAW_FILE_KEYS = ("form", "name", "source", *REPETITION_COEFFICIENTS, "domain", "replicates")
+
+
+def check_law_keys(data: dict, form) -> None:
+    """A one-line InputError naming each key of the law file object ``data`` that a law of
+    ``form`` (a :class:`computeplan.forms.Form`) does not have, and the keys it may have: a
+    misspelt key (``"alhpa": 0.3``) would otherwise be ignored."""
+    import difflib
+
+    valid = [*form.coefficients, *LAW_FILE_KEYS]
+    extra = sorted((k for k in data if k not in valid), key=str)
+    if not extra:
+        return
+    shown = [k[:40] + "..." if isinstance(k, str) and len(k) > 40 else k for k in extra]
+    near = [m for k in extra if isinstance(k, str)
+            for m in difflib.get_close_matches(k, valid, n=1)]
+    hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
+    raise InputError(f"law of form {form.name!r} has unknown key(s) {shown}{hint}; valid keys: "
+                     + ", ".join(valid))
+
+
 @dataclass(frozen=True)
 class ModelPoint:
     """A model: parameter count, training tokens, training FLOPs and its predicted loss."""
@@ -355,10 +378,11 @@ class ChinchillaLaw(CompletesModels, LawFile):
 def _check_chinchilla_form(data: dict) -> None:
     from .forms import get_form
 
-    form = get_form(data.get("form", "chinchilla")).name
-    if form != "chinchilla":
-        raise InputError(f"law {data.get('name') or ''!r} has form {form!r}, not the Chinchilla "
-                         "form this needs")
+    form = get_form(data.get("form", "chinchilla"))
+    if form.name != "chinchilla":
+        raise InputError(f"law {data.get('name') or ''!r} has form {form.name!r}, not the "
+                         "Chinchilla form this needs")
+    check_law_keys(data, form)
 
 
 def load_law(path: str | Path):
