@@ -132,11 +132,16 @@ def test_host_check_accepts_listed_names_and_refuses_others():
 
 
 def _run_web(monkeypatch, *args):
-    """`computeplan web ARGS` with the server's run replaced: (stderr, the app, the bind)."""
+    """`computeplan web ARGS` with the server's sockets and run replaced: (stderr, the app,
+    the bind)."""
     import uvicorn
 
+    from computeplan.web import server
+
     seen = {}
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen.update(config=self.config))
+    monkeypatch.setattr(server, "listening_sockets", lambda host, port: [])
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets=None: seen.update(config=self.config))
     res = CliRunner().invoke(cli_app, ["web", *args])
     assert res.exit_code == 0, res.output
     return res.stderr, seen["config"].app, seen["config"].host
@@ -204,6 +209,47 @@ def test_web_time_limits_must_be_positive(args):
     err = res.stderr.strip()
     assert err.startswith(f"error: {args[0]} must be a finite number of seconds > 0") and \
         "\n" not in err
+
+
+def _refused_start(*args) -> str:
+    """The stderr of `computeplan web ARGS` in a real process, which must exit 2 at once (a
+    server that started after all is killed at the timeout, which fails the test)."""
+    proc = subprocess.run([sys.executable, "-m", "computeplan", "web", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
+    assert proc.stdout == ""
+    return proc.stderr.strip()
+
+
+def test_a_port_in_use_is_one_line_exit_2():
+    """uvicorn logged the bind error over several lines and exited with status 3."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = _refused_start("--port", str(port))
+    assert err == (f"error: cannot listen on --host 127.0.0.1 --port {port}: the port is "
+                   "already in use (another server listens there); stop it or give another "
+                   "--port in [1, 65535]")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--host", "192.0.2.1"], "error: cannot listen on --host 192.0.2.1 --port 8000: 192.0.2.1 "
+     "is not an address of this machine; give an address of this machine such as 127.0.0.1 or "
+     "::1 (this machine only) or 0.0.0.0 (every interface)"),
+    (["--host", "bad host name.invalid"], "error: --host 'bad host name.invalid' does not "
+     "resolve to an address ("),
+    # '' bound every interface, silently
+    (["--host", ""], "error: --host must be an address or a name, such as 127.0.0.1 or ::1 "
+     "(this machine only) or 0.0.0.0 (every interface); got ''"),
+    (["--host", " "], "got ' '"),
+    (["--port", "0"], "error: --port must be a whole number in [1, 65535]; got 0"),
+    (["--port", "65536"], "error: --port must be a whole number in [1, 65535]; got 65536"),
+    (["--max-connections", "0"], "error: --max-connections must be a whole number >= 1; got 0"),
+])
+def test_a_host_or_port_that_cannot_be_listened_on_is_one_line_exit_2(args, message):
+    assert message in _refused_start(*args)
 
 
 # ------------------------------------------------------- the schema publishes ranges and enums

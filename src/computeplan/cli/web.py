@@ -22,7 +22,8 @@ from .app import Output, command, emit, law_input, options_from_cli
 from .plan import plan as plan_cli
 
 #: Bind addresses that mean every interface of this machine (not a name a client sends).
-_WILDCARDS = ("0.0.0.0", "::", "")
+_WILDCARDS = ("0.0.0.0", "::")
+_PORTS = (1, 65535)
 
 
 @command("web")
@@ -30,7 +31,7 @@ def web(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1 or ::1: "
                                       "this machine only; 0.0.0.0: every interface, with a "
                                       "warning).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", help="TCP port, in [1, 65535].")] = 8000,
     allowed_host: Annotated[list[str] | None, typer.Option(
         "--allowed-host", help="A Host header name to accept besides 127.0.0.1, localhost, ::1 "
         "and the --host address (repeat for more; *.example.org for subdomains, * for any). "
@@ -44,7 +45,7 @@ def web(
         "request (headers and body): 408 and the connection closed beyond.")
     ] = DEFAULT_MAX_READ_SECONDS,
     max_connections: Annotated[int, typer.Option(
-        "--max-connections", min=1, help="Connections served at once (idle keep-alive ones "
+        "--max-connections", help="Connections served at once (idle keep-alive ones "
         "included): a further one gets 503 and is closed.")] = DEFAULT_MAX_CONNECTIONS,
 ):
     """Start the web calculator and HTTP API (needs the web extra).
@@ -58,6 +59,14 @@ def web(
                         ("--max-read-seconds", max_read_seconds)):
         if not value > 0 or value == float("inf"):
             raise InputError(f"{flag} must be a finite number of seconds > 0; got {value:g}")
+    if not _PORTS[0] <= port <= _PORTS[1]:
+        raise InputError(f"--port must be a whole number in [{_PORTS[0]}, {_PORTS[1]}]; got "
+                         f"{port}")
+    if max_connections < 1:
+        raise InputError(f"--max-connections must be a whole number >= 1; got {max_connections}")
+    if not host.strip("[] \t"):  # '' would bind every interface, unannounced
+        raise InputError(f"--host must be an address or a name, such as 127.0.0.1 or ::1 (this "
+                         f"machine only) or 0.0.0.0 (every interface); got {host!r}")
     try:
         import uvicorn
     except ImportError:
@@ -65,8 +74,9 @@ def web(
                          ) from None
     from ..web.app import create_app
     from ..web.guard import LOOPBACK_HOSTS, is_loopback
-    from ..web.server import server_config
+    from ..web.server import listening_sockets, server_config
 
+    sockets = listening_sockets(host.strip("[]"), port)  # a port in use: one line, exit 2
     bound = [] if host in _WILDCARDS or host in LOOPBACK_HOSTS else [host.strip("[]")]
     allowed = (*LOOPBACK_HOSTS, *bound, *(allowed_host or ()))
     shown = f"[{host.strip('[]')}]" if ":" in host else host
@@ -78,7 +88,7 @@ def web(
     app = create_app(allowed_host=allowed, max_request_seconds=max_request_seconds)
     config = server_config(app, host=host.strip("[]"), port=port,
                            max_read_seconds=max_read_seconds, max_connections=max_connections)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 class ReportFormat(StrEnum):

@@ -17,8 +17,12 @@ plain text.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 
+from ..errors import InputError
+from ..vocabulary import option
 from .guard import DEFAULT_MAX_CONNECTIONS, error_body
 
 
@@ -120,3 +124,51 @@ def server_config(app, *, host: str, port: int, max_read_seconds: float,
 
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                           http=read_timeout_protocol(max_read_seconds, max_connections))
+
+
+#: How to give an address that can be listened on, for the messages that refuse one.
+_ADDRESSES = "an address of this machine such as 127.0.0.1 or ::1 (this machine only) or " \
+             "0.0.0.0 (every interface)"
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address ``host`` resolves to, at ``port``, as asyncio's
+    ``create_server`` binds them (``SO_REUSEADDR``; IPv6 sockets IPv6-only, beside the IPv4
+    ones), for ``uvicorn.Server.run(sockets=...)``. Binding here, before the server starts,
+    makes a port in use or a host that cannot be bound a one-line :class:`InputError` naming
+    the option (uvicorn logs the error and exits with status 3)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise InputError(f"{option('host')} {host!r} does not resolve to an address ({reason}); "
+                         f"give {_ADDRESSES}, or a name that resolves") from None
+    out: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            out.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in out:
+            sock.close()
+        raise InputError(_bind_error(host, port, exc)) from None
+    return out
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    where = f"{option('host')} {host} {option('port')} {port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {where}: the port is already in use (another server "
+                f"listens there); stop it or give another {option('port')} in [1, 65535]")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: {host} is not an address of this machine; give " \
+               f"{_ADDRESSES}"
+    if exc.errno == errno.EACCES:
+        return (f"cannot listen on {where}: no permission (ports below 1024 need privileges "
+                f"on most systems); give a {option('port')} in [1024, 65535]")
+    return f"cannot listen on {where}: {exc.strerror or exc}"
