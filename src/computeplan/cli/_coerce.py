@@ -6,8 +6,10 @@ the rest of ``computeplan plan``. :class:`FastGroup` gives each option of the co
 coercer (:class:`FastCoercion`) that returns the value typer would for the plain cases (a value
 already of the option's type, a decimal number, a name among the choices, a path given as text)
 and hands every other value (a malformed number, a bound, a path that fails typer's checks) to
-typer's own coercion, built then: the results and the error messages are typer's. Other typer
-versions (no ``typer._coercion``): typer's own.
+typer's own coercion, built then: the results and the error messages are typer's, except that
+the text of a number is first read as :mod:`computeplan.numbertext` reads it (no underscores; an
+integer option takes any whole number). Other typer versions (no ``typer._coercion``): typer's
+own.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ _MISSING = object()
 
 def _number_text(annotation, value):
     """``value`` checked as :mod:`computeplan.numbertext` spells numbers when it is the text of
-    a number option (typer's pydantic reads ``'2_0'`` as 20 and ``'3.0'`` as the integer 3):
+    a number option (typer's pydantic reads ``'2_0'`` as 20, and refuses ``'1e3'`` for an int):
     the value to coerce (a whole number's digits for an ``int``), or a ``ValueError`` saying
     how to write one."""
     if type(value) is not str or annotation not in (float, int):
