@@ -22,6 +22,9 @@ from .defaults import MIN_EXPONENT
 from .errors import InputError
 
 DOMAIN_KEYS = ("params", "train_tokens", "tokens_per_param")
+#: A domain key only a law fitted to runs with unique tokens has: their epochs D/U, the range
+#: the repetition coefficients R_D*, R_N* rest on (:mod:`computeplan.extrapolation`).
+EPOCHS_KEY = "epochs"
 #: Fewest replicates a law may carry (a distribution needs at least two points).
 MIN_REPLICATES = 2
 # MIN_EXPONENT (in computeplan.defaults, numpy-free, as --help shows it): a law's exponents
@@ -41,15 +44,16 @@ def check_domain(value) -> dict[str, list[float] | None]:
     if not isinstance(value, dict):
         raise InputError(f"law domain must be an object with keys {', '.join(DOMAIN_KEYS)}; "
                          f"got {value!r}")
-    unknown = sorted(set(value) - set(DOMAIN_KEYS))
+    unknown = sorted(set(value) - {*DOMAIN_KEYS, EPOCHS_KEY})
     if unknown:
         raise InputError(f"law domain has unknown key(s) {unknown}; valid: "
-                         f"{', '.join(DOMAIN_KEYS)}")
+                         f"{', '.join((*DOMAIN_KEYS, EPOCHS_KEY))}")
     out: dict[str, list[float] | None] = {}
-    for key in DOMAIN_KEYS:
+    for key in (*DOMAIN_KEYS, EPOCHS_KEY):
         rng = value.get(key)
         if rng is None:
-            out[key] = None
+            if key != EPOCHS_KEY:  # absent unless the law records it
+                out[key] = None
             continue
         try:
             lo, hi = (float(x) for x in rng)

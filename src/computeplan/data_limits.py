@@ -791,6 +791,9 @@ class DataLimit:
     #: The repetition coefficients assumed (Muennighoff et al.'s, fitted with the Chinchilla
     #: form) for a law of another form that sets none (:mod:`computeplan._formlimits`).
     repetition_assumed: tuple[str, ...] = ()
+    #: One plan repeating its data beyond the epochs R_D*, R_N* were fitted on, in words
+    #: (:func:`computeplan.extrapolation.epochs_warnings`).
+    warnings: tuple[str, ...] = ()
 
     @property
     def cost_key(self) -> str:
@@ -820,7 +823,7 @@ class DataLimit:
             "rn_star": self.rn_star,
             "definition": "Muennighoff et al. 2023 (arXiv 2305.16264) eq. 5: repeated tokens "
                           "and excess parameters decay with R_D* = rd_star, R_N* = rn_star",
-        } | _assumed_dict(self.repetition_assumed)
+        } | _assumed_dict(self.repetition_assumed) | {"warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
@@ -839,6 +842,8 @@ class ModelLimit:
     rd_star: float
     rn_star: float
     repetition_assumed: tuple[str, ...] = ()
+    #: Repetition beyond the epochs R_D*, R_N* were fitted on, in words (as :class:`DataLimit`).
+    warnings: tuple[str, ...] = ()
 
     @property
     def binding(self) -> np.ndarray:
@@ -853,7 +858,7 @@ class ModelLimit:
                 "loss_given_up": self.loss - self.unlimited_loss,
                 "lowest_reachable_loss": self.lowest_reachable_loss,
                 "rd_star": self.rd_star, "rn_star": self.rn_star
-                } | _assumed_dict(self.repetition_assumed)
+                } | _assumed_dict(self.repetition_assumed) | {"warnings": list(self.warnings)}
 
 
 def _assumed_dict(assumed) -> dict:
@@ -879,14 +884,28 @@ def _assumed(law) -> tuple[str, ...]:
     return ()
 
 
-def model_limit(law: ChinchillaLaw, params, train_tokens, unique_tokens) -> ModelLimit:
-    """The :class:`ModelLimit` of the model (N, D) with U unique tokens."""
+def model_limit(law: ChinchillaLaw, params, train_tokens, unique_tokens,
+                label: str = "the model") -> ModelLimit:
+    """The :class:`ModelLimit` of the model (N, D) with U unique tokens (``label`` names it in
+    its warnings)."""
     law = get_law(law, any_form=True)
     u = check_unique_tokens(unique_tokens, law)
-    return ModelLimit(u, epochs(train_tokens, u), effective_tokens(law, train_tokens, u),
+    n_epochs = epochs(train_tokens, u)
+    return ModelLimit(u, n_epochs, effective_tokens(law, train_tokens, u),
                       effective_params(law, params, u), base_params(law, u),
                       limited_loss(law, params, train_tokens, u), law.loss(params, train_tokens),
-                      lowest_reachable_loss(law, u), *_stars(law), _assumed(law))
+                      lowest_reachable_loss(law, u), *_stars(law), _assumed(law),
+                      _epochs_warnings(law, label, n_epochs))
+
+
+def _epochs_warnings(law, label: str, n_epochs) -> tuple[str, ...]:
+    """:func:`computeplan.extrapolation.epochs_warnings` of one model (none for arrays of
+    scenarios, whose columns carry the epochs)."""
+    if np.ndim(n_epochs) != 0:
+        return ()
+    from .extrapolation import epochs_warnings
+
+    return tuple(epochs_warnings(law, label, n_epochs))
 
 
 def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
@@ -920,6 +939,7 @@ def data_limit(law: ChinchillaLaw, unique_tokens, limited, unlimited, objective,
         cost_unit="usd" if objective.priced else "flops",
         chinchilla_epochs=None if chinchilla is None else epochs(chinchilla.train_tokens, u),
         rd_star=rd_star, rn_star=rn_star, repetition_assumed=_assumed(law),
+        warnings=_epochs_warnings(law, "the optimum", lim_epochs),
     )
 
 

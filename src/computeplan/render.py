@@ -359,9 +359,10 @@ def data_limit_lines(result) -> list[str]:
     floor = (f"lowest loss reachable with {u} unique tokens: {fmt(dl.lowest_reachable_loss, 5)} "
              f"(any model size, epochs -> infinity; Muennighoff et al. 2023 repetition, "
              f"R_D* = {dl.rd_star:.4g}, R_N* = {dl.rn_star:.4g})")
+    warnings = [f"warning: {w}" for w in dl.warnings]
     if not np.any(dl.binding):
         return [f"data limit: {u} unique tokens do not bind (the plan trains "
-                f"{fmt(dl.epochs, 3)} epochs)", floor]
+                f"{fmt(dl.epochs, 3)} epochs)", floor, *warnings]
     opt = result.optimal
     lines = [f"data limit: {u} unique tokens bind: without the limit the optimum would train "
              f"{count(free.params)} parameters on {count(free.train_tokens)} tokens "
@@ -385,4 +386,4 @@ def data_limit_lines(result) -> list[str]:
         lines.append(f"the limit costs {extra} more "
                      f"{'in present value ' if dl.present_value else ''}over the lifetime "
                      f"(+{pct(dl.extra_cost_ratio)} over unlimited unique data, same loss)")
-    return lines + [floor]
+    return lines + [floor, *warnings]

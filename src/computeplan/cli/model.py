@@ -73,12 +73,18 @@ def _render(console, report) -> None:
     console.print(f"law {law.name}{form}: " + ", ".join(f"{k}={v:g}" for k, v in
                                                   law.coefficients().items()),
                   highlight=False, soft_wrap=True)
+    from ..extrapolation import lines
+
+    for line in lines(report.extrapolation, law):
+        console.print(line, highlight=False, soft_wrap=True)
     if dl is not None:
         console.print(f"data limit (Muennighoff et al. 2023, R_D* = {dl.rd_star:.4g}, R_N* = "
                       f"{dl.rn_star:.4g}): repeated tokens and parameters beyond "
                       f"{count(dl.base_params)} count less; the lowest loss reachable with "
                       f"{count(dl.unique_tokens)} unique tokens is "
                       f"{fmt(dl.lowest_reachable_loss, 5)}", highlight=False, soft_wrap=True)
+        for w in dl.warnings:
+            console.print(f"warning: {w}", highlight=False, soft_wrap=True)
         if dl.repetition_assumed:
             from ..data_limits import ASSUMED_NOTE
             from ..vocabulary import option

@@ -194,10 +194,9 @@ def _render(console, result, notes, serving=None, extrapolation=None, dated=None
             f"decode MFU {a['decode_mfu']:g}")
     else:
         lines.append("FLOPs: 6ND for training, 2N per inference token (input or output)")
-    warnings = [f"warning: {w}" for w in (extrapolation or {}).get("warnings", [])]
-    if extrapolation is None:
-        warnings.append(f"note: law {law.name} has no domain (the range of its runs): "
-                        "extrapolation not checked")
+    from ..extrapolation import lines as extrapolation_lines
+
+    warnings = extrapolation_lines(extrapolation, law)
     lines += data_limit_lines(result)
     if dated is not None:
         from ._timeline import render

@@ -200,6 +200,10 @@ def _render(console, report, plot) -> None:
              if hasattr(tech, "law") else "",
              f"span: {SPAN_DEFINITION}, min_exchange_rate = {span.min_exchange_rate:.3g}",
              f"source: {tech.source}"]
+    if hasattr(tech, "models"):  # a technique under a scaling law
+        from ..extrapolation import lines as extrapolation_lines
+
+        lines += extrapolation_lines(report.extrapolation, tech.law)
     if plot is not None:
         lines.append(f"plot written to {plot}")
     for line in [x for x in lines if x] + [f"note: {n}" for n in report.notes]:
@@ -320,6 +324,9 @@ def _render_overhead(console, result) -> None:
     lines.append(f"law {law.name}{_form(law)}: {coef}" if result.depends_on_budget else
                  f"law {law.name}{_form(law)}: alpha={law.coefficients()['alpha']:g}, "
                  f"beta={law.coefficients()['beta']:g} (the other coefficients do not matter)")
+    from ..extrapolation import lines as extrapolation_lines
+
+    lines += extrapolation_lines(result.extrapolation, law)
     lines += [f"note: {n}" for n in result.notes]
     lines.append("source: de Vries 2023, Go smol or go home"
                  + ("" if law.form == "chinchilla" else "; its definition on this law's "

@@ -21,11 +21,26 @@ class ModelReport:
     #: then the data-limited loss).
     data_limit: object | None = None
 
+    @property
+    def label(self) -> str:
+        """How warnings name the model."""
+        return "the Chinchilla-optimal model" if self.chinchilla_optimal else "the model"
+
+    @property
+    def extrapolation(self) -> dict | None:
+        """How far the model lies outside the law's domain and the ``warnings`` that say it
+        (:func:`computeplan.extrapolation.law_report`); None when the law has no domain."""
+        from ..extrapolation import law_report
+
+        p = self.point
+        return law_report(self.law, {"model": (self.label, p.params, p.train_tokens)})
+
     def to_dict(self) -> dict:
         extra = {"data_limit": self.data_limit.to_dict()} if self.data_limit is not None else {}
         form = {} if self.law.form == "chinchilla" else {"form": self.law.form}
         return {"law": form | self.law.coefficients() | {"name": self.law.name},
-                "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict() | extra
+                "chinchilla_optimal": self.chinchilla_optimal} | self.point.to_dict() | extra | {
+            "extrapolation": self.extrapolation}
 
 
 @bounded(compute="> 0", params="> 0", tokens="> 0", **LAW_BOUNDS)
@@ -128,6 +143,7 @@ def _limited_model(law, given: dict, flags: str, chinchilla: bool, unique_tokens
         raise InputError(f"give {option('chinchilla')} with one of {four}, two of {three}, or "
                          f"{option('loss')} with {option('params')} or {option('tokens')}; "
                          f"got {flags}")
-    limit = dl.model_limit(law, n, d, u)
+    limit = dl.model_limit(law, n, d, u, "the Chinchilla-optimal model" if chinchilla
+                           else "the model")
     point = replace(law.point(n, d), loss=limit.loss)
     return ModelReport(law, point, chinchilla, limit)

@@ -96,27 +96,16 @@ MODEL_LABELS = {"chinchilla": "the Chinchilla-optimal model", "optimal": "the op
 
 def extrapolation_report(comparison: PlanComparison) -> dict | None:
     """The law's ``domain``, each model's distances outside it and the ``warnings`` in words
-    (:func:`computeplan._lawdata.extrapolation_words`); None when the law has no domain."""
+    (:func:`computeplan.extrapolation.law_report`; words for one plan, not for arrays of
+    scenarios, whose columns carry the numbers); None when the law has no domain."""
     import numpy as np
 
-    from .._lawdata import extrapolation_words
-    from ..render import count
+    from ..extrapolation import law_report
 
-    law = comparison.law
-    if law.domain is None:
-        return None
-    out: dict = {"domain": law.domain}
-    warnings: list[str] = []
-    for key, label in MODEL_LABELS.items():
-        model = getattr(comparison, key)
-        oom = law.extrapolation(model.params, model.train_tokens)
-        out[key] = oom
-        if np.ndim(model.params) == 0:
-            values = {"params": model.params, "train_tokens": model.train_tokens,
-                      "tokens_per_param": model.tokens_per_param}
-            warnings += extrapolation_words(label, law.domain, oom, values, count)
-    out["warnings"] = warnings
-    return out
+    models = {key: (label, getattr(comparison, key).params,
+                    getattr(comparison, key).train_tokens)
+              for key, label in MODEL_LABELS.items()}
+    return law_report(comparison.law, models, words=np.ndim(comparison.optimal.params) == 0)
 
 
 def part_plans(comparison: PlanComparison, solve) -> tuple[tuple[dict, ...], str] | None:

@@ -40,6 +40,25 @@ class TradeoffReport:
                        "training share and exchange rate there are not an interior optimum")
         return out
 
+    @property
+    def extrapolation(self) -> dict | None:
+        """For a technique under a scaling law (scaling-policy, pruning): how far the models on
+        the frontier (the farthest of them) and at the evaluated point lie outside the law's
+        domain, with ``warnings`` (:func:`computeplan.extrapolation.law_report`); None for
+        other techniques and for a law without a domain."""
+        tech = self.frontier.technique
+        if not hasattr(tech, "models"):
+            return None
+        from ..extrapolation import law_report
+
+        f = self.frontier
+        models = {"frontier": ("the frontier's farthest model",
+                               *tech.models(f.train_compute, f.inference_compute))}
+        if self.point is not None:
+            models["point"] = ("the model at the point", *tech.models(
+                self.point["train_compute"], self.point["inference_compute"]))
+        return law_report(tech.law, models)
+
     def to_dict(self) -> dict:
         out = self.frontier.to_dict(self.points)
         out.pop("notes")
@@ -52,6 +71,8 @@ class TradeoffReport:
                                   if k != "notes"}
         if self.allocation is not None:
             out["allocation"] = self.allocation.to_dict()
+        if hasattr(self.frontier.technique, "models"):
+            out["extrapolation"] = self.extrapolation
         return out | {"notes": self.notes}
 
 

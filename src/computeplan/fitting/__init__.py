@@ -65,9 +65,10 @@ class FitResult:
     @property
     def domain(self) -> dict:
         """The ranges of params, training tokens and tokens per parameter of the runs fitted
-        (weight > 0)."""
+        (weight > 0); with unique tokens, the epochs R_D*, R_N* were fitted on."""
         used = self.runs.weights > 0
-        return domain_of(self.runs.params[used], self.runs.train_tokens[used])
+        return with_epochs(domain_of(self.runs.params[used], self.runs.train_tokens[used]),
+                           self.repetition)
 
     @property
     def law(self) -> ChinchillaLaw | None:
@@ -354,6 +355,13 @@ def _replicates(boot):
     return form.as_dict(boot.coefficients), form
 
 
+def with_epochs(domain: dict, repetition) -> dict:
+    """``domain`` with the epochs of a repetition fit (``epochs``), when there is one."""
+    if repetition is None or repetition.epochs is None:
+        return domain
+    return domain | {"epochs": list(repetition.epochs)}
+
+
 def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, delta):
     """R_D*, R_N* of the base ``law`` on all runs, with their bootstrap when the base law has
     one (:mod:`.repetition`), and a note on runs with D < U (they repeat nothing)."""
@@ -362,6 +370,8 @@ def _fit_repetition(law, everything: Runs, base: Runs, boot, *, seed, level, del
     rep = fit_repetition(law, everything.params, everything.train_tokens,
                          everything.unique_tokens, everything.loss, everything.weights,
                          delta=delta)
+    epochs = (everything.train_tokens / everything.unique_tokens)[everything.weights > 0]
+    rep = replace(rep, epochs=(float(epochs.min()), float(epochs.max())))
     below = everything.train_tokens < everything.unique_tokens
     if below.any():
         i = int(np.flatnonzero(below)[0])

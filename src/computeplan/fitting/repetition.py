@@ -94,9 +94,14 @@ class RepetitionFit:
     #: The fitted coefficients that ended on an edge of [1e-3, 1e6] (the runs barely
     #: constrain them).
     at_bound: tuple[str, ...] = ()
+    #: The range [lo, hi] of the epochs D/U of the runs fitted (weight > 0): the law's domain
+    #: records it (``domain["epochs"]``), and plans beyond it are warned of
+    #: (:func:`computeplan.extrapolation.epochs_warnings`).
+    epochs: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
         return {"rd_star": self.rd_star, "rn_star": self.rn_star, "fitted": list(self.fitted),
+                "epochs": None if self.epochs is None else list(self.epochs),
                 "n_repeated": self.n_repeated, "n_excess_params": self.n_excess_params,
                 "objective_value": self.objective_value, "notes": list(self.notes),
                 "at_bound": list(self.at_bound),

@@ -100,8 +100,10 @@ class FormFitResult:
     @property
     def domain(self) -> dict:
         """The ranges of params, training tokens and tokens per parameter of the runs fitted
-        (weight > 0)."""
-        return runs_domain(self.runs)
+        (weight > 0); with unique tokens, the epochs R_D*, R_N* were fitted on."""
+        from . import with_epochs
+
+        return with_epochs(runs_domain(self.runs), self.repetition)
 
     @property
     def law(self):

@@ -231,11 +231,38 @@ class Overhead:
 
     @property
     def notes(self) -> list[str]:
-        if self.reference is None or self.depends_on_budget:
+        if self.reference is None:
+            if self.law.domain is None:
+                return []
+            return [f"without {option('train_flops')} the overhead describes no model size: "
+                    "whether its models lie inside the runs the law was fitted on is not "
+                    f"checked; give {option('train_flops')} to check it"]
+        if self.depends_on_budget:
             return []
         return [f"the overhead of a {self.law.form}-form law depends only on alpha and beta, "
                 f"not on {option('train_flops')}: the reference compute fixes N_opt, D_opt and "
                 "the loss only"]
+
+    @property
+    def extrapolation(self) -> dict | None:
+        """How far the reference compute-optimal model and the models of each size fraction
+        (k_N N_opt on k_D D_opt tokens) lie outside the law's domain, with ``warnings``
+        (:func:`computeplan.extrapolation.law_report`); None when the law has no domain.
+        Without a reference compute there is no model: the domain alone, no warnings."""
+        from ..extrapolation import law_report
+
+        ref = self.reference
+        if ref is None:
+            return law_report(self.law, {})
+        pad = (1,) * np.ndim(self.size_fraction)
+        n = np.reshape(ref.params, np.shape(ref.params) + pad) * self.size_fraction
+        d = np.reshape(ref.train_tokens, np.shape(ref.train_tokens) + pad) * self.token_multiplier
+        sized = (f"the model of {100 * float(self.size_fraction):.4g}% the compute-optimal size"
+                 if np.ndim(n) == 0 else "the farthest model of those sizes")
+        reference = ("the compute-optimal model at the reference compute"
+                     if np.ndim(ref.params) == 0 else "the farthest compute-optimal reference")
+        return law_report(self.law, {"reference": (reference, ref.params, ref.train_tokens),
+                                     "sized": (sized, n, d)})
 
     def to_dict(self) -> dict:
         return {"law": {"form": self.law.form} | self.law.coefficients() | {"name": self.law.name},
@@ -248,6 +275,7 @@ class Overhead:
                 "depends_on_train_flops": self.depends_on_budget,
                 "train_flops": self.train_flops,
                 "reference": None if self.reference is None else self.reference.to_dict(),
+                "extrapolation": self.extrapolation,
                 "notes": self.notes,
                 "source": "de Vries 2023, Go smol or go home (the definition on the law's "
                           "iso-loss contour for other forms)"}

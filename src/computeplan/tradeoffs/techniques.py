@@ -262,20 +262,28 @@ class ScalingPolicy(Technique):
             check_unique_tokens(u, self.law)
             object.__setattr__(self, "unique_tokens", u)
 
-    def performance(self, train_compute, inference_compute) -> np.ndarray:
-        law = self.law
+    def models(self, train_compute, inference_compute) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) of the best model with at most TC and IC: N = min(IC / 2, N_opt(TC)),
+        D = TC / (6 N) (class docstring)."""
         tc = v.positive("train_compute", train_compute)
         ic = v.positive("inference_compute", inference_compute)
         if self.unique_tokens is not None:
-            from ..data_limits import limited_budget_optimal, limited_loss
+            from ..data_limits import limited_budget_optimal
 
-            u = self.unique_tokens
-            best = limited_budget_optimal(law, budget=tc, unique_tokens=u, inference_tokens=0.0)
-            n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, best.params)
-            return limited_loss(law, n, tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n), u)
-        n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, _compute_optimal_params(law, tc))
-        d = tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
-        return _law_loss(law, n, d)
+            best = limited_budget_optimal(self.law, budget=tc, unique_tokens=self.unique_tokens,
+                                          inference_tokens=0.0).params
+        else:
+            best = _compute_optimal_params(self.law, tc)
+        n = np.minimum(ic / INFERENCE_FLOPS_PER_PARAM_TOKEN, best)
+        return n, tc / (TRAIN_FLOPS_PER_PARAM_TOKEN * n)
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        n, d = self.models(train_compute, inference_compute)
+        if self.unique_tokens is not None:
+            from ..data_limits import limited_loss
+
+            return limited_loss(self.law, n, d, self.unique_tokens)
+        return _law_loss(self.law, n, d)
 
     def _floor(self) -> float:
         from ..data_limits import lowest_reachable_loss
@@ -436,21 +444,35 @@ class Pruning(Technique):
             out[solve] = lc6[solve] - np.log((1.0 - np.exp(z)) / x)
         return out
 
-    def performance(self, train_compute, inference_compute) -> np.ndarray:
+    def _log_models(self, train_compute, inference_compute):
+        """(ln N0, ln D0) of the best dense model with at most TC and IC (class docstring)."""
         tc = v.positive("train_compute", train_compute)
         ic = v.positive("inference_compute", inference_compute)
         if _other(self.law):
-            return self._other_performance(tc, ic)
-        law = self.law
+            return self._other_log_models(tc, ic)
         # In logs (Hoffmann et al. 2022, eq. 4): ln N0 = ln G + p ln(C0/6), ln D0 = ln(C0/6) -
-        # ln N0, L = E + A e^(-alpha ln N0) + B e^(-beta ln D0); C0 itself may not be a double.
+        # ln N0; C0 itself may not be a double.
         lc6 = self._best_log_c6(tc, ic)
-        ln_n = math.log(law.G) + self._p * lc6
-        ln_d = lc6 - ln_n
+        ln_n = math.log(self.law.G) + self._p * lc6
+        return ln_n, lc6 - ln_n
+
+    def models(self, train_compute, inference_compute) -> tuple[np.ndarray, np.ndarray]:
+        """(N0, D0) of the best dense model (pruned to density d it serves with N0 d)."""
+        ln_n, ln_d = self._log_models(train_compute, inference_compute)
+        with np.errstate(over="ignore"):
+            return np.exp(ln_n), np.exp(ln_d)
+
+    def performance(self, train_compute, inference_compute) -> np.ndarray:
+        ln_n, ln_d = self._log_models(train_compute, inference_compute)
+        law = self.law
+        if _other(law):
+            with np.errstate(over="ignore"):
+                return law.loss(np.exp(ln_n), np.exp(ln_d))
+        # L = E + A e^(-alpha ln N0) + B e^(-beta ln D0) (Hoffmann et al. 2022, eq. 2)
         return law.E + law.A * np.exp(-law.alpha * ln_n) + law.B * np.exp(-law.beta * ln_d)
 
-    def _other_performance(self, tc, ic) -> np.ndarray:
-        """:meth:`performance` under a law of another form (class docstring)."""
+    def _other_log_models(self, tc, ic):
+        """:meth:`_log_models` under a law of another form (class docstring)."""
         from .. import _formsolve as solve
         from ..formlaw import log_c6
 
@@ -486,8 +508,7 @@ class Pruning(Technique):
             s0 = s_tc - np.log((1.0 - np.exp(z)) / x)
             n0 = nu(s0)[0]
             ln_n[solve_at], ln_d[solve_at] = n0, s0 - n0
-        with np.errstate(over="ignore"):
-            return law.loss(np.exp(ln_n), np.exp(ln_d))
+        return ln_n, ln_d
 
     def level_range(self) -> tuple[float, float]:
         return _law_level_range(self.law)

@@ -283,7 +283,6 @@ def render_html(rep) -> str:
     else:
         budget = usd(c.budget) if rep.priced else f"{flops(c.budget)} FLOPs"
         title = f"Lowest loss within a lifetime budget of {budget}"
-    law = d["law"]
     objective = "dollars" if rep.priced else "FLOPs"
     if rep.plan.dated is not None:
         objective += " in present value" + ("" if rep.priced else " (FLOP-equivalents)")
@@ -298,8 +297,10 @@ def render_html(rep) -> str:
     key = "".join(f"<li>assumed {html.escape(k)}</li>" for k in rep.plan.key_assumptions)
     extra = rep.plan.extrapolation
     if extra is None:
-        domain = (f"<p>Law {html.escape(law['name'])} has no domain (the range of the runs it "
-                  "was fitted on): extrapolation not checked.</p>")
+        from ..extrapolation import no_domain_note
+
+        note = no_domain_note(c.law)
+        domain = f"<p>{html.escape(note[0].upper() + note[1:])}.</p>"
     elif extra["warnings"]:
         domain = "<ul class=\"warn\">" + "".join(
             f"<li>{html.escape(w)}</li>" for w in extra["warnings"]) + "</ul>"

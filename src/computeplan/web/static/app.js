@@ -345,7 +345,8 @@
         .map(([k, v]) => `${k}=${quantity(k, v)}`).join(", ")
         : "FLOPs: 6ND for training, 2N per inference token (input or output)",
       ...(plan.extrapolation ? plan.extrapolation.warnings.map((w) => `warning: ${w}`)
-        : [`note: law ${plan.law.name} has no domain: extrapolation not checked`]),
+        : [`note: law ${plan.law.name} has no domain (the range of its runs): ` +
+          "extrapolation not checked"]),
       ...(limit ? limit.summary : []),
       ...plan.notes.map((n) => `note: ${n}`),
       ...Object.values(linkNotes).map((n) => `note: ${n}`),
@@ -603,9 +604,12 @@
         ...(sameLoss ? [{ x: plan.chinchilla.train_flops, y: 2 * plan.chinchilla.params,
           color: CHIN, shape: "circle", label: "Chinchilla-optimal" }] : [])] : [],
     });
+    // under a scaling law: the frontier's models outside the runs the law was fitted on
+    const warnings = t.extrapolation ? t.extrapolation.warnings.map((w) => ` Warning: ${w}.`)
+      : [];
     $("tradeoff_caption").textContent = `Span: ${fmt(t.span.train_oom, 3)} OOM of training ` +
       `for ${fmt(t.span.inference_oom, 3)} OOM of inference (exchange rate ` +
-      `${fmt(t.span.exchange_rate, 3)}); ${tech.source}.`;
+      `${fmt(t.span.exchange_rate, 3)}); ${tech.source}.${warnings.join("")}`;
   }
 
   // ---------------------------------------------------------------------------- the request
