@@ -53,9 +53,41 @@ def model(*, compute=None, params=None, tokens=None, loss=None, chinchilla: bool
     one (Muennighoff et al. 2023): the tokens or parameters for a loss, and the compute-optimal
     model for a budget or a loss, account for repeated epochs."""
     with called(**MODEL_ARGUMENTS):  # errors of the law name model's options
-        return _model(compute=compute, params=params, tokens=tokens, loss=loss,
-                      chinchilla=chinchilla, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
-                      unique_tokens=unique_tokens, rd_star=rd_star, rn_star=rn_star)
+        report = _model(compute=compute, params=params, tokens=tokens, loss=loss,
+                        chinchilla=chinchilla, law=law, E=E, A=A, B=B, alpha=alpha, beta=beta,
+                        unique_tokens=unique_tokens, rd_star=rd_star, rn_star=rn_star)
+        _check_size(report, dict(compute=compute, params=params, tokens=tokens, loss=loss))
+        return report
+
+
+def _check_size(report: ModelReport, given: dict) -> None:
+    """A one-line InputError when the model has fewer than 1 parameter or 1 token
+    (:mod:`computeplan.feasible`), naming what was given; for the Chinchilla-optimal model with
+    unlimited data, the bound on the one quantity given: the compute-optimal models with N = 1
+    and with D = 1 (Hoffmann et al. 2022, eq. 4; a form's own optimum) bound it, the larger of
+    their compute, params or tokens from below, the smaller of their losses from above."""
+    from ..feasible import MIN_PARAMS, MIN_TOKENS, round_down, round_up, too_small
+    from ..render import count
+
+    p = report.point
+    if not np.any(too_small(p)):
+        return
+    given = {k: val for k, val in given.items() if val is not None}
+    what = " and ".join(f"{option(k)} {float(np.max(val)):g}" for k, val in given.items())
+    verb = "gives" if len(given) == 1 else "give"
+    message = (f"{what} {verb} {report.label} {count(float(np.min(p.params)))} parameters "
+               f"trained on {count(float(np.min(p.train_tokens)))} tokens, and a model needs "
+               "at least 1 parameter and 1 token")
+    if report.chinchilla_optimal and report.data_limit is None:
+        ((key, _),), law = given.items(), report.law
+        ends = (law.compute_optimal(params=MIN_PARAMS), law.compute_optimal(
+            train_tokens=MIN_TOKENS))
+        field = {"compute": "train_flops", "tokens": "train_tokens"}.get(key, key)
+        values = [float(getattr(e, field)) for e in ends]
+        bound = (f"<= {round_down(min(values)):.6g}" if key == "loss"
+                 else f">= {round_up(max(values)):.4g}")
+        message += f": give {option(key)} {bound} (law {law.name})"
+    raise InputError(message)
 
 
 #: The law's arguments (ChinchillaLaw.point, compute_optimal, ...) -> model's options.

@@ -590,7 +590,12 @@ def plan(options: PlanOptions | None = None, /, **flat) -> PlanReport:
         return _plan(options, **flat)
 
 
-def _plan(options: PlanOptions | None, /, **flat) -> PlanReport:
+#: How the planner of a law of another form refuses a budget below any model it can plan
+#: (:func:`computeplan._formsolve.chinchilla_budget`).
+NO_MODEL_BUDGET = "the budget is too small for any compute-optimal model"
+
+
+def _plan(options: PlanOptions | None, /, *, _checked: bool = True, **flat) -> PlanReport:
     from ..lifetime import compare
 
     if options is None:
@@ -628,12 +633,28 @@ def _plan(options: PlanOptions | None, /, **flat) -> PlanReport:
     if uncertainty is not None:
         comparison, dated = uncertainty.comparison, uncertainty.dated
     else:
-        comparison, dated = solve(the_law)
+        try:
+            comparison, dated = solve(the_law)
+        except InputError as exc:  # a budget no model fits: say which budget would
+            if _checked and budget is not None and str(exc).startswith(NO_MODEL_BUDGET):
+                from ..feasible import refuse_budget
+
+                refuse_budget(options, budget, _unchecked, the_law, str(exc))
+            raise
+    if _checked:  # at least 1 parameter and 1 token, or an error naming the bound
+        from ..feasible import check_plan
+
+        check_plan(options, comparison, loss, budget, _unchecked)
     parts = part_plans(comparison, lambda law: solve(law)[0])
     if parts is not None:
         notes.append(parts[1])
     return PlanReport(comparison, tuple(notes), dated, tuple(key), uncertainty,
                       law_parts=None if parts is None else parts[0])
+
+
+def _unchecked(options: PlanOptions):
+    """The plan's comparison, its models' sizes unchecked (:mod:`computeplan.feasible`)."""
+    return _plan(options, _checked=False).comparison
 
 
 def _plan_ranges(options: PlanOptions, ranges: dict[str, tuple[float, float]]) -> PlanReport:
