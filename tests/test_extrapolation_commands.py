@@ -95,14 +95,15 @@ def test_the_point_of_a_tradeoff_is_checked():
 
 # ------------------------------------------------------------------ repetition beyond the fit
 def test_plan_far_past_the_published_epochs_warns():
-    rep = plan(unique_tokens=1e6, loss=10.0)
+    rep = plan(unique_tokens=1e6, loss=10.0, rd_star=1e4)  # ~1.8e4 epochs
     epochs = float(rep.comparison.data_limit.epochs)
     assert epochs > PUBLISHED_EPOCHS[1]
     d = rep.to_dict()["data_limit"]
     assert d["warnings"] == epochs_warnings(LAW, "the optimum", epochs)
-    assert "Muennighoff et al. 2023's IsoFLOP runs (1-44 epochs)" in d["warnings"][0]
+    assert "Muennighoff et al. 2023's runs (1-9,000 epochs)" in d["warnings"][0]
     assert f"warning: {d['warnings'][0]}" in d["summary"]  # the table's and the page's lines
-    table = runner.invoke(app, ["plan", "--unique-tokens", "1e6", "--loss", "10"]).output
+    table = runner.invoke(app, ["plan", "--unique-tokens", "1e6", "--loss", "10", "--rd-star",
+                                 "1e4"]).output
     assert "epochs over its unique tokens" in table
 
 
@@ -113,9 +114,11 @@ def test_plan_within_the_published_epochs_does_not_warn():
 
 
 def test_model_with_unique_tokens_warns_of_epochs():
-    report = model(params=1e9, tokens=1e12, unique_tokens=1e9)  # 1000 epochs
-    assert report.to_dict()["data_limit"]["warnings"] == epochs_warnings(LAW, "the model",
-                                                                         1000.0)
+    report = model(params=1e9, tokens=1e12, unique_tokens=1e7)  # 1e5 epochs
+    said = report.to_dict()["data_limit"]["warnings"]
+    assert said and said == epochs_warnings(LAW, "the model", 1e5)
+    assert model(params=1e9, tokens=1e12, unique_tokens=1e9).to_dict()["data_limit"][
+        "warnings"] == []  # 1000 epochs: inside the runs
 
 
 def test_a_laws_recorded_epochs_replace_the_published_ones(tmp_path):

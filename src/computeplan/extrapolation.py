@@ -18,13 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 #: The repetition of the runs Muennighoff et al. (2023, "Scaling Data-Constrained Language
-#: Models", arXiv 2305.16264) fitted R_D*, R_N* on, where a law records none: their IsoFLOP runs
-#: (Figure 4: 2.8B, 4.2B and 8.7B parameters, each at 1, 2, 3, 4, 5, 7, 14 and 44 epochs;
-#: datablations plotstables/isoflops_training.ipynb, ``PREFIX_TO_EPOCHS``). Beyond 44 epochs
-#: the coefficients are extrapolated (their smaller runs on 100M unique tokens may repeat more;
-#: this is the range the paper's figures document).
-PUBLISHED_EPOCHS = (1.0, 44.0)
-PUBLISHED_EPOCHS_SOURCE = "Muennighoff et al. 2023's IsoFLOP runs"
+#: Models", arXiv 2305.16264) fitted R_D*, R_N* on, where a law records none: their parametric
+#: fit (datablations utils/parametric_fit.ipynb, ``NAMES_TO_VAL_LOSSES``; the fits keep the runs
+#: below 1e9 parameters and the larger IsoFLOP runs) spans single-epoch runs to 14M parameters
+#: trained on 900B tokens of 100M unique (9000 epochs). Its runs of 1e9 parameters or more
+#: repeat at most 44 epochs (2.8B parameters on 55B tokens of 1.25B unique), so a large model
+#: between 44 and 9000 epochs rests on the small models' repetition.
+PUBLISHED_EPOCHS = (1.0, 9000.0)
+PUBLISHED_EPOCHS_SOURCE = "Muennighoff et al. 2023's runs"
 
 
 def law_report(law, models: dict, *, words: bool = True) -> dict | None:
