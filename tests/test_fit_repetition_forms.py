@@ -385,3 +385,13 @@ def test_the_cli_writes_an_average_law_with_its_repetition_coefficients(tmp_path
     limit = plan["data_limit"]
     assert (limit["rd_star"], limit["rn_star"]) == (data["rd_star"], data["rn_star"])
     assert plan["law"]["form"] == AVERAGE
+
+
+def test_a_holdout_with_repetition_is_the_same_on_every_run():
+    """Without a seed the hold-out's intervals still come from a fixed one (the repetition
+    stage's bootstrap got none and drew new resamples on every run)."""
+    n, d, u, loss = _runs("chinchilla", noise=0.002, seed=2)
+    runs = Runs.from_arrays(n, d, loss, unique_tokens=u)
+    first, second = (json.dumps(fit_runs(runs, holdout="epochs>10").to_dict()["holdout"],
+                                default=np.ndarray.tolist) for _ in range(2))
+    assert '"intervals"' in first and first == second

@@ -422,7 +422,8 @@ def _repetition_holdout(everything: Runs, rule: str, mask, level, seed, name,
     if sub.law is None:
         raise InputError(f"the fit without the runs {rule!r} holds out gives no law (a "
                          "coefficient is not > 0): hold out fewer runs")
-    boot = bootstrap(HOLDOUT_BOOTSTRAP, 0 if seed is None else seed)
+    seed = 0 if seed is None else seed  # as every hold-out interval: the same on every run
+    boot = bootstrap(HOLDOUT_BOOTSTRAP, seed)
     rep = _fit_repetition(sub.law, train, base, boot, seed=seed, level=level, delta=delta)
     law = replace(sub.law, rd_star=rep.rd_star, rn_star=rep.rn_star)
     pred = limited_loss(law, test.params, test.train_tokens, test.unique_tokens)
