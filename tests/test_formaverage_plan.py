@@ -22,12 +22,14 @@ from brute import (
     assert_robust_plan_is_brute_force,
     assert_scaling_policy_is_brute_force,
     kth,
+    one_line_error,
     pruning_best_loss,
 )
 from computeplan import _formlimits as fl
 from computeplan.cli import app
 from computeplan.data_limits import limited_loss, limited_tokens_for_loss
 from computeplan.demand import Demand
+from computeplan.errors import InputError
 from computeplan.formaverage import AverageForm
 from computeplan.formlaw import make_law
 from computeplan.forms import get_form
@@ -576,7 +578,6 @@ def test_a_farseer_part_without_a_size_limit(tmp_path):
     infinite data beyond ln N ~ 110, where its loss has long reached exp(b3)); replicates reach
     targets above it and plan as each alone; below it, and with a Farseer part whose loss at
     infinite data does not fall with N, a one-line error naming the problem."""
-    from computeplan.errors import InputError
     from computeplan.uncertainty import plan_uncertainty
 
     law = POINT["kf"]
@@ -786,3 +787,15 @@ def test_a_law_of_one_form_has_no_parts(tmp_path):
     res = cli("plan", "--law", _part_file(tmp_path, "kaplan"), "--loss", 2.5)
     assert "law_parts" not in res
     assert not any(n.startswith("averaged law (") for n in res["notes"])
+
+
+def test_replicates_whose_weights_do_not_sum_to_one_are_refused(tmp_path):
+    f = get_form("average(" + ",".join(MIXES["ct"]) + ")")
+    rows = [list(r) for r in averaged("ct", k=3).replicates]
+    rows[2][f.coefficients.index("tied.weight")] += 0.1  # 0.6 + 0.5
+    with pytest.raises(InputError, match=r"sum to 1 in every row; got 1\.1 in row 2"):
+        make_law(f.name, dict(POINT["ct"].coef), replicates=rows)
+    data = averaged("ct", k=3).to_dict() | {"replicates": rows}
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps(data))
+    one_line_error("plan", "--law", str(path), must=("sum to 1 in every row",))

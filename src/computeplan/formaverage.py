@@ -105,6 +105,18 @@ class AverageForm(Form):
                              f"{total:.12g}")
         return out
 
+    def check_replicates(self, value) -> np.ndarray:
+        """The replicate rows as :meth:`Form.check_replicates` checks them, each row's weights
+        also summing to 1 (as :meth:`check` requires of the law's)."""
+        arr = super().check_replicates(value)
+        cols = [self.coefficients.index(f"{f.name}.weight") for f in self.parts]
+        total = arr[:, cols].sum(axis=1)
+        bad = np.flatnonzero(~(np.abs(total - 1.0) <= WEIGHT_TOLERANCE))
+        if bad.size:
+            raise InputError(f"law replicates: the weights of form {self.name!r} must sum to 1 in "
+                             f"every row; got {total[bad[0]]:.12g} in row {int(bad[0])}")
+        return arr
+
     # ---------------------------------------------------------------- numerics
     def _loss(self, c, ln_n, ln_d):
         return sum(w * f._loss(p, ln_n, ln_d) for w, f, p in self.split(c))
