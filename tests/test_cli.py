@@ -171,6 +171,10 @@ def test_bad_input_exit_2_one_line(args, message):
     (["fit", "runs.csv", "--seed", "1_0"], "invalid value for '--seed': '1_0' is not a whole"),
     (["tradeoff", "scaling-policy", "--grid-points", "1_000"],
      "invalid value for '--grid-points': '1_000' is not a whole number"),
+    # an option of one value given twice (click kept the last, unsaid)
+    (["plan", "--loss", "2", "--loss", "3"],
+     "option --loss is given more than once; give it once (see 'computeplan plan --help')"),
+    (["plan", "--json", "--loss", "2.1", "--json"], "option --json is given more than once"),
 ])
 def test_usage_errors_are_one_line(args, message):
     """A value that does not parse, an unknown option, command or choice, a missing argument:
@@ -180,6 +184,14 @@ def test_usage_errors_are_one_line(args, message):
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "Usage:" not in result.output and "Value error" not in result.stderr
+
+
+def test_options_of_several_values_may_repeat(tmp_path):
+    """--where takes several conditions, one per use: repeating it is no usage error (the
+    error is the missing file's)."""
+    result = runner.invoke(app, ["fit", str(tmp_path / "none.csv"), "--where", "a=1", "--where",
+                                 "b=2"])
+    assert result.exit_code == 2 and "cannot read runs file" in result.stderr, result.output
 
 
 def test_whole_numbers_may_be_written_as_decimals(tmp_path):

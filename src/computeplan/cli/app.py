@@ -41,11 +41,30 @@ class Command(TyperCommand):
 
     def parse_args(self, ctx, args):
         try:
+            if not ctx.resilient_parsing:
+                _refuse_repeats(self.make_parser(ctx), ctx, args)
             return super().parse_args(ctx, args)
         except UsageError as exc:
             if exc.ctx is None:
                 exc.ctx = ctx
             raise
+
+
+def _refuse_repeats(parser, ctx, args: list[str]) -> None:
+    """A usage error for an option of one value given more than once (``--loss 2 --loss 3``:
+    click keeps the last and drops the others unsaid); options that take several (``--where``)
+    may repeat."""
+    _, _, order = parser.parse_args(args=list(args))
+    seen: dict[str, int] = {}
+    for param in order:
+        if (param.param_type_name != "option" or getattr(param, "multiple", False)
+                or getattr(param, "count", False) or param.is_eager):
+            continue
+        seen[param.name] = seen.get(param.name, 0) + 1
+        if seen[param.name] == 2:
+            names = " / ".join([*param.opts, *param.secondary_opts])
+            raise UsageError(f"option {names} is given more than once; give it once", ctx=ctx)
+
 
 
 def _joined(lines: list[str]) -> str:
