@@ -117,3 +117,19 @@ def test_model_of_two_quantities_too_small_is_refused():
     with pytest.raises(InputError, match=r"^compute 1 and params 1 give the model 1 "
                        "parameters trained on 0.1667 tokens"):
         model(compute=1.0, params=1.0)
+
+
+@pytest.mark.parametrize(("key", "value", "unique", "step"), [("compute", 1.0, 0.5, 1 / 1.01),
+                                                              ("compute", 1.0, 1e9, 1 / 1.01),
+                                                              ("loss", 1000.0, 1.0, 1.01)])
+def test_a_data_limited_model_too_small_names_its_bound(key, value, unique, step):
+    """With --unique-tokens the bound is the data-limited optimum's (found by search): at it
+    the model has N >= 1 and D >= 1, 1% beyond it not."""
+    with pytest.raises(InputError, match=rf"at least 1 parameter and 1 token: give {key} "
+                       r"(>=|<=) ([0-9.e+]+) \(law") as exc:
+        model(chinchilla=True, unique_tokens=unique, **{key: value})
+    x = float(re.search(r"(>=|<=) ([0-9.e+]+)", str(exc.value)).group(2))
+    p = model(chinchilla=True, unique_tokens=unique, **{key: x}).point
+    assert p.params >= 1 and p.train_tokens >= 1
+    with pytest.raises(InputError, match="at least 1 parameter and 1 token"):
+        model(chinchilla=True, unique_tokens=unique, **{key: x * step})

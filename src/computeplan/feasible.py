@@ -57,6 +57,27 @@ def lowest_feasible(feasible, t0: float, decades: float = SEARCH_DECADES) -> flo
     return hi
 
 
+def lowest_budget(feasible, budget: float) -> float | None:
+    """The smallest budget above ``budget`` (within :data:`SEARCH_DECADES` decades) at which
+    ``feasible`` (an array of budgets -> bools, false below some budget and true above) holds;
+    None when none does."""
+    found = lowest_feasible(lambda s: feasible(10.0 ** s), math.log10(budget))
+    return None if found is None else 10.0 ** found
+
+
+def highest_loss(feasible, target: float, floor: float) -> float | None:
+    """The highest target loss below ``target`` and above ``floor`` (the lowest loss a plan can
+    have) at which ``feasible`` (an array of losses -> bools, true below some loss and false
+    above) holds; None when none does. The candidates are floor + (target - floor) 10^-s, s >
+    0, each a double above the floor."""
+    span = target - floor
+    decades = min(SEARCH_DECADES, math.log10(span / (1e-12 * max(abs(floor), 1e-300))))
+    if not decades > 0:
+        return None
+    found = lowest_feasible(lambda s: feasible(floor + span * 10.0 ** -s), 0.0, decades)
+    return None if found is None else floor + span * 10.0 ** -found
+
+
 def round_up(x: float, digits: int = 4) -> float:
     """``x`` rounded up to ``digits`` significant digits (a bound that still holds)."""
     step = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
@@ -109,9 +130,9 @@ def budget_bound(options, budget, solve, shape=(), index=()) -> tuple[str, float
     name = "budget_flops" if options.target.budget_flops is not None else "budget_usd"
     b = float(np.broadcast_to(budget, shape)[index])
     base = _scenario_of(options, shape, index)
-    found = lowest_feasible(lambda s: _feasible(solve, base, name, 10.0 ** s), math.log10(b))
+    found = lowest_budget(lambda x: _feasible(solve, base, name, x), b)
     words = (f"the smallest {option(name)} at which the optimum and the Chinchilla-optimal "
-             f"model both have one is {round_up(10.0 ** found):.4g}" if found is not None
+             f"model both have one is {round_up(found):.4g}" if found is not None
              else f"no {option(name)} up to 1e{SEARCH_DECADES:g} times it gives one")
     return name, b, words
 
@@ -163,14 +184,10 @@ def check_plan(options, comparison, loss, budget, solve) -> None:
             f"{option(k)} {float(np.broadcast_to(getattr(t, k), shape)[index]):g}"
             for k in given))
     base = _scenario_of(options, shape, index)
-    floor = _loss_floor(comparison)
-    span = target - floor
-    # candidates floor + span 10^-s, s > 0, each a double above the floor
-    decades = min(SEARCH_DECADES, math.log10(span / (1e-12 * max(abs(floor), 1e-300))))
-    found = None if not decades > 0 else lowest_feasible(
-        lambda s: _feasible(solve, base, "loss", floor + span * 10.0 ** -s), 0.0, decades)
+    found = highest_loss(lambda x: _feasible(solve, base, "loss", x), target,
+                         _loss_floor(comparison))
     bound = (f"the highest target {option('loss')} at which the optimum and the Chinchilla-"
-             f"optimal model both have one is {round_down(floor + span * 10.0 ** -found):.6g}"
+             f"optimal model both have one is {round_down(found):.6g}"
              if found is not None else "no lower target loss within reach gives one")
     raise InputError(f"{named} is too high{which}: {what}; {bound} (law {law})")
 

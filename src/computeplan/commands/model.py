@@ -78,8 +78,9 @@ def _check_size(report: ModelReport, given: dict) -> None:
     message = (f"{what} {verb} {report.label} {count(float(np.min(p.params)))} parameters "
                f"trained on {count(float(np.min(p.train_tokens)))} tokens, and a model needs "
                "at least 1 parameter and 1 token")
+    law = report.law
     if report.chinchilla_optimal and report.data_limit is None:
-        ((key, _),), law = given.items(), report.law
+        ((key, _),) = given.items()
         ends = (law.compute_optimal(params=MIN_PARAMS), law.compute_optimal(
             train_tokens=MIN_TOKENS))
         field = {"compute": "train_flops", "tokens": "train_tokens"}.get(key, key)
@@ -87,7 +88,39 @@ def _check_size(report: ModelReport, given: dict) -> None:
         bound = (f"<= {round_down(min(values)):.6g}" if key == "loss"
                  else f">= {round_up(max(values)):.4g}")
         message += f": give {option(key)} {bound} (law {law.name})"
+    elif report.chinchilla_optimal:
+        message += _limited_bound(law, given, report.data_limit.unique_tokens)
     raise InputError(message)
+
+
+def _limited_bound(law, given: dict, unique_tokens: float) -> str:
+    """The words of the smallest ``--compute`` or highest ``--loss`` at which the
+    data-limited compute-optimal model (Muennighoff et al. 2023) has N >= 1 and D >= 1, found
+    by the vectorised solvers on candidate grids (:mod:`computeplan.feasible`)."""
+    from .. import data_limits as dl
+    from ..feasible import highest_loss, lowest_budget, round_down, round_up, too_small
+
+    def feasible(solve):
+        def ok(values):
+            with np.errstate(all="ignore"):
+                return ~too_small(solve(values))
+        return ok
+
+    u = unique_tokens
+    if "compute" in given:
+        found = lowest_budget(feasible(lambda c: dl.limited_budget_optimal(
+            law, budget=c, unique_tokens=u, inference_tokens=0.0)), float(given["compute"]))
+        bound = None if found is None else f">= {round_up(found):.4g}"
+        key = "compute"
+    else:
+        found = highest_loss(feasible(lambda x: dl.limited_optimal(
+            law, loss=x, unique_tokens=u, inference_tokens=0.0)), float(given["loss"]),
+            float(dl.lowest_reachable_loss(law, u)))
+        bound = None if found is None else f"<= {round_down(found):.6g}"
+        key = "loss"
+    if bound is None:
+        return f"; no {option(key)} within reach gives one (law {law.name})"
+    return f": give {option(key)} {bound} (law {law.name})"
 
 
 #: The law's arguments (ChinchillaLaw.point, compute_optimal, ...) -> model's options.
