@@ -175,3 +175,16 @@ def test_the_web_api_carries_the_warnings(client, name, body):
     response = client.post(f"/api/{name}", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["extrapolation"]["warnings"]
+
+
+@pytest.mark.parametrize("first", ["mcts", "scaling-policy"])
+def test_a_combined_technique_under_a_law_is_checked(first):
+    """--combine scaling-policy: the second technique's frontier is checked against the law's
+    domain too, whether or not the first technique has a law."""
+    args = ["tradeoff", first, "--combine", "scaling-policy", "--grid-points", "60"]
+    out = run_json(*args)["extrapolation"]
+    said = [w for w in out["warnings"] if w.startswith("the combined technique's farthest")]
+    assert said and max(out["combined"]["train_tokens_oom"]) > 0
+    assert ("frontier" in out) == (first == "scaling-policy")
+    table = runner.invoke(app, args).output
+    assert f"warning: {said[0]}" in table

@@ -200,10 +200,10 @@ def _render(console, report, plot) -> None:
              if hasattr(tech, "law") else "",
              f"span: {SPAN_DEFINITION}, min_exchange_rate = {span.min_exchange_rate:.3g}",
              f"source: {tech.source}"]
-    if hasattr(tech, "models"):  # a technique under a scaling law
+    if report.law is not None:  # a technique (or the combined one) under a scaling law
         from ..extrapolation import lines as extrapolation_lines
 
-        lines += extrapolation_lines(report.extrapolation, tech.law)
+        lines += extrapolation_lines(report.extrapolation, report.law)
     if plot is not None:
         lines.append(f"plot written to {plot}")
     for line in [x for x in lines if x] + [f"note: {n}" for n in report.notes]:

@@ -40,24 +40,40 @@ class TradeoffReport:
                        "training share and exchange rate there are not an interior optimum")
         return out
 
+    def _law_frontiers(self) -> list[tuple[str, str, object]]:
+        """(key, label, frontier) of the frontiers whose technique is under a scaling law
+        (scaling-policy, pruning): the technique's and the combined one's."""
+        out = [("frontier", "the frontier's farthest model", self.frontier)]
+        if self.combination is not None:
+            out.append(("combined", "the combined technique's farthest model",
+                        self.combination.second))
+        return [(k, label, f) for k, label, f in out if hasattr(f.technique, "models")]
+
+    @property
+    def law(self):
+        """The scaling law under the technique or the combined one; None when neither has one
+        (both have the same: the law options apply to every technique)."""
+        fronts = self._law_frontiers()
+        return fronts[0][2].technique.law if fronts else None
+
     @property
     def extrapolation(self) -> dict | None:
-        """For a technique under a scaling law (scaling-policy, pruning): how far the models on
-        the frontier (the farthest of them) and at the evaluated point lie outside the law's
-        domain, with ``warnings`` (:func:`computeplan.extrapolation.law_report`); None for
-        other techniques and for a law without a domain."""
-        tech = self.frontier.technique
-        if not hasattr(tech, "models"):
+        """For a technique under a scaling law (scaling-policy, pruning; also as the combined
+        technique): how far the models on its frontier (the farthest of them) and at the
+        evaluated point lie outside the law's domain, with ``warnings``
+        (:func:`computeplan.extrapolation.law_report`); None for other techniques and for a
+        law without a domain."""
+        if self.law is None:
             return None
         from ..extrapolation import law_report
 
-        f = self.frontier
-        models = {"frontier": ("the frontier's farthest model",
-                               *tech.models(f.train_compute, f.inference_compute))}
-        if self.point is not None:
+        models = {key: (label, *f.technique.models(f.train_compute, f.inference_compute))
+                  for key, label, f in self._law_frontiers()}
+        tech = self.frontier.technique
+        if self.point is not None and hasattr(tech, "models"):
             models["point"] = ("the model at the point", *tech.models(
                 self.point["train_compute"], self.point["inference_compute"]))
-        return law_report(tech.law, models)
+        return law_report(self.law, models)
 
     def to_dict(self) -> dict:
         out = self.frontier.to_dict(self.points)
@@ -71,7 +87,7 @@ class TradeoffReport:
                                   if k != "notes"}
         if self.allocation is not None:
             out["allocation"] = self.allocation.to_dict()
-        if hasattr(self.frontier.technique, "models"):
+        if self.law is not None:
             out["extrapolation"] = self.extrapolation
         return out | {"notes": self.notes}
 
