@@ -197,6 +197,9 @@ class BaseFitter:
                 from .bootstrap import bootstrap as run_bootstrap
 
                 return run_bootstrap(problem, opt, k, seed=seed, level=level, **options)
+            if options:  # not dropped unsaid: the other forms' bootstrap takes none
+                raise TypeError(f"bootstrap options {sorted(options)} apply to the Chinchilla "
+                                f"form only; got form {self.form!r}")
             from .forms import bootstrap_form
 
             return bootstrap_form(problem, opt, k, seed=seed, level=level)
