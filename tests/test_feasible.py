@@ -133,3 +133,10 @@ def test_a_data_limited_model_too_small_names_its_bound(key, value, unique, step
     assert p.params >= 1 and p.train_tokens >= 1
     with pytest.raises(InputError, match="at least 1 parameter and 1 token"):
         model(chinchilla=True, unique_tokens=unique, **{key: x * step})
+
+
+@pytest.mark.parametrize("unique", [None, 0.5])
+def test_a_vector_of_models_names_the_offending_one(unique):
+    with pytest.raises(InputError, match=r"^compute 1 gives the Chinchilla-optimal model "
+                       r"0\.5719 parameters"):
+        model(chinchilla=True, compute=np.array([1e20, 1.0]), unique_tokens=unique)

@@ -65,19 +65,23 @@ def _check_size(report: ModelReport, given: dict) -> None:
     (:mod:`computeplan.feasible`), naming what was given; for the Chinchilla-optimal model with
     unlimited data, the bound on the one quantity given: the compute-optimal models with N = 1
     and with D = 1 (Hoffmann et al. 2022, eq. 4; a form's own optimum) bound it, the larger of
-    their compute, params or tokens from below, the smaller of their losses from above."""
+    their compute, params or tokens from below, the smaller of their losses from above; with a
+    unique-token limit, the bound on its compute or loss (:func:`_limited_bound`)."""
     from ..feasible import MIN_PARAMS, MIN_TOKENS, round_down, round_up, too_small
     from ..render import count
 
     p = report.point
-    if not np.any(too_small(p)):
+    bad = too_small(p)
+    if not np.any(bad):
         return
-    given = {k: val for k, val in given.items() if val is not None}
-    what = " and ".join(f"{option(k)} {float(np.max(val)):g}" for k, val in given.items())
+    i = np.unravel_index(int(np.argmax(bad)), np.shape(bad)) if np.ndim(bad) else ()
+    given = {k: float(np.broadcast_to(val, np.shape(bad))[i]) for k, val in given.items()
+             if val is not None}  # the first offending scenario's
+    what = " and ".join(f"{option(k)} {val:g}" for k, val in given.items())
     verb = "gives" if len(given) == 1 else "give"
-    message = (f"{what} {verb} {report.label} {count(float(np.min(p.params)))} parameters "
-               f"trained on {count(float(np.min(p.train_tokens)))} tokens, and a model needs "
-               "at least 1 parameter and 1 token")
+    n, d = (float(np.broadcast_to(x, np.shape(bad))[i]) for x in (p.params, p.train_tokens))
+    message = (f"{what} {verb} {report.label} {count(n)} parameters trained on {count(d)} "
+               "tokens, and a model needs at least 1 parameter and 1 token")
     law = report.law
     if report.chinchilla_optimal and report.data_limit is None:
         ((key, _),) = given.items()
@@ -109,12 +113,12 @@ def _limited_bound(law, given: dict, unique_tokens: float) -> str:
     u = unique_tokens
     if "compute" in given:
         found = lowest_budget(feasible(lambda c: dl.limited_budget_optimal(
-            law, budget=c, unique_tokens=u, inference_tokens=0.0)), float(given["compute"]))
+            law, budget=c, unique_tokens=u, inference_tokens=0.0)), given["compute"])
         bound = None if found is None else f">= {round_up(found):.4g}"
         key = "compute"
     else:
         found = highest_loss(feasible(lambda x: dl.limited_optimal(
-            law, loss=x, unique_tokens=u, inference_tokens=0.0)), float(given["loss"]),
+            law, loss=x, unique_tokens=u, inference_tokens=0.0)), given["loss"],
             float(dl.lowest_reachable_loss(law, u)))
         bound = None if found is None else f"<= {round_down(found):.6g}"
         key = "loss"
