@@ -59,10 +59,10 @@ class TradeoffReport:
     @property
     def extrapolation(self) -> dict | None:
         """For a technique under a scaling law (scaling-policy, pruning; also as the combined
-        technique): how far the models on its frontier (the farthest of them) and at the
-        evaluated point lie outside the law's domain, with ``warnings``
-        (:func:`computeplan.extrapolation.law_report`); None for other techniques and for a
-        law without a domain."""
+        technique): how far the models on its frontier (per quantity, the farthest of them:
+        one number, not one per frontier point) and at the evaluated point lie outside the
+        law's domain, with ``warnings`` (:func:`computeplan.extrapolation.law_report`); None
+        for other techniques and for a law without a domain."""
         if self.law is None:
             return None
         from ..extrapolation import law_report
@@ -73,7 +73,12 @@ class TradeoffReport:
         if self.point is not None and hasattr(tech, "models"):
             models["point"] = ("the model at the point", *tech.models(
                 self.point["train_compute"], self.point["inference_compute"]))
-        return law_report(self.law, models)
+        out = law_report(self.law, models)
+        if out is not None:
+            for key, _, _ in self._law_frontiers():
+                out[key] = {q: None if dist is None else float(np.max(dist))
+                            for q, dist in out[key].items()}
+        return out
 
     def to_dict(self) -> dict:
         out = self.frontier.to_dict(self.points)
