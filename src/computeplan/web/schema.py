@@ -59,25 +59,29 @@ _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_STR
 _GUESSED = {bool: bool, int: int, float: float, str: str}
 
 
-def _map_numbers(tp: Any, leaf) -> Any:
-    """``tp`` with every ``int``/``float`` in it (in unions, lists, ...) replaced by
-    ``leaf(int)``/``leaf(float)``."""
+def _map_numbers(tp: Any, extra) -> Any:
+    """``tp`` with every ``int``/``float`` in it (in unions, lists, ...) annotated with
+    ``extra(int)``/``extra(float)`` (a tuple of metadata), after its own metadata: a
+    validator given last runs first, on the raw input, before the number's own constraints
+    (``Field(ge=0)``, which stay constraints the schema publishes)."""
     if tp in (int, float):
-        return leaf(tp)
+        return typing.Annotated[(tp, *extra(tp))]
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Annotated:
-        return typing.Annotated[(_map_numbers(args[0], leaf), *tp.__metadata__)]
+        if args[0] in (int, float):
+            return typing.Annotated[(args[0], *tp.__metadata__, *extra(args[0]))]
+        return typing.Annotated[(_map_numbers(args[0], extra), *tp.__metadata__)]
     if origin in (typing.Union, UnionType):
-        return typing.Union[tuple(_map_numbers(a, leaf) for a in args)]  # noqa: UP007
+        return typing.Union[tuple(_map_numbers(a, extra) for a in args)]  # noqa: UP007
     if origin in (list, tuple, dict) and args:
-        return origin[tuple(a if a is Ellipsis else _map_numbers(a, leaf) for a in args)]
+        return origin[tuple(a if a is Ellipsis else _map_numbers(a, extra) for a in args)]
     return tp
 
 
 def _strict_numbers(tp: Any) -> Any:
     """``tp`` with every ``int``/``float`` strict: JSON ``true``/``false`` and strings are not
     numbers (pydantic's lax mode takes them), while an integer is still a valid float."""
-    return _map_numbers(tp, lambda t: typing.Annotated[t, Strict()])
+    return _map_numbers(tp, lambda t: (Strict(),))
 
 
 def _number_text(kind: type):
@@ -99,7 +103,7 @@ def _number_text(kind: type):
 def _text_numbers(tp: Any) -> Any:
     """``tp`` with every ``int``/``float`` read from text as the CLI reads it
     (:func:`_number_text`)."""
-    return _map_numbers(tp, lambda t: typing.Annotated[t, _number_text(t)])
+    return _map_numbers(tp, lambda t: (_number_text(t),))
 
 
 def _mentions_path(tp: Any) -> bool:
