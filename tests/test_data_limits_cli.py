@@ -56,7 +56,7 @@ def test_plan_overrides_the_repetition_coefficients():
 
 
 def test_plan_bad_data_limit_inputs():
-    one_line_error("plan", *SARDANA, "--unique-tokens", "1e12", "--loss", "1.8",
+    one_line_error("plan", "--loss", "1.8", *SARDANA[2:], "--unique-tokens", "1e12",
                    must=("--unique-tokens", "must be above 1.83963", "--loss 1.8"))
     one_line_error("plan", *SARDANA, "--unique-tokens", "0",
                    must=("--unique-tokens must be a number > 0",))

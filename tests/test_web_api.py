@@ -446,6 +446,6 @@ def test_presets_of_other_forms_plan_on_the_api_as_on_the_cli(client, law):
     # the report (the page's request) is the CLI's, iso-loss curves of the law's form included
     r = client.post("/api/report", json={"law": law, "loss": 2.3})
     assert r.status_code == 200, r.text
-    cli = run_json("report", "--law", law, "--loss", "2.3", "--json")
+    cli = run_json("report", "--law", law, "--loss", "2.3")
     assert r.json()["plan"]["optimal"] == cli["plan"]["optimal"]
     assert r.json()["figures"]["isoloss"] == cli["figures"]["isoloss"]
