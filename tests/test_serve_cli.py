@@ -54,7 +54,7 @@ def test_train_json_gpt3_flops_and_table():
     assert out["min_gpus_for_state"] == 35
     res = runner.invoke(app, ["train", "--params", "175e9", "--tokens", "300e9"])
     assert res.exit_code == 0 and "GPU-hours" in res.stdout
-    assert "1 GPUs cannot hold the training state; at least 35" in res.stdout
+    assert "1 GPU cannot hold the training state; at least 35" in res.stdout
 
 
 def test_train_attention_adds_flops():

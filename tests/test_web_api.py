@@ -333,7 +333,7 @@ def test_train_warns_when_the_gpus_cannot_hold_the_state(client):
     body = {"params": 7e9, "tokens": 1e12}
     out = api_json(client, "train", body)
     assert out["min_gpus_for_state"] == 2
-    assert out["warnings"] == ["1 GPUs cannot hold the training state; at least 2 are needed "
+    assert out["warnings"] == ["1 GPU cannot hold the training state; at least 2 are needed "
                                "without offloading"]
     assert out == web_spelled(run_json("train", "--params", "7e9", "--tokens", "1e12"))
     assert api_json(client, "train", body | {"gpus": 4})["warnings"] == []

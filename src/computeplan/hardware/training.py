@@ -94,7 +94,8 @@ class TrainingEstimate:
 
         if not (self.gpus < self.min_gpus_for_state).any():
             return []
-        return [f"{integer(self.gpus)} GPUs cannot hold the training state; at least "
+        gpus = "GPU" if np.ndim(self.gpus) == 0 and self.gpus == 1 else "GPUs"
+        return [f"{integer(self.gpus)} {gpus} cannot hold the training state; at least "
                 f"{integer(self.min_gpus_for_state)} are needed without offloading"]
 
     def to_dict(self) -> dict:
