@@ -108,3 +108,23 @@ def test_unreachable_scheduler_is_a_one_line_error():
     msg = str(exc.value)
     assert msg.startswith("cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 1 s")
     assert "\n" not in msg
+
+
+def test_a_local_cluster_beside_another_does_not_warn():
+    """The scheduler's HTTP server takes a free port: with 8787 taken (by another cluster's, or
+    here by a socket) no UserWarning that the port is in use."""
+    import socket
+    import warnings
+
+    from computeplan.sweep.backends import DaskBackend
+
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:  # already in use: the case itself
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            backend = DaskBackend(workers=1)
+        backend.close()

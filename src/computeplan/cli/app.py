@@ -66,7 +66,6 @@ def _refuse_repeats(parser, ctx, args: list[str]) -> None:
             raise UsageError(f"option {names} is given more than once; give it once", ctx=ctx)
 
 
-
 def _joined(lines: list[str]) -> str:
     """Lines as one: a list that follows a colon, one item a line ending in a comma (``Choose
     from:``), stays a list; other lines are joined by semicolons."""

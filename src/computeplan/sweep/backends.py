@@ -65,7 +65,10 @@ class DaskBackend:
                 raise InputError(f"{option('workers')} must be a whole number >= 1; got {workers}")
             self._cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR)
+                dashboard_address=None, silence_logs=logging.ERROR,
+                # no dashboard; the scheduler's own HTTP server on a free port, not 8787 (a
+                # second local cluster there warned that the port was in use)
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             self.client = distributed.Client(self._cluster)
         self.workers = max(sum(self.client.nthreads().values()), 1)
 
