@@ -21,7 +21,8 @@ HIDE_CURSOR = "\x1b[?25l"  # what a rich live display writes first on a terminal
 
 def run_with_tty_stderr(*args: str, timeout: float = 120.0) -> tuple[int, str, str]:
     """Run ``python -m computeplan ARGS`` with stderr on a pseudo-terminal (stdout a pipe);
-    return the exit status, stdout and everything written to the terminal."""
+    return the exit status, stdout and everything written to the terminal. Both are read as
+    they come (a child whose stdout fills the pipe would otherwise block)."""
     master, slave = pty.openpty()
     env = dict(os.environ, COLUMNS="100", TERM="xterm-256color",
                PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -29,23 +30,27 @@ def run_with_tty_stderr(*args: str, timeout: float = 120.0) -> tuple[int, str, s
     proc = subprocess.Popen([sys.executable, "-m", "computeplan", *args], stdout=subprocess.PIPE,
                             stderr=slave, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
     os.close(slave)
-    tty = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], timeout)
+    got = {master: b"", proc.stdout.fileno(): b""}
+    open_fds = set(got)
+    while open_fds:
+        ready, _, _ = select.select(list(open_fds), [], [], timeout)
         if not ready:
             proc.kill()
             pytest.fail(f"computeplan {' '.join(args)} wrote nothing for {timeout} s")
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        tty += chunk
-    out = proc.stdout.read().decode()
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if chunk:
+                got[fd] += chunk
+            else:
+                open_fds.discard(fd)
     proc.wait(timeout)
     os.close(master)
-    return proc.returncode, out, tty.decode(errors="replace")
+    out, tty = got[proc.stdout.fileno()], got[master]
+    proc.stdout.close()
+    return proc.returncode, out.decode(), tty.decode(errors="replace")
 
 
 @pytest.mark.parametrize(("args", "label"), [
