@@ -199,3 +199,14 @@ def test_a_frontiers_extrapolation_is_its_farthest_model():
     assert all(isinstance(x, float) for x in frontier.values())
     assert frontier["train_tokens_oom"] > 0  # its warnings say so
     assert any("trains on" in w for w in out["warnings"])
+
+
+def test_every_model_of_a_report_is_said_in_words():
+    """A model given as arrays, all inside the runs, does not silence the models after it."""
+    from computeplan.extrapolation import law_report
+
+    inside = (np.array([1e9, 2e9]), np.array([2e10, 4e10]))
+    report = law_report(LAW, {"a": ("the first models", *inside),
+                              "b": ("the last model", 1e13, 1e14)})
+    assert report["warnings"] and all(w.startswith("the last model")
+                                      for w in report["warnings"])

@@ -51,9 +51,8 @@ def law_report(law, models: dict, *, words: bool = True) -> dict | None:
             if dist is None or np.ndim(dist) == 0:
                 continue
             i = np.unravel_index(int(np.argmax(dist)), np.shape(dist))
-            words = extrapolation_words(label, law.domain, {quantity: dist[i]},
-                                        _values(n[i], d[i]), count)
-            warnings += words
+            warnings += extrapolation_words(label, law.domain, {quantity: dist[i]},
+                                            _values(n[i], d[i]), count)
         if np.ndim(n) == 0:
             warnings += extrapolation_words(label, law.domain, oom, _values(n, d), count)
     out["warnings"] = warnings
