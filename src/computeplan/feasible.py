@@ -39,6 +39,16 @@ def too_small(*models) -> np.ndarray:
     return out
 
 
+def first(mask) -> tuple:
+    """The index of ``mask``'s first true element (``()`` for a scalar)."""
+    return np.unravel_index(int(np.argmax(mask)), np.shape(mask)) if np.ndim(mask) else ()
+
+
+def at(x, shape: tuple, index: tuple) -> float:
+    """Element ``index`` of ``x`` broadcast to the scenarios' ``shape``."""
+    return float(np.broadcast_to(x, shape)[index])
+
+
 def lowest_feasible(feasible, t0: float, decades: float = SEARCH_DECADES) -> float | None:
     """The smallest t in (t0, t0 + decades] where ``feasible(t)`` holds, for a ``feasible``
     that takes an array of t and is monotone (false below some t*, true above): the grid's
@@ -90,12 +100,6 @@ def round_down(x: float, digits: int = 6) -> float:
     return math.floor(x / step * (1 + 1e-12)) * step
 
 
-def _scenario(options, shape: tuple, index: tuple):
-    """``options`` of one scenario of a vectorised plan: each array option's element
-    ``index`` of the scenarios' broadcast ``shape``."""
-    one = {k: np.broadcast_to(v, shape)[index].item() for k, v in options.flat().items()
-           if isinstance(v, np.ndarray) and v.ndim}
-    return options.replace(**one) if one else options
 
 
 def _feasible(solve, base, target: str, values) -> np.ndarray:
@@ -116,10 +120,13 @@ def _feasible(solve, base, target: str, values) -> np.ndarray:
     return np.broadcast_to(~too_small(c.chinchilla, c.optimal), values.shape)
 
 
-def _scenario_of(options, shape, index):
-    """One scenario's options, without the law's replicates (the central law's plan)."""
-    return _scenario(options, shape, index).replace(uncertainty=None, level=None,
-                                                    confidence=None)
+def _scenario(options, shape: tuple, index: tuple):
+    """``options`` of one scenario of a vectorised plan (each array option's element
+    ``index`` of the scenarios' broadcast ``shape``), without the law's replicates (the
+    central law's plan)."""
+    one = {k: np.broadcast_to(v, shape)[index].item() for k, v in options.flat().items()
+           if isinstance(v, np.ndarray) and v.ndim}
+    return options.replace(**one, uncertainty=None, level=None, confidence=None)
 
 
 def budget_bound(options, budget, solve, shape=(), index=()) -> tuple[str, float, str]:
@@ -128,8 +135,8 @@ def budget_bound(options, budget, solve, shape=(), index=()) -> tuple[str, float
     from .vocabulary import option
 
     name = "budget_flops" if options.target.budget_flops is not None else "budget_usd"
-    b = float(np.broadcast_to(budget, shape)[index])
-    base = _scenario_of(options, shape, index)
+    b = at(budget, shape, index)
+    base = _scenario(options, shape, index)
     found = lowest_budget(lambda x: _feasible(solve, base, name, x), b)
     words = (f"the smallest {option(name)} at which the optimum and the Chinchilla-optimal "
              f"model both have one is {round_up(found):.4g}" if found is not None
@@ -142,9 +149,8 @@ def refuse_budget(options, budget, solve, law, reason: str) -> None:
     (``reason``) with the smallest budget that gives one (of the smallest budget given)."""
     from .vocabulary import option
 
-    shape = np.shape(budget)
-    index = np.unravel_index(int(np.argmin(budget)), shape) if shape else ()
-    name, b, words = budget_bound(options, budget, solve, shape, index)
+    smallest = np.asarray(budget) == np.min(budget)
+    name, b, words = budget_bound(options, budget, solve, np.shape(budget), first(smallest))
     raise InputError(f"{option(name)} {b:g} is too small: {reason}; a model needs at least 1 "
                      f"parameter and 1 token, and {words} (law {law.name})")
 
@@ -161,12 +167,10 @@ def check_plan(options, comparison, loss, budget, solve) -> None:
     bad = too_small(*models.values())
     if not bad.any():
         return
-    shape = bad.shape
-    index = np.unravel_index(int(np.argmax(bad)), shape) if shape else ()
+    shape, index = bad.shape, first(bad)
     label, model = next((k, m) for k, m in models.items()
                         if np.broadcast_to(too_small(m), shape)[index])
-    n = float(np.broadcast_to(model.params, shape)[index])
-    d = float(np.broadcast_to(model.train_tokens, shape)[index])
+    n, d = at(model.params, shape, index), at(model.train_tokens, shape, index)
     which = "" if bad.size == 1 else (f" (scenario {int(np.ravel_multi_index(index, shape))} "
                                       f"of {bad.size}, {int(bad.sum())} too small)")
     what = (f"the {label} would have {count(n)} parameters trained on {count(d)} tokens, and "
@@ -177,13 +181,13 @@ def check_plan(options, comparison, loss, budget, solve) -> None:
         name, b, bound = budget_bound(options, budget, solve, shape, index)
         raise InputError(f"{option(name)} {b:g} is too small{which}: {what}; {bound} (law "
                          f"{law})")
-    target = float(np.broadcast_to(loss, shape)[index])
+    target = at(loss, shape, index)
     given = [k for k in ("reference_params", "reference_tokens") if k in t.given()]
     named = f"{option('loss')} {target:.6g}" if not given else (
         f"the target loss {target:.6g} of " + " ".join(
-            f"{option(k)} {float(np.broadcast_to(getattr(t, k), shape)[index]):g}"
+            f"{option(k)} {at(getattr(t, k), shape, index):g}"
             for k in given))
-    base = _scenario_of(options, shape, index)
+    base = _scenario(options, shape, index)
     found = highest_loss(lambda x: _feasible(solve, base, "loss", x), target,
                          _loss_floor(comparison))
     bound = (f"the highest target {option('loss')} at which the optimum and the Chinchilla-"

@@ -67,19 +67,19 @@ def _check_size(report: ModelReport, given: dict) -> None:
     and with D = 1 (Hoffmann et al. 2022, eq. 4; a form's own optimum) bound it, the larger of
     their compute, params or tokens from below, the smaller of their losses from above; with a
     unique-token limit, the bound on its compute or loss (:func:`_limited_bound`)."""
-    from ..feasible import MIN_PARAMS, MIN_TOKENS, round_down, round_up, too_small
+    from ..feasible import MIN_PARAMS, MIN_TOKENS, at, first, round_down, round_up, too_small
     from ..render import count
 
     p = report.point
     bad = too_small(p)
     if not np.any(bad):
         return
-    i = np.unravel_index(int(np.argmax(bad)), np.shape(bad)) if np.ndim(bad) else ()
-    given = {k: float(np.broadcast_to(val, np.shape(bad))[i]) for k, val in given.items()
+    shape, i = np.shape(bad), first(bad)
+    given = {k: at(val, shape, i) for k, val in given.items()
              if val is not None}  # the first offending scenario's
     what = " and ".join(f"{option(k)} {val:g}" for k, val in given.items())
     verb = "gives" if len(given) == 1 else "give"
-    n, d = (float(np.broadcast_to(x, np.shape(bad))[i]) for x in (p.params, p.train_tokens))
+    n, d = at(p.params, shape, i), at(p.train_tokens, shape, i)
     message = (f"{what} {verb} {report.label} {count(n)} parameters trained on {count(d)} "
                "tokens, and a model needs at least 1 parameter and 1 token")
     law = report.law
