@@ -202,7 +202,5 @@ def _loss_floor(comparison) -> float:
     law = comparison.law
     if comparison.data_limit is not None:
         return float(np.max(comparison.data_limit.lowest_reachable_loss))
-    if law.form == "chinchilla":
-        return float(law.E)
-    floor = law.shape.irreducible(law.coef)
+    floor = law.irreducible()
     return 0.0 if floor is None else float(floor)

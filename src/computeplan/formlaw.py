@@ -87,6 +87,11 @@ class FormLaw(CompletesModels, LawFile):
         """The coefficients by name (as :meth:`computeplan.ChinchillaLaw.coefficients`)."""
         return dict(self.coef)
 
+    def irreducible(self) -> float | None:
+        """The loss as N and D grow without bound (:meth:`Form.irreducible`: E where the form
+        has it, exp(b3) for a farseer-form law); None where it has none."""
+        return self.shape.irreducible(self.coef)
+
     def replicate_coefficients(self) -> dict[str, np.ndarray] | None:
         if self.replicates is None:
             return None

@@ -52,9 +52,7 @@ class Contours:
             from .data_limits import lowest_reachable_loss
 
             return float(lowest_reachable_loss(self.law, self.unique_tokens))
-        if self.form == "chinchilla":
-            return float(self.law.E)
-        return self.law.shape.irreducible(self.law.coef)
+        return self.law.irreducible()
 
     def params_range(self, loss: float) -> tuple[float, float]:
         """(lo, hi): the curve of ``loss`` exists for N in (lo, hi); at lo it needs infinite

@@ -192,6 +192,10 @@ class ChinchillaLaw(CompletesModels, LawFile):
     def coefficients(self) -> dict[str, float]:
         return {c: getattr(self, c) for c in COEFFICIENTS}
 
+    def irreducible(self) -> float:
+        """The loss as N and D grow without bound: E (Hoffmann et al. 2022, eq. 2)."""
+        return float(self.E)
+
     def with_overrides(self, **overrides: float | None) -> ChinchillaLaw:
         """A copy with some coefficients replaced (``None`` values are ignored)."""
         changes = {k: val for k, val in overrides.items() if val is not None}

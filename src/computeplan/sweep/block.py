@@ -266,7 +266,7 @@ def _loss_floor(scalars: dict) -> float:
     """The law's irreducible loss (E; a form's own, or -inf where it has none)."""
     law = _law(scalars)
     if law.form != "chinchilla":
-        floor = law.shape.irreducible(law.coef)
+        floor = law.irreducible()
         return -np.inf if floor is None else floor
     return _placeholder("loss", scalars) - PLACEHOLDER_LOSS_ABOVE_E
 

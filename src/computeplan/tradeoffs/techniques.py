@@ -171,9 +171,7 @@ MIN_LEVEL_COMPUTE = TRAIN_FLOPS_PER_PARAM_TOKEN * 1e6
 def _law_floor(law) -> float:
     """The loss the law falls towards (E; exp(b3) for a farseer-form law); a one-line
     InputError when it has none."""
-    if not _other(law):
-        return law.E
-    floor = law.shape.irreducible(law.coef)
+    floor = law.irreducible()
     if floor is None:
         raise InputError(f"law {law.name!r} ({law.form} form) has no lowest loss that its loss "
                          "falls towards, so it has no levels to trade compute at")
