@@ -76,17 +76,18 @@ def web(
     from ..web.guard import LOOPBACK_HOSTS, is_loopback
     from ..web.server import listening_sockets, server_config
 
-    sockets = listening_sockets(host.strip("[]"), port)  # a port in use: one line, exit 2
-    bound = [] if host in _WILDCARDS or host in LOOPBACK_HOSTS else [host.strip("[]")]
+    address = host.strip("[]")  # an IPv6 address may come bracketed, as in a URL
+    sockets = listening_sockets(address, port)  # a port in use: one line, exit 2
+    bound = [] if host in _WILDCARDS or host in LOOPBACK_HOSTS else [address]
     allowed = (*LOOPBACK_HOSTS, *bound, *(allowed_host or ()))
-    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    shown = f"[{address}]" if ":" in host else host
     typer.echo(f"computeplan web: http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
     if not is_loopback(host):
         typer.echo(f"warning: --host {host} accepts connections from other machines, and the "
                    "API has no authentication; requests must name an allowed Host ("
                    + ", ".join(allowed) + "; add names with --allowed-host)", err=True)
     app = create_app(allowed_host=allowed, max_request_seconds=max_request_seconds)
-    config = server_config(app, host=host.strip("[]"), port=port,
+    config = server_config(app, host=address, port=port,
                            max_read_seconds=max_read_seconds, max_connections=max_connections)
     uvicorn.Server(config).run(sockets=sockets)
 
