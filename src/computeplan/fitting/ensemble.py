@@ -35,7 +35,8 @@ from ..vocabulary import option
 #: :func:`fit_runs`.
 READ_OPTIONS = ("params_col", "tokens_col", "flops_col", "loss_col", "weight_col",
                 "unique_tokens_col", "where")
-FILTER_OPTIONS = ("drop_highest_loss", "min_tokens_per_param", "max_tokens_per_param")
+FILTER_OPTIONS = ("drop_highest_loss", "min_tokens_per_param", "max_tokens_per_param",
+                  "tokens_per_param_power")
 #: Most CSV files one ensemble reads (each is one task).
 MAX_FILES = 100_000
 
