@@ -13,7 +13,11 @@ at >= 320 (resp. >= 80) are predicted. Printed per split: the mean |relative err
 each form's own mean over the splits, fitted as given (``--form NAME``), and the mean of the
 best form per split (an oracle no rule can beat when it keeps one form).
 
+``--tokens-per-param-power P`` weighs every run by its tokens per parameter to the power P
+first (``fit --tokens-per-param-power``), for every form alike.
+
 Run: .venv/bin/python bench/bench_selection.py [--split easy|hard] [--losses all|dev|new]
+[--tokens-per-param-power P]
 (about a minute per split of the easy design and half that of the hard one, measured with the
 two designs run side by side on 2 cores; 24 splits with ``--losses all``).
 """
@@ -31,7 +35,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from computeplan.fitting import fit_runs, read_runs  # noqa: E402
+from computeplan.fitting import filter_runs, fit_runs, read_runs  # noqa: E402
 from computeplan.forms import FORMS  # noqa: E402
 
 GADRE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "gadre-overtraining"
@@ -48,18 +52,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=list(SPLITS), default="easy")
     ap.add_argument("--losses", choices=("all", "dev", "new"), default="all")
+    ap.add_argument("--tokens-per-param-power", type=float, default=0.0)
     args = ap.parse_args()
     with open(GADRE, newline="") as fh:
         columns = [c for c in next(csv.reader(fh)) if c.startswith("loss_")]
     losses = {"all": columns, "dev": [DEV], "new": [c for c in columns if c != DEV]}[args.losses]
     where, holdout = SPLITS[args.split]
     rows = []
-    print(f"split {args.split} (hold out {holdout}); mean |relative error| of the held-out runs")
+    print(f"split {args.split} (hold out {holdout}), runs weighted by (tokens per parameter)^"
+          f"{args.tokens_per_param_power:g}; mean |relative error| of the held-out runs")
     print(f"{'loss':<44} {'set':<12} {'chinchilla':>10} {'auto':>18} {'average':>8}   "
           + " ".join(f"{f:>10}" for f in OTHERS))
     for loss in losses:
         for dataset in SETS:
-            runs = read_runs(GADRE, loss_col=loss, where=[f"train_dataset={dataset}", *where])
+            runs = filter_runs(read_runs(GADRE, loss_col=loss,
+                                         where=[f"train_dataset={dataset}", *where]),
+                               tokens_per_param_power=args.tokens_per_param_power)
             err = {}
             chosen = ""
             for form in (*FORMS, "auto", "average"):
