@@ -57,10 +57,11 @@ def fit(
         "--max-tokens-per-param", "Keep runs with at most this many tokens per parameter.",
         _F)] = None,
     tokens_per_param_power: Annotated[float, _opt(
-        "--tokens-per-param-power", "Weight each run by (its tokens per parameter / their "
-        "median)^POWER, in [0, 4], to lean the fit toward the longest runs, where an "
-        "inference-aware plan extrapolates to (1 lowered --form auto's and average's held-out "
-        "error on Gadre et al.'s runs; 0: equal weights, the published fits).", _M,
+        "--tokens-per-param-power", "Weight each run by its tokens per parameter to the "
+        "POWER (the factors scaled to a mean of 1), in [0, 4], to lean the fit toward the "
+        "longest runs, toward where inference-aware plans extrapolate (1 lowered --form auto's "
+        "and average's held-out error on Gadre et al.'s runs; 0: equal weights, as the "
+        "published fits).", _M,
         metavar="POWER")] = 0.0,
     form: Annotated[str, _opt(
         "--form", "Law form: chinchilla (E + A/N^alpha + B/D^beta), tied (alpha = beta), "

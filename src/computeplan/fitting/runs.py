@@ -282,7 +282,7 @@ def _weighted_by_tokens_per_param(runs: Runs, power) -> Runs:
     used = runs.weights > 0
     if power == 0 or not used.any():
         return runs
-    # logs first: r^power of r = 1e4 and power 4 is 1e16, finite, and the ratio is exact
+    # in logs, divided by the largest factor first: no factor overflows or underflows to 0
     log_factor = float(power) * np.log(runs.tokens_per_param)
     factor = np.exp(log_factor - log_factor[used].max())
     factor /= factor[used].mean()
