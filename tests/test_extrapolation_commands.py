@@ -3,7 +3,6 @@ fitted on, in plan's words (table, JSON ``extrapolation.warnings``, web API), an
 repeats its unique data beyond the epochs the repetition coefficients were fitted on says so."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -153,19 +152,6 @@ def test_a_repetition_fit_records_the_epochs_of_its_runs():
 
 
 # ---------------------------------------------------------------------------------- web API
-@pytest.fixture(scope="module")
-def client():
-    pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-    from computeplan.web import create_app
-
-    with TestClient(create_app()) as c:
-        yield c
-
-
 @pytest.mark.parametrize(("name", "body"), [
     ("model", {"chinchilla": True, "compute": 1e300}),
     ("overhead", {"size_fraction": 0.5, "train_flops": 1e30}),

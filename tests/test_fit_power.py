@@ -79,16 +79,10 @@ def test_a_power_is_the_fit_with_those_weights_in_a_column(tmp_path, form):
     assert any("--tokens-per-param-power" in note for note in a["notes"])
 
 
-def test_the_web_fit_takes_the_power_under_the_same_name():
-    pytest.importorskip("fastapi")
-    from fastapi.testclient import TestClient
-
-    from computeplan.web import create_app
-
+def test_the_web_fit_takes_the_power_under_the_same_name(client):
     runs = {"runs": ("runs.csv", EXAMPLE.read_bytes(), "text/csv")}
-    with TestClient(create_app()) as client:
-        fine = client.post("/api/fit", files=runs, data={"tokens_per_param_power": "1"})
-        assert fine.status_code == 200, fine.text
-        assert any("tokens_per_param_power" in note for note in fine.json()["notes"])
-        bad = client.post("/api/fit", files=runs, data={"tokens_per_param_power": "5"})
-        assert bad.status_code == 422 and "tokens_per_param_power" in bad.json()["error"]
+    fine = client.post("/api/fit", files=runs, data={"tokens_per_param_power": "1"})
+    assert fine.status_code == 200, fine.text
+    assert any("tokens_per_param_power" in note for note in fine.json()["notes"])
+    bad = client.post("/api/fit", files=runs, data={"tokens_per_param_power": "5"})
+    assert bad.status_code == 422 and "tokens_per_param_power" in bad.json()["error"]

@@ -129,23 +129,6 @@ def test_pass_at_k_grid_starts_strictly_above_zero_slope():
 
 
 # ------------------------------------------------------------------------------- web
-def _client():
-    pytest.importorskip("fastapi", reason="the web extra is not installed")
-    pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-    from computeplan.web import create_app
-
-    return TestClient(create_app())
-
-
-@pytest.fixture(scope="module")
-def client():
-    with _client() as c:
-        yield c
-
-
 def test_web_report_loss_at_E_is_422(client):
     body = {"budget_flops": 1e300, "inference_tokens": 2e12}
     r = client.post("/api/report", json=body)

@@ -1,7 +1,6 @@
 """HTTP API: same JSON as the CLI's --json, published numbers, 422/413 errors, no server files."""
 
 import json
-import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -11,14 +10,10 @@ from typer.testing import CliRunner
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # starlette's notice about its httpx-based test client
-    from fastapi.testclient import TestClient
 
 from cli_helpers import run_json, web_spelled  # noqa: E402
 from computeplan.commands.plan import plan  # noqa: E402
 from computeplan.render import dumps, finite_jsonable, jsonable  # noqa: E402
-from computeplan.web import create_app  # noqa: E402
 from computeplan.web.routes import MAX_BODY_BYTES  # noqa: E402
 from computeplan.web.schema import request_model  # noqa: E402
 from published import SARDANA_DOLLARS, SARDANA_HARDWARE, cli_args  # noqa: E402
@@ -27,12 +22,6 @@ runner = CliRunner()
 
 SARDANA_DOLLARS_CLI = cli_args(SARDANA_DOLLARS)
 SARDANA_DOLLARS_API = SARDANA_DOLLARS
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 def api_json(client, name, body):

@@ -26,12 +26,6 @@ from computeplan.web.routes import MAX_BODY_BYTES, MAX_UPLOAD_BYTES  # noqa: E40
 JSON = {"content-type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
-
-
 def one_line_error(response) -> str:
     assert response.headers["content-type"] == "application/json", response.text
     body = response.json()

@@ -7,7 +7,6 @@ are the CLI's one-line errors (422); any other value is one error naming both ki
 
 import json
 import urllib.parse
-import warnings
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,12 @@ from typer.testing import CliRunner
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # starlette's notice about its httpx-based test client
-    from fastapi.testclient import TestClient
 
 from cli_helpers import run_json, web_spelled  # noqa: E402
 from computeplan.cli import app  # noqa: E402
 from computeplan.commands.plan import plan  # noqa: E402
 from computeplan.laws import PRESETS, form_presets  # noqa: E402
 from computeplan.render import jsonable  # noqa: E402
-from computeplan.web import create_app  # noqa: E402
 from computeplan.web.routes import MAX_BODY_BYTES  # noqa: E402
 
 EXAMPLE_LAW = json.loads((Path(__file__).parent.parent / "examples" / "law.json").read_text())
@@ -38,12 +33,6 @@ AVERAGE = {"form": "average(kaplan,chinchilla)", "name": "avg",
            "chinchilla.weight": 0.4, "chinchilla.E": 1.8172, "chinchilla.A": 482.01,
            "chinchilla.B": 2085.43, "chinchilla.alpha": 0.3478, "chinchilla.beta": 0.3658}
 LAWS = {"chinchilla": EXAMPLE_LAW, "kaplan": MPT.to_dict(), "average": AVERAGE}
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 def law_file(tmp_path, law: dict) -> str:

@@ -6,7 +6,6 @@ without a published range are listed below with the reason."""
 
 import math
 import re
-import warnings
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,10 @@ import pytest
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("httpx2", reason="starlette's test client needs httpx2")
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 from computeplan.commands.options import LAW_BOUNDS, bounds_schema, check_bounds  # noqa: E402
 from computeplan.errors import InputError  # noqa: E402
 from computeplan.laws import COEFFICIENTS, REPETITION_COEFFICIENTS  # noqa: E402
-from computeplan.web import create_app  # noqa: E402
 from computeplan.web.guard import MAX_MESSAGE_CHARS  # noqa: E402
 
 #: A request each endpoint answers with 200, to which one field at a time is added.
@@ -91,12 +86,6 @@ UNRANGED = {
     "demand_growth_per_year": "> -1 with annual compounding, any with continuous",
     "discount_rate_per_year": "> -1 with annual compounding, any with continuous",
 }
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
