@@ -100,8 +100,6 @@ def round_down(x: float, digits: int = 6) -> float:
     return math.floor(x / step * (1 + 1e-12)) * step
 
 
-
-
 def _feasible(solve, base, target: str, values) -> np.ndarray:
     """Per candidate ``values`` of ``target`` (the target alone: a reference model's loss
     given as a loss): whether both models of the plan have N >= 1 and D >= 1. A candidate the
