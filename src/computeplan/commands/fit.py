@@ -9,6 +9,7 @@ from ..defaults import DEFAULT_ASYMMETRY
 from ..errors import InputError
 from ..fitting import FitResult, check_resampling
 from ..fitting.ensemble import EnsembleResult, fit_folder, fit_source
+from ..fitting.runs import MAX_TOKENS_PER_PARAM_POWER
 from ..vocabulary import option
 from .options import bounded
 
@@ -17,7 +18,8 @@ __all__ = ["EnsembleResult", "fit", "fit_folder"]
 
 @bounded(drop_highest_loss=">= 0", min_tokens_per_param="> 0", max_tokens_per_param="> 0",
          asymmetry="in (0.5, 1)", seed="a whole number >= 0", level="in (0, 1)",
-         holdout_level="in (0, 1)", tokens_per_param_power="in [0, 4]")
+         holdout_level="in (0, 1)",
+         tokens_per_param_power=f"in [0, {MAX_TOKENS_PER_PARAM_POWER:g}]")
 def fit(path: str | Path, *, params_col: str = "params", tokens_col: str | None = None,
         flops_col: str | None = None, loss_col: str = "loss", weight_col: str | None = None,
         unique_tokens_col: str | None = None,
